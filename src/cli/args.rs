@@ -1,0 +1,214 @@
+//! The command line as clap sees it: DESIGN.md §5, word for word. Values stay strings here and are
+//! parsed into domain types by the commands, so every error reads the same.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// mailmfa — multi-factor authentication for the mailboxes of a mail server.
+///
+/// Without a command it opens the console. Exit status: 0 success, 1 a refused login or
+/// verification, 2 bad input or any error.
+#[derive(Debug, Parser)]
+#[command(name = "mailmfa", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The store (SQLite file); default: $MAILMFA_STORE, else the user's data folder.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// The store is one file shared by several servers (rollback journal instead of WAL). A UNC
+    /// path implies it.
+    #[arg(long, global = true)]
+    pub shared: bool,
+    /// Print one JSON object (or array) instead of a table or sentence.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do; none opens the console.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, remove, list and configure post offices.
+    #[command(subcommand)]
+    Postoffice(PostofficeCommand),
+    /// Add, remove, list, show and configure mailboxes; reset, unlock, export the QR code.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+    /// Which providers exist and who may configure them.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Platform settings: issuer, lockout, code lifetime, SMTP relay, SMS gateway, GeoIP database.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Import post offices, mailboxes and policies from CSV (all or nothing).
+    Import {
+        /// CSV file with the header postoffice,mailbox,challenge,provider,sms_number,alt_email.
+        file: PathBuf,
+    },
+    /// Export or import the store key (for servers sharing one store).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Show the audit log, newest first.
+    Audit {
+        /// Only entries for this mailbox.
+        #[arg(long, value_name = "ADDRESS")]
+        mailbox: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+/// `mailmfa postoffice …`
+#[derive(Debug, Subcommand)]
+pub enum PostofficeCommand {
+    /// Create a post office (challenge mode never, self-service off).
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// Remove a post office.
+    Remove {
+        /// Its name.
+        name: String,
+        /// Also remove its mailboxes.
+        #[arg(long)]
+        with_mailboxes: bool,
+    },
+    /// List post offices.
+    List,
+    /// Set a post office's default challenge mode and self-service switch.
+    Set {
+        /// Its name.
+        name: String,
+        /// never, always, new-ip or new-country.
+        #[arg(long, value_name = "MODE")]
+        challenge: Option<String>,
+        /// Whether users may configure their own two-factor settings (true/false).
+        #[arg(long, value_name = "BOOL")]
+        users_may_configure: Option<String>,
+    },
+}
+
+/// `mailmfa mailbox …`
+#[derive(Debug, Subcommand)]
+pub enum MailboxCommand {
+    /// Create a mailbox in an existing post office.
+    Add {
+        /// mailbox@postoffice
+        address: String,
+    },
+    /// Remove a mailbox.
+    Remove {
+        /// mailbox@postoffice
+        address: String,
+    },
+    /// List mailboxes.
+    List {
+        /// Only this post office's mailboxes.
+        #[arg(long, value_name = "NAME")]
+        postoffice: Option<String>,
+    },
+    /// Show one mailbox's two-factor settings and state.
+    Show {
+        /// mailbox@postoffice
+        address: String,
+    },
+    /// Change a mailbox's challenge mode, provider, SMS number or alternate address.
+    Set(MailboxSetArgs),
+    /// Reset the two factor code and/or the country exceptions.
+    Reset {
+        /// mailbox@postoffice
+        address: String,
+        /// Forget the TOTP secret: the next login enrols again with a new QR code.
+        #[arg(long)]
+        code: bool,
+        /// Forget the known countries and IP addresses.
+        #[arg(long)]
+        countries: bool,
+    },
+    /// Unlock a mailbox locked after failed codes.
+    Unlock {
+        /// mailbox@postoffice
+        address: String,
+    },
+    /// Write the enrolment QR code (PNG) of the mailbox's pending or active TOTP secret.
+    Qr {
+        /// mailbox@postoffice
+        address: String,
+        /// The PNG file to write.
+        #[arg(long, value_name = "FILE.png")]
+        out: PathBuf,
+    },
+}
+
+/// The options of `mailbox set` (and of `user set`).
+#[derive(Debug, Args)]
+pub struct MailboxSetArgs {
+    /// mailbox@postoffice
+    pub address: String,
+    /// inherit, never, always, new-ip or new-country.
+    #[arg(long, value_name = "MODE")]
+    pub challenge: Option<String>,
+    /// totp, sms or smtp.
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// SMS number in E.164 form (+15551234567); "" clears it.
+    #[arg(long, value_name = "E164")]
+    pub sms_number: Option<String>,
+    /// Alternate e-mail address for codes (not the mailbox itself); "" clears it.
+    #[arg(long, value_name = "ADDRESS")]
+    pub alt_email: Option<String>,
+}
+
+/// `mailmfa provider …`
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// List providers and their switches.
+    List,
+    /// Change a provider's switches.
+    Set {
+        /// totp, sms or smtp.
+        provider: String,
+        /// Whether the provider exists at all.
+        #[arg(long, value_name = "BOOL")]
+        enabled: Option<String>,
+        /// Whether administrators may assign it.
+        #[arg(long, value_name = "BOOL")]
+        admin_configurable: Option<String>,
+        /// Whether end users may choose it.
+        #[arg(long, value_name = "BOOL")]
+        user_configurable: Option<String>,
+    },
+}
+
+/// `mailmfa settings …`
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show every setting (secrets as ***).
+    Show,
+    /// Set one setting.
+    Set {
+        /// The key, e.g. lockout.threshold.
+        key: String,
+        /// The value.
+        value: String,
+    },
+}
+
+/// `mailmfa key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write the store key to a file, to import on another server sharing this store.
+    Export {
+        /// The file to write (owner-only permissions); move it safely and delete it after import.
+        file: PathBuf,
+    },
+    /// Install a key exported from a server that opens this store.
+    Import {
+        /// The file written by `mailmfa key export`.
+        file: PathBuf,
+    },
+}

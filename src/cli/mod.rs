@@ -1,0 +1,473 @@
+//! The command line: parses arguments, calls the service, and prints a table, a sentence or JSON.
+//! Exit status 0 on success, 1 for a refusal, 2 for bad input or any error (message on stderr).
+
+mod args;
+mod output;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+pub use args::{Cli, Command};
+use args::{KeyCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand, SettingsCommand};
+use output::{Output, table, when};
+
+use crate::crypto::KeyRing;
+use crate::domain::{
+    ChallengeMode, DomainError, EmailAddress, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider,
+    Switch,
+};
+use crate::service::{self, Configurer, MailboxChanges, Service, ServiceError};
+use crate::store::{Store, StoreLocation};
+
+/// A failed command: its exit status and one-line message.
+#[derive(Debug)]
+pub struct CliError {
+    /// 1 for a refusal, 2 for anything else.
+    pub status: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl From<ServiceError> for CliError {
+    fn from(e: ServiceError) -> Self {
+        let status = if matches!(e, ServiceError::Refused(_)) { 1 } else { 2 };
+        Self { status, message: one_line(&e.to_string()) }
+    }
+}
+
+impl From<DomainError> for CliError {
+    fn from(e: DomainError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<crate::store::StoreError> for CliError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+/// Keeps a message on one line, whatever a lower layer put in it.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+type CliResult = Result<Output, CliError>;
+
+/// Runs one command (not the console) and prints its result; returns the exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let json = cli.json;
+    let Some(command) = cli.command else {
+        return ExitCode::from(2);
+    };
+    let location = StoreLocation::resolve(cli.store, cli.shared);
+    match execute(command, &location) {
+        Ok(out) => {
+            let status = out.status();
+            out.print(json);
+            ExitCode::from(status)
+        }
+        Err(e) => {
+            output::print_error(&e.message);
+            ExitCode::from(e.status)
+        }
+    }
+}
+
+/// Opens the store at `location` with this machine's key folder.
+pub fn open_service(location: &StoreLocation) -> Result<Service, CliError> {
+    let store = Store::open(location, &KeyRing::default_location())?;
+    Ok(Service::new(store))
+}
+
+fn execute(command: Command, location: &StoreLocation) -> CliResult {
+    if let Command::Key(KeyCommand::Import { file }) = &command {
+        return key_import(location, file);
+    }
+    let service = open_service(location)?;
+    match command {
+        Command::Postoffice(c) => postoffice(&service, c),
+        Command::Mailbox(c) => mailbox(&service, c),
+        Command::Provider(c) => provider(&service, c),
+        Command::Settings(c) => settings(&service, c),
+        Command::Import { file } => import(&service, &file),
+        Command::Key(KeyCommand::Export { file }) => {
+            service.export_key(&file)?;
+            Ok(Output::done(
+                format!(
+                    "Wrote the store key to {}. Import it on the other server with `mailmfa key import`, then delete the file.",
+                    file.display()
+                ),
+                json!({"exported": file.display().to_string(), "store_id": service.store().store_id()}),
+            ))
+        }
+        Command::Key(KeyCommand::Import { .. }) => unreachable!("handled before the store is opened"),
+        Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
+    }
+}
+
+fn parse<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> Result<T, CliError> {
+    raw.parse::<T>().map_err(CliError::from)
+}
+
+fn parse_opt<T: std::str::FromStr<Err = DomainError>>(raw: Option<&str>) -> Result<Option<T>, CliError> {
+    raw.map(parse).transpose()
+}
+
+fn parse_switch(raw: Option<&str>) -> Result<Option<bool>, CliError> {
+    Ok(parse_opt::<Switch>(raw)?.map(|s| s.0))
+}
+
+/// `Some("")` clears a value; anything else is parsed.
+fn parse_clearable<T: std::str::FromStr<Err = DomainError>>(raw: Option<&str>) -> Result<Option<Option<T>>, CliError> {
+    match raw {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(Some(None)),
+        Some(s) => Ok(Some(Some(parse(s)?))),
+    }
+}
+
+fn postoffice(service: &Service, command: PostofficeCommand) -> CliResult {
+    match command {
+        PostofficeCommand::Add { name } => {
+            let name: PostOfficeName = parse(&name)?;
+            service.add_postoffice(&name)?;
+            Ok(Output::done(format!("Added post office {name}."), json!({"postoffice": name, "added": true})))
+        }
+        PostofficeCommand::Remove { name, with_mailboxes } => {
+            let name: PostOfficeName = parse(&name)?;
+            let removed = service.remove_postoffice(&name, with_mailboxes)?;
+            Ok(Output::done(
+                format!("Removed post office {name} and {removed} mailboxes."),
+                json!({"postoffice": name, "removed": true, "mailboxes_removed": removed}),
+            ))
+        }
+        PostofficeCommand::List => {
+            let list = service.postoffices()?;
+            let rows = list
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.to_string(),
+                        p.challenge.to_string(),
+                        p.users_may_configure.to_string(),
+                        p.mailboxes.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let value = list
+                .iter()
+                .map(|p| {
+                    json!({"name": p.name, "challenge": p.challenge, "users_may_configure": p.users_may_configure, "mailboxes": p.mailboxes})
+                })
+                .collect::<Vec<_>>();
+            Ok(Output::data(
+                table(&["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "MAILBOXES"], &rows),
+                value.into(),
+            ))
+        }
+        PostofficeCommand::Set { name, challenge, users_may_configure } => {
+            let name: PostOfficeName = parse(&name)?;
+            let challenge: Option<ChallengeMode> = parse_opt(challenge.as_deref())?;
+            let users = parse_switch(users_may_configure.as_deref())?;
+            if challenge.is_none() && users.is_none() {
+                return Err(usage("give --challenge and/or --users-may-configure"));
+            }
+            service.set_postoffice(&name, challenge, users)?;
+            let po = service.postoffice(&name)?;
+            Ok(Output::done(
+                format!(
+                    "Post office {name}: challenge {}, users may configure: {}.",
+                    po.challenge, po.users_may_configure
+                ),
+                json!({"postoffice": name, "challenge": po.challenge, "users_may_configure": po.users_may_configure}),
+            ))
+        }
+    }
+}
+
+fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
+    match command {
+        MailboxCommand::Add { address } => {
+            let address: MailboxAddress = parse(&address)?;
+            service.add_mailbox(&address)?;
+            Ok(Output::done(format!("Added mailbox {address}."), json!({"mailbox": address, "added": true})))
+        }
+        MailboxCommand::Remove { address } => {
+            let address: MailboxAddress = parse(&address)?;
+            service.remove_mailbox(&address)?;
+            Ok(Output::done(format!("Removed mailbox {address}."), json!({"mailbox": address, "removed": true})))
+        }
+        MailboxCommand::List { postoffice } => {
+            let po: Option<PostOfficeName> = parse_opt(postoffice.as_deref())?;
+            let list = service.mailboxes(po.as_ref())?;
+            let rows = list
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.address.to_string(),
+                        challenge_cell(m.challenge, m.effective_challenge),
+                        m.provider.to_string(),
+                        m.status.to_owned(),
+                        m.last_login.map(when).unwrap_or_default(),
+                        m.known_countries.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let value = list
+                .iter()
+                .map(|m| {
+                    json!({
+                        "address": m.address, "challenge": m.challenge, "effective_challenge": m.effective_challenge,
+                        "provider": m.provider, "status": m.status, "last_login": m.last_login.map(when),
+                        "known_countries": split_list(&m.known_countries),
+                    })
+                })
+                .collect::<Vec<_>>();
+            Ok(Output::data(
+                table(&["MAILBOX", "CHALLENGE", "PROVIDER", "STATUS", "LAST LOGIN", "KNOWN COUNTRIES"], &rows),
+                value.into(),
+            ))
+        }
+        MailboxCommand::Show { address } => show_mailbox(service, &parse(&address)?),
+        MailboxCommand::Set(args) => set_mailbox(service, args, Configurer::Administrator),
+        MailboxCommand::Reset { address, code, countries } => {
+            let address: MailboxAddress = parse(&address)?;
+            if !code && !countries {
+                return Err(usage("give --code and/or --countries"));
+            }
+            let mut said = Vec::new();
+            if code {
+                service.reset_two_factor_code(&address)?;
+                said.push("Reset the two factor code: the next login enrols again.".to_owned());
+            }
+            let mut forgotten = json!(null);
+            if countries {
+                let (c, i) = service.reset_country_exceptions(&address)?;
+                said.push(format!("Forgot {c} known countries and {i} known IP addresses."));
+                forgotten = json!({"countries": c, "ips": i});
+            }
+            Ok(Output::done(
+                format!("{address}: {}", said.join(" ")),
+                json!({"mailbox": address, "code_reset": code, "countries_reset": countries, "forgotten": forgotten}),
+            ))
+        }
+        MailboxCommand::Unlock { address } => {
+            let address: MailboxAddress = parse(&address)?;
+            service.unlock(&address)?;
+            Ok(Output::done(format!("Unlocked {address}."), json!({"mailbox": address, "unlocked": true})))
+        }
+        MailboxCommand::Qr { address, out } => {
+            let address: MailboxAddress = parse(&address)?;
+            let (uri, state) = service.enrolment_uri(&address)?;
+            crate::qr::write_png(&uri, &out).map_err(|e| CliError { status: 2, message: one_line(&e) })?;
+            Ok(Output::done(
+                format!("Wrote the QR code of {address}'s {} TOTP secret to {}.", state.word(), out.display()),
+                json!({"mailbox": address, "state": state, "file": out.display().to_string()}),
+            ))
+        }
+    }
+}
+
+fn challenge_cell(own: MailboxChallenge, effective: ChallengeMode) -> String {
+    match own {
+        MailboxChallenge::Inherit => format!("{effective} (inherited)"),
+        MailboxChallenge::Mode(m) => m.to_string(),
+    }
+}
+
+fn split_list(joined: &str) -> Vec<&str> {
+    joined.split(", ").filter(|s| !s.is_empty()).collect()
+}
+
+fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
+    let d = service.mailbox(address)?;
+    let r = &d.record;
+    let now = service.now();
+    let mut text = String::new();
+    let mut line = |k: &str, v: String| text.push_str(&format!("{k:<20} {v}\n"));
+    line("Mailbox", r.address.to_string());
+    line("Challenge", challenge_cell(r.challenge, r.effective_challenge()));
+    line("Provider", format!("{} ({})", r.provider, r.provider.label()));
+    line("Status", r.status(now).to_owned());
+    line("TOTP enrolment", r.enrolment.word().to_owned());
+    line("SMS number", r.sms_number.as_ref().map(ToString::to_string).unwrap_or_default());
+    line("Alternate e-mail", r.alt_email.as_ref().map(ToString::to_string).unwrap_or_default());
+    line("Failed attempts", r.failures.to_string());
+    line("Locked until", r.locked_for(now).and(r.locked_until).map(when).unwrap_or_default());
+    line("Last login", r.last_login.map(when).unwrap_or_default());
+    line("Known countries", d.known_countries.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "));
+    line("Known IP addresses", d.known_ips.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "));
+    let seen = |list: &[(String, i64, i64)], name: &str| {
+        list.iter()
+            .map(|(v, first, last)| json!({name: v, "first_seen": when(*first), "last_seen": when(*last)}))
+            .collect::<Vec<_>>()
+    };
+    let value = json!({
+        "address": r.address, "postoffice": r.address.postoffice, "challenge": r.challenge,
+        "effective_challenge": r.effective_challenge(), "provider": r.provider, "status": r.status(now),
+        "enrolment": r.enrolment, "sms_number": r.sms_number, "alt_email": r.alt_email, "failures": r.failures,
+        "locked_until": r.locked_for(now).and(r.locked_until).map(when), "last_login": r.last_login.map(when),
+        "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
+    });
+    Ok(Output::data(text, value))
+}
+
+/// `mailbox set` for administrators, `user set` for end users.
+pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configurer) -> CliResult {
+    let address: MailboxAddress = parse(&args.address)?;
+    let changes = MailboxChanges {
+        challenge: parse_opt(args.challenge.as_deref())?,
+        provider: parse_opt(args.provider.as_deref())?,
+        sms_number: parse_clearable::<PhoneNumber>(args.sms_number.as_deref())?,
+        alt_email: parse_clearable::<EmailAddress>(args.alt_email.as_deref())?,
+    };
+    if changes.is_empty() {
+        return Err(usage("give at least one of --challenge, --provider, --sms-number, --alt-email"));
+    }
+    service.set_mailbox(&address, &changes, by)?;
+    let r = service.mailbox(&address)?.record;
+    Ok(Output::done(
+        format!(
+            "{address}: challenge {}, provider {}.",
+            challenge_cell(r.challenge, r.effective_challenge()),
+            r.provider
+        ),
+        json!({"mailbox": address, "challenge": r.challenge, "effective_challenge": r.effective_challenge(),
+               "provider": r.provider, "sms_number": r.sms_number, "alt_email": r.alt_email}),
+    ))
+}
+
+fn provider(service: &Service, command: ProviderCommand) -> CliResult {
+    match command {
+        ProviderCommand::List => {
+            let list = service.providers()?;
+            let rows = list
+                .iter()
+                .map(|(p, s)| {
+                    vec![
+                        p.to_string(),
+                        p.label().to_owned(),
+                        s.enabled.to_string(),
+                        s.admin_configurable.to_string(),
+                        s.user_configurable.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let value = list
+                .iter()
+                .map(|(p, s)| json!({"provider": p, "label": p.label(), "enabled": s.enabled, "admin_configurable": s.admin_configurable, "user_configurable": s.user_configurable}))
+                .collect::<Vec<_>>();
+            Ok(Output::data(
+                table(&["PROVIDER", "NAME", "ENABLED", "ADMINS MAY CONFIGURE", "USERS MAY CONFIGURE"], &rows),
+                value.into(),
+            ))
+        }
+        ProviderCommand::Set { provider, enabled, admin_configurable, user_configurable } => {
+            let provider: Provider = parse(&provider)?;
+            let enabled = parse_switch(enabled.as_deref())?;
+            let admin = parse_switch(admin_configurable.as_deref())?;
+            let user = parse_switch(user_configurable.as_deref())?;
+            if enabled.is_none() && admin.is_none() && user.is_none() {
+                return Err(usage("give --enabled, --admin-configurable and/or --user-configurable"));
+            }
+            let s = service.set_provider(provider, enabled, admin, user)?;
+            Ok(Output::done(
+                format!(
+                    "Provider {provider}: enabled {}, administrators may configure {}, users may configure {}.",
+                    s.enabled, s.admin_configurable, s.user_configurable
+                ),
+                json!({"provider": provider, "enabled": s.enabled, "admin_configurable": s.admin_configurable, "user_configurable": s.user_configurable}),
+            ))
+        }
+    }
+}
+
+fn settings(service: &Service, command: SettingsCommand) -> CliResult {
+    match command {
+        SettingsCommand::Show => {
+            let list = service.settings()?;
+            let rows = list
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.def.key.to_owned(),
+                        s.shown.clone(),
+                        if s.is_set { "" } else { "(default)" }.to_owned(),
+                        s.def.description.to_owned(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let value: serde_json::Map<String, serde_json::Value> =
+                list.iter().map(|s| (s.def.key.to_owned(), json!(s.shown))).collect();
+            Ok(Output::data(table(&["KEY", "VALUE", "", "MEANING"], &rows), value.into()))
+        }
+        SettingsCommand::Set { key, value } => {
+            service.set_setting(&key, &value)?;
+            let shown =
+                service.settings()?.into_iter().find(|s| s.def.key == key.trim()).map(|s| s.shown).unwrap_or_default();
+            Ok(Output::done(format!("Set {} = {shown}.", key.trim()), json!({"key": key.trim(), "value": shown})))
+        }
+    }
+}
+
+fn import(service: &Service, file: &Path) -> CliResult {
+    let reader = std::fs::File::open(file)
+        .map_err(|e| CliError { status: 2, message: format!("cannot read {}: {e}", file.display()) })?;
+    let s = service.import_csv(std::io::BufReader::new(reader))?;
+    Ok(Output::done(
+        format!(
+            "Imported {} rows: {} post offices and {} mailboxes created, {} mailboxes updated.",
+            s.rows, s.postoffices_created, s.mailboxes_created, s.mailboxes_updated
+        ),
+        serde_json::to_value(s).unwrap_or_default(),
+    ))
+}
+
+fn key_import(location: &StoreLocation, file: &Path) -> CliResult {
+    let keyring = KeyRing::default_location();
+    let written = service::import_key(location, &keyring, file)?;
+    let service = open_service(location)?;
+    service.record("key.import", None, format!("from {}", file.display()))?;
+    Ok(Output::done(
+        format!("Installed the store key at {}. Delete {} now.", written.display(), file.display()),
+        json!({"imported": true, "key_file": written.display().to_string(), "store_id": service.store().store_id()}),
+    ))
+}
+
+fn audit(service: &Service, mailbox: Option<&str>, limit: usize) -> CliResult {
+    let mailbox: Option<MailboxAddress> = parse_opt(mailbox)?;
+    let list = service.audit(mailbox.as_ref(), limit)?;
+    let rows = list
+        .iter()
+        .map(|a| {
+            vec![
+                when(a.at),
+                a.actor.clone(),
+                a.mailbox.clone().unwrap_or_default(),
+                a.action.clone(),
+                a.ip.clone().unwrap_or_default(),
+                a.country.clone().unwrap_or_default(),
+                a.outcome.clone(),
+                a.detail.clone().unwrap_or_default(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    let value = list
+        .iter()
+        .map(|a| {
+            json!({"id": a.id, "at": when(a.at), "actor": a.actor, "mailbox": a.mailbox, "action": a.action,
+                   "ip": a.ip, "country": a.country, "outcome": a.outcome, "detail": a.detail})
+        })
+        .collect::<Vec<_>>();
+    Ok(Output::data(
+        table(&["TIME", "ACTOR", "MAILBOX", "ACTION", "IP", "COUNTRY", "OUTCOME", "DETAIL"], &rows),
+        value.into(),
+    ))
+}
+
+fn usage(message: &str) -> CliError {
+    CliError { status: 2, message: message.to_owned() }
+}

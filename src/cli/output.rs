@@ -1,0 +1,79 @@
+//! How command results reach the terminal: a table or sentence for people, one JSON value for
+//! scripts. The only place in the crate that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use serde_json::Value;
+
+use crate::clock::{UnixTime, format_utc};
+
+/// A command's result, printable both ways.
+#[derive(Debug)]
+pub struct Output {
+    text: String,
+    json: Value,
+    status: u8,
+}
+
+impl Output {
+    /// A result that is a table or a block of text.
+    pub fn data(text: String, json: Value) -> Self {
+        Self { text, json, status: 0 }
+    }
+
+    /// A result that is one sentence.
+    pub fn done(sentence: String, json: Value) -> Self {
+        Self { text: format!("{sentence}\n"), json, status: 0 }
+    }
+
+    /// The exit status.
+    pub fn status(&self) -> u8 {
+        self.status
+    }
+
+    /// Prints to stdout.
+    pub fn print(&self, json: bool) {
+        if json {
+            println!("{}", self.json);
+        } else {
+            print!("{}", self.text);
+        }
+    }
+}
+
+/// Prints an error line to stderr.
+pub fn print_error(message: &str) {
+    eprintln!("mailmfa: {message}");
+}
+
+/// A time as the tables show it.
+pub fn when(t: UnixTime) -> String {
+    format_utc(t)
+}
+
+/// Lays out rows under headers, columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (cell, w) in cells.zip(&widths) {
+            text.push_str(cell);
+            text.push_str(&" ".repeat(w.saturating_sub(cell.chars().count()) + 2));
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut headers.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    if rows.is_empty() {
+        out.push_str("(none)\n");
+    }
+    out
+}

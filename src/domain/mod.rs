@@ -1,0 +1,84 @@
+//! Plain types and rules of mailmfa: post offices, mailboxes, challenge modes, providers, settings.
+//! Raw input becomes these types once, through `FromStr`; no SQL, no I/O, no clock here.
+
+mod names;
+mod policy;
+mod settings;
+
+use std::fmt;
+
+use serde::Serialize;
+use thiserror::Error;
+
+pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName};
+pub use policy::{ChallengeMode, Code, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch};
+pub use settings::{SETTINGS, SettingDef, SettingKind, setting};
+
+/// The database id of a post office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PostOfficeId(pub i64);
+
+/// The database id of a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct MailboxId(pub i64);
+
+impl fmt::Display for MailboxId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Input that does not make one of the domain's values. Every message is one line and names what was
+/// wrong; the offending input is quoted shortened, and codes are never echoed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    /// Nothing was given where something is required.
+    #[error("the {0} is empty")]
+    Empty(&'static str),
+    /// The input is longer than any valid value.
+    #[error("the {what} is too long (at most {max} characters)")]
+    TooLong {
+        /// What was being parsed.
+        what: &'static str,
+        /// The longest valid length.
+        max: usize,
+    },
+    /// The input is not a valid value.
+    #[error("invalid {what} {input}: {reason}")]
+    Invalid {
+        /// What was being parsed.
+        what: &'static str,
+        /// The input, quoted and shortened.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A setting's value is not valid for it.
+    #[error("invalid value for setting {key}: {reason}")]
+    InvalidSetting {
+        /// The setting key.
+        key: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A code is not six digits.
+    #[error("the code must be exactly 6 digits")]
+    BadCode,
+}
+
+impl DomainError {
+    pub(crate) fn invalid(what: &'static str, input: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid { what, input: quote_short(input), reason: reason.into() }
+    }
+
+    pub(crate) fn invalid_setting(key: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidSetting { key, reason: reason.into() }
+    }
+}
+
+/// Quotes input for an error message: escaped to one line and cut at 40 characters.
+fn quote_short(input: &str) -> String {
+    const MAX: usize = 40;
+    let cut: String = input.chars().take(MAX).collect();
+    if input.chars().count() > MAX { format!("{cut:?}…") } else { format!("{cut:?}") }
+}

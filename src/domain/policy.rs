@@ -1,0 +1,304 @@
+//! Two-factor policy words: challenge modes, providers and their platform switches, enrolment state,
+//! and the other small values administrators type (booleans, one-time codes, IP addresses).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::DomainError;
+
+/// When a mailbox is asked for its second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChallengeMode {
+    /// No second challenge.
+    Never,
+    /// A challenge on every login.
+    Always,
+    /// A challenge when the login comes from an IP address not yet known for the mailbox.
+    NewIp,
+    /// A challenge when the login comes from a country not yet known for the mailbox.
+    NewCountry,
+}
+
+impl ChallengeMode {
+    /// Every mode, in the order the console lists them.
+    pub const ALL: [ChallengeMode; 4] = [Self::Never, Self::Always, Self::NewIp, Self::NewCountry];
+
+    /// The command-line word (`new-ip`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Never => "never",
+            Self::Always => "always",
+            Self::NewIp => "new-ip",
+            Self::NewCountry => "new-country",
+        }
+    }
+
+    /// The name the console shows (`Prompt by IP Address`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::Always => "Prompt Always",
+            Self::NewIp => "Prompt by IP Address",
+            Self::NewCountry => "Prompt by Country",
+        }
+    }
+}
+
+impl FromStr for ChallengeMode {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.word().eq_ignore_ascii_case(raw.trim()))
+            .ok_or_else(|| DomainError::invalid("challenge mode", raw, "use never, always, new-ip or new-country"))
+    }
+}
+
+impl fmt::Display for ChallengeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// A mailbox's own challenge setting: its post office's default, or a mode of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailboxChallenge {
+    /// Use the post office's default mode.
+    Inherit,
+    /// Override the post office with this mode.
+    Mode(ChallengeMode),
+}
+
+impl MailboxChallenge {
+    /// The command-line word (`inherit` or the mode's word).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Inherit => "inherit",
+            Self::Mode(mode) => mode.word(),
+        }
+    }
+
+    /// The mode in force, given the post office's default.
+    pub fn effective(self, postoffice_default: ChallengeMode) -> ChallengeMode {
+        match self {
+            Self::Inherit => postoffice_default,
+            Self::Mode(mode) => mode,
+        }
+    }
+}
+
+impl FromStr for MailboxChallenge {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        if raw.trim().eq_ignore_ascii_case("inherit") {
+            return Ok(Self::Inherit);
+        }
+        raw.parse().map(Self::Mode).map_err(|_| {
+            DomainError::invalid("challenge mode", raw, "use inherit, never, always, new-ip or new-country")
+        })
+    }
+}
+
+impl fmt::Display for MailboxChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl Serialize for MailboxChallenge {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.word())
+    }
+}
+
+/// What delivers the second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// An RFC 6238 authenticator app.
+    Totp,
+    /// A one-time code by SMS through the HTTP gateway.
+    Sms,
+    /// A one-time code e-mailed to an alternate address through the SMTP relay.
+    Smtp,
+}
+
+impl Provider {
+    /// Every provider, in the order the console lists them.
+    pub const ALL: [Provider; 3] = [Self::Totp, Self::Sms, Self::Smtp];
+
+    /// The command-line word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Sms => "sms",
+            Self::Smtp => "smtp",
+        }
+    }
+
+    /// The name the console shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Totp => "TOTP client",
+            Self::Sms => "SMS address",
+            Self::Smtp => "SMTP address",
+        }
+    }
+}
+
+impl FromStr for Provider {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.word().eq_ignore_ascii_case(raw.trim()))
+            .ok_or_else(|| DomainError::invalid("provider", raw, "use totp, sms or smtp"))
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// The platform administrator's three switches for one provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ProviderSwitches {
+    /// The provider exists at all; a disabled provider cannot be chosen anywhere.
+    pub enabled: bool,
+    /// Administrators may assign it to mailboxes.
+    pub admin_configurable: bool,
+    /// End users may choose it for themselves.
+    pub user_configurable: bool,
+}
+
+/// Where a mailbox's TOTP secret stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnrolmentState {
+    /// No secret: the next login that needs TOTP enrols.
+    None,
+    /// A secret was shown as a QR code and waits for its first code.
+    Pending,
+    /// The secret verified once and is in use.
+    Active,
+}
+
+impl EnrolmentState {
+    /// The stored word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Pending => "pending",
+            Self::Active => "active",
+        }
+    }
+}
+
+impl FromStr for EnrolmentState {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "none" => Ok(Self::None),
+            "pending" => Ok(Self::Pending),
+            "active" => Ok(Self::Active),
+            _ => Err(DomainError::invalid("enrolment state", raw, "expected none, pending or active")),
+        }
+    }
+}
+
+/// A yes/no answer typed by an administrator: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switch(pub bool);
+
+impl FromStr for Switch {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(Self(true)),
+            "false" | "no" | "off" | "0" => Ok(Self(false)),
+            _ => Err(DomainError::invalid("yes/no value", raw, "use true or false")),
+        }
+    }
+}
+
+/// A six-digit code typed at login (TOTP or one-time code): exactly six ASCII digits, nothing else.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Code(String);
+
+impl Code {
+    /// The digits.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Code(******)")
+    }
+}
+
+impl FromStr for Code {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        // The input is never echoed back: it may be a real code with a typo.
+        if raw.is_empty() {
+            return Err(DomainError::Empty("code"));
+        }
+        if raw.len() == 6 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::BadCode)
+        }
+    }
+}
+
+/// The IP address a login comes from, with IPv4-mapped IPv6 (`::ffff:192.0.2.1`) folded to IPv4 so
+/// both spellings are one known address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LoginIp(IpAddr);
+
+impl LoginIp {
+    /// The canonical address.
+    pub fn addr(self) -> IpAddr {
+        self.0
+    }
+}
+
+impl From<IpAddr> for LoginIp {
+    fn from(ip: IpAddr) -> Self {
+        Self(ip.to_canonical())
+    }
+}
+
+impl FromStr for LoginIp {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        if raw.len() > 64 {
+            return Err(DomainError::TooLong { what: "IP address", max: 64 });
+        }
+        raw.trim()
+            .parse::<IpAddr>()
+            .map(Self::from)
+            .map_err(|_| DomainError::invalid("IP address", raw, "expected an IPv4 or IPv6 address"))
+    }
+}
+
+impl fmt::Display for LoginIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

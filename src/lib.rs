@@ -1,0 +1,14 @@
+//! mailmfa: multi-factor authentication for the mailboxes of a mail server.
+//!
+//! Layers, each depending only on those before it: [`domain`] (plain types), [`crypto`] (the store
+//! key and sealing), [`store`] (SQLite), [`service`] (administrative actions with their audit
+//! entries), and the command line in [`cli`].
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod crypto;
+pub mod domain;
+pub mod qr;
+pub mod service;
+pub mod store;

@@ -1,0 +1,228 @@
+//! Bulk import of post offices, mailboxes and policies from CSV with the header
+//! `postoffice,mailbox,challenge,provider,sms_number,alt_email`. All or nothing: every row is
+//! parsed first, then applied in one transaction; the first bad row aborts with its line number.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use super::{Configurer, Service, ServiceError, ServiceResult, check_destination, check_provider_choice};
+use crate::domain::{
+    ChallengeMode, DomainError, EmailAddress, MailboxAddress, MailboxChallenge, MailboxName, PhoneNumber, PostOfficeId,
+    PostOfficeName, Provider,
+};
+use crate::store::Tx;
+
+/// The columns, in the documented order.
+pub const COLUMNS: [&str; 6] = ["postoffice", "mailbox", "challenge", "provider", "sms_number", "alt_email"];
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    /// Data rows read.
+    pub rows: usize,
+    /// Post offices created.
+    pub postoffices_created: usize,
+    /// Mailboxes created.
+    pub mailboxes_created: usize,
+    /// Existing mailboxes whose policy changed.
+    pub mailboxes_updated: usize,
+}
+
+/// One parsed data row.
+struct Row {
+    line: u64,
+    postoffice: PostOfficeName,
+    target: Target,
+}
+
+enum Target {
+    /// A row without a mailbox: the post office, with its default mode if given.
+    PostOffice(Option<ChallengeMode>),
+    /// A mailbox and the policy cells that were filled in.
+    Mailbox {
+        name: MailboxName,
+        challenge: Option<MailboxChallenge>,
+        provider: Option<Provider>,
+        sms_number: Option<PhoneNumber>,
+        alt_email: Option<EmailAddress>,
+    },
+}
+
+fn cell<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> Result<Option<T>, DomainError> {
+    if raw.is_empty() { Ok(None) } else { raw.parse().map(Some) }
+}
+
+fn parse_row(line: u64, record: &csv::StringRecord, columns: &[usize; 6]) -> ServiceResult<Row> {
+    let get = |i: usize| record.get(columns[i]).unwrap_or("");
+    let wrap = |e: DomainError| ServiceError::Import { line, reason: e.to_string() };
+    let postoffice: PostOfficeName = get(0).parse().map_err(wrap)?;
+    let mailbox_raw = get(1);
+    let target = if mailbox_raw.is_empty() {
+        if [3, 4, 5].iter().any(|&i| !get(i).is_empty()) {
+            return Err(ServiceError::Import {
+                line,
+                reason: "provider, sms_number and alt_email belong to a mailbox, but the mailbox cell is empty"
+                    .to_owned(),
+            });
+        }
+        Target::PostOffice(cell(get(2)).map_err(wrap)?)
+    } else {
+        let name = match mailbox_raw.rsplit_once('@') {
+            Some((local, po)) => {
+                let po: PostOfficeName = po.parse().map_err(wrap)?;
+                if po != postoffice {
+                    return Err(ServiceError::Import {
+                        line,
+                        reason: format!("the mailbox {mailbox_raw} is not in the post office {postoffice}"),
+                    });
+                }
+                local.parse().map_err(wrap)?
+            }
+            None => mailbox_raw.parse().map_err(wrap)?,
+        };
+        Target::Mailbox {
+            name,
+            challenge: cell(get(2)).map_err(wrap)?,
+            provider: cell(get(3)).map_err(wrap)?,
+            sms_number: cell(get(4)).map_err(wrap)?,
+            alt_email: cell(get(5)).map_err(wrap)?,
+        }
+    };
+    Ok(Row { line, postoffice, target })
+}
+
+fn read_rows(input: impl Read) -> ServiceResult<Vec<Row>> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+    let header_error = |reason: String| ServiceError::Import { line: 1, reason };
+    let headers = reader.headers().map_err(|e| header_error(format!("cannot read the header: {e}")))?.clone();
+    if headers.is_empty() || headers.iter().all(str::is_empty) {
+        return Err(header_error(format!("the file is empty; expected the header {}", COLUMNS.join(","))));
+    }
+    let mut columns = [0usize; 6];
+    for (slot, name) in columns.iter_mut().zip(COLUMNS) {
+        *slot = headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| {
+            header_error(format!("the header has no '{name}' column; expected {}", COLUMNS.join(",")))
+        })?;
+    }
+    if let Some(extra) = headers.iter().find(|h| !COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(h))) {
+        return Err(header_error(format!("unknown column '{extra}'; expected {}", COLUMNS.join(","))));
+    }
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(0, csv::Position::line);
+                if record.iter().all(str::is_empty) {
+                    continue;
+                }
+                rows.push(parse_row(line, &record, &columns)?);
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                let reason = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("expected {expected_len} cells but found {len}")
+                    }
+                    csv::ErrorKind::Utf8 { .. } => "the line is not valid UTF-8".to_owned(),
+                    _ => e.to_string(),
+                };
+                return Err(ServiceError::Import { line, reason });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+impl Service {
+    /// Imports a CSV file: creates missing post offices and mailboxes and applies the policies in
+    /// the filled-in cells. Nothing changes unless every row is valid.
+    pub fn import_csv(&self, input: impl Read) -> ServiceResult<ImportSummary> {
+        let rows = read_rows(input)?;
+        let now = self.now();
+        self.audited("import", None, |tx| {
+            let mut summary = ImportSummary { rows: rows.len(), ..ImportSummary::default() };
+            let mut postoffices: HashMap<PostOfficeName, PostOfficeId> = HashMap::new();
+            for row in &rows {
+                let in_line = |e: ServiceError| match e {
+                    ServiceError::Import { .. } => e,
+                    other => ServiceError::Import { line: row.line, reason: other.to_string() },
+                };
+                apply_row(tx, row, now, &mut postoffices, &mut summary).map_err(in_line)?;
+            }
+            let detail = format!(
+                "rows={} postoffices_created={} mailboxes_created={} mailboxes_updated={}",
+                summary.rows, summary.postoffices_created, summary.mailboxes_created, summary.mailboxes_updated
+            );
+            Ok((summary, detail))
+        })
+    }
+}
+
+fn apply_row(
+    tx: &Tx<'_>,
+    row: &Row,
+    now: i64,
+    postoffices: &mut HashMap<PostOfficeName, PostOfficeId>,
+    summary: &mut ImportSummary,
+) -> ServiceResult<()> {
+    let po_id = match postoffices.get(&row.postoffice) {
+        Some(id) => *id,
+        None => {
+            let id = match tx.postoffice(&row.postoffice)? {
+                Some(po) => po.id,
+                None => {
+                    summary.postoffices_created += 1;
+                    tx.insert_postoffice(&row.postoffice, now)?.ok_or_else(|| {
+                        ServiceError::Invalid(format!("post office {} appeared twice", row.postoffice))
+                    })?
+                }
+            };
+            postoffices.insert(row.postoffice.clone(), id);
+            id
+        }
+    };
+    match &row.target {
+        Target::PostOffice(None) => Ok(()),
+        Target::PostOffice(Some(mode)) => {
+            let po = tx
+                .postoffice(&row.postoffice)?
+                .ok_or_else(|| ServiceError::Invalid(format!("post office {} vanished", row.postoffice)))?;
+            tx.update_postoffice(po_id, *mode, po.users_may_configure)?;
+            Ok(())
+        }
+        Target::Mailbox { name, challenge, provider, sms_number, alt_email } => {
+            let address = MailboxAddress::new(name.clone(), row.postoffice.clone());
+            let current = match tx.insert_mailbox(po_id, name, now)? {
+                Some(id) => {
+                    summary.mailboxes_created += 1;
+                    (id, MailboxChallenge::Inherit, Provider::Totp, None, None, true)
+                }
+                None => {
+                    let mb = tx
+                        .mailbox(&address)?
+                        .ok_or_else(|| ServiceError::Invalid(format!("mailbox {address} vanished")))?;
+                    (mb.id, mb.challenge, mb.provider, mb.sms_number, mb.alt_email, false)
+                }
+            };
+            let (id, old_challenge, old_provider, old_sms, old_alt, created) = current;
+            let changed = challenge.is_some() || provider.is_some() || sms_number.is_some() || alt_email.is_some();
+            if !changed {
+                return Ok(());
+            }
+            let provider_new = provider.unwrap_or(old_provider);
+            if provider.is_some() {
+                check_provider_choice(tx, provider_new, Configurer::Administrator)?;
+            }
+            let sms = sms_number.clone().or(old_sms);
+            let alt = alt_email.clone().or(old_alt);
+            check_destination(&address, provider_new, sms.as_ref(), alt.as_ref())?;
+            tx.update_mailbox_policy(id, challenge.unwrap_or(old_challenge), provider_new, sms.as_ref(), alt.as_ref())?;
+            if !created {
+                summary.mailboxes_updated += 1;
+            }
+            Ok(())
+        }
+    }
+}

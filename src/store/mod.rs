@@ -1,0 +1,342 @@
+//! The SQLite store: opening a local or shared database file with the right PRAGMAs, migrating its
+//! schema, binding it to its store key, and running every change in one `BEGIN IMMEDIATE`
+//! transaction. The typed queries live on [`Tx`], in the sibling files.
+
+mod audit;
+mod location;
+mod mailboxes;
+mod migrate;
+mod platform;
+mod postoffices;
+
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use thiserror::Error;
+
+use crate::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
+use crate::domain::DomainError;
+
+pub use audit::{AuditEntry, AuditRecord};
+pub use location::{StoreLocation, StoreMode, default_store_path};
+pub use mailboxes::{MailboxRecord, MailboxRow, TotpSecret};
+pub use migrate::SCHEMA_VERSION;
+pub use postoffices::PostOfficeRecord;
+
+/// How long one statement waits for another process's lock before SQLite reports "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a write transaction is retried when it still cannot take the write lock.
+const WRITE_ATTEMPTS: u32 = 8;
+
+/// What can go wrong with the store. Messages say what to do where there is something to do.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer mailmfa.
+    #[error(
+        "the store {path} has schema version {found}, but this mailmfa understands up to {supported}; upgrade mailmfa on this server (the store was not changed)"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: String,
+        /// The schema version in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// This machine has no key file for the store.
+    #[error(
+        "this machine has no key for the store {path} (store id {store_id}); import it with `mailmfa key import FILE` using a file made by `mailmfa key export` on a server that opens this store (expected at {key_path})"
+    )]
+    MissingKey {
+        /// The database file.
+        path: String,
+        /// The store's id.
+        store_id: String,
+        /// Where the key file was looked for.
+        key_path: String,
+    },
+    /// The key file does not open this store.
+    #[error(
+        "the key {key_path} does not open the store {path}: it belongs to another store or was replaced; nothing was changed — import the right key with `mailmfa key import FILE`"
+    )]
+    WrongKey {
+        /// The database file.
+        path: String,
+        /// The key file.
+        key_path: String,
+    },
+    /// A key or sealing problem.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The database holds a value this build cannot read.
+    #[error("the store holds an invalid value: {0}")]
+    Corrupt(String),
+    /// The store file or its folder could not be created.
+    #[error("cannot open the store {path}: {reason}")]
+    Open {
+        /// The database file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Another server kept the store locked for too long.
+    #[error("the store is busy: another server or process held its lock for too long; try again")]
+    Busy,
+}
+
+impl From<DomainError> for StoreError {
+    fn from(e: DomainError) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An open store: one SQLite connection and the key that unseals its secrets.
+pub struct Store {
+    conn: Connection,
+    key: StoreKey,
+    store_id: String,
+    location: Option<StoreLocation>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("store_id", &self.store_id).field("location", &self.location).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `location`, with its key from `keyring`.
+    pub fn open(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
+        let path = location.path();
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: shown.clone(),
+                reason: format!("cannot create its folder: {e}"),
+            })?;
+        }
+        let conn =
+            Connection::open(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version = migrate::schema_version(&conn).map_err(|e| StoreError::Open {
+            path: shown.clone(),
+            reason: format!("it is not a mailmfa store ({e})"),
+        })?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { path: shown, found: version, supported: SCHEMA_VERSION });
+        }
+        let journal = match location.mode() {
+            StoreMode::Local => "WAL",
+            StoreMode::Shared => "DELETE",
+        };
+        let set: String = conn.pragma_update_and_check(None, "journal_mode", journal, |row| row.get(0))?;
+        if !set.eq_ignore_ascii_case(journal) {
+            return Err(StoreError::Open {
+                path: shown,
+                reason: format!(
+                    "SQLite kept journal mode {set} instead of {journal}; is another process using the file?"
+                ),
+            });
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+
+        let existing = if version >= 1 { Some(Self::check_key(&conn, path, keyring)?) } else { None };
+        migrate::migrate(&conn, migrate::MIGRATIONS)?;
+        let (store_id, key) = match existing {
+            Some(identity) => identity,
+            None => Self::init_identity(&conn, path, keyring)?,
+        };
+        Ok(Self { conn, key, store_id, location: Some(location.clone()) })
+    }
+
+    /// A store in memory with a fresh key, for tests and previews.
+    pub fn open_in_memory() -> StoreResult<Self> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate::migrate(&conn, migrate::MIGRATIONS)?;
+        let key = StoreKey::generate()?;
+        let store_id = new_store_id()?;
+        write_identity(&conn, &store_id, &key)?;
+        Ok(Self { conn, key, store_id, location: None })
+    }
+
+    /// The store's random id (names its key file).
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    /// Where the store is, or `None` in memory.
+    pub fn location(&self) -> Option<&StoreLocation> {
+        self.location.as_ref()
+    }
+
+    /// The store key (for exporting it).
+    pub fn key(&self) -> &StoreKey {
+        &self.key
+    }
+
+    /// The journal mode SQLite reports for the open connection (`wal`, `delete`, `memory`).
+    pub fn journal_mode(&self) -> StoreResult<String> {
+        Ok(self.conn.pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))?.to_ascii_lowercase())
+    }
+
+    /// Runs `f` in a read transaction.
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(busy_or)?;
+        let out = f(&Tx { tx: &tx, key: &self.key })?;
+        tx.commit().map_err(busy_or)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
+    /// read, so a read-check-write cannot interleave with another process's. An error from `f`
+    /// rolls everything back.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+        let tx = begin_immediate(&self.conn)?;
+        let out = f(&Tx { tx: &tx, key: &self.key })?;
+        tx.commit().map_err(busy_or)?;
+        Ok(out)
+    }
+
+    /// Integrity check as SQLite reports it (`ok` when sound).
+    pub fn integrity_check(&self) -> StoreResult<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?)
+    }
+
+    fn check_key(conn: &Connection, path: &Path, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
+        let (store_id, check) = read_identity(conn)?
+            .ok_or_else(|| StoreError::Corrupt("the store has a schema but no store id".to_owned()))?;
+        let key_path = keyring.path_for(&store_id);
+        let key = keyring.load(&store_id)?.ok_or_else(|| StoreError::MissingKey {
+            path: path.display().to_string(),
+            store_id: store_id.clone(),
+            key_path: key_path.display().to_string(),
+        })?;
+        key.open(&key_check_context(&store_id), &check).map_err(|_| StoreError::WrongKey {
+            path: path.display().to_string(),
+            key_path: key_path.display().to_string(),
+        })?;
+        Ok((store_id, key))
+    }
+
+    /// Gives a new store its id and key. Runs under the write lock, so two processes creating the
+    /// same store at once agree on one identity.
+    fn init_identity(conn: &Connection, path: &Path, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
+        let tx = begin_immediate(conn)?;
+        if read_identity(&tx)?.is_some() {
+            drop(tx);
+            return Self::check_key(conn, path, keyring);
+        }
+        let store_id = new_store_id()?;
+        let key = StoreKey::generate()?;
+        keyring.save(&store_id, &key)?;
+        write_identity(&tx, &store_id, &key)?;
+        tx.commit().map_err(busy_or)?;
+        Ok((store_id, key))
+    }
+
+    /// Checks that `key` opens this store's key check, for `key import`.
+    pub fn key_opens(location: &StoreLocation, store_id: &str, key: &StoreKey) -> StoreResult<bool> {
+        let conn = Connection::open_with_flags(location.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| StoreError::Open { path: location.path().display().to_string(), reason: e.to_string() })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let Some((id, check)) = read_identity(&conn)? else {
+            return Ok(false);
+        };
+        Ok(id == store_id && key.open(&key_check_context(&id), &check).is_ok())
+    }
+
+    /// Reads the id of the store at `location` without its key (for `key import`).
+    pub fn peek_store_id(location: &StoreLocation) -> StoreResult<Option<String>> {
+        let path = location.path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if migrate::schema_version(&conn)? < 1 {
+            return Ok(None);
+        }
+        Ok(read_identity(&conn)?.map(|(id, _)| id))
+    }
+}
+
+/// A transaction on the store with its key at hand; the typed queries are its methods.
+pub struct Tx<'a> {
+    tx: &'a Transaction<'a>,
+    key: &'a StoreKey,
+}
+
+impl Tx<'_> {
+    /// The store key, for sealing and code hashes.
+    pub fn key(&self) -> &StoreKey {
+        self.key
+    }
+}
+
+fn begin_immediate(conn: &Connection) -> StoreResult<Transaction<'_>> {
+    let mut attempt = 0;
+    loop {
+        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Ok(tx) => return Ok(tx),
+            Err(e) if is_busy(&e) && attempt + 1 < WRITE_ATTEMPTS => {
+                attempt += 1;
+                thread::sleep(Duration::from_millis(25 << attempt.min(5)));
+            }
+            Err(e) => return Err(busy_or(e)),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+fn busy_or(e: rusqlite::Error) -> StoreError {
+    if is_busy(&e) { StoreError::Busy } else { StoreError::Sqlite(e) }
+}
+
+fn key_check_context(store_id: &str) -> String {
+    format!("meta:key_check:{store_id}")
+}
+
+fn new_store_id() -> StoreResult<String> {
+    let mut id = [0u8; 16];
+    crate::crypto::random_bytes(&mut id)?;
+    Ok(to_hex(&id))
+}
+
+fn read_identity(conn: &Connection) -> StoreResult<Option<(String, Vec<u8>)>> {
+    let id: Option<String> =
+        conn.query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'store_id'", [], |r| r.get(0)).optional()?;
+    let check: Option<Vec<u8>> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| r.get(0)).optional()?;
+    Ok(id.zip(check))
+}
+
+fn write_identity(conn: &Connection, store_id: &str, key: &StoreKey) -> StoreResult<()> {
+    let check = key.seal(&key_check_context(store_id), b"mailmfa store key check")?;
+    conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", params![store_id])?;
+    conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", params![check])?;
+    Ok(())
+}
+
+/// Turns a stored word back into a domain value, or reports the row as corrupt.
+pub(crate) fn parse_stored<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> StoreResult<T> {
+    raw.parse::<T>().map_err(StoreError::from)
+}
+
+/// Makes a path absolute for display in the status bar and messages.
+pub fn display_path(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,276 @@
+//! Every administration command through the real binary on a temporary store: text and `--json`
+//! output, exit statuses, and the audit trail each action leaves.
+
+mod common;
+
+use common::TestEnv;
+use serde_json::json;
+
+fn seeded() -> TestEnv {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "Example.com"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["mailbox", "add", "Bob@EXAMPLE.com"]);
+    env
+}
+
+#[test]
+fn postoffice_commands() {
+    let env = seeded();
+    let list = env.ok(&["postoffice", "list", "--json"]).json();
+    assert_eq!(
+        list,
+        json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "mailboxes": 2}])
+    );
+    let text = env.ok(&["postoffice", "list"]).stdout;
+    assert!(text.contains("POST OFFICE") && text.contains("example.com"), "{text}");
+
+    let set = env
+        .ok(&["postoffice", "set", "example.com", "--challenge", "new-ip", "--users-may-configure", "yes", "--json"])
+        .json();
+    assert_eq!(set, json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true}));
+
+    let dup = env.run(&["postoffice", "add", "EXAMPLE.COM"]);
+    assert_eq!(dup.status, 2);
+    assert!(dup.stderr.contains("already exists"), "{}", dup.stderr);
+
+    let busy = env.run(&["postoffice", "remove", "example.com"]);
+    assert_eq!(busy.status, 2);
+    assert!(busy.stderr.contains("has 2 mailboxes"), "{}", busy.stderr);
+    let removed = env.ok(&["postoffice", "remove", "example.com", "--with-mailboxes", "--json"]).json();
+    assert_eq!(removed["mailboxes_removed"], 2);
+    assert_eq!(env.ok(&["postoffice", "list", "--json"]).json(), json!([]));
+    assert_eq!(env.ok(&["mailbox", "list", "--json"]).json(), json!([]));
+
+    let audit = env.ok(&["audit", "--json"]).json();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in ["postoffice.add", "mailbox.add", "postoffice.set", "postoffice.remove"] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
+    let failed = audit.as_array().unwrap().iter().find(|e| e["outcome"] == "failed").expect("a failed entry");
+    assert!(
+        failed["detail"].as_str().unwrap().contains("already exists")
+            || failed["detail"].as_str().unwrap().contains("mailboxes")
+    );
+}
+
+#[test]
+fn mailbox_commands() {
+    let env = seeded();
+    let list = env.ok(&["mailbox", "list", "--postoffice", "example.com", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["address"], "alice@example.com");
+    assert_eq!(list[0]["challenge"], "inherit");
+    assert_eq!(list[0]["effective_challenge"], "never");
+    assert_eq!(list[0]["provider"], "totp");
+    assert_eq!(list[0]["status"], "not enrolled");
+    assert_eq!(list[1]["address"], "bob@example.com");
+
+    let set = env
+        .ok(&[
+            "mailbox",
+            "set",
+            "alice@example.com",
+            "--challenge",
+            "always",
+            "--provider",
+            "sms",
+            "--sms-number",
+            "+1 (555) 123-4567",
+            "--json",
+        ])
+        .json();
+    assert_eq!(set["challenge"], "always");
+    assert_eq!(set["provider"], "sms");
+    assert_eq!(set["sms_number"], "+15551234567");
+
+    let smtp = env.run(&["mailbox", "set", "alice@example.com", "--provider", "smtp"]);
+    assert_eq!(smtp.status, 2);
+    assert!(smtp.stderr.contains("no alternate e-mail address"), "{}", smtp.stderr);
+    let own = env.run(&["mailbox", "set", "alice@example.com", "--alt-email", "Alice@Example.com"]);
+    assert_eq!(own.status, 2);
+    assert!(own.stderr.contains("own address"), "{}", own.stderr);
+    env.ok(&["mailbox", "set", "alice@example.com", "--provider", "smtp", "--alt-email", "alice.private@example.org"]);
+
+    let show = env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json();
+    assert_eq!(show["provider"], "smtp");
+    assert_eq!(show["alt_email"], "alice.private@example.org");
+    assert_eq!(show["status"], "enrolled");
+    assert_eq!(show["known_countries"], json!([]));
+    let text = env.ok(&["mailbox", "show", "alice@example.com"]).stdout;
+    assert!(text.contains("Alternate e-mail") && text.contains("alice.private@example.org"), "{text}");
+
+    let reset = env.ok(&["mailbox", "reset", "alice@example.com", "--code", "--countries", "--json"]).json();
+    assert_eq!(reset["code_reset"], true);
+    assert_eq!(reset["forgotten"], json!({"countries": 0, "ips": 0}));
+    assert_eq!(env.run(&["mailbox", "reset", "alice@example.com"]).status, 2);
+    assert_eq!(env.ok(&["mailbox", "unlock", "alice@example.com", "--json"]).json()["unlocked"], true);
+
+    let qr = env.run(&["mailbox", "qr", "alice@example.com", "--out", env.path("q.png").to_str().unwrap()]);
+    assert_eq!(qr.status, 2);
+    assert!(qr.stderr.contains("no TOTP secret yet"), "{}", qr.stderr);
+
+    env.ok(&["mailbox", "remove", "bob@example.com"]);
+    let missing = env.run(&["mailbox", "show", "bob@example.com"]);
+    assert_eq!(missing.status, 2);
+    assert!(missing.stderr.contains("there is no mailbox bob@example.com"), "{}", missing.stderr);
+
+    let audit = env.ok(&["audit", "--mailbox", "alice@example.com", "--json"]).json();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in [
+        "mailbox.add",
+        "mailbox.set",
+        "mailbox.reset_code",
+        "mailbox.reset_countries",
+        "mailbox.unlock",
+        "mailbox.show_qr",
+    ] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
+    assert!(audit.as_array().unwrap().iter().all(|e| e["mailbox"] == "alice@example.com"));
+    assert!(!audit.to_string().contains("+15551234567"), "the audit log shows phone numbers masked");
+    let text = env.ok(&["audit", "--mailbox", "alice@example.com"]).stdout;
+    assert!(text.contains("mailbox.reset_code"), "{text}");
+}
+
+#[test]
+fn provider_and_settings_commands() {
+    let env = seeded();
+    let list = env.ok(&["provider", "list", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(
+        list[1],
+        json!({"provider": "sms", "label": "SMS address", "enabled": true, "admin_configurable": true, "user_configurable": true})
+    );
+    let set = env.ok(&["provider", "set", "sms", "--enabled", "false", "--json"]).json();
+    assert_eq!(set["enabled"], false);
+    assert_eq!(set["admin_configurable"], true);
+    let refused =
+        env.run(&["mailbox", "set", "alice@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
+    assert_eq!(refused.status, 2);
+    assert!(refused.stderr.contains("disabled"), "{}", refused.stderr);
+    env.ok(&["provider", "set", "sms", "--enabled", "true", "--admin-configurable", "off"]);
+    let refused =
+        env.run(&["mailbox", "set", "alice@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
+    assert!(refused.stderr.contains("does not let administrators"), "{}", refused.stderr);
+    assert!(env.ok(&["provider", "list"]).stdout.contains("SMS address"));
+
+    let settings = env.ok(&["settings", "show", "--json"]).json();
+    assert_eq!(settings["issuer"], "mailmfa");
+    assert_eq!(settings["lockout.threshold"], "5");
+    assert_eq!(settings["code.lifetime_seconds"], "600");
+    assert_eq!(settings["smtp.password"], "");
+    env.ok(&["settings", "set", "smtp.password", "hunter2-relay-pass"]);
+    env.ok(&["settings", "set", "issuer", "Example Mail"]);
+    let settings = env.ok(&["settings", "show", "--json"]).json();
+    assert_eq!(settings["smtp.password"], "***");
+    assert_eq!(settings["issuer"], "Example Mail");
+    assert!(!common::contains(&common::file_bytes(&env.store_path()), b"hunter2-relay-pass"));
+    let wal = env.store_path().with_extension("sqlite3-wal");
+    assert!(!common::contains(&common::file_bytes(&wal), b"hunter2-relay-pass"));
+    let text = env.ok(&["settings", "show"]).stdout;
+    assert!(text.contains("lockout.threshold") && !text.contains("hunter2"), "{text}");
+
+    for (key, value, hint) in [
+        ("lockout.threshold", "101", "from 1 to 100"),
+        ("lockout.threshold", "zero", "whole number"),
+        ("code.lifetime_seconds", "601", "30 to 600"),
+        ("smtp.security", "ssl", "none, starttls, tls"),
+        ("issuer", "Bad:Issuer", "':'"),
+        ("no.such.key", "1", "unknown key"),
+        ("geoip.path", "/no/such/file.mmdb", "does not exist"),
+    ] {
+        let run = env.run(&["settings", "set", key, value]);
+        assert_eq!(run.status, 2, "{key}={value}");
+        assert!(run.stderr.contains(hint), "{key}={value}: {}", run.stderr);
+    }
+    let audit = env.ok(&["audit", "--json"]).json().to_string();
+    assert!(audit.contains("provider.set") && audit.contains("settings.set"));
+    assert!(!audit.contains("hunter2"));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let env = seeded();
+    let long = "x".repeat(10_000);
+    let long_address = format!("{long}@example.com");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["mailbox", "add", "nobody@no-such-postoffice"],
+        vec!["mailbox", "add", "no-at-sign"],
+        vec!["mailbox", "add", "a b@example.com"],
+        vec!["mailbox", "add", &long_address],
+        vec!["postoffice", "add", &long],
+        vec!["postoffice", "add", ""],
+        vec!["mailbox", "set", "alice@example.com", "--sms-number", "555-1234"],
+        vec!["mailbox", "set", "alice@example.com", "--sms-number", "+1555abc4567"],
+        vec!["mailbox", "set", "alice@example.com", "--challenge", "sometimes"],
+        vec!["mailbox", "set", "alice@example.com", "--provider", "carrier-pigeon"],
+        vec!["mailbox", "set", "alice@example.com", "--alt-email", "not-an-address"],
+        vec!["mailbox", "set", "alice@example.com"],
+        vec!["postoffice", "set", "example.com", "--users-may-configure", "maybe"],
+        vec!["postoffice", "set", "example.com", "--challenge", "inherit"],
+        vec!["provider", "set", "fax", "--enabled", "true"],
+        vec!["audit", "--mailbox", "nope"],
+        vec!["import", "/no/such/file.csv"],
+        vec!["no-such-command"],
+    ];
+    for args in cases {
+        let run = env.run(&args);
+        assert_eq!(run.status, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        if args[0] != "no-such-command" {
+            assert_eq!(run.stderr.trim_end().lines().count(), 1, "{args:?}: {}", run.stderr);
+            assert!(run.stderr.len() < 400, "{args:?}: error too long: {}", run.stderr);
+        }
+    }
+}
+
+#[test]
+fn key_export_and_import_between_servers() {
+    let server_a = seeded();
+    let export = server_a.path("store.key.export");
+    server_a.ok(&["key", "export", export.to_str().unwrap()]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&export).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // Server B sees the same store file but has its own, empty key folder.
+    let key_dir_b = server_a.path("keys-b");
+    let as_b = |args: &[&str]| {
+        common::output(server_a.command().env("MAILMFA_KEY_DIR", &key_dir_b).args(args).output().unwrap())
+    };
+    let refused = as_b(&["mailbox", "list"]);
+    assert_eq!(refused.status, 2);
+    assert!(
+        refused.stderr.contains("no key for the store") && refused.stderr.contains("key import"),
+        "{}",
+        refused.stderr
+    );
+
+    let wrong = server_a.path("wrong.key");
+    let other = TestEnv::new();
+    other.ok(&["postoffice", "list"]);
+    other.ok(&["key", "export", wrong.to_str().unwrap()]);
+    let mismatch = as_b(&["key", "import", wrong.to_str().unwrap()]);
+    assert_eq!(mismatch.status, 2);
+    assert!(mismatch.stderr.contains("belongs to store"), "{}", mismatch.stderr);
+
+    let imported = as_b(&["key", "import", export.to_str().unwrap(), "--json"]);
+    assert_eq!(imported.status, 0, "{}", imported.stderr);
+    let list = as_b(&["mailbox", "list", "--json"]);
+    assert_eq!(list.status, 0, "{}", list.stderr);
+    assert_eq!(list.json().as_array().unwrap().len(), 2);
+    let audit = server_a.ok(&["audit", "--json"]).json().to_string();
+    assert!(audit.contains("key.export") && audit.contains("key.import"));
+}
+
+#[test]
+fn no_command_does_not_crash_and_help_lists_commands() {
+    let env = TestEnv::new();
+    let help = env.ok(&["--help"]);
+    for word in ["postoffice", "mailbox", "provider", "settings", "import", "key", "audit"] {
+        assert!(help.stdout.contains(word), "{word} missing from help");
+    }
+    assert!(env.ok(&["--version"]).stdout.contains(env!("CARGO_PKG_VERSION")));
+}

@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests: a temporary store and key folder, and the real
+//! `mailmfa` binary run against them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use mailmfa::clock::FixedClock;
+use mailmfa::crypto::KeyRing;
+use mailmfa::service::Service;
+use mailmfa::store::{Store, StoreLocation};
+
+/// A temporary folder holding a store file and a key folder.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one run of the binary printed.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("store.sqlite3")
+    }
+
+    pub fn key_dir(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn keyring(&self) -> KeyRing {
+        KeyRing::new(self.key_dir())
+    }
+
+    pub fn location(&self) -> StoreLocation {
+        StoreLocation::new(self.store_path(), false)
+    }
+
+    /// Opens the store in-process, as an administrator named `test` at a fixed time.
+    pub fn service(&self, now: i64) -> Service {
+        let store = Store::open(&self.location(), &self.keyring()).expect("open store");
+        Service::with(store, "test".to_owned(), Arc::new(FixedClock::new(now)))
+    }
+
+    /// The binary with this environment's store and key folder.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailmfa"));
+        cmd.env("MAILMFA_STORE", self.store_path()).env("MAILMFA_KEY_DIR", self.key_dir()).env_remove("MAILMFA_CLOCK");
+        cmd
+    }
+
+    /// Runs the binary with `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        output(self.command().args(args).output().expect("run mailmfa"))
+    }
+
+    /// Runs and insists on exit status 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.status, 0, "mailmfa {args:?} failed: {}{}", run.stdout, run.stderr);
+        run
+    }
+}
+
+pub fn output(out: Output) -> Run {
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every byte of a file, to search for leaked secrets.
+pub fn file_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
