@@ -47,6 +47,12 @@ pub enum Command {
         /// CSV file with the header postoffice,mailbox,challenge,provider,sms_number,alt_email.
         file: PathBuf,
     },
+    /// The login gate a webmail calls after the password was accepted.
+    #[command(subcommand)]
+    Login(LoginCommand),
+    /// End-user self-service, as a webmail's options page calls it for a logged-in user.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Export or import the store key (for servers sharing one store).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -163,6 +169,38 @@ pub struct MailboxSetArgs {
     pub alt_email: Option<String>,
 }
 
+/// `mailmfa login …`
+#[derive(Debug, Subcommand)]
+pub enum LoginCommand {
+    /// Decide whether this login needs a second factor; enrol or send a code if it does.
+    Begin {
+        /// mailbox@postoffice
+        address: String,
+        /// The IP address the login comes from.
+        #[arg(long)]
+        ip: String,
+    },
+    /// Check the code the user typed.
+    Verify {
+        /// mailbox@postoffice
+        address: String,
+        /// The IP address the login comes from (the same as at begin).
+        #[arg(long)]
+        ip: String,
+        /// The six-digit code.
+        #[arg(long)]
+        code: String,
+    },
+}
+
+/// `mailmfa user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Change one's own challenge mode, provider, SMS number or alternate address (where the post
+    /// office and the platform allow it).
+    Set(MailboxSetArgs),
+}
+
 /// `mailmfa provider …`
 #[derive(Debug, Subcommand)]
 pub enum ProviderCommand {
@@ -181,6 +219,14 @@ pub enum ProviderCommand {
         /// Whether end users may choose it.
         #[arg(long, value_name = "BOOL")]
         user_configurable: Option<String>,
+    },
+    /// Send one test message through the SMS gateway or the SMTP relay.
+    Test {
+        /// sms or smtp.
+        provider: String,
+        /// The phone number (E.164) or e-mail address to send to.
+        #[arg(long, value_name = "DESTINATION")]
+        to: String,
     },
 }
 

@@ -10,12 +10,16 @@ use std::process::ExitCode;
 use serde_json::json;
 
 pub use args::{Cli, Command};
-use args::{KeyCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand, SettingsCommand};
+use args::{
+    KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand, SettingsCommand,
+    UserCommand,
+};
 use output::{Output, table, when};
 
+use crate::auth::{BeginAnswer, Engine, EngineDeps, EngineError, VerifyAnswer};
 use crate::crypto::KeyRing;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider,
+    ChallengeMode, DomainError, EmailAddress, LoginIp, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider,
     Switch,
 };
 use crate::service::{self, Configurer, MailboxChanges, Service, ServiceError};
@@ -40,6 +44,12 @@ impl From<ServiceError> for CliError {
 impl From<DomainError> for CliError {
     fn from(e: DomainError) -> Self {
         ServiceError::from(e).into()
+    }
+}
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> Self {
+        Self { status: 2, message: one_line(&e.to_string()) }
     }
 }
 
@@ -93,6 +103,8 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         Command::Provider(c) => provider(&service, c),
         Command::Settings(c) => settings(&service, c),
         Command::Import { file } => import(&service, &file),
+        Command::Login(c) => login(&service, c),
+        Command::User(UserCommand::Set(args)) => set_mailbox(&service, args, Configurer::EndUser),
         Command::Key(KeyCommand::Export { file }) => {
             service.export_key(&file)?;
             Ok(Output::done(
@@ -340,8 +352,58 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
     ))
 }
 
+fn login(service: &Service, command: LoginCommand) -> CliResult {
+    let engine = Engine::new(service.store(), EngineDeps::from_settings(service.store())?);
+    match command {
+        LoginCommand::Begin { address, ip } => {
+            let address: MailboxAddress = parse(&address)?;
+            let ip: LoginIp = parse(&ip)?;
+            let answer = engine.begin(&address, ip)?;
+            let why = answer.reason().map(|r| format!(" ({})", r.describe())).unwrap_or_default();
+            let text = match &answer {
+                BeginAnswer::Allow { .. } => format!("Allow: no second factor needed{why}."),
+                BeginAnswer::Challenge { provider, sent_to: Some(to), .. } => {
+                    format!("Challenge: a code was sent by {} to {to}{why}.", provider.label())
+                }
+                BeginAnswer::Challenge { .. } => format!("Challenge: ask for the code from the TOTP app{why}."),
+                BeginAnswer::Enroll { otpauth_uri, .. } => format!(
+                    "Enroll: show the user this key as a QR code, then ask for the first code from the app{why}.\n{otpauth_uri}"
+                ),
+                BeginAnswer::Locked { retry_after_s, .. } => format!("Locked: try again in {retry_after_s} s{why}."),
+                BeginAnswer::Refused { reason } => format!("Refused: {}.", reason.describe()),
+            };
+            let json = serde_json::to_value(&answer).unwrap_or_default();
+            Ok(if answer.proceeds() { Output::done(text, json) } else { Output::refused(text, json) })
+        }
+        LoginCommand::Verify { address, ip, code } => {
+            let address: MailboxAddress = parse(&address)?;
+            let ip: LoginIp = parse(&ip)?;
+            let answer = engine.verify(&address, ip, &code)?;
+            let json = serde_json::to_value(answer).unwrap_or_default();
+            Ok(match answer {
+                VerifyAnswer::Accepted => Output::done("Accepted.".to_owned(), json),
+                VerifyAnswer::Rejected { reason } => Output::refused(format!("Rejected: {reason}."), json),
+            })
+        }
+    }
+}
+
 fn provider(service: &Service, command: ProviderCommand) -> CliResult {
     match command {
+        ProviderCommand::Test { provider, to } => {
+            let provider: Provider = parse(&provider)?;
+            let destination = match provider {
+                Provider::Sms => parse::<PhoneNumber>(&to)?.to_string(),
+                Provider::Smtp => parse::<EmailAddress>(&to)?.to_string(),
+                Provider::Totp => return Err(usage("TOTP codes come from the user's app; test sms or smtp")),
+            };
+            let engine = Engine::new(service.store(), EngineDeps::from_settings(service.store())?);
+            engine.send_test(provider, &destination, service.actor())?;
+            Ok(Output::done(
+                format!("Sent a test message by {} to {destination}.", provider.label()),
+                json!({"provider": provider, "to": destination, "sent": true}),
+            ))
+        }
         ProviderCommand::List => {
             let list = service.providers()?;
             let rows = list

@@ -25,6 +25,11 @@ impl Output {
         Self { text: format!("{sentence}\n"), json, status: 0 }
     }
 
+    /// A refusal (exit status 1) that still prints its answer.
+    pub fn refused(text: String, json: Value) -> Self {
+        Self { text: format!("{text}\n"), json, status: 1 }
+    }
+
     /// The exit status.
     pub fn status(&self) -> u8 {
         self.status

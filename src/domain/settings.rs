@@ -190,8 +190,8 @@ pub const SETTINGS: &[SettingDef] = &[
     SettingDef {
         key: "sms.preset",
         default: "webhook",
-        kind: SettingKind::Choice(&["twilio", "vonage", "clickatell", "webhook"]),
-        description: "SMS gateway: twilio, vonage, clickatell or webhook (JSON POST)",
+        kind: SettingKind::Choice(&["twilio", "vonage", "clickatell", "webhook", "custom"]),
+        description: "SMS gateway: twilio, vonage, clickatell, webhook (JSON POST) or custom (the sms.custom.* keys)",
     },
     SettingDef {
         key: "sms.url",
@@ -217,6 +217,54 @@ pub const SETTINGS: &[SettingDef] = &[
         default: "{code} is your {issuer} sign-in code for {mailbox}. Valid {minutes} min.",
         kind: SettingKind::Text,
         description: "SMS text template ({code}, {mailbox}, {minutes}, {issuer})",
+    },
+    SettingDef {
+        key: "sms.custom.method",
+        default: "POST",
+        kind: SettingKind::Choice(&["GET", "POST"]),
+        description: "custom gateway: HTTP method",
+    },
+    SettingDef {
+        key: "sms.custom.auth",
+        default: "none",
+        kind: SettingKind::Choice(&["none", "basic", "bearer", "header"]),
+        description: "custom gateway: none, basic (sms.username and sms.password), bearer (sms.password) or header",
+    },
+    SettingDef {
+        key: "sms.custom.auth_header",
+        default: "",
+        kind: SettingKind::Text,
+        description: "custom gateway: header name for auth=header (its value is sms.password)",
+    },
+    SettingDef {
+        key: "sms.custom.body",
+        default: "json",
+        kind: SettingKind::Choice(&["none", "form", "json"]),
+        description: "custom gateway: request body type",
+    },
+    SettingDef {
+        key: "sms.custom.body_template",
+        default: r#"{"to": "{to}", "message": "{message}"}"#,
+        kind: SettingKind::Text,
+        description: "custom gateway: a JSON object, or form fields as name={placeholder}&… ({to}, {to_digits}, {message}, {sender}, {username}, {password})",
+    },
+    SettingDef {
+        key: "sms.custom.success_status",
+        default: "",
+        kind: SettingKind::Text,
+        description: "custom gateway: accepted HTTP statuses, comma-separated (empty = any 2xx)",
+    },
+    SettingDef {
+        key: "sms.custom.success_json_field",
+        default: "",
+        kind: SettingKind::Text,
+        description: "custom gateway: a JSON field that must hold a value, as path=value (e.g. messages.0.status=0)",
+    },
+    SettingDef {
+        key: "sms.custom.success_body_contains",
+        default: "",
+        kind: SettingKind::Text,
+        description: "custom gateway: text the answer must contain",
     },
     SettingDef {
         key: "sms.timeout_seconds",

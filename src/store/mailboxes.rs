@@ -55,6 +55,17 @@ impl MailboxRecord {
         self.locked_until.filter(|&until| until > now).map(|until| until - now)
     }
 
+    /// Whether the mailbox can be challenged with `provider`: a number for SMS, an alternate
+    /// address for SMTP; for TOTP any state when it is the mailbox's own provider (it enrols),
+    /// but only an active secret when TOTP stands in for a disabled provider.
+    pub fn has_data_for(&self, provider: Provider, as_fallback: bool) -> bool {
+        match provider {
+            Provider::Totp => !as_fallback || self.enrolment == EnrolmentState::Active,
+            Provider::Sms => self.sms_number.is_some(),
+            Provider::Smtp => self.alt_email.is_some(),
+        }
+    }
+
     /// The Status column: locked, or how far the provider is set up.
     pub fn status(&self, now: UnixTime) -> &'static str {
         status_word(
@@ -109,6 +120,21 @@ pub struct MailboxRow {
     pub last_login: Option<UnixTime>,
     /// Known countries, sorted, comma-separated.
     pub known_countries: String,
+}
+
+/// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
+#[derive(Debug, Clone)]
+pub struct OneTimeCodeRow {
+    /// The `begin` that issued it.
+    pub attempt: String,
+    /// The IP address of that `begin`.
+    pub ip: String,
+    /// How it was sent.
+    pub provider: Provider,
+    /// Keyed hash of the code.
+    pub code_hash: Vec<u8>,
+    /// When it stops being valid.
+    pub expires_at: UnixTime,
 }
 
 /// A mailbox's unsealed TOTP secret and its replay state.
@@ -457,5 +483,64 @@ impl Tx<'_> {
                 .execute(params![id.0, failures])?;
             Ok(None)
         }
+    }
+
+    /// Stores the hash of a new one-time code, replacing (voiding) any earlier one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_one_time_code(
+        &self,
+        id: MailboxId,
+        attempt: &str,
+        ip: &str,
+        provider: Provider,
+        code_hash: &[u8],
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO otp_code (mailbox_id, attempt, ip, provider, code_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![id.0, attempt, ip, provider.word(), code_hash, now, expires_at])?;
+        Ok(())
+    }
+
+    /// The outstanding one-time code of a mailbox.
+    pub fn one_time_code(&self, id: MailboxId) -> StoreResult<Option<OneTimeCodeRow>> {
+        let row: Option<(String, String, String, Vec<u8>, i64)> = self
+            .tx
+            .prepare_cached("SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1")?
+            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .optional()?;
+        row.map(|(attempt, ip, provider, code_hash, expires_at)| {
+            Ok(OneTimeCodeRow { attempt, ip, provider: parse_stored(&provider)?, code_hash, expires_at })
+        })
+        .transpose()
+    }
+
+    /// Removes the one-time code of that attempt (used, expired, or not deliverable).
+    pub fn void_one_time_code(&self, id: MailboxId, attempt: &str) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("DELETE FROM otp_code WHERE mailbox_id = ?1 AND attempt = ?2")?
+            .execute(params![id.0, attempt])?;
+        Ok(())
+    }
+
+    /// Records that a code was sent (for the hourly send limit) and forgets sends older than a day.
+    pub fn record_code_send(&self, id: MailboxId, now: UnixTime) -> StoreResult<()> {
+        self.tx.prepare_cached("INSERT INTO code_send (mailbox_id, sent_at) VALUES (?1, ?2)")?.execute(params![id.0, now])?;
+        self.tx
+            .prepare_cached("DELETE FROM code_send WHERE mailbox_id = ?1 AND sent_at < ?2")?
+            .execute(params![id.0, now - 86_400])?;
+        Ok(())
+    }
+
+    /// When codes were sent to the mailbox since `since`, oldest first.
+    pub fn code_sends_since(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<UnixTime>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT sent_at FROM code_send WHERE mailbox_id = ?1 AND sent_at > ?2 ORDER BY sent_at")?;
+        Ok(stmt.query_map(params![id.0, since], |r| r.get(0))?.collect::<Result<_, _>>()?)
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::DomainError;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use location::{StoreLocation, StoreMode, default_store_path};
-pub use mailboxes::{MailboxRecord, MailboxRow, TotpSecret};
+pub use mailboxes::{MailboxRecord, MailboxRow, OneTimeCodeRow, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
 pub use postoffices::PostOfficeRecord;
 

@@ -2,6 +2,9 @@
 //! `mailmfa` binary run against them.
 #![allow(dead_code)]
 
+pub mod http_server;
+pub mod smtp_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;

@@ -1,0 +1,488 @@
+//! The login engine in-process, with an injected clock and a sender that keeps what it is asked
+//! to send: the four challenge modes over IPv4, IPv6 and IPv4-mapped addresses (countries from the
+//! bundled GeoIP database), TOTP enrolment, replay, lockout, one-time codes, provider fallback,
+//! self-service rules and the audit trail.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::TestEnv;
+use mailmfa::auth::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::auth::{
+    BeginAnswer, CodeMessage, CodeSender, Engine, EngineDeps, OsRandom, Reason, RejectReason, VerifyAnswer,
+    country_lookup,
+};
+use mailmfa::clock::{Clock, FixedClock};
+use mailmfa::delivery::DeliveryError;
+use mailmfa::domain::{ChallengeMode, MailboxAddress, MailboxChallenge, PhoneNumber, Provider};
+use mailmfa::service::{Configurer, MailboxChanges, Service, ServiceError};
+
+const T0: i64 = 1_800_000_000;
+
+/// Keeps every message instead of sending it, or fails like a dead gateway.
+#[derive(Default)]
+struct Outbox {
+    sent: Mutex<Vec<(Provider, String, String)>>,
+    fail: Mutex<bool>,
+}
+
+impl Outbox {
+    fn last_code(&self) -> String {
+        let sent = self.sent.lock().unwrap();
+        let body = &sent.last().expect("a message was sent").2;
+        let digits: Vec<char> = body.chars().collect();
+        digits
+            .windows(6)
+            .find(|w| w.iter().all(char::is_ascii_digit))
+            .map(|w| w.iter().collect())
+            .expect("a six-digit code in the message")
+    }
+
+    fn count(&self) -> usize {
+        self.sent.lock().unwrap().len()
+    }
+}
+
+impl CodeSender for Outbox {
+    fn send(&self, provider: Provider, destination: &str, message: &CodeMessage) -> Result<(), DeliveryError> {
+        if *self.fail.lock().unwrap() {
+            return Err(DeliveryError::Config {
+                service: mailmfa::delivery::Service::SmsGateway,
+                detail: "gateway down".to_owned(),
+            });
+        }
+        self.sent.lock().unwrap().push((provider, destination.to_owned(), message.body.to_string()));
+        Ok(())
+    }
+}
+
+struct Rig {
+    env: TestEnv,
+    service: Service,
+    clock: Arc<FixedClock>,
+    outbox: Arc<Outbox>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let clock = Arc::new(FixedClock::new(T0));
+        let store = mailmfa::store::Store::open(&env.location(), &env.keyring()).unwrap();
+        let service = Service::with(store, "admin".to_owned(), clock.clone());
+        service.add_postoffice(&"example.com".parse().unwrap()).unwrap();
+        service.add_mailbox(&addr()).unwrap();
+        Rig { env, service, clock, outbox: Arc::new(Outbox::default()) }
+    }
+
+    fn engine(&self) -> Engine<'_> {
+        let deps = EngineDeps {
+            clock: self.clock.clone(),
+            random: Arc::new(OsRandom),
+            countries: country_lookup("").unwrap(),
+            sender: self.outbox.clone(),
+        };
+        Engine::new(self.service.store(), deps)
+    }
+
+    fn set(&self, challenge: Option<&str>, provider: Option<Provider>) {
+        let changes = MailboxChanges {
+            challenge: challenge.map(|c| c.parse().unwrap()),
+            provider,
+            ..MailboxChanges::default()
+        };
+        self.service.set_mailbox(&addr(), &changes, Configurer::Administrator).unwrap();
+    }
+
+    fn begin(&self, ip: &str) -> BeginAnswer {
+        self.engine().begin(&addr(), ip.parse().unwrap()).unwrap()
+    }
+
+    fn verify(&self, ip: &str, code: &str) -> VerifyAnswer {
+        self.engine().verify(&addr(), ip.parse().unwrap(), code).unwrap()
+    }
+
+    /// Enrols the mailbox from `ip` and returns its secret.
+    fn enrol(&self, ip: &str) -> Vec<u8> {
+        let BeginAnswer::Enroll { otpauth_uri, .. } = self.begin(ip) else { panic!("expected enrolment") };
+        let secret = secret_of(&otpauth_uri);
+        assert_eq!(self.verify(ip, &self.code(&secret)), VerifyAnswer::Accepted);
+        secret
+    }
+
+    fn code(&self, secret: &[u8]) -> String {
+        code_at_step(secret, step_of(self.clock.now()))
+    }
+}
+
+fn addr() -> MailboxAddress {
+    "alice@example.com".parse().unwrap()
+}
+
+fn secret_of(uri: &str) -> Vec<u8> {
+    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    decode_secret(b32).unwrap().to_vec()
+}
+
+fn rejected(reason: RejectReason) -> VerifyAnswer {
+    VerifyAnswer::Rejected { reason }
+}
+
+#[test]
+fn never_allows_and_a_new_post_office_starts_at_never() {
+    let rig = Rig::new();
+    assert_eq!(rig.begin("203.0.113.9"), BeginAnswer::Allow { reason: Some(Reason::Never) });
+    assert_eq!(rig.verify("203.0.113.9", "123456"), rejected(RejectReason::NoChallenge));
+}
+
+#[test]
+fn totp_enrolment_pending_until_first_code_then_active() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let first = rig.begin("203.0.113.9");
+    let BeginAnswer::Enroll { otpauth_uri, reason, provider } = &first else { panic!("{first:?}") };
+    assert_eq!(*provider, Provider::Totp);
+    assert_eq!(*reason, Some(Reason::Always));
+    assert!(otpauth_uri.starts_with("otpauth://totp/mailmfa:alice@example.com?secret="));
+    assert_eq!(rig.begin("203.0.113.9"), first, "begin again re-shows the same pending secret");
+    let details = rig.service.mailbox(&addr()).unwrap();
+    assert_eq!(details.record.enrolment.word(), "pending");
+
+    let secret = secret_of(otpauth_uri);
+    assert_eq!(rig.verify("203.0.113.9", "000000").clone(), rejected(RejectReason::InvalidCode));
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.enrolment.word(), "pending");
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), VerifyAnswer::Accepted);
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.enrolment.word(), "active");
+    assert_eq!(
+        rig.begin("203.0.113.9"),
+        BeginAnswer::Challenge { provider: Provider::Totp, sent_to: None, reason: Some(Reason::Always) }
+    );
+}
+
+#[test]
+fn replay_and_older_steps_are_refused_and_logged() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    let used = rig.code(&secret);
+    assert_eq!(rig.verify("203.0.113.9", &used), rejected(RejectReason::InvalidCode), "same code again");
+    rig.clock.advance(30);
+    let older = code_at_step(&secret, step_of(T0) - 1);
+    assert_eq!(rig.verify("203.0.113.9", &older), rejected(RejectReason::InvalidCode), "older in-window step");
+    let now_code = rig.code(&secret);
+    assert_eq!(rig.verify("203.0.113.9", &now_code), VerifyAnswer::Accepted);
+    let audit = serde_json::to_string(&rig.service.audit(Some(&addr()), 100).unwrap()).unwrap();
+    assert!(audit.contains("replayed TOTP code"), "{audit}");
+}
+
+#[test]
+fn injected_clock_window_is_plus_minus_one_step() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    rig.clock.advance(300);
+    let t = step_of(rig.clock.now());
+    assert_eq!(rig.verify("203.0.113.9", &code_at_step(&secret, t + 2)), rejected(RejectReason::InvalidCode));
+    assert_eq!(rig.verify("203.0.113.9", &code_at_step(&secret, t - 2)), rejected(RejectReason::InvalidCode));
+    assert_eq!(rig.verify("203.0.113.9", &code_at_step(&secret, t - 1)), VerifyAnswer::Accepted);
+    assert_eq!(rig.verify("203.0.113.9", &code_at_step(&secret, t + 1)), VerifyAnswer::Accepted);
+}
+
+#[test]
+fn reset_two_factor_code_makes_the_next_login_enrol_again() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    rig.service.reset_two_factor_code(&addr()).unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("203.0.113.9") else { panic!("must enrol again") };
+    assert_ne!(secret_of(&otpauth_uri), secret, "a new secret");
+    rig.clock.advance(30);
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), rejected(RejectReason::InvalidCode), "old app");
+}
+
+#[test]
+fn new_ip_treats_ipv4_mapped_ipv6_as_the_same_address() {
+    let rig = Rig::new();
+    rig.set(Some("new-ip"), None);
+    let BeginAnswer::Enroll { reason, .. } = rig.begin("203.0.113.5") else { panic!() };
+    assert_eq!(reason, Some(Reason::NewIp));
+    rig.service.reset_two_factor_code(&addr()).unwrap();
+    rig.enrol("203.0.113.5");
+    assert_eq!(rig.begin("203.0.113.5"), BeginAnswer::Allow { reason: Some(Reason::KnownIp) });
+    assert_eq!(rig.begin("::ffff:203.0.113.5"), BeginAnswer::Allow { reason: Some(Reason::KnownIp) });
+    let v6 = rig.begin("2001:db8::1");
+    assert!(matches!(v6, BeginAnswer::Challenge { reason: Some(Reason::NewIp), .. }), "{v6:?}");
+    let secret = {
+        let store = rig.service.store();
+        let mb = store.read(|tx| tx.mailbox(&addr())).unwrap().unwrap();
+        store.read(|tx| tx.totp_secret(mb.id)).unwrap().unwrap().secret.to_vec()
+    };
+    rig.clock.advance(30);
+    assert_eq!(rig.verify("2001:db8::1", &rig.code(&secret)), VerifyAnswer::Accepted);
+    assert_eq!(rig.begin("2001:0db8:0000::0001"), BeginAnswer::Allow { reason: Some(Reason::KnownIp) });
+    rig.service.reset_country_exceptions(&addr()).unwrap();
+    assert!(matches!(rig.begin("203.0.113.5"), BeginAnswer::Challenge { reason: Some(Reason::NewIp), .. }));
+}
+
+#[test]
+fn new_country_uses_the_bundled_database_and_challenges_unknown_countries() {
+    let rig = Rig::new();
+    rig.set(Some("new-country"), None);
+    let BeginAnswer::Enroll { otpauth_uri, reason, .. } = rig.begin("8.8.8.8") else { panic!() };
+    assert_eq!(reason, Some(Reason::NewCountry));
+    let secret = secret_of(&otpauth_uri);
+    assert_eq!(rig.verify("8.8.8.8", &rig.code(&secret)), VerifyAnswer::Accepted);
+    assert_eq!(rig.begin("1.1.1.1"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) }, "US again");
+    assert_eq!(rig.begin("2001:4860:4860::8888"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) });
+    assert_eq!(rig.begin("::ffff:1.1.1.1"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) });
+    assert!(matches!(rig.begin("193.99.144.80"), BeginAnswer::Challenge { reason: Some(Reason::NewCountry), .. }));
+    assert!(matches!(rig.begin("10.0.0.1"), BeginAnswer::Challenge { reason: Some(Reason::UnknownCountry), .. }));
+    let known = rig.service.mailbox(&addr()).unwrap().known_countries;
+    assert_eq!(known.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["US"]);
+    let (countries, ips) = rig.service.reset_country_exceptions(&addr()).unwrap();
+    assert_eq!((countries, ips), (1, 1));
+    assert!(matches!(rig.begin("1.1.1.1"), BeginAnswer::Challenge { reason: Some(Reason::NewCountry), .. }));
+}
+
+#[test]
+fn lockout_after_five_failures_same_answer_growing_lock_and_unlock() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    rig.clock.advance(30);
+    for _ in 0..4 {
+        assert_eq!(rig.verify("203.0.113.9", "000001"), rejected(RejectReason::InvalidCode));
+    }
+    assert_eq!(rig.verify("203.0.113.9", "000002"), rejected(RejectReason::InvalidCode));
+    let good = rig.code(&secret);
+    assert_eq!(rig.verify("203.0.113.9", &good), rejected(RejectReason::Locked), "a correct code while locked");
+    assert_eq!(rig.verify("203.0.113.9", "000003"), rejected(RejectReason::Locked), "a wrong code while locked");
+    assert_eq!(rig.begin("203.0.113.9"), BeginAnswer::Locked { retry_after_s: 60, reason: Some(Reason::Locked) });
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.status(rig.clock.now()), "locked");
+
+    rig.clock.advance(61);
+    for _ in 0..5 {
+        rig.verify("203.0.113.9", "000004");
+    }
+    let BeginAnswer::Locked { retry_after_s, .. } = rig.begin("203.0.113.9") else { panic!("locked again") };
+    assert_eq!(retry_after_s, 120, "the second lock is twice as long");
+
+    rig.service.unlock(&addr()).unwrap();
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), VerifyAnswer::Accepted);
+    let record = rig.service.mailbox(&addr()).unwrap().record;
+    assert_eq!((record.failures, record.lock_count, record.locked_until), (0, 0, None));
+}
+
+#[test]
+fn success_resets_the_failure_counter() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    for _ in 0..4 {
+        rig.verify("203.0.113.9", "000001");
+    }
+    rig.clock.advance(30);
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), VerifyAnswer::Accepted);
+    for _ in 0..4 {
+        rig.verify("203.0.113.9", "000001");
+    }
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { .. }), "4 more failures do not lock");
+}
+
+fn smtp_rig() -> Rig {
+    let rig = Rig::new();
+    let changes = MailboxChanges {
+        challenge: Some(MailboxChallenge::Mode(ChallengeMode::Always)),
+        provider: Some(Provider::Smtp),
+        alt_email: Some(Some("alice.home@example.org".parse().unwrap())),
+        sms_number: Some(Some("+15551234567".parse::<PhoneNumber>().unwrap())),
+    };
+    rig.service.set_mailbox(&addr(), &changes, Configurer::Administrator).unwrap();
+    rig
+}
+
+#[test]
+fn one_time_codes_single_use_expiry_voiding_and_binding() {
+    let rig = smtp_rig();
+    let answer = rig.begin("203.0.113.9");
+    assert_eq!(
+        answer,
+        BeginAnswer::Challenge {
+            provider: Provider::Smtp,
+            sent_to: Some("a…@example.org".to_owned()),
+            reason: Some(Reason::Always)
+        }
+    );
+    let (provider, to, _) = rig.outbox.sent.lock().unwrap()[0].clone();
+    assert_eq!((provider, to.as_str()), (Provider::Smtp, "alice.home@example.org"));
+    let code = rig.outbox.last_code();
+    assert_eq!(rig.verify("198.51.100.1", &code), rejected(RejectReason::InvalidCode), "bound to the begin's IP");
+    assert_eq!(rig.verify("203.0.113.9", &code), VerifyAnswer::Accepted);
+    assert_eq!(rig.verify("203.0.113.9", &code), rejected(RejectReason::NoChallenge), "single use");
+
+    rig.begin("203.0.113.9");
+    let old = rig.outbox.last_code();
+    rig.begin("203.0.113.9");
+    let new = rig.outbox.last_code();
+    if old != new {
+        assert_eq!(rig.verify("203.0.113.9", &old), rejected(RejectReason::InvalidCode), "a new code voids the old");
+    }
+    rig.clock.advance(601);
+    assert_eq!(rig.verify("203.0.113.9", &new), rejected(RejectReason::Expired));
+    assert_eq!(rig.verify("203.0.113.9", &new), rejected(RejectReason::NoChallenge));
+}
+
+#[test]
+fn code_lifetime_setting_shortens_validity() {
+    let rig = smtp_rig();
+    rig.service.set_setting("code.lifetime_seconds", "120").unwrap();
+    rig.begin("203.0.113.9");
+    let code = rig.outbox.last_code();
+    rig.clock.advance(121);
+    assert_eq!(rig.verify("203.0.113.9", &code), rejected(RejectReason::Expired));
+    assert!(rig.service.set_setting("code.lifetime_seconds", "601").is_err(), "never above ten minutes");
+}
+
+#[test]
+fn only_a_keyed_hash_of_the_code_is_stored() {
+    let rig = smtp_rig();
+    rig.begin("203.0.113.9");
+    let code = rig.outbox.last_code();
+    let conn = rusqlite::Connection::open(rig.env.store_path()).unwrap();
+    let (hash, attempt): (Vec<u8>, String) =
+        conn.query_row("SELECT code_hash, attempt FROM otp_code", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(hash.len(), 32);
+    assert!(!common::contains(&hash, code.as_bytes()));
+    assert!(!attempt.contains(&code));
+    let dump: String = conn
+        .query_row("SELECT group_concat(quote(code_hash) || attempt || ip) FROM otp_code", [], |r| r.get(0))
+        .unwrap();
+    assert!(!dump.contains(&code));
+}
+
+#[test]
+fn a_new_code_does_not_reset_failures_and_sends_are_limited() {
+    let rig = smtp_rig();
+    rig.begin("203.0.113.9");
+    for _ in 0..4 {
+        rig.verify("203.0.113.9", "000000");
+    }
+    rig.begin("203.0.113.9");
+    rig.verify("203.0.113.9", "000000");
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Locked { reason: Some(Reason::Locked), .. }));
+
+    let rig = smtp_rig();
+    for _ in 0..6 {
+        assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { .. }));
+    }
+    let limited = rig.begin("203.0.113.9");
+    assert_eq!(limited, BeginAnswer::Locked { retry_after_s: 3600, reason: Some(Reason::SendLimit) });
+    assert_eq!(rig.outbox.count(), 6);
+    rig.clock.advance(3601);
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { .. }));
+}
+
+#[test]
+fn a_gateway_failure_fails_closed_and_voids_the_code() {
+    let rig = smtp_rig();
+    *rig.outbox.fail.lock().unwrap() = true;
+    let err = rig.engine().begin(&addr(), "203.0.113.9".parse().unwrap()).unwrap_err().to_string();
+    assert!(err.contains("could not be sent") && err.contains("gateway down"), "{err}");
+    let conn = rusqlite::Connection::open(rig.env.store_path()).unwrap();
+    let left: i64 = conn.query_row("SELECT count(*) FROM otp_code", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the unsent code is void");
+    let audit = serde_json::to_string(&rig.service.audit(Some(&addr()), 10).unwrap()).unwrap();
+    assert!(audit.contains("login.send_code") && audit.contains("failed"), "{audit}");
+}
+
+#[test]
+fn a_disabled_provider_falls_back_to_one_the_mailbox_has_data_for() {
+    let rig = smtp_rig();
+    rig.service.set_provider(Provider::Smtp, Some(false), None, None).unwrap();
+    let answer = rig.begin("203.0.113.9");
+    assert!(matches!(answer, BeginAnswer::Challenge { provider: Provider::Sms, .. }), "{answer:?}");
+    assert_eq!(rig.outbox.sent.lock().unwrap()[0].1, "+15551234567");
+    rig.service.set_provider(Provider::Sms, Some(false), None, None).unwrap();
+    assert_eq!(rig.begin("203.0.113.9"), BeginAnswer::Refused { reason: Reason::NoUsableProvider });
+}
+
+#[test]
+fn self_service_follows_the_post_office_and_provider_switches() {
+    let rig = Rig::new();
+    let po = "example.com".parse().unwrap();
+    let to_sms = MailboxChanges {
+        provider: Some(Provider::Sms),
+        sms_number: Some(Some("+447700900123".parse().unwrap())),
+        ..MailboxChanges::default()
+    };
+    let refused = rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap_err();
+    assert!(matches!(&refused, ServiceError::Refused(m) if m.contains("does not let users configure")), "{refused}");
+    rig.service.set_postoffice(&po, None, Some(true)).unwrap();
+    rig.service.set_provider(Provider::Sms, None, None, Some(false)).unwrap();
+    let refused = rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap_err();
+    assert!(matches!(&refused, ServiceError::Refused(m) if m.contains("end users")), "{refused}");
+    rig.service.set_provider(Provider::Sms, None, None, Some(true)).unwrap();
+    rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap();
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.provider, Provider::Sms);
+    let audit = serde_json::to_string(&rig.service.audit(Some(&addr()), 10).unwrap()).unwrap();
+    assert!(audit.contains("user.set"));
+}
+
+#[test]
+fn unknown_mailboxes_inherit_and_unknown_post_offices_are_errors() {
+    let rig = Rig::new();
+    rig.service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
+    let newbie: MailboxAddress = "carol@example.com".parse().unwrap();
+    let answer = rig.engine().begin(&newbie, "203.0.113.9".parse().unwrap()).unwrap();
+    assert!(matches!(answer, BeginAnswer::Enroll { reason: Some(Reason::Always), .. }), "{answer:?}");
+    assert_eq!(rig.service.mailbox(&newbie).unwrap().record.challenge, MailboxChallenge::Inherit);
+    let stranger: MailboxAddress = "eve@elsewhere.org".parse().unwrap();
+    let err = rig.engine().begin(&stranger, "203.0.113.9".parse().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("no post office elsewhere.org"), "{err}");
+    assert_eq!(
+        rig.engine().verify(&stranger, "203.0.113.9".parse().unwrap(), "123456").unwrap(),
+        rejected(RejectReason::NoChallenge)
+    );
+}
+
+#[test]
+fn the_audit_log_has_every_decision_and_never_a_code_or_secret() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("8.8.8.8") else { panic!() };
+    let secret = secret_of(&otpauth_uri);
+    let code = rig.code(&secret);
+    rig.verify("8.8.8.8", "999999");
+    rig.verify("8.8.8.8", &code);
+    let smtp = smtp_rig();
+    smtp.begin("203.0.113.9");
+    let otp = smtp.outbox.last_code();
+    smtp.verify("203.0.113.9", &otp);
+
+    for (service, code) in [(&rig.service, &code), (&smtp.service, &otp)] {
+        let entries = service.audit(None, 1000).unwrap();
+        let text = serde_json::to_string(&entries).unwrap();
+        assert!(!text.contains(code.as_str()), "code in audit: {text}");
+        let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+        assert!(!text.contains(b32));
+        assert!(entries.iter().any(|e| e.action == "login.begin" && e.ip.is_some()));
+        assert!(entries.iter().any(|e| e.action == "login.verify" && e.outcome == "accepted"));
+    }
+    let entries = rig.service.audit(None, 1000).unwrap();
+    let begin = entries.iter().find(|e| e.action == "login.begin").unwrap();
+    assert_eq!((begin.ip.as_deref(), begin.country.as_deref()), (Some("8.8.8.8"), Some("US")));
+    assert!(entries.iter().any(|e| e.outcome == "rejected:invalid_code"));
+}
+
+#[test]
+fn malformed_codes_are_input_errors_not_failures() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    rig.enrol("203.0.113.9");
+    for bad in ["", "12345", "1234567", "12a456", " 123456", "１２３４５６", &"9".repeat(10_000)] {
+        let err = rig.engine().verify(&addr(), "203.0.113.9".parse().unwrap(), bad).unwrap_err().to_string();
+        assert!(err.contains("code"), "{bad:?}: {err}");
+        assert!(err.len() < 100, "short error for {bad:?}");
+    }
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.failures, 0);
+}
