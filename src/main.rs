@@ -13,8 +13,27 @@ fn main() -> ExitCode {
     cli::run(cli)
 }
 
+/// Opens the console on the store named by `--store` or `$MAILMFA_STORE`, else on the last one
+/// opened, else on the default local store.
+#[cfg(feature = "gui")]
+#[allow(clippy::print_stderr)]
+fn open_console(cli: Cli) -> ExitCode {
+    let from_env = std::env::var_os("MAILMFA_STORE").filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+    let explicit = cli.store.or(from_env).map(|path| mailmfa::store::StoreLocation::new(path, cli.shared));
+    match mailmfa::ui::run(explicit) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailmfa: the console could not start: {e}; the command line still works (`mailmfa --help`)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
 #[allow(clippy::print_stderr)]
 fn open_console(_cli: Cli) -> ExitCode {
-    eprintln!("mailmfa: the console is not built yet; run `mailmfa --help` for the command line");
+    eprintln!(
+        "mailmfa: this build has no console (built without the `gui` feature); run `mailmfa --help` for the command line"
+    );
     ExitCode::from(2)
 }
