@@ -86,11 +86,8 @@ impl Rig {
     }
 
     fn set(&self, challenge: Option<&str>, provider: Option<Provider>) {
-        let changes = MailboxChanges {
-            challenge: challenge.map(|c| c.parse().unwrap()),
-            provider,
-            ..MailboxChanges::default()
-        };
+        let changes =
+            MailboxChanges { challenge: challenge.map(|c| c.parse().unwrap()), provider, ..MailboxChanges::default() };
         self.service.set_mailbox(&addr(), &changes, Configurer::Administrator).unwrap();
     }
 
