@@ -2,6 +2,7 @@
 //! real store file — enrolment with the QR code decoded, verification, new IP, processes racing one
 //! code, lockout across processes, codes received by a real SMTP server (plain and STARTTLS) and a
 //! real HTTP SMS gateway for every preset, and end-user self-service.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 
