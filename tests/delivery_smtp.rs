@@ -19,7 +19,6 @@ const SUBJECT: &str = "Your sign-in code";
 const USER: &str = "mfa-relay";
 const PASSWORD: &str = "s3cret-Pa55";
 
-
 fn relay(addr: SocketAddr, security: SmtpSecurity) -> SmtpRelay {
     SmtpRelay {
         host: addr.ip().to_string(),
@@ -45,7 +44,6 @@ fn assert_discreet(err: &DeliveryError) -> String {
     assert!(!text.contains('\n'), "one line: {text}");
     text
 }
-
 
 #[test]
 fn plain_send_is_received() {

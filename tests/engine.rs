@@ -2,6 +2,7 @@
 //! to send: the four challenge modes over IPv4, IPv6 and IPv4-mapped addresses (countries from the
 //! bundled GeoIP database), TOTP enrolment, replay, lockout, one-time codes, provider fallback,
 //! self-service rules and the audit trail.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 
@@ -86,11 +87,8 @@ impl Rig {
     }
 
     fn set(&self, challenge: Option<&str>, provider: Option<Provider>) {
-        let changes = MailboxChanges {
-            challenge: challenge.map(|c| c.parse().unwrap()),
-            provider,
-            ..MailboxChanges::default()
-        };
+        let changes =
+            MailboxChanges { challenge: challenge.map(|c| c.parse().unwrap()), provider, ..MailboxChanges::default() };
         self.service.set_mailbox(&addr(), &changes, Configurer::Administrator).unwrap();
     }
 

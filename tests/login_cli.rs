@@ -2,6 +2,7 @@
 //! real store file — enrolment with the QR code decoded, verification, new IP, processes racing one
 //! code, lockout across processes, codes received by a real SMTP server (plain and STARTTLS) and a
 //! real HTTP SMS gateway for every preset, and end-user self-service.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 
@@ -36,7 +37,8 @@ fn enrol(env: &TestEnv, ip: &str) -> Vec<u8> {
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", ip, "--json"]).json();
     assert_eq!(begin["decision"], "enroll", "{begin}");
     let secret = secret_of(begin["otpauth_uri"].as_str().unwrap());
-    let verify = env.ok(&["login", "verify", "alice@example.com", "--ip", ip, "--code", &current_code(&secret), "--json"]);
+    let verify =
+        env.ok(&["login", "verify", "alice@example.com", "--ip", ip, "--code", &current_code(&secret), "--json"]);
     assert_eq!(verify.json(), json!({"result": "accepted"}));
     secret
 }
@@ -67,8 +69,9 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
     env.ok(&["mailbox", "qr", "alice@example.com", "--out", png.to_str().unwrap()]);
     let image = image::open(&png).unwrap().to_luma8();
     let (w, h) = image.dimensions();
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| image.get_pixel(x as u32, y as u32).0[0]);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        image.get_pixel(x as u32, y as u32).0[0]
+    });
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1);
     let (_, content) = grids[0].decode().unwrap();
@@ -139,7 +142,16 @@ fn lockout_counts_failures_across_processes() {
     let secret = enrol(&env, "203.0.113.7");
     let runs = race(&env, false, "000000", 5);
     assert!(runs.iter().all(|r| r.status == 1), "{:?}", runs.iter().map(|r| &r.stderr).collect::<Vec<_>>());
-    let good = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &current_code(&secret), "--json"]);
+    let good = env.run(&[
+        "login",
+        "verify",
+        "alice@example.com",
+        "--ip",
+        "203.0.113.7",
+        "--code",
+        &current_code(&secret),
+        "--json",
+    ]);
     assert_eq!(good.status, 1);
     assert_eq!(good.json(), json!({"result": "rejected", "reason": "locked"}));
     let begin = env.run(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]);
@@ -185,7 +197,8 @@ fn smtp_code_is_received_and_completes_verify_plain_and_starttls() {
         assert!(headers.contains("Subject: Your Example Mail sign-in code"), "{headers}");
         assert!(body.contains("alice@example.com") && body.contains("valid for 10 minutes"), "{body}");
         let code = six_digits(&body);
-        let verify = env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code, "--json"]);
+        let verify =
+            env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code, "--json"]);
         assert_eq!(verify.json(), json!({"result": "accepted"}));
         let audit = env.ok(&["audit", "--json"]).stdout;
         assert!(!audit.contains(&code), "the code must not be in the audit log");
@@ -221,7 +234,13 @@ fn form_field(r: &common::http_server::Request, name: &str) -> String {
 #[test]
 fn sms_code_is_received_for_every_preset_and_completes_verify() {
     let presets = [
-        Preset { name: "twilio", status: 201, answer: r#"{"sid":"SM1"}"#, extra: &[], text_of: |r| form_field(r, "Body") },
+        Preset {
+            name: "twilio",
+            status: 201,
+            answer: r#"{"sid":"SM1"}"#,
+            extra: &[],
+            text_of: |r| form_field(r, "Body"),
+        },
         Preset {
             name: "vonage",
             status: 200,
@@ -286,7 +305,8 @@ fn sms_code_is_received_for_every_preset_and_completes_verify() {
             assert_eq!(request.header("x-api-key"), Some("gateway-secret"));
         }
         let code = six_digits(&text);
-        let verify = env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code, "--json"]);
+        let verify =
+            env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code, "--json"]);
         assert_eq!(verify.json(), json!({"result": "accepted"}), "{}", preset.name);
     }
 }
@@ -301,7 +321,8 @@ fn a_dead_gateway_fails_closed_with_a_clear_message() {
     assert_eq!(begin.status, 2);
     assert!(begin.stdout.is_empty());
     assert!(begin.stderr.contains("could not be sent") && begin.stderr.contains("500"), "{}", begin.stderr);
-    let verify = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", "123456", "--json"]);
+    let verify =
+        env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", "123456", "--json"]);
     assert_eq!(verify.json(), json!({"result": "rejected", "reason": "no_challenge"}));
 }
 
@@ -338,7 +359,8 @@ fn login_input_errors_exit_2() {
         assert_eq!(run.status, 2, "{args:?}: {}", run.stdout);
         assert_eq!(run.stderr.trim_end().lines().count(), 1, "{args:?}: {}", run.stderr);
     }
-    let unknown = env.run(&["login", "verify", "nobody@example.com", "--ip", "203.0.113.7", "--code", "123456", "--json"]);
+    let unknown =
+        env.run(&["login", "verify", "nobody@example.com", "--ip", "203.0.113.7", "--code", "123456", "--json"]);
     assert_eq!(unknown.status, 1);
     assert_eq!(unknown.json(), json!({"result": "rejected", "reason": "no_challenge"}));
 }

@@ -80,7 +80,8 @@ impl EngineDeps {
 /// `new-country` mailboxes are always challenged — failing safe).
 pub fn country_lookup(configured: &str) -> Result<Arc<dyn CountryLookup>, EngineError> {
     if !configured.is_empty() {
-        let lookup = MmdbCountryLookup::open(&PathBuf::from(configured)).map_err(|e| EngineError::Geo(e.to_string()))?;
+        let lookup =
+            MmdbCountryLookup::open(&PathBuf::from(configured)).map_err(|e| EngineError::Geo(e.to_string()))?;
         return Ok(Arc::new(lookup));
     }
     match bundled_database_path() {
@@ -160,7 +161,11 @@ impl DeliverySettings {
                 return Err(config("set sms.url for the custom gateway"));
             }
             SmsGateway {
-                method: if self.get("sms.custom.method").as_str() == "GET" { HttpMethod::Get } else { HttpMethod::Post },
+                method: if self.get("sms.custom.method").as_str() == "GET" {
+                    HttpMethod::Get
+                } else {
+                    HttpMethod::Post
+                },
                 url_template: url.to_string(),
                 auth: match self.get("sms.custom.auth").as_str() {
                     "basic" => SmsAuth::Basic { username: "{username}".into(), password: "{password}".into() },
@@ -180,7 +185,9 @@ impl DeliverySettings {
                         .get("sms.custom.success_status")
                         .split(',')
                         .filter(|s| !s.trim().is_empty())
-                        .map(|s| s.trim().parse::<u16>().map_err(|_| config("sms.custom.success_status must list numbers")))
+                        .map(|s| {
+                            s.trim().parse::<u16>().map_err(|_| config("sms.custom.success_status must list numbers"))
+                        })
                         .collect::<Result<_, _>>()?,
                     json_field: {
                         let rule = self.get("sms.custom.success_json_field");

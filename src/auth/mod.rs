@@ -20,9 +20,7 @@ pub use deps::{
 use crate::clock::UnixTime;
 use crate::crypto::{CryptoError, to_hex};
 use crate::delivery::DeliveryError;
-use crate::domain::{
-    ChallengeMode, Code, EnrolmentState, LoginIp, MailboxAddress, Provider, ProviderSwitches,
-};
+use crate::domain::{ChallengeMode, Code, EnrolmentState, LoginIp, MailboxAddress, Provider, ProviderSwitches};
 use crate::store::{AuditEntry, MailboxRecord, Store, StoreError, Tx};
 
 /// Why the engine decided as it did (the `reason` of the JSON answers).

@@ -19,8 +19,8 @@ use output::{Output, table, when};
 use crate::auth::{BeginAnswer, Engine, EngineDeps, EngineError, VerifyAnswer};
 use crate::crypto::KeyRing;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, LoginIp, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider,
-    Switch,
+    ChallengeMode, DomainError, EmailAddress, LoginIp, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName,
+    Provider, Switch,
 };
 use crate::service::{self, Configurer, MailboxChanges, Service, ServiceError};
 use crate::store::{Store, StoreLocation};

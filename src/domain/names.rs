@@ -70,11 +70,8 @@ impl FromStr for PostOfficeName {
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let what = "post office name";
-        check_length(what, raw, MAX_INPUT)?;
+        check_length(what, raw.trim(), 64)?;
         let lower = raw.trim().to_ascii_lowercase();
-        if lower.len() > 64 {
-            return Err(DomainError::TooLong { what, max: 64 });
-        }
         if let Some(bad) = lower.chars().find(|&c| !(c.is_ascii_alphanumeric() || ".-_".contains(c))) {
             return Err(DomainError::invalid(what, raw, format!("the character {bad:?} is not allowed")));
         }
@@ -111,7 +108,7 @@ impl FromStr for MailboxName {
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let what = "mailbox name";
-        check_length(what, raw, MAX_INPUT)?;
+        check_length(what, raw.trim(), 64)?;
         let lower = raw.trim().to_ascii_lowercase();
         check_local_part(what, &lower)?;
         Ok(Self(lower))
@@ -212,9 +209,9 @@ impl FromStr for EmailAddress {
         let Some((local, domain)) = trimmed.rsplit_once('@') else {
             return Err(DomainError::invalid(what, raw, "it has no '@'"));
         };
-        check_local_part(what, local)?;
+        check_local_part("part before '@' of the e-mail address", local)?;
         let domain = domain.to_ascii_lowercase();
-        check_domain(what, &domain)?;
+        check_domain("domain of the e-mail address", &domain)?;
         if !domain.contains('.') {
             return Err(DomainError::invalid(what, raw, "the domain needs a dot, as in example.org"));
         }

@@ -8,6 +8,8 @@ use super::DomainError;
 pub enum SettingKind {
     /// Free text on one line (may be empty).
     Text,
+    /// Free text that may span lines (an e-mail body template).
+    MultilineText,
     /// A whole number in the range.
     Int { min: i64, max: i64 },
     /// One of the words.
@@ -49,20 +51,21 @@ impl SettingDef {
         if raw.len() > 2048 {
             return Err(DomainError::TooLong { what: "setting value", max: 2048 });
         }
-        if raw.contains(['\n', '\r', '\0']) && !matches!(self.kind, SettingKind::Text) {
+        if raw.contains('\0') {
+            return Err(DomainError::invalid_setting(what, "it may not contain NUL characters"));
+        }
+        if raw.contains(['\n', '\r']) && self.kind != SettingKind::MultilineText {
             return Err(DomainError::invalid_setting(what, "it must be on one line"));
         }
         let value = raw.trim();
         match self.kind {
+            SettingKind::MultilineText => Ok(value.to_owned()),
             SettingKind::Text => {
-                if raw.contains('\0') {
-                    return Err(DomainError::invalid_setting(what, "it may not contain NUL characters"));
-                }
                 if self.key == "issuer" {
                     if value.is_empty() {
                         return Err(DomainError::invalid_setting(what, "the issuer cannot be empty"));
                     }
-                    if value.contains(':') || value.contains('\n') {
+                    if value.contains(':') {
                         return Err(DomainError::invalid_setting(
                             what,
                             "authenticator apps do not allow ':' or line breaks in the issuer",
@@ -172,7 +175,7 @@ pub const SETTINGS: &[SettingDef] = &[
     SettingDef {
         key: "smtp.body",
         default: "Your sign-in code for {mailbox} is {code}. It is valid for {minutes} minutes. If you did not try to sign in, change your password.",
-        kind: SettingKind::Text,
+        kind: SettingKind::MultilineText,
         description: "body template ({code}, {mailbox}, {minutes}, {issuer})",
     },
     SettingDef {

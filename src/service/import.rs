@@ -91,8 +91,34 @@ fn parse_row(line: u64, record: &csv::StringRecord, columns: &[usize; 6]) -> Ser
     Ok(Row { line, postoffice, target })
 }
 
-fn read_rows(input: impl Read) -> ServiceResult<Vec<Row>> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+/// The file's line number of a record (the csv crate's own line count skips blank lines, and its
+/// record offsets point at the blank lines before a record).
+struct LineIndex<'a> {
+    bytes: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
+    }
+
+    fn line(&self, position: Option<&csv::Position>) -> u64 {
+        position.map_or(0, |p| {
+            let mut byte = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(self.bytes.len());
+            while self.bytes.get(byte).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                byte += 1;
+            }
+            self.newlines.partition_point(|&newline| newline < byte) as u64 + 1
+        })
+    }
+}
+
+fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).map_err(|e| ServiceError::Io(format!("cannot read the CSV file: {e}")))?;
+    let lines = LineIndex::new(&bytes);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
     let header_error = |reason: String| ServiceError::Import { line: 1, reason };
     let headers = reader.headers().map_err(|e| header_error(format!("cannot read the header: {e}")))?.clone();
     if headers.is_empty() || headers.iter().all(str::is_empty) {
@@ -113,14 +139,14 @@ fn read_rows(input: impl Read) -> ServiceResult<Vec<Row>> {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
+                let line = lines.line(record.position());
                 if record.iter().all(str::is_empty) {
                     continue;
                 }
                 rows.push(parse_row(line, &record, &columns)?);
             }
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
+                let line = lines.line(e.position());
                 let reason = match e.kind() {
                     csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                         format!("expected {expected_len} cells but found {len}")

@@ -574,10 +574,30 @@ fn no_mailbox(address: &MailboxAddress) -> ServiceError {
     ServiceError::NotFound(format!("there is no mailbox {address}"))
 }
 
-/// The operating-system user running this process, for the audit log.
+/// The operating-system user running this process, for the audit log: from the environment,
+/// else (on Unix) the password database entry of the process's user id.
 pub fn os_user() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(unix_user)
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(unix)]
+fn unix_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let name = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    });
+    Some(name.unwrap_or_else(|| format!("uid {uid}")))
+}
+
+#[cfg(not(unix))]
+fn unix_user() -> Option<String> {
+    None
 }

@@ -529,7 +529,9 @@ impl Tx<'_> {
 
     /// Records that a code was sent (for the hourly send limit) and forgets sends older than a day.
     pub fn record_code_send(&self, id: MailboxId, now: UnixTime) -> StoreResult<()> {
-        self.tx.prepare_cached("INSERT INTO code_send (mailbox_id, sent_at) VALUES (?1, ?2)")?.execute(params![id.0, now])?;
+        self.tx
+            .prepare_cached("INSERT INTO code_send (mailbox_id, sent_at) VALUES (?1, ?2)")?
+            .execute(params![id.0, now])?;
         self.tx
             .prepare_cached("DELETE FROM code_send WHERE mailbox_id = ?1 AND sent_at < ?2")?
             .execute(params![id.0, now - 86_400])?;

@@ -16,10 +16,17 @@ pub(crate) fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
 }
 
-/// Brings the database to the last of `migrations`.
+/// Brings the database to the last of `migrations`, in a transaction of its own.
 pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> StoreResult<()> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let current = schema_version(&tx)?;
+    migrate_in(&tx, migrations)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Brings the database to the last of `migrations` inside the caller's transaction.
+pub(crate) fn migrate_in(tx: &Connection, migrations: &[&str]) -> StoreResult<()> {
+    let current = schema_version(tx)?;
     let target = migrations.len() as i64;
     if current > target {
         return Err(StoreError::NewerSchema {
@@ -33,7 +40,6 @@ pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> StoreResult<()>
             .map_err(|e| StoreError::Corrupt(format!("migration to schema {} failed: {e}", index + 1)))?;
     }
     tx.pragma_update(None, "user_version", target)?;
-    tx.commit()?;
     Ok(())
 }
 

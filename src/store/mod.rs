@@ -113,8 +113,24 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `location`, with its key from `keyring`.
+    /// Opens (creating if needed) the store at `location`, with its key from `keyring`. Opening
+    /// is retried for a while when another process holds the file's lock (for example while it
+    /// creates the store or switches its journal mode).
     pub fn open(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
+        let mut attempt = 0;
+        loop {
+            match Self::open_once(location, keyring) {
+                Err(StoreError::Sqlite(e)) if is_busy(&e) && attempt + 1 < WRITE_ATTEMPTS => {
+                    attempt += 1;
+                    thread::sleep(Duration::from_millis(25 << attempt.min(5)));
+                }
+                Err(StoreError::Sqlite(e)) if is_busy(&e) => return Err(StoreError::Busy),
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
         let path = location.path();
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -126,13 +142,19 @@ impl Store {
         let conn =
             Connection::open(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let version = migrate::schema_version(&conn).map_err(|e| StoreError::Open {
-            path: shown.clone(),
-            reason: format!("it is not a mailmfa store ({e})"),
+        let version = migrate::schema_version(&conn).map_err(|e| {
+            if is_busy(&e) {
+                StoreError::Sqlite(e)
+            } else {
+                StoreError::Open { path: shown.clone(), reason: format!("it is not a mailmfa store ({e})") }
+            }
         })?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema { path: shown, found: version, supported: SCHEMA_VERSION });
         }
+        // The key is checked before anything is written, so a wrong or missing key changes nothing
+        // (not even the journal mode).
+        let existing = if version >= 1 { Some(Self::check_key(&conn, path, keyring)?) } else { None };
         let journal = match location.mode() {
             StoreMode::Local => "WAL",
             StoreMode::Shared => "DELETE",
@@ -149,11 +171,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
 
-        let existing = if version >= 1 { Some(Self::check_key(&conn, path, keyring)?) } else { None };
-        migrate::migrate(&conn, migrate::MIGRATIONS)?;
         let (store_id, key) = match existing {
-            Some(identity) => identity,
-            None => Self::init_identity(&conn, path, keyring)?,
+            Some(identity) => {
+                migrate::migrate(&conn, migrate::MIGRATIONS)?;
+                identity
+            }
+            None => Self::create(&conn, path, keyring)?,
         };
         Ok(Self { conn, key, store_id, location: Some(location.clone()) })
     }
@@ -228,12 +251,14 @@ impl Store {
         Ok((store_id, key))
     }
 
-    /// Gives a new store its id and key. Runs under the write lock, so two processes creating the
-    /// same store at once agree on one identity.
-    fn init_identity(conn: &Connection, path: &Path, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
+    /// Creates the schema and gives the new store its id and key, all in one transaction under the
+    /// write lock: processes opening a new file at once agree on one identity, and none of them
+    /// sees a schema without an identity.
+    fn create(conn: &Connection, path: &Path, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
         let tx = begin_immediate(conn)?;
+        migrate::migrate_in(&tx, migrate::MIGRATIONS)?;
         if read_identity(&tx)?.is_some() {
-            drop(tx);
+            tx.commit().map_err(busy_or)?;
             return Self::check_key(conn, path, keyring);
         }
         let store_id = new_store_id()?;

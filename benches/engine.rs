@@ -1,0 +1,116 @@
+//! Engine throughput on a file store with 100,000 mailboxes: TOTP verification alone, begin+verify
+//! in-process, and one `mailmfa login begin` round trip through the binary. Figures in
+//! BENCHMARKS.md. Run with `cargo bench --bench engine`.
+#![allow(clippy::unwrap_used)]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mailmfa::auth::totp::{code_at_step, matching_step, step_of};
+use mailmfa::auth::{BeginAnswer, CodeMessage, CodeSender, Engine, EngineDeps, OsRandom, VerifyAnswer};
+use mailmfa::clock::{Clock, FixedClock};
+use mailmfa::crypto::KeyRing;
+use mailmfa::delivery::DeliveryError;
+use mailmfa::domain::{Code, MailboxAddress, Provider};
+use mailmfa::geo::NoCountryLookup;
+use mailmfa::service::Service;
+use mailmfa::store::{Store, StoreLocation};
+
+const T0: i64 = 1_800_000_000;
+
+struct NoSend;
+
+impl CodeSender for NoSend {
+    fn send(&self, _: Provider, _: &str, _: &CodeMessage) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+}
+
+/// 1,000 post offices × 100 mailboxes, all `always`, imported through the service.
+fn seeded_store(dir: &std::path::Path) -> (Service, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(T0));
+    let store =
+        Store::open(&StoreLocation::new(dir.join("bench.sqlite3"), false), &KeyRing::new(dir.join("keys"))).unwrap();
+    let service = Service::with(store, "bench".to_owned(), clock.clone());
+    let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
+    for po in 0..1000 {
+        for mb in 0..100 {
+            writeln!(csv, "po{po:04}.example,user{mb:03},always,totp,,").unwrap();
+        }
+    }
+    service.import_csv(csv.as_bytes()).unwrap();
+    (service, clock)
+}
+
+fn engine<'a>(service: &'a Service, clock: &Arc<FixedClock>) -> Engine<'a> {
+    let deps = EngineDeps {
+        clock: clock.clone(),
+        random: Arc::new(OsRandom),
+        countries: Arc::new(NoCountryLookup),
+        sender: Arc::new(NoSend),
+    };
+    Engine::new(service.store(), deps)
+}
+
+fn enrol(engine: &Engine<'_>, address: &MailboxAddress, clock: &FixedClock) -> Vec<u8> {
+    let ip = "203.0.113.9".parse().unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } = engine.begin(address, ip).unwrap() else { panic!("enrol") };
+    let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let secret = mailmfa::auth::totp::decode_secret(b32).unwrap().to_vec();
+    let code = code_at_step(&secret, step_of(clock.now()));
+    assert_eq!(engine.verify(address, ip, &code).unwrap(), VerifyAnswer::Accepted);
+    secret
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, clock) = seeded_store(dir.path());
+    let engine = engine(&service, &clock);
+    let address: MailboxAddress = "user042@po0500.example".parse().unwrap();
+    let secret = enrol(&engine, &address, &clock);
+    let ip = "203.0.113.9".parse().unwrap();
+
+    c.bench_function("totp check (±1 window, constant time)", |b| {
+        let code: Code = code_at_step(&secret, step_of(T0)).parse().unwrap();
+        b.iter(|| black_box(matching_step(&secret, black_box(&code), T0, None)))
+    });
+
+    c.bench_function("verify accepted (file store, 100k mailboxes)", |b| {
+        // Each accepted step can never be accepted again: move the clock one step per iteration.
+        b.iter(|| {
+            clock.advance(30);
+            let code = code_at_step(&secret, step_of(clock.now()));
+            assert_eq!(engine.verify(&address, ip, &code).unwrap(), VerifyAnswer::Accepted);
+        })
+    });
+
+    c.bench_function("begin + verify (file store, 100k mailboxes)", |b| {
+        b.iter(|| {
+            clock.advance(30);
+            let code = code_at_step(&secret, step_of(clock.now()));
+            assert!(matches!(engine.begin(&address, ip).unwrap(), BeginAnswer::Challenge { .. }));
+            assert_eq!(engine.verify(&address, ip, &code).unwrap(), VerifyAnswer::Accepted);
+        })
+    });
+
+    let mut group = c.benchmark_group("cli");
+    group.sample_size(20);
+    group.bench_function("mailmfa login begin --json (process round trip)", |b| {
+        b.iter(|| {
+            let out = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
+                .args(["--store", dir.path().join("bench.sqlite3").to_str().unwrap()])
+                .args(["login", "begin", "user042@po0500.example", "--ip", "203.0.113.9", "--json"])
+                .env("MAILMFA_KEY_DIR", dir.path().join("keys"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(engine_benches, benches);
+criterion_main!(engine_benches);

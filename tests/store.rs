@@ -1,0 +1,903 @@
+//! The SQLite store: migrations from an empty file, refusal of a newer schema, local (WAL) and shared
+//! (rollback journal) modes, several OS processes writing one file at once, secrets sealed at rest,
+//! tampered ciphertext, wrong and missing keys, and interrupted writes leaving the file consistent.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{TestEnv, contains, file_bytes};
+use mailmfa::auth::totp::secret_base32;
+use mailmfa::clock::FixedClock;
+use mailmfa::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
+use mailmfa::domain::{EnrolmentState, MailboxAddress, MailboxId, PostOfficeName, setting};
+use mailmfa::service::Service;
+use mailmfa::store::{SCHEMA_VERSION, Store, StoreError, StoreLocation, StoreMode};
+use rusqlite::{Connection, params};
+
+const NOW: i64 = 1_700_000_000;
+
+/// A known 20-byte TOTP secret with no run of printable text in it.
+const SECRET: [u8; 20] = [
+    0x9c, 0x02, 0xf1, 0x5e, 0x33, 0xa8, 0x7d, 0x10, 0xe6, 0x41, 0xbb, 0x08, 0x2f, 0xd4, 0x95, 0x6a, 0x01, 0xc7, 0x58,
+    0xee,
+];
+const PASSWORD: &str = "relay-Pa55word-7d1e";
+const SMS_TOKEN: &str = "gateway-token-4b2c99";
+
+fn location(env: &TestEnv, shared: bool) -> StoreLocation {
+    StoreLocation::new(env.store_path(), shared)
+}
+
+fn open(env: &TestEnv, shared: bool) -> Store {
+    Store::open(&location(env, shared), &env.keyring()).unwrap_or_else(|e| panic!("open (shared={shared}): {e}"))
+}
+
+/// The service over the store opened in the given mode.
+fn service(env: &TestEnv, shared: bool) -> Service {
+    Service::with(open(env, shared), "test".to_owned(), Arc::new(FixedClock::new(NOW)))
+}
+
+/// A plain SQLite connection to the store file, outside mailmfa.
+fn raw(env: &TestEnv) -> Connection {
+    let conn = Connection::open(env.store_path()).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn
+}
+
+fn sidecar(env: &TestEnv, suffix: &str) -> PathBuf {
+    let mut name = env.store_path().into_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn user_version(conn: &Connection) -> i64 {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap()
+}
+
+fn raw_journal_mode(env: &TestEnv) -> String {
+    raw(env).pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0)).unwrap().to_ascii_lowercase()
+}
+
+fn address(raw: &str) -> MailboxAddress {
+    raw.parse().unwrap()
+}
+
+fn postoffice(raw: &str) -> PostOfficeName {
+    raw.parse().unwrap()
+}
+
+fn mailbox_id(store: &Store, raw: &str) -> MailboxId {
+    store.read(|tx| tx.mailbox(&address(raw))).unwrap().unwrap_or_else(|| panic!("no mailbox {raw}")).id
+}
+
+fn read_secret(store: &Store, id: MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
+    store.read(|tx| tx.totp_secret(id)).map(|s| s.map(|s| s.secret.to_vec()))
+}
+
+/// A store with `alice@example.com` and `bob@example.com`, alice holding [`SECRET`].
+fn seeded(env: &TestEnv) -> (String, MailboxId, MailboxId) {
+    let service = env.service(NOW);
+    service.add_postoffice(&postoffice("example.com")).unwrap();
+    service.add_mailbox(&address("alice@example.com")).unwrap();
+    service.add_mailbox(&address("bob@example.com")).unwrap();
+    let alice = mailbox_id(service.store(), "alice@example.com");
+    let bob = mailbox_id(service.store(), "bob@example.com");
+    service.store().write(|tx| tx.set_totp_secret(alice, &SECRET, EnrolmentState::Pending)).unwrap();
+    (service.store().store_id().to_owned(), alice, bob)
+}
+
+// --- (a) migrations -------------------------------------------------------------------------------
+
+#[test]
+fn a_new_file_gets_the_current_schema() {
+    for shared in [false, true] {
+        let env = TestEnv::new();
+        assert!(!env.store_path().exists());
+        let store = open(&env, shared);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        let id = store.store_id().to_owned();
+        assert_eq!(id.len(), 32, "{id}");
+        drop(store);
+
+        let conn = raw(&env);
+        assert_eq!(user_version(&conn), SCHEMA_VERSION);
+        let tables: BTreeSet<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for table in
+            ["meta", "postoffice", "mailbox", "known_ip", "known_country", "provider", "setting", "otp_code", "audit"]
+        {
+            assert!(tables.contains(table), "{table} missing from {tables:?}");
+        }
+        let fk_problems: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk_problems, 0);
+        drop(conn);
+
+        // Opening again changes nothing: same id, same version, the key file is reused.
+        assert_eq!(Store::peek_store_id(&location(&env, shared)).unwrap().as_deref(), Some(id.as_str()));
+        let again = open(&env, shared);
+        assert_eq!(again.store_id(), id);
+        assert!(env.keyring().path_for(&id).is_file());
+        drop(again);
+        assert_eq!(user_version(&raw(&env)), SCHEMA_VERSION);
+    }
+}
+
+#[test]
+fn an_existing_empty_file_is_migrated() {
+    let env = TestEnv::new();
+    fs::write(env.store_path(), b"").unwrap();
+    let store = open(&env, false);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    assert_eq!(store.read(|tx| tx.providers()).unwrap().len(), 3);
+    drop(store);
+    assert_eq!(user_version(&raw(&env)), SCHEMA_VERSION);
+}
+
+#[test]
+fn the_store_folder_is_created() {
+    let env = TestEnv::new();
+    let loc = StoreLocation::new(env.path("a/b/c/store.sqlite3"), false);
+    let store = Store::open(&loc, &env.keyring()).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    assert!(env.path("a/b/c/store.sqlite3").is_file());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+    let env = TestEnv::new();
+    let junk = b"this is not an SQLite database, just some text that happens to be here\n".repeat(100);
+    fs::write(env.store_path(), &junk).unwrap();
+    for shared in [false, true] {
+        let err = Store::open(&location(&env, shared), &env.keyring()).unwrap_err();
+        assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+        assert!(err.to_string().contains("not a mailmfa store"), "{err}");
+        assert_eq!(fs::read(env.store_path()).unwrap(), junk);
+    }
+    let run = env.run(&["postoffice", "list"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert_eq!(fs::read(env.store_path()).unwrap(), junk);
+}
+
+// --- (b) newer schema ------------------------------------------------------------------------------
+
+#[test]
+fn a_newer_schema_is_refused_and_the_file_left_unchanged() {
+    for shared in [false, true] {
+        let env = TestEnv::new();
+        seeded(&env);
+        let conn = raw(&env);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(conn);
+        assert!(!sidecar(&env, "-wal").exists() || fs::metadata(sidecar(&env, "-wal")).unwrap().len() == 0);
+        let before = fs::read(env.store_path()).unwrap();
+
+        let err = Store::open(&location(&env, shared), &env.keyring()).unwrap_err();
+        match &err {
+            StoreError::NewerSchema { found, supported, .. } => {
+                assert_eq!(*found, SCHEMA_VERSION + 1);
+                assert_eq!(*supported, SCHEMA_VERSION);
+            }
+            other => panic!("expected NewerSchema, got {other:?}"),
+        }
+        let message = err.to_string();
+        assert!(message.contains("upgrade mailmfa"), "{message}");
+        assert!(message.contains("not changed"), "{message}");
+        assert_eq!(fs::read(env.store_path()).unwrap(), before, "the store file changed (shared={shared})");
+
+        let mut args = vec!["mailbox", "list"];
+        if shared {
+            args.insert(0, "--shared");
+        }
+        let run = env.run(&args);
+        assert_eq!(run.status, 2);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("upgrade mailmfa"), "{}", run.stderr);
+        assert_eq!(fs::read(env.store_path()).unwrap(), before, "the binary changed the store (shared={shared})");
+        assert_eq!(user_version(&raw(&env)), SCHEMA_VERSION + 1);
+    }
+}
+
+#[test]
+fn a_newer_schema_in_a_bare_file_is_refused() {
+    let env = TestEnv::new();
+    raw(&env).pragma_update(None, "user_version", 99).unwrap();
+    let before = fs::read(env.store_path()).unwrap();
+    let err = Store::open(&location(&env, false), &env.keyring()).unwrap_err();
+    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err:?}");
+    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert!(!env.key_dir().exists() || fs::read_dir(env.key_dir()).unwrap().next().is_none(), "a key was made");
+}
+
+// --- (c) local and shared modes --------------------------------------------------------------------
+
+#[test]
+fn local_mode_uses_wal_and_shared_mode_the_rollback_journal() {
+    let env = TestEnv::new();
+    let local = open(&env, false);
+    assert_eq!(local.location().unwrap().mode(), StoreMode::Local);
+    assert_eq!(local.journal_mode().unwrap(), "wal");
+    drop(local);
+    assert_eq!(raw_journal_mode(&env), "wal", "WAL is persistent in the file");
+
+    let shared = open(&env, true);
+    assert_eq!(shared.location().unwrap().mode(), StoreMode::Shared);
+    assert_eq!(shared.journal_mode().unwrap(), "delete");
+    shared.write(|tx| tx.insert_postoffice(&postoffice("example.com"), NOW)).unwrap();
+    assert!(!sidecar(&env, "-wal").exists(), "a shared store has no WAL file");
+    drop(shared);
+    assert_eq!(raw_journal_mode(&env), "delete");
+
+    let back = open(&env, false);
+    assert_eq!(back.journal_mode().unwrap(), "wal");
+    assert_eq!(back.read(|tx| tx.postoffices()).unwrap().len(), 1);
+    assert_eq!(back.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn the_binary_sets_the_journal_mode() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    assert_eq!(raw_journal_mode(&env), "wal");
+    env.ok(&["--shared", "postoffice", "list"]);
+    assert_eq!(raw_journal_mode(&env), "delete");
+    env.ok(&["mailbox", "add", "alice@example.com", "--shared"]);
+    assert_eq!(raw_journal_mode(&env), "delete");
+    env.ok(&["postoffice", "list"]);
+    assert_eq!(raw_journal_mode(&env), "wal");
+}
+
+#[test]
+fn unc_paths_are_shared() {
+    assert_eq!(StoreLocation::new(r"\\srv\share\x.sqlite3", false).mode(), StoreMode::Shared);
+    assert_eq!(StoreLocation::new("//srv/share/x.sqlite3", false).mode(), StoreMode::Shared);
+    assert_eq!(StoreLocation::new("/var/lib/mailmfa/x.sqlite3", false).mode(), StoreMode::Local);
+    assert_eq!(StoreLocation::new("C:\\mailmfa\\x.sqlite3", false).mode(), StoreMode::Local);
+    assert_eq!(StoreLocation::new("/var/lib/mailmfa/x.sqlite3", true).mode(), StoreMode::Shared);
+    assert_eq!(StoreMode::Shared.word(), "shared");
+    assert_eq!(StoreMode::Local.word(), "local");
+}
+
+#[test]
+fn in_memory_store_works() {
+    let store = Store::open_in_memory().unwrap();
+    assert!(store.location().is_none());
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    assert_eq!(store.store_id().len(), 32);
+    store.write(|tx| tx.insert_postoffice(&postoffice("example.com"), NOW)).unwrap();
+    assert_eq!(store.read(|tx| tx.postoffices()).unwrap().len(), 1);
+}
+
+// --- (d) several processes at once -----------------------------------------------------------------
+
+/// Runs `per_group` commands from each of `groups` threads, all starting together; each thread runs
+/// its commands one after another as separate processes. Returns (args, status, stderr) of every run.
+fn run_groups(
+    env: &TestEnv,
+    groups: usize,
+    per_group: usize,
+    make: impl Fn(usize, usize) -> Vec<String> + Sync,
+) -> Vec<(Vec<String>, i32, String)> {
+    let barrier = Barrier::new(groups);
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..groups)
+            .map(|g| {
+                let (barrier, make) = (&barrier, &make);
+                s.spawn(move || {
+                    barrier.wait();
+                    (0..per_group)
+                        .map(|i| {
+                            let args = make(g, i);
+                            let out = env.command().args(&args).output().unwrap();
+                            let run = common::output(out);
+                            (args, run.status, run.stderr)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn assert_all_succeeded(runs: &[(Vec<String>, i32, String)]) {
+    for (args, status, stderr) in runs {
+        let lower = stderr.to_ascii_lowercase();
+        assert!(!lower.contains("locked") && !lower.contains("busy"), "{args:?}: {stderr}");
+        assert_eq!(*status, 0, "{args:?} failed: {stderr}");
+    }
+}
+
+fn concurrent_mailbox_adds(shared: bool) {
+    const GROUPS: usize = 3;
+    const PER_GROUP: usize = 40;
+    let env = TestEnv::new();
+    let mode = if shared { "--shared" } else { "--json" };
+    // The store exists (creating it at once is `processes_creating_a_new_store_at_once_agree`).
+    env.ok(&[mode, "provider", "list"]);
+    let started = Instant::now();
+    let runs = run_groups(&env, GROUPS, PER_GROUP + 1, |g, i| {
+        let args = if i == 0 {
+            vec!["postoffice".to_owned(), "add".to_owned(), format!("group{g}.example")]
+        } else {
+            vec!["mailbox".to_owned(), "add".to_owned(), format!("user{i:02}@group{g}.example")]
+        };
+        [vec![mode.to_owned()], args].concat()
+    });
+    eprintln!("shared={shared}: {} processes in {:?}", runs.len(), started.elapsed());
+    assert_all_succeeded(&runs);
+
+    let service = service(&env, shared);
+    assert_eq!(service.store().journal_mode().unwrap(), if shared { "delete" } else { "wal" });
+    let rows = service.mailboxes(None).unwrap();
+    let found: BTreeSet<String> = rows.iter().map(|r| r.address.to_string()).collect();
+    let expected: BTreeSet<String> =
+        (0..GROUPS).flat_map(|g| (1..=PER_GROUP).map(move |i| format!("user{i:02}@group{g}.example"))).collect();
+    assert_eq!(found, expected);
+    assert_eq!(rows.len(), GROUPS * PER_GROUP);
+
+    let audit = service.audit(None, 100_000).unwrap();
+    for mailbox in &expected {
+        let n = audit
+            .iter()
+            .filter(|e| e.action == "mailbox.add" && e.outcome == "ok" && e.mailbox.as_deref() == Some(mailbox))
+            .count();
+        assert_eq!(n, 1, "{mailbox}: {n} mailbox.add entries");
+    }
+    assert_eq!(audit.iter().filter(|e| e.action == "postoffice.add" && e.outcome == "ok").count(), GROUPS);
+    assert!(audit.iter().all(|e| e.outcome == "ok"), "a failed action: {audit:?}");
+    assert_eq!(service.store().integrity_check().unwrap(), "ok");
+    // All processes agreed on one store identity and one key.
+    let keys: Vec<_> = fs::read_dir(env.key_dir()).unwrap().collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+}
+
+#[test]
+fn processes_adding_mailboxes_at_once_lose_nothing_local() {
+    concurrent_mailbox_adds(false);
+}
+
+#[test]
+fn processes_adding_mailboxes_at_once_lose_nothing_shared() {
+    concurrent_mailbox_adds(true);
+}
+
+/// Two servers starting on a store file that does not exist yet: every process succeeds and they
+/// all end up with one store id and one key.
+#[test]
+fn processes_creating_a_new_store_at_once_agree() {
+    const ROUNDS: usize = 6;
+    const PROCESSES: usize = 4;
+    let mut failures = Vec::new();
+    for shared in [false, true] {
+        for round in 0..ROUNDS {
+            let env = TestEnv::new();
+            let runs = run_groups(&env, PROCESSES, 1, |g, _| {
+                let mut args = vec!["postoffice".to_owned(), "add".to_owned(), format!("p{g}.example")];
+                if shared {
+                    args.push("--shared".to_owned());
+                }
+                args
+            });
+            for (args, status, stderr) in &runs {
+                if *status != 0 {
+                    failures.push(format!("shared={shared} round {round}: {args:?} exit {status}: {}", stderr.trim()));
+                }
+            }
+            if runs.iter().all(|r| r.1 == 0) {
+                assert_eq!(service(&env, shared).postoffices().unwrap().len(), PROCESSES);
+                assert_eq!(fs::read_dir(env.key_dir()).unwrap().count(), 1);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} first opens failed:\n{}",
+        failures.len(),
+        2 * ROUNDS * PROCESSES,
+        failures.join("\n")
+    );
+}
+
+/// Imports are read-check-write: each looks the post office up and creates it if missing. Run at
+/// once, they must neither fail ("appeared twice") nor lose rows.
+#[test]
+fn concurrent_imports_into_one_post_office() {
+    const GROUPS: usize = 2;
+    const PER_GROUP: usize = 8;
+    const ROWS: usize = 25;
+    for shared in [false, true] {
+        let env = TestEnv::new();
+        env.ok(&[if shared { "--shared" } else { "--json" }, "provider", "list"]);
+        for g in 0..GROUPS {
+            for i in 0..PER_GROUP {
+                let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
+                for r in 0..ROWS {
+                    csv.push_str(&format!("together.example,g{g}i{i}r{r},always,sms,+1555{g}{i:02}{r:04},\n"));
+                }
+                fs::write(env.path(&format!("g{g}i{i}.csv")), csv).unwrap();
+            }
+        }
+        let dir = env.dir.path().to_owned();
+        let runs = run_groups(&env, GROUPS, PER_GROUP, |g, i| {
+            let mut args = vec!["import".to_owned(), dir.join(format!("g{g}i{i}.csv")).display().to_string()];
+            if shared {
+                args.push("--shared".to_owned());
+            }
+            args
+        });
+        assert_all_succeeded(&runs);
+        let service = service(&env, shared);
+        let rows = service.mailboxes(Some(&postoffice("together.example"))).unwrap();
+        assert_eq!(rows.len(), GROUPS * PER_GROUP * ROWS, "shared={shared}");
+        assert!(rows.iter().all(|r| r.provider.word() == "sms" && r.challenge.word() == "always"));
+        assert_eq!(service.postoffices().unwrap().len(), 1);
+        let imports = service.audit(None, 1000).unwrap().into_iter().filter(|e| e.action == "import").count();
+        assert_eq!(imports, GROUPS * PER_GROUP);
+    }
+}
+
+// --- (e) sealing ---------------------------------------------------------------------------------
+
+/// Every form a leaked secret could take in the file.
+fn needles() -> Vec<(String, Vec<u8>)> {
+    let b32 = secret_base32(&SECRET).to_string();
+    vec![
+        ("raw secret".to_owned(), SECRET.to_vec()),
+        ("raw secret prefix".to_owned(), SECRET[..10].to_vec()),
+        ("Base32".to_owned(), b32.clone().into_bytes()),
+        ("Base32 lower-case".to_owned(), b32.to_ascii_lowercase().into_bytes()),
+        ("hex".to_owned(), to_hex(&SECRET).into_bytes()),
+        ("smtp.password".to_owned(), PASSWORD.as_bytes().to_vec()),
+        ("sms.password".to_owned(), SMS_TOKEN.as_bytes().to_vec()),
+    ]
+}
+
+fn assert_no_secret_in_files(env: &TestEnv, stage: &str) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let path = sidecar(env, suffix);
+        let bytes = file_bytes(&path);
+        for (what, needle) in needles() {
+            assert!(!contains(&bytes, &needle), "{stage}: the {what} is in {}", path.display());
+        }
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_database_file() {
+    assert_eq!(secret_base32(&SECRET).len(), 32);
+    for shared in [false, true] {
+        let env = TestEnv::new();
+        let service = {
+            let store = open(&env, shared);
+            mailmfa::service::Service::with(store, "test".to_owned(), Arc::new(mailmfa::clock::FixedClock::new(NOW)))
+        };
+        service.add_postoffice(&postoffice("example.com")).unwrap();
+        service.add_mailbox(&address("alice@example.com")).unwrap();
+        let id = mailbox_id(service.store(), "alice@example.com");
+        service.store().write(|tx| tx.set_totp_secret(id, &SECRET, EnrolmentState::Pending)).unwrap();
+        service.set_setting("smtp.password", PASSWORD).unwrap();
+        service.set_setting("sms.password", SMS_TOKEN).unwrap();
+        // The values are there, sealed: they read back.
+        assert_eq!(read_secret(service.store(), id).unwrap().unwrap(), SECRET);
+        assert_eq!(service.setting_value("smtp.password").unwrap().as_str(), PASSWORD);
+        assert_eq!(service.setting_value("sms.password").unwrap().as_str(), SMS_TOKEN);
+        assert_no_secret_in_files(&env, "open, before checkpoint");
+
+        let second = raw(&env);
+        if !shared {
+            let (busy, _, _): (i64, i64, i64) = second
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap();
+            assert_eq!(busy, 0, "the checkpoint could not complete");
+        }
+        let sealed: Vec<u8> =
+            second.query_row("SELECT totp_secret FROM mailbox WHERE id = ?1", [id.0], |r| r.get(0)).unwrap();
+        assert!(sealed.len() >= SECRET.len() + 16, "{} bytes cannot hold a sealed secret", sealed.len());
+        let plain: Option<String> =
+            second.query_row("SELECT value FROM setting WHERE key = 'smtp.password'", [], |r| r.get(0)).unwrap();
+        assert_eq!(plain, None, "the password is stored in the plain value column");
+        drop(second);
+        assert_no_secret_in_files(&env, "after checkpoint");
+
+        let audit = format!("{:?}", service.audit(None, 1000).unwrap());
+        assert!(!audit.contains(PASSWORD) && !audit.contains(SMS_TOKEN), "{audit}");
+        drop(service);
+        assert_no_secret_in_files(&env, "closed");
+    }
+}
+
+/// The real enrolment path: the secret the binary hands out in the `otpauth://` URI is nowhere in
+/// the file, in any encoding.
+#[test]
+fn an_enrolled_secret_from_the_binary_is_sealed() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always"]);
+    let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "192.0.2.1", "--json"]).json();
+    let uri = begin["otpauth_uri"].as_str().unwrap_or_else(|| panic!("no enrolment URI: {begin}"));
+    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &b32).unwrap();
+    assert!(secret.len() >= 16, "{} bytes", secret.len());
+    let bytes: Vec<u8> = ["", "-wal", "-shm"].iter().flat_map(|s| file_bytes(&sidecar(&env, s))).collect();
+    for needle in
+        [secret.clone(), b32.clone().into_bytes(), b32.to_ascii_lowercase().into_bytes(), to_hex(&secret).into_bytes()]
+    {
+        assert!(!contains(&bytes, &needle), "the enrolled secret is in the store file");
+    }
+    let audit = env.ok(&["audit", "--json", "--limit", "1000"]).stdout;
+    assert!(!audit.contains(&b32), "the secret is in the audit log");
+}
+
+// --- (f) tampered ciphertext ------------------------------------------------------------------------
+
+fn expect_tampered(result: Result<Option<Vec<u8>>, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Crypto(CryptoError::Tampered(context))) => {
+            assert!(context.contains("totp_secret"), "{what}: {context}");
+        }
+        Err(other) => panic!("{what}: expected a tampering error, got {other:?}"),
+        Ok(value) => panic!("{what}: a tampered secret opened ({} bytes)", value.map_or(0, |v| v.len())),
+    }
+}
+
+#[test]
+fn tampered_secret_ciphertext_is_an_error() {
+    let env = TestEnv::new();
+    seeded(&env);
+    let store = open(&env, false);
+    let alice = mailbox_id(&store, "alice@example.com");
+    assert_eq!(read_secret(&store, alice).unwrap().unwrap(), SECRET);
+    let conn = raw(&env);
+    let sealed: Vec<u8> =
+        conn.query_row("SELECT totp_secret FROM mailbox WHERE id = ?1", [alice.0], |r| r.get(0)).unwrap();
+    let set = |value: &[u8]| {
+        conn.execute("UPDATE mailbox SET totp_secret = ?2 WHERE id = ?1", params![alice.0, value]).unwrap();
+    };
+    let len = sealed.len();
+    for (pos, what) in [(0, "version byte"), (1, "nonce"), (24, "nonce end"), (25, "ciphertext"), (len - 1, "tag")] {
+        let mut bad = sealed.clone();
+        bad[pos] ^= 0x01;
+        set(&bad);
+        expect_tampered(read_secret(&store, alice), what);
+    }
+    for (cut, what) in [(len - 1, "one byte short"), (30, "truncated"), (0, "empty")] {
+        set(&sealed[..cut]);
+        expect_tampered(read_secret(&store, alice), what);
+    }
+    let mut longer = sealed.clone();
+    longer.push(0);
+    set(&longer);
+    expect_tampered(read_secret(&store, alice), "one byte more");
+
+    // The tampering is reported, not papered over: the binary fails cleanly on the QR code.
+    let qr = env.run(&["mailbox", "qr", "alice@example.com", "--out", env.path("q.png").to_str().unwrap()]);
+    assert_eq!(qr.status, 2, "{}{}", qr.stdout, qr.stderr);
+    assert_eq!(qr.stderr.trim_end().lines().count(), 1, "{}", qr.stderr);
+    assert!(qr.stderr.contains("integrity check"), "{}", qr.stderr);
+    assert!(!env.path("q.png").exists());
+
+    set(&sealed);
+    assert_eq!(read_secret(&store, alice).unwrap().unwrap(), SECRET, "the original opens again");
+}
+
+#[test]
+fn a_sealed_secret_copied_to_another_row_or_store_does_not_open() {
+    let env = TestEnv::new();
+    seeded(&env);
+    let store = open(&env, false);
+    let alice = mailbox_id(&store, "alice@example.com");
+    let bob = mailbox_id(&store, "bob@example.com");
+    assert!(read_secret(&store, bob).unwrap().is_none());
+    let conn = raw(&env);
+    conn.execute(
+        "UPDATE mailbox SET totp_secret = (SELECT totp_secret FROM mailbox WHERE id = ?1) WHERE id = ?2",
+        [alice.0, bob.0],
+    )
+    .unwrap();
+    expect_tampered(read_secret(&store, bob), "alice's secret in bob's row");
+    assert_eq!(read_secret(&store, alice).unwrap().unwrap(), SECRET);
+
+    // The same row id in another store (another key).
+    let other = TestEnv::new();
+    seeded(&other);
+    let other_store = open(&other, false);
+    let other_alice = mailbox_id(&other_store, "alice@example.com");
+    assert_eq!(other_alice, alice);
+    let foreign: Vec<u8> =
+        raw(&other).query_row("SELECT totp_secret FROM mailbox WHERE id = ?1", [other_alice.0], |r| r.get(0)).unwrap();
+    conn.execute("UPDATE mailbox SET totp_secret = ?2 WHERE id = ?1", params![alice.0, foreign]).unwrap();
+    expect_tampered(read_secret(&store, alice), "another store's secret");
+}
+
+#[test]
+fn tampered_or_moved_sealed_settings_are_errors() {
+    let env = TestEnv::new();
+    seeded(&env);
+    let service = env.service(NOW);
+    service.set_setting("smtp.password", PASSWORD).unwrap();
+    service.set_setting("sms.password", SMS_TOKEN).unwrap();
+    let conn = raw(&env);
+    let sealed: Vec<u8> =
+        conn.query_row("SELECT sealed FROM setting WHERE key = 'smtp.password'", [], |r| r.get(0)).unwrap();
+
+    let mut bad = sealed.clone();
+    *bad.last_mut().unwrap() ^= 0x80;
+    conn.execute("UPDATE setting SET sealed = ?1 WHERE key = 'smtp.password'", [&bad]).unwrap();
+    let err = service.setting_value("smtp.password").unwrap_err().to_string();
+    assert!(err.contains("setting:smtp.password") && err.contains("integrity check"), "{err}");
+    assert!(!err.contains(PASSWORD));
+    let run = env.run(&["settings", "show"]);
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+
+    // smtp's sealed password moved into sms.password does not open as sms's.
+    conn.execute("UPDATE setting SET sealed = ?1 WHERE key = 'sms.password'", [&sealed]).unwrap();
+    let def = setting("sms.password").unwrap();
+    match service.store().read(|tx| tx.setting(def)) {
+        Err(StoreError::Crypto(CryptoError::Tampered(_))) => {}
+        Err(other) => panic!("expected a tampering error, got {other:?}"),
+        Ok(_) => panic!("a sealed value moved to another key opened"),
+    }
+    // Setting it again repairs it.
+    service.set_setting("smtp.password", PASSWORD).unwrap();
+    assert_eq!(service.setting_value("smtp.password").unwrap().as_str(), PASSWORD);
+}
+
+// --- (g) wrong and missing keys --------------------------------------------------------------------
+
+/// A closed, checkpointed store with data, its id and its real key.
+fn closed_store(env: &TestEnv) -> (String, StoreKey) {
+    let (id, _, _) = seeded(env);
+    let service = env.service(NOW);
+    service.set_setting("smtp.password", PASSWORD).unwrap();
+    drop(service);
+    assert!(!sidecar(env, "-wal").exists(), "the WAL is folded in when the last connection closes");
+    let key = env.keyring().load(&id).unwrap().unwrap();
+    (id, key)
+}
+
+fn assert_data_intact(env: &TestEnv) {
+    let store = open(env, false);
+    let alice = mailbox_id(&store, "alice@example.com");
+    assert_eq!(read_secret(&store, alice).unwrap().unwrap(), SECRET);
+    assert_eq!(store.read(|tx| tx.setting(setting("smtp.password").unwrap())).unwrap().as_str(), PASSWORD);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_wrong_key_is_refused_and_changes_nothing() {
+    let env = TestEnv::new();
+    let (id, key) = closed_store(&env);
+    let before = fs::read(env.store_path()).unwrap();
+    env.keyring().save(&id, &StoreKey::generate().unwrap()).unwrap();
+
+    let err = Store::open(&location(&env, false), &env.keyring()).unwrap_err();
+    assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("nothing was changed"), "{message}");
+    assert!(message.contains("key import"), "{message}");
+    assert!(message.contains(&env.keyring().path_for(&id).display().to_string()), "{message}");
+    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the store changed");
+
+    let run = env.run(&["mailbox", "list"]);
+    assert_eq!(run.status, 2);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not open the store") && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the binary changed the store");
+
+    env.keyring().save(&id, &key).unwrap();
+    assert_data_intact(&env);
+}
+
+/// Opening a local (WAL) store in shared mode with the wrong key must not switch its journal mode
+/// either: nothing at all changes before the key is checked.
+#[test]
+fn a_wrong_key_in_the_other_mode_changes_nothing() {
+    let env = TestEnv::new();
+    let (id, key) = closed_store(&env);
+    let before = fs::read(env.store_path()).unwrap();
+    env.keyring().save(&id, &StoreKey::generate().unwrap()).unwrap();
+    let err = Store::open(&location(&env, true), &env.keyring()).unwrap_err();
+    assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
+    assert_eq!(raw_journal_mode(&env), "wal", "the wrong key switched the store to the rollback journal");
+    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the store changed");
+    env.keyring().save(&id, &key).unwrap();
+    assert_data_intact(&env);
+}
+
+#[test]
+fn a_missing_key_is_refused_and_changes_nothing() {
+    let env = TestEnv::new();
+    let (id, key) = closed_store(&env);
+    let before = fs::read(env.store_path()).unwrap();
+    fs::remove_file(env.keyring().path_for(&id)).unwrap();
+    assert!(fs::read_dir(env.key_dir()).unwrap().next().is_none());
+
+    let err = Store::open(&location(&env, false), &env.keyring()).unwrap_err();
+    match &err {
+        StoreError::MissingKey { store_id, .. } => assert_eq!(store_id, &id),
+        other => panic!("expected MissingKey, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains("key import") && message.contains(&id), "{message}");
+    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert!(fs::read_dir(env.key_dir()).unwrap().next().is_none(), "a new key was made for an existing store");
+
+    // A key folder that does not exist at all is the same.
+    let elsewhere = KeyRing::new(env.path("no-such-keys"));
+    assert!(matches!(Store::open(&location(&env, false), &elsewhere), Err(StoreError::MissingKey { .. })));
+    assert!(!env.path("no-such-keys").exists() || fs::read_dir(env.path("no-such-keys")).unwrap().next().is_none());
+
+    let run = env.run(&["postoffice", "list"]);
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.contains("key import"), "{}", run.stderr);
+    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+
+    env.keyring().save(&id, &key).unwrap();
+    assert_data_intact(&env);
+}
+
+#[test]
+fn another_stores_key_file_is_refused() {
+    let env = TestEnv::new();
+    let (id, key) = closed_store(&env);
+    let before = fs::read(env.store_path()).unwrap();
+    // A key file for a different store id, renamed to this store's name.
+    let ring = env.keyring();
+    ring.save("0123456789abcdef0123456789abcdef", &StoreKey::generate().unwrap()).unwrap();
+    fs::rename(ring.path_for("0123456789abcdef0123456789abcdef"), ring.path_for(&id)).unwrap();
+    let err = Store::open(&location(&env, false), &ring).unwrap_err();
+    assert!(err.to_string().contains("belongs to store"), "{err}");
+    fs::write(ring.path_for(&id), "garbage").unwrap();
+    let err = Store::open(&location(&env, false), &ring).unwrap_err();
+    assert!(matches!(err, StoreError::Crypto(CryptoError::BadKeyFile { .. })), "{err:?}");
+    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    ring.save(&id, &key).unwrap();
+    assert_data_intact(&env);
+}
+
+// --- (h) interrupted writes ------------------------------------------------------------------------
+
+#[test]
+fn a_failed_write_transaction_keeps_nothing() {
+    let env = TestEnv::new();
+    let store = open(&env, false);
+    let result: Result<(), StoreError> = store.write(|tx| {
+        let po = tx.insert_postoffice(&postoffice("example.com"), NOW)?.unwrap();
+        for i in 0..500 {
+            tx.insert_mailbox(po, &format!("user{i}").parse().unwrap(), NOW)?;
+        }
+        tx.set_setting(setting("smtp.password").unwrap(), PASSWORD)?;
+        tx.set_setting(setting("issuer").unwrap(), "Half Done")?;
+        Err(StoreError::Corrupt("stopped half-way".to_owned()))
+    });
+    assert!(matches!(result, Err(StoreError::Corrupt(_))));
+
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store
+            .write(|tx| -> Result<(), StoreError> {
+                tx.insert_postoffice(&postoffice("panic.example"), NOW)?;
+                panic!("a bug in the middle of a transaction");
+            })
+            .ok();
+    }));
+    assert!(panicked.is_err());
+
+    assert!(store.read(|tx| tx.postoffices()).unwrap().is_empty());
+    assert!(store.read(|tx| tx.mailbox_rows(None, NOW)).unwrap().is_empty());
+    assert!(!store.read(|tx| tx.setting_is_set(setting("issuer").unwrap())).unwrap());
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    // The connection is still usable.
+    store.write(|tx| tx.insert_postoffice(&postoffice("after.example"), NOW)).unwrap();
+    drop(store);
+    let again = open(&env, false);
+    let names: Vec<String> = again.read(|tx| tx.postoffices()).unwrap().iter().map(|p| p.name.to_string()).collect();
+    assert_eq!(names, ["after.example"]);
+    assert_eq!(again.integrity_check().unwrap(), "ok");
+}
+
+fn write_big_csv(path: &Path, postoffices: usize, per_postoffice: usize) {
+    let mut csv = String::with_capacity(postoffices * per_postoffice * 40);
+    csv.push_str("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
+    for p in 0..postoffices {
+        for m in 0..per_postoffice {
+            csv.push_str(&format!("big{p:04}.example,m{m:03},,,,\n"));
+        }
+    }
+    fs::write(path, csv).unwrap();
+}
+
+fn size(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Starts `import` on 100,000 rows, kills it while its transaction is writing (or after a fixed
+/// delay), then checks the store holds all or none of the rows and passes the integrity check.
+fn kill_mid_import(shared: bool, fixed_delay: Option<Duration>) {
+    let env = TestEnv::new();
+    let flag = if shared { "--shared" } else { "--json" };
+    env.ok(&[flag, "postoffice", "add", "seed.example"]);
+    let csv = env.path("big.csv");
+    write_big_csv(&csv, 1000, 100);
+    let base = size(&env.store_path()) + size(&sidecar(&env, "-wal"));
+
+    let mut child = env
+        .command()
+        .args([flag, "import", csv.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let how = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break format!("finished on its own ({status}) after {:?}", started.elapsed());
+        }
+        let written = size(&env.store_path()) + size(&sidecar(&env, "-wal"));
+        let kill_now = match fixed_delay {
+            Some(delay) => started.elapsed() >= delay,
+            None => written > base + 1024 * 1024 || started.elapsed() > Duration::from_secs(60),
+        };
+        if kill_now {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break format!(
+                "killed after {:?} with {} KiB written (journal present: {})",
+                started.elapsed(),
+                written.saturating_sub(base) / 1024,
+                sidecar(&env, "-journal").exists()
+            );
+        }
+        thread::sleep(Duration::from_millis(2));
+    };
+    eprintln!("shared={shared} delay={fixed_delay:?}: {how}");
+
+    let store = open(&env, shared);
+    assert_eq!(store.integrity_check().unwrap(), "ok", "{how}");
+    let postoffices = store.read(|tx| tx.postoffices()).unwrap();
+    let mailboxes = store.read(|tx| tx.mailbox_rows(None, NOW)).unwrap().len();
+    assert!(postoffices.iter().any(|p| p.name.as_str() == "seed.example"), "the earlier data is gone");
+    match mailboxes {
+        0 => assert_eq!(postoffices.len(), 1, "{how}: post offices without their mailboxes"),
+        100_000 => assert_eq!(postoffices.len(), 1001, "{how}"),
+        n => panic!("{how}: {n} of 100000 mailboxes were kept"),
+    }
+    drop(store);
+    let run = env.run(&[flag, "mailbox", "list", "--postoffice", "seed.example", "--json"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_killed_import_leaves_all_or_nothing_local() {
+    kill_mid_import(false, None);
+}
+
+#[test]
+fn a_killed_import_leaves_all_or_nothing_shared() {
+    kill_mid_import(true, None);
+}
+
+#[test]
+fn an_import_killed_after_200_ms_leaves_all_or_nothing() {
+    kill_mid_import(false, Some(Duration::from_millis(200)));
+}
