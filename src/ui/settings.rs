@@ -144,6 +144,10 @@ impl SettingsForm {
                 )
                 .labelled_by(label.id);
             }
+            SettingKind::MultilineText => {
+                ui.add(egui::TextEdit::multiline(&mut field.value).desired_rows(3).desired_width(320.0))
+                    .labelled_by(label.id);
+            }
             SettingKind::Int { .. } => {
                 ui.add(egui::TextEdit::singleline(&mut field.value).desired_width(80.0)).labelled_by(label.id);
             }
