@@ -3,7 +3,7 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::model::{Command, when};
+use super::model::{Command, utc_seconds};
 use crate::domain::MailboxAddress;
 use crate::store::AuditRecord;
 
@@ -95,15 +95,15 @@ impl AuditPane {
             .resizable(true)
             .auto_shrink(false)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(165.0).at_least(80.0).clip(true))
-            .column(Column::initial(90.0).at_least(50.0).clip(true))
-            .column(Column::initial(170.0).at_least(60.0).clip(true))
-            .column(Column::initial(140.0).at_least(60.0).clip(true))
+            .column(Column::initial(128.0).at_least(80.0).clip(true))
             .column(Column::initial(60.0).at_least(40.0).clip(true))
-            .column(Column::initial(110.0).at_least(40.0).clip(true))
+            .column(Column::initial(145.0).at_least(60.0).clip(true))
+            .column(Column::initial(125.0).at_least(60.0).clip(true))
+            .column(Column::initial(72.0).at_least(40.0).clip(true))
+            .column(Column::initial(125.0).at_least(40.0).clip(true))
             .column(Column::remainder().at_least(80.0).clip(true))
             .header(height + 4.0, |mut header| {
-                for title in ["When", "Who", "Mailbox", "Action", "Outcome", "IP (country)", "Detail"] {
+                for title in ["When (UTC)", "Who", "Mailbox", "Action", "Outcome", "IP (country)", "Detail"] {
                     header.col(|ui| {
                         ui.label(RichText::new(title).strong());
                     });
@@ -113,7 +113,7 @@ impl AuditPane {
                 body.rows(height, self.entries.len(), |mut row| {
                     let Some(entry) = self.entries.get(row.index()) else { return };
                     row.col(|ui| {
-                        ui.label(when(Some(entry.at)));
+                        ui.label(utc_seconds(entry.at));
                     });
                     row.col(|ui| {
                         ui.label(&entry.actor);
@@ -125,10 +125,11 @@ impl AuditPane {
                         ui.label(&entry.action);
                     });
                     row.col(|ui| {
-                        if entry.outcome == "ok" {
-                            ui.label(&entry.outcome);
+                        let bad = ["failed", "rejected", "locked", "refused"];
+                        if bad.iter().any(|word| entry.outcome.starts_with(word)) {
+                            ui.colored_label(ui.visuals().error_fg_color, &entry.outcome);
                         } else {
-                            ui.colored_label(ui.visuals().warn_fg_color, &entry.outcome);
+                            ui.label(&entry.outcome);
                         }
                     });
                     row.col(|ui| {

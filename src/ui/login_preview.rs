@@ -82,6 +82,8 @@ impl LoginPreview {
         let mut open = self.open;
         egui::Window::new(format!("Login Preview — {}", self.address))
             .id(Id::unique(("login-preview", self.address.to_string())))
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(egui::pos2(ctx.content_rect().center().x + 80.0, 70.0))
             .open(&mut open)
             .collapsible(false)
             .resizable(true)

@@ -9,7 +9,7 @@ use egui::{Key, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 
 use super::actions::{self, Target};
-use super::model::{Command, Node, Snapshot, when};
+use super::model::{Command, Node, Snapshot, when_short};
 use crate::domain::{MailboxAddress, MailboxChallenge, PostOfficeName};
 use crate::store::MailboxRow;
 
@@ -149,12 +149,12 @@ impl MailboxTable {
             .sense(Sense::click())
             .auto_shrink(false)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(170.0).at_least(80.0).clip(true))
-            .column(Column::initial(190.0).at_least(80.0).clip(true))
-            .column(Column::initial(110.0).at_least(60.0).clip(true))
-            .column(Column::initial(95.0).at_least(60.0).clip(true))
-            .column(Column::initial(160.0).at_least(60.0).clip(true))
-            .column(Column::remainder().at_least(80.0).clip(true));
+            .column(Column::initial(130.0).at_least(70.0).clip(true))
+            .column(Column::initial(200.0).at_least(80.0).clip(true))
+            .column(Column::initial(100.0).at_least(60.0).clip(true))
+            .column(Column::initial(90.0).at_least(60.0).clip(true))
+            .column(Column::initial(135.0).at_least(60.0).clip(true))
+            .column(Column::remainder().at_least(60.0).clip(true));
         if let Some(position) = self.scroll_to.take() {
             table = table.scroll_to_row(position, None);
         }
@@ -197,7 +197,7 @@ impl MailboxTable {
                         status_label(ui, mailbox.status);
                     });
                     row.col(|ui| {
-                        ui.label(when(mailbox.last_login));
+                        ui.label(when_short(mailbox.last_login));
                     });
                     row.col(|ui| {
                         ui.label(&mailbox.known_countries);

@@ -306,6 +306,25 @@ pub fn when(time: Option<UnixTime>) -> String {
     }
 }
 
+/// A time in UTC to the second, without the zone (for a column that names it): `2026-11-29 01:07:02`.
+pub fn utc_seconds(time: UnixTime) -> String {
+    format_utc(time).replace('T', " ").replace('Z', "")
+}
+
+/// A time for a table column, to the minute: `2026-11-29 01:07 UTC`, or `never`.
+pub fn when_short(time: Option<UnixTime>) -> String {
+    match time {
+        Some(t) => {
+            let full = format_utc(t);
+            match (full.get(..10), full.get(11..16)) {
+                (Some(date), Some(minute)) => format!("{date} {minute} UTC"),
+                _ => full,
+            }
+        }
+        None => "never".to_owned(),
+    }
+}
+
 /// A duration for people: `45 s`, `3 min 20 s`, `1 h 0 min`.
 pub fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -332,5 +351,6 @@ mod tests {
     fn times_read_naturally() {
         assert_eq!(when(Some(0)), "1970-01-01 00:00:00 UTC");
         assert_eq!(when(None), "never");
+        assert_eq!(when_short(Some(1_111_111_109)), "2005-03-18 01:58 UTC");
     }
 }

@@ -170,6 +170,8 @@ impl MailboxProperties {
         let mut open = self.open;
         egui::Window::new(format!("{} Properties", self.address))
             .id(Id::unique(("mailbox-properties", self.address.to_string())))
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(egui::pos2(ctx.content_rect().center().x, 60.0))
             .open(&mut open)
             .collapsible(false)
             .resizable(true)
@@ -525,6 +527,8 @@ impl PostOfficeProperties {
         let name = self.name.to_string();
         egui::Window::new(format!("{name} Properties"))
             .id(Id::unique(("postoffice-properties", &name)))
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(egui::pos2(ctx.content_rect().center().x, 80.0))
             .open(&mut open)
             .collapsible(false)
             .resizable(false)

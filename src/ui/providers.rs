@@ -245,14 +245,18 @@ impl ProvidersPane {
 }
 
 fn switches_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
-    egui::Grid::new("provider-switches").num_columns(5).striped(true).spacing([18.0, 8.0]).show(ui, |ui| {
-        for title in ["Provider", "Enabled", "Administrators may configure", "Users may configure", ""] {
+    egui::Grid::new("provider-switches").num_columns(4).striped(true).spacing([24.0, 8.0]).show(ui, |ui| {
+        for title in ["Provider", "Enabled", "Administrators may configure", "Users may configure"] {
             ui.label(RichText::new(title).strong());
         }
         ui.end_row();
         for (provider, switches) in &snapshot.providers {
             let name = provider.label();
-            ui.label(RichText::new(name).strong());
+            ui.vertical(|ui| {
+                ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+                ui.label(RichText::new(name).strong());
+                strength_ui(ui, *provider);
+            });
             let mut enabled = switches.enabled;
             let mut admin = switches.admin_configurable;
             let mut users = switches.user_configurable;
@@ -274,7 +278,6 @@ fn switches_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
             {
                 commands.push(set(*provider, None, None, Some(users)));
             }
-            strength_ui(ui, *provider);
             ui.end_row();
         }
     });
@@ -287,21 +290,24 @@ fn set(provider: Provider, enabled: Option<bool>, admin: Option<bool>, users: Op
 fn strength_ui(ui: &mut Ui, provider: Provider) {
     match provider {
         Provider::Totp => {
-            ui.colored_label(
-                egui::Color32::from_rgb(46, 140, 67),
-                "Strongest: codes come from an authenticator app; nothing is sent.",
+            ui.label(
+                RichText::new("Strongest: the code comes from an app; nothing is sent")
+                    .small()
+                    .color(egui::Color32::from_rgb(46, 140, 67)),
             );
         }
         Provider::Sms => {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                "Weaker than a TOTP app: SMS can be intercepted or redirected (SIM swap).",
+            ui.label(
+                RichText::new("Weaker than a TOTP app: SMS can be intercepted or redirected")
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
             );
         }
         Provider::Smtp => {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                "Weaker than a TOTP app: whoever can read the alternate mailbox gets the code.",
+            ui.label(
+                RichText::new("Weaker than a TOTP app: whoever reads that mailbox gets the code")
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
             );
         }
     }
