@@ -126,3 +126,11 @@ shot challenge-providers
 
 tree 7
 shot audit-log
+
+# Login preview of heidi (pending): Begin login shows the enrolment QR code.
+tree 3
+click 330 298
+click 1125 176
+sleep 1
+click "${BEGIN_X:-802}" "${BEGIN_Y:-190}"
+shot login-preview

@@ -359,3 +359,94 @@ fn a_store_without_its_key_is_explained_in_the_window() {
     harness.get_by_label("Import Key…");
     assert!(harness.state().service().is_none());
 }
+
+#[test]
+fn the_delete_key_asks_then_deletes_the_selected_mailbox() {
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "carol");
+    harness.key_press(egui::Key::Delete);
+    harness.run();
+    harness.get_by_label("Yes, delete the mailbox").click();
+    harness.run();
+
+    assert!(console.service().mailbox(&address("carol@example.com")).is_err());
+    assert_eq!(harness.state().shown_mailboxes(), 2);
+}
+
+#[test]
+fn unlock_clears_a_lock() {
+    let console = Console::new();
+    let service = console.service();
+    let dave = address("dave@other.org");
+    service
+        .store()
+        .write(|tx| {
+            let id = tx.mailbox(&dave)?.unwrap().id;
+            tx.record_failure(id, NOW, 1, 300).map(drop)
+        })
+        .unwrap();
+    assert!(service.mailbox(&dave).unwrap().record.locked_for(NOW).is_some());
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "other.org", "dave");
+    harness.get_by_role_and_label(Role::Label, "locked");
+    harness.get_by_label("Unlock").click();
+    harness.run();
+
+    assert_eq!(service.mailbox(&dave).unwrap().record.locked_for(NOW), None);
+    assert!(harness.query_by_role_and_label(Role::Label, "locked").is_none());
+}
+
+#[test]
+fn settings_are_checked_before_they_are_saved() {
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "Settings").click();
+    harness.run();
+    let field = "Failures before a lock";
+    harness.get_by_role_and_label(Role::TextInput, field).click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, field).type_text("500");
+    harness.run();
+    harness.get_by_label("Apply settings").click();
+    harness.run();
+    harness.get_by_label_contains("expected a whole number from 1 to 100");
+    assert_eq!(console.service().setting_value("lockout.threshold").unwrap().as_str(), "5");
+
+    harness.get_by_role_and_label(Role::TextInput, field).click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, field).type_text("7");
+    harness.run();
+    harness.get_by_label("Apply settings").click();
+    harness.run();
+    assert_eq!(console.service().setting_value("lockout.threshold").unwrap().as_str(), "7");
+}
+
+#[test]
+fn post_office_properties_change_the_default_mode_that_mailboxes_inherit() {
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "other.org").click();
+    harness.run();
+    harness.get_by_label("Post Office Properties").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::ComboBox, "Default challenge mode").click();
+    harness.run();
+    harness.get_by_label("Prompt by IP Address").click();
+    harness.run();
+    harness.get_by_label("Users may configure their own two-factor settings").click();
+    harness.run();
+    harness.get_by_label("OK").click();
+    harness.run();
+
+    let po = console.service().postoffice(&"other.org".parse().unwrap()).unwrap();
+    assert_eq!(po.challenge, ChallengeMode::NewIp);
+    assert!(po.users_may_configure);
+    harness.get_by_role_and_label(Role::Label, "Prompt by IP Address (inherited)");
+}
