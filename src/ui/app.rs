@@ -467,6 +467,10 @@ impl ConsoleApp {
 
     fn apply_commands(&mut self) {
         let commands = std::mem::take(&mut self.commands);
+        if !commands.is_empty() {
+            // The frame just drawn shows the state before the commands: draw another.
+            self.ctx.request_repaint();
+        }
         for command in commands {
             self.apply(command);
         }

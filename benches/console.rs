@@ -1,0 +1,172 @@
+//! The console on a large store: 100,000 mailboxes in 1,000 post offices (the largest with 10,090).
+//! Measures the first frame (opening the store, loading the model, drawing) and the time per frame
+//! with the largest post office selected while its table scrolls, through the kittest harness
+//! (which also builds the AccessKit tree every frame, so the figures are on the safe side), each
+//! frame followed by its tessellation as a window would do it.
+//! Targets: first frame ≤ 1 s, per frame ≤ 4 ms. Run with `cargo bench --bench console`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mailmfa::crypto::KeyRing;
+use mailmfa::domain::{EnrolmentState, MailboxName, PostOfficeName};
+use mailmfa::service::Service;
+use mailmfa::store::{Store, StoreLocation};
+use mailmfa::ui::{Command, ConsoleApp, Node};
+
+const POSTOFFICES: usize = 1_000;
+const MAILBOXES: usize = 100_000;
+const PER_SMALL_POSTOFFICE: usize = 90;
+const NOW: i64 = 1_795_910_400;
+
+/// A store file with the benchmark's mailboxes: every fifth enrolled, every tenth with a known
+/// country and a last login.
+fn fill(location: &StoreLocation, keyring: &KeyRing) -> PostOfficeName {
+    let store = Store::open(location, keyring).expect("open store");
+    let largest = MAILBOXES - (POSTOFFICES - 1) * PER_SMALL_POSTOFFICE;
+    store
+        .write(|tx| -> Result<(), mailmfa::store::StoreError> {
+            for p in 0..POSTOFFICES {
+                let name: PostOfficeName = format!("po{p:04}.example").parse()?;
+                let Some(po) = tx.insert_postoffice(&name, NOW)? else { continue };
+                let count = if p == 0 { largest } else { PER_SMALL_POSTOFFICE };
+                for m in 0..count {
+                    let mailbox: MailboxName = format!("user{m:05}").parse()?;
+                    let Some(id) = tx.insert_mailbox(po, &mailbox, NOW)? else { continue };
+                    if m % 5 == 0 {
+                        tx.set_totp_secret(id, &[7u8; 20], EnrolmentState::Active)?;
+                    }
+                    if m % 10 == 0 {
+                        tx.record_success(id, "198.51.100.7", Some("DE"), NOW - 3600)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .expect("fill store");
+    "po0000.example".parse().expect("valid name")
+}
+
+/// One frame as a window runs it: the pass, then tessellation of what it drew into triangles (the
+/// GPU upload and draw are not included).
+fn frame(harness: &mut Harness<'static, ConsoleApp>) {
+    harness.step();
+    let output = harness.output();
+    let triangles = harness.ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
+    black_box(triangles);
+}
+
+/// A mouse wheel turn of `lines` (negative: down) over `at`.
+fn wheel(harness: &Harness<'static, ConsoleApp>, at: egui::Pos2, lines: f32) {
+    harness.hover_at(at);
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, lines),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
+fn harness(service: Service) -> Harness<'static, ConsoleApp> {
+    Harness::builder().with_size(egui::vec2(1366.0, 768.0)).build_eframe(move |cc| ConsoleApp::new(cc, service))
+}
+
+fn console(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = StoreLocation::new(dir.path().join("bench.sqlite3"), false);
+    let keyring = KeyRing::new(dir.path().join("keys"));
+    let started = Instant::now();
+    let largest = fill(&location, &keyring);
+    eprintln!("filled {MAILBOXES} mailboxes in {POSTOFFICES} post offices in {:.1?}", started.elapsed());
+
+    let mut group = c.benchmark_group("console");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("first_frame_100k_mailboxes", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let start = Instant::now();
+                let store = Store::open(&location, &keyring).expect("open store");
+                let mut harness = harness(Service::new(store));
+                frame(&mut harness);
+                total += start.elapsed();
+                black_box(&harness);
+            }
+            total
+        });
+    });
+    group.bench_function("open_largest_postoffice", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let store = Store::open(&location, &keyring).expect("open store");
+                let mut harness = harness(Service::new(store));
+                harness.state_mut().push(Command::Select(Node::PostOffice(largest.clone())));
+                let start = Instant::now();
+                // The selection is applied after the first frame; the second loads the rows and draws them.
+                frame(&mut harness);
+                frame(&mut harness);
+                total += start.elapsed();
+                assert!(harness.state().shown_mailboxes() > 10_000);
+            }
+            total
+        });
+    });
+    group.finish();
+
+    let store = Store::open(&location, &keyring).expect("open store");
+    let mut harness = harness(Service::new(store));
+    harness.state_mut().push(Command::Select(Node::PostOffice(largest)));
+    harness.run_ok();
+    let shown = harness.state().shown_mailboxes();
+    assert_eq!(shown, MAILBOXES - (POSTOFFICES - 1) * PER_SMALL_POSTOFFICE, "the largest post office is shown");
+    let table_point = egui::pos2(683.0, 400.0);
+
+    harness.get_by_label("user00000");
+    for _ in 0..20 {
+        wheel(&harness, table_point, -3.0);
+        frame(&mut harness);
+    }
+    assert!(harness.query_by_label("user00000").is_none(), "the wheel scrolls the table");
+
+    let mut group = c.benchmark_group("console");
+    group.sample_size(50).measurement_time(Duration::from_secs(10));
+    group.bench_function("frame_largest_postoffice_scrolling", |b| {
+        let mut step = 0u32;
+        b.iter(|| {
+            step += 1;
+            let down = if (step / 200) % 2 == 0 { -1.0 } else { 1.0 };
+            wheel(&harness, table_point, 3.0 * down);
+            frame(&mut harness);
+        });
+    });
+    group.bench_function("frame_largest_postoffice_arrow_keys", |b| {
+        harness.hover_at(table_point);
+        for pressed in [true, false] {
+            harness.event(egui::Event::PointerButton {
+                pos: table_point,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: egui::Modifiers::NONE,
+            });
+        }
+        harness.key_press(egui::Key::Home);
+        harness.step();
+        let mut step = 0u32;
+        b.iter(|| {
+            step += 1;
+            let key = if (step / 500) % 2 == 0 { egui::Key::ArrowDown } else { egui::Key::ArrowUp };
+            harness.key_press(key);
+            frame(&mut harness);
+        });
+    });
+    group.bench_function("frame_largest_postoffice_idle", |b| b.iter(|| frame(&mut harness)));
+    group.finish();
+}
+
+criterion_group!(benches, console);
+criterion_main!(benches);
