@@ -296,7 +296,7 @@ impl MailboxProperties {
                 .selected_text(selected)
                 .show_ui(ui, |ui| {
                     for provider in offered {
-                        ui.selectable_value(&mut self.draft.provider, *provider, provider_choice_label(*provider));
+                        ui.selectable_value(&mut self.draft.provider, *provider, provider.label());
                     }
                 })
                 .response
@@ -451,14 +451,6 @@ fn challenge_label(challenge: MailboxChallenge, po_default: ChallengeMode) -> St
     match challenge {
         MailboxChallenge::Inherit => format!("Inherit from post office ({})", po_default.label()),
         MailboxChallenge::Mode(mode) => mode.label().to_owned(),
-    }
-}
-
-fn provider_choice_label(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Totp => "TOTP client",
-        Provider::Sms => "SMS address",
-        Provider::Smtp => "SMTP address",
     }
 }
 
