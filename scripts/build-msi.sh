@@ -23,7 +23,7 @@ product_version=$(msi_version "$version")
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 echo "==> cargo build --release --target $target (mailmfa $version)" >&2
-cargo build --release --locked --target "$target"
+cargo build --release --target "$target"
 
 bin_dir="$CARGO_TARGET_DIR/$target/release"
 file_version=$(exe_file_version "$bin_dir/mailmfa.exe")
