@@ -2,7 +2,7 @@
 //!
 //! Layers, each depending only on those before it: [`domain`] (plain types), [`crypto`] (the store
 //! key and sealing), [`store`] (SQLite), [`service`] (administrative actions with their audit
-//! entries), and the command line in [`cli`].
+//! entries), the command line in [`cli`], and the console in `ui` (feature `gui`).
 
 pub mod auth;
 pub mod cli;
@@ -14,3 +14,5 @@ pub mod geo;
 pub mod qr;
 pub mod service;
 pub mod store;
+#[cfg(feature = "gui")]
+pub mod ui;

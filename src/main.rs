@@ -22,9 +22,40 @@ fn main() -> ExitCode {
     cli::run(cli)
 }
 
+/// Opens the console on the store named by `--store` or `$MAILMFA_STORE`, else on the last one
+/// opened, else on the default local store.
+#[cfg(feature = "gui")]
+#[allow(clippy::print_stderr)]
+fn open_console(cli: Cli) -> ExitCode {
+    let from_env = std::env::var_os("MAILMFA_STORE").filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+    let explicit = cli.store.or(from_env).map(|path| mailmfa::store::StoreLocation::new(path, cli.shared));
+    match mailmfa::ui::run(explicit) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let message = format!(
+                "The console could not start: {e}\n\nOn a server without a graphics adapter, make sure the \
+                 Windows graphics drivers (or the Microsoft Basic Display Adapter) are present. The command \
+                 line still works: run `mailmfa --help` from a prompt."
+            );
+            eprintln!("mailmfa: {}", message.replace("\n\n", " "));
+            // Started from the Start menu there is no terminal to read stderr: say it in a window.
+            rfd::MessageDialog::new()
+                .set_level(rfd::MessageLevel::Error)
+                .set_title("mailmfa")
+                .set_description(message)
+                .set_buttons(rfd::MessageButtons::Ok)
+                .show();
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
 #[allow(clippy::print_stderr)]
 fn open_console(_cli: Cli) -> ExitCode {
-    eprintln!("mailmfa: the console is not built yet; run `mailmfa --help` for the command line");
+    eprintln!(
+        "mailmfa: this build has no console (built without the `gui` feature); run `mailmfa --help` for the command line"
+    );
     ExitCode::from(2)
 }
 

@@ -1,0 +1,218 @@
+//! The login preview (Action → Login Preview…): the webmail's sequence after the password was
+//! accepted, for one mailbox from a chosen IP address — the decision and its reason, the QR code
+//! of a TOTP enrolment, a code and the outcome — run by the real engine on the real store.
+
+use egui::{Context, Id, RichText, TextureHandle, Ui};
+
+use super::model::{Command, duration};
+use super::properties::QR_PREVIEW_SIZE;
+use crate::auth::{BeginAnswer, VerifyAnswer};
+use crate::domain::{Code, LoginIp, MailboxAddress};
+
+/// What `begin` answered, with the QR code of an enrolment.
+pub struct BeginView {
+    /// The address the login came from.
+    pub ip: LoginIp,
+    /// The engine's answer.
+    pub answer: BeginAnswer,
+    /// The QR code of an enrolment URI.
+    pub qr: Option<TextureHandle>,
+}
+
+/// The login preview window of one mailbox.
+pub struct LoginPreview {
+    address: MailboxAddress,
+    ip: String,
+    ip_error: Option<String>,
+    code: String,
+    code_error: Option<String>,
+    begin: Option<Result<BeginView, String>>,
+    verify: Option<Result<VerifyAnswer, String>>,
+    open: bool,
+}
+
+impl LoginPreview {
+    /// A preview from a documentation address (RFC 5737).
+    pub fn new(address: MailboxAddress) -> Self {
+        Self {
+            address,
+            ip: "203.0.113.10".to_owned(),
+            ip_error: None,
+            code: String::new(),
+            code_error: None,
+            begin: None,
+            verify: None,
+            open: true,
+        }
+    }
+
+    /// The mailbox.
+    pub fn address(&self) -> &MailboxAddress {
+        &self.address
+    }
+
+    /// Whether the window is still open.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Takes the answer of `begin` (or why there is none).
+    pub fn set_begin(&mut self, result: Result<BeginView, String>) {
+        self.begin = Some(result);
+        self.verify = None;
+        self.code.clear();
+        self.code_error = None;
+    }
+
+    /// Takes the answer of `verify` (or why there is none).
+    pub fn set_verify(&mut self, result: Result<VerifyAnswer, String>) {
+        self.verify = Some(result);
+    }
+
+    /// The enrolment URI `begin` answered with, if it asked to enrol.
+    pub fn enrolment_uri(&self) -> Option<&str> {
+        match &self.begin {
+            Some(Ok(BeginView { answer: BeginAnswer::Enroll { otpauth_uri, .. }, .. })) => Some(otpauth_uri),
+            _ => None,
+        }
+    }
+
+    /// Draws the window.
+    pub fn show(&mut self, ctx: &Context, commands: &mut Vec<Command>) {
+        let mut open = self.open;
+        egui::Window::new(format!("Login Preview — {}", self.address))
+            .id(Id::unique(("login-preview", self.address.to_string())))
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(egui::pos2(ctx.content_rect().center().x + 80.0, 70.0))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(true)
+            .default_width(480.0)
+            .show(ctx, |ui| self.contents_ui(ui, commands));
+        self.open &= open;
+    }
+
+    fn contents_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        ui.label(
+            RichText::new(
+                "What the webmail does after the password was accepted, run by the real engine on this store: \
+                 SMS and e-mail codes are really sent, and an accepted code enrols the secret and makes the \
+                 address known, as a real login would. Every step is in the audit log.",
+            )
+            .weak(),
+        );
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let label = ui.label("IP address");
+            ui.add(egui::TextEdit::singleline(&mut self.ip).desired_width(200.0)).labelled_by(label.id);
+            if ui.button("Begin login").clicked() {
+                match self.ip.parse::<LoginIp>() {
+                    Ok(ip) => {
+                        self.ip_error = None;
+                        commands.push(Command::PreviewBegin { address: self.address.clone(), ip });
+                    }
+                    Err(e) => self.ip_error = Some(e.to_string()),
+                }
+            }
+        });
+        if let Some(error) = &self.ip_error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        let Some(begin) = &self.begin else { return };
+        ui.separator();
+        let view = match begin {
+            Ok(view) => view,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("The engine could not answer: {e}"));
+                return;
+            }
+        };
+        let wants_code = decision_ui(ui, view);
+        if !wants_code {
+            return;
+        }
+        let ip = view.ip;
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let label = ui.label("Code");
+            let field = ui
+                .add(egui::TextEdit::singleline(&mut self.code).hint_text("123456").desired_width(100.0))
+                .labelled_by(label.id);
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Verify code").clicked() || enter {
+                match self.code.trim().parse::<Code>() {
+                    Ok(code) => {
+                        self.code_error = None;
+                        commands.push(Command::PreviewVerify {
+                            address: self.address.clone(),
+                            ip,
+                            code: code.digits().to_owned(),
+                        });
+                    }
+                    Err(e) => self.code_error = Some(e.to_string()),
+                }
+            }
+        });
+        if let Some(error) = &self.code_error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        match &self.verify {
+            Some(Ok(VerifyAnswer::Accepted)) => {
+                ui.colored_label(
+                    egui::Color32::from_rgb(46, 140, 67),
+                    "Accepted: the login goes on. The IP address and its country are now known for this mailbox.",
+                );
+            }
+            Some(Ok(VerifyAnswer::Rejected { reason })) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("Rejected ({reason}): the login is refused."));
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("The engine could not answer: {e}"));
+            }
+            None => {}
+        }
+    }
+}
+
+/// Shows the decision; returns whether the login now waits for a code.
+fn decision_ui(ui: &mut Ui, view: &BeginView) -> bool {
+    let reason = view.answer.reason().map(|r| format!(" — {} ({r})", r.describe())).unwrap_or_default();
+    let strong = |text: String| RichText::new(text).strong();
+    match &view.answer {
+        BeginAnswer::Allow { .. } => {
+            ui.label(strong(format!("Decision: allow without a second factor{reason}")));
+            false
+        }
+        BeginAnswer::Challenge { provider, sent_to, .. } => {
+            ui.label(strong(format!("Decision: challenge with {}{reason}", provider.label())));
+            match sent_to {
+                Some(to) => ui.label(format!("A one-time code was sent to {to}.")),
+                None => ui.label("The user types the current code from their authenticator app."),
+            };
+            true
+        }
+        BeginAnswer::Enroll { .. } => {
+            ui.label(strong(format!("Decision: enrol a TOTP app{reason}")));
+            ui.label("The login page shows this QR code; the user scans it and types the first code.");
+            if let Some(texture) = &view.qr {
+                ui.add(
+                    egui::Image::new(texture)
+                        .fit_to_exact_size(egui::vec2(QR_PREVIEW_SIZE, QR_PREVIEW_SIZE))
+                        .alt_text("QR code of the enrolment URI"),
+                );
+            }
+            true
+        }
+        BeginAnswer::Locked { retry_after_s, .. } => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Decision: locked{reason}; the user may retry in {}.", duration(*retry_after_s)),
+            );
+            false
+        }
+        BeginAnswer::Refused { .. } => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Decision: refused{reason}."));
+            false
+        }
+    }
+}
