@@ -209,7 +209,7 @@ mod dpapi {
     fn call(input: &[u8], protect: bool) -> Result<Vec<u8>, CryptoError> {
         let what = if protect { "protect" } else { "unprotect" };
         let len = u32::try_from(input.len()).map_err(|_| CryptoError::Dpapi(what))?;
-        let mut data_in = CRYPT_INTEGER_BLOB { cbData: len, pbData: input.as_ptr().cast_mut() };
+        let data_in = CRYPT_INTEGER_BLOB { cbData: len, pbData: input.as_ptr().cast_mut() };
         let mut data_out = CRYPT_INTEGER_BLOB { cbData: 0, pbData: std::ptr::null_mut() };
         let flags = CRYPTPROTECT_LOCAL_MACHINE | CRYPTPROTECT_UI_FORBIDDEN;
         // SAFETY: `data_in` points at `input`, alive for the call; DPAPI only reads it. On success
@@ -217,7 +217,7 @@ mod dpapi {
         let ok = unsafe {
             if protect {
                 CryptProtectData(
-                    &mut data_in,
+                    &data_in,
                     std::ptr::null(),
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
@@ -227,7 +227,7 @@ mod dpapi {
                 )
             } else {
                 CryptUnprotectData(
-                    &mut data_in,
+                    &data_in,
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
@@ -282,6 +282,7 @@ mod tests {
         assert!(ring.load("ab12").unwrap().is_none());
         let key = StoreKey::generate().unwrap();
         let path = ring.save("ab12", &key).unwrap();
+        assert_eq!(path, ring.path_for("ab12"));
         assert_eq!(ring.load("ab12").unwrap().unwrap().bytes(), key.bytes());
         #[cfg(unix)]
         {
