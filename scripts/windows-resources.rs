@@ -11,7 +11,7 @@ use std::process::ExitCode;
 const ICON: &str = "assets/mailmfa.ico";
 
 fn main() -> ExitCode {
-    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=scripts/windows-resources.rs");
     println!("cargo:rerun-if-changed={ICON}");
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
         return ExitCode::SUCCESS;
