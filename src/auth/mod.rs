@@ -518,33 +518,73 @@ impl<'a> Engine<'a> {
             }
         }
     }
+}
 
-    /// Sends one test message through a provider's channel (SMTP relay or SMS gateway) and records
-    /// the attempt; the text carries no code.
-    pub fn send_test(&self, provider: Provider, destination: &str, actor: &str) -> Result<(), EngineError> {
+/// One test message through a provider's channel (SMTP relay or SMS gateway), prepared from the
+/// settings so that the sending can run on another thread; [`TestSend::record`] then writes its audit
+/// entry. The text carries no code.
+pub struct TestSend {
+    provider: Provider,
+    destination: String,
+    sender: SettingsSender,
+}
+
+impl TestSend {
+    /// Reads the settings and checks that the channel of `provider` is configured.
+    pub fn prepare(store: &Store, provider: Provider, destination: &str) -> Result<Self, EngineError> {
+        let settings = DeliverySettings::read(store)?;
+        match provider {
+            Provider::Smtp => drop(settings.smtp_relay()?),
+            Provider::Sms => drop(settings.sms_gateway()?),
+            Provider::Totp => {
+                return Err(EngineError::Delivery(DeliveryError::Config {
+                    service: crate::delivery::Service::SmtpRelay,
+                    detail: "TOTP codes come from the user's app; test sms or smtp".to_owned(),
+                }));
+            }
+        }
+        Ok(Self { provider, destination: destination.to_owned(), sender: SettingsSender::new(settings) })
+    }
+
+    /// Sends the message (blocking, up to the channel's timeout).
+    pub fn send(&self) -> Result<(), DeliveryError> {
         let message = CodeMessage {
             subject: "mailmfa test message".to_owned(),
             body: Zeroizing::new(
                 "This is a test message from mailmfa: the delivery of sign-in codes works.".to_owned(),
             ),
         };
-        let result = self.deps.sender.send(provider, destination, &message);
-        let now = self.now();
-        self.store.write(|tx| -> Result<(), StoreError> {
-            tx.insert_audit(&AuditEntry {
-                at: now,
-                actor: actor.to_owned(),
-                action: "provider.send_test".to_owned(),
-                outcome: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
-                detail: Some(match &result {
-                    Ok(()) => format!("{provider} to {destination}"),
-                    Err(e) => format!("{provider} to {destination}: {e}"),
-                }),
-                ..AuditEntry::default()
-            })
-        })?;
-        Ok(result?)
+        self.sender.send(self.provider, &self.destination, &message)
     }
+
+    /// Writes the audit entry of a finished test: `ok`, or `failed` with the reason.
+    pub fn record(&self, store: &Store, actor: &str, now: UnixTime, failure: Option<&str>) -> Result<(), StoreError> {
+        record_test_send(store, actor, now, self.provider, &self.destination, failure)
+    }
+}
+
+/// Writes the audit entry of a finished test send: `ok`, or `failed` with the reason.
+pub fn record_test_send(
+    store: &Store,
+    actor: &str,
+    now: UnixTime,
+    provider: Provider,
+    destination: &str,
+    failure: Option<&str>,
+) -> Result<(), StoreError> {
+    store.write(|tx| {
+        tx.insert_audit(&AuditEntry {
+            at: now,
+            actor: actor.to_owned(),
+            action: "provider.send_test".to_owned(),
+            outcome: if failure.is_none() { "ok" } else { "failed" }.to_owned(),
+            detail: Some(match failure {
+                None => format!("{provider} to {destination}"),
+                Some(e) => format!("{provider} to {destination}: {e}"),
+            }),
+            ..AuditEntry::default()
+        })
+    })
 }
 
 /// The settings a login reads, once per transaction.

@@ -16,7 +16,7 @@ use args::{
 };
 use output::{Output, table, when};
 
-use crate::auth::{BeginAnswer, Engine, EngineDeps, EngineError, VerifyAnswer};
+use crate::auth::{BeginAnswer, Engine, EngineDeps, EngineError, TestSend, VerifyAnswer};
 use crate::crypto::KeyRing;
 use crate::domain::{
     ChallengeMode, DomainError, EmailAddress, LoginIp, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName,
@@ -397,8 +397,11 @@ fn provider(service: &Service, command: ProviderCommand) -> CliResult {
                 Provider::Smtp => parse::<EmailAddress>(&to)?.to_string(),
                 Provider::Totp => return Err(usage("TOTP codes come from the user's app; test sms or smtp")),
             };
-            let engine = Engine::new(service.store(), EngineDeps::from_settings(service.store())?);
-            engine.send_test(provider, &destination, service.actor())?;
+            let test = TestSend::prepare(service.store(), provider, &destination)?;
+            let result = test.send();
+            let failure = result.as_ref().err().map(ToString::to_string);
+            test.record(service.store(), service.actor(), service.now(), failure.as_deref())?;
+            result.map_err(EngineError::from)?;
             Ok(Output::done(
                 format!("Sent a test message by {} to {destination}.", provider.label()),
                 json!({"provider": provider, "to": destination, "sent": true}),

@@ -14,11 +14,11 @@ use super::login_preview::{BeginView, LoginPreview};
 use super::mailbox_table::MailboxTable;
 use super::model::{Command, Confirmation, Node, RecentStore, Snapshot, TestTarget};
 use super::properties::{MailboxProperties, NewDialog, PostOfficeProperties, QR_PREVIEW_SIZE, RevealedQr};
-use super::providers::{self, ProvidersPane};
+use super::providers::ProvidersPane;
 use super::settings::SettingsPane;
 use super::store_dialogs::{self, FailedStore};
 use super::tree::Tree;
-use crate::auth::{Engine, EngineDeps};
+use crate::auth::{Engine, EngineDeps, TestSend, record_test_send};
 use crate::crypto::KeyRing;
 use crate::domain::{LoginIp, MailboxAddress, PostOfficeName};
 use crate::service::{self, Configurer, ImportSummary, Service, ServiceError};
@@ -639,12 +639,18 @@ impl ConsoleApp {
             Command::SaveSettings(values) => self.save_settings(&values),
             Command::SendTest(target) => self.send_test(target),
             Command::TestFinished { target, result } => {
-                let detail = match &result {
-                    Ok(()) => format!("{}: sent", target.describe()),
-                    Err(e) => format!("{}: failed: {e}", target.describe()),
-                };
                 if let Some(service) = self.service() {
-                    if let Err(e) = service.record("provider.send_test", None, detail) {
+                    let (provider, destination) = target.provider_and_destination();
+                    let failure = result.as_ref().err().map(String::as_str);
+                    let recorded = record_test_send(
+                        service.store(),
+                        service.actor(),
+                        service.now(),
+                        provider,
+                        destination,
+                        failure,
+                    );
+                    if let Err(e) = recorded {
                         self.error(e.to_string());
                         return;
                     }
@@ -890,18 +896,19 @@ impl ConsoleApp {
 
     fn send_test(&mut self, target: TestTarget) {
         let Some(service) = self.service() else { return };
-        match providers::prepare_test(service, &target) {
-            Ok(work) => {
+        let (provider, destination) = target.provider_and_destination();
+        match TestSend::prepare(service.store(), provider, destination) {
+            Ok(test) => {
                 let (sender, receiver) = mpsc::channel();
                 let ctx = self.ctx.clone();
                 std::thread::spawn(move || {
-                    if sender.send(work()).is_ok() {
+                    if sender.send(test.send().map_err(|e| e.to_string())).is_ok() {
                         ctx.request_repaint();
                     }
                 });
                 self.providers.start_test(target, receiver);
             }
-            Err(e) => self.providers.test_failed(target, e),
+            Err(e) => self.providers.test_failed(target, e.to_string()),
         }
     }
 

@@ -184,11 +184,19 @@ pub enum TestTarget {
 }
 
 impl TestTarget {
-    /// `test e-mail to …` / `test SMS to …`, for messages and the audit log.
+    /// `test e-mail to …` / `test SMS to …`, for messages.
     pub fn describe(&self) -> String {
         match self {
             Self::Email(to) => format!("test e-mail to {to}"),
             Self::Sms(to) => format!("test SMS to {to}"),
+        }
+    }
+
+    /// The provider whose channel is tested, and the destination.
+    pub fn provider_and_destination(&self) -> (crate::domain::Provider, &str) {
+        match self {
+            Self::Email(to) => (crate::domain::Provider::Smtp, to),
+            Self::Sms(to) => (crate::domain::Provider::Sms, to),
         }
     }
 }

@@ -5,13 +5,10 @@
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use egui::{RichText, Ui};
-use zeroize::Zeroizing;
 
 use super::model::{Command, Snapshot, TestTarget};
 use super::settings::SettingsForm;
-use crate::auth::{CodeMessage, CodeSender, DeliverySettings, SettingsSender};
 use crate::domain::{EmailAddress, PhoneNumber, Provider};
-use crate::service::Service;
 
 const SMTP_KEYS: [(&str, &str); 10] = [
     ("smtp.host", "Relay host"),
@@ -44,9 +41,6 @@ const SMS_KEYS: [(&str, &str); 15] = [
     ("sms.custom.success_body_contains", "Custom: answer contains"),
 ];
 
-/// The text of test messages.
-const TEST_SUBJECT: &str = "mailmfa test message";
-const TEST_TEXT: &str = "This is a test message from the mailmfa console: sign-in codes will arrive this way.";
 
 /// A test send in flight.
 struct PendingTest {
@@ -323,27 +317,4 @@ fn preset_help(preset: &str) -> &'static str {
         }
         _ => "Webhook: POSTs JSON {\"to\": E164, \"message\": TEXT} to the URL; a secret is sent as a Bearer token.",
     }
-}
-
-/// Reads the delivery settings and returns the work of one test send, to run on a thread.
-pub fn prepare_test(
-    service: &Service,
-    target: &TestTarget,
-) -> Result<Box<dyn FnOnce() -> Result<(), String> + Send>, String> {
-    let settings = DeliverySettings::read(service.store()).map_err(|e| e.to_string())?;
-    let (provider, to) = match target {
-        TestTarget::Email(to) => {
-            settings.smtp_relay().map_err(|e| e.to_string())?;
-            (Provider::Smtp, to.clone())
-        }
-        TestTarget::Sms(to) => {
-            settings.sms_gateway().map_err(|e| e.to_string())?;
-            (Provider::Sms, to.clone())
-        }
-    };
-    let sender = SettingsSender::new(settings);
-    Ok(Box::new(move || {
-        let message = CodeMessage { subject: TEST_SUBJECT.to_owned(), body: Zeroizing::new(TEST_TEXT.to_owned()) };
-        sender.send(provider, &to, &message).map_err(|e| e.to_string())
-    }))
 }
