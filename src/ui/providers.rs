@@ -41,7 +41,6 @@ const SMS_KEYS: [(&str, &str); 15] = [
     ("sms.custom.success_body_contains", "Custom: answer contains"),
 ];
 
-
 /// A test send in flight.
 struct PendingTest {
     target: TestTarget,
@@ -149,29 +148,11 @@ impl ProvidersPane {
                 }
             }
         });
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            let label = ui.label("Test recipient");
-            ui.add(egui::TextEdit::singleline(&mut self.test_email).hint_text("you@example.org").desired_width(220.0))
-                .labelled_by(label.id);
-            let enabled = !self.is_testing() && !self.smtp.is_dirty();
-            if ui
-                .add_enabled(enabled, egui::Button::new("Send test e-mail"))
-                .on_disabled_hover_text("Save the relay settings first; one test at a time.")
-                .clicked()
-            {
-                match self.test_email.trim().parse::<EmailAddress>() {
-                    Ok(to) => {
-                        self.test_email_error = None;
-                        commands.push(Command::SendTest(TestTarget::Email(to.to_string())));
-                    }
-                    Err(e) => self.test_email_error = Some(e.to_string()),
-                }
-            }
+        let idle = !self.is_testing() && !self.smtp.is_dirty();
+        let test = TestRow { label: "Test recipient", hint: "you@example.org", button: "Send test e-mail" };
+        test.ui(ui, idle, &mut self.test_email, &mut self.test_email_error, commands, |to| {
+            to.parse::<EmailAddress>().map(|to| TestTarget::Email(to.to_string()))
         });
-        if let Some(error) = &self.test_email_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
-        }
         self.test_status_ui(ui, |t| matches!(t, TestTarget::Email(_)));
     }
 
@@ -192,29 +173,11 @@ impl ProvidersPane {
                 }
             }
         });
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            let label = ui.label("Test phone number");
-            ui.add(egui::TextEdit::singleline(&mut self.test_phone).hint_text("+15551234567").desired_width(220.0))
-                .labelled_by(label.id);
-            let enabled = !self.is_testing() && !self.sms.is_dirty();
-            if ui
-                .add_enabled(enabled, egui::Button::new("Send test SMS"))
-                .on_disabled_hover_text("Save the gateway settings first; one test at a time.")
-                .clicked()
-            {
-                match self.test_phone.trim().parse::<PhoneNumber>() {
-                    Ok(to) => {
-                        self.test_phone_error = None;
-                        commands.push(Command::SendTest(TestTarget::Sms(to.to_string())));
-                    }
-                    Err(e) => self.test_phone_error = Some(e.to_string()),
-                }
-            }
+        let idle = !self.is_testing() && !self.sms.is_dirty();
+        let test = TestRow { label: "Test phone number", hint: "+15551234567", button: "Send test SMS" };
+        test.ui(ui, idle, &mut self.test_phone, &mut self.test_phone_error, commands, |to| {
+            to.parse::<PhoneNumber>().map(|to| TestTarget::Sms(to.to_string()))
         });
-        if let Some(error) = &self.test_phone_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
-        }
         self.test_status_ui(ui, |t| matches!(t, TestTarget::Sms(_)));
     }
 
@@ -303,6 +266,50 @@ fn strength_ui(ui: &mut Ui, provider: Provider) {
                     .small()
                     .color(ui.visuals().warn_fg_color),
             );
+        }
+    }
+}
+
+/// The destination field and button of one channel's test send.
+struct TestRow {
+    label: &'static str,
+    hint: &'static str,
+    button: &'static str,
+}
+
+impl TestRow {
+    /// Draws the row; a valid destination becomes a [`Command::SendTest`], an invalid one an error
+    /// under the field. `idle` is false while a test runs or the settings have unsaved edits.
+    fn ui(
+        &self,
+        ui: &mut Ui,
+        idle: bool,
+        destination: &mut String,
+        error: &mut Option<String>,
+        commands: &mut Vec<Command>,
+        target: impl Fn(&str) -> Result<TestTarget, crate::domain::DomainError>,
+    ) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let label = ui.label(self.label);
+            ui.add(egui::TextEdit::singleline(destination).hint_text(self.hint).desired_width(220.0))
+                .labelled_by(label.id);
+            if ui
+                .add_enabled(idle, egui::Button::new(self.button))
+                .on_disabled_hover_text("Save the settings first; one test at a time.")
+                .clicked()
+            {
+                match target(destination.trim()) {
+                    Ok(target) => {
+                        *error = None;
+                        commands.push(Command::SendTest(target));
+                    }
+                    Err(e) => *error = Some(e.to_string()),
+                }
+            }
+        });
+        if let Some(error) = error {
+            ui.colored_label(ui.visuals().error_fg_color, error.as_str());
         }
     }
 }
