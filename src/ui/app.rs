@@ -814,10 +814,7 @@ impl ConsoleApp {
             Ok(BeginView { ip, answer, qr })
         });
         for preview in self.previews.iter_mut().filter(|p| p.address() == address) {
-            preview.set_begin(match &result {
-                Ok(view) => Ok(BeginView { ip: view.ip, answer: view.answer.clone(), qr: view.qr.clone() }),
-                Err(e) => Err(e.clone()),
-            });
+            preview.set_begin(result.clone());
         }
         self.changed(Some(&address.postoffice));
         self.reload_windows();

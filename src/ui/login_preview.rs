@@ -10,6 +10,7 @@ use crate::auth::{BeginAnswer, VerifyAnswer};
 use crate::domain::{Code, LoginIp, MailboxAddress};
 
 /// What `begin` answered, with the QR code of an enrolment.
+#[derive(Clone)]
 pub struct BeginView {
     /// The address the login came from.
     pub ip: LoginIp,
