@@ -16,14 +16,11 @@ use args::{
 };
 use output::{Output, table, when};
 
-use crate::auth::{BeginAnswer, Engine, EngineDeps, EngineError, TestSend, VerifyAnswer};
-use crate::crypto::KeyRing;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, LoginIp, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName,
-    Provider, Switch,
+    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, LoginIp, MailboxAddress,
+    MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
-use crate::service::{self, Configurer, MailboxChanges, Service, ServiceError};
-use crate::store::{Store, StoreLocation};
+use crate::service::{KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation};
 
 /// A failed command: its exit status and one-line message.
 #[derive(Debug)]
@@ -36,25 +33,13 @@ pub struct CliError {
 
 impl From<ServiceError> for CliError {
     fn from(e: ServiceError) -> Self {
-        let status = if matches!(e, ServiceError::Refused(_)) { 1 } else { 2 };
+        let status = if e.is_refusal() { 1 } else { 2 };
         Self { status, message: one_line(&e.to_string()) }
     }
 }
 
 impl From<DomainError> for CliError {
     fn from(e: DomainError) -> Self {
-        ServiceError::from(e).into()
-    }
-}
-
-impl From<EngineError> for CliError {
-    fn from(e: EngineError) -> Self {
-        Self { status: 2, message: one_line(&e.to_string()) }
-    }
-}
-
-impl From<crate::store::StoreError> for CliError {
-    fn from(e: crate::store::StoreError) -> Self {
         ServiceError::from(e).into()
     }
 }
@@ -88,8 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// Opens the store at `location` with this machine's key folder.
 pub fn open_service(location: &StoreLocation) -> Result<Service, CliError> {
-    let store = Store::open(location, &KeyRing::default_location())?;
-    Ok(Service::new(store))
+    Ok(Service::open(location, &KeyFolder::default_location())?)
 }
 
 fn execute(command: Command, location: &StoreLocation) -> CliResult {
@@ -112,7 +96,7 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
                     "Wrote the store key to {}. Import it on the other server with `mailmfa key import`, then delete the file.",
                     file.display()
                 ),
-                json!({"exported": file.display().to_string(), "store_id": service.store().store_id()}),
+                json!({"exported": file.display().to_string(), "store_id": service.store_id()}),
             ))
         }
         Command::Key(KeyCommand::Import { .. }) => unreachable!("handled before the store is opened"),
@@ -222,9 +206,9 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
                         m.address.to_string(),
                         challenge_cell(m.challenge, m.effective_challenge),
                         m.provider.to_string(),
-                        m.status.to_owned(),
+                        m.status.to_string(),
                         m.last_login.map(when).unwrap_or_default(),
-                        m.known_countries.clone(),
+                        m.known_countries.join(", "),
                     ]
                 })
                 .collect::<Vec<_>>();
@@ -234,7 +218,7 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
                     json!({
                         "address": m.address, "challenge": m.challenge, "effective_challenge": m.effective_challenge,
                         "provider": m.provider, "status": m.status, "last_login": m.last_login.map(when),
-                        "known_countries": split_list(&m.known_countries),
+                        "known_countries": m.known_countries,
                     })
                 })
                 .collect::<Vec<_>>();
@@ -273,8 +257,7 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
         }
         MailboxCommand::Qr { address, out } => {
             let address: MailboxAddress = parse(&address)?;
-            let (uri, state) = service.enrolment_uri(&address)?;
-            crate::qr::write_png(&uri, &out).map_err(|e| CliError { status: 2, message: one_line(&e) })?;
+            let state = service.write_enrolment_qr(&address, &out)?;
             Ok(Output::done(
                 format!("Wrote the QR code of {address}'s {} TOTP secret to {}.", state.word(), out.display()),
                 json!({"mailbox": address, "state": state, "file": out.display().to_string()}),
@@ -290,31 +273,28 @@ fn challenge_cell(own: MailboxChallenge, effective: ChallengeMode) -> String {
     }
 }
 
-fn split_list(joined: &str) -> Vec<&str> {
-    joined.split(", ").filter(|s| !s.is_empty()).collect()
-}
-
 fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
     let d = service.mailbox(address)?;
-    let r = &d.record;
+    let r = &d.mailbox;
     let now = service.now();
     let mut text = String::new();
     let mut line = |k: &str, v: String| text.push_str(&format!("{k:<20} {v}\n"));
     line("Mailbox", r.address.to_string());
     line("Challenge", challenge_cell(r.challenge, r.effective_challenge()));
     line("Provider", format!("{} ({})", r.provider, r.provider.label()));
-    line("Status", r.status(now).to_owned());
+    line("Status", r.status(now).to_string());
     line("TOTP enrolment", r.enrolment.word().to_owned());
     line("SMS number", r.sms_number.as_ref().map(ToString::to_string).unwrap_or_default());
     line("Alternate e-mail", r.alt_email.as_ref().map(ToString::to_string).unwrap_or_default());
     line("Failed attempts", r.failures.to_string());
     line("Locked until", r.locked_for(now).and(r.locked_until).map(when).unwrap_or_default());
     line("Last login", r.last_login.map(when).unwrap_or_default());
-    line("Known countries", d.known_countries.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "));
-    line("Known IP addresses", d.known_ips.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "));
-    let seen = |list: &[(String, i64, i64)], name: &str| {
+    let values = |list: &[KnownLocation]| list.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
+    line("Known countries", values(&d.known_countries));
+    line("Known IP addresses", values(&d.known_ips));
+    let seen = |list: &[KnownLocation], name: &str| {
         list.iter()
-            .map(|(v, first, last)| json!({name: v, "first_seen": when(*first), "last_seen": when(*last)}))
+            .map(|k| json!({name: k.value, "first_seen": when(k.first_seen), "last_seen": when(k.last_seen)}))
             .collect::<Vec<_>>()
     };
     let value = json!({
@@ -340,7 +320,7 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
         return Err(usage("give at least one of --challenge, --provider, --sms-number, --alt-email"));
     }
     service.set_mailbox(&address, &changes, by)?;
-    let r = service.mailbox(&address)?.record;
+    let r = service.mailbox(&address)?.mailbox;
     Ok(Output::done(
         format!(
             "{address}: challenge {}, provider {}.",
@@ -353,12 +333,11 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
 }
 
 fn login(service: &Service, command: LoginCommand) -> CliResult {
-    let engine = Engine::new(service.store(), EngineDeps::from_settings(service.store())?);
     match command {
         LoginCommand::Begin { address, ip } => {
             let address: MailboxAddress = parse(&address)?;
             let ip: LoginIp = parse(&ip)?;
-            let answer = engine.begin(&address, ip)?;
+            let answer = service.begin_login(&address, ip)?;
             let why = answer.reason().map(|r| format!(" ({})", r.describe())).unwrap_or_default();
             let text = match &answer {
                 BeginAnswer::Allow { .. } => format!("Allow: no second factor needed{why}."),
@@ -378,7 +357,7 @@ fn login(service: &Service, command: LoginCommand) -> CliResult {
         LoginCommand::Verify { address, ip, code } => {
             let address: MailboxAddress = parse(&address)?;
             let ip: LoginIp = parse(&ip)?;
-            let answer = engine.verify(&address, ip, &code)?;
+            let answer = service.verify_login(&address, ip, &code)?;
             let json = serde_json::to_value(answer).unwrap_or_default();
             Ok(match answer {
                 VerifyAnswer::Accepted => Output::done("Accepted.".to_owned(), json),
@@ -392,16 +371,8 @@ fn provider(service: &Service, command: ProviderCommand) -> CliResult {
     match command {
         ProviderCommand::Test { provider, to } => {
             let provider: Provider = parse(&provider)?;
-            let destination = match provider {
-                Provider::Sms => parse::<PhoneNumber>(&to)?.to_string(),
-                Provider::Smtp => parse::<EmailAddress>(&to)?.to_string(),
-                Provider::Totp => return Err(usage("TOTP codes come from the user's app; test sms or smtp")),
-            };
-            let test = TestSend::prepare(service.store(), provider, &destination)?;
-            let result = test.send();
-            let failure = result.as_ref().err().map(ToString::to_string);
-            test.record(service.store(), service.actor(), service.now(), failure.as_deref())?;
-            result.map_err(EngineError::from)?;
+            let test = service.send_test(provider, &to)?;
+            let destination = test.destination();
             Ok(Output::done(
                 format!("Sent a test message by {} to {destination}.", provider.label()),
                 json!({"provider": provider, "to": destination, "sent": true}),
@@ -461,7 +432,7 @@ fn settings(service: &Service, command: SettingsCommand) -> CliResult {
                         s.def.key.to_owned(),
                         s.shown.clone(),
                         if s.is_set { "" } else { "(default)" }.to_owned(),
-                        s.def.description.to_owned(),
+                        s.def.help.to_owned(),
                     ]
                 })
                 .collect::<Vec<_>>();
@@ -479,9 +450,7 @@ fn settings(service: &Service, command: SettingsCommand) -> CliResult {
 }
 
 fn import(service: &Service, file: &Path) -> CliResult {
-    let reader = std::fs::File::open(file)
-        .map_err(|e| CliError { status: 2, message: format!("cannot read {}: {e}", file.display()) })?;
-    let s = service.import_csv(std::io::BufReader::new(reader))?;
+    let s = service.import_csv_file(file)?;
     Ok(Output::done(
         format!(
             "Imported {} rows: {} post offices and {} mailboxes created, {} mailboxes updated.",
@@ -492,13 +461,10 @@ fn import(service: &Service, file: &Path) -> CliResult {
 }
 
 fn key_import(location: &StoreLocation, file: &Path) -> CliResult {
-    let keyring = KeyRing::default_location();
-    let written = service::import_key(location, &keyring, file)?;
-    let service = open_service(location)?;
-    service.record("key.import", None, format!("from {}", file.display()))?;
+    let (service, written) = Service::import_key(location, &KeyFolder::default_location(), file)?;
     Ok(Output::done(
         format!("Installed the store key at {}. Delete {} now.", written.display(), file.display()),
-        json!({"imported": true, "key_file": written.display().to_string(), "store_id": service.store().store_id()}),
+        json!({"imported": true, "key_file": written.display().to_string(), "store_id": service.store_id()}),
     ))
 }
 

@@ -314,3 +314,52 @@ impl Serialize for CountryCode {
         serializer.serialize_str(self.as_str())
     }
 }
+
+/// Orders names the way Windows Explorer does: runs of digits by their value, so `user2` comes
+/// before `user10`; otherwise case-insensitively by character.
+pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let take = |it: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let mut run = String::new();
+                    while let Some(c) = it.next_if(char::is_ascii_digit) {
+                        run.push(c);
+                    }
+                    run
+                };
+                let (m, n) = (take(&mut x), take(&mut y));
+                let (m_trim, n_trim) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                let by_value = m_trim.len().cmp(&n_trim.len()).then_with(|| m_trim.cmp(n_trim));
+                if by_value != Ordering::Equal {
+                    return by_value;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let by_char = c.to_lowercase().cmp(d.to_lowercase());
+                if by_char != Ordering::Equal {
+                    return by_char;
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_order;
+
+    #[test]
+    fn numbers_in_names_sort_by_value() {
+        let mut names = vec!["user10", "user2", "User1", "user1000", "admin", "user02", "user"];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(names, ["admin", "user", "User1", "user02", "user2", "user10", "user1000"]);
+    }
+}

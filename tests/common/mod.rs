@@ -10,9 +10,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use mailmfa::clock::FixedClock;
-use mailmfa::crypto::KeyRing;
-use mailmfa::service::Service;
-use mailmfa::store::{Store, StoreLocation};
+use mailmfa::service::{KeyFolder, Service, StoreLocation};
 
 /// A temporary folder holding a store file and a key folder.
 pub struct TestEnv {
@@ -51,8 +49,8 @@ impl TestEnv {
         self.dir.path().join(name)
     }
 
-    pub fn keyring(&self) -> KeyRing {
-        KeyRing::new(self.key_dir())
+    pub fn keys(&self) -> KeyFolder {
+        KeyFolder::new(self.key_dir())
     }
 
     pub fn location(&self) -> StoreLocation {
@@ -61,8 +59,12 @@ impl TestEnv {
 
     /// Opens the store in-process, as an administrator named `test` at a fixed time.
     pub fn service(&self, now: i64) -> Service {
-        let store = Store::open(&self.location(), &self.keyring()).expect("open store");
-        Service::with(store, "test".to_owned(), Arc::new(FixedClock::new(now)))
+        self.service_on(Arc::new(FixedClock::new(now)))
+    }
+
+    /// Opens the store in-process, as an administrator named `test` on `clock`.
+    pub fn service_on(&self, clock: Arc<FixedClock>) -> Service {
+        Service::open(&self.location(), &self.keys()).expect("open store").with_actor("test").with_clock(clock)
     }
 
     /// The binary with this environment's store and key folder.

@@ -4,38 +4,38 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{StoreError, StoreResult, Tx, parse_stored};
 use crate::clock::UnixTime;
-use crate::domain::{ChallengeMode, PostOfficeId, PostOfficeName};
-
-/// A post office with its default policy and mailbox count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostOfficeRecord {
-    /// Its id.
-    pub id: PostOfficeId,
-    /// Its name.
-    pub name: PostOfficeName,
-    /// The challenge mode its mailboxes inherit.
-    pub challenge: ChallengeMode,
-    /// Whether its users may change their own two-factor settings.
-    pub users_may_configure: bool,
-    /// How many mailboxes it has.
-    pub mailboxes: i64,
-}
+use crate::domain::{ChallengeMode, PostOffice, PostOfficeId, PostOfficeName};
 
 const SELECT: &str = "SELECT p.id, p.name, p.challenge, p.users_may_configure,
-        (SELECT count(*) FROM mailbox m WHERE m.postoffice_id = p.id)
+        (SELECT count(*) FROM mailbox m WHERE m.postoffice_id = p.id) AS mailboxes
     FROM postoffice p";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, bool, i64)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+/// The columns of [`SELECT`] as read from SQLite, before the words are parsed.
+struct RawPostOffice {
+    id: i64,
+    name: String,
+    challenge: String,
+    users_may_configure: bool,
+    mailboxes: i64,
 }
 
-fn record((id, name, challenge, users, mailboxes): (i64, String, String, bool, i64)) -> StoreResult<PostOfficeRecord> {
-    Ok(PostOfficeRecord {
-        id: PostOfficeId(id),
-        name: parse_stored(&name)?,
-        challenge: parse_stored(&challenge)?,
-        users_may_configure: users,
-        mailboxes,
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawPostOffice> {
+    Ok(RawPostOffice {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        challenge: r.get("challenge")?,
+        users_may_configure: r.get("users_may_configure")?,
+        mailboxes: r.get("mailboxes")?,
+    })
+}
+
+fn record(raw: RawPostOffice) -> StoreResult<PostOffice> {
+    Ok(PostOffice {
+        id: PostOfficeId(raw.id),
+        name: parse_stored(&raw.name)?,
+        challenge: parse_stored(&raw.challenge)?,
+        users_may_configure: raw.users_may_configure,
+        mailboxes: raw.mailboxes,
     })
 }
 
@@ -50,7 +50,7 @@ impl Tx<'_> {
     }
 
     /// The post office of that name.
-    pub fn postoffice(&self, name: &PostOfficeName) -> StoreResult<Option<PostOfficeRecord>> {
+    pub fn postoffice(&self, name: &PostOfficeName) -> StoreResult<Option<PostOffice>> {
         let row = self
             .tx
             .prepare_cached(&format!("{SELECT} WHERE p.name = ?1"))?
@@ -60,7 +60,7 @@ impl Tx<'_> {
     }
 
     /// Every post office, by name.
-    pub fn postoffices(&self) -> StoreResult<Vec<PostOfficeRecord>> {
+    pub fn postoffices(&self) -> StoreResult<Vec<PostOffice>> {
         let mut stmt = self.tx.prepare_cached(&format!("{SELECT} ORDER BY p.name"))?;
         let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(record).collect()

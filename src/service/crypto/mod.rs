@@ -1,6 +1,6 @@
 //! The store key and what it protects: secrets sealed with XChaCha20-Poly1305 bound to their row,
 //! and keyed hashes of one-time codes. The key itself lives outside the database, in a key file
-//! (see [`keyring`]).
+//! (see [`keyring`]). Private to the service: no face names a key.
 
 pub mod keyring;
 mod seal;

@@ -1,12 +1,12 @@
 //! RFC 6238 time-based codes as every authenticator app understands them (SHA-1, 6 digits, 30 s),
-//! the enrolment URI, and verification with a ±1 step window that never accepts a step twice.
+//! the enrolment URI, and verification with a ±1 step window that never accepts a step twice. Pure
+//! arithmetic: the secret comes in, the time comes in as an argument.
 
 use totp_rs::{Algorithm, Builder};
 use zeroize::Zeroizing;
 
+use super::{Code, DomainError, MailboxAddress};
 use crate::clock::UnixTime;
-use crate::crypto::{CryptoError, random_bytes};
-use crate::domain::{Code, DomainError, MailboxAddress};
 
 /// Secret length in bytes (160 bits, RFC 4226's recommendation).
 pub const SECRET_LEN: usize = 20;
@@ -16,13 +16,6 @@ pub const STEP_SECONDS: i64 = 30;
 pub const DIGITS: u8 = 6;
 /// Steps accepted either side of the current one (network delay, RFC 6238 §5.2).
 pub const WINDOW: i64 = 1;
-
-/// A fresh secret from the operating system's CSPRNG.
-pub fn generate_secret() -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let mut secret = Zeroizing::new(vec![0u8; SECRET_LEN]);
-    random_bytes(&mut secret)?;
-    Ok(secret)
-}
 
 /// The secret as upper-case Base32 without padding, as authenticator apps take it.
 pub fn secret_base32(secret: &[u8]) -> Zeroizing<String> {

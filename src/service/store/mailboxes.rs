@@ -7,120 +7,9 @@ use zeroize::Zeroizing;
 use super::{StoreError, StoreResult, Tx, parse_stored};
 use crate::clock::UnixTime;
 use crate::domain::{
-    ChallengeMode, EmailAddress, EnrolmentState, MailboxAddress, MailboxChallenge, MailboxId, MailboxName, PhoneNumber,
-    PostOfficeId, PostOfficeName, Provider,
+    EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId, MailboxName,
+    MailboxSummary, PhoneNumber, PostOfficeId, Provider,
 };
-
-/// Everything about one mailbox's two-factor settings except its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailboxRecord {
-    /// Its id.
-    pub id: MailboxId,
-    /// Its post office's id.
-    pub postoffice_id: PostOfficeId,
-    /// `mailbox@postoffice`.
-    pub address: MailboxAddress,
-    /// Its own challenge setting.
-    pub challenge: MailboxChallenge,
-    /// The post office's default mode.
-    pub postoffice_challenge: ChallengeMode,
-    /// Whether the post office lets users configure their own two-factor settings.
-    pub users_may_configure: bool,
-    /// What delivers its codes.
-    pub provider: Provider,
-    /// Its SMS number.
-    pub sms_number: Option<PhoneNumber>,
-    /// Its alternate e-mail address.
-    pub alt_email: Option<EmailAddress>,
-    /// Where its TOTP secret stands.
-    pub enrolment: EnrolmentState,
-    /// Consecutive failed verifications.
-    pub failures: i64,
-    /// How many times it was locked since the last success (each lock doubles the next).
-    pub lock_count: i64,
-    /// Locked until this time, if set.
-    pub locked_until: Option<UnixTime>,
-    /// The last accepted login.
-    pub last_login: Option<UnixTime>,
-}
-
-impl MailboxRecord {
-    /// The mode in force.
-    pub fn effective_challenge(&self) -> ChallengeMode {
-        self.challenge.effective(self.postoffice_challenge)
-    }
-
-    /// Seconds until the lock ends, if locked at `now`.
-    pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
-        self.locked_until.filter(|&until| until > now).map(|until| until - now)
-    }
-
-    /// Whether the mailbox can be challenged with `provider`: a number for SMS, an alternate
-    /// address for SMTP; for TOTP any state when it is the mailbox's own provider (it enrols),
-    /// but only an active secret when TOTP stands in for a disabled provider.
-    pub fn has_data_for(&self, provider: Provider, as_fallback: bool) -> bool {
-        match provider {
-            Provider::Totp => !as_fallback || self.enrolment == EnrolmentState::Active,
-            Provider::Sms => self.sms_number.is_some(),
-            Provider::Smtp => self.alt_email.is_some(),
-        }
-    }
-
-    /// The Status column: locked, or how far the provider is set up.
-    pub fn status(&self, now: UnixTime) -> &'static str {
-        status_word(
-            self.locked_for(now).is_some(),
-            self.provider,
-            self.enrolment,
-            self.sms_number.is_some(),
-            self.alt_email.is_some(),
-        )
-    }
-}
-
-/// The Status column's words.
-pub fn status_word(
-    locked: bool,
-    provider: Provider,
-    enrolment: EnrolmentState,
-    has_sms: bool,
-    has_alt: bool,
-) -> &'static str {
-    if locked {
-        return "locked";
-    }
-    match provider {
-        Provider::Totp => match enrolment {
-            EnrolmentState::None => "not enrolled",
-            EnrolmentState::Pending => "pending",
-            EnrolmentState::Active => "enrolled",
-        },
-        Provider::Sms if has_sms => "enrolled",
-        Provider::Smtp if has_alt => "enrolled",
-        Provider::Sms | Provider::Smtp => "not enrolled",
-    }
-}
-
-/// One line of a post office's mailbox table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailboxRow {
-    /// Its id.
-    pub id: MailboxId,
-    /// `mailbox@postoffice`.
-    pub address: MailboxAddress,
-    /// Its own challenge setting.
-    pub challenge: MailboxChallenge,
-    /// The mode in force.
-    pub effective_challenge: ChallengeMode,
-    /// What delivers its codes.
-    pub provider: Provider,
-    /// Status column word (`not enrolled`, `pending`, `enrolled`, `locked`).
-    pub status: &'static str,
-    /// The last accepted login.
-    pub last_login: Option<UnixTime>,
-    /// Known countries, sorted, comma-separated.
-    pub known_countries: String,
-}
 
 /// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
 #[derive(Debug, Clone)]
@@ -147,82 +36,73 @@ pub struct TotpSecret {
     pub last_step: Option<i64>,
 }
 
-const SELECT: &str = "SELECT m.id, m.postoffice_id, m.name, p.name, m.challenge, p.challenge, p.users_may_configure,
-        m.provider, m.sms_number, m.alt_email, m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login
+const SELECT: &str = "SELECT m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
+        p.challenge AS postoffice_challenge, p.users_may_configure, m.provider, m.sms_number, m.alt_email,
+        m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login
     FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
 
-type RawRecord = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
-
-fn raw_record(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-        r.get(13)?,
-        r.get(14)?,
-    ))
+/// The columns of [`SELECT`] as read from SQLite, before the words are parsed.
+struct RawMailbox {
+    id: i64,
+    postoffice_id: i64,
+    name: String,
+    postoffice: String,
+    challenge: String,
+    postoffice_challenge: String,
+    users_may_configure: bool,
+    provider: String,
+    sms_number: Option<String>,
+    alt_email: Option<String>,
+    totp_state: String,
+    failures: i64,
+    lock_count: i64,
+    locked_until: Option<i64>,
+    last_login: Option<i64>,
 }
 
-fn record(raw: RawRecord) -> StoreResult<MailboxRecord> {
-    let (
-        id,
-        po,
-        name,
-        po_name,
-        challenge,
-        po_challenge,
-        users,
-        provider,
-        sms,
-        alt,
-        state,
-        failures,
-        lock_count,
-        locked_until,
-        last_login,
-    ) = raw;
-    Ok(MailboxRecord {
-        id: MailboxId(id),
-        postoffice_id: PostOfficeId(po),
-        address: MailboxAddress::new(parse_stored::<MailboxName>(&name)?, parse_stored::<PostOfficeName>(&po_name)?),
-        challenge: parse_stored(&challenge)?,
-        postoffice_challenge: parse_stored(&po_challenge)?,
-        users_may_configure: users,
-        provider: parse_stored(&provider)?,
-        sms_number: sms.as_deref().map(parse_stored).transpose()?,
-        alt_email: alt.as_deref().map(parse_stored).transpose()?,
-        enrolment: parse_stored(&state)?,
-        failures,
-        lock_count,
-        locked_until,
-        last_login,
+fn raw_mailbox(r: &Row<'_>) -> rusqlite::Result<RawMailbox> {
+    Ok(RawMailbox {
+        id: r.get("id")?,
+        postoffice_id: r.get("postoffice_id")?,
+        name: r.get("name")?,
+        postoffice: r.get("postoffice")?,
+        challenge: r.get("challenge")?,
+        postoffice_challenge: r.get("postoffice_challenge")?,
+        users_may_configure: r.get("users_may_configure")?,
+        provider: r.get("provider")?,
+        sms_number: r.get("sms_number")?,
+        alt_email: r.get("alt_email")?,
+        totp_state: r.get("totp_state")?,
+        failures: r.get("failures")?,
+        lock_count: r.get("lock_count")?,
+        locked_until: r.get("locked_until")?,
+        last_login: r.get("last_login")?,
     })
+}
+
+impl RawMailbox {
+    fn parse(self) -> StoreResult<Mailbox> {
+        Ok(Mailbox {
+            id: MailboxId(self.id),
+            postoffice_id: PostOfficeId(self.postoffice_id),
+            address: MailboxAddress::new(parse_stored::<MailboxName>(&self.name)?, parse_stored(&self.postoffice)?),
+            challenge: parse_stored(&self.challenge)?,
+            postoffice_challenge: parse_stored(&self.postoffice_challenge)?,
+            users_may_configure: self.users_may_configure,
+            provider: parse_stored(&self.provider)?,
+            sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
+            alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,
+            enrolment: parse_stored(&self.totp_state)?,
+            failures: self.failures,
+            lock_count: self.lock_count,
+            locked_until: self.locked_until,
+            last_login: self.last_login,
+        })
+    }
+}
+
+fn known_location(r: &Row<'_>) -> rusqlite::Result<KnownLocation> {
+    Ok(KnownLocation { value: r.get("value")?, first_seen: r.get("first_seen")?, last_seen: r.get("last_seen")? })
 }
 
 fn secret_context(id: MailboxId) -> String {
@@ -248,54 +128,34 @@ impl Tx<'_> {
     }
 
     /// The mailbox at that address.
-    pub fn mailbox(&self, address: &MailboxAddress) -> StoreResult<Option<MailboxRecord>> {
+    pub fn mailbox(&self, address: &MailboxAddress) -> StoreResult<Option<Mailbox>> {
         let raw = self
             .tx
             .prepare_cached(&format!("{SELECT} WHERE p.name = ?1 AND m.name = ?2"))?
-            .query_row(params![address.postoffice.as_str(), address.mailbox.as_str()], raw_record)
+            .query_row(params![address.postoffice.as_str(), address.mailbox.as_str()], raw_mailbox)
             .optional()?;
-        raw.map(record).transpose()
-    }
-
-    /// The mailbox with that id.
-    pub fn mailbox_by_id(&self, id: MailboxId) -> StoreResult<Option<MailboxRecord>> {
-        let raw =
-            self.tx.prepare_cached(&format!("{SELECT} WHERE m.id = ?1"))?.query_row([id.0], raw_record).optional()?;
-        raw.map(record).transpose()
+        raw.map(RawMailbox::parse).transpose()
     }
 
     /// The mailbox table of one post office, or of all, sorted by address.
-    pub fn mailbox_rows(&self, postoffice: Option<PostOfficeId>, now: UnixTime) -> StoreResult<Vec<MailboxRow>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT m.id, m.name, p.name, m.challenge, p.challenge, m.provider, m.totp_state,
-                    m.sms_number IS NOT NULL, m.alt_email IS NOT NULL, m.locked_until, m.last_login,
-                    (SELECT group_concat(country, ', ') FROM
-                        (SELECT country FROM known_country k WHERE k.mailbox_id = m.id ORDER BY country))
-             FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
+    pub fn mailbox_summaries(
+        &self,
+        postoffice: Option<PostOfficeId>,
+        now: UnixTime,
+    ) -> StoreResult<Vec<MailboxSummary>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "{SELECT}, (SELECT group_concat(country, ',') FROM
+                    (SELECT country FROM known_country k WHERE k.mailbox_id = m.id ORDER BY country)) AS countries
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
-             ORDER BY p.name, m.name",
-        )?;
+             ORDER BY p.name, m.name"
+        ))?;
         let mut rows = stmt.query([postoffice.map(|p| p.0)])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let challenge: MailboxChallenge = parse_stored(&r.get::<_, String>(3)?)?;
-            let po_challenge: ChallengeMode = parse_stored(&r.get::<_, String>(4)?)?;
-            let provider: Provider = parse_stored(&r.get::<_, String>(5)?)?;
-            let enrolment: EnrolmentState = parse_stored(&r.get::<_, String>(6)?)?;
-            let locked = r.get::<_, Option<i64>>(9)?.is_some_and(|until| until > now);
-            out.push(MailboxRow {
-                id: MailboxId(r.get(0)?),
-                address: MailboxAddress::new(
-                    parse_stored(&r.get::<_, String>(1)?)?,
-                    parse_stored(&r.get::<_, String>(2)?)?,
-                ),
-                challenge,
-                effective_challenge: challenge.effective(po_challenge),
-                provider,
-                status: status_word(locked, provider, enrolment, r.get(7)?, r.get(8)?),
-                last_login: r.get(10)?,
-                known_countries: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-            });
+            let countries: Option<String> = r.get("countries")?;
+            let mailbox = raw_mailbox(r)?.parse()?;
+            let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
+            out.push(MailboxSummary::of(&mailbox, countries, now));
         }
         Ok(out)
     }
@@ -392,19 +252,21 @@ impl Tx<'_> {
     }
 
     /// The mailbox's known IP addresses with first and last time seen, newest first.
-    pub fn known_ips(&self, id: MailboxId) -> StoreResult<Vec<(String, UnixTime, UnixTime)>> {
+    pub fn known_ips(&self, id: MailboxId) -> StoreResult<Vec<KnownLocation>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT ip, first_seen, last_seen FROM known_ip WHERE mailbox_id = ?1 ORDER BY last_seen DESC, ip",
+            "SELECT ip AS value, first_seen, last_seen FROM known_ip WHERE mailbox_id = ?1
+             ORDER BY last_seen DESC, ip",
         )?;
-        Ok(stmt.query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?)
+        Ok(stmt.query_map([id.0], known_location)?.collect::<Result<_, _>>()?)
     }
 
     /// The mailbox's known countries with first and last time seen, newest first.
-    pub fn known_countries(&self, id: MailboxId) -> StoreResult<Vec<(String, UnixTime, UnixTime)>> {
+    pub fn known_countries(&self, id: MailboxId) -> StoreResult<Vec<KnownLocation>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT country, first_seen, last_seen FROM known_country WHERE mailbox_id = ?1 ORDER BY last_seen DESC, country",
+            "SELECT country AS value, first_seen, last_seen FROM known_country WHERE mailbox_id = ?1
+             ORDER BY last_seen DESC, country",
         )?;
-        Ok(stmt.query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?)
+        Ok(stmt.query_map([id.0], known_location)?.collect::<Result<_, _>>()?)
     }
 
     /// Whether the IP address is known for the mailbox.
@@ -454,35 +316,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Counts a failed verification; after `threshold` consecutive failures the mailbox locks for
-    /// `base_seconds`, doubled for each earlier lock, at most an hour. Returns the lock end if this
-    /// failure locked it.
-    pub fn record_failure(
-        &self,
-        id: MailboxId,
-        now: UnixTime,
-        threshold: i64,
-        base_seconds: i64,
-    ) -> StoreResult<Option<UnixTime>> {
-        let (failures, lock_count): (i64, i64) = self
-            .tx
-            .prepare_cached("SELECT failures + 1, lock_count FROM mailbox WHERE id = ?1")?
-            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        if failures >= threshold {
-            let seconds = base_seconds.saturating_mul(1i64 << lock_count.clamp(0, 20)).min(3600);
-            let until = now + seconds;
-            self.tx
+    /// Counts a failed verification: the counter grows, or — when `lock_until` is given — the
+    /// mailbox locks until then and the counter starts again.
+    pub fn record_failure(&self, id: MailboxId, lock_until: Option<UnixTime>) -> StoreResult<()> {
+        match lock_until {
+            Some(until) => self
+                .tx
                 .prepare_cached(
                     "UPDATE mailbox SET failures = 0, lock_count = lock_count + 1, locked_until = ?2 WHERE id = ?1",
                 )?
-                .execute(params![id.0, until])?;
-            Ok(Some(until))
-        } else {
-            self.tx
-                .prepare_cached("UPDATE mailbox SET failures = ?2 WHERE id = ?1")?
-                .execute(params![id.0, failures])?;
-            Ok(None)
-        }
+                .execute(params![id.0, until])?,
+            None => {
+                self.tx.prepare_cached("UPDATE mailbox SET failures = failures + 1 WHERE id = ?1")?.execute([id.0])?
+            }
+        };
+        Ok(())
     }
 
     /// Stores the hash of a new one-time code, replacing (voiding) any earlier one.

@@ -1,10 +1,12 @@
 //! Platform-wide rows: the provider switches and the settings (secrets sealed).
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
 use super::{StoreError, StoreResult, Tx, parse_stored};
-use crate::domain::{Provider, ProviderSwitches, SettingDef};
+use crate::domain::{Provider, ProviderSwitches, SettingDef, Settings};
 
 fn setting_context(key: &str) -> String {
     format!("setting:{key}")
@@ -16,7 +18,14 @@ impl Tx<'_> {
         let mut stmt =
             self.tx.prepare_cached("SELECT name, enabled, admin_configurable, user_configurable FROM provider")?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>("name")?,
+                    r.get("enabled")?,
+                    r.get("admin_configurable")?,
+                    r.get("user_configurable")?,
+                ))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut out = rows
             .into_iter()
@@ -54,19 +63,55 @@ impl Tx<'_> {
         let row: Option<(Option<String>, Option<Vec<u8>>)> = self
             .tx
             .prepare_cached("SELECT value, sealed FROM setting WHERE key = ?1")?
-            .query_row([def.key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([def.key], |r| Ok((r.get("value")?, r.get("sealed")?)))
             .optional()?;
         match row {
             None => Ok(Zeroizing::new(def.default.to_owned())),
-            Some((Some(value), _)) => Ok(Zeroizing::new(value)),
-            Some((None, Some(sealed))) => {
-                let plain = self.key.open(&setting_context(def.key), &sealed)?;
+            Some((value, sealed)) => self.stored_text(def.key, value, sealed),
+        }
+    }
+
+    /// Every setting, typed (secrets unsealed): one query for all of them.
+    pub fn settings(&self) -> StoreResult<Settings> {
+        let mut stmt = self.tx.prepare_cached("SELECT key, value, sealed FROM setting")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>("key")?, r.get("value")?, r.get("sealed")?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stored = HashMap::new();
+        for (key, value, sealed) in rows {
+            let text = self.stored_text(&key, value, sealed)?;
+            stored.insert(key, text);
+        }
+        Ok(Settings::from_stored(|def| stored.remove(def.key))?)
+    }
+
+    fn stored_text(
+        &self,
+        key: &str,
+        value: Option<String>,
+        sealed: Option<Vec<u8>>,
+    ) -> StoreResult<Zeroizing<String>> {
+        match (value, sealed) {
+            (Some(value), _) => Ok(Zeroizing::new(value)),
+            (None, Some(sealed)) => {
+                let plain = self.key.open(&setting_context(key), &sealed)?;
                 String::from_utf8(plain.to_vec())
                     .map(Zeroizing::new)
-                    .map_err(|_| StoreError::Corrupt(format!("setting {} is not text", def.key)))
+                    .map_err(|_| StoreError::Corrupt(format!("setting {key} is not text")))
             }
-            Some((None, None)) => Err(StoreError::Corrupt(format!("setting {} has no value", def.key))),
+            (None, None) => Err(StoreError::Corrupt(format!("setting {key} has no value"))),
         }
+    }
+
+    /// A number that changes whenever a setting is stored, by any process: a cached
+    /// [`Settings`] is current while this number is unchanged.
+    pub fn settings_version(&self) -> StoreResult<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT value FROM meta WHERE key = 'settings_version'")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// Whether the setting was ever set (as opposed to showing its default).
@@ -85,6 +130,11 @@ impl Tx<'_> {
             "INSERT INTO setting (key, value, sealed) VALUES (?1, ?2, ?3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, sealed = excluded.sealed",
             params![def.key, plain, sealed],
+        )?;
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('settings_version', 1)
+             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            [],
         )?;
         Ok(())
     }

@@ -16,14 +16,11 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
 use thiserror::Error;
 
-use crate::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
+use super::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
 use crate::domain::DomainError;
 
-pub use audit::{AuditEntry, AuditRecord};
 pub use location::{StoreLocation, StoreMode, default_store_path};
-pub use mailboxes::{MailboxRecord, MailboxRow, OneTimeCodeRow, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
-pub use postoffices::PostOfficeRecord;
 
 /// How long one statement waits for another process's lock before SQLite reports "busy".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -337,7 +334,7 @@ fn key_check_context(store_id: &str) -> String {
 
 fn new_store_id() -> StoreResult<String> {
     let mut id = [0u8; 16];
-    crate::crypto::random_bytes(&mut id)?;
+    super::crypto::random_bytes(&mut id)?;
     Ok(to_hex(&id))
 }
 

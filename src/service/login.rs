@@ -1,0 +1,166 @@
+//! The login gate as the faces call it: begin (decide, enrol, or store a code), the delivery of a
+//! code after its transaction committed — now, or on a worker thread — and verify; and the test
+//! sends of the SMTP relay and the SMS gateway.
+
+use std::sync::Arc;
+
+use super::engine::{self, Context, Origin, PendingCode};
+use super::{Service, ServiceError, ServiceResult};
+use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
+use crate::domain::{
+    AuditEntry, BeginAnswer, Code, EmailAddress, LoginIp, MailboxAddress, PhoneNumber, Provider, VerifyAnswer,
+};
+
+/// What `begin` decided, and the code still to send if it sent one.
+pub struct LoginStart {
+    /// The decision.
+    pub answer: BeginAnswer,
+    /// The code to deliver (its hash is stored already); `None` unless a code goes out.
+    pub delivery: Option<CodeDelivery>,
+}
+
+/// A code to deliver. Sending may take up to the channel's timeout, so it can run on any thread
+/// ([`CodeDelivery::send`]); the service then records the outcome ([`Service::finish_delivery`]).
+pub struct CodeDelivery {
+    sender: Arc<dyn CodeSender>,
+    message: CodeMessage,
+    pending: PendingCode,
+    address: MailboxAddress,
+    origin: Origin,
+}
+
+/// A delivery that was attempted, for [`Service::finish_delivery`].
+pub struct SentCode {
+    delivery: CodeDelivery,
+    result: Result<(), DeliveryError>,
+}
+
+impl CodeDelivery {
+    /// Sends the code through its channel (blocking, up to the channel's timeout).
+    pub fn send(self) -> SentCode {
+        let result = self.sender.send(self.pending.provider, &self.pending.destination, &self.message);
+        SentCode { delivery: self, result }
+    }
+}
+
+impl Service {
+    /// Decides what a login of `address` from `ip` needs and enrols or stores a code if it needs
+    /// one — without sending the code yet: see [`LoginStart::delivery`].
+    pub fn start_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
+        let now = self.now();
+        let (answer, pending, snapshot, origin) = self.store.write(|tx| -> ServiceResult<_> {
+            let snapshot = self.world.current(tx)?;
+            let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+            let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
+            let (answer, pending) = engine::begin(tx, &cx, address, &origin)?;
+            Ok((answer, pending, snapshot, origin))
+        })?;
+        let delivery = pending.map(|pending| CodeDelivery {
+            message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
+            sender: Arc::clone(&snapshot.sender),
+            pending,
+            address: address.clone(),
+            origin,
+        });
+        Ok(LoginStart { answer, delivery })
+    }
+
+    /// Records how a delivery went. A code that could not be sent is voided and the failure
+    /// audited, and the error is returned: the login fails closed.
+    pub fn finish_delivery(&self, sent: SentCode) -> ServiceResult<()> {
+        let SentCode { delivery, result } = sent;
+        let Err(e) = result else { return Ok(()) };
+        let now = self.now();
+        self.store.write(|tx| {
+            engine::void_unsent(tx, now, &delivery.address, &delivery.origin, &delivery.pending, &e.to_string())
+        })?;
+        Err(ServiceError::Delivery(e))
+    }
+
+    /// Decides what a login needs and, if a code goes out, sends it before answering.
+    pub fn begin_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<BeginAnswer> {
+        let LoginStart { answer, delivery } = self.start_login(address, ip)?;
+        if let Some(delivery) = delivery {
+            self.finish_delivery(delivery.send())?;
+        }
+        Ok(answer)
+    }
+
+    /// Checks the code typed at login (six digits; anything else is bad input, not a failure).
+    pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
+        let code: Code = code.parse()?;
+        let now = self.now();
+        self.store.write(|tx| -> ServiceResult<_> {
+            let snapshot = self.world.current(tx)?;
+            let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+            let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
+            Ok(engine::verify(tx, &cx, address, &origin, &code)?)
+        })
+    }
+
+    /// Prepares a test message through `provider`'s channel to `destination` (an E.164 number for
+    /// SMS, an e-mail address for SMTP), checking that the channel is configured.
+    pub fn prepare_test_send(&self, provider: Provider, destination: &str) -> ServiceResult<TestSend> {
+        let destination = match provider {
+            Provider::Sms => destination.parse::<PhoneNumber>()?.to_string(),
+            Provider::Smtp => destination.parse::<EmailAddress>()?.to_string(),
+            Provider::Totp => return Err(ServiceError::NothingToTest),
+        };
+        let snapshot = self.store.read(|tx| self.world.current(tx))?;
+        Channels::new((*snapshot.settings).clone()).check(provider).map_err(ServiceError::TestSend)?;
+        Ok(TestSend { provider, destination, sender: snapshot.sender })
+    }
+
+    /// Records a finished test send in the audit log (`ok`, or `failed` with the reason) and
+    /// returns its outcome.
+    pub fn record_test_send(&self, test: &TestSend, result: Result<(), DeliveryError>) -> ServiceResult<()> {
+        let TestSend { provider, destination, .. } = test;
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: self.actor.clone(),
+            action: "provider.send_test".to_owned(),
+            outcome: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
+            detail: Some(match &result {
+                Ok(()) => format!("{provider} to {destination}"),
+                Err(e) => format!("{provider} to {destination}: {e}"),
+            }),
+            ..AuditEntry::default()
+        };
+        self.store.write(|tx| tx.insert_audit(&entry))?;
+        result.map_err(ServiceError::TestSend)
+    }
+
+    /// Sends a test message and records it: [`Service::prepare_test_send`], the send, and
+    /// [`Service::record_test_send`] in one call.
+    pub fn send_test(&self, provider: Provider, destination: &str) -> ServiceResult<TestSend> {
+        let test = self.prepare_test_send(provider, destination)?;
+        let result = test.send();
+        self.record_test_send(&test, result)?;
+        Ok(test)
+    }
+}
+
+/// One test message through a provider's channel, ready to send on any thread. The text carries
+/// no code.
+pub struct TestSend {
+    provider: Provider,
+    destination: String,
+    sender: Arc<dyn CodeSender>,
+}
+
+impl TestSend {
+    /// The provider whose channel is tested.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// Where the message goes.
+    pub fn destination(&self) -> &str {
+        &self.destination
+    }
+
+    /// Sends the message (blocking, up to the channel's timeout).
+    pub fn send(&self) -> Result<(), DeliveryError> {
+        self.sender.send(self.provider, &self.destination, &CodeMessage::test())
+    }
+}
