@@ -492,7 +492,7 @@ fn settings_registry_is_complete_and_defaults_parse() {
     sorted.dedup();
     assert_eq!(sorted.len(), keys.len(), "duplicate keys");
     for def in SETTINGS {
-        assert!(!def.description.is_empty(), "{}", def.key);
+        assert!(!def.help.is_empty() && !def.label.is_empty(), "{}", def.key);
         assert_eq!(setting(def.key).unwrap().key, def.key);
         assert_eq!(def.parse(def.default).unwrap_or_else(|e| panic!("{}: {e}", def.key)), def.default, "{}", def.key);
         assert_eq!(def.is_secret(), def.kind == SettingKind::Secret);

@@ -382,7 +382,8 @@ fn the_service_reports_the_line_and_reason() {
     for (rows, line, reason) in cases {
         let input = format!("{HEADER}\n{rows}");
         match service.import_csv(input.as_bytes()) {
-            Err(ServiceError::Import { line: got, reason: why }) => {
+            Err(ServiceError::Import { line: got, problem }) => {
+                let why = problem.to_string();
                 assert_eq!(got, line, "{rows:?}: {why}");
                 assert!(why.contains(reason), "{rows:?}: {why}");
             }

@@ -105,9 +105,9 @@ impl Mailbox {
     }
 }
 
-/// A mailbox's Status column: locked, or how far its provider is set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A mailbox's Status column: locked, or how far its provider is set up. It serialises as the
+/// words the console shows (`"not enrolled"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MailboxStatus {
     /// TOTP without a secret, or SMS/SMTP without a destination.
     NotEnrolled,
@@ -147,6 +147,12 @@ impl MailboxStatus {
             Self::Enrolled => "enrolled",
             Self::Locked => "locked",
         }
+    }
+}
+
+impl Serialize for MailboxStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
     }
 }
 

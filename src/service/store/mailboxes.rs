@@ -36,12 +36,13 @@ pub struct TotpSecret {
     pub last_step: Option<i64>,
 }
 
-const SELECT: &str = "SELECT m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
+/// The columns [`RawMailbox`] reads.
+const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
         p.challenge AS postoffice_challenge, p.users_may_configure, m.provider, m.sms_number, m.alt_email,
-        m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login
-    FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
+        m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
+const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
 
-/// The columns of [`SELECT`] as read from SQLite, before the words are parsed.
+/// The columns of [`COLUMNS`] as read from SQLite, before the words are parsed.
 struct RawMailbox {
     id: i64,
     postoffice_id: i64,
@@ -131,7 +132,7 @@ impl Tx<'_> {
     pub fn mailbox(&self, address: &MailboxAddress) -> StoreResult<Option<Mailbox>> {
         let raw = self
             .tx
-            .prepare_cached(&format!("{SELECT} WHERE p.name = ?1 AND m.name = ?2"))?
+            .prepare_cached(&format!("SELECT {COLUMNS} {FROM} WHERE p.name = ?1 AND m.name = ?2"))?
             .query_row(params![address.postoffice.as_str(), address.mailbox.as_str()], raw_mailbox)
             .optional()?;
         raw.map(RawMailbox::parse).transpose()
@@ -144,9 +145,9 @@ impl Tx<'_> {
         now: UnixTime,
     ) -> StoreResult<Vec<MailboxSummary>> {
         let mut stmt = self.tx.prepare_cached(&format!(
-            "{SELECT}, (SELECT group_concat(country, ',') FROM
+            "SELECT {COLUMNS}, (SELECT group_concat(country, ',') FROM
                     (SELECT country FROM known_country k WHERE k.mailbox_id = m.id ORDER BY country)) AS countries
-             WHERE ?1 IS NULL OR m.postoffice_id = ?1
+             {FROM} WHERE ?1 IS NULL OR m.postoffice_id = ?1
              ORDER BY p.name, m.name"
         ))?;
         let mut rows = stmt.query([postoffice.map(|p| p.0)])?;

@@ -362,3 +362,6 @@ pub(crate) fn parse_stored<T: std::str::FromStr<Err = DomainError>>(raw: &str) -
 pub fn display_path(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,62 @@
+//! The store's own guarantees, below the service: a transaction that fails or panics half-way
+//! keeps nothing, and the connection stays usable.
+
+use super::*;
+use crate::domain::setting;
+
+const NOW: i64 = 1_700_000_000;
+
+fn open(dir: &tempfile::TempDir) -> Store {
+    let location = StoreLocation::new(dir.path().join("store.sqlite3"), false);
+    Store::open(&location, &KeyRing::new(dir.path().join("keys"))).unwrap()
+}
+
+#[test]
+fn a_failed_write_transaction_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let result: Result<(), StoreError> = store.write(|tx| {
+        let po = tx.insert_postoffice(&"example.com".parse().unwrap(), NOW)?.unwrap();
+        for i in 0..500 {
+            tx.insert_mailbox(po, &format!("user{i}").parse().unwrap(), NOW)?;
+        }
+        tx.set_setting(setting("smtp.password").unwrap(), "relay-Pa55word")?;
+        tx.set_setting(setting("issuer").unwrap(), "Half Done")?;
+        Err(StoreError::Corrupt("stopped half-way".to_owned()))
+    });
+    assert!(matches!(result, Err(StoreError::Corrupt(_))));
+
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store
+            .write(|tx| -> Result<(), StoreError> {
+                tx.insert_postoffice(&"panic.example".parse().unwrap(), NOW)?;
+                panic!("a bug in the middle of a transaction");
+            })
+            .ok();
+    }));
+    assert!(panicked.is_err());
+
+    assert!(store.read(|tx| tx.postoffices()).unwrap().is_empty());
+    assert!(store.read(|tx| tx.mailbox_summaries(None, NOW)).unwrap().is_empty());
+    assert!(!store.read(|tx| tx.setting_is_set(setting("issuer").unwrap())).unwrap());
+    assert_eq!(store.read(|tx| tx.settings_version()).unwrap(), 0, "the settings version went back too");
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    // The connection is still usable.
+    store.write(|tx| tx.insert_postoffice(&"after.example".parse().unwrap(), NOW)).unwrap();
+    drop(store);
+    let again = open(&dir);
+    let names: Vec<String> = again.read(|tx| tx.postoffices()).unwrap().iter().map(|p| p.name.to_string()).collect();
+    assert_eq!(names, ["after.example"]);
+    assert_eq!(again.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn storing_a_setting_moves_the_settings_version() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.read(|tx| tx.settings_version()).unwrap(), 0);
+    store.write(|tx| tx.set_setting(setting("issuer").unwrap(), "Example")).unwrap();
+    store.write(|tx| tx.set_setting(setting("lockout.threshold").unwrap(), "7")).unwrap();
+    assert_eq!(store.read(|tx| tx.settings_version()).unwrap(), 2);
+    let settings = store.read(|tx| tx.settings()).unwrap();
+    assert_eq!((settings.issuer.as_str(), settings.lockout_threshold), ("Example", 7));
+}
