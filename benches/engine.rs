@@ -56,6 +56,20 @@ fn enrol(service: &Service, address: &MailboxAddress, clock: &FixedClock) -> Vec
     secret
 }
 
+/// The code of the next time step the engine can accept. A step whose six digits equal the next
+/// step's (about one in a million) is skipped: the engine rightly records the later of two equal
+/// steps, so using it would make the following code a replay.
+fn next_code(clock: &FixedClock, secret: &[u8]) -> String {
+    loop {
+        clock.advance(30);
+        let step = step_of(clock.now());
+        let code = code_at_step(secret, step);
+        if code != code_at_step(secret, step + 1) {
+            return code;
+        }
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (service, clock) = seeded_store(dir.path());
@@ -71,16 +85,14 @@ fn benches(c: &mut Criterion) {
     c.bench_function("verify accepted (file store, 100k mailboxes)", |b| {
         // Each accepted step can never be accepted again: move the clock one step per iteration.
         b.iter(|| {
-            clock.advance(30);
-            let code = code_at_step(&secret, step_of(clock.now()));
+            let code = next_code(&clock, &secret);
             assert_eq!(service.verify_login(&address, ip, &code).unwrap(), VerifyAnswer::Accepted);
         })
     });
 
     c.bench_function("begin + verify (file store, 100k mailboxes)", |b| {
         b.iter(|| {
-            clock.advance(30);
-            let code = code_at_step(&secret, step_of(clock.now()));
+            let code = next_code(&clock, &secret);
             assert!(matches!(service.begin_login(&address, ip).unwrap(), BeginAnswer::Challenge { .. }));
             assert_eq!(service.verify_login(&address, ip, &code).unwrap(), VerifyAnswer::Accepted);
         })

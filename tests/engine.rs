@@ -543,3 +543,152 @@ fn a_setting_changed_by_another_process_is_used_at_once() {
     let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("203.0.113.9") else { panic!("enrols again") };
     assert!(otpauth_uri.starts_with("otpauth://totp/Example%20Mail:alice@example.com?"), "{otpauth_uri}");
 }
+
+/// A country database that goes missing fails safe: every country is unknown, so `new-country`
+/// challenges and every other mode works as before; the audit log says so once, not per login.
+#[test]
+fn a_missing_country_database_fails_safe() {
+    let rig = Rig::new();
+    let copy = rig.env.path("countries.mmdb");
+    std::fs::copy(mailmfa::geo::bundled_database_path().unwrap(), &copy).unwrap();
+    rig.service.set_setting("geoip.path", copy.to_str().unwrap()).unwrap();
+    rig.set(Some("new-country"), None);
+    let secret = {
+        let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("8.8.8.8") else { panic!("enrols") };
+        secret_of(&otpauth_uri)
+    };
+    assert_eq!(rig.verify("8.8.8.8", &rig.code(&secret)), VerifyAnswer::Accepted);
+    assert_eq!(rig.begin("1.1.1.1"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) });
+
+    // A server started while the file is missing (or unreadable) fails safe.
+    std::fs::remove_file(&copy).unwrap();
+    let server = rig.env.service(T0);
+    let alice = addr();
+    for _ in 0..3 {
+        let answer = server.begin_login(&alice, "1.1.1.1".parse().unwrap()).unwrap();
+        assert_eq!(
+            answer,
+            BeginAnswer::Challenge { provider: Provider::Totp, sent_to: None, reason: Some(Reason::UnknownCountry) }
+        );
+    }
+    server.set_mailbox(&alice, &MailboxChanges { challenge: Some("always".parse().unwrap()), ..MailboxChanges::default() }, Configurer::Administrator).unwrap();
+    let answer = server.begin_login(&alice, "1.1.1.1".parse().unwrap()).unwrap();
+    assert!(matches!(answer, BeginAnswer::Challenge { reason: Some(Reason::Always), .. }), "{answer:?}");
+    let problem = server.country_database_problem().unwrap().expect("a problem is reported");
+    assert!(problem.contains("countries.mmdb"), "{problem}");
+    let warnings = server.audit(None, 100).unwrap().into_iter().filter(|e| e.action == "geoip.unavailable").count();
+    assert_eq!(warnings, 1);
+    let cli = rig.env.run(&["login", "begin", "alice@example.com", "--ip", "1.1.1.1", "--json"]);
+    assert_eq!(cli.status, 0, "{}", cli.stderr);
+    assert_eq!(cli.json()["decision"], "challenge");
+}
+
+/// A code that could not be sent does not use up the mailbox's hourly send limit.
+#[test]
+fn a_failed_delivery_does_not_use_up_the_send_limit() {
+    let rig = smtp_rig();
+    rig.service.set_setting("code.sends_per_hour", "2").unwrap();
+    *rig.outbox.fail.lock().unwrap() = true;
+    for _ in 0..4 {
+        let err = rig.try_begin(&addr(), "203.0.113.9").unwrap_err();
+        assert!(matches!(err, ServiceError::Delivery(_)), "{err:?}");
+    }
+    *rig.outbox.fail.lock().unwrap() = false;
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { sent_to: Some(_), .. }));
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { sent_to: Some(_), .. }));
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Locked { reason: Some(Reason::SendLimit), .. }));
+}
+
+/// Every login attempt leaves an audit entry with its outcome — bad input and errors too — and
+/// never the code.
+#[test]
+fn every_login_attempt_is_audited() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let cases: [(&str, &str, Option<&str>); 5] = [
+        ("alice@example.com", "203.0.113.300", None),
+        ("not an address", "203.0.113.9", None),
+        ("eve@elsewhere.example", "203.0.113.9", None),
+        ("alice@example.com", "203.0.113.9", Some("12a456")),
+        ("alice@example.com", "203.0.113.9", Some("9876543")),
+    ];
+    for (address, ip, code) in cases {
+        let before = rig.service.audit(None, 1000).unwrap().len();
+        let result = match code {
+            None => rig.service.login_begin(address, ip).map(drop),
+            Some(code) => rig.service.login_verify(address, ip, code).map(drop),
+        };
+        assert!(result.is_err(), "{address} {ip} {code:?}");
+        let entries = rig.service.audit(None, 1000).unwrap();
+        assert_eq!(entries.len(), before + 1, "{address} {ip} {code:?}: not audited");
+        let entry = &entries[0];
+        let action = if code.is_some() { "login.verify" } else { "login.begin" };
+        assert_eq!(entry.action, action);
+        assert!(entry.outcome == "invalid_input" || entry.outcome == "error", "{entry:?}");
+        assert!(entry.detail.as_deref().is_some_and(|d| !d.is_empty()), "{entry:?}");
+        if let Some(code) = code {
+            assert!(!format!("{entry:?}").contains(code), "the code is in the audit log: {entry:?}");
+        }
+    }
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 0, "bad input counted as a failure");
+}
+
+/// A QR code that was shown but never confirmed expires after `enroll.pending_hours`: the next
+/// login shows a new one, and the old secret no longer enrols.
+#[test]
+fn pending_enrolments_expire() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let BeginAnswer::Enroll { otpauth_uri: first, .. } = rig.begin("203.0.113.9") else { panic!("enrols") };
+    rig.clock.advance(23 * 3600);
+    assert_eq!(rig.begin("203.0.113.9"), BeginAnswer::Enroll {
+        provider: Provider::Totp,
+        otpauth_uri: first.clone(),
+        reason: Some(Reason::Always)
+    }, "still the same QR code within the day");
+    rig.clock.advance(3600);
+    let old = secret_of(&first);
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&old)), rejected(RejectReason::Expired));
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.enrolment.word(), "none");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 0, "an expired enrolment is not a failure");
+    let BeginAnswer::Enroll { otpauth_uri: second, .. } = rig.begin("203.0.113.9") else { panic!("enrols again") };
+    assert_ne!(second, first, "a new QR code");
+
+    rig.service.set_setting("enroll.pending_hours", "1").unwrap();
+    rig.clock.advance(3600);
+    let BeginAnswer::Enroll { otpauth_uri: third, .. } = rig.begin("203.0.113.9") else { panic!("enrols again") };
+    assert_ne!(third, second, "the shorter lifetime applies");
+    let audit = serde_json::to_string(&rig.service.audit(Some(&addr()), 100).unwrap()).unwrap();
+    assert!(audit.contains("pending enrolment expired"), "{audit}");
+}
+
+/// A mailbox made by its first login is marked so in the audit log; removing a mailbox removes its
+/// secret, known places, codes and sends — nothing of it is left to come back.
+#[test]
+fn a_mailbox_made_at_login_is_marked_and_removing_it_leaves_nothing() {
+    let rig = smtp_rig();
+    rig.service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
+    let carol: MailboxAddress = "carol@example.com".parse().unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } = rig.try_begin(&carol, "203.0.113.9").unwrap() else { panic!() };
+    let made = rig.service.audit(Some(&carol), 10).unwrap();
+    assert!(made.iter().any(|e| e.action == "mailbox.add" && e.actor == "login"
+        && e.detail.as_deref().is_some_and(|d| d.contains("first login"))), "{made:?}");
+    let code = code_at_step(&secret_of(&otpauth_uri), step_of(rig.clock.now()));
+    assert_eq!(rig.try_verify(&carol, "203.0.113.9", &code).unwrap(), VerifyAnswer::Accepted);
+    rig.begin("203.0.113.9");
+    let conn = rusqlite::Connection::open(rig.env.store_path()).unwrap();
+    let id: i64 = conn.query_row("SELECT id FROM mailbox WHERE name = 'carol'", [], |r| r.get(0)).unwrap();
+    let alice: i64 = conn.query_row("SELECT id FROM mailbox WHERE name = 'alice'", [], |r| r.get(0)).unwrap();
+    rig.service.remove_mailbox(&carol).unwrap();
+    rig.service.remove_mailbox(&addr()).unwrap();
+    for table in ["known_ip", "known_country", "otp_code", "code_send"] {
+        let left: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {table} WHERE mailbox_id IN (?1, ?2)"), [id, alice], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "{table} keeps rows of a removed mailbox");
+    }
+    let secrets: i64 = conn.query_row("SELECT count(*) FROM mailbox WHERE totp_secret IS NOT NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(secrets, 0);
+    let again = rig.try_begin(&carol, "203.0.113.9").unwrap();
+    assert!(matches!(&again, BeginAnswer::Enroll { otpauth_uri: uri, .. } if *uri != otpauth_uri), "{again:?}");
+}

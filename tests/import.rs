@@ -255,6 +255,12 @@ fn bad_cases() -> Vec<BadCase> {
         bad("too many columns", csv(&["example.com,dave,always,,,,extra"]), 2, "expected 6 cells but found 7"),
         bad("unknown header column", format!("{HEADER},notes\nexample.com,dave,,,,,hi\n"), 1, "unknown column 'notes'"),
         bad(
+            "a column twice",
+            format!("{HEADER},Provider\nexample.com,dave,,totp,,,sms\n"),
+            1,
+            "the column 'provider' appears twice",
+        ),
+        bad(
             "missing header column",
             "postoffice,mailbox,challenge,provider,sms_number\nexample.com,dave,,,\n",
             1,

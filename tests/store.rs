@@ -109,7 +109,17 @@ fn seeded(env: &TestEnv) -> (String, Vec<u8>) {
 /// Writes a key file for store `id` holding `key` (the documented `mailmfa key export` format).
 fn write_key_file(path: &Path, id: &str, key: &[u8; 32]) {
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    fs::write(path, format!("mailmfa-store-key 1\nstore {id}\nprotection none\nkey {hex}\n")).unwrap();
+    restore_key_file(path, format!("mailmfa-store-key 1\nstore {id}\nprotection none\nkey {hex}\n").as_bytes());
+}
+
+/// Puts a key file back, owner-only as mailmfa requires.
+fn restore_key_file(path: &Path, bytes: &[u8]) {
+    fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 // --- (a) migrations -------------------------------------------------------------------------------
@@ -154,15 +164,73 @@ fn a_new_file_gets_the_current_schema() {
     }
 }
 
+/// A 0-byte file at the store's path is an error, not a new store with a new key: the file may be
+/// a shared store whose copy failed, and a new key would hide that.
 #[test]
-fn an_existing_empty_file_is_migrated() {
+fn an_empty_file_is_refused_not_replaced() {
     let env = TestEnv::new();
     fs::write(env.store_path(), b"").unwrap();
-    let store = open(&env, false);
-    assert_eq!(store.integrity_check().unwrap(), "ok");
-    assert_eq!(store.providers().unwrap().len(), 3);
-    drop(store);
-    assert_eq!(user_version(&raw(&env)), SCHEMA_VERSION);
+    for shared in [false, true] {
+        let err = try_open(&env, shared).err().unwrap();
+        assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+    let run = env.run(&["postoffice", "list"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not a mailmfa store"), "{}", run.stderr);
+    assert_eq!(fs::metadata(env.store_path()).unwrap().len(), 0);
+    assert!(!env.key_dir().exists(), "a key was made for the empty file");
+}
+
+/// An SQLite database of something else, or with a schema version mailmfa never writes, is
+/// refused and left as it was.
+#[test]
+fn a_database_that_is_not_ours_is_refused_and_left_alone() {
+    let cases: [(&str, &dyn Fn(&Connection)); 4] = [
+        ("another application's tables", &|c| {
+            c.execute_batch("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('x');").unwrap()
+        }),
+        ("an empty SQLite database", &|c| c.execute_batch("CREATE TABLE t (x); DROP TABLE t;").unwrap()),
+        ("a negative schema version", &|c| c.pragma_update(None, "user_version", -1).unwrap()),
+        ("an absurd schema version", &|c| c.pragma_update(None, "user_version", 123_456).unwrap()),
+    ];
+    for (what, make) in cases {
+        let env = TestEnv::new();
+        make(&raw(&env));
+        let before = fs::read(env.store_path()).unwrap();
+        let err = try_open(&env, false).err().unwrap();
+        assert!(matches!(err, StoreError::NotAStore { .. }), "{what}: {err:?}");
+        assert!(err.to_string().contains("not a mailmfa store"), "{what}: {err}");
+        let run = env.run(&["mailbox", "add", "alice@example.com"]);
+        assert_eq!(run.status, 2, "{what}: {}", run.stderr);
+        assert_eq!(fs::read(env.store_path()).unwrap(), before, "{what}: the file changed");
+        assert!(!env.key_dir().exists(), "{what}: a key was made");
+    }
+}
+
+/// A new store file, and its journal, are for their owner only.
+#[cfg(unix)]
+#[test]
+fn a_new_store_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    for shared in [false, true] {
+        let env = TestEnv::new();
+        let store = open(&env, shared);
+        store.add_postoffice(&postoffice("example.com")).unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let path = sidecar(&env, suffix);
+            if let Ok(meta) = fs::metadata(&path) {
+                let mode = meta.permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+            }
+        }
+        let leftovers: Vec<_> = fs::read_dir(env.dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".mailmfa-new-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
 }
 
 #[test]
@@ -181,7 +249,7 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     fs::write(env.store_path(), &junk).unwrap();
     for shared in [false, true] {
         let err = try_open(&env, shared).err().unwrap();
-        assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+        assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
         assert!(err.to_string().contains("not a mailmfa store"), "{err}");
         assert_eq!(fs::read(env.store_path()).unwrap(), junk);
     }
@@ -247,36 +315,91 @@ fn a_newer_schema_in_a_bare_file_is_refused() {
 fn local_mode_uses_wal_and_shared_mode_the_rollback_journal() {
     let env = TestEnv::new();
     let local = open(&env, false);
-    assert_eq!(local.location().unwrap().mode(), StoreMode::Local);
+    assert_eq!(local.mode(), Some(StoreMode::Local));
     assert_eq!(local.journal_mode().unwrap(), "wal");
     drop(local);
     assert_eq!(raw_journal_mode(&env), "wal", "WAL is persistent in the file");
 
-    let shared = open(&env, true);
-    assert_eq!(shared.location().unwrap().mode(), StoreMode::Shared);
+    let mut shared = open(&env, false);
+    shared.set_mode(StoreMode::Shared).unwrap();
+    assert_eq!(shared.mode(), Some(StoreMode::Shared));
     assert_eq!(shared.journal_mode().unwrap(), "delete");
     shared.add_postoffice(&postoffice("example.com")).unwrap();
     assert!(!sidecar(&env, "-wal").exists(), "a shared store has no WAL file");
     drop(shared);
     assert_eq!(raw_journal_mode(&env), "delete");
 
-    let back = open(&env, false);
+    let mut back = open(&env, true);
+    back.set_mode(StoreMode::Local).unwrap();
     assert_eq!(back.journal_mode().unwrap(), "wal");
     assert_eq!(back.postoffices().unwrap().len(), 1);
     assert_eq!(back.integrity_check().unwrap(), "ok");
+    let modes: Vec<String> = back
+        .audit(None, 10)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "store.mode")
+        .filter_map(|e| e.detail)
+        .collect();
+    assert_eq!(modes, ["from shared to local", "from local to shared"]);
 }
 
+/// The store records its mode when it is made: a server that forgets `--shared` opens a shared
+/// store as shared (never WAL, which breaks on a share); asking for shared on a local store is
+/// refused until the mode is changed explicitly.
 #[test]
-fn the_binary_sets_the_journal_mode() {
+fn the_store_remembers_its_mode() {
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["--shared", "postoffice", "add", "example.com"]);
+    assert_eq!(raw_journal_mode(&env), "delete");
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["mailbox", "list"]);
+    assert_eq!(raw_journal_mode(&env), "delete", "a server that forgot --shared switched the store to WAL");
+    assert!(!sidecar(&env, "-wal").exists());
+    assert_eq!(open(&env, false).mode(), Some(StoreMode::Shared));
+
+    env.ok(&["store", "mode", "local"]);
     assert_eq!(raw_journal_mode(&env), "wal");
+    let before = fs::read(env.store_path()).unwrap();
+    let refused = env.run(&["--shared", "postoffice", "list"]);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("store mode shared"), "{}", refused.stderr);
+    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(raw_journal_mode(&env), "wal");
+    env.ok(&["store", "mode", "shared"]);
     env.ok(&["--shared", "postoffice", "list"]);
     assert_eq!(raw_journal_mode(&env), "delete");
-    env.ok(&["mailbox", "add", "alice@example.com", "--shared"]);
-    assert_eq!(raw_journal_mode(&env), "delete");
-    env.ok(&["postoffice", "list"]);
-    assert_eq!(raw_journal_mode(&env), "wal");
+    let bad = env.run(&["store", "mode", "wal"]);
+    assert_eq!(bad.status, 2);
+    assert!(bad.stderr.contains("use local or shared"), "{}", bad.stderr);
+}
+
+/// Commands that only read change nothing in the file, and work on a read-only file.
+#[test]
+fn a_read_only_command_writes_nothing() {
+    for shared in [false, true] {
+        let env = TestEnv::new();
+        let flag = if shared { "--shared" } else { "--json" };
+        env.ok(&[flag, "postoffice", "add", "example.com"]);
+        env.ok(&[flag, "mailbox", "add", "alice@example.com"]);
+        let before = fs::read(env.store_path()).unwrap();
+        let reads: [&[&str]; 5] =
+            [&["postoffice", "list"], &["mailbox", "list"], &["provider", "list"], &["settings", "show"], &["audit"]];
+        for args in reads {
+            env.ok(&[&[flag][..], args].concat());
+            assert_eq!(fs::read(env.store_path()).unwrap(), before, "{args:?} changed the store (shared={shared})");
+        }
+        #[cfg(unix)]
+        {
+            let list = common::run_read_only(&env, &[flag, "mailbox", "list", "--json"]);
+            assert_eq!(list.status, 0, "shared={shared}: {}", list.stderr);
+            assert_eq!(list.json()[0]["address"], "alice@example.com", "shared={shared}");
+            let refused = common::run_read_only(&env, &[flag, "mailbox", "add", "bob@example.com"]);
+            assert_eq!(refused.status, 2, "a write to a read-only store: {}", refused.stderr);
+            assert!(refused.stderr.contains("readonly") || refused.stderr.contains("read-only"), "{}", refused.stderr);
+            assert_eq!(fs::read(env.store_path()).unwrap(), before);
+        }
+    }
 }
 
 #[test]
@@ -294,6 +417,7 @@ fn unc_paths_are_shared() {
 fn in_memory_store_works() {
     let store = Service::open_in_memory().unwrap();
     assert!(store.location().is_none());
+    assert_eq!(store.mode(), None);
     assert_eq!(store.mode_word(), "memory");
     assert_eq!(store.integrity_check().unwrap(), "ok");
     assert_eq!(store.store_id().len(), 32);
@@ -724,7 +848,7 @@ fn a_wrong_key_is_refused_and_changes_nothing() {
     );
     assert_eq!(fs::read(env.store_path()).unwrap(), before, "the binary changed the store");
 
-    fs::write(env.keys().key_path(&id), key_file).unwrap();
+    restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
 
@@ -740,7 +864,7 @@ fn a_wrong_key_in_the_other_mode_changes_nothing() {
     assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
     assert_eq!(raw_journal_mode(&env), "wal", "the wrong key switched the store to the rollback journal");
     assert_eq!(fs::read(env.store_path()).unwrap(), before, "the store changed");
-    fs::write(env.keys().key_path(&id), key_file).unwrap();
+    restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
 
@@ -772,7 +896,7 @@ fn a_missing_key_is_refused_and_changes_nothing() {
     assert!(run.stderr.contains("key import"), "{}", run.stderr);
     assert_eq!(fs::read(env.store_path()).unwrap(), before);
 
-    fs::write(env.keys().key_path(&id), key_file).unwrap();
+    restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
 
@@ -790,7 +914,7 @@ fn another_stores_key_file_is_refused() {
     let err = try_open(&env, false).err().unwrap();
     assert!(matches!(err, StoreError::Crypto(CryptoError::BadKeyFile { .. })), "{err:?}");
     assert_eq!(fs::read(env.store_path()).unwrap(), before);
-    fs::write(keys.key_path(&id), key_file).unwrap();
+    restore_key_file(&keys.key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
 

@@ -56,6 +56,9 @@ pub enum Command {
     /// Export or import the store key (for servers sharing one store).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The store itself: switch it between local and shared.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Show the audit log, newest first.
     Audit {
         /// Only entries for this mailbox.
@@ -256,5 +259,16 @@ pub enum KeyCommand {
     Import {
         /// The file written by `mailmfa key export`.
         file: PathBuf,
+    },
+}
+
+/// `mailmfa store …`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Switch the store between local (WAL; one server) and shared (rollback journal; one file on a
+    /// share that several servers use). No other server may have it open meanwhile.
+    Mode {
+        /// local or shared.
+        mode: String,
     },
 }

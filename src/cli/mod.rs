@@ -12,15 +12,15 @@ use serde_json::json;
 pub use args::{Cli, Command};
 use args::{
     KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand, SettingsCommand,
-    UserCommand,
+    StoreCommand, UserCommand,
 };
 use output::{Output, table, when};
 
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, LoginIp, MailboxAddress,
+    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress,
     MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
-use crate::service::{KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation};
+use crate::service::{KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation, StoreMode};
 
 /// A failed command: its exit status and one-line message.
 #[derive(Debug)]
@@ -80,6 +80,16 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
     if let Command::Key(KeyCommand::Import { file }) = &command {
         return key_import(location, file);
     }
+    if let Command::Store(StoreCommand::Mode { mode }) = &command {
+        let mode: StoreMode = parse(mode)?;
+        // The store is opened as it is; the command is the explicit way to change its mode.
+        let mut service = open_service(&StoreLocation::new(location.path(), false))?;
+        service.set_mode(mode)?;
+        return Ok(Output::done(
+            format!("The store {} is now {mode}.", location.path().display()),
+            json!({"store": location.path().display().to_string(), "mode": mode.word()}),
+        ));
+    }
     let service = open_service(location)?;
     match command {
         Command::Postoffice(c) => postoffice(&service, c),
@@ -99,7 +109,9 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
                 json!({"exported": file.display().to_string(), "store_id": service.store_id()}),
             ))
         }
-        Command::Key(KeyCommand::Import { .. }) => unreachable!("handled before the store is opened"),
+        Command::Key(KeyCommand::Import { .. }) | Command::Store(_) => {
+            unreachable!("handled before the store is opened")
+        }
         Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
     }
 }
@@ -335,9 +347,7 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
 fn login(service: &Service, command: LoginCommand) -> CliResult {
     match command {
         LoginCommand::Begin { address, ip } => {
-            let address: MailboxAddress = parse(&address)?;
-            let ip: LoginIp = parse(&ip)?;
-            let answer = service.begin_login(&address, ip)?;
+            let answer = service.login_begin(&address, &ip)?;
             let why = answer.reason().map(|r| format!(" ({})", r.describe())).unwrap_or_default();
             let text = match &answer {
                 BeginAnswer::Allow { .. } => format!("Allow: no second factor needed{why}."),
@@ -355,9 +365,7 @@ fn login(service: &Service, command: LoginCommand) -> CliResult {
             Ok(if answer.proceeds() { Output::done(text, json) } else { Output::refused(text, json) })
         }
         LoginCommand::Verify { address, ip, code } => {
-            let address: MailboxAddress = parse(&address)?;
-            let ip: LoginIp = parse(&ip)?;
-            let answer = service.verify_login(&address, ip, &code)?;
+            let answer = service.login_verify(&address, &ip, &code)?;
             let json = serde_json::to_value(answer).unwrap_or_default();
             Ok(match answer {
                 VerifyAnswer::Accepted => Output::done("Accepted.".to_owned(), json),

@@ -175,9 +175,16 @@ impl EmailAddress {
     }
 
     /// Refuses the address when it is the mailbox it is meant to protect: a code sent there would
-    /// land in the very mailbox an attacker is trying to open.
+    /// land in the very mailbox an attacker is trying to open. Variants that deliver to the same
+    /// mailbox count as the same: any case, sub-addressing (`alice+tag@…`) and dots in the local
+    /// part (`a.lice@…`), as many mail servers deliver them.
     pub fn check_not_own(&self, own: &MailboxAddress) -> Result<(), DomainError> {
-        if self.0.eq_ignore_ascii_case(&own.to_string()) {
+        let folded = |local: &str| -> String {
+            let base = local.split('+').next().unwrap_or_default();
+            base.chars().filter(|c| *c != '.').flat_map(char::to_lowercase).collect()
+        };
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        if domain.eq_ignore_ascii_case(own.postoffice.as_str()) && folded(local) == folded(own.mailbox.as_str()) {
             return Err(DomainError::invalid(
                 "alternate e-mail address",
                 &self.0,

@@ -85,6 +85,8 @@ pub struct SettingDef {
     pub label: &'static str,
     /// What it means, as the console's tooltip and `settings show` describe it.
     pub help: &'static str,
+    /// A rule of this key beyond its kind, checked on the normalised value when it is set.
+    pub rule: Option<fn(&str) -> Result<(), String>>,
 }
 
 impl SettingDef {
@@ -105,7 +107,18 @@ impl SettingDef {
         if raw.contains(['\n', '\r']) && self.kind != SettingKind::MultilineText {
             return Err(DomainError::invalid_setting(what, "it must be on one line"));
         }
-        let value = raw.trim();
+        if let Some(c) = raw.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(DomainError::invalid_setting(what, format!("it may not contain control characters ({c:?})")));
+        }
+        let value = self.parse_kind(raw.trim())?;
+        match self.rule {
+            Some(rule) => rule(&value).map(|()| value).map_err(|reason| DomainError::invalid_setting(what, reason)),
+            None => Ok(value),
+        }
+    }
+
+    fn parse_kind(&self, value: &str) -> Result<String, DomainError> {
+        let what = self.key;
         match self.kind {
             SettingKind::MultilineText | SettingKind::Text | SettingKind::Path | SettingKind::Secret => {
                 Ok(value.to_owned())
@@ -139,13 +152,81 @@ impl SettingDef {
                 value.parse::<EmailAddress>().map(|e| e.to_string())
             }
             SettingKind::Url => {
-                if value.is_empty() || value.starts_with("http://") || value.starts_with("https://") {
-                    Ok(value.to_owned())
-                } else {
-                    Err(DomainError::invalid_setting(what, "expected a URL starting with http:// or https://"))
+                if value.is_empty() {
+                    return Ok(String::new());
                 }
+                let Some(rest) = value.strip_prefix("http://").or_else(|| value.strip_prefix("https://")) else {
+                    return Err(DomainError::invalid_setting(what, "expected a URL starting with http:// or https://"));
+                };
+                let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+                if host.is_empty() || host.starts_with(':') {
+                    return Err(DomainError::invalid_setting(what, "the URL has no host name"));
+                }
+                if value.contains(char::is_whitespace) {
+                    return Err(DomainError::invalid_setting(what, "a URL may not contain spaces (write them as %20)"));
+                }
+                Ok(value.to_owned())
             }
         }
+    }
+}
+
+/// The message templates must carry the code: a message without it would be sent, and the login
+/// could never finish.
+fn carries_the_code(value: &str) -> Result<(), String> {
+    if value.contains("{code}") { Ok(()) } else { Err("the template must contain {code}".to_owned()) }
+}
+
+/// A host name or address, without a scheme, a path or spaces.
+fn host_name(value: &str) -> Result<(), String> {
+    if value.contains(['/', ' ', '\t']) || value.contains("://") {
+        return Err("give only the host name or address, as in mail.example.org".to_owned());
+    }
+    Ok(())
+}
+
+/// HTTP statuses, comma-separated.
+fn statuses(value: &str) -> Result<(), String> {
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u16>() {
+            Ok(status) if (100..=599).contains(&status) => {}
+            _ => return Err(format!("{part:?} is not an HTTP status; list statuses such as 200,201")),
+        }
+    }
+    Ok(())
+}
+
+/// `path=value`, as in `messages.0.status=0`.
+fn json_rule(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    match value.split_once('=') {
+        Some((path, _)) if !path.trim().is_empty() => Ok(()),
+        _ => Err("write it as path=value, as in messages.0.status=0".to_owned()),
+    }
+}
+
+/// An HTTP header name (RFC 9110 token characters).
+fn header_name(value: &str) -> Result<(), String> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if value.chars().all(token) { Ok(()) } else { Err("a header name has only letters, digits and -".to_owned()) }
+}
+
+/// A JSON object, or form fields as `name=value&…`.
+fn body_template(value: &str) -> Result<(), String> {
+    if value.trim_start().starts_with('{') {
+        return match serde_json::from_str::<serde_json::Value>(value) {
+            Ok(serde_json::Value::Object(_)) => Ok(()),
+            _ => Err("the JSON body template is not a valid JSON object".to_owned()),
+        };
+    }
+    let fields = value.split('&').filter(|p| !p.is_empty());
+    if fields.clone().all(|pair| pair.split_once('=').is_some_and(|(name, _)| !name.trim().is_empty())) {
+        Ok(())
+    } else {
+        Err("write a JSON object, or form fields as name=value&name=value".to_owned())
     }
 }
 
@@ -179,6 +260,16 @@ impl SettingValue for bool {
     }
 }
 
+/// A setting's optional rule as the table's field.
+macro_rules! rule {
+    () => {
+        None
+    };
+    ($rule:expr) => {
+        Some($rule)
+    };
+}
+
 /// Declares every setting once: the [`SETTINGS`] table and the typed [`Settings`] built from it.
 macro_rules! settings {
     ($(
@@ -187,7 +278,8 @@ macro_rules! settings {
             kind: $kind:expr,
             group: $group:ident,
             label: $label:literal,
-            help: $help:literal $(,)?
+            help: $help:literal,
+            $(rule: $rule:expr,)?
         }
     )*) => {
         /// Every setting, in the order `settings show` prints them.
@@ -199,6 +291,7 @@ macro_rules! settings {
                 group: SettingGroup::$group,
                 label: $label,
                 help: $help,
+                rule: rule!($($rule)?),
             },
         )*];
 
@@ -267,6 +360,13 @@ settings! {
         label: "Codes sent per mailbox per hour",
         help: "codes one mailbox may be sent per hour",
     }
+    enroll_pending_hours: i64 = "enroll.pending_hours" {
+        default: "24",
+        kind: SettingKind::Int { min: 1, max: 720 },
+        group: Security,
+        label: "Pending enrolment lifetime (hours)",
+        help: "a QR code not confirmed with a first code within this time is discarded; the next login shows a new one",
+    }
     geoip_path: String = "geoip.path" {
         default: "",
         kind: SettingKind::Path,
@@ -280,6 +380,7 @@ settings! {
         group: SmtpRelay,
         label: "Relay host",
         help: "SMTP relay host",
+        rule: host_name,
     }
     smtp_port: i64 = "smtp.port" {
         default: "587",
@@ -329,6 +430,7 @@ settings! {
         group: SmtpRelay,
         label: "E-mail text",
         help: "body template ({code}, {mailbox}, {minutes}, {issuer})",
+        rule: carries_the_code,
     }
     smtp_accept_invalid_certs: bool = "smtp.accept_invalid_certs" {
         default: "false",
@@ -385,6 +487,7 @@ settings! {
         group: SmsGateway,
         label: "SMS text",
         help: "SMS text template ({code}, {mailbox}, {minutes}, {issuer})",
+        rule: carries_the_code,
     }
     sms_custom_method: String = "sms.custom.method" {
         default: "POST",
@@ -406,6 +509,7 @@ settings! {
         group: SmsCustom,
         label: "Header name",
         help: "custom gateway: header name for auth=header (its value is sms.password)",
+        rule: header_name,
     }
     sms_custom_body: String = "sms.custom.body" {
         default: "json",
@@ -420,6 +524,7 @@ settings! {
         group: SmsCustom,
         label: "Body template",
         help: "custom gateway: a JSON object, or form fields as name={placeholder}&… ({to}, {to_digits}, {message}, {sender}, {username}, {password})",
+        rule: body_template,
     }
     sms_custom_success_status: String = "sms.custom.success_status" {
         default: "",
@@ -427,6 +532,7 @@ settings! {
         group: SmsCustom,
         label: "Accepted statuses",
         help: "custom gateway: accepted HTTP statuses, comma-separated (empty = any 2xx)",
+        rule: statuses,
     }
     sms_custom_success_json_field: String = "sms.custom.success_json_field" {
         default: "",
@@ -434,6 +540,7 @@ settings! {
         group: SmsCustom,
         label: "JSON field",
         help: "custom gateway: a JSON field that must hold a value, as path=value (e.g. messages.0.status=0)",
+        rule: json_rule,
     }
     sms_custom_success_body_contains: String = "sms.custom.success_body_contains" {
         default: "",

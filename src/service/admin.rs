@@ -263,12 +263,21 @@ impl Service {
         })
     }
 
-    /// Writes the enrolment QR code of the mailbox's pending or active secret as a PNG file
-    /// (revealing it is audited, as for [`Service::enrolment_uri`]).
+    /// Writes the enrolment QR code of the mailbox's pending or active secret as a PNG file that
+    /// only its owner may read. Audited as a reveal, like [`Service::enrolment_uri`] — `failed`
+    /// when the file could not be written.
     pub fn write_enrolment_qr(&self, address: &MailboxAddress, path: &Path) -> ServiceResult<EnrolmentState> {
-        let (uri, state) = self.enrolment_uri(address)?;
-        crate::qr::write_png(&uri, path)?;
-        Ok(state)
+        let shown = address.to_string();
+        let issuer = self.setting_value("issuer")?;
+        self.audited("mailbox.show_qr", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
+            let uri = totp::otpauth_uri(&issuer, address, &secret.secret);
+            let png = crate::qr::png(&uri, 300)?;
+            super::files::write_owner_only(path, &png)
+                .map_err(|source| ServiceError::Io { action: "write", path: path.to_path_buf(), source })?;
+            Ok((secret.state, format!("state={} written to {}", secret.state.word(), path.display())))
+        })
     }
 
     // --- providers and settings ---------------------------------------------------------------

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use super::engine::EngineError;
-use super::world::WorldError;
 use crate::delivery::DeliveryError;
 use crate::domain::{Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
 use crate::geo::GeoError;
@@ -165,6 +164,9 @@ pub enum ImportProblem {
     /// The header has a column mailmfa does not know.
     #[error("unknown column '{0}'; expected {columns}", columns = super::IMPORT_COLUMNS.join(","))]
     UnknownColumn(String),
+    /// A column appears twice in the header (which one would count?).
+    #[error("the column '{0}' appears twice in the header")]
+    DuplicateColumn(&'static str),
     /// A line has more or fewer cells than the header.
     #[error("expected {expected} cells but found {found}")]
     CellCount {
@@ -221,15 +223,6 @@ impl From<EngineError> for ServiceError {
         match e {
             EngineError::Store(e) => Self::Store(e),
             EngineError::UnknownPostOffice(name) => Self::UnknownPostOffice(name),
-        }
-    }
-}
-
-impl From<WorldError> for ServiceError {
-    fn from(e: WorldError) -> Self {
-        match e {
-            WorldError::Store(e) => Self::Store(e),
-            WorldError::Geo(e) => Self::Geo(e),
         }
     }
 }

@@ -128,6 +128,9 @@ fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
     if let Some(extra) = headers.iter().find(|h| !COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(h))) {
         return Err(header_error(ImportProblem::UnknownColumn(extra.to_owned())));
     }
+    if let Some(twice) = COLUMNS.iter().find(|c| headers.iter().filter(|h| h.eq_ignore_ascii_case(c)).count() > 1) {
+        return Err(header_error(ImportProblem::DuplicateColumn(twice)));
+    }
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use super::engine::{self, Context, Origin, PendingCode};
+use super::store::Tx;
+use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
@@ -48,13 +50,14 @@ impl Service {
     /// one — without sending the code yet: see [`LoginStart::delivery`].
     pub fn start_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
         let now = self.now();
-        let (answer, pending, snapshot, origin) = self.store.write(|tx| -> ServiceResult<_> {
-            let snapshot = self.world.current(tx)?;
+        let attempt = self.store.write(|tx| -> ServiceResult<_> {
+            let snapshot = self.snapshot_for_login(tx)?;
             let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
             let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
             let (answer, pending) = engine::begin(tx, &cx, address, &origin)?;
             Ok((answer, pending, snapshot, origin))
-        })?;
+        });
+        let (answer, pending, snapshot, origin) = self.audit_failed_attempt("login.begin", address, ip, attempt)?;
         let delivery = pending.map(|pending| CodeDelivery {
             message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
             sender: Arc::clone(&snapshot.sender),
@@ -65,8 +68,9 @@ impl Service {
         Ok(LoginStart { answer, delivery })
     }
 
-    /// Records how a delivery went. A code that could not be sent is voided and the failure
-    /// audited, and the error is returned: the login fails closed.
+    /// Records how a delivery went. A code that could not be sent is voided — it neither stays
+    /// usable nor counts against the mailbox's send limit — and the failure audited; the error is
+    /// returned: the login fails closed.
     pub fn finish_delivery(&self, sent: SentCode) -> ServiceResult<()> {
         let SentCode { delivery, result } = sent;
         let Err(e) = result else { return Ok(()) };
@@ -86,16 +90,96 @@ impl Service {
         Ok(answer)
     }
 
-    /// Checks the code typed at login (six digits; anything else is bad input, not a failure).
+    /// Checks the code typed at login (six digits; anything else is bad input, not a failure,
+    /// though it is audited like every attempt).
     pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
-        let code: Code = code.parse()?;
         let now = self.now();
-        self.store.write(|tx| -> ServiceResult<_> {
-            let snapshot = self.world.current(tx)?;
-            let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
-            let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
-            Ok(engine::verify(tx, &cx, address, &origin, &code)?)
+        let attempt = code.parse::<Code>().map_err(ServiceError::from).and_then(|code| {
+            self.store.write(|tx| -> ServiceResult<_> {
+                let snapshot = self.snapshot_for_login(tx)?;
+                let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+                let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
+                Ok(engine::verify(tx, &cx, address, &origin, &code)?)
+            })
+        });
+        self.audit_failed_attempt("login.verify", address, ip, attempt)
+    }
+
+    /// `login begin` as a webmail asks it, with the address and IP as they came: input that does
+    /// not parse is refused and audited like every other attempt.
+    pub fn login_begin(&self, address: &str, ip: &str) -> ServiceResult<BeginAnswer> {
+        let (address, ip) = self.login_input("login.begin", address, ip)?;
+        self.begin_login(&address, ip)
+    }
+
+    /// `login verify` as a webmail asks it, with the address, IP and code as they came.
+    pub fn login_verify(&self, address: &str, ip: &str, code: &str) -> ServiceResult<VerifyAnswer> {
+        let (address, ip) = self.login_input("login.verify", address, ip)?;
+        self.verify_login(&address, ip, code)
+    }
+
+    /// Why the country database cannot be used, if it cannot (every country is unknown meanwhile).
+    pub fn country_database_problem(&self) -> ServiceResult<Option<String>> {
+        let (snapshot, _) = self.store.read(|tx| self.world.current(tx))?;
+        Ok(snapshot.geo_problem.map(|e| e.to_string()))
+    }
+
+    /// The snapshot a login uses; a new one whose country database failed is audited (once per
+    /// snapshot, in the login's transaction).
+    fn snapshot_for_login(&self, tx: &Tx<'_>) -> ServiceResult<Snapshot> {
+        let (snapshot, fresh) = self.world.current(tx)?;
+        if let Some(problem) = snapshot.geo_problem.as_ref().filter(|_| fresh) {
+            tx.insert_audit(&AuditEntry {
+                at: self.now(),
+                actor: self.actor.clone(),
+                action: "geoip.unavailable".to_owned(),
+                outcome: "failed".to_owned(),
+                detail: Some(format!("{problem}; every country is unknown until it is fixed")),
+                ..AuditEntry::default()
+            })?;
+        }
+        Ok(snapshot)
+    }
+
+    /// Parses a login's address and IP, auditing input that does not parse.
+    fn login_input(&self, action: &str, address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
+        let parsed = address.parse::<MailboxAddress>().and_then(|a| Ok((a, ip.parse::<LoginIp>()?)));
+        parsed.map_err(|e| {
+            self.record_attempt(action, Some(shown(address)), Some(shown(ip)), "invalid_input", e.to_string());
+            ServiceError::from(e)
         })
+    }
+
+    /// Audits a login attempt that ended in an error (the engine audits every decision itself).
+    fn audit_failed_attempt<T>(
+        &self,
+        action: &str,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        attempt: ServiceResult<T>,
+    ) -> ServiceResult<T> {
+        if let Err(e) = &attempt {
+            let outcome = if matches!(e, ServiceError::Domain(_)) { "invalid_input" } else { "error" };
+            self.record_attempt(action, Some(address.to_string()), Some(ip.to_string()), outcome, e.to_string());
+        }
+        attempt
+    }
+
+    /// Writes the audit entry of a login attempt that did not reach a decision. Best effort: when
+    /// the store itself failed, this write may fail too, and the attempt's own error is reported.
+    fn record_attempt(&self, action: &str, mailbox: Option<String>, ip: Option<String>, outcome: &str, why: String) {
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: engine::ACTOR.to_owned(),
+            mailbox,
+            action: action.to_owned(),
+            ip,
+            outcome: outcome.to_owned(),
+            detail: Some(why),
+            ..AuditEntry::default()
+        };
+        let recorded: Result<(), _> = self.store.write(|tx| tx.insert_audit(&entry));
+        drop(recorded);
     }
 
     /// Prepares a test message through `provider`'s channel to `destination` (an E.164 number for
@@ -106,7 +190,7 @@ impl Service {
             Provider::Smtp => destination.parse::<EmailAddress>()?.to_string(),
             Provider::Totp => return Err(ServiceError::NothingToTest),
         };
-        let snapshot = self.store.read(|tx| self.world.current(tx))?;
+        let (snapshot, _) = self.store.read(|tx| self.world.current(tx))?;
         Channels::new((*snapshot.settings).clone()).check(provider).map_err(ServiceError::TestSend)?;
         Ok(TestSend { provider, destination, sender: snapshot.sender })
     }
@@ -163,4 +247,12 @@ impl TestSend {
     pub fn send(&self) -> Result<(), DeliveryError> {
         self.sender.send(self.provider, &self.destination, &CodeMessage::test())
     }
+}
+
+/// Input as the audit log keeps it when it does not parse: escaped, on one line, shortened.
+fn shown(raw: &str) -> String {
+    const MAX: usize = 64;
+    let cut: String = raw.chars().take(MAX).collect();
+    let text = format!("{cut:?}");
+    if raw.chars().count() > MAX { format!("{text}…") } else { text }
 }

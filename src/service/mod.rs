@@ -10,6 +10,7 @@ mod admin;
 mod crypto;
 mod engine;
 mod error;
+mod files;
 mod import;
 mod keys;
 mod login;
@@ -93,9 +94,37 @@ impl Service {
         self.store.location()
     }
 
+    /// Local or shared, as the store records it; `None` in memory.
+    pub fn mode(&self) -> Option<StoreMode> {
+        self.store.mode()
+    }
+
     /// `local`, `shared`, or `memory`.
     pub fn mode_word(&self) -> &'static str {
-        self.location().map_or("memory", |l| l.mode().word())
+        self.mode().map_or("memory", StoreMode::word)
+    }
+
+    /// Switches the store between local (WAL, one server) and shared (rollback journal, a file
+    /// several servers use) and records the new mode in the store. No other process may have the
+    /// store open meanwhile.
+    pub fn set_mode(&mut self, mode: StoreMode) -> ServiceResult<()> {
+        let was = self.mode_word();
+        let result = self.store.set_mode(mode);
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        let detail = match &result {
+            Ok(()) => format!("from {was} to {mode}"),
+            Err(e) => format!("from {was} to {mode}: {e}"),
+        };
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: self.actor.clone(),
+            action: "store.mode".to_owned(),
+            outcome: outcome.to_owned(),
+            detail: Some(detail),
+            ..AuditEntry::default()
+        };
+        self.store.write(|tx| tx.insert_audit(&entry))?;
+        Ok(result?)
     }
 
     /// The store's random id (it names the key file).

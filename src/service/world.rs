@@ -35,18 +35,12 @@ pub(super) struct Snapshot {
     pub countries: Arc<dyn CountryLookup>,
     /// The database file the countries come from, if any.
     countries_path: Option<PathBuf>,
+    /// Why the country database could not be opened: every country is unknown meanwhile.
+    pub geo_problem: Option<Arc<GeoError>>,
     /// The SMTP relay and SMS gateway.
     pub sender: Arc<dyn CodeSender>,
 }
 
-/// Why the snapshot could not be built.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum WorldError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Geo(#[from] GeoError),
-}
 
 impl Default for World {
     fn default() -> Self {
@@ -73,31 +67,37 @@ impl World {
     }
 
     /// The snapshot for the settings as `tx` sees them: the kept one while the settings version
-    /// is unchanged, else a new one (reusing the country database if its file did not change).
-    pub fn current(&self, tx: &Tx<'_>) -> Result<Snapshot, WorldError> {
+    /// is unchanged, else a new one (reusing the country database if its file did not change), and
+    /// whether it is new. A country database that cannot be opened fails safe: every country is
+    /// unknown (so `new-country` challenges), and the snapshot says why.
+    pub fn current(&self, tx: &Tx<'_>) -> Result<(Snapshot, bool), StoreError> {
         let version = tx.settings_version()?;
         let kept = self.snapshot.borrow().clone();
         if let Some(snapshot) = kept.as_ref().filter(|s| s.version == version) {
-            return Ok(snapshot.clone());
+            return Ok((snapshot.clone(), false));
         }
         let settings = Arc::new(tx.settings()?);
         let wanted = (!settings.geoip_path.is_empty())
             .then(|| PathBuf::from(&settings.geoip_path))
             .or_else(bundled_database_path);
-        let (countries, countries_path) = match (&self.countries, kept) {
-            (Some(injected), _) => (Arc::clone(injected), None),
-            (None, Some(old)) if old.countries_path == wanted => (old.countries, old.countries_path),
-            (None, _) => match &wanted {
-                Some(path) => (Arc::new(MmdbCountryLookup::open(path)?) as Arc<dyn CountryLookup>, wanted),
-                None => (Arc::new(NoCountryLookup) as Arc<dyn CountryLookup>, None),
+        let unknown = || Arc::new(NoCountryLookup) as Arc<dyn CountryLookup>;
+        let (countries, countries_path, geo_problem) = match (&self.countries, kept) {
+            (Some(injected), _) => (Arc::clone(injected), None, None),
+            (None, Some(old)) if old.countries_path == wanted && old.geo_problem.is_none() => {
+                (old.countries, old.countries_path, None)
+            }
+            (None, _) => match wanted.as_deref().map(MmdbCountryLookup::open) {
+                Some(Ok(lookup)) => (Arc::new(lookup) as Arc<dyn CountryLookup>, wanted, None),
+                Some(Err(e)) => (unknown(), None, Some(Arc::new(e))),
+                None => (unknown(), None, None),
             },
         };
         let sender = match &self.sender {
             Some(injected) => Arc::clone(injected),
             None => Arc::new(Channels::new(Settings::clone(&settings))) as Arc<dyn CodeSender>,
         };
-        let snapshot = Snapshot { version, settings, countries, countries_path, sender };
+        let snapshot = Snapshot { version, settings, countries, countries_path, geo_problem, sender };
         self.snapshot.replace(Some(snapshot.clone()));
-        Ok(snapshot)
+        Ok((snapshot, true))
     }
 }

@@ -104,3 +104,38 @@ pub fn file_bytes(path: &Path) -> Vec<u8> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Runs the binary on this environment's store made read-only: the store file is mode 0400 and,
+/// when the tests run as root (whom file modes do not stop), the run is as the unprivileged user
+/// `nobody`, owning the environment's files.
+#[cfg(unix)]
+pub fn run_read_only(env: &TestEnv, args: &[&str]) -> Run {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    const NOBODY: u32 = 65534;
+    std::fs::set_permissions(env.store_path(), std::fs::Permissions::from_mode(0o400)).expect("chmod the store");
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let mut cmd = if root {
+        chown_tree(env.dir.path(), NOBODY);
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(env!("CARGO_BIN_EXE_mailmfa"));
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_mailmfa"))
+    };
+    cmd.env("MAILMFA_STORE", env.store_path()).env("MAILMFA_KEY_DIR", env.key_dir()).env_remove("MAILMFA_CLOCK");
+    let run = output(cmd.args(args).output().expect("run mailmfa (setpriv is in util-linux)"));
+    if root {
+        chown_tree(env.dir.path(), 0);
+    }
+    run
+}
+
+#[cfg(unix)]
+fn chown_tree(path: &Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).expect("chown");
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).expect("read dir") {
+            chown_tree(&entry.expect("dir entry").path(), uid);
+        }
+    }
+}

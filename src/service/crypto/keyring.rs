@@ -4,7 +4,6 @@
 //! format that `mailmfa key export` / `key import` move between servers sharing a store.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -43,9 +42,15 @@ impl KeyRing {
         self.dir.join(format!("{store_id}.key"))
     }
 
-    /// The key of a store, or `None` when this machine has no key file for it.
+    /// The key of a store, or `None` when this machine has no key file for it. A key folder or
+    /// key file that others may read or write is refused, with the command that fixes it.
     pub fn load(&self, store_id: &str) -> Result<Option<StoreKey>, CryptoError> {
         let path = self.path_for(store_id);
+        if !path.exists() {
+            return Ok(None);
+        }
+        private::check(&self.dir, true)?;
+        private::check(&path, false)?;
         let text = match fs::read_to_string(&path) {
             Ok(text) => Zeroizing::new(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -59,13 +64,22 @@ impl KeyRing {
     }
 
     /// Writes the key file of a store, readable only by its owner, replacing any earlier one
-    /// atomically.
+    /// atomically. The key folder is created owner-only; an existing one that others may read or
+    /// write is refused, never loosened or silently tightened.
     pub fn save(&self, store_id: &str, key: &StoreKey) -> Result<PathBuf, CryptoError> {
         let path = self.path_for(store_id);
-        create_private_dir(&self.dir)?;
+        private::create_dir(&self.dir)?;
+        private::check(&self.dir, true)?;
         let text = key_text(store_id, key, local_protection())?;
-        write_private(&path, &text)?;
+        private::write(&path, &text)?;
         Ok(path)
+    }
+
+    /// Removes the key file of a store (one this process made for a store that never came to be).
+    pub fn forget(&self, store_id: &str) -> Result<(), CryptoError> {
+        let path = self.path_for(store_id);
+        fs::remove_file(&path)
+            .map_err(|source| CryptoError::Io { action: "remove", path: path.display().to_string(), source })
     }
 }
 
@@ -74,7 +88,7 @@ impl KeyRing {
 /// and delete it after the import.
 pub fn write_export(path: &Path, store_id: &str, key: &StoreKey) -> Result<(), CryptoError> {
     let text = key_text(store_id, key, Protection::None)?;
-    write_private(path, &text)
+    private::write(path, &text)
 }
 
 /// Reads an export file: the store id and its key.
@@ -161,36 +175,82 @@ fn platform_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".mailmfa-keys"))
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), CryptoError> {
-    let io = |source| CryptoError::Io { action: "create the folder of", path: dir.display().to_string(), source };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)
-    }
-    #[cfg(not(unix))]
-    {
-        fs::create_dir_all(dir).map_err(io)
-    }
-}
+/// Files and folders only their owner may use: created that way, refused otherwise.
+mod private {
+    use std::fs;
+    use std::path::Path;
 
-fn write_private(path: &Path, text: &str) -> Result<(), CryptoError> {
-    let io = |source| CryptoError::Io { action: "write", path: path.display().to_string(), source };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    use super::CryptoError;
+
+    /// Creates `dir` (and missing parents) for its owner only.
+    pub(super) fn create_dir(dir: &Path) -> Result<(), CryptoError> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let io = |source| CryptoError::Io { action: "create the folder of", path: dir.display().to_string(), source };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)
+        }
+        #[cfg(not(unix))]
+        {
+            fs::create_dir_all(dir).map_err(io)?;
+            super::acl::restrict(dir)
+        }
     }
-    let mut file = options.open(&tmp).map_err(io)?;
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io)
+
+    /// Refuses a key folder or key file that others may read or write, or that is not the owner's.
+    #[cfg(unix)]
+    pub(super) fn check(path: &Path, is_dir: bool) -> Result<(), CryptoError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::symlink_metadata(path)
+            .map_err(|source| CryptoError::Io { action: "inspect", path: path.display().to_string(), source })?;
+        let what = if is_dir { "key folder" } else { "key file" };
+        let fix = if is_dir { "chmod 700" } else { "chmod 600" };
+        let unsafe_because = if meta.file_type().is_symlink() {
+            Some("it is a symbolic link".to_owned())
+        } else if meta.is_dir() != is_dir {
+            Some(format!("it is not a {}", if is_dir { "folder" } else { "file" }))
+        } else if meta.uid() != current_uid(path)? {
+            Some(format!("it belongs to user id {}, not to the user running mailmfa", meta.uid()))
+        } else if meta.mode() & 0o077 != 0 {
+            Some(format!("others may read or write it (mode {:o})", meta.mode() & 0o777))
+        } else {
+            None
+        };
+        match unsafe_because {
+            None => Ok(()),
+            Some(reason) => Err(CryptoError::Exposed {
+                what,
+                path: path.display().to_string(),
+                reason,
+                fix: format!("{fix} '{}'", path.display()),
+            }),
+        }
+    }
+
+    /// The user id of this process, as the file system sees it (the owner of a file it creates).
+    #[cfg(unix)]
+    fn current_uid(near: &Path) -> Result<u32, CryptoError> {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata("/proc/self")
+            .map(|m| m.uid())
+            .map_err(|source| CryptoError::Io { action: "inspect", path: near.display().to_string(), source })
+    }
+
+    /// On Windows the key folder's access list is set when it is created (owner, Administrators
+    /// and SYSTEM only) and the key itself is wrapped with DPAPI.
+    #[cfg(not(unix))]
+    pub(super) fn check(_path: &Path, _is_dir: bool) -> Result<(), CryptoError> {
+        Ok(())
+    }
+
+    /// Writes a key file (see [`crate::service::files`]).
+    pub(super) fn write(path: &Path, text: &str) -> Result<(), CryptoError> {
+        crate::service::files::write_owner_only(path, text.as_bytes())
+            .map_err(|source| CryptoError::Io { action: "write", path: path.display().to_string(), source })
+    }
 }
 
 #[cfg(windows)]
@@ -256,6 +316,62 @@ mod dpapi {
     }
 }
 
+/// The key folder's access list on Windows: full control for SYSTEM, the Administrators and the
+/// folder's owner, nothing inherited from above.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod acl {
+    use std::os::windows::ffi::OsStrExt;
+    use std::path::Path;
+
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+    };
+    use windows_sys::Win32::Security::{
+        DACL_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SetFileSecurityW,
+    };
+
+    use super::CryptoError;
+
+    const SDDL: &str = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)";
+
+    pub(super) fn restrict(dir: &Path) -> Result<(), CryptoError> {
+        let wide = |s: &std::ffi::OsStr| s.encode_wide().chain(Some(0)).collect::<Vec<u16>>();
+        let sddl = wide(std::ffi::OsStr::new(SDDL));
+        let path = wide(dir.as_os_str());
+        let mut descriptor: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        // SAFETY: `sddl` is a NUL-terminated UTF-16 string alive for the call; on success Windows
+        // allocates `descriptor` with LocalAlloc, which is freed exactly once below.
+        let converted = unsafe {
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                sddl.as_ptr(),
+                SDDL_REVISION_1,
+                &mut descriptor,
+                std::ptr::null_mut(),
+            )
+        };
+        if converted == 0 || descriptor.is_null() {
+            return Err(CryptoError::Dpapi("describe the key folder's access list for"));
+        }
+        // SAFETY: `path` is a NUL-terminated UTF-16 path alive for the call and `descriptor` is the
+        // valid descriptor made above; it is freed after use and never touched again.
+        let set = unsafe {
+            let set = SetFileSecurityW(
+                path.as_ptr(),
+                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                descriptor,
+            );
+            LocalFree(descriptor.cast());
+            set
+        };
+        if set == 0 {
+            return Err(CryptoError::Dpapi("restrict the key folder's access list to protect"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(not(windows))]
 mod dpapi {
     //! DPAPI exists only on Windows; elsewhere a DPAPI-protected key file cannot be opened.
@@ -313,7 +429,7 @@ mod tests {
     #[test]
     fn a_key_file_for_another_store_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let ring = KeyRing::new(dir.path());
+        let ring = KeyRing::new(dir.path().join("keys"));
         let key = StoreKey::generate().unwrap();
         ring.save("aaaa", &key).unwrap();
         fs::rename(ring.path_for("aaaa"), ring.path_for("bbbb")).unwrap();

@@ -36,6 +36,18 @@ pub enum CryptoError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// A key folder or key file that others may read or write, or that is not the owner's.
+    #[error("the {what} {path} is not private: {reason}; fix it with `{fix}`, then try again")]
+    Exposed {
+        /// `key folder` or `key file`.
+        what: &'static str,
+        /// Where it is.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+        /// The command that fixes it.
+        fix: String,
+    },
     /// The operating system's random source failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),

@@ -11,7 +11,7 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use super::crypto::{CryptoError, to_hex};
-use super::store::{StoreError, Tx};
+use super::store::{StoreError, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress, MailboxId,
@@ -91,6 +91,8 @@ pub struct PendingCode {
     pub attempt: String,
     /// Whose code it is.
     pub mailbox: MailboxId,
+    /// When it was issued (and counted against the hourly send limit).
+    pub issued_at: UnixTime,
 }
 
 /// Decides what a login of `address` needs, enrols or stores a code if it needs one, and records
@@ -101,8 +103,23 @@ pub fn begin(
     address: &MailboxAddress,
     origin: &Origin,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
-    let mb = mailbox_or_create(tx, address, cx.now)?;
+    let (mb, created) = match tx.mailbox(address)? {
+        Some(mb) => (mb, false),
+        None => {
+            tx.savepoint(NEW_MAILBOX)?;
+            (create_mailbox(tx, address, cx.now)?, true)
+        }
+    };
     let (answer, pending) = decide(tx, cx, &mb, origin)?;
+    if created {
+        // A login that is refused keeps nothing of itself but its audit entry: not even the
+        // mailbox its first login would have made.
+        if matches!(answer, BeginAnswer::Refused { .. }) {
+            tx.rollback_to(NEW_MAILBOX)?;
+        } else {
+            tx.release(NEW_MAILBOX)?;
+        }
+    }
     tx.insert_audit(&AuditEntry {
         at: cx.now,
         actor: ACTOR.to_owned(),
@@ -157,11 +174,11 @@ fn decide(
                 Some(s) if s.state == EnrolmentState::Active => {
                     return Ok((BeginAnswer::Challenge { provider, sent_to: None, reason: Some(reason) }, None));
                 }
-                Some(pending) => pending.secret,
-                None => {
+                Some(pending) if !enrolment_expired(&pending, cx) => pending.secret,
+                _ => {
                     let mut secret = Zeroizing::new(vec![0u8; totp::SECRET_LEN]);
                     cx.random.fill(&mut secret)?;
-                    tx.set_totp_secret(mb.id, &secret, EnrolmentState::Pending)?;
+                    tx.set_totp_secret(mb.id, &secret, EnrolmentState::Pending, now)?;
                     secret
                 }
             };
@@ -189,14 +206,14 @@ fn decide(
             let expires = now + cx.settings.code_lifetime_seconds;
             tx.store_one_time_code(mb.id, &attempt, &ip, provider, &hash, now, expires)?;
             tx.record_code_send(mb.id, now)?;
-            let pending = PendingCode { provider, destination, code, attempt, mailbox: mb.id };
+            let pending = PendingCode { provider, destination, code, attempt, mailbox: mb.id, issued_at: now };
             Ok((BeginAnswer::Challenge { provider, sent_to: Some(masked), reason: Some(reason) }, Some(pending)))
         }
     }
 }
 
-/// Voids a code that could not be sent and records why, so the login that asked for it fails
-/// closed and the next `begin` issues a new one.
+/// Voids a code that could not be sent, takes it back from the hourly send limit, and records
+/// why: the login that asked for it fails closed and the next `begin` issues a new one.
 pub fn void_unsent(
     tx: &Tx<'_>,
     now: UnixTime,
@@ -206,6 +223,7 @@ pub fn void_unsent(
     why: &str,
 ) -> Result<(), StoreError> {
     tx.void_one_time_code(pending.mailbox, &pending.attempt)?;
+    tx.forget_code_send(pending.mailbox, pending.issued_at)?;
     tx.insert_audit(&AuditEntry {
         at: now,
         actor: ACTOR.to_owned(),
@@ -282,6 +300,11 @@ fn check(
     let outcome: Result<Option<String>, (RejectReason, String)> = match provider {
         Provider::Totp => match tx.totp_secret(mb.id)? {
             None => return Ok((rejected(RejectReason::NoChallenge), Some("no TOTP secret".to_owned()))),
+            Some(pending) if enrolment_expired(&pending, cx) => {
+                tx.discard_pending_secret(mb.id)?;
+                let detail = "pending enrolment expired; the next login shows a new QR code".to_owned();
+                return Ok((rejected(RejectReason::Expired), Some(detail)));
+            }
             Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
                 Some(step) => {
                     tx.accept_totp_step(mb.id, step)?;
@@ -334,17 +357,23 @@ fn check(
     }
 }
 
+/// Whether a secret is a pending enrolment older than `enroll.pending_hours` (or of unknown age).
+fn enrolment_expired(secret: &TotpSecret, cx: &Context<'_>) -> bool {
+    secret.state == EnrolmentState::Pending
+        && secret.created_at.is_none_or(|at| at + cx.settings.enroll_pending_hours * 3600 <= cx.now)
+}
+
 /// What binds a one-time code: the mailbox, the `begin` that issued it, and the login's IP.
 fn code_context(mailbox: MailboxId, attempt: &str, ip: &str) -> String {
     format!("otp:{}:{attempt}:{ip}", mailbox.0)
 }
 
-/// The mailbox, created with its post office's defaults if the post office knows it not yet
-/// (a mailbox added on the mail server after the last import).
-fn mailbox_or_create(tx: &Tx<'_>, address: &MailboxAddress, now: UnixTime) -> Result<Mailbox, EngineError> {
-    if let Some(mb) = tx.mailbox(address)? {
-        return Ok(mb);
-    }
+/// The savepoint around a mailbox that a first login makes.
+const NEW_MAILBOX: &str = "new_mailbox";
+
+/// Makes a mailbox the store does not know yet with its post office's defaults (a mailbox added
+/// on the mail server after the last import).
+fn create_mailbox(tx: &Tx<'_>, address: &MailboxAddress, now: UnixTime) -> Result<Mailbox, EngineError> {
     let po = tx
         .postoffice(&address.postoffice)?
         .ok_or_else(|| EngineError::UnknownPostOffice(address.postoffice.clone()))?;

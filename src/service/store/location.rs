@@ -21,21 +21,56 @@ impl StoreMode {
             Self::Shared => "shared",
         }
     }
+
+    /// The other mode.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Local => Self::Shared,
+            Self::Shared => Self::Local,
+        }
+    }
+
+    /// The SQLite journal mode of the mode.
+    pub(crate) fn journal(self) -> &'static str {
+        match self {
+            Self::Local => "wal",
+            Self::Shared => "delete",
+        }
+    }
 }
 
-/// A store's path and mode.
+impl std::fmt::Display for StoreMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl std::str::FromStr for StoreMode {
+    type Err = crate::domain::DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "local" => Ok(Self::Local),
+            "shared" => Ok(Self::Shared),
+            _ => Err(crate::domain::DomainError::invalid("store mode", raw, "use local or shared")),
+        }
+    }
+}
+
+/// A store's path, and the mode asked for: shared when `--shared` was given or the path is a UNC
+/// path, else whatever the store itself records (local for a new store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreLocation {
     path: PathBuf,
-    mode: StoreMode,
+    shared: bool,
 }
 
 impl StoreLocation {
     /// The store at `path`; a UNC path (`\\server\share\…`) is always shared.
     pub fn new(path: impl Into<PathBuf>, shared: bool) -> Self {
         let path = path.into();
-        let mode = if shared || is_unc(&path) { StoreMode::Shared } else { StoreMode::Local };
-        Self { path, mode }
+        let shared = shared || is_unc(&path);
+        Self { path, shared }
     }
 
     /// The store chosen by the command line or environment: `explicit`, else `$MAILMFA_STORE`, else
@@ -52,9 +87,14 @@ impl StoreLocation {
         &self.path
     }
 
-    /// Local or shared.
+    /// The mode asked for: shared, or local unless the store records otherwise.
     pub fn mode(&self) -> StoreMode {
-        self.mode
+        if self.shared { StoreMode::Shared } else { StoreMode::Local }
+    }
+
+    /// The mode asked for explicitly (`--shared`, a UNC path), if any.
+    pub fn requested_mode(&self) -> Option<StoreMode> {
+        self.shared.then_some(StoreMode::Shared)
     }
 }
 

@@ -34,6 +34,8 @@ pub struct TotpSecret {
     pub state: EnrolmentState,
     /// The last time step accepted, never to be accepted again.
     pub last_step: Option<i64>,
+    /// When the secret was made (`None` for a secret made before stores kept the time).
+    pub created_at: Option<UnixTime>,
 }
 
 /// The columns [`RawMailbox`] reads.
@@ -197,7 +199,7 @@ impl Tx<'_> {
     /// next login enrols again.
     pub fn reset_two_factor_code(&self, id: MailboxId) -> StoreResult<()> {
         self.tx.execute(
-            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL,
+            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL,
                     failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1",
             [id.0],
         )?;
@@ -221,24 +223,46 @@ impl Tx<'_> {
 
     /// The mailbox's TOTP secret, unsealed, if it has one.
     pub fn totp_secret(&self, id: MailboxId) -> StoreResult<Option<TotpSecret>> {
-        let row: Option<(Option<Vec<u8>>, String, Option<i64>)> = self
+        type Row = (Option<Vec<u8>>, String, Option<i64>, Option<i64>);
+        let row: Option<Row> = self
             .tx
-            .prepare_cached("SELECT totp_secret, totp_state, totp_last_step FROM mailbox WHERE id = ?1")?
-            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .prepare_cached(
+                "SELECT totp_secret, totp_state, totp_last_step, totp_created_at FROM mailbox WHERE id = ?1",
+            )?
+            .query_row([id.0], |r| {
+                Ok((r.get("totp_secret")?, r.get("totp_state")?, r.get("totp_last_step")?, r.get("totp_created_at")?))
+            })
             .optional()?;
-        let Some((Some(sealed), state, last_step)) = row else {
+        let Some((Some(sealed), state, last_step, created_at)) = row else {
             return Ok(None);
         };
         let secret = self.key.open(&secret_context(id), &sealed)?;
-        Ok(Some(TotpSecret { secret, state: parse_stored(&state)?, last_step }))
+        Ok(Some(TotpSecret { secret, state: parse_stored(&state)?, last_step, created_at }))
     }
 
-    /// Stores a new TOTP secret, sealed to this mailbox, in the given state.
-    pub fn set_totp_secret(&self, id: MailboxId, secret: &[u8], state: EnrolmentState) -> StoreResult<()> {
+    /// Stores a new TOTP secret made at `now`, sealed to this mailbox, in the given state.
+    pub fn set_totp_secret(
+        &self,
+        id: MailboxId,
+        secret: &[u8],
+        state: EnrolmentState,
+        now: UnixTime,
+    ) -> StoreResult<()> {
         let sealed = self.key.seal(&secret_context(id), secret)?;
         self.tx.execute(
-            "UPDATE mailbox SET totp_secret = ?2, totp_state = ?3, totp_last_step = NULL WHERE id = ?1",
-            params![id.0, sealed, state.word()],
+            "UPDATE mailbox SET totp_secret = ?2, totp_state = ?3, totp_last_step = NULL, totp_created_at = ?4
+             WHERE id = ?1",
+            params![id.0, sealed, state.word(), now],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a TOTP secret that was never confirmed (its enrolment expired).
+    pub fn discard_pending_secret(&self, id: MailboxId) -> StoreResult<()> {
+        self.tx.execute(
+            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL
+             WHERE id = ?1 AND totp_state = 'pending'",
+            [id.0],
         )?;
         Ok(())
     }
@@ -384,6 +408,17 @@ impl Tx<'_> {
         self.tx
             .prepare_cached("DELETE FROM code_send WHERE mailbox_id = ?1 AND sent_at < ?2")?
             .execute(params![id.0, now - 86_400])?;
+        Ok(())
+    }
+
+    /// Takes back one send recorded at `at` (a code that could not be delivered).
+    pub fn forget_code_send(&self, id: MailboxId, at: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "DELETE FROM code_send WHERE rowid =
+                    (SELECT rowid FROM code_send WHERE mailbox_id = ?1 AND sent_at = ?2 LIMIT 1)",
+            )?
+            .execute(params![id.0, at])?;
         Ok(())
     }
 

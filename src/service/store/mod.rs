@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 use thiserror::Error;
 
 use super::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
 use crate::domain::DomainError;
 
 pub use location::{StoreLocation, StoreMode, default_store_path};
+pub use mailboxes::TotpSecret;
 pub use migrate::SCHEMA_VERSION;
 
 /// How long one statement waits for another process's lock before SQLite reports "busy".
@@ -81,6 +82,22 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The file at the store's path is not a mailmfa store; it was left as it is.
+    #[error("{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet to create one")]
+    NotAStore {
+        /// The file.
+        path: String,
+        /// What it is instead.
+        reason: String,
+    },
+    /// The store was asked for in another mode than the one it records.
+    #[error("the store {path} is a {recorded} store, not a {} one; nothing was changed — switch it with `mailmfa store mode {}` on the one server that uses it now, or open it without --shared", recorded.other().word(), recorded.other().word())]
+    ModeMismatch {
+        /// The database file.
+        path: String,
+        /// The mode the store records.
+        recorded: StoreMode,
+    },
     /// Another server kept the store locked for too long.
     #[error("the store is busy: another server or process held its lock for too long; try again")]
     Busy,
@@ -101,6 +118,7 @@ pub struct Store {
     key: StoreKey,
     store_id: String,
     location: Option<StoreLocation>,
+    mode: Option<StoreMode>,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,14 +127,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// User versions mailmfa could ever have written; anything else is not a mailmfa store.
+const PLAUSIBLE_VERSIONS: std::ops::RangeInclusive<i64> = 1..=10_000;
+
 impl Store {
-    /// Opens (creating if needed) the store at `location`, with its key from `keyring`. Opening
-    /// is retried for a while when another process holds the file's lock (for example while it
-    /// creates the store or switches its journal mode).
+    /// Opens the store at `location` with its key from `keyring`, creating it if the file does not
+    /// exist. Opening writes nothing unless something is due (a migration, a journal mode that
+    /// differs from the one the store records), so it works on a read-only file. Opening is
+    /// retried for a while when another process holds the file's lock.
     pub fn open(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
         let mut attempt = 0;
         loop {
-            match Self::open_once(location, keyring) {
+            let result = if location.path().exists() {
+                Self::open_existing(location, keyring)
+            } else {
+                Self::create(location, keyring).and_then(|()| Self::open_existing(location, keyring))
+            };
+            match result {
                 Err(StoreError::Sqlite(e)) if is_busy(&e) && attempt + 1 < WRITE_ATTEMPTS => {
                     attempt += 1;
                     thread::sleep(Duration::from_millis(25 << attempt.min(5)));
@@ -127,66 +154,132 @@ impl Store {
         }
     }
 
-    fn open_once(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
+    fn open_existing(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
         let path = location.path();
         let shown = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: shown.clone(),
-                reason: format!("cannot create its folder: {e}"),
-            })?;
+        let not_ours = |reason: String| StoreError::NotAStore { path: shown.clone(), reason };
+        let meta = std::fs::metadata(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
+        if !meta.is_file() {
+            return Err(not_ours("it is not a file".to_owned()));
         }
-        let conn =
-            Connection::open(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
+        if meta.len() == 0 {
+            return Err(not_ours("the file is empty".to_owned()));
+        }
+        // No SQLITE_OPEN_CREATE: a file removed since the check above is an error, not a new store.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let version = migrate::schema_version(&conn).map_err(|e| {
-            if is_busy(&e) {
-                StoreError::Sqlite(e)
-            } else {
-                StoreError::Open { path: shown.clone(), reason: format!("it is not a mailmfa store ({e})") }
-            }
+            if is_busy(&e) { StoreError::Sqlite(e) } else { not_ours(format!("SQLite cannot read it ({e})")) }
         })?;
-        if version > SCHEMA_VERSION {
+        if version > SCHEMA_VERSION && PLAUSIBLE_VERSIONS.contains(&version) {
             return Err(StoreError::NewerSchema { path: shown, found: version, supported: SCHEMA_VERSION });
+        }
+        if !PLAUSIBLE_VERSIONS.contains(&version) {
+            let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+            return Err(not_ours(match (version, tables) {
+                (0, 0) => "it is an empty SQLite database without a mailmfa schema".to_owned(),
+                (0, _) => format!("it is an SQLite database with {tables} other objects and no mailmfa identity"),
+                _ => format!("its schema version {version} is not one mailmfa writes"),
+            }));
         }
         // The key is checked before anything is written, so a wrong or missing key changes nothing
         // (not even the journal mode).
-        let existing = if version >= 1 { Some(Self::check_key(&conn, path, keyring)?) } else { None };
-        let journal = match location.mode() {
-            StoreMode::Local => "WAL",
-            StoreMode::Shared => "DELETE",
-        };
-        let set: String = conn.pragma_update_and_check(None, "journal_mode", journal, |row| row.get(0))?;
-        if !set.eq_ignore_ascii_case(journal) {
-            return Err(StoreError::Open {
-                path: shown,
-                reason: format!(
-                    "SQLite kept journal mode {set} instead of {journal}; is another process using the file?"
-                ),
-            });
+        let (store_id, key) = Self::check_key(&conn, path, keyring)?;
+        let current: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+        let recorded = read_mode(&conn)?;
+        let mode = recorded.unwrap_or(if current.eq_ignore_ascii_case("wal") {
+            StoreMode::Local
+        } else {
+            StoreMode::Shared
+        });
+        if location.requested_mode().is_some_and(|asked| asked != mode) {
+            return Err(StoreError::ModeMismatch { path: shown, recorded: mode });
+        }
+        if !current.eq_ignore_ascii_case(mode.journal()) {
+            set_journal_mode(&conn, &shown, mode)?;
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        if version < SCHEMA_VERSION {
+            migrate::migrate(&conn, migrate::MIGRATIONS, mode)?;
+        }
+        Ok(Self { conn, key, store_id, location: Some(location.clone()), mode: Some(mode) })
+    }
 
-        let (store_id, key) = match existing {
-            Some(identity) => {
-                migrate::migrate(&conn, migrate::MIGRATIONS)?;
-                identity
-            }
-            None => Self::create(&conn, path, keyring)?,
+    /// Creates a new store at `location`: the schema, a new id and key, and the mode asked for are
+    /// written to a new owner-only file beside it, the key is saved, and the file is then moved to
+    /// the store's path unless a store appeared there meanwhile (then that one is used, and this
+    /// attempt's key removed). No process ever sees a store without its identity.
+    fn create(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<()> {
+        let path = location.path();
+        let shown = path.display().to_string();
+        let fail = |reason: String| StoreError::Open { path: shown.clone(), reason };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".mailmfa-new-").suffix(".sqlite3");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o600));
+        }
+        let file = builder.tempfile_in(dir).map_err(|e| fail(format!("cannot create a file in its folder: {e}")))?;
+        let mode = location.mode();
+        let (store_id, key) = {
+            let conn = Connection::open(file.path()).map_err(|e| fail(e.to_string()))?;
+            conn.pragma_update(None, "journal_mode", "DELETE")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            let tx = begin_immediate(&conn)?;
+            migrate::migrate_in(&tx, migrate::MIGRATIONS)?;
+            let store_id = new_store_id()?;
+            let key = StoreKey::generate()?;
+            write_identity(&tx, &store_id, &key)?;
+            write_mode(&tx, mode)?;
+            tx.commit().map_err(busy_or)?;
+            (store_id, key)
         };
-        Ok(Self { conn, key, store_id, location: Some(location.clone()) })
+        keyring.save(&store_id, &key)?;
+        match file.persist_noclobber(path) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let forgotten = keyring.forget(&store_id);
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    forgotten.map_err(StoreError::from)
+                } else {
+                    Err(fail(format!("cannot move the new store into place: {}", e.error)))
+                }
+            }
+        }
+    }
+
+    /// Switches the store's mode (journal) and records it: the explicit way to turn a local store
+    /// into a shared one or back. Needs the store to itself: no other process may have it open.
+    pub fn set_mode(&mut self, mode: StoreMode) -> StoreResult<()> {
+        let shown = self.location.as_ref().map_or_else(|| "(memory)".to_owned(), |l| l.path().display().to_string());
+        set_journal_mode(&self.conn, &shown, mode)?;
+        let tx = begin_immediate(&self.conn)?;
+        write_mode(&tx, mode)?;
+        tx.commit().map_err(busy_or)?;
+        self.mode = Some(mode);
+        Ok(())
     }
 
     /// A store in memory with a fresh key, for tests and previews.
     pub fn open_in_memory() -> StoreResult<Self> {
         let conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrate::migrate(&conn, migrate::MIGRATIONS)?;
+        migrate::migrate(&conn, migrate::MIGRATIONS, StoreMode::Local)?;
         let key = StoreKey::generate()?;
         let store_id = new_store_id()?;
         write_identity(&conn, &store_id, &key)?;
-        Ok(Self { conn, key, store_id, location: None })
+        Ok(Self { conn, key, store_id, location: None, mode: None })
+    }
+
+    /// Local or shared, as the store records it; `None` in memory.
+    pub fn mode(&self) -> Option<StoreMode> {
+        self.mode
     }
 
     /// The store's random id (names its key file).
@@ -248,24 +341,6 @@ impl Store {
         Ok((store_id, key))
     }
 
-    /// Creates the schema and gives the new store its id and key, all in one transaction under the
-    /// write lock: processes opening a new file at once agree on one identity, and none of them
-    /// sees a schema without an identity.
-    fn create(conn: &Connection, path: &Path, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
-        let tx = begin_immediate(conn)?;
-        migrate::migrate_in(&tx, migrate::MIGRATIONS)?;
-        if read_identity(&tx)?.is_some() {
-            tx.commit().map_err(busy_or)?;
-            return Self::check_key(conn, path, keyring);
-        }
-        let store_id = new_store_id()?;
-        let key = StoreKey::generate()?;
-        keyring.save(&store_id, &key)?;
-        write_identity(&tx, &store_id, &key)?;
-        tx.commit().map_err(busy_or)?;
-        Ok((store_id, key))
-    }
-
     /// Checks that `key` opens this store's key check, for `key import`.
     pub fn key_opens(location: &StoreLocation, store_id: &str, key: &StoreKey) -> StoreResult<bool> {
         let conn = Connection::open_with_flags(location.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -304,6 +379,21 @@ impl Tx<'_> {
     pub fn key(&self) -> &StoreKey {
         self.key
     }
+
+    /// Marks a point inside the transaction that [`Tx::rollback_to`] can return to.
+    pub fn savepoint(&self, name: &str) -> StoreResult<()> {
+        Ok(self.tx.execute_batch(&format!("SAVEPOINT {name}"))?)
+    }
+
+    /// Undoes everything since the savepoint `name`, and ends it.
+    pub fn rollback_to(&self, name: &str) -> StoreResult<()> {
+        Ok(self.tx.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
+    }
+
+    /// Keeps everything since the savepoint `name`, and ends it.
+    pub fn release(&self, name: &str) -> StoreResult<()> {
+        Ok(self.tx.execute_batch(&format!("RELEASE {name}"))?)
+    }
 }
 
 fn begin_immediate(conn: &Connection) -> StoreResult<Transaction<'_>> {
@@ -336,6 +426,32 @@ fn new_store_id() -> StoreResult<String> {
     let mut id = [0u8; 16];
     super::crypto::random_bytes(&mut id)?;
     Ok(to_hex(&id))
+}
+
+fn read_mode(conn: &Connection) -> StoreResult<Option<StoreMode>> {
+    let word: Option<String> =
+        conn.query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'mode'", [], |r| r.get(0)).optional()?;
+    word.map(|w| w.parse().map_err(StoreError::from)).transpose()
+}
+
+fn write_mode(conn: &Connection, mode: StoreMode) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('mode', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![mode.word()],
+    )?;
+    Ok(())
+}
+
+fn set_journal_mode(conn: &Connection, shown: &str, mode: StoreMode) -> StoreResult<()> {
+    let journal = mode.journal();
+    let set: String = conn.pragma_update_and_check(None, "journal_mode", journal, |row| row.get(0))?;
+    if set.eq_ignore_ascii_case(journal) {
+        return Ok(());
+    }
+    Err(StoreError::Open {
+        path: shown.to_owned(),
+        reason: format!("SQLite kept journal mode {set} instead of {journal}; is another process using the file?"),
+    })
 }
 
 fn read_identity(conn: &Connection) -> StoreResult<Option<(String, Vec<u8>)>> {

@@ -60,3 +60,27 @@ fn storing_a_setting_moves_the_settings_version() {
     let settings = store.read(|tx| tx.settings()).unwrap();
     assert_eq!((settings.issuer.as_str(), settings.lockout_threshold), ("Example", 7));
 }
+
+/// A store written by schema 1 (before secrets had a time) opens, migrates to the current schema
+/// in one transaction, and records its mode as the file's journal says.
+#[test]
+fn a_schema_1_store_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.write(|tx| tx.insert_postoffice(&"example.com".parse().unwrap(), NOW)).unwrap();
+    drop(store);
+    let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE mailbox DROP COLUMN totp_created_at; DELETE FROM meta WHERE key = 'mode'; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = open(&dir);
+    assert_eq!(store.mode(), Some(StoreMode::Local));
+    assert_eq!(store.read(|tx| tx.postoffices()).unwrap().len(), 1);
+    let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let mode: String = store.conn.query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "local");
+    store.conn.query_row("SELECT totp_created_at FROM mailbox LIMIT 1", [], |_| Ok(())).optional().unwrap();
+}
