@@ -3,7 +3,8 @@
 //! Layers, each depending only on those before it: [`domain`] (plain types and rules), [`geo`]
 //! (IP address → country), [`delivery`] (SMTP relay and SMS gateway), [`service`] (the front
 //! door, which owns the SQLite store, the login engine and the store key as private modules),
-//! then the faces: the command line in [`cli`] and the console in `ui` (feature `gui`).
+//! then the faces: the command line in [`cli`], the login service in [`serve`] and the console in
+//! `ui` (feature `gui`).
 //! `ARCHITECTURE.md` tells how a click or a login flows through them.
 
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod delivery;
 pub mod domain;
 pub mod geo;
 pub mod qr;
+pub mod serve;
 pub mod service;
 #[cfg(feature = "gui")]
 pub mod ui;

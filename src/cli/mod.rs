@@ -11,8 +11,8 @@ use serde_json::json;
 
 pub use args::{Cli, Command};
 use args::{
-    KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand, SettingsCommand,
-    StoreCommand, UserCommand,
+    ClientCommand, KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand,
+    ServeArgs, SettingsCommand, StoreCommand, UserCommand,
 };
 use output::{Output, table, when};
 
@@ -80,6 +80,9 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
     if let Command::Key(KeyCommand::Import { file }) = &command {
         return key_import(location, file);
     }
+    if let Command::Serve(args) = &command {
+        return serve(location, args);
+    }
     if let Command::Store(StoreCommand::Mode { mode }) = &command {
         let mode: StoreMode = parse(mode)?;
         // The store is opened as it is; the command is the explicit way to change its mode.
@@ -109,7 +112,8 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
                 json!({"exported": file.display().to_string(), "store_id": service.store_id()}),
             ))
         }
-        Command::Key(KeyCommand::Import { .. }) | Command::Store(_) => {
+        Command::Client(c) => client(&service, c),
+        Command::Key(KeyCommand::Import { .. }) | Command::Store(_) | Command::Serve(_) => {
             unreachable!("handled before the store is opened")
         }
         Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
@@ -505,6 +509,89 @@ fn audit(service: &Service, mailbox: Option<&str>, limit: usize) -> CliResult {
         table(&["TIME", "ACTOR", "MAILBOX", "ACTION", "IP", "COUNTRY", "OUTCOME", "DETAIL"], &rows),
         value.into(),
     ))
+}
+
+fn serve(location: &StoreLocation, args: &ServeArgs) -> CliResult {
+    let listen = match &args.listen {
+        Some(raw) => Some(raw.trim().parse().map_err(|_| usage(&format!("--listen {raw:?} is not address:port")))?),
+        None => None,
+    };
+    let options = crate::serve::ServeOptions { listen, max_batch: args.max_batch };
+    let keys = KeyFolder::default_location();
+    if args.windows_service {
+        return windows_service(location, keys, options);
+    }
+    let announce = |addr: std::net::SocketAddr, https: bool| {
+        let scheme = if https { "https" } else { "http" };
+        output::print_note(&format!("listening on {scheme}://{addr} (Ctrl-C stops)"));
+    };
+    crate::serve::run(location, &keys, &options, crate::serve::shutdown_signal(), announce)
+        .map_err(|e| CliError { status: 2, message: one_line(&e.to_string()) })?;
+    Ok(Output::done("Stopped.".to_owned(), json!({"stopped": true})))
+}
+
+#[cfg(windows)]
+fn windows_service(location: &StoreLocation, keys: KeyFolder, options: crate::serve::ServeOptions) -> CliResult {
+    crate::serve::windows::run(location.clone(), keys, options)
+        .map_err(|e| CliError { status: 2, message: one_line(&e.to_string()) })?;
+    Ok(Output::done("Stopped.".to_owned(), json!({"stopped": true})))
+}
+
+#[cfg(not(windows))]
+fn windows_service(_: &StoreLocation, _: KeyFolder, _: crate::serve::ServeOptions) -> CliResult {
+    Err(usage("--windows-service runs only on Windows, under the service manager; on Linux use a systemd unit"))
+}
+
+fn client(service: &Service, command: ClientCommand) -> CliResult {
+    match command {
+        ClientCommand::Add { name, allow, return_url } => {
+            let allow = crate::domain::parse_networks(allow.as_deref().unwrap_or(""))?;
+            let return_urls: Vec<String> = return_url
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let (client, key) = service.add_client(&name, &allow, &return_urls)?;
+            Ok(Output::done(
+                format!(
+                    "Created the API client {}. Its key, shown only now:\n{}\nGive it to the webmail as Authorization: Bearer KEY.",
+                    client.name,
+                    key.0.as_str()
+                ),
+                json!({"name": client.name, "key": key.0.as_str(), "allow": client.allow, "return_urls": client.return_urls}),
+            ))
+        }
+        ClientCommand::List => {
+            let list = service.clients()?;
+            let rows = list
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        if c.allow.is_empty() { "any".to_owned() } else { c.allow.join(", ") },
+                        c.return_urls.join(", "),
+                        when(c.created_at),
+                        c.last_used.map(when).unwrap_or_else(|| "never".to_owned()),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let value = list
+                .iter()
+                .map(|c| {
+                    json!({"name": c.name, "allow": c.allow, "return_urls": c.return_urls,
+                           "created": when(c.created_at), "last_used": c.last_used.map(when)})
+                })
+                .collect::<Vec<_>>();
+            Ok(Output::data(table(&["CLIENT", "ALLOWED FROM", "RETURN URLS", "CREATED", "LAST USED"], &rows), value.into()))
+        }
+        ClientCommand::Remove { name } => {
+            service.remove_client(&name)?;
+            Ok(Output::done(format!("Removed the API client {name}."), json!({"name": name, "removed": true})))
+        }
+    }
 }
 
 fn usage(message: &str) -> CliError {

@@ -47,6 +47,11 @@ impl Output {
     }
 }
 
+/// Prints a line about what a long-running command is doing to stderr.
+pub fn print_note(message: &str) {
+    drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));
+}
+
 /// Prints an error line to stderr.
 pub fn print_error(message: &str) {
     drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));

@@ -6,6 +6,7 @@ mod audit;
 mod login;
 mod mailbox;
 mod names;
+mod network;
 mod policy;
 mod settings;
 pub mod totp;
@@ -21,6 +22,7 @@ pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary
 pub use names::{
     CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order,
 };
+pub use network::{IpNetwork, parse_networks};
 pub use policy::{
     ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch,
     offered_providers,

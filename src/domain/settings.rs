@@ -54,6 +54,8 @@ pub enum SettingGroup {
     SmsGateway,
     /// The request of a custom SMS gateway.
     SmsCustom,
+    /// The login service (`mailmfa serve`).
+    LoginService,
 }
 
 impl SettingGroup {
@@ -66,6 +68,7 @@ impl SettingGroup {
             Self::SmtpRelay => "SMTP relay",
             Self::SmsGateway => "SMS gateway",
             Self::SmsCustom => "Custom SMS gateway",
+            Self::LoginService => "Login service",
         }
     }
 }
@@ -184,6 +187,16 @@ fn host_name(value: &str) -> Result<(), String> {
         return Err("give only the host name or address, as in mail.example.org".to_owned());
     }
     Ok(())
+}
+
+/// An address and port to listen on, as in `127.0.0.1:8750`.
+fn listen_address(value: &str) -> Result<(), String> {
+    value.parse::<std::net::SocketAddr>().map(drop).map_err(|_| "write it as address:port, as in 127.0.0.1:8750".to_owned())
+}
+
+/// Networks, comma-separated.
+fn networks(value: &str) -> Result<(), String> {
+    super::parse_networks(value).map(drop).map_err(|e| e.to_string())
 }
 
 /// HTTP statuses, comma-separated.
@@ -555,6 +568,57 @@ settings! {
         group: SmsGateway,
         label: "Gateway timeout (seconds)",
         help: "gateway request timeout",
+    }
+    serve_listen: String = "serve.listen" {
+        default: "127.0.0.1:8750",
+        kind: SettingKind::Text,
+        group: LoginService,
+        label: "Listen on",
+        help: "address:port of mailmfa serve; any address but a loopback one needs serve.tls_cert and serve.tls_key",
+        rule: listen_address,
+    }
+    serve_public_url: String = "serve.public_url" {
+        default: "",
+        kind: SettingKind::Url,
+        group: LoginService,
+        label: "Public address",
+        help: "the address browsers use for the hosted sign-in pages, as in https://mfa.example.com",
+    }
+    serve_tls_cert: String = "serve.tls_cert" {
+        default: "",
+        kind: SettingKind::Path,
+        group: LoginService,
+        label: "TLS certificate (PEM)",
+        help: "certificate chain of the login service, PEM",
+    }
+    serve_tls_key: String = "serve.tls_key" {
+        default: "",
+        kind: SettingKind::Path,
+        group: LoginService,
+        label: "TLS private key (PEM)",
+        help: "private key of the login service, PEM",
+    }
+    serve_trusted_proxies: String = "serve.trusted_proxies" {
+        default: "",
+        kind: SettingKind::Text,
+        group: LoginService,
+        label: "Trusted proxies",
+        help: "networks (CIDR, comma-separated) whose X-Forwarded-For the hosted pages believe",
+        rule: networks,
+    }
+    serve_client_rate: i64 = "serve.client_rate" {
+        default: "500",
+        kind: SettingKind::Int { min: 1, max: 1000000 },
+        group: LoginService,
+        label: "Requests per second per client",
+        help: "requests one API client may make per second (bursts of twice as many)",
+    }
+    serve_ip_rate: i64 = "serve.ip_rate" {
+        default: "1000",
+        kind: SettingKind::Int { min: 1, max: 1000000 },
+        group: LoginService,
+        label: "Requests per second per address",
+        help: "requests one source address may make per second (bursts of twice as many)",
     }
 }
 

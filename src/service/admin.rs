@@ -195,26 +195,7 @@ impl Service {
             Configurer::Administrator => "mailbox.set",
             Configurer::EndUser => "user.set",
         };
-        self.audited(action, Some(&shown), |tx| {
-            let mb = existing_mailbox(tx, address)?;
-            if by == Configurer::EndUser && !mb.users_may_configure {
-                return Err(ServiceError::SelfServiceOff(address.postoffice.clone()));
-            }
-            let provider = changes.provider.unwrap_or(mb.provider);
-            let needs_choice = match by {
-                Configurer::Administrator => changes.provider.is_some(),
-                Configurer::EndUser => changes.touch_delivery(),
-            };
-            if needs_choice {
-                check_provider_choice(tx, provider, by)?;
-            }
-            let sms = changes.sms_number.clone().unwrap_or(mb.sms_number.clone());
-            let alt = changes.alt_email.clone().unwrap_or(mb.alt_email.clone());
-            check_destination(address, provider, sms.as_ref(), alt.as_ref())?;
-            let challenge = changes.challenge.unwrap_or(mb.challenge);
-            tx.update_mailbox_policy(mb.id, challenge, provider, sms.as_ref(), alt.as_ref())?;
-            Ok(((), changes.describe()))
-        })
+        self.audited(action, Some(&shown), |tx| Ok(((), set_mailbox_in(tx, address, changes, by)?)))
     }
 
     /// Clears the TOTP secret (so the next login enrols with a new QR code), its replay state, the
@@ -364,6 +345,34 @@ impl Service {
         let shown = mailbox.map(ToString::to_string);
         Ok(self.store.read(|tx| tx.audit(shown.as_deref(), limit))?)
     }
+}
+
+/// Changes a mailbox's policy inside the caller's transaction (see [`Service::set_mailbox`]);
+/// returns the audit detail.
+pub(super) fn set_mailbox_in(
+    tx: &Tx<'_>,
+    address: &MailboxAddress,
+    changes: &MailboxChanges,
+    by: Configurer,
+) -> ServiceResult<String> {
+    let mb = existing_mailbox(tx, address)?;
+    if by == Configurer::EndUser && !mb.users_may_configure {
+        return Err(ServiceError::SelfServiceOff(address.postoffice.clone()));
+    }
+    let provider = changes.provider.unwrap_or(mb.provider);
+    let needs_choice = match by {
+        Configurer::Administrator => changes.provider.is_some(),
+        Configurer::EndUser => changes.touch_delivery(),
+    };
+    if needs_choice {
+        check_provider_choice(tx, provider, by)?;
+    }
+    let sms = changes.sms_number.clone().unwrap_or(mb.sms_number.clone());
+    let alt = changes.alt_email.clone().unwrap_or(mb.alt_email.clone());
+    check_destination(address, provider, sms.as_ref(), alt.as_ref())?;
+    let challenge = changes.challenge.unwrap_or(mb.challenge);
+    tx.update_mailbox_policy(mb.id, challenge, provider, sms.as_ref(), alt.as_ref())?;
+    Ok(changes.describe())
 }
 
 /// The post office of that name, or the error that names it.

@@ -144,6 +144,27 @@ pub enum ServiceError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// An API client of that name exists.
+    #[error("an API client named {0} already exists")]
+    ClientExists(String),
+    /// No API client has that name.
+    #[error("there is no API client named {0}")]
+    NoClient(String),
+    /// A call to the login service came without a key.
+    #[error("this call needs an API key: send Authorization: Bearer mmfa_…")]
+    NoApiKey,
+    /// A call to the login service came with a key that is not (or no longer) valid.
+    #[error("the API key is not valid")]
+    BadApiKey,
+    /// A call to the login service came from an address its client may not call from.
+    #[error("this API client may not call from {0}")]
+    SourceNotAllowed(std::net::IpAddr),
+    /// The login transaction does not exist, has ended, or belongs to another client.
+    #[error("there is no such login transaction: it is unknown, has ended, or has expired")]
+    UnknownTransaction,
+    /// A resend was asked for a challenge that sends nothing (an authenticator app's code).
+    #[error("this login's code comes from an authenticator app; there is nothing to send again")]
+    NothingToResend,
     /// A QR code could not be made or written.
     #[error(transparent)]
     Qr(#[from] QrError),

@@ -49,15 +49,16 @@ impl Service {
     /// Decides what a login of `address` from `ip` needs and enrols or stores a code if it needs
     /// one — without sending the code yet: see [`LoginStart::delivery`].
     pub fn start_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
-        let now = self.now();
-        let attempt = self.store.write(|tx| -> ServiceResult<_> {
-            let snapshot = self.snapshot_for_login(tx)?;
-            let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
-            let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
-            let (answer, pending) = engine::begin(tx, &cx, address, &origin)?;
-            Ok((answer, pending, snapshot, origin))
-        });
-        let (answer, pending, snapshot, origin) = self.audit_failed_attempt("login.begin", address, ip, attempt)?;
+        let attempt = self.store.write(|tx| self.start_login_in(tx, address, ip));
+        self.audit_failed_attempt("login.begin", address, ip, attempt)
+    }
+
+    /// [`Service::start_login`] inside the caller's transaction.
+    pub(super) fn start_login_in(&self, tx: &Tx<'_>, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        let (answer, pending) = engine::begin(tx, &cx, address, &origin)?;
         let delivery = pending.map(|pending| CodeDelivery {
             message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
             sender: Arc::clone(&snapshot.sender),
@@ -93,16 +94,25 @@ impl Service {
     /// Checks the code typed at login (six digits; anything else is bad input, not a failure,
     /// though it is audited like every attempt).
     pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
-        let now = self.now();
-        let attempt = code.parse::<Code>().map_err(ServiceError::from).and_then(|code| {
-            self.store.write(|tx| -> ServiceResult<_> {
-                let snapshot = self.snapshot_for_login(tx)?;
-                let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
-                let cx = Context { now, settings: &snapshot.settings, random: self.world.random.as_ref() };
-                Ok(engine::verify(tx, &cx, address, &origin, &code)?)
-            })
-        });
+        let attempt = code
+            .parse::<Code>()
+            .map_err(ServiceError::from)
+            .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code)));
         self.audit_failed_attempt("login.verify", address, ip, attempt)
+    }
+
+    /// [`Service::verify_login`] inside the caller's transaction.
+    pub(super) fn verify_login_in(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        code: &Code,
+    ) -> ServiceResult<VerifyAnswer> {
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        Ok(engine::verify(tx, &cx, address, &origin, code)?)
     }
 
     /// `login begin` as a webmail asks it, with the address and IP as they came: input that does
@@ -143,10 +153,10 @@ impl Service {
 
     /// Parses a login's address and IP, auditing input that does not parse.
     fn login_input(&self, action: &str, address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
-        let parsed = address.parse::<MailboxAddress>().and_then(|a| Ok((a, ip.parse::<LoginIp>()?)));
-        parsed.map_err(|e| {
-            self.record_attempt(action, Some(shown(address)), Some(shown(ip)), "invalid_input", e.to_string());
-            ServiceError::from(e)
+        parse_login(address, ip).map_err(|e| {
+            let entry = attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), "invalid_input", &e);
+            self.record(&entry);
+            e
         })
     }
 
@@ -160,25 +170,17 @@ impl Service {
     ) -> ServiceResult<T> {
         if let Err(e) = &attempt {
             let outcome = if matches!(e, ServiceError::Domain(_)) { "invalid_input" } else { "error" };
-            self.record_attempt(action, Some(address.to_string()), Some(ip.to_string()), outcome, e.to_string());
+            let entry = attempt_entry(self.now(), action, Some(address.to_string()), Some(ip.to_string()), outcome, e);
+            self.record(&entry);
         }
         attempt
     }
 
-    /// Writes the audit entry of a login attempt that did not reach a decision. Best effort: when
-    /// the store itself failed, this write may fail too, and the attempt's own error is reported.
-    fn record_attempt(&self, action: &str, mailbox: Option<String>, ip: Option<String>, outcome: &str, why: String) {
-        let entry = AuditEntry {
-            at: self.now(),
-            actor: engine::ACTOR.to_owned(),
-            mailbox,
-            action: action.to_owned(),
-            ip,
-            outcome: outcome.to_owned(),
-            detail: Some(why),
-            ..AuditEntry::default()
-        };
-        let recorded: Result<(), _> = self.store.write(|tx| tx.insert_audit(&entry));
+    /// Writes an audit entry of something that did not happen, in a transaction of its own. Best
+    /// effort: when the store itself failed, this write may fail too, and the first error is what
+    /// the caller reports.
+    pub(super) fn record(&self, entry: &AuditEntry) {
+        let recorded: Result<(), _> = self.store.write(|tx| tx.insert_audit(entry));
         drop(recorded);
     }
 
@@ -250,9 +252,35 @@ impl TestSend {
 }
 
 /// Input as the audit log keeps it when it does not parse: escaped, on one line, shortened.
-fn shown(raw: &str) -> String {
+pub(super) fn shown(raw: &str) -> String {
     const MAX: usize = 64;
     let cut: String = raw.chars().take(MAX).collect();
     let text = format!("{cut:?}");
     if raw.chars().count() > MAX { format!("{text}…") } else { text }
+}
+
+/// A login's address and IP as they came.
+pub(super) fn parse_login(address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
+    Ok((address.parse()?, ip.parse()?))
+}
+
+/// The audit entry of a login attempt that did not reach a decision.
+pub(super) fn attempt_entry(
+    at: crate::clock::UnixTime,
+    action: &str,
+    mailbox: Option<String>,
+    ip: Option<String>,
+    outcome: &str,
+    why: &ServiceError,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: engine::ACTOR.to_owned(),
+        mailbox,
+        action: action.to_owned(),
+        ip,
+        outcome: outcome.to_owned(),
+        detail: Some(why.to_string()),
+        ..AuditEntry::default()
+    }
 }

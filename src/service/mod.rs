@@ -7,6 +7,7 @@
 //! types, and the compiler holds them to it.
 
 mod admin;
+mod api;
 mod crypto;
 mod engine;
 mod error;
@@ -20,6 +21,7 @@ mod world;
 use std::sync::Arc;
 
 pub use admin::{MailboxChanges, MailboxDetails, SettingView};
+pub use api::{ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings};
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;

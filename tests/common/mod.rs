@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http_server;
+pub mod serve;
 pub mod smtp_server;
 
 use std::path::{Path, PathBuf};

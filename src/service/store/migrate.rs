@@ -8,8 +8,11 @@ use rusqlite::params;
 use super::{StoreError, StoreMode, StoreResult};
 
 /// The migrations, oldest first; migration N brings the schema to version N.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_initial.sql"), include_str!("migrations/0002_enrolment_age.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_enrolment_age.sql"),
+    include_str!("migrations/0003_login_service.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -80,11 +83,12 @@ mod tests {
         let broken = [
             MIGRATIONS[0],
             MIGRATIONS[1],
+            MIGRATIONS[2],
             "ALTER TABLE postoffice ADD COLUMN note TEXT; DROP TABLE mailbox; SELECT * FROM no_such_table;",
         ];
         let err = migrate(&conn, &broken, StoreMode::Local).unwrap_err();
-        assert!(err.to_string().contains("migration to schema 3 failed"), "{err}");
-        assert_eq!(schema_version(&conn).unwrap(), 2);
+        assert!(err.to_string().contains("migration to schema 4 failed"), "{err}");
+        assert_eq!(schema_version(&conn).unwrap(), 3);
         let mailboxes: i64 = conn.query_row("SELECT count(*) FROM mailbox", [], |r| r.get(0)).unwrap();
         assert_eq!(mailboxes, 0);
         let name: String = conn.query_row("SELECT name FROM postoffice", [], |r| r.get(0)).unwrap();

@@ -3,6 +3,7 @@
 //! transaction. The typed queries live on [`Tx`], in the sibling files.
 
 mod audit;
+mod clients;
 mod location;
 mod mailboxes;
 mod migrate;
@@ -19,6 +20,7 @@ use thiserror::Error;
 use super::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
 use crate::domain::DomainError;
 
+pub use clients::{ClientRow, TransactionRow};
 pub use location::{StoreLocation, StoreMode, default_store_path};
 pub use mailboxes::TotpSecret;
 pub use migrate::SCHEMA_VERSION;
