@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod delivery;
 pub mod domain;
+pub mod entry;
 pub mod geo;
 pub mod qr;
 pub mod serve;

@@ -40,6 +40,16 @@ pub fn png(text: &str, min_size: u32) -> Result<Vec<u8>, QrError> {
     Ok(bytes.into_inner())
 }
 
+/// `text` as a QR code PNG with whole pixels per module, at least `min_size` pixels square, and
+/// its side in pixels (so a page can show it at exactly that size, sharp).
+pub fn png_sized(text: &str, min_size: u32) -> Result<(Vec<u8>, u32), QrError> {
+    let image = render(text, min_size)?;
+    let side = image.width();
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, ImageFormat::Png).map_err(QrError::Png)?;
+    Ok((bytes.into_inner(), side))
+}
+
 /// Writes `text` as a QR code PNG to `path`.
 pub fn write_png(text: &str, path: &Path) -> Result<(), QrError> {
     let image = render(text, 300)?;

@@ -37,6 +37,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// `local`, `shared` or `server`, for `/v1/health`.
     pub store_kind: &'static str,
+    /// The address browsers reach the hosted pages at (`serve.public_url`, without a final `/`).
+    pub public_url: Option<String>,
 }
 
 /// The connection's peer, put into each request by the listener.
@@ -51,6 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login/verify", post(verify))
         .route("/v1/login/resend", post(resend))
         .route("/v1/users/{address}/settings", put(user_settings))
+        .route("/v1/signin", post(signin))
+        .route("/v1/signin/redeem", post(redeem))
+        .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
+        .route("/signin/{id}/resend", post(super::pages::resend))
+        .route("/static/mailmfa.css", get(super::pages::stylesheet))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
         .with_state(state)
@@ -127,7 +134,9 @@ fn service_error(e: ServiceError) -> Response {
         ServiceError::SourceNotAllowed(_) => StatusCode::FORBIDDEN,
         _ if e.is_refusal() => StatusCode::FORBIDDEN,
         ServiceError::UnknownTransaction => StatusCode::NOT_FOUND,
-        ServiceError::Store(_) | ServiceError::Delivery(_) | ServiceError::Geo(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Store(_) | ServiceError::Delivery(_) | ServiceError::Geo(_) | ServiceError::NoPublicUrl => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::BAD_REQUEST,
     };
     let mut body = json!({"error": e.to_string()});
@@ -194,7 +203,7 @@ fn caller(peer: Peer, headers: &HeaderMap) -> Caller {
 }
 
 /// Runs a request through the writer, and delivers its code (if any) before answering.
-async fn run(state: &AppState, caller: Caller, request: ApiRequest) -> Result<ApiAnswer, Failure> {
+pub async fn run(state: &AppState, caller: Caller, request: ApiRequest) -> Result<ApiAnswer, Failure> {
     let ApiOutcome { result, delivery } = state.writer.call(caller, request).await;
     let answer = result?;
     if let Some(delivery) = delivery {
@@ -304,6 +313,55 @@ async fn user_settings(
             json!({"address": address, "challenge": challenge, "provider": provider}),
         )
         .into_response()),
+        _ => Err(Failure::NotFound),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigninBody {
+    address: String,
+    ip: String,
+    return_url: String,
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    axum::Extension(peer): axum::Extension<Peer>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SigninBody>,
+) -> Result<Response, Failure> {
+    let base = state.public_url.clone().ok_or(ServiceError::NoPublicUrl)?;
+    let request = ApiRequest::Signin { address: body.address, ip: body.ip, return_url: body.return_url };
+    let ApiAnswer::Signin(answer, signin) = run(&state, caller(peer, &headers), request).await? else {
+        return Err(Failure::NotFound);
+    };
+    let mut json = serde_json::to_value(&answer).unwrap_or_default();
+    if let (Some(id), Some(map)) = (signin, json.as_object_mut()) {
+        // The browser gets only the page: the enrolment URI stays off the webmail's side.
+        map.remove("otpauth_uri");
+        map.insert("signin_url".to_owned(), json!(format!("{base}/signin/{id}")));
+    }
+    Ok(axum::Json(json).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemBody {
+    ticket: String,
+}
+
+async fn redeem(
+    State(state): State<AppState>,
+    axum::Extension(peer): axum::Extension<Peer>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RedeemBody>,
+) -> Result<Response, Failure> {
+    match run(&state, caller(peer, &headers), ApiRequest::Redeem { ticket: body.ticket }).await? {
+        ApiAnswer::Redeemed(Some(address)) => Ok(axum::Json(json!({"result": "accepted", "address": address})).into_response()),
+        ApiAnswer::Redeemed(None) => {
+            Ok(axum::Json(json!({"result": "rejected", "reason": "invalid_ticket"})).into_response())
+        }
         _ => Err(Failure::NotFound),
     }
 }

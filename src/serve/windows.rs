@@ -46,7 +46,8 @@ fn service_main(_arguments: Vec<OsString>) {
     let handler = move |control| match control {
         ServiceControl::Stop | ServiceControl::Shutdown => {
             if let Some(stop) = stop.lock().ok().and_then(|mut s| s.take()) {
-                drop(stop.send(()));
+                // The service may be stopping already; then there is no one left to tell.
+                stop.send(()).ok();
             }
             ServiceControlHandlerResult::NoError
         }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::crypto::to_hex;
 use super::login::{CodeDelivery, LoginStart, attempt_entry, parse_login, shown};
+use super::signin::{PageAnswer, PageRequest};
 use super::store::{ClientRow, TransactionRow, Tx};
 use super::{MailboxChanges, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
@@ -113,6 +114,22 @@ pub enum ApiRequest {
         /// What to change.
         settings: UserSettings,
     },
+    /// `POST /v1/signin`: a login that the hosted pages complete.
+    Signin {
+        /// The mailbox, as sent.
+        address: String,
+        /// The login's IP address, as sent.
+        ip: String,
+        /// Where the browser goes back to, with a ticket.
+        return_url: String,
+    },
+    /// `POST /v1/signin/redeem`.
+    Redeem {
+        /// The ticket the browser brought back.
+        ticket: String,
+    },
+    /// A hosted sign-in page, or one of its forms.
+    Page(PageRequest),
 }
 
 impl ApiRequest {
@@ -122,6 +139,9 @@ impl ApiRequest {
             Self::Verify { .. } => "login.verify",
             Self::Resend { .. } => "login.resend",
             Self::UserSettings { .. } => "user.set",
+            Self::Signin { .. } => "signin.begin",
+            Self::Redeem { .. } => "signin.redeem",
+            Self::Page(_) => "signin.page",
         }
     }
 }
@@ -144,6 +164,12 @@ pub enum ApiAnswer {
     Verify(VerifyAnswer),
     /// A new code went out, or the send limit was reached.
     Resend(BeginAnswer),
+    /// The decision, and the sign-in page that completes it.
+    Signin(BeginAnswer, Option<String>),
+    /// The mailbox a ticket vouches for, or `None` for a ticket that is unknown, used or expired.
+    Redeemed(Option<MailboxAddress>),
+    /// What a sign-in page shows (or where it sends the browser).
+    Page(PageAnswer),
     /// The mailbox's settings after the change.
     UserSettings {
         /// The mailbox.
@@ -249,7 +275,13 @@ impl Service {
     fn api_call_in(&self, tx: &Tx<'_>, caller: &Caller, request: &ApiRequest) -> ServiceResult<ApiOutcome> {
         const CALL: &str = "api_call";
         tx.savepoint(CALL)?;
-        let outcome = self.authenticate(tx, caller).and_then(|client| self.api_request_in(tx, &client, caller, request));
+        let outcome = match request {
+            // A sign-in page is reached by its unguessable address, not by a client's key.
+            ApiRequest::Page(page) => {
+                self.signin_page(tx, page).map(|(answer, delivery)| (ApiAnswer::Page(answer), delivery))
+            }
+            _ => self.authenticate(tx, caller).and_then(|client| self.api_request_in(tx, &client, caller, request)),
+        };
         Ok(match outcome {
             Ok((answer, delivery)) => {
                 tx.release(CALL)?;
@@ -275,24 +307,17 @@ impl Service {
             ApiRequest::Begin { address, ip } => {
                 let (address, ip) = parse_login(address, ip)?;
                 let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
-                let transaction = match answer {
-                    BeginAnswer::Challenge { .. } | BeginAnswer::Enroll { .. } => {
-                        let lifetime = self.login_lifetime(tx)?;
-                        let mut id = [0u8; 16];
-                        self.world.random.fill(&mut id)?;
-                        let row = TransactionRow {
-                            id: to_hex(&id),
-                            client_id: client.id.clone(),
-                            mailbox: address.to_string(),
-                            ip: ip.to_string(),
-                            expires_at: now + lifetime,
-                        };
-                        tx.insert_transaction(&row, now)?;
-                        Some(Transaction { transaction_id: row.id, expires_in: lifetime })
-                    }
-                    BeginAnswer::Allow { .. } | BeginAnswer::Locked { .. } | BeginAnswer::Refused { .. } => None,
-                };
+                let transaction = self.open_transaction(tx, client, &address, ip, &answer)?;
                 Ok((ApiAnswer::Begin(answer, transaction), delivery))
+            }
+            ApiRequest::Signin { address, ip, return_url } => {
+                let (answer, started, delivery) = self.start_signin(tx, client, address, ip, return_url)?;
+                Ok((ApiAnswer::Signin(answer, started), delivery))
+            }
+            ApiRequest::Redeem { ticket } => Ok((ApiAnswer::Redeemed(self.redeem_ticket(tx, client, ticket)?), None)),
+            ApiRequest::Page(page) => {
+                let (answer, delivery) = self.signin_page(tx, page)?;
+                Ok((ApiAnswer::Page(answer), delivery))
             }
             ApiRequest::Verify { transaction_id, code } => {
                 let (row, address, ip) = self.transaction_of(tx, client, transaction_id)?;
@@ -357,7 +382,7 @@ impl Service {
     }
 
     /// The live transaction of that id, if the calling client began it.
-    fn transaction_of(
+    pub(super) fn transaction_of(
         &self,
         tx: &Tx<'_>,
         client: &ClientRow,
@@ -369,8 +394,40 @@ impl Service {
         Ok((row, address, ip))
     }
 
+    /// Opens the transaction that waits for a code, when the answer waits for one.
+    pub(super) fn open_transaction(
+        &self,
+        tx: &Tx<'_>,
+        client: &ClientRow,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        answer: &BeginAnswer,
+    ) -> ServiceResult<Option<Transaction>> {
+        if !matches!(answer, BeginAnswer::Challenge { .. } | BeginAnswer::Enroll { .. }) {
+            return Ok(None);
+        }
+        let now = self.now();
+        let lifetime = self.login_lifetime(tx)?;
+        let row = TransactionRow {
+            id: self.random_hex(16)?,
+            client_id: client.id.clone(),
+            mailbox: address.to_string(),
+            ip: ip.to_string(),
+            expires_at: now + lifetime,
+        };
+        tx.insert_transaction(&row, now)?;
+        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime }))
+    }
+
+    /// `n` random bytes as hexadecimal.
+    pub(super) fn random_hex(&self, n: usize) -> ServiceResult<String> {
+        let mut bytes = vec![0u8; n];
+        self.world.random.fill(&mut bytes)?;
+        Ok(to_hex(&bytes))
+    }
+
     /// How long a login transaction lives: as long as a one-time code.
-    fn login_lifetime(&self, tx: &Tx<'_>) -> ServiceResult<i64> {
+    pub(super) fn login_lifetime(&self, tx: &Tx<'_>) -> ServiceResult<i64> {
         Ok(self.world.current(tx)?.0.settings.code_lifetime_seconds)
     }
 
@@ -378,8 +435,12 @@ impl Service {
     fn api_failure(&self, caller: &Caller, request: &ApiRequest, e: &ServiceError) -> AuditEntry {
         let (mailbox, ip) = match request {
             ApiRequest::Begin { address, ip } => (Some(shown(address)), Some(shown(ip))),
-            ApiRequest::UserSettings { address, .. } => (Some(shown(address)), None),
-            ApiRequest::Verify { .. } | ApiRequest::Resend { .. } => (None, None),
+            ApiRequest::UserSettings { address, .. } | ApiRequest::Signin { address, .. } => {
+                (Some(shown(address)), None)
+            }
+            ApiRequest::Verify { .. } | ApiRequest::Resend { .. } | ApiRequest::Redeem { .. } | ApiRequest::Page(_) => {
+                (None, None)
+            }
         };
         let (action, outcome) = match e {
             ServiceError::NoApiKey | ServiceError::BadApiKey | ServiceError::SourceNotAllowed(_) => {

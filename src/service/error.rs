@@ -165,6 +165,12 @@ pub enum ServiceError {
     /// A resend was asked for a challenge that sends nothing (an authenticator app's code).
     #[error("this login's code comes from an authenticator app; there is nothing to send again")]
     NothingToResend,
+    /// A sign-in's return URL is not one the client may send browsers back to.
+    #[error("the return URL {0:?} is not within a return URL prefix of this API client (mailmfa client add --return-url)")]
+    ReturnUrlRefused(String),
+    /// The hosted pages need the address browsers reach them at.
+    #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
+    NoPublicUrl,
     /// A QR code could not be made or written.
     #[error(transparent)]
     Qr(#[from] QrError),

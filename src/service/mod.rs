@@ -15,6 +15,7 @@ mod files;
 mod import;
 mod keys;
 mod login;
+mod signin;
 mod store;
 mod world;
 
@@ -25,6 +26,7 @@ pub use api::{ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, T
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
+pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, url_within};
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
 pub use store::{SCHEMA_VERSION, StoreLocation, StoreMode, default_store_path, display_path};
 

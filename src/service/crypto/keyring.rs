@@ -316,6 +316,13 @@ mod dpapi {
     }
 }
 
+/// Restricts a new folder to SYSTEM, the Administrators and its owner (Windows; elsewhere the
+/// folder is created owner-only).
+#[cfg(windows)]
+pub(in crate::service) fn restrict_folder(dir: &Path) -> Result<(), CryptoError> {
+    acl::restrict(dir)
+}
+
 /// The key folder's access list on Windows: full control for SYSTEM, the Administrators and the
 /// folder's owner, nothing inherited from above.
 #[cfg(windows)]

@@ -133,3 +133,96 @@ impl Tx<'_> {
         Ok(())
     }
 }
+
+/// A sign-in through the hosted pages, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigninRow {
+    /// Its id (the page's address).
+    pub id: String,
+    /// The client that asked for it.
+    pub client_id: String,
+    /// The login transaction it completes.
+    pub transaction_id: String,
+    /// The mailbox.
+    pub mailbox: String,
+    /// Where the browser goes back to.
+    pub return_url: String,
+    /// The token every form of its pages carries.
+    pub csrf: String,
+    /// When it ends.
+    pub expires_at: UnixTime,
+}
+
+impl Tx<'_> {
+    /// Starts a sign-in.
+    pub fn insert_signin(&self, row: &SigninRow, now: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO signin (id, client_id, transaction_id, mailbox, return_url, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                row.id,
+                row.client_id,
+                row.transaction_id,
+                row.mailbox,
+                row.return_url,
+                row.csrf,
+                now,
+                row.expires_at
+            ])?;
+        Ok(())
+    }
+
+    /// A sign-in that has not expired at `now`; expired ones (and expired tickets) are forgotten on
+    /// the way.
+    pub fn signin(&self, id: &str, now: UnixTime) -> StoreResult<Option<SigninRow>> {
+        self.tx.prepare_cached("DELETE FROM signin WHERE expires_at <= ?1")?.execute([now])?;
+        self.tx.prepare_cached("DELETE FROM signin_ticket WHERE expires_at <= ?1")?.execute([now])?;
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(SigninRow {
+                    id: r.get("id")?,
+                    client_id: r.get("client_id")?,
+                    transaction_id: r.get("transaction_id")?,
+                    mailbox: r.get("mailbox")?,
+                    return_url: r.get("return_url")?,
+                    csrf: r.get("csrf")?,
+                    expires_at: r.get("expires_at")?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Ends a sign-in.
+    pub fn end_signin(&self, id: &str) -> StoreResult<()> {
+        self.tx.prepare_cached("DELETE FROM signin WHERE id = ?1")?.execute([id])?;
+        Ok(())
+    }
+
+    /// Keeps the hash of a new ticket.
+    pub fn insert_ticket(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![hash, client_id, mailbox, expires_at])?;
+        Ok(())
+    }
+
+    /// Takes a ticket: the mailbox it names if it is valid for `client_id` at `now`; a ticket is
+    /// removed by its first use, whoever presents it.
+    pub fn take_ticket(&self, hash: &[u8], client_id: &str, now: UnixTime) -> StoreResult<Option<String>> {
+        let row: Option<(String, String, UnixTime)> = self
+            .tx
+            .prepare_cached("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1")?
+            .query_row([hash], |r| Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)))
+            .optional()?;
+        self.tx.prepare_cached("DELETE FROM signin_ticket WHERE ticket_hash = ?1")?.execute([hash])?;
+        Ok(row.filter(|(client, _, expires)| client == client_id && *expires > now).map(|(_, mailbox, _)| mailbox))
+    }
+}

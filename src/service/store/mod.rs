@@ -20,7 +20,7 @@ use thiserror::Error;
 use super::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
 use crate::domain::DomainError;
 
-pub use clients::{ClientRow, TransactionRow};
+pub use clients::{ClientRow, SigninRow, TransactionRow};
 pub use location::{StoreLocation, StoreMode, default_store_path};
 pub use mailboxes::TotpSecret;
 pub use migrate::SCHEMA_VERSION;
@@ -219,7 +219,13 @@ impl Store {
         let shown = path.display().to_string();
         let fail = |reason: String| StoreError::Open { path: shown.clone(), reason };
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
+            // A new folder of the store (such as %ProgramData%\mailmfa) is for the service and the
+            // administrators only; on Unix the file itself is created owner-only below.
+            #[cfg(windows)]
+            super::crypto::keyring::restrict_folder(dir)?;
+        }
         let mut builder = tempfile::Builder::new();
         builder.prefix(".mailmfa-new-").suffix(".sqlite3");
         #[cfg(unix)]
