@@ -200,12 +200,15 @@ fn invocation(rng: &mut Rng) -> Vec<String> {
     args.into_iter().map(|a| a.replace('\0', "")).collect()
 }
 
+/// A table's rows, each cell as text.
+type Rows = Vec<Vec<String>>;
+
 /// The store's content as the invariant compares it: every table but the audit log, without the
 /// failure counters and locks; one-time codes apart, as they may only disappear.
-fn state(env: &TestEnv) -> (BTreeMap<String, Vec<Vec<String>>>, Vec<Vec<String>>) {
+fn state(env: &TestEnv) -> (BTreeMap<String, Rows>, Rows) {
     let conn = Connection::open(env.store_path()).unwrap();
     conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-    let rows = |sql: &str| -> Vec<Vec<String>> {
+    let rows = |sql: &str| -> Rows {
         let mut stmt = conn.prepare(sql).unwrap();
         let n = stmt.column_count();
         stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i).map(|v| format!("{v:?}"))).collect())

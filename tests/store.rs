@@ -186,7 +186,8 @@ fn an_empty_file_is_refused_not_replaced() {
 /// refused and left as it was.
 #[test]
 fn a_database_that_is_not_ours_is_refused_and_left_alone() {
-    let cases: [(&str, &dyn Fn(&Connection)); 4] = [
+    type Make<'a> = &'a dyn Fn(&Connection);
+    let cases: [(&str, Make<'_>); 4] = [
         ("another application's tables", &|c| {
             c.execute_batch("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('x');").unwrap()
         }),

@@ -89,8 +89,11 @@ pub struct SettingDef {
     /// What it means, as the console's tooltip and `settings show` describe it.
     pub help: &'static str,
     /// A rule of this key beyond its kind, checked on the normalised value when it is set.
-    pub rule: Option<fn(&str) -> Result<(), String>>,
+    pub rule: Option<SettingRule>,
 }
+
+/// A check of a setting's value beyond its kind: `Err` says what is wrong, in one line.
+pub type SettingRule = fn(&str) -> Result<(), String>;
 
 impl SettingDef {
     /// True for passwords and tokens.

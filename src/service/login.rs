@@ -153,10 +153,9 @@ impl Service {
 
     /// Parses a login's address and IP, auditing input that does not parse.
     fn login_input(&self, action: &str, address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
-        parse_login(address, ip).map_err(|e| {
-            let entry = attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), "invalid_input", &e);
+        parse_login(address, ip).inspect_err(|e| {
+            let entry = attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), "invalid_input", e);
             self.record(&entry);
-            e
         })
     }
 

@@ -8,8 +8,10 @@ use std::ops::Range;
 
 use egui::{Align2, FontId, Key, Rect, Role, Sense, Shape, Stroke, Ui, WidgetInfo, pos2, vec2};
 
-use super::actions::{self, Target};
-use super::model::{Command, Node, Snapshot};
+use super::actions;
+use super::command::{Command, Window};
+use super::model::{Node, Snapshot};
+use super::ui_command::Target;
 
 /// Height of one tree row.
 const ROW_HEIGHT: f32 = 20.0;
@@ -265,7 +267,7 @@ impl Tree {
         }
         if matches!(item, Item::Mailbox(..)) && response.double_clicked() {
             if let Node::Mailbox(address) = &node {
-                commands.push(Command::OpenMailboxProperties(address.clone()));
+                commands.push(Command::Open(Window::MailboxProperties(address.clone())));
             }
         }
         response.context_menu(|ui| actions::menu_ui(ui, &Target::for_node(&node, snapshot), commands));

@@ -1,20 +1,20 @@
-//! Properties windows and the New… dialogs. A mailbox's Properties has the tabs General and Two
-//! Factor; each window edits a *draft* of strings that is parsed into domain values on OK or Apply,
-//! with each error shown under its field and nothing saved until everything is valid.
+//! A mailbox's Properties window, with the tabs General and Two Factor. The window edits a *draft*
+//! of strings that is parsed into domain values on OK or Apply, with each error shown under its
+//! field and nothing saved until everything is valid.
 
 use std::str::FromStr;
 
 use egui::{Context, Id, RichText, TextureHandle, Ui};
 use zeroize::Zeroizing;
 
-use super::actions;
-use super::model::{Command, Snapshot, duration, when};
+use super::command::{Command, Confirmation, MailboxCommand};
+use super::model::{duration, when};
 use crate::clock::UnixTime;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, EnrolmentState, MailboxAddress, MailboxChallenge, MailboxName,
-    PhoneNumber, PostOfficeName, Provider,
+    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, MailboxAddress, MailboxChallenge,
+    PhoneNumber, Provider,
 };
-use crate::service::{MailboxChanges, MailboxDetails};
+use crate::service::{MailboxChanges, MailboxDetails, ServiceError};
 
 /// Size of the QR code preview.
 pub const QR_PREVIEW_SIZE: f32 = 220.0;
@@ -36,7 +36,7 @@ struct MailboxDraft {
 
 impl MailboxDraft {
     fn of(details: &MailboxDetails) -> Self {
-        let r = &details.record;
+        let r = &details.mailbox;
         Self {
             challenge: r.challenge,
             provider: r.provider,
@@ -49,8 +49,17 @@ impl MailboxDraft {
 /// Field errors of the last OK or Apply.
 #[derive(Debug, Clone, Default)]
 struct DraftErrors {
-    sms_number: Option<String>,
-    alt_email: Option<String>,
+    sms_number: Option<DomainError>,
+    alt_email: Option<DomainError>,
+}
+
+/// Why the last OK or Apply saved nothing.
+#[derive(Debug)]
+pub enum SaveProblem {
+    /// A field does not parse; its error is shown under it.
+    InvalidFields,
+    /// The service refused the changes.
+    Refused(ServiceError),
 }
 
 /// The enrolment URI revealed in a Properties window, with its QR code texture.
@@ -70,9 +79,9 @@ pub struct MailboxProperties {
     tab: Tab,
     draft: MailboxDraft,
     errors: DraftErrors,
-    save_error: Option<String>,
+    save_problem: Option<SaveProblem>,
     qr: Option<RevealedQr>,
-    qr_error: Option<String>,
+    qr_error: Option<ServiceError>,
     open: bool,
 }
 
@@ -81,12 +90,12 @@ impl MailboxProperties {
     pub fn new(details: MailboxDetails) -> Self {
         let draft = MailboxDraft::of(&details);
         Self {
-            address: details.record.address.clone(),
+            address: details.mailbox.address.clone(),
             details,
             tab: Tab::TwoFactor,
             draft,
             errors: DraftErrors::default(),
-            save_error: None,
+            save_problem: None,
             qr: None,
             qr_error: None,
             open: true,
@@ -96,6 +105,11 @@ impl MailboxProperties {
     /// The mailbox.
     pub fn address(&self) -> &MailboxAddress {
         &self.address
+    }
+
+    /// The window's id (its layer is in front when Esc should close it).
+    pub fn id(&self) -> Id {
+        Id::unique(("mailbox-properties", self.address.to_string()))
     }
 
     /// Whether the window is still open.
@@ -117,13 +131,13 @@ impl MailboxProperties {
         self.details = details;
     }
 
-    /// Shows why saving failed.
-    pub fn set_save_error(&mut self, error: Option<String>) {
-        self.save_error = error;
+    /// Shows why saving failed, or nothing.
+    pub fn set_save_error(&mut self, error: Option<ServiceError>) {
+        self.save_problem = error.map(SaveProblem::Refused);
     }
 
     /// Shows the revealed QR code, or why it could not be shown.
-    pub fn set_qr(&mut self, qr: Result<RevealedQr, String>) {
+    pub fn set_qr(&mut self, qr: Result<RevealedQr, ServiceError>) {
         match qr {
             Ok(qr) => {
                 self.qr = Some(qr);
@@ -141,19 +155,14 @@ impl MailboxProperties {
         self.qr = None;
     }
 
-    /// The revealed enrolment URI.
-    pub fn qr_uri(&self) -> Option<&str> {
-        self.qr.as_ref().map(|q| q.uri.as_str())
-    }
-
     /// Parses the draft: the changes against the stored values, or `None` with the errors shown.
     fn changes(&mut self) -> Option<MailboxChanges> {
-        let record = &self.details.record;
+        let record = &self.details.mailbox;
         let sms = parse_optional::<PhoneNumber>(&self.draft.sms_number);
         let alt = parse_optional::<EmailAddress>(&self.draft.alt_email)
             .and_then(|alt| alt.map(|a| a.check_not_own(&self.address).map(|()| a)).transpose());
-        self.errors.sms_number = sms.as_ref().err().map(ToString::to_string);
-        self.errors.alt_email = alt.as_ref().err().map(ToString::to_string);
+        self.errors.sms_number = sms.as_ref().err().cloned();
+        self.errors.alt_email = alt.as_ref().err().cloned();
         let (Ok(sms), Ok(alt)) = (sms, alt) else {
             return None;
         };
@@ -169,7 +178,7 @@ impl MailboxProperties {
     pub fn show(&mut self, ctx: &Context, offered: &[Provider], now: UnixTime, commands: &mut Vec<Command>) {
         let mut open = self.open;
         egui::Window::new(format!("{} Properties", self.address))
-            .id(Id::unique(("mailbox-properties", self.address.to_string())))
+            .id(self.id())
             .pivot(egui::Align2::CENTER_TOP)
             .default_pos(egui::pos2(ctx.content_rect().center().x, 60.0))
             .open(&mut open)
@@ -187,8 +196,17 @@ impl MailboxProperties {
                     Tab::TwoFactor => self.two_factor_ui(ui, offered, now, commands),
                 }
                 ui.separator();
-                if let Some(error) = &self.save_error {
-                    ui.colored_label(ui.visuals().error_fg_color, error);
+                match &self.save_problem {
+                    Some(SaveProblem::InvalidFields) => {
+                        ui.colored_label(
+                            ui.visuals().error_fg_color,
+                            "Nothing was saved: correct the fields marked in red.",
+                        );
+                    }
+                    Some(SaveProblem::Refused(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("Not saved: {e}"));
+                    }
+                    None => {}
                 }
                 self.buttons_ui(ui, commands);
             });
@@ -204,15 +222,14 @@ impl MailboxProperties {
                 self.open = false;
             }
             if ok || apply {
-                self.save_error = None;
+                self.save_problem = None;
                 match self.changes() {
                     Some(changes) if changes.is_empty() => self.open &= !ok,
-                    Some(changes) => {
-                        commands.push(Command::SaveMailbox { address: self.address.clone(), changes, close: ok })
-                    }
+                    Some(changes) => commands
+                        .push(Command::Mailbox(self.address.clone(), MailboxCommand::Save { changes, close: ok })),
                     None => {
                         self.tab = Tab::TwoFactor;
-                        self.save_error = Some("Nothing was saved: correct the fields marked in red.".to_owned());
+                        self.save_problem = Some(SaveProblem::InvalidFields);
                     }
                 }
             }
@@ -220,7 +237,7 @@ impl MailboxProperties {
     }
 
     fn general_ui(&self, ui: &mut Ui, now: UnixTime) {
-        let r = &self.details.record;
+        let r = &self.details.mailbox;
         egui::Grid::new(("mailbox-general", self.address.to_string())).num_columns(2).spacing([16.0, 6.0]).show(
             ui,
             |ui| {
@@ -262,7 +279,7 @@ impl MailboxProperties {
     }
 
     fn two_factor_ui(&mut self, ui: &mut Ui, offered: &[Provider], now: UnixTime, commands: &mut Vec<Command>) {
-        let record = &self.details.record;
+        let record = &self.details.mailbox;
         let po_default = record.postoffice_challenge;
         let locked_for = record.locked_for(now);
         let failures = record.failures;
@@ -311,13 +328,13 @@ impl MailboxProperties {
                 ui.end_row();
             }
 
-            text_field(ui, "SMS number", "+15551234567", &mut self.draft.sms_number, self.errors.sms_number.as_deref());
+            text_field(ui, "SMS number", "+15551234567", &mut self.draft.sms_number, self.errors.sms_number.as_ref());
             text_field(
                 ui,
                 "Alternate address",
                 "someone@elsewhere.example",
                 &mut self.draft.alt_email,
-                self.errors.alt_email.as_deref(),
+                self.errors.alt_email.as_ref(),
             );
 
             ui.label("Enrolment");
@@ -328,7 +345,7 @@ impl MailboxProperties {
             ui.horizontal(|ui| {
                 ui.label(lock_text(locked_for, failures));
                 if ui.add_enabled(locked_for.is_some() || failures > 0, egui::Button::new("Unlock mailbox")).clicked() {
-                    commands.push(Command::Unlock(self.address.clone()));
+                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::Unlock));
                 }
             });
             ui.end_row();
@@ -338,10 +355,10 @@ impl MailboxProperties {
         ui.horizontal(|ui| {
             if ui.button("Reset code…").on_hover_text("Clear the TOTP secret: the next login enrols again").clicked()
             {
-                commands.push(actions::reset_code(&self.address));
+                commands.push(Confirmation::reset_code(&self.address));
             }
             if ui.button("Reset countries…").on_hover_text("Forget the known countries and IP addresses").clicked() {
-                commands.push(actions::reset_countries(&self.address));
+                commands.push(Confirmation::reset_countries(&self.address));
             }
         });
 
@@ -371,7 +388,7 @@ impl MailboxProperties {
                         });
                         ui.add_space(6.0);
                         if ui.button("Save as PNG…").clicked() {
-                            commands.push(Command::SaveQrPng(self.address.clone()));
+                            commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::SaveQrPng));
                         }
                         if ui.button("Copy URI").clicked() {
                             ui.ctx().copy_text(qr.uri.to_string());
@@ -383,12 +400,12 @@ impl MailboxProperties {
             None => {
                 ui.horizontal(|ui| {
                     if ui.button("Show QR code").clicked() {
-                        commands.push(Command::RevealQr(self.address.clone()));
+                        commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::RevealQr));
                     }
                     ui.label(RichText::new("Showing it is recorded in the audit log.").weak());
                 });
                 if let Some(error) = &self.qr_error {
-                    ui.colored_label(ui.visuals().warn_fg_color, error);
+                    ui.colored_label(ui.visuals().warn_fg_color, error.to_string());
                 }
             }
         }
@@ -411,33 +428,31 @@ impl MailboxProperties {
     }
 }
 
-fn known_list(
-    ui: &mut Ui,
-    title: &str,
-    entries: &[(String, UnixTime, UnixTime)],
-    salt: &str,
-    address: &MailboxAddress,
-) {
+fn known_list(ui: &mut Ui, title: &str, entries: &[KnownLocation], salt: &str, address: &MailboxAddress) {
     ui.label(RichText::new(format!("{title} ({})", entries.len())).strong());
     if entries.is_empty() {
         ui.label(RichText::new("none yet").weak());
         return;
     }
     egui::ScrollArea::vertical().id_salt((salt, address.to_string())).max_height(110.0).show(ui, |ui| {
-        for (value, _first, last) in entries {
-            ui.label(value).on_hover_text(format!("last seen {}", when(Some(*last))));
+        for entry in entries {
+            ui.label(&entry.value).on_hover_text(format!(
+                "first seen {}, last seen {}",
+                when(Some(entry.first_seen)),
+                when(Some(entry.last_seen))
+            ));
         }
     });
 }
 
 /// A labelled single-line field with its error underneath.
-fn text_field(ui: &mut Ui, label: &str, hint: &str, value: &mut String, error: Option<&str>) {
+fn text_field(ui: &mut Ui, label: &str, hint: &str, value: &mut String, error: Option<&DomainError>) {
     let label = ui.label(label);
     ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(260.0)).labelled_by(label.id);
     ui.end_row();
     if let Some(error) = error {
         ui.label("");
-        ui.colored_label(ui.visuals().error_fg_color, error);
+        ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         ui.end_row();
     }
 }
@@ -468,223 +483,4 @@ fn lock_text(locked_for: Option<i64>, failures: i64) -> String {
         None if failures > 0 => format!("not locked ({failures} failed attempts)"),
         None => "not locked".to_owned(),
     }
-}
-
-/// A post office's Properties window: its default challenge mode and the self-service switch.
-pub struct PostOfficeProperties {
-    name: PostOfficeName,
-    challenge: ChallengeMode,
-    users_may_configure: bool,
-    mailboxes: i64,
-    save_error: Option<String>,
-    open: bool,
-}
-
-impl PostOfficeProperties {
-    /// A window on the post office as stored.
-    pub fn new(record: &crate::store::PostOfficeRecord) -> Self {
-        Self {
-            name: record.name.clone(),
-            challenge: record.challenge,
-            users_may_configure: record.users_may_configure,
-            mailboxes: record.mailboxes,
-            save_error: None,
-            open: true,
-        }
-    }
-
-    /// The post office.
-    pub fn name(&self) -> &PostOfficeName {
-        &self.name
-    }
-
-    /// Whether the window is still open.
-    pub fn is_open(&self) -> bool {
-        self.open
-    }
-
-    /// Closes the window.
-    pub fn close(&mut self) {
-        self.open = false;
-    }
-
-    /// Shows why saving failed.
-    pub fn set_save_error(&mut self, error: Option<String>) {
-        self.save_error = error;
-    }
-
-    /// Draws the window.
-    pub fn show(&mut self, ctx: &Context, commands: &mut Vec<Command>) {
-        let mut open = self.open;
-        let name = self.name.to_string();
-        egui::Window::new(format!("{name} Properties"))
-            .id(Id::unique(("postoffice-properties", &name)))
-            .pivot(egui::Align2::CENTER_TOP)
-            .default_pos(egui::pos2(ctx.content_rect().center().x, 80.0))
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .show(ctx, |ui| {
-                egui::Grid::new(("postoffice-grid", &name)).num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-                    ui.label("Post office");
-                    ui.label(RichText::new(&name).strong());
-                    ui.end_row();
-                    ui.label("Mailboxes");
-                    ui.label(self.mailboxes.to_string());
-                    ui.end_row();
-                    let label = ui.label("Default challenge mode");
-                    egui::ComboBox::from_id_salt(("po-challenge", &name))
-                        .width(220.0)
-                        .selected_text(self.challenge.label())
-                        .show_ui(ui, |ui| {
-                            for mode in ChallengeMode::ALL {
-                                ui.selectable_value(&mut self.challenge, mode, mode.label());
-                            }
-                        })
-                        .response
-                        .labelled_by(label.id);
-                    ui.end_row();
-                });
-                ui.checkbox(&mut self.users_may_configure, "Users may configure their own two-factor settings");
-                ui.label(
-                    RichText::new(
-                        "Mailboxes set to Inherit use the default challenge mode; the others keep their own.",
-                    )
-                    .weak(),
-                );
-                if let Some(error) = &self.save_error {
-                    ui.colored_label(ui.visuals().error_fg_color, error);
-                }
-                ui.separator();
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    let apply = ui.button("Apply").clicked();
-                    if ui.button("Cancel").clicked() {
-                        self.open = false;
-                    }
-                    let ok = ui.button("OK").clicked();
-                    if ok || apply {
-                        commands.push(Command::SavePostOffice {
-                            name: self.name.clone(),
-                            challenge: self.challenge,
-                            users_may_configure: self.users_may_configure,
-                            close: ok,
-                        });
-                    }
-                });
-            });
-        self.open &= open;
-    }
-}
-
-/// The New Post Office… and New Mailbox… dialogs.
-pub enum NewDialog {
-    /// A new post office.
-    PostOffice {
-        /// Its name as typed.
-        name: String,
-        /// Why the last attempt failed.
-        error: Option<String>,
-    },
-    /// A new mailbox.
-    Mailbox {
-        /// The post office chosen.
-        postoffice: Option<PostOfficeName>,
-        /// The mailbox name as typed.
-        name: String,
-        /// Why the last attempt failed.
-        error: Option<String>,
-    },
-}
-
-impl NewDialog {
-    /// Shows why creating failed.
-    pub fn set_error(&mut self, message: String) {
-        match self {
-            Self::PostOffice { error, .. } | Self::Mailbox { error, .. } => *error = Some(message),
-        }
-    }
-
-    /// Draws the dialog; returns false when it was closed.
-    pub fn show(&mut self, ctx: &Context, snapshot: &Snapshot, commands: &mut Vec<Command>) -> bool {
-        let mut open = true;
-        let title = match self {
-            Self::PostOffice { .. } => "New Post Office",
-            Self::Mailbox { .. } => "New Mailbox",
-        };
-        let mut cancelled = false;
-        egui::Window::new(title)
-            .id(Id::unique("new-dialog"))
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-            .show(ctx, |ui| match self {
-                Self::PostOffice { name, error } => {
-                    let label = ui.label("Post office name");
-                    let field = ui
-                        .add(egui::TextEdit::singleline(name).hint_text("example.com").desired_width(280.0))
-                        .labelled_by(label.id);
-                    if ui.memory(|m| m.focused().is_none()) {
-                        field.request_focus();
-                    }
-                    error_line(ui, error.as_deref());
-                    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    let create = dialog_buttons(ui, "Create post office", &mut cancelled);
-                    if create || enter {
-                        match name.parse::<PostOfficeName>() {
-                            Ok(name) => commands.push(Command::AddPostOffice(name)),
-                            Err(e) => *error = Some(e.to_string()),
-                        }
-                    }
-                }
-                Self::Mailbox { postoffice, name, error } => {
-                    let label = ui.label("Post office");
-                    egui::ComboBox::from_id_salt("new-mailbox-postoffice")
-                        .width(280.0)
-                        .selected_text(postoffice.as_ref().map_or("(choose)", PostOfficeName::as_str))
-                        .show_ui(ui, |ui| {
-                            for po in &snapshot.postoffices {
-                                ui.selectable_value(postoffice, Some(po.name.clone()), po.name.as_str());
-                            }
-                        })
-                        .response
-                        .labelled_by(label.id);
-                    let label = ui.label("Mailbox name");
-                    let field = ui
-                        .add(egui::TextEdit::singleline(name).hint_text("alice").desired_width(280.0))
-                        .labelled_by(label.id);
-                    error_line(ui, error.as_deref());
-                    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    let create = dialog_buttons(ui, "Create mailbox", &mut cancelled);
-                    if create || enter {
-                        match (postoffice.as_ref(), name.parse::<MailboxName>()) {
-                            (None, _) => *error = Some("Choose the post office of the new mailbox.".to_owned()),
-                            (Some(_), Err(e)) => *error = Some(e.to_string()),
-                            (Some(po), Ok(mailbox)) => {
-                                commands.push(Command::AddMailbox(MailboxAddress::new(mailbox, po.clone())));
-                            }
-                        }
-                    }
-                }
-            });
-        open && !cancelled
-    }
-}
-
-fn error_line(ui: &mut Ui, error: Option<&str>) {
-    if let Some(error) = error {
-        ui.colored_label(ui.visuals().error_fg_color, error);
-    }
-}
-
-fn dialog_buttons(ui: &mut Ui, create_label: &str, cancelled: &mut bool) -> bool {
-    ui.add_space(6.0);
-    ui.horizontal(|ui| {
-        let create = ui.button(create_label).clicked();
-        if ui.button("Cancel").clicked() {
-            *cancelled = true;
-        }
-        create
-    })
-    .inner
 }
