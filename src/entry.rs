@@ -6,8 +6,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use crate::cli::{self, Cli};
+use clap::Parser;
 
 /// Runs `mailmfa` with the process's arguments: the console when there are none, else the
 /// command line. Both executables (`mailmfa.exe` and its console-subsystem twin `mailmfa.com`) are

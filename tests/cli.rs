@@ -295,7 +295,11 @@ fn the_qr_code_file_is_owner_only_and_a_failed_write_is_audited() {
     assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
     let audit = env.ok(&["audit", "--json"]).json();
     let last = &audit[0];
-    assert_eq!((last["action"].as_str(), last["outcome"].as_str()), (Some("mailbox.show_qr"), Some("failed")), "{audit}");
+    assert_eq!(
+        (last["action"].as_str(), last["outcome"].as_str()),
+        (Some("mailbox.show_qr"), Some("failed")),
+        "{audit}"
+    );
 }
 
 /// A reader that goes away early (`mailmfa mailbox list | head -1`) is not a crash.

@@ -116,7 +116,8 @@ const KEYS: &[&str] = &[
     "",
 ];
 /// Relative names inside the test's folder only.
-const FILES: &[&str] = &["bad.csv", "empty.csv", "binary.csv", "missing.csv", "out.png", "sub/out.png", "key.export", ""];
+const FILES: &[&str] =
+    &["bad.csv", "empty.csv", "binary.csv", "missing.csv", "out.png", "sub/out.png", "key.export", ""];
 
 fn value(rng: &mut Rng, good: &[&str]) -> String {
     if rng.chance(35) {

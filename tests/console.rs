@@ -747,3 +747,79 @@ fn mailbox_names_sort_naturally_in_the_table() {
     harness.run();
     assert_eq!(order(&harness), ["user10", "user3", "user2", "user1"]);
 }
+
+/// The API Clients node: a bad network is refused in the form; a client made there gets a key
+/// shown once that the login service accepts; Remove asks, then the key stops working.
+#[test]
+fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
+    use mailmfa::service::{ApiRequest, Caller};
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "API Clients").click();
+    harness.run();
+    harness.get_by_label_contains("No API clients yet");
+
+    for (field, text) in [("Name", "roundcube"), ("Allowed from (optional)", "10.0.0.0/33")] {
+        harness.get_by_role_and_label(Role::TextInput, field).click();
+        harness.run();
+        harness.get_by_role_and_label(Role::TextInput, field).type_text(text);
+        harness.run();
+    }
+    harness.get_by_label("Create API client").click();
+    harness.run();
+    harness.get_by_label_contains("the prefix must be a number from 0 to 32");
+    assert!(console.service().clients().unwrap().is_empty(), "a refused form created a client");
+
+    harness.get_by_role_and_label(Role::TextInput, "Allowed from (optional)").click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Allowed from (optional)").type_text("127.0.0.0/8");
+    harness.run();
+    harness.get_by_label("Create API client").click();
+    harness.run();
+    let key = harness.state().shown_client_key().expect("the key is shown").to_owned();
+    assert!(key.starts_with("mmfa_"), "{key}");
+    harness.get_by_label("Copy key");
+    assert_eq!(harness.state().listed_clients(), 1);
+    let listed = console.service().clients().unwrap();
+    assert_eq!((listed[0].name.as_str(), listed[0].allow.clone()), ("roundcube", vec!["127.0.0.0/8".to_owned()]));
+
+    let begin = |service: &Service| {
+        let caller = Caller { key: Some(key.clone()), source: "127.0.0.1".parse().unwrap() };
+        let request = ApiRequest::Begin { address: "alice@example.com".to_owned(), ip: "192.0.2.1".to_owned() };
+        service.api_batch(vec![(caller, request)]).pop().unwrap().result
+    };
+    begin(&console.service()).expect("the login service takes the key the console showed");
+
+    harness.get_by_label("Hide key").click();
+    harness.run();
+    assert!(harness.state().shown_client_key().is_none());
+    harness.get_by_label("Remove…").click();
+    harness.run();
+    harness.get_by_label("Yes, remove the client").click();
+    harness.run();
+    assert!(console.service().clients().unwrap().is_empty());
+    assert_eq!(harness.state().listed_clients(), 0);
+    let refused = begin(&console.service()).expect_err("a removed client's key still works");
+    assert!(matches!(refused, ServiceError::BadApiKey), "{refused:?}");
+    let actions: Vec<String> = console.service().audit(None, 10).unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"client.add".to_owned()) && actions.contains(&"client.remove".to_owned()), "{actions:?}");
+}
+
+/// A country database that cannot be read is not hidden: the status bar says so.
+#[test]
+fn a_missing_country_database_is_shown_in_the_status_bar() {
+    let console = Console::new();
+    let copy = console.env.path("countries.mmdb");
+    std::fs::copy(mailmfa::geo::bundled_database_path().unwrap(), &copy).unwrap();
+    console.service().set_setting("geoip.path", copy.to_str().unwrap()).unwrap();
+    let mut harness = console.harness();
+    harness.run();
+    assert!(harness.query_by_label("Country database unavailable").is_none());
+
+    std::fs::remove_file(&copy).unwrap();
+    let mut harness = console.harness();
+    harness.run();
+    harness.get_by_label("Country database unavailable");
+}

@@ -107,8 +107,9 @@ fn writers_killed_at_random_points_leave_a_sound_store_and_accept_nothing_twice(
                         |r| r.get(0),
                     )
                     .unwrap();
-                let offices: i64 =
-                    conn.query_row("SELECT count(*) FROM postoffice WHERE name = ?1", [&postoffice], |r| r.get(0)).unwrap();
+                let offices: i64 = conn
+                    .query_row("SELECT count(*) FROM postoffice WHERE name = ?1", [&postoffice], |r| r.get(0))
+                    .unwrap();
                 assert!(
                     (offices, mailboxes) == (0, 0) || (offices, mailboxes) == (1, ROWS as i64),
                     "round {round}: a half import ({offices} post offices, {mailboxes} mailboxes)"

@@ -11,8 +11,8 @@ use std::process::Stdio;
 use common::http_server::start_http;
 use common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use common::{Run, TestEnv};
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use mailmfa::clock::{Clock, SystemClock};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 
 fn seeded(mode: &str) -> TestEnv {
@@ -121,7 +121,7 @@ fn processes_racing_one_code_exactly_one_is_accepted() {
     for shared in [false, true] {
         let env = seeded("always");
         if shared {
-            env.ok(&["postoffice", "list", "--shared"]);
+            env.ok(&["store", "mode", "shared"]);
         }
         let secret = enrol(&env, "203.0.113.7");
         // The next step's code is inside the ±1 window and not used yet: all racers hold it.

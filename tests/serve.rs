@@ -264,7 +264,14 @@ fn one_code_raced_by_64_requests_is_accepted_exactly_once() {
                         barrier.wait();
                         if round % 4 == 2 && i % 8 == 0 {
                             let run = site.env.run(&[
-                                "login", "verify", "bob@example.com", "--ip", "203.0.113.9", "--code", &code, "--json",
+                                "login",
+                                "verify",
+                                "bob@example.com",
+                                "--ip",
+                                "203.0.113.9",
+                                "--code",
+                                &code,
+                                "--json",
                             ]);
                             return usize::from(run.json()["result"] == "accepted");
                         }
@@ -325,7 +332,11 @@ fn a_server_killed_under_load_loses_no_accepted_login() {
                             .find(|r| r["to"] == number.as_str())
                             .map(|r| {
                                 let m: Vec<char> = r["message"].as_str().unwrap().chars().collect();
-                                m.windows(6).find(|w| w.iter().all(char::is_ascii_digit)).unwrap().iter().collect::<String>()
+                                m.windows(6)
+                                    .find(|w| w.iter().all(char::is_ascii_digit))
+                                    .unwrap()
+                                    .iter()
+                                    .collect::<String>()
                             })
                             .unwrap();
                         let body = json!({"transaction_id": transaction, "code": code}).to_string();
@@ -361,13 +372,11 @@ fn a_server_killed_under_load_loses_no_accepted_login() {
     for i in 0..8 {
         let address = format!("user{i}@example.com");
         let answered = accepted.iter().filter(|(a, _)| *a == address).count();
-        let logged =
-            entries.iter().filter(|e| e["mailbox"] == address.as_str() && e["outcome"] == "accepted").count();
+        let logged = entries.iter().filter(|e| e["mailbox"] == address.as_str() && e["outcome"] == "accepted").count();
         assert!(logged >= answered, "{address}: {answered} answered accepted, {logged} in the audit log");
     }
     for (address, code) in accepted.iter().take(20) {
-        let replay =
-            site.env.run(&["login", "verify", address, "--ip", "203.0.113.9", "--code", code, "--json"]);
+        let replay = site.env.run(&["login", "verify", address, "--ip", "203.0.113.9", "--code", code, "--json"]);
         assert_ne!(replay.json()["result"], "accepted", "{address}: a code was accepted again after the crash");
     }
     drop(again);
@@ -416,7 +425,11 @@ fn https_with_a_certificate_and_no_plain_http_beyond_loopback() {
     let site = Site::new();
     let refused = site.env.run(&["serve", "--listen", "0.0.0.0:0"]);
     assert_eq!(refused.status, 2);
-    assert!(refused.stderr.contains("not a loopback address") && refused.stderr.contains("serve.tls_cert"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("not a loopback address") && refused.stderr.contains("serve.tls_cert"),
+        "{}",
+        refused.stderr
+    );
 
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
     std::fs::write(site.env.path("cert.pem"), cert.cert.pem()).unwrap();
@@ -460,8 +473,9 @@ fn base64_decode(text: &str) -> Vec<u8> {
 fn decode_qr(png: &[u8]) -> String {
     let image = image::load_from_memory(png).unwrap().to_luma8();
     let (w, h) = image.dimensions();
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| image.get_pixel(x as u32, y as u32)[0]);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        image.get_pixel(x as u32, y as u32)[0]
+    });
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1);
     grids[0].decode().unwrap().1

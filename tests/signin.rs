@@ -1,14 +1,20 @@
-//! The hosted sign-in pages over HTTP, as a webmail and a browser use them: `/v1/signin`, the
-//! enrol and code pages with their security headers and CSRF tokens, the redirect with a ticket,
-//! redeeming it once, return URLs held to their prefixes, resend, locked and expired pages.
+//! The hosted sign-in pages as a webmail and a browser use them: `/v1/signin`, the enrol and code
+//! pages with their security headers and CSRF tokens, the redirect with a ticket, redeeming it
+//! once, return URLs held to their prefixes, resend, locked and expired pages — over HTTP, and in
+//! headless Chromium (Debian's `chromium` and `chromium-driver`) at desktop and phone width.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use browser::{Browser, Screen, decode_qr};
 
 use common::TestEnv;
-use common::http_server::{TestHttp, start_http};
+use common::http_server::{TestHttp, start_http, start_http_with};
 use common::serve::{Server, agent, call};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
@@ -36,7 +42,8 @@ impl Site {
         env.ok(&["mailbox", "add", "bob@example.com"]);
         env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
         env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
-        let added = env.ok(&["client", "add", "webmail", "--return-url", "https://mail.example.test/", "--json"]).json();
+        let added =
+            env.ok(&["client", "add", "webmail", "--return-url", "https://mail.example.test/", "--json"]).json();
         let key = added["key"].as_str().unwrap().to_owned();
         let port = free_port();
         env.ok(&["settings", "set", "serve.public_url", &format!("http://127.0.0.1:{port}/")]);
@@ -45,14 +52,62 @@ impl Site {
     }
 
     fn signin(&self, address: &str, return_url: &str) -> common::serve::Answer {
+        self.signin_as(&self.key, address, return_url)
+    }
+
+    fn signin_as(&self, key: &str, address: &str, return_url: &str) -> common::serve::Answer {
         let body = json!({"address": address, "ip": "203.0.113.9", "return_url": return_url}).to_string();
-        call(&agent(), "POST", &self.server.url("/v1/signin"), Some(&self.key), Some(&body))
+        call(&agent(), "POST", &self.server.url("/v1/signin"), Some(key), Some(&body))
     }
 
     fn redeem(&self, ticket: &str) -> Value {
-        let body = json!({"ticket": ticket}).to_string();
-        call(&agent(), "POST", &self.server.url("/v1/signin/redeem"), Some(&self.key), Some(&body)).json
+        self.redeem_as(&self.key, ticket)
     }
+
+    fn redeem_as(&self, key: &str, ticket: &str) -> Value {
+        let body = json!({"ticket": ticket}).to_string();
+        call(&agent(), "POST", &self.server.url("/v1/signin/redeem"), Some(key), Some(&body)).json
+    }
+}
+
+/// A test webmail for the browser: a page on 127.0.0.1 the hosted pages send the browser back
+/// to, and an API client whose return URLs point there.
+struct Webmail {
+    page: TestHttp,
+    key: String,
+}
+
+impl Webmail {
+    fn on(site: &Site) -> Self {
+        let page = start_http_with(
+            200,
+            "OK",
+            "<!doctype html><title>Webmail</title><h1 id=\"inbox\">Inbox</h1>",
+            &[("Content-Type", "text/html; charset=utf-8")],
+        );
+        let added = site.env.ok(&["client", "add", "browser-webmail", "--return-url", &page.url("/"), "--json"]);
+        Webmail { key: added.json()["key"].as_str().unwrap().to_owned(), page }
+    }
+
+    /// Starts a sign-in for `address` as the webmail does after the password; the page's address.
+    fn signin(&self, site: &Site, address: &str) -> String {
+        let started = site.signin_as(&self.key, address, &self.page.url("/?_task=login&_action=mfa"));
+        assert_eq!(started.status, 200, "{:?}", started.json);
+        started.json["signin_url"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The code form of a sign-in page (not the resend form), filled in and sent.
+fn submit_code(b: &Browser, code: &str) {
+    let field = b.find("#code");
+    field.clear();
+    field.type_text(code);
+    b.find("form:not([action$='/resend']) button[type=submit]").click();
+}
+
+/// Whether the page is wider than the window (a phone would scroll sideways).
+fn scrolls_sideways(b: &Browser) -> bool {
+    b.execute("return document.documentElement.scrollWidth > window.innerWidth;", json!([])).as_bool().unwrap()
 }
 
 /// A page as the browser gets it.
@@ -69,7 +124,8 @@ impl Page {
 
     /// The value of the first `name="…" value="…"` input.
     fn input(&self, name: &str) -> String {
-        let at = self.html.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no input {name}: {}", self.html));
+        let at =
+            self.html.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no input {name}: {}", self.html));
         let rest = &self.html[at..];
         let value = rest.split("value=\"").nth(1).unwrap();
         value[..value.find('"').unwrap()].to_owned()
@@ -100,10 +156,7 @@ fn get(url: &str) -> Page {
 fn post_form(url: &str, fields: &[(&str, &str)]) -> Page {
     let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
     fetch(
-        ureq::http::Request::post(url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .unwrap(),
+        ureq::http::Request::post(url).header("Content-Type", "application/x-www-form-urlencoded").body(body).unwrap(),
     )
 }
 
@@ -112,7 +165,7 @@ fn now() -> i64 {
 }
 
 #[test]
-fn a_browser_enrols_on_the_hosted_page_and_the_webmail_redeems_its_ticket_once() {
+fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
     let site = Site::new();
     let started = site.signin("alice@example.com", RETURN);
     assert_eq!(started.status, 200, "{:?}", started.json);
@@ -132,7 +185,11 @@ fn a_browser_enrols_on_the_hosted_page_and_the_webmail_redeems_its_ticket_once()
     assert!(page.header("content-type").unwrap().starts_with("text/html"));
     assert!(page.html.contains("autocomplete=\"one-time-code\"") && page.html.contains("inputmode=\"numeric\""));
     assert!(!page.html.contains("<script"), "the pages need no JavaScript");
-    let without_qr: String = page.html.split("data:image/png;base64,").map(|s| s.split('"').skip(1).collect::<Vec<_>>().join("\"")).collect();
+    let without_qr: String = page
+        .html
+        .split("data:image/png;base64,")
+        .map(|s| s.split('"').skip(1).collect::<Vec<_>>().join("\""))
+        .collect();
     assert!(without_qr.len() < 30 * 1024, "the page is {} bytes without its QR image", without_qr.len());
     let key = page.html.split("class=\"key\">").nth(1).unwrap().split('<').next().unwrap().replace(' ', "");
     let secret = decode_secret(&key).unwrap().to_vec();
@@ -160,7 +217,12 @@ fn a_browser_enrols_on_the_hosted_page_and_the_webmail_redeems_its_ticket_once()
 #[test]
 fn return_urls_are_held_to_the_clients_prefixes_and_tickets_to_their_client() {
     let site = Site::new();
-    for bad in ["https://mail.example.test.evil.example/", "https://evil.example/", "http://mail.example.test/", "javascript:alert(1)"] {
+    for bad in [
+        "https://mail.example.test.evil.example/",
+        "https://evil.example/",
+        "http://mail.example.test/",
+        "javascript:alert(1)",
+    ] {
         let refused = site.signin("alice@example.com", bad);
         assert_eq!(refused.status, 400, "{bad}: {:?}", refused.json);
         assert!(refused.json["error"].as_str().unwrap().contains("return URL"));
@@ -210,4 +272,94 @@ fn resend_locked_and_expired_pages() {
     assert!(unknown.html.contains("has ended"));
     let css = get(&site.server.url("/static/mailmfa.css"));
     assert!(css.header("content-type").unwrap().starts_with("text/css") && css.html.contains("max-width"));
+}
+
+/// A person in Chromium: reads the QR code off the screen into an "authenticator", types its
+/// code, lands back at the webmail with a ticket, which the webmail redeems once.
+#[test]
+fn a_person_enrols_in_a_real_browser_and_the_webmail_redeems_the_ticket_once() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    let url = webmail.signin(&site, "alice@example.com");
+    let b = Browser::start(Screen::desktop(1280, 900));
+    b.goto(&url);
+    let uri = decode_qr(&b.wait_for("img.qr").screenshot());
+    assert!(uri.starts_with("otpauth://totp/") && uri.contains(":alice@example.com?"), "{uri}");
+    let key = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    assert_eq!(b.find(".key").text().replace(' ', ""), key, "the key typed by hand is the scanned secret");
+    assert!(!b.find(".on-phone").is_displayed(), "a desktop is not offered the phone's own app");
+    assert!(!scrolls_sideways(&b));
+    let secret = decode_secret(&key).unwrap().to_vec();
+
+    submit_code(&b, "000000");
+    assert!(b.wait_for(".note.bad").text().contains("not right"), "{}", b.visible_text());
+    assert!(b.url().starts_with(&site.server.base), "a wrong code stays on the page: {}", b.url());
+    submit_code(&b, &code_at_step(&secret, step_of(now())));
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    b.wait_for("#inbox");
+    let landed = b.url();
+    let ticket = landed.split("mailmfa_ticket=").nth(1).unwrap_or_else(|| panic!("no ticket in {landed}"));
+    assert!(landed.starts_with(&webmail.page.url("/?_task=login&_action=mfa&mailmfa_ticket=")), "{landed}");
+    assert_eq!(site.redeem_as(&webmail.key, ticket), json!({"result": "accepted", "address": "alice@example.com"}));
+    assert_eq!(site.redeem_as(&webmail.key, ticket)["result"], "rejected", "a ticket works once");
+
+    // Back to the sign-in page (the browser's Back button): it has ended.
+    b.goto(&url);
+    b.wait_for("h1");
+    assert!(b.visible_text().contains("has ended"), "{}", b.visible_text());
+}
+
+/// On a 360 px phone the pages fit the screen, the enrol page offers to open the account in the
+/// phone's own authenticator app, and a code sent by SMS completes the sign-in.
+#[test]
+fn the_pages_fit_a_phone_and_a_code_by_sms_completes_the_sign_in() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    let b = Browser::start(Screen::phone(360, 780, 2.0));
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(!scrolls_sideways(&b), "the enrol page is wider than a phone");
+    let link = b.find(".on-phone a");
+    assert!(link.is_displayed(), "a phone is offered its own authenticator app");
+    assert!(link.attribute("href").unwrap().starts_with("otpauth://totp/"));
+    let (_, _, width, _) = b.find("#code").rect();
+    assert!(width >= 250.0, "the code field is {width} px wide on a phone");
+
+    b.goto(&webmail.signin(&site, "bob@example.com"));
+    let lead = b.wait_for("main").text();
+    assert!(lead.contains("+•••••••••67"), "{lead}");
+    assert!(!scrolls_sideways(&b), "the code page is wider than a phone");
+    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
+    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    submit_code(&b, &code);
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "bob@example.com");
+}
+
+/// The README's pictures of the hosted pages, from a real run: the enrol page and the code page
+/// (a code sent by SMS) at desktop width and on a phone. Writes to `$MAILMFA_SCREENSHOT_DIR`,
+/// else to `assets/screenshots/`.
+#[test]
+#[ignore = "makes the README's screenshots; run by scripts/screenshots-web.sh"]
+fn screenshots_of_the_hosted_pages() {
+    let folder = std::env::var_os("MAILMFA_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots"));
+    std::fs::create_dir_all(&folder).unwrap();
+    for (suffix, screen) in [("", Screen::desktop(1280, 900)), ("-phone", Screen::phone(360, 780, 2.0))] {
+        let site = Site::new();
+        let webmail = Webmail::on(&site);
+        let b = Browser::start(screen);
+        if screen.phone_pixel_ratio.is_none() {
+            b.set_viewport_size(1280, 900);
+        }
+        for (page, address) in [("enrol", "alice@example.com"), ("code", "bob@example.com")] {
+            b.goto(&webmail.signin(&site, address));
+            b.wait_for("#code");
+            let path = folder.join(format!("signin-{page}{suffix}.png"));
+            std::fs::write(&path, b.screenshot()).unwrap();
+            eprintln!("wrote {}", path.display());
+        }
+    }
 }

@@ -17,8 +17,8 @@ use args::{
 use output::{Output, table, when};
 
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress,
-    MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
+    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress, MailboxChallenge,
+    PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
 use crate::service::{KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation, StoreMode};
 
@@ -546,14 +546,7 @@ fn client(service: &Service, command: ClientCommand) -> CliResult {
     match command {
         ClientCommand::Add { name, allow, return_url } => {
             let allow = crate::domain::parse_networks(allow.as_deref().unwrap_or(""))?;
-            let return_urls: Vec<String> = return_url
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let return_urls = crate::domain::parse_url_prefixes(return_url.as_deref().unwrap_or(""))?;
             let (client, key) = service.add_client(&name, &allow, &return_urls)?;
             Ok(Output::done(
                 format!(
@@ -585,7 +578,10 @@ fn client(service: &Service, command: ClientCommand) -> CliResult {
                            "created": when(c.created_at), "last_used": c.last_used.map(when)})
                 })
                 .collect::<Vec<_>>();
-            Ok(Output::data(table(&["CLIENT", "ALLOWED FROM", "RETURN URLS", "CREATED", "LAST USED"], &rows), value.into()))
+            Ok(Output::data(
+                table(&["CLIENT", "ALLOWED FROM", "RETURN URLS", "CREATED", "LAST USED"], &rows),
+                value.into(),
+            ))
         }
         ClientCommand::Remove { name } => {
             service.remove_client(&name)?;

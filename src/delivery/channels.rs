@@ -163,7 +163,13 @@ pub fn sms_gateway(s: &Settings) -> Result<SmsGateway, DeliveryError> {
         if preset == SmsPreset::Webhook && url.is_empty() {
             return Err(config("set sms.url for the webhook gateway"));
         }
-        SmsGateway::from_preset(preset, (!url.is_empty()).then_some(url), &s.sms_username, &s.sms_password, &s.sms_sender)
+        SmsGateway::from_preset(
+            preset,
+            (!url.is_empty()).then_some(url),
+            &s.sms_username,
+            &s.sms_password,
+            &s.sms_sender,
+        )
     };
     gateway.timeout = Duration::from_secs(s.sms_timeout_seconds.unsigned_abs());
     Ok(gateway)

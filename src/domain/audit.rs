@@ -51,6 +51,8 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// Whether the outcome is a failure or a refusal (shown in red).
     pub fn is_bad(&self) -> bool {
-        ["failed", "rejected", "locked", "refused", "error", "invalid"].iter().any(|word| self.outcome.starts_with(word))
+        ["failed", "rejected", "locked", "refused", "error", "invalid"]
+            .iter()
+            .any(|word| self.outcome.starts_with(word))
     }
 }

@@ -152,7 +152,7 @@ impl BeginAnswer {
 pub enum RejectReason {
     /// Wrong, replayed or out-of-window code.
     InvalidCode,
-    /// The mailbox is locked; the code was not even looked at.
+    /// The mailbox is locked: by this wrong code, or before (then the code was not even looked at).
     Locked,
     /// The one-time code expired.
     Expired,

@@ -333,7 +333,8 @@ pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
         if x[i].is_ascii_digit() && y[j].is_ascii_digit() {
             let run = |s: &[u8], from: usize| from + s[from..].iter().take_while(|c| c.is_ascii_digit()).count();
             let (end_x, end_y) = (run(x, i), run(y, j));
-            let zeros = |s: &[u8], from: usize, end: usize| from + s[from..end].iter().take_while(|c| **c == b'0').count();
+            let zeros =
+                |s: &[u8], from: usize, end: usize| from + s[from..end].iter().take_while(|c| **c == b'0').count();
             let (digits_x, digits_y) = (&x[zeros(x, i, end_x)..end_x], &y[zeros(y, j, end_y)..end_y]);
             let by_value = digits_x.len().cmp(&digits_y.len()).then_with(|| digits_x.cmp(digits_y));
             if by_value != Ordering::Equal {

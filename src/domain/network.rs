@@ -58,7 +58,11 @@ impl FromStr for IpNetwork {
             Some(p) => match p.parse::<u8>() {
                 Ok(n) if n <= width && !p.starts_with('+') => n,
                 _ => {
-                    return Err(DomainError::invalid(what, raw, format!("the prefix must be a number from 0 to {width}")));
+                    return Err(DomainError::invalid(
+                        what,
+                        raw,
+                        format!("the prefix must be a number from 0 to {width}"),
+                    ));
                 }
             },
         };
@@ -90,7 +94,30 @@ impl fmt::Display for IpNetwork {
 
 /// A comma-separated list of networks, as settings and `--allow` take it (empty = none).
 pub fn parse_networks(raw: &str) -> Result<Vec<IpNetwork>, DomainError> {
-    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect()
+    comma_list(raw).map(str::parse).collect()
+}
+
+/// A comma-separated list of the URL prefixes hosted sign-in pages may return to, as
+/// `--return-url` and the console take it (empty = none).
+pub fn parse_url_prefixes(raw: &str) -> Result<Vec<String>, DomainError> {
+    comma_list(raw).map(|url| check_url_prefix(url).map(|()| url.to_owned())).collect()
+}
+
+/// A URL prefix a sign-in page may return to: `https://` (or `http://`), no spaces.
+pub fn check_url_prefix(url: &str) -> Result<(), DomainError> {
+    if (url.starts_with("https://") || url.starts_with("http://")) && !url.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "return URL prefix",
+            url,
+            "expected a URL starting with https:// (or http://), without spaces",
+        ))
+    }
+}
+
+fn comma_list(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -194,7 +194,10 @@ fn host_name(value: &str) -> Result<(), String> {
 
 /// An address and port to listen on, as in `127.0.0.1:8750`.
 fn listen_address(value: &str) -> Result<(), String> {
-    value.parse::<std::net::SocketAddr>().map(drop).map_err(|_| "write it as address:port, as in 127.0.0.1:8750".to_owned())
+    value
+        .parse::<std::net::SocketAddr>()
+        .map(drop)
+        .map_err(|_| "write it as address:port, as in 127.0.0.1:8750".to_owned())
 }
 
 /// Networks, comma-separated.

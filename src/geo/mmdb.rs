@@ -122,8 +122,12 @@ impl CountryLookup for MmdbCountryLookup {
         // An error here means an IPv6 address in an IPv4-only database, or a
         // corrupt tree: either way the country is unknown.
         match &self.source {
-            Source::Mapped(reader) => reader.lookup(ip).ok().filter(LookupResult::has_data).and_then(|r| Self::code_in(&r)),
-            Source::Owned(reader) => reader.lookup(ip).ok().filter(LookupResult::has_data).and_then(|r| Self::code_in(&r)),
+            Source::Mapped(reader) => {
+                reader.lookup(ip).ok().filter(LookupResult::has_data).and_then(|r| Self::code_in(&r))
+            }
+            Source::Owned(reader) => {
+                reader.lookup(ip).ok().filter(LookupResult::has_data).and_then(|r| Self::code_in(&r))
+            }
         }
     }
 }

@@ -309,10 +309,9 @@ async fn user_settings(
 ) -> Result<Response, Failure> {
     let caller = caller(peer, &headers);
     match run(&state, caller, ApiRequest::UserSettings { address, settings }).await? {
-        ApiAnswer::UserSettings { address, challenge, provider } => Ok(axum::Json(
-            json!({"address": address, "challenge": challenge, "provider": provider}),
-        )
-        .into_response()),
+        ApiAnswer::UserSettings { address, challenge, provider } => {
+            Ok(axum::Json(json!({"address": address, "challenge": challenge, "provider": provider})).into_response())
+        }
         _ => Err(Failure::NotFound),
     }
 }
@@ -358,7 +357,9 @@ async fn redeem(
     ApiJson(body): ApiJson<RedeemBody>,
 ) -> Result<Response, Failure> {
     match run(&state, caller(peer, &headers), ApiRequest::Redeem { ticket: body.ticket }).await? {
-        ApiAnswer::Redeemed(Some(address)) => Ok(axum::Json(json!({"result": "accepted", "address": address})).into_response()),
+        ApiAnswer::Redeemed(Some(address)) => {
+            Ok(axum::Json(json!({"result": "accepted", "address": address})).into_response())
+        }
         ApiAnswer::Redeemed(None) => {
             Ok(axum::Json(json!({"result": "rejected", "reason": "invalid_ticket"})).into_response())
         }

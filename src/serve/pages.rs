@@ -75,7 +75,8 @@ async fn page(state: &AppState, peer: Peer, request: PageRequest) -> Response {
             secure(response, None)
         }
         PageAnswer::Enrol { page, otpauth_uri, secret_groups } => {
-            let (png, side) = match tokio::task::spawn_blocking(move || crate::qr::png_sized(&otpauth_uri, 200)).await {
+            let uri = otpauth_uri.clone();
+            let (png, side) = match tokio::task::spawn_blocking(move || crate::qr::png_sized(&uri, 200)).await {
                 Ok(Ok(drawn)) => drawn,
                 _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The QR code could not be drawn."),
             };
@@ -85,6 +86,8 @@ async fn page(state: &AppState, peer: Peer, request: PageRequest) -> Response {
                 (who(t, &page))
                 p { (t.enrol_intro) }
                 img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side);
+                // A phone cannot scan its own screen: it can open the URI in its app instead.
+                p.on-phone { a href=(otpauth_uri.as_str()) { (t.add_on_this_device) } }
                 p { (t.manual_entry) }
                 p.key { (secret_groups.as_str()) }
                 p { (t.enrol_code_intro) }

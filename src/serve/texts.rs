@@ -13,6 +13,8 @@ pub struct Texts {
     pub qr_alt: &'static str,
     /// Above the secret for typing by hand.
     pub manual_entry: &'static str,
+    /// The link that hands the account to an authenticator app on the same phone.
+    pub add_on_this_device: &'static str,
     /// Above the first code's field.
     pub enrol_code_intro: &'static str,
     /// The title of the code page.
@@ -62,6 +64,7 @@ pub const ENGLISH: Texts = Texts {
     enrol_intro: "Scan this code with an authenticator app (such as Google or Microsoft Authenticator) on your phone.",
     qr_alt: "QR code to add this mailbox to an authenticator app",
     manual_entry: "Can't scan it? Add an account by hand with this key:",
+    add_on_this_device: "On this phone? Add the account to your authenticator app",
     enrol_code_intro: "Then type the 6-digit code the app shows.",
     code_title: "Enter your sign-in code",
     code_from_app: "Open your authenticator app and type the 6-digit code it shows for this mailbox.",

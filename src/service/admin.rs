@@ -255,8 +255,11 @@ impl Service {
             let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
             let uri = totp::otpauth_uri(&issuer, address, &secret.secret);
             let png = crate::qr::png(&uri, 300)?;
-            super::files::write_owner_only(path, &png)
-                .map_err(|source| ServiceError::Io { action: "write", path: path.to_path_buf(), source })?;
+            super::files::write_owner_only(path, &png).map_err(|source| ServiceError::Io {
+                action: "write",
+                path: path.to_path_buf(),
+                source,
+            })?;
             Ok((secret.state, format!("state={} written to {}", secret.state.word(), path.display())))
         })
     }

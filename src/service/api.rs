@@ -203,14 +203,7 @@ impl Service {
     ) -> ServiceResult<(ApiClient, ClientKey)> {
         let name = client_name(name)?;
         for url in return_urls {
-            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
-                return Err(crate::domain::DomainError::invalid(
-                    "return URL prefix",
-                    url,
-                    "expected a URL starting with https:// (or http://), without spaces",
-                )
-                .into());
-            }
+            crate::domain::check_url_prefix(url)?;
         }
         let mut id = [0u8; 6];
         let mut secret = zeroize::Zeroizing::new([0u8; 24]);
@@ -355,7 +348,10 @@ impl Service {
                     ..AuditEntry::default()
                 })?;
                 let mailbox = super::admin::existing_mailbox(tx, &address)?;
-                Ok((ApiAnswer::UserSettings { address, challenge: mailbox.challenge, provider: mailbox.provider }, None))
+                Ok((
+                    ApiAnswer::UserSettings { address, challenge: mailbox.challenge, provider: mailbox.provider },
+                    None,
+                ))
             }
         }
     }

@@ -166,7 +166,9 @@ pub enum ServiceError {
     #[error("this login's code comes from an authenticator app; there is nothing to send again")]
     NothingToResend,
     /// A sign-in's return URL is not one the client may send browsers back to.
-    #[error("the return URL {0:?} is not within a return URL prefix of this API client (mailmfa client add --return-url)")]
+    #[error(
+        "the return URL {0:?} is not within a return URL prefix of this API client (mailmfa client add --return-url)"
+    )]
     ReturnUrlRefused(String),
     /// The hosted pages need the address browsers reach them at.
     #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
@@ -232,9 +234,7 @@ impl ServiceError {
     pub fn is_refusal(&self) -> bool {
         match self {
             Self::SelfServiceOff(_) => true,
-            Self::ProviderDisabled { by, .. } | Self::ProviderNotConfigurable { by, .. } => {
-                *by == Configurer::EndUser
-            }
+            Self::ProviderDisabled { by, .. } | Self::ProviderNotConfigurable { by, .. } => *by == Configurer::EndUser,
             _ => false,
         }
     }

@@ -110,7 +110,9 @@ impl<'a> LineIndex<'a> {
 
 fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
     let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes).map_err(|e| ServiceError::Import { line: 1, problem: ImportProblem::Csv(e.into()) })?;
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| ServiceError::Import { line: 1, problem: ImportProblem::Csv(e.into()) })?;
     let lines = LineIndex::new(&bytes);
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
     let header_error = |problem: ImportProblem| ServiceError::Import { line: 1, problem };
@@ -141,7 +143,9 @@ fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
                 if record.iter().all(str::is_empty) {
                     continue;
                 }
-                rows.push(parse_row(line, &record, &columns).map_err(|problem| ServiceError::Import { line, problem })?);
+                rows.push(
+                    parse_row(line, &record, &columns).map_err(|problem| ServiceError::Import { line, problem })?,
+                );
             }
             Err(e) => {
                 let line = lines.line(e.position());
@@ -162,8 +166,11 @@ fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
 impl Service {
     /// Imports the CSV file at `path` (see [`Service::import_csv`]).
     pub fn import_csv_file(&self, path: &Path) -> ServiceResult<ImportSummary> {
-        let file = std::fs::File::open(path)
-            .map_err(|source| ServiceError::Io { action: "read", path: path.to_path_buf(), source })?;
+        let file = std::fs::File::open(path).map_err(|source| ServiceError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.import_csv(std::io::BufReader::new(file))
     }
 

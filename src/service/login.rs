@@ -54,7 +54,12 @@ impl Service {
     }
 
     /// [`Service::start_login`] inside the caller's transaction.
-    pub(super) fn start_login_in(&self, tx: &Tx<'_>, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
+    pub(super) fn start_login_in(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+    ) -> ServiceResult<LoginStart> {
         let snapshot = self.snapshot_for_login(tx)?;
         let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
         let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };

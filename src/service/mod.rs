@@ -26,8 +26,8 @@ pub use api::{ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, T
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
-pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, url_within};
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
+pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, url_within};
 pub use store::{SCHEMA_VERSION, StoreLocation, StoreMode, default_store_path, display_path};
 
 use self::store::{Store, Tx};

@@ -165,7 +165,9 @@ impl Service {
     ) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
         let now = self.now();
         let id = match request {
-            PageRequest::View { signin } | PageRequest::Code { signin, .. } | PageRequest::Resend { signin, .. } => signin,
+            PageRequest::View { signin } | PageRequest::Code { signin, .. } | PageRequest::Resend { signin, .. } => {
+                signin
+            }
         };
         let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired, None)) };
         let forged = match request {

@@ -41,7 +41,6 @@ pub(super) struct Snapshot {
     pub sender: Arc<dyn CodeSender>,
 }
 
-
 impl Default for World {
     fn default() -> Self {
         Self { random: Arc::new(OsRandom), countries: None, sender: None, snapshot: RefCell::new(None) }

@@ -10,6 +10,7 @@ use egui::{Context, Id, Key, LayerId, Modifiers, Order, Ui, ViewportCommand};
 
 use super::actions;
 use super::audit::{AUDIT_LIMIT, AuditPane};
+use super::clients::ClientsPane;
 use super::command::{Command, Confirmation};
 use super::folders;
 use super::jobs::Jobs;
@@ -82,6 +83,7 @@ pub struct ConsoleApp {
     pub(super) providers: ProvidersPane,
     pub(super) settings: SettingsPane,
     pub(super) audit: AuditPane,
+    pub(super) clients: ClientsPane,
     pub(super) mailbox_windows: Vec<MailboxProperties>,
     pub(super) postoffice_windows: Vec<PostOfficeProperties>,
     pub(super) new_dialog: Option<NewDialog>,
@@ -134,6 +136,7 @@ impl ConsoleApp {
             providers: ProvidersPane::default(),
             settings: SettingsPane::default(),
             audit: AuditPane::default(),
+            clients: ClientsPane::default(),
             mailbox_windows: Vec::new(),
             postoffice_windows: Vec::new(),
             new_dialog: None,
@@ -184,6 +187,16 @@ impl ConsoleApp {
         self.previews.iter().any(|p| p.address() == address && p.is_sending())
     }
 
+    /// The key of the API client just created, while the API Clients pane shows it.
+    pub fn shown_client_key(&self) -> Option<&str> {
+        self.clients.shown_key()
+    }
+
+    /// How many API clients the API Clients pane lists.
+    pub fn listed_clients(&self) -> usize {
+        self.clients.count()
+    }
+
     /// How many background jobs are running.
     pub fn running_jobs(&self) -> usize {
         self.jobs.running()
@@ -228,6 +241,15 @@ impl ConsoleApp {
                 Ok(entries) => self.audit.set_entries(entries),
                 Err(e) => {
                     self.audit.set_entries(Vec::new());
+                    failure = Some(e);
+                }
+            }
+        }
+        if self.selected == Node::Clients && self.clients.needs_load() {
+            match open.service.clients() {
+                Ok(clients) => self.clients.set_clients(clients),
+                Err(e) => {
+                    self.clients.set_clients(Vec::new());
                     failure = Some(e);
                 }
             }
@@ -352,6 +374,7 @@ impl ConsoleApp {
                 self.table.ui(ui, &address.postoffice, snapshot, active, &mut self.commands);
             }
             Node::Providers => self.providers.ui(ui, snapshot, &mut self.commands),
+            Node::Clients => self.clients.ui(ui, &mut self.commands),
             Node::Settings => self.settings.ui(ui, snapshot, &mut self.commands),
             Node::Audit => self.audit.ui(ui, &mut self.commands),
         });
@@ -464,6 +487,7 @@ impl ConsoleApp {
         self.providers = ProvidersPane::default();
         self.settings = SettingsPane::default();
         self.audit = AuditPane::default();
+        self.clients = ClientsPane::default();
         self.store = store;
     }
 

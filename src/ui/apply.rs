@@ -1,5 +1,5 @@
 //! Applying the [`Command`]s the frame recorded: one short dispatch per group (windows, mailboxes,
-//! post offices, the login preview, providers and settings, stores), each command one small method
+//! post offices, the login preview, providers, settings and API clients, stores), each command one small method
 //! that calls the service and then refreshes the model, the windows and the status bar.
 
 use egui::{LayerId, Order, ViewportCommand};
@@ -16,7 +16,8 @@ use super::new_dialog::NewDialog;
 use super::postoffice_properties::PostOfficeProperties;
 use super::store_dialogs;
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef, SettingGroup,
+    BeginAnswer, ChallengeMode, Configurer, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
+    SettingGroup,
 };
 use crate::qr::QrError;
 use crate::service::{LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path};
@@ -375,6 +376,35 @@ impl ConsoleApp {
             PlatformCommand::SaveSettings(values) => self.save_settings(&values),
             PlatformCommand::SendTest(target) => self.send_test(target),
             PlatformCommand::BrowseFile(def) => self.browse_file(def),
+            PlatformCommand::AddClient { name, allow, return_urls } => self.add_client(&name, &allow, &return_urls),
+            PlatformCommand::RemoveClient(name) => self.remove_client(&name),
+        }
+    }
+
+    fn add_client(&mut self, name: &str, allow: &[IpNetwork], return_urls: &[String]) {
+        let Some(service) = self.service() else { return };
+        let result = service.add_client(name, allow, return_urls);
+        self.audit.invalidate();
+        match result {
+            Ok((client, key)) => {
+                self.info(format!("Created the API client {}. Copy its key now: it is not shown again.", client.name));
+                self.clients.created(&client, key);
+            }
+            Err(e) => {
+                self.error(format!("The API client was not created: {e}"));
+                self.clients.refused(e);
+            }
+        }
+    }
+
+    fn remove_client(&mut self, name: &str) {
+        let Some(service) = self.service() else { return };
+        let result = service.remove_client(name);
+        self.audit.invalidate();
+        self.clients.invalidate();
+        match result {
+            Ok(()) => self.info(format!("Removed the API client {name}; its key no longer works.")),
+            Err(e) => self.error(e.to_string()),
         }
     }
 

@@ -77,6 +77,15 @@ impl ConsoleApp {
                         ui.label(format!("{} post offices", open.snapshot.postoffices.len()));
                         ui.separator();
                         ui.label(format!("{} mailboxes", open.snapshot.mailbox_count));
+                        if let Some(problem) = &open.snapshot.geo_problem {
+                            ui.separator();
+                            ui.colored_label(ui.visuals().warn_fg_color, "Country database unavailable").on_hover_text(
+                                format!(
+                                    "{problem}\n\nEvery country counts as unknown, so Prompt by Country challenges \
+                                     every login. Fix Settings → Country database."
+                                ),
+                            );
+                        }
                     }
                     StoreState::Failed(failed) => {
                         let path = failed

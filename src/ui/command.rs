@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{ChallengeMode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
+use crate::domain::{ChallengeMode, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
 use crate::service::MailboxChanges;
 
 use super::model::{Node, RecentStore};
@@ -29,7 +29,7 @@ pub enum Command {
     PostOffice(PostOfficeCommand),
     /// A step of a mailbox's login preview.
     Preview(MailboxAddress, PreviewCommand),
-    /// Providers and settings.
+    /// Providers, settings and API clients.
     Platform(PlatformCommand),
     /// Open, create or import into stores; keys and CSV files.
     Store(StoreCommand),
@@ -115,7 +115,7 @@ pub enum PreviewCommand {
     },
 }
 
-/// Providers and settings.
+/// Providers, settings and API clients.
 #[derive(Debug, Clone)]
 pub enum PlatformCommand {
     /// Change a provider's switches.
@@ -135,6 +135,17 @@ pub enum PlatformCommand {
     SendTest(TestTarget),
     /// Pick the file of a path setting in a native dialog.
     BrowseFile(&'static SettingDef),
+    /// Create an API client of the login service (its key is shown once).
+    AddClient {
+        /// Its name.
+        name: String,
+        /// Where it may call from (none: anywhere).
+        allow: Vec<IpNetwork>,
+        /// Where its hosted sign-in pages may return to.
+        return_urls: Vec<String>,
+    },
+    /// Remove an API client: its key stops working at once.
+    RemoveClient(String),
 }
 
 /// Stores, keys and imports.
@@ -261,6 +272,19 @@ impl Confirmation {
             ),
             confirm_label: "Yes, delete the post office".to_owned(),
             command: Box::new(Command::PostOffice(PostOfficeCommand::Delete(name.clone()))),
+        })
+    }
+
+    /// Asks before removing an API client.
+    pub fn remove_client(name: &str) -> Command {
+        Command::Confirm(Self {
+            title: "Remove API client".to_owned(),
+            message: format!(
+                "Remove the API client {name}?\n\nIts key stops working at once and its logins in progress end; a \
+                 webmail that uses it can no longer ask for second factors. Its audit entries stay."
+            ),
+            confirm_label: "Yes, remove the client".to_owned(),
+            command: Box::new(Command::Platform(PlatformCommand::RemoveClient(name.to_owned()))),
         })
     }
 }

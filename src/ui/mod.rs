@@ -9,6 +9,7 @@ mod app;
 mod apply;
 mod audit;
 mod chrome;
+mod clients;
 mod command;
 mod folders;
 mod jobs;

@@ -25,6 +25,8 @@ pub enum Node {
     Mailbox(MailboxAddress),
     /// `Challenge Providers`.
     Providers,
+    /// `API Clients`.
+    Clients,
     /// `Settings`.
     Settings,
     /// `Audit Log`.
@@ -62,6 +64,8 @@ pub struct Snapshot {
     pub settings: Vec<SettingView>,
     /// Mailboxes in the store.
     pub mailbox_count: i64,
+    /// Why the country database cannot be used, if it cannot.
+    pub geo_problem: Option<String>,
     /// Bumped whenever anything reloads, so caches derived from rows know to rebuild.
     pub generation: u64,
     rows: HashMap<PostOfficeName, Arc<Vec<MailboxSummary>>>,
@@ -75,6 +79,7 @@ impl Snapshot {
             providers: Vec::new(),
             settings: Vec::new(),
             mailbox_count: 0,
+            geo_problem: None,
             generation: 0,
             rows: HashMap::new(),
         };
@@ -98,6 +103,7 @@ impl Snapshot {
         self.postoffices = service.postoffices()?;
         self.providers = service.providers()?;
         self.settings = service.settings()?;
+        self.geo_problem = service.country_database_problem()?;
         self.mailbox_count = self.postoffices.iter().map(|p| p.mailboxes).sum();
         self.rows.retain(|name, _| self.postoffices.iter().any(|p| &p.name == name));
         self.generation += 1;

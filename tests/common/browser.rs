@@ -44,6 +44,18 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// The text a QR code in a PNG carries.
+pub fn decode_qr(png: &[u8]) -> String {
+    let image = image::load_from_memory(png).expect("a PNG").to_luma8();
+    let (w, h) = image.dimensions();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        image.get_pixel(x as u32, y as u32)[0]
+    });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the screen");
+    grids[0].decode().expect("a readable QR code").1
+}
+
 /// What the browser window is like.
 #[derive(Debug, Clone, Copy)]
 pub struct Screen {
@@ -159,7 +171,8 @@ impl Browser {
                 .get(format!("{}/status", self.base))
                 .call()
                 .ok()
-                .and_then(|r| r.into_body().read_json::<Value>().ok())
+                .and_then(|r| r.into_body().read_to_string().ok())
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
                 .is_some_and(|v| v["value"]["ready"] == true);
             if ready {
                 return;
@@ -193,7 +206,9 @@ impl Browser {
         .map_err(|e| e.to_string())?;
         let response = self.agent.run(request).map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
-        let answer: Value = response.into_body().read_json().map_err(|e| e.to_string())?;
+        let text =
+            response.into_body().with_config().limit(64 * 1024 * 1024).read_to_string().map_err(|e| e.to_string())?;
+        let answer: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
         if status == 200 {
             Ok(answer["value"].clone())
         } else {
@@ -281,9 +296,18 @@ impl Browser {
         decode_png(&self.session_call("GET", "/screenshot", None))
     }
 
-    /// Resizes the window (CSS pixels, desktop screens).
+    /// Resizes the window (CSS pixels, desktop screens), frame included.
     pub fn set_window_size(&self, width: u32, height: u32) {
         self.session_call("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+    }
+
+    /// Resizes the window so that the page itself gets `width` × `height` CSS pixels (the
+    /// headless window keeps a frame, so its outer size is larger).
+    pub fn set_viewport_size(&self, width: u32, height: u32) {
+        self.set_window_size(width, height);
+        let inner = self.execute("return [window.innerWidth, window.innerHeight];", json!([]));
+        let frame = |i: usize, wanted: u32| wanted.saturating_sub(inner[i].as_u64().unwrap_or(wanted.into()) as u32);
+        self.set_window_size(width + frame(0, width), height + frame(1, height));
     }
 
     /// The browser's cookies of the current page, as `name` → `value`.
@@ -293,7 +317,9 @@ impl Browser {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|c| (c["name"].as_str().unwrap_or_default().to_owned(), c["value"].as_str().unwrap_or_default().to_owned()))
+            .map(|c| {
+                (c["name"].as_str().unwrap_or_default().to_owned(), c["value"].as_str().unwrap_or_default().to_owned())
+            })
             .collect()
     }
 }

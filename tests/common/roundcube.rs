@@ -8,9 +8,10 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -60,11 +61,27 @@ pub struct Webmail {
     pub base: String,
     /// Dovecot's IMAP port.
     pub imap_port: u16,
-    php: Child,
-    dovecot: Child,
-    /// Dovecot's mail owner (uid, gid).
-    mail_owner: (u32, u32),
+    // Dropped in this order, after the logs were shown if the test failed.
+    php: Running,
+    dovecot: Running,
     dir: tempfile::TempDir,
+}
+
+/// A server the test started; stopped when dropped, also when a test fails half-way.
+struct Running {
+    child: Child,
+    /// The server leads a process group of its own (stopped as a whole).
+    group: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.group {
+            stop_group(&mut self.child);
+        } else {
+            stop(&mut self.child);
+        }
+    }
 }
 
 impl Webmail {
@@ -79,7 +96,8 @@ impl Webmail {
         ] {
             assert!(Path::new(path).is_file(), "{path} is missing: install it with `apt-get install {package}`");
         }
-        for (extension, package) in [("pdo_sqlite", "php-sqlite3"), ("curl", "php-curl"), ("mbstring", "php-mbstring")] {
+        for (extension, package) in [("pdo_sqlite", "php-sqlite3"), ("curl", "php-curl"), ("mbstring", "php-mbstring")]
+        {
             assert!(php_has(&php, extension), "PHP lacks {extension}: install it with `apt-get install {package}`");
         }
         link_plugin();
@@ -97,7 +115,10 @@ impl Webmail {
         }
         std::fs::copy("/etc/roundcube/defaults.inc.php", config.join("defaults.inc.php")).expect("defaults.inc.php");
         let schema = Command::new(&php)
-            .args(["-r", "$db = new PDO('sqlite:' . $argv[1]); exit($db->exec(file_get_contents($argv[2])) === false ? 1 : 0);"])
+            .args([
+                "-r",
+                "$db = new PDO('sqlite:' . $argv[1]); exit($db->exec(file_get_contents($argv[2])) === false ? 1 : 0);",
+            ])
             .arg(config.join("rc.db"))
             .arg("/usr/share/roundcube/SQL/sqlite.initial.sql")
             .status()
@@ -108,18 +129,25 @@ impl Webmail {
         let mut webmail = Webmail {
             base: format!("http://127.0.0.1:{port}"),
             imap_port,
-            php: Command::new(&php)
-                .args(["-S", &format!("127.0.0.1:{port}"), "-t", ROUNDCUBE_ROOT])
-                .env("ROUNDCUBE_CONFIG_DIR", &config)
-                .env("PHP_CLI_SERVER_WORKERS", "4")
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(dir.path().join("php.log")).expect("php.log"))
-                .spawn()
-                .expect("start php -S"),
+            php: Running {
+                child: Command::new(&php)
+                    .args(["-S", &format!("127.0.0.1:{port}"), "-t", ROUNDCUBE_ROOT])
+                    // A rewritten configuration must apply at the next request, not seconds later.
+                    .args(["-d", "opcache.enable=0"])
+                    .env("ROUNDCUBE_CONFIG_DIR", &config)
+                    // Workers serve a page's assets side by side; their own process group lets the
+                    // drop stop them all.
+                    .env("PHP_CLI_SERVER_WORKERS", "4")
+                    .process_group(0)
+                    .current_dir(dir.path())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(dir.path().join("php.log")).expect("php.log"))
+                    .spawn()
+                    .expect("start php -S"),
+                group: true,
+            },
             dovecot,
-            mail_owner,
             dir,
         };
         webmail.configure(plugin);
@@ -131,13 +159,12 @@ impl Webmail {
     /// on every request, so it applies from the next one.
     pub fn configure(&self, plugin: &PluginConfig) {
         let dir = self.dir.path().join("rc");
-        let des_key: String = (0..24).map(|i| char::from(b'a' + ((self.imap_port as usize + i * 7) % 26) as u8)).collect();
         let mut php = String::from("<?php\n$config = [];\n");
         let mut set = |name: &str, value: String| writeln!(php, "$config['{name}'] = {value};").expect("write");
         set("db_dsnw", quoted(&format!("sqlite:///{}?mode=0646", dir.join("rc.db").display())));
         set("imap_host", quoted(&format!("127.0.0.1:{}", self.imap_port)));
         set("smtp_host", quoted(""));
-        set("des_key", quoted(&des_key));
+        set("des_key", quoted("mailmfa-test-des-key-24c"));
         set("plugins", "['mailmfa']".to_owned());
         set("log_dir", quoted(&format!("{}/", dir.join("logs").display())));
         set("temp_dir", quoted(&format!("{}/", dir.join("temp").display())));
@@ -158,18 +185,25 @@ impl Webmail {
         format!("{}/{query}", self.base)
     }
 
-    /// Puts a message into `user`'s inbox, as a delivery would.
+    /// Puts a message into `user`'s inbox through Dovecot (`doveadm save`), which indexes it at
+    /// once, so the first IMAP sessions of a login do not race to discover it.
     pub fn deliver(&self, user: &MailUser, subject: &str, body: &str) {
-        let new = maildir(self.dir.path(), &user.address).join("new");
-        let unique = format!("{}.M{}P{}.mailmfa-test", 1_700_000_000, subject.len(), std::process::id());
         let message = format!(
-            "From: Bob Example <bob@example.test>\r\nTo: {}\r\nSubject: {subject}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\
-             Message-ID: <{unique}@example.test>\r\n\r\n{body}\r\n",
-            user.address
+            "From: Bob Example <bob@example.test>\r\nTo: {}\r\nSubject: {subject}\r\n\
+             Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{}.{}@example.test>\r\n\r\n{body}\r\n",
+            user.address,
+            std::process::id(),
+            self.imap_port,
         );
-        let file = new.join(unique);
-        std::fs::write(&file, message).expect("deliver");
-        chown(&file, self.mail_owner);
+        let mut save = Command::new(require_program("doveadm", PACKAGES))
+            .arg("-c")
+            .arg(self.dir.path().join("dovecot.conf"))
+            .args(["save", "-u", &user.address, "-m", "INBOX"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run doveadm save");
+        save.stdin.take().expect("stdin").write_all(message.as_bytes()).expect("write the message");
+        assert!(save.wait().is_ok_and(|s| s.success()), "doveadm save failed");
     }
 
     /// Roundcube's error log (where the plugin reports an unreachable service).
@@ -184,14 +218,14 @@ impl Webmail {
 
     /// Waits until Roundcube serves its login page.
     fn wait_until_serving(&mut self) {
-        let agent = super::serve::agent();
+        let agent = super::common::serve::agent();
         let deadline = Instant::now() + PATIENCE;
         loop {
             let status = agent.get(self.url("")).call().map(|r| r.status().as_u16()).unwrap_or(0);
             if status == 200 {
                 return;
             }
-            if let Ok(Some(exit)) = self.php.try_wait() {
+            if let Ok(Some(exit)) = self.php.child.try_wait() {
                 panic!("php -S exited ({exit}): {}", self.php_log());
             }
             assert!(Instant::now() < deadline, "Roundcube did not answer (last status {status}): {}", self.php_log());
@@ -202,10 +236,19 @@ impl Webmail {
 
 impl Drop for Webmail {
     fn drop(&mut self) {
-        drop(self.php.kill());
-        drop(self.php.wait());
-        stop(&mut self.dovecot);
+        if std::thread::panicking() {
+            let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+            eprintln!("--- Roundcube errors.log ---\n{}", read("rc/logs/errors.log"));
+            eprintln!("--- php -S (last lines) ---\n{}", tail(&read("php.log"), 40));
+            eprintln!("--- dovecot.log (last lines) ---\n{}", tail(&read("dovecot.log"), 20));
+        }
     }
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Whether PHP has the extension.
@@ -238,14 +281,9 @@ fn link_plugin() {
     // Replace a link to another checkout in one step, so a running Roundcube never misses it.
     let fresh = link.with_file_name(format!(".mailmfa-link-{}", std::process::id()));
     drop(std::fs::remove_file(&fresh));
-    std::os::unix::fs::symlink(&target, &fresh)
-        .and_then(|()| std::fs::rename(&fresh, link))
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot link the plugin into Roundcube ({e}); as root: ln -sfn {} {PLUGIN_LINK}",
-                target.display()
-            )
-        });
+    std::os::unix::fs::symlink(&target, &fresh).and_then(|()| std::fs::rename(&fresh, link)).unwrap_or_else(|e| {
+        panic!("cannot link the plugin into Roundcube ({e}); as root: ln -sfn {} {PLUGIN_LINK}", target.display())
+    });
 }
 
 /// The user Dovecot delivers mail as: its own `dovecot` user when the tests run as root (Dovecot
@@ -266,7 +304,7 @@ fn mail_owner(dir: &Path) -> (u32, u32) {
 }
 
 /// Starts Dovecot in the foreground on `port`, with a passwd-file of `users` and their Maildirs.
-fn start_dovecot(dir: &Path, port: u16, users: &[MailUser], owner: (u32, u32)) -> Child {
+fn start_dovecot(dir: &Path, port: u16, users: &[MailUser], owner: (u32, u32)) -> Running {
     let passwd: String = users.iter().map(|u| format!("{}:{{PLAIN}}{}::::::\n", u.address, u.password)).collect();
     std::fs::write(dir.join("users"), passwd).expect("write users");
     for user in users {
@@ -302,14 +340,17 @@ fn start_dovecot(dir: &Path, port: u16, users: &[MailUser], owner: (u32, u32)) -
         first = uid.min(100),
     );
     std::fs::write(dir.join("dovecot.conf"), conf).expect("write dovecot.conf");
-    let mut child = Command::new("dovecot")
-        .args(["-F", "-c"])
-        .arg(dir.join("dovecot.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("dovecot.err")).expect("dovecot.err"))
-        .spawn()
-        .expect("start dovecot");
+    let mut dovecot = Running {
+        child: Command::new("dovecot")
+            .args(["-F", "-c"])
+            .arg(dir.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("dovecot.err")).expect("dovecot.err"))
+            .spawn()
+            .expect("start dovecot"),
+        group: false,
+    };
     let deadline = Instant::now() + PATIENCE;
     loop {
         let greeting = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|stream| {
@@ -319,17 +360,14 @@ fn start_dovecot(dir: &Path, port: u16, users: &[MailUser], owner: (u32, u32)) -
             Some(line)
         });
         if greeting.is_some_and(|line| line.starts_with("* OK")) {
-            return child;
+            return dovecot;
         }
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Ok(Some(status)) = dovecot.child.try_wait() {
             let err = std::fs::read_to_string(dir.join("dovecot.err")).unwrap_or_default();
             let log = std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default();
             panic!("dovecot exited ({status}): {err}{log}");
         }
-        if Instant::now() > deadline {
-            stop(&mut child);
-            panic!("dovecot did not greet on port {port}");
-        }
+        assert!(Instant::now() < deadline, "dovecot did not greet on port {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -349,19 +387,23 @@ fn stop(child: &mut Child) {
     drop(child.wait());
 }
 
+/// Stops a server that leads its own process group, and every process of the group.
+fn stop_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    drop(Command::new("kill").args(["-TERM", "--", &group]).status());
+    drop(child.wait());
+    drop(Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status());
+}
+
 fn maildir(dir: &Path, address: &str) -> PathBuf {
     dir.join("mail").join(address).join("Maildir")
 }
 
-fn chown(path: &Path, (uid, gid): (u32, u32)) {
+fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
-}
-
-fn chown_tree(path: &Path, owner: (u32, u32)) {
-    chown(path, owner);
     if path.is_dir() {
         for entry in std::fs::read_dir(path).expect("read dir") {
-            chown_tree(&entry.expect("dir entry").path(), owner);
+            chown_tree(&entry.expect("dir entry").path(), (uid, gid));
         }
     }
 }

@@ -78,8 +78,11 @@ impl KeyRing {
     /// Removes the key file of a store (one this process made for a store that never came to be).
     pub fn forget(&self, store_id: &str) -> Result<(), CryptoError> {
         let path = self.path_for(store_id);
-        fs::remove_file(&path)
-            .map_err(|source| CryptoError::Io { action: "remove", path: path.display().to_string(), source })
+        fs::remove_file(&path).map_err(|source| CryptoError::Io {
+            action: "remove",
+            path: path.display().to_string(),
+            source,
+        })
     }
 }
 
@@ -204,8 +207,11 @@ mod private {
     #[cfg(unix)]
     pub(super) fn check(path: &Path, is_dir: bool) -> Result<(), CryptoError> {
         use std::os::unix::fs::MetadataExt;
-        let meta = fs::symlink_metadata(path)
-            .map_err(|source| CryptoError::Io { action: "inspect", path: path.display().to_string(), source })?;
+        let meta = fs::symlink_metadata(path).map_err(|source| CryptoError::Io {
+            action: "inspect",
+            path: path.display().to_string(),
+            source,
+        })?;
         let what = if is_dir { "key folder" } else { "key file" };
         let fix = if is_dir { "chmod 700" } else { "chmod 600" };
         let unsafe_because = if meta.file_type().is_symlink() {
@@ -234,9 +240,11 @@ mod private {
     #[cfg(unix)]
     fn current_uid(near: &Path) -> Result<u32, CryptoError> {
         use std::os::unix::fs::MetadataExt;
-        fs::metadata("/proc/self")
-            .map(|m| m.uid())
-            .map_err(|source| CryptoError::Io { action: "inspect", path: near.display().to_string(), source })
+        fs::metadata("/proc/self").map(|m| m.uid()).map_err(|source| CryptoError::Io {
+            action: "inspect",
+            path: near.display().to_string(),
+            source,
+        })
     }
 
     /// On Windows the key folder's access list is set when it is created (owner, Administrators
@@ -248,8 +256,11 @@ mod private {
 
     /// Writes a key file (see [`crate::service::files`]).
     pub(super) fn write(path: &Path, text: &str) -> Result<(), CryptoError> {
-        crate::service::files::write_owner_only(path, text.as_bytes())
-            .map_err(|source| CryptoError::Io { action: "write", path: path.display().to_string(), source })
+        crate::service::files::write_owner_only(path, text.as_bytes()).map_err(|source| CryptoError::Io {
+            action: "write",
+            path: path.display().to_string(),
+            source,
+        })
     }
 }
 

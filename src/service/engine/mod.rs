@@ -348,11 +348,15 @@ fn check(
         Err((reason, detail)) => {
             let lock = cx.settings.lockout().lock_after(mb.failures + 1, mb.lock_count, now);
             tx.record_failure(mb.id, lock)?;
-            let detail = match lock {
-                Some(until) => format!("{detail}; mailbox locked for {} s", until - now),
-                None => detail,
-            };
-            Ok((rejected(reason), Some(detail)))
+            // The wrong code that locks the mailbox already answers `locked`, so a webmail shows
+            // the lock now rather than at the next attempt.
+            match lock {
+                Some(until) => Ok((
+                    rejected(RejectReason::Locked),
+                    Some(format!("{detail}; mailbox locked for {} s", until - now)),
+                )),
+                None => Ok((rejected(reason), Some(detail))),
+            }
         }
     }
 }

@@ -85,7 +85,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The file at the store's path is not a mailmfa store; it was left as it is.
-    #[error("{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet to create one")]
+    #[error(
+        "{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet to create one"
+    )]
     NotAStore {
         /// The file.
         path: String,
@@ -160,7 +162,8 @@ impl Store {
         let path = location.path();
         let shown = path.display().to_string();
         let not_ours = |reason: String| StoreError::NotAStore { path: shown.clone(), reason };
-        let meta = std::fs::metadata(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
         if !meta.is_file() {
             return Err(not_ours("it is not a file".to_owned()));
         }
@@ -191,11 +194,8 @@ impl Store {
         let (store_id, key) = Self::check_key(&conn, path, keyring)?;
         let current: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
         let recorded = read_mode(&conn)?;
-        let mode = recorded.unwrap_or(if current.eq_ignore_ascii_case("wal") {
-            StoreMode::Local
-        } else {
-            StoreMode::Shared
-        });
+        let mode =
+            recorded.unwrap_or(if current.eq_ignore_ascii_case("wal") { StoreMode::Local } else { StoreMode::Shared });
         if location.requested_mode().is_some_and(|asked| asked != mode) {
             return Err(StoreError::ModeMismatch { path: shown, recorded: mode });
         }

@@ -85,12 +85,7 @@ impl Tx<'_> {
         Ok(Settings::from_stored(|def| stored.remove(def.key))?)
     }
 
-    fn stored_text(
-        &self,
-        key: &str,
-        value: Option<String>,
-        sealed: Option<Vec<u8>>,
-    ) -> StoreResult<Zeroizing<String>> {
+    fn stored_text(&self, key: &str, value: Option<String>, sealed: Option<Vec<u8>>) -> StoreResult<Zeroizing<String>> {
         match (value, sealed) {
             (Some(value), _) => Ok(Zeroizing::new(value)),
             (None, Some(sealed)) => {

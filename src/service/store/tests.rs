@@ -71,7 +71,9 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "ALTER TABLE mailbox DROP COLUMN totp_created_at; DELETE FROM meta WHERE key = 'mode'; PRAGMA user_version = 1;",
+        "DROP TABLE signin_ticket; DROP TABLE signin; DROP TABLE login_transaction; DROP TABLE api_client;
+         ALTER TABLE mailbox DROP COLUMN totp_created_at; DELETE FROM meta WHERE key = 'mode';
+         PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
