@@ -191,7 +191,8 @@ fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
         .map(|s| s.split('"').skip(1).collect::<Vec<_>>().join("\""))
         .collect();
     assert!(without_qr.len() < 30 * 1024, "the page is {} bytes without its QR image", without_qr.len());
-    let key = page.html.split("class=\"key\">").nth(1).unwrap().split('<').next().unwrap().replace(' ', "");
+    let key_html = page.html.split("class=\"key\">").nth(1).unwrap().split("</p>").next().unwrap();
+    let key = key_html.replace("<span>", "").replace("</span>", "").replace(' ', "");
     let secret = decode_secret(&key).unwrap().to_vec();
     let csrf = page.input("csrf");
 

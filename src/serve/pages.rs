@@ -89,7 +89,10 @@ async fn page(state: &AppState, peer: Peer, request: PageRequest) -> Response {
                 // A phone cannot scan its own screen: it can open the URI in its app instead.
                 p.on-phone { a href=(otpauth_uri.as_str()) { (t.add_on_this_device) } }
                 p { (t.manual_entry) }
-                p.key { (secret_groups.as_str()) }
+                // Two halves that wrap as wholes: two even rows where one does not fit.
+                @let groups: Vec<&str> = secret_groups.split(' ').collect();
+                @let (first, second) = groups.split_at(groups.len().div_ceil(2));
+                p.key { span { (first.join(" ")) } " " span { (second.join(" ")) } }
                 p { (t.enrol_code_intro) }
                 (note(t, page.note))
                 (code_form(t, base, &page, false))

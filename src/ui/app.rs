@@ -438,6 +438,7 @@ impl ConsoleApp {
     /// Reloads the model after a change (of one post office's mailboxes, or of anything).
     pub(super) fn changed(&mut self, postoffice: Option<&PostOfficeName>) {
         self.audit.invalidate();
+        self.clients.invalidate();
         let StoreState::Open(open) = &mut self.store else { return };
         if let Err(e) = open.snapshot.reload_after(&open.service, postoffice) {
             self.error(format!("Could not reload from the store: {e}"));

@@ -136,14 +136,14 @@ impl ClientsPane {
                 .resizable(true)
                 .vscroll(false)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(Column::initial(150.0).at_least(80.0).clip(true))
-                .column(Column::initial(150.0).at_least(60.0).clip(true))
-                .column(Column::initial(200.0).at_least(60.0).clip(true))
+                .column(Column::initial(130.0).at_least(80.0).clip(true))
+                .column(Column::initial(130.0).at_least(60.0).clip(true))
                 .column(Column::initial(140.0).at_least(60.0).clip(true))
                 .column(Column::initial(140.0).at_least(60.0).clip(true))
-                .column(Column::remainder().at_least(70.0))
+                .column(Column::remainder().at_least(100.0).clip(true))
+                .column(Column::auto())
                 .header(height + 4.0, |mut header| {
-                    for title in ["Client", "Allowed from", "Return URLs", "Created", "Last used", ""] {
+                    for title in ["Client", "Allowed from", "Created", "Last used", "Return URLs", ""] {
                         header.col(|ui| {
                             ui.label(RichText::new(title).strong());
                         });
@@ -159,14 +159,14 @@ impl ClientsPane {
                             ui.label(if client.allow.is_empty() { "any".to_owned() } else { client.allow.join(", ") });
                         });
                         row.col(|ui| {
-                            let urls = client.return_urls.join(", ");
-                            ui.label(if urls.is_empty() { "—" } else { &urls }).on_hover_text(&urls);
-                        });
-                        row.col(|ui| {
                             ui.label(when_short(Some(client.created_at)));
                         });
                         row.col(|ui| {
                             ui.label(when_short(client.last_used));
+                        });
+                        row.col(|ui| {
+                            let urls = client.return_urls.join(", ");
+                            ui.label(if urls.is_empty() { "—" } else { &urls }).on_hover_text(&urls);
                         });
                         row.col(|ui| {
                             if ui.button("Remove…").on_hover_text(format!("Remove {}", client.name)).clicked() {
@@ -184,7 +184,7 @@ impl ClientsPane {
         let mut enter = false;
         egui::Grid::new("new-client-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
             let fields: [(&str, &mut String, &str); 3] = [
-                ("Name", &mut self.name, "roundcube"),
+                ("Name", &mut self.name, "webmail"),
                 ("Allowed from (optional)", &mut self.allow, "192.0.2.10, 10.0.0.0/8"),
                 ("Return URL prefixes (optional)", &mut self.return_urls, "https://mail.example.com/"),
             ];
