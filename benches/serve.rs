@@ -91,8 +91,18 @@ fn mailmfa(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     out
 }
 
+/// A running `mailmfa serve`, stopped when dropped (also when the benchmark panics).
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.0.kill());
+        drop(self.0.wait());
+    }
+}
+
 /// Starts `mailmfa serve` on a free port, its hosted pages at that address.
-fn start_server(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+fn start_server(dir: &std::path::Path, extra: &[&str]) -> (ServerProcess, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     mailmfa(dir, &["settings", "set", "serve.public_url", &format!("http://{listen}/")]);
@@ -112,7 +122,7 @@ fn start_server(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
         }
     };
     thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    (ServerProcess(child), base)
 }
 
 fn client_key(dir: &std::path::Path) -> String {
@@ -301,7 +311,7 @@ fn main() {
     for (label, extra, share) in
         [("group commit", &[][..], half_a), ("no group commit", &["--max-batch", "1"][..], half_b)]
     {
-        let (mut server, base) = start_server(dir.path(), extra);
+        let (server, base) = start_server(dir.path(), extra);
         if label == "group commit" {
             idle_round_trip(&base, &key, &share[..share.len().min(200)]);
             let total = scale.postoffices * scale.per_postoffice;
@@ -315,8 +325,7 @@ fn main() {
             page_first_byte(&base, &key, &fresh, &share[..share.len().min(200)]);
         }
         let rest = if label == "group commit" { &share[share.len().min(200)..] } else { share };
-        load(server.id(), &base, &key, rest, scale.seconds, &format!("{CLIENTS} clients, {label}"));
-        drop(server.kill());
-        drop(server.wait());
+        load(server.0.id(), &base, &key, rest, scale.seconds, &format!("{CLIENTS} clients, {label}"));
+        drop(server);
     }
 }

@@ -269,10 +269,9 @@ impl Tx<'_> {
 
     /// Records an accepted TOTP step and makes the secret active.
     pub fn accept_totp_step(&self, id: MailboxId, step: i64) -> StoreResult<()> {
-        self.tx.execute(
-            "UPDATE mailbox SET totp_state = 'active', totp_last_step = ?2 WHERE id = ?1",
-            params![id.0, step],
-        )?;
+        self.tx
+            .prepare_cached("UPDATE mailbox SET totp_state = 'active', totp_last_step = ?2 WHERE id = ?1")?
+            .execute(params![id.0, step])?;
         Ok(())
     }
 
