@@ -115,6 +115,10 @@ const KEYS: &[&str] = &[
     "no.such.key",
     "",
 ];
+/// The folder the commands run in, three levels inside the test's temporary folder: relative paths
+/// among the hostile values (`../../../etc/passwd`) must resolve inside it, never to a file of the
+/// machine (the tests may run as root).
+const WORK: &str = "w/x/y";
 /// Relative names inside the test's folder only.
 const FILES: &[&str] =
     &["bad.csv", "empty.csv", "binary.csv", "missing.csv", "out.png", "sub/out.png", "key.export", ""];
@@ -239,9 +243,11 @@ fn seeded() -> TestEnv {
     env.ok(&["mailbox", "add", "bob@example.com"]);
     env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
     env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
-    std::fs::write(env.path("bad.csv"), "postoffice,mailbox\nexample.com,x\n").unwrap();
-    std::fs::write(env.path("empty.csv"), "").unwrap();
-    std::fs::write(env.path("binary.csv"), [0xff, 0xfe, 0x00, 0x01, b'\n']).unwrap();
+    let work = env.path(WORK);
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("bad.csv"), "postoffice,mailbox\nexample.com,x\n").unwrap();
+    std::fs::write(work.join("empty.csv"), "").unwrap();
+    std::fs::write(work.join("binary.csv"), [0xff, 0xfe, 0x00, 0x01, b'\n']).unwrap();
     env
 }
 
@@ -253,7 +259,7 @@ fn fuzz(seed: u64, count: usize) -> Vec<String> {
     let mut before = state(&env);
     for i in 0..count {
         let args = invocation(&mut rng);
-        let out = env.command().current_dir(env.dir.path()).args(&args).output().unwrap();
+        let out = env.command().current_dir(env.path(WORK)).args(&args).output().unwrap();
         let run = common::output(out);
         let after = state(&env);
         match usize::try_from(run.status).ok().filter(|s| *s <= 2) {

@@ -20,7 +20,7 @@ use mailmfa::domain::{
     Provider, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
-use mailmfa::service::{KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation};
+use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation};
 use mailmfa::ui::{Command, ConsoleApp, Node, StoreCommand};
 
 /// 2026-11-29 00:00:00 UTC, on a step boundary.
@@ -506,7 +506,7 @@ fn post_office_properties_change_the_default_mode_that_mailboxes_inherit() {
 fn import_key_in_the_console_is_audited_like_the_cli() {
     let console = Console::new();
     let export = console.env.path("exported.key");
-    console.service().export_key(&export).unwrap();
+    console.service().export_key(&export, IfExists::Refuse).unwrap();
     // This machine has no key for the store: the console explains, and offers Import Key….
     let console_keys = console.env.path("console-keys");
     let location = console.env.location();

@@ -32,9 +32,15 @@ fn an_export_never_writes_through_a_planted_file_or_link() {
     // the target itself.
     symlink(&victim, env.path("store.key.tmp")).unwrap();
     symlink(&victim, &export).unwrap();
+    let refused = env.run(&["key", "export", export.to_str().unwrap()]);
+    assert_ne!(refused.status, 0, "an export replaced a planted link");
+    assert!(refused.stderr.contains("already exists"), "{}", refused.stderr);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "do not touch", "the export wrote through a link");
+    assert!(fs::symlink_metadata(&export).unwrap().file_type().is_symlink(), "the refused export touched the link");
+    fs::remove_file(&export).unwrap();
     env.ok(&["key", "export", export.to_str().unwrap()]);
     assert_eq!(fs::read_to_string(&victim).unwrap(), "do not touch", "the export wrote through a link");
-    assert!(!fs::symlink_metadata(&export).unwrap().file_type().is_symlink(), "the link was written through");
+    assert!(!fs::symlink_metadata(&export).unwrap().file_type().is_symlink());
     assert_eq!(mode(&export), 0o600);
     assert!(fs::read_to_string(&export).unwrap().starts_with("mailmfa-store-key 1\n"));
 
@@ -50,6 +56,43 @@ fn an_export_never_writes_through_a_planted_file_or_link() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".mailmfa-key-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A mistyped path must not destroy a file: the command line never replaces an existing file with
+/// a key export or a QR code (the console's Save dialog asks first, and may).
+#[test]
+fn the_command_line_never_replaces_an_existing_file() {
+    let env = store();
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
+    let precious = env.path("precious.txt");
+    fs::write(&precious, "the only copy").unwrap();
+    for args in [
+        vec!["key", "export", precious.to_str().unwrap()],
+        vec!["mailbox", "qr", "alice@example.com", "--out", precious.to_str().unwrap()],
+    ] {
+        let refused = env.run(&args);
+        assert_ne!(refused.status, 0, "{args:?} replaced a file");
+        assert!(refused.stderr.contains("already exists") && refused.stderr.contains("precious.txt"), "{}", refused.stderr);
+        assert!(!refused.stderr.contains("panicked"), "{}", refused.stderr);
+        assert_eq!(fs::read_to_string(&precious).unwrap(), "the only copy", "{args:?}");
+    }
+    let leftovers: Vec<_> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".mailmfa-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files were left behind: {leftovers:?}");
+    let audit = env.ok(&["audit", "--json"]).json();
+    let outcomes: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .filter(|(action, _)| ["key.export", "mailbox.show_qr"].contains(action))
+        .collect();
+    assert_eq!(outcomes, [("mailbox.show_qr", "failed"), ("key.export", "failed")], "both refusals are audited");
 }
 
 #[test]

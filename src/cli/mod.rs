@@ -20,7 +20,7 @@ use crate::domain::{
     BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress, MailboxChallenge,
     PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
-use crate::service::{KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation, StoreMode};
+use crate::service::{IfExists, KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation, StoreMode};
 
 /// A failed command: its exit status and one-line message.
 #[derive(Debug)]
@@ -103,7 +103,7 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         Command::Login(c) => login(&service, c),
         Command::User(UserCommand::Set(args)) => set_mailbox(&service, args, Configurer::EndUser),
         Command::Key(KeyCommand::Export { file }) => {
-            service.export_key(&file)?;
+            service.export_key(&file, IfExists::Refuse)?;
             Ok(Output::done(
                 format!(
                     "Wrote the store key to {}. Import it on the other server with `mailmfa key import`, then delete the file.",
@@ -273,7 +273,7 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
         }
         MailboxCommand::Qr { address, out } => {
             let address: MailboxAddress = parse(&address)?;
-            let state = service.write_enrolment_qr(&address, &out)?;
+            let state = service.write_enrolment_qr(&address, &out, IfExists::Refuse)?;
             Ok(Output::done(
                 format!("Wrote the QR code of {address}'s {} TOTP secret to {}.", state.word(), out.display()),
                 json!({"mailbox": address, "state": state, "file": out.display().to_string()}),

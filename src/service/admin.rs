@@ -6,7 +6,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::store::Tx;
-use super::{Service, ServiceError, ServiceResult};
+use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::domain::{
     AuditRecord, ChallengeMode, Configurer, EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress,
     MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, SETTINGS,
@@ -247,7 +247,12 @@ impl Service {
     /// Writes the enrolment QR code of the mailbox's pending or active secret as a PNG file that
     /// only its owner may read. Audited as a reveal, like [`Service::enrolment_uri`] — `failed`
     /// when the file could not be written.
-    pub fn write_enrolment_qr(&self, address: &MailboxAddress, path: &Path) -> ServiceResult<EnrolmentState> {
+    pub fn write_enrolment_qr(
+        &self,
+        address: &MailboxAddress,
+        path: &Path,
+        if_exists: IfExists,
+    ) -> ServiceResult<EnrolmentState> {
         let shown = address.to_string();
         let issuer = self.setting_value("issuer")?;
         self.audited("mailbox.show_qr", Some(&shown), |tx| {
@@ -255,7 +260,7 @@ impl Service {
             let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
             let uri = totp::otpauth_uri(&issuer, address, &secret.secret);
             let png = crate::qr::png(&uri, 300)?;
-            super::files::write_owner_only(path, &png).map_err(|source| ServiceError::Io {
+            super::files::write_owner_only(path, &png, if_exists).map_err(|source| ServiceError::Io {
                 action: "write",
                 path: path.to_path_buf(),
                 source,

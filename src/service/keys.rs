@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::crypto::{KeyRing, keyring};
 use super::store::{Store, StoreLocation};
-use super::{Service, ServiceError, ServiceResult};
+use super::{IfExists, Service, ServiceError, ServiceResult};
 
 /// The folder of this machine's store keys: `$MAILMFA_KEY_DIR`, else `%ProgramData%\mailmfa\keys`
 /// on Windows (keys wrapped with DPAPI), else `~/.config/mailmfa/keys`.
@@ -41,9 +41,9 @@ impl KeyFolder {
 
 impl Service {
     /// Writes the store key to `path` for another server sharing this store.
-    pub fn export_key(&self, path: &Path) -> ServiceResult<()> {
+    pub fn export_key(&self, path: &Path, if_exists: IfExists) -> ServiceResult<()> {
         self.audited("key.export", None, |_| {
-            keyring::write_export(path, self.store.store_id(), self.store.key())?;
+            keyring::write_export(path, self.store.store_id(), self.store.key(), if_exists)?;
             Ok(((), format!("to {}", path.display())))
         })
     }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 pub use admin::{MailboxChanges, MailboxDetails, SettingView};
 pub use api::{ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings};
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
+pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};

@@ -20,7 +20,9 @@ use crate::domain::{
     SettingGroup,
 };
 use crate::qr::QrError;
-use crate::service::{LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path};
+use crate::service::{
+    IfExists, LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path,
+};
 
 impl ConsoleApp {
     /// Applies the commands the frame recorded.
@@ -213,7 +215,7 @@ impl ConsoleApp {
         let file_name = format!("{address}.png");
         let Some(path) = store_dialogs::pick_save("Save QR Code", &file_name, ("PNG image", &["png"])) else { return };
         let Some(service) = self.service() else { return };
-        let result = service.write_enrolment_qr(address, &path);
+        let result = service.write_enrolment_qr(address, &path, IfExists::Replace);
         self.audit.invalidate();
         match result {
             Ok(_) => self.info(format!("Saved the QR code of {address} to {}.", path.display())),
@@ -542,7 +544,7 @@ impl ConsoleApp {
         else {
             return;
         };
-        let result = service.export_key(&path);
+        let result = service.export_key(&path, IfExists::Replace);
         self.audit.invalidate();
         match result {
             Ok(()) => self.info(format!(

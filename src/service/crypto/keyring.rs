@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use super::{CryptoError, StoreKey, from_hex, to_hex};
+use crate::service::IfExists;
 
 const HEADER: &str = "mailmfa-store-key 1";
 
@@ -71,7 +72,7 @@ impl KeyRing {
         private::create_dir(&self.dir)?;
         private::check(&self.dir, true)?;
         let text = key_text(store_id, key, local_protection())?;
-        private::write(&path, &text)?;
+        private::write(&path, &text, IfExists::Replace)?;
         Ok(path)
     }
 
@@ -89,9 +90,9 @@ impl KeyRing {
 /// Writes an export file that another server imports with `mailmfa key import`. The key is in the
 /// clear (a machine-bound DPAPI blob would not open elsewhere): move the file over a safe channel
 /// and delete it after the import.
-pub fn write_export(path: &Path, store_id: &str, key: &StoreKey) -> Result<(), CryptoError> {
+pub fn write_export(path: &Path, store_id: &str, key: &StoreKey, if_exists: IfExists) -> Result<(), CryptoError> {
     let text = key_text(store_id, key, Protection::None)?;
-    private::write(path, &text)
+    private::write(path, &text, if_exists)
 }
 
 /// Reads an export file: the store id and its key.
@@ -184,6 +185,7 @@ mod private {
     use std::path::Path;
 
     use super::CryptoError;
+    use crate::service::IfExists;
 
     /// Creates `dir` (and missing parents) for its owner only.
     pub(super) fn create_dir(dir: &Path) -> Result<(), CryptoError> {
@@ -255,8 +257,8 @@ mod private {
     }
 
     /// Writes a key file (see [`crate::service::files`]).
-    pub(super) fn write(path: &Path, text: &str) -> Result<(), CryptoError> {
-        crate::service::files::write_owner_only(path, text.as_bytes()).map_err(|source| CryptoError::Io {
+    pub(super) fn write(path: &Path, text: &str, if_exists: IfExists) -> Result<(), CryptoError> {
+        crate::service::files::write_owner_only(path, text.as_bytes(), if_exists).map_err(|source| CryptoError::Io {
             action: "write",
             path: path.display().to_string(),
             source,
@@ -431,7 +433,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = StoreKey::generate().unwrap();
         let path = dir.path().join("export.key");
-        write_export(&path, "cafe", &key).unwrap();
+        write_export(&path, "cafe", &key, IfExists::Refuse).unwrap();
         let (id, back) = read_export(&path).unwrap();
         assert_eq!(id, "cafe");
         assert_eq!(back.bytes(), key.bytes());
