@@ -74,7 +74,11 @@ fn the_command_line_never_replaces_an_existing_file() {
     ] {
         let refused = env.run(&args);
         assert_ne!(refused.status, 0, "{args:?} replaced a file");
-        assert!(refused.stderr.contains("already exists") && refused.stderr.contains("precious.txt"), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("already exists") && refused.stderr.contains("precious.txt"),
+            "{}",
+            refused.stderr
+        );
         assert!(!refused.stderr.contains("panicked"), "{}", refused.stderr);
         assert_eq!(fs::read_to_string(&precious).unwrap(), "the only copy", "{args:?}");
     }

@@ -382,18 +382,27 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     b.find("#taskmenu a.settings").click();
     b.wait_for("#settings-menu li.mailmfa a").click();
     b.wait_for("#mailmfa-settings-form");
+    // The page shows what applies now, as the service says.
+    assert_eq!(b.find("#mailmfa-challenge").property("value"), "inherit");
+    assert_eq!(b.find("#mailmfa-provider").property("value"), "totp");
     b.find("#mailmfa-challenge").select_value("new-ip");
     b.find("#mailmfa-save").click();
     let note = b.wait_for("#mailmfa-settings-note").text();
     assert!(note.contains("Saved") && note.contains("When I sign in from a new IP address"), "{note}");
     assert_eq!(site.alice()["challenge"], "new-ip");
+    assert_eq!(b.find("#mailmfa-challenge").property("value"), "new-ip", "the saved mode is shown");
 
+    // Self-service turned off while the page is open: the change is refused in words, and the
+    // page then shows the mode as the organisation's, not changeable.
     site.env.ok(&["postoffice", "set", "example.test", "--users-may-configure", "false"]);
     b.find("#mailmfa-challenge").select_value("never");
     b.find("#mailmfa-save").click();
     let note = b.wait_for("#mailmfa-settings-note").text();
     assert!(note.contains("your administrator does not let users change these settings"), "{note}");
     assert_eq!(site.alice()["challenge"], "new-ip");
+    assert_eq!(b.find("#mailmfa-challenge").property("disabled"), true);
+    let hint = b.find("#mailmfa-challenge-hint").text();
+    assert!(hint.contains("Your organisation decides this: When I sign in from a new IP address"), "{hint}");
 }
 
 #[test]

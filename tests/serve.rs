@@ -126,9 +126,30 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
     let settings = |body: Value| {
         call(&agent(), "PUT", &server.url("/v1/users/alice@example.com/settings"), Some(key), Some(&body.to_string()))
     };
+    let shown = call(&agent(), "GET", &server.url("/v1/users/bob@example.com/settings"), Some(key), None);
+    assert_eq!(shown.status, 200, "{:?}", shown.json);
+    assert_eq!(
+        shown.json,
+        json!({"address": "bob@example.com", "challenge": "inherit", "effective_challenge": "always",
+               "may_change_challenge": true, "provider": "sms", "providers": ["totp", "sms", "smtp"],
+               "sms_number": "+•••••••••67", "alt_email": null}),
+        "the settings page shows what applies, and the number only masked"
+    );
     let changed = settings(json!({"challenge": "new-ip"}));
     assert_eq!(changed.status, 200, "{:?}", changed.json);
-    assert_eq!(changed.json, json!({"address": "alice@example.com", "challenge": "new-ip", "provider": "totp"}));
+    assert_eq!(
+        (
+            &changed.json["address"],
+            &changed.json["challenge"],
+            &changed.json["effective_challenge"],
+            &changed.json["provider"]
+        ),
+        (&json!("alice@example.com"), &json!("new-ip"), &json!("new-ip"), &json!("totp"))
+    );
+    let unknown = call(&agent(), "GET", &server.url("/v1/users/nobody@example.com/settings"), Some(key), None);
+    assert_eq!(unknown.status, 400, "{:?}", unknown.json);
+    assert_eq!(unknown.json["error"], "there is no mailbox nobody@example.com");
+    assert_eq!(call(&agent(), "GET", &server.url("/v1/users/bob@example.com/settings"), None, None).status, 401);
     site.env.ok(&["provider", "set", "sms", "--user-configurable", "false"]);
     let refused = settings(json!({"provider": "sms", "sms_number": "+15557654321"}));
     assert_eq!(refused.status, 403);

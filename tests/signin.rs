@@ -8,10 +8,9 @@
 mod browser;
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use browser::{Browser, Screen, decode_qr};
+use browser::{Browser, Screen, decode_qr, free_port};
 
 use common::TestEnv;
 use common::http_server::{TestHttp, start_http, start_http_with};
@@ -26,10 +25,6 @@ struct Site {
     gateway: TestHttp,
     key: String,
     server: Server,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Site {

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -52,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login/begin", post(begin))
         .route("/v1/login/verify", post(verify))
         .route("/v1/login/resend", post(resend))
-        .route("/v1/users/{address}/settings", put(user_settings))
+        .route("/v1/users/{address}/settings", get(show_user_settings).put(user_settings))
         .route("/v1/signin", post(signin))
         .route("/v1/signin/redeem", post(redeem))
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
@@ -309,9 +309,20 @@ async fn user_settings(
 ) -> Result<Response, Failure> {
     let caller = caller(peer, &headers);
     match run(&state, caller, ApiRequest::UserSettings { address, settings }).await? {
-        ApiAnswer::UserSettings { address, challenge, provider } => {
-            Ok(axum::Json(json!({"address": address, "challenge": challenge, "provider": provider})).into_response())
-        }
+        ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
+        _ => Err(Failure::NotFound),
+    }
+}
+
+async fn show_user_settings(
+    State(state): State<AppState>,
+    axum::Extension(peer): axum::Extension<Peer>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let caller = caller(peer, &headers);
+    match run(&state, caller, ApiRequest::ShowUserSettings { address }).await? {
+        ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
         _ => Err(Failure::NotFound),
     }
 }

@@ -237,10 +237,8 @@ impl Service {
         let shown = address.to_string();
         let issuer = self.setting_value("issuer")?;
         self.audited("mailbox.show_qr", Some(&shown), |tx| {
-            let mb = existing_mailbox(tx, address)?;
-            let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
-            let uri = totp::otpauth_uri(&issuer, address, &secret.secret);
-            Ok(((uri, secret.state), format!("state={}", secret.state.word())))
+            let (uri, state) = enrolment_of(tx, &issuer, address)?;
+            Ok(((uri, state), format!("state={}", state.word())))
         })
     }
 
@@ -256,16 +254,14 @@ impl Service {
         let shown = address.to_string();
         let issuer = self.setting_value("issuer")?;
         self.audited("mailbox.show_qr", Some(&shown), |tx| {
-            let mb = existing_mailbox(tx, address)?;
-            let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
-            let uri = totp::otpauth_uri(&issuer, address, &secret.secret);
+            let (uri, state) = enrolment_of(tx, &issuer, address)?;
             let png = crate::qr::png(&uri, 300)?;
             super::files::write_owner_only(path, &png, if_exists).map_err(|source| ServiceError::Io {
                 action: "write",
                 path: path.to_path_buf(),
                 source,
             })?;
-            Ok((secret.state, format!("state={} written to {}", secret.state.word(), path.display())))
+            Ok((state, format!("state={} written to {}", state.word(), path.display())))
         })
     }
 
@@ -391,6 +387,17 @@ pub(super) fn existing_postoffice(tx: &Tx<'_>, name: &PostOfficeName) -> Service
 /// The mailbox at that address, or the error that names it.
 pub(super) fn existing_mailbox(tx: &Tx<'_>, address: &MailboxAddress) -> ServiceResult<Mailbox> {
     tx.mailbox(address)?.ok_or_else(|| ServiceError::NoMailbox(address.clone()))
+}
+
+/// The enrolment URI of the mailbox's pending or active secret, and the secret's state.
+fn enrolment_of(
+    tx: &Tx<'_>,
+    issuer: &str,
+    address: &MailboxAddress,
+) -> ServiceResult<(Zeroizing<String>, EnrolmentState)> {
+    let mb = existing_mailbox(tx, address)?;
+    let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
+    Ok((totp::otpauth_uri(issuer, address, &secret.secret), secret.state))
 }
 
 /// Refuses a provider the platform has disabled or does not let this kind of user configure.

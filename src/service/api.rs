@@ -15,8 +15,8 @@ use super::store::{ClientRow, TransactionRow, Tx};
 use super::{MailboxChanges, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditEntry, BeginAnswer, Code, Configurer, EmailAddress, IpNetwork, LoginIp, MailboxAddress, MailboxChallenge,
-    PhoneNumber, Provider, VerifyAnswer, parse_networks,
+    AuditEntry, BeginAnswer, ChallengeMode, Code, Configurer, EmailAddress, IpNetwork, LoginIp, Mailbox,
+    MailboxAddress, MailboxChallenge, PhoneNumber, Provider, VerifyAnswer, offered_providers, parse_networks,
 };
 
 /// The prefix of every API key.
@@ -85,6 +85,28 @@ impl UserSettings {
     }
 }
 
+/// A mailbox's own settings as its user sees them on the webmail's options page
+/// (`GET` and `PUT /v1/users/{address}/settings`): what applies, and what the user may change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSettingsView {
+    /// The mailbox.
+    pub address: String,
+    /// Its own challenge setting (`inherit` follows the post office).
+    pub challenge: MailboxChallenge,
+    /// The challenge mode that applies.
+    pub effective_challenge: ChallengeMode,
+    /// Whether the post office lets its users change the challenge mode.
+    pub may_change_challenge: bool,
+    /// How the code arrives.
+    pub provider: Provider,
+    /// The providers the user may choose (enabled, and open to users).
+    pub providers: Vec<Provider>,
+    /// The SMS number, all but its last two digits hidden.
+    pub sms_number: Option<String>,
+    /// The alternate e-mail address, most of it hidden.
+    pub alt_email: Option<String>,
+}
+
 /// One request of the JSON API.
 #[derive(Debug, Clone)]
 pub enum ApiRequest {
@@ -106,6 +128,11 @@ pub enum ApiRequest {
     Resend {
         /// The transaction `begin` answered with.
         transaction_id: String,
+    },
+    /// `GET /v1/users/{address}/settings`.
+    ShowUserSettings {
+        /// The mailbox, as in the path.
+        address: String,
     },
     /// `PUT /v1/users/{address}/settings`.
     UserSettings {
@@ -138,6 +165,7 @@ impl ApiRequest {
             Self::Begin { .. } => "login.begin",
             Self::Verify { .. } => "login.verify",
             Self::Resend { .. } => "login.resend",
+            Self::ShowUserSettings { .. } => "user.show",
             Self::UserSettings { .. } => "user.set",
             Self::Signin { .. } => "signin.begin",
             Self::Redeem { .. } => "signin.redeem",
@@ -170,15 +198,8 @@ pub enum ApiAnswer {
     Redeemed(Option<MailboxAddress>),
     /// What a sign-in page shows (or where it sends the browser).
     Page(PageAnswer),
-    /// The mailbox's settings after the change.
-    UserSettings {
-        /// The mailbox.
-        address: MailboxAddress,
-        /// Its own challenge setting.
-        challenge: MailboxChallenge,
-        /// Its provider.
-        provider: Provider,
-    },
+    /// The mailbox's own settings (after the change, for a change).
+    UserSettings(UserSettingsView),
 }
 
 /// One request's result, and the code it still has to send (after the commit).
@@ -348,10 +369,11 @@ impl Service {
                     ..AuditEntry::default()
                 })?;
                 let mailbox = super::admin::existing_mailbox(tx, &address)?;
-                Ok((
-                    ApiAnswer::UserSettings { address, challenge: mailbox.challenge, provider: mailbox.provider },
-                    None,
-                ))
+                Ok((ApiAnswer::UserSettings(user_settings_view(tx, &mailbox)?), None))
+            }
+            ApiRequest::ShowUserSettings { address } => {
+                let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
+                Ok((ApiAnswer::UserSettings(user_settings_view(tx, &mailbox)?), None))
             }
         }
     }
@@ -435,9 +457,9 @@ impl Service {
     fn api_failure(&self, caller: &Caller, request: &ApiRequest, e: &ServiceError) -> AuditEntry {
         let (mailbox, ip) = match request {
             ApiRequest::Begin { address, ip } => (Some(shown(address)), Some(shown(ip))),
-            ApiRequest::UserSettings { address, .. } | ApiRequest::Signin { address, .. } => {
-                (Some(shown(address)), None)
-            }
+            ApiRequest::UserSettings { address, .. }
+            | ApiRequest::ShowUserSettings { address }
+            | ApiRequest::Signin { address, .. } => (Some(shown(address)), None),
             ApiRequest::Verify { .. } | ApiRequest::Resend { .. } | ApiRequest::Redeem { .. } | ApiRequest::Page(_) => {
                 (None, None)
             }
@@ -479,4 +501,18 @@ fn client_name(raw: &str) -> ServiceResult<String> {
         .into());
     }
     Ok(name.to_owned())
+}
+
+/// What a mailbox's user sees of its settings.
+fn user_settings_view(tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSettingsView> {
+    Ok(UserSettingsView {
+        address: mailbox.address.to_string(),
+        challenge: mailbox.challenge,
+        effective_challenge: mailbox.effective_challenge(),
+        may_change_challenge: mailbox.users_may_configure,
+        provider: mailbox.provider,
+        providers: offered_providers(&tx.providers()?, Configurer::EndUser),
+        sms_number: mailbox.sms_number.as_ref().map(PhoneNumber::masked),
+        alt_email: mailbox.alt_email.as_ref().map(EmailAddress::masked),
+    })
 }

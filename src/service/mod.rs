@@ -22,7 +22,9 @@ mod world;
 use std::sync::Arc;
 
 pub use admin::{MailboxChanges, MailboxDetails, SettingView};
-pub use api::{ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings};
+pub use api::{
+    ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings, UserSettingsView,
+};
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};

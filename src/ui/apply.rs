@@ -20,9 +20,7 @@ use crate::domain::{
     SettingGroup,
 };
 use crate::qr::QrError;
-use crate::service::{
-    IfExists, LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path,
-};
+use crate::service::{IfExists, LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path};
 
 impl ConsoleApp {
     /// Applies the commands the frame recorded.

@@ -262,10 +262,16 @@ class mailmfa extends rcube_plugin
         ];
         $settings = [];
 
+        // What the page showed: a choice left as it was is not sent (a user whose post office
+        // decides the mode may still change the provider).
+        $shown = $_SESSION[self::SESSION]['current'] ?? [];
+
         foreach ($choices as $name => $allowed) {
             $value = trim((string) rcube_utils::get_input_string("_$name", rcube_utils::INPUT_POST));
 
-            if ($value !== '' && ($allowed === null || in_array($value, $allowed, true))) {
+            if ($value !== '' && ($allowed === null || in_array($value, $allowed, true))
+                && $value !== ($shown[$name] ?? null)
+            ) {
                 $settings[$name] = $value;
             }
         }
@@ -276,10 +282,6 @@ class mailmfa extends rcube_plugin
         else {
             try {
                 $answer = $this->client()->user_settings($this->rc->get_user_name(), $settings);
-                $_SESSION[self::SESSION]['current'] = [
-                    'challenge' => (string) $answer['challenge'],
-                    'provider'  => (string) $answer['provider'],
-                ];
                 $note = ['saved', 'confirmation', [
                     'challenge' => $this->gettext('challenge_' . $answer['challenge']),
                     'provider'  => $this->gettext('provider_' . $answer['provider']),
@@ -307,14 +309,36 @@ class mailmfa extends rcube_plugin
      */
     function settings_form_object($attrib)
     {
-        $current = $_SESSION[self::SESSION]['current'] ?? [];
-        $table   = new html_table(['cols' => 2, 'class' => 'propform']);
+        // What applies now, as the service says; without it the choices start at "keep as it is".
+        try {
+            $current = $this->client()->show_user_settings($this->rc->get_user_name());
+            $unread  = '';
+        }
+        catch (MailmfaError $e) {
+            $current = [];
+            $unread  = html::p(['class' => 'mailmfa-unread boxwarning'], rcube::Q($this->gettext('settingsunread')));
+        }
+        $_SESSION[self::SESSION]['current'] = array_intersect_key($current, array_flip(['challenge', 'provider']));
 
+        $table = new html_table(['cols' => 2, 'class' => 'propform']);
+
+        // Where the post office decides, the mode is shown but cannot be changed.
+        $fixed     = !empty($current) && empty($current['may_change_challenge']);
+        $challenge = $this->select('challenge', self::CHALLENGES, $current['challenge'] ?? '', !empty($current), $fixed);
+        if ($fixed) {
+            $challenge .= html::div(['id' => 'mailmfa-challenge-hint', 'class' => 'form-text text-muted'],
+                rcube::Q($this->gettext(['name' => 'challengefixed', 'vars' => [
+                    'mode' => $this->gettext('challenge_' . $current['effective_challenge']),
+                ]])));
+        }
         $table->add('title', html::label('mailmfa-challenge', rcube::Q($this->gettext('challenge'))));
-        $table->add(null, $this->select('challenge', self::CHALLENGES, $current['challenge'] ?? ''));
+        $table->add(null, $challenge);
 
+        // The providers the user may choose, and the one in use (which an administrator may have set).
+        $providers = empty($current) ? self::PROVIDERS
+            : array_values(array_intersect(self::PROVIDERS, array_merge($current['providers'], [$current['provider']])));
         $table->add('title', html::label('mailmfa-provider', rcube::Q($this->gettext('provider'))));
-        $table->add(null, $this->select('provider', self::PROVIDERS, $current['provider'] ?? ''));
+        $table->add(null, $this->select('provider', $providers, $current['provider'] ?? '', !empty($current)));
 
         $fields = [
             'sms_number' => ['smsnumber', 'tel', 'tel', '+15551234567', 'smsnumberhint'],
@@ -323,6 +347,10 @@ class mailmfa extends rcube_plugin
 
         foreach ($fields as $name => list($label, $type, $autocomplete, $placeholder, $hint)) {
             $id = 'mailmfa-' . str_replace('_', '-', $name);
+            if (!empty($current[$name])) {
+                // The one set now, masked by the service: typing replaces it, empty keeps it.
+                $placeholder = $current[$name];
+            }
             $table->add('title', html::label($id, rcube::Q($this->gettext($label))));
             $table->add(null, html::tag('input', [
                     'type'             => $type,
@@ -346,7 +374,7 @@ class mailmfa extends rcube_plugin
                 'method' => 'post',
                 'action' => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings-save']),
             ],
-            $intro . $table->show() . html::p(['class' => 'formbuttons'], $button)
+            $intro . $unread . $table->show() . html::p(['class' => 'formbuttons'], $button)
         );
     }
 
@@ -753,12 +781,20 @@ class mailmfa extends rcube_plugin
     }
 
     /**
-     * A select of challenge modes or providers, with "keep as it is" first.
+     * A drop-down of `$values`; without `$known` (the current value could not be read) it starts
+     * at "keep as it is".
      */
-    private function select($name, $values, $current)
+    private function select($name, $values, $current, $known = false, $disabled = false)
     {
-        $select = new html_select(['name' => "_$name", 'id' => "mailmfa-$name", 'class' => 'custom-select']);
-        $select->add($this->gettext('nochange'), '');
+        $attrib = ['name' => "_$name", 'id' => "mailmfa-$name", 'class' => 'custom-select'];
+        if ($disabled) {
+            $attrib['disabled'] = 'disabled';
+            $attrib['aria-describedby'] = "mailmfa-$name-hint";
+        }
+        $select = new html_select($attrib);
+        if (!$known) {
+            $select->add($this->gettext('nochange'), '');
+        }
 
         foreach ($values as $value) {
             $select->add($this->gettext("{$name}_{$value}"), $value);

@@ -86,12 +86,25 @@ class MailmfaClient
     }
 
     /**
+     * The mailbox's own settings as its user may see them: `GET /v1/users/{address}/settings`.
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
+     *               "provider", "providers", "sms_number", "alt_email"} (numbers and addresses masked)
+     */
+    public function show_user_settings($address)
+    {
+        return $this->call('GET', '/v1/users/' . rawurlencode((string) $address) . '/settings');
+    }
+
+    /**
      * `PUT /v1/users/{address}/settings`: the user's own change to their settings.
      *
      * @param string $address  The mailbox
      * @param array  $settings Any of "challenge", "provider", "sms_number", "alt_email"
      *
-     * @return array {"address", "challenge", "provider"}
+     * @return array The settings after the change, as show_user_settings() returns them
      */
     public function user_settings($address, array $settings)
     {

@@ -93,9 +93,20 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         $client  = self::client();
         $address = self::env('MAILMFA_TEST_SMS_USER');
 
-        $this->assertSame(['address' => $address, 'challenge' => 'new-ip', 'provider' => 'sms'],
-            $client->user_settings($address, ['challenge' => 'new-ip']));
+        $shown = $client->show_user_settings($address);
+        $this->assertSame('inherit', $shown['challenge']);
+        $this->assertSame('always', $shown['effective_challenge']);
+        $this->assertTrue($shown['may_change_challenge']);
+        $this->assertSame('sms', $shown['provider']);
+        $this->assertSame(['totp', 'sms', 'smtp'], $shown['providers']);
+        $this->assertSame('+•••••••••67', $shown['sms_number'], 'the number is shown masked only');
+        $this->assertNull($shown['alt_email']);
+
+        $changed = $client->user_settings($address, ['challenge' => 'new-ip']);
+        $this->assertSame([$address, 'new-ip', 'new-ip', 'sms'],
+            [$changed['address'], $changed['challenge'], $changed['effective_challenge'], $changed['provider']]);
         $this->assertSame('always', $client->user_settings($address, ['challenge' => 'always'])['challenge']);
+        $this->assertFalse($client->show_user_settings(self::env('MAILMFA_TEST_CLOSED_USER'))['may_change_challenge']);
 
         $closed = self::failure(function () use ($client) {
             $client->user_settings(self::env('MAILMFA_TEST_CLOSED_USER'), ['challenge' => 'never']);
