@@ -44,7 +44,9 @@ row() {
 }
 prop() { { row Property "\$1 == \"$1\"" || true; } | cut -f2; }
 # An awk condition: column $1 holds the file name $2, alone or as the long part of "SHORT~1|long".
-long_name_match() { echo "(\$$1 == \"$2\" || index(\$$1, \"|$2\") == length(\$$1) - length(\"$2\"))"; }
+long_name_match() {
+    echo "(\$$1 == \"$2\" || (index(\$$1, \"|$2\") > 0 && index(\$$1, \"|$2\") == length(\$$1) - length(\"$2\")))"
+}
 
 [[ $(wc -l <<<"$(rows Property)") -gt 0 ]] || fail "msiinfo cannot read the Property table"
 
