@@ -5,16 +5,20 @@
 //! frame followed by its tessellation as a window would do it.
 //! Targets: first frame ≤ 1 s, per frame ≤ 4 ms. Run with `cargo bench --bench console`.
 
+use std::fmt::Write as _;
 use std::hint::black_box;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use mailmfa::crypto::KeyRing;
-use mailmfa::domain::{EnrolmentState, MailboxName, PostOfficeName};
-use mailmfa::service::Service;
-use mailmfa::store::{Store, StoreLocation};
+use mailmfa::clock::FixedClock;
+use mailmfa::domain::{BeginAnswer, LoginIp, MailboxAddress, PostOfficeName, VerifyAnswer, totp};
+use mailmfa::geo::CountryLookup;
+use mailmfa::service::{KeyFolder, Service, StoreLocation};
 use mailmfa::ui::{Command, ConsoleApp, Node};
 
 const POSTOFFICES: usize = 1_000;
@@ -22,31 +26,54 @@ const MAILBOXES: usize = 100_000;
 const PER_SMALL_POSTOFFICE: usize = 90;
 const NOW: i64 = 1_795_910_400;
 
-/// A store file with the benchmark's mailboxes: every fifth enrolled, every tenth with a known
-/// country and a last login.
-fn fill(location: &StoreLocation, keyring: &KeyRing) -> PostOfficeName {
-    let store = Store::open(location, keyring).expect("open store");
+/// Every address is in Germany.
+struct Germany;
+
+impl CountryLookup for Germany {
+    fn country(&self, _ip: IpAddr) -> Option<String> {
+        Some("DE".to_owned())
+    }
+}
+
+/// A store file with the benchmark's mailboxes, imported from a CSV file in one transaction: every
+/// fifth enrolled — every tenth in TOTP through a real login from Germany (so it has a known
+/// country and a last login), the others with an SMS number.
+fn fill(location: &StoreLocation, keys: &KeyFolder, dir: &Path) -> PostOfficeName {
+    let service = Service::open(location, keys)
+        .expect("open store")
+        .with_clock(Arc::new(FixedClock::new(NOW)))
+        .with_countries(Arc::new(Germany));
     let largest = MAILBOXES - (POSTOFFICES - 1) * PER_SMALL_POSTOFFICE;
-    store
-        .write(|tx| -> Result<(), mailmfa::store::StoreError> {
-            for p in 0..POSTOFFICES {
-                let name: PostOfficeName = format!("po{p:04}.example").parse()?;
-                let Some(po) = tx.insert_postoffice(&name, NOW)? else { continue };
-                let count = if p == 0 { largest } else { PER_SMALL_POSTOFFICE };
-                for m in 0..count {
-                    let mailbox: MailboxName = format!("user{m:05}").parse()?;
-                    let Some(id) = tx.insert_mailbox(po, &mailbox, NOW)? else { continue };
-                    if m % 5 == 0 {
-                        tx.set_totp_secret(id, &[7u8; 20], EnrolmentState::Active)?;
-                    }
-                    if m % 10 == 0 {
-                        tx.record_success(id, "198.51.100.7", Some("DE"), NOW - 3600)?;
-                    }
-                }
-            }
-            Ok(())
-        })
-        .expect("fill store");
+    let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
+    let mut logins = Vec::new();
+    for p in 0..POSTOFFICES {
+        let postoffice = format!("po{p:04}.example");
+        let count = if p == 0 { largest } else { PER_SMALL_POSTOFFICE };
+        for m in 0..count {
+            let mailbox = format!("user{m:05}");
+            let policy = if m % 10 == 0 {
+                logins.push(format!("{mailbox}@{postoffice}").parse::<MailboxAddress>().expect("valid address"));
+                "always,,".to_owned()
+            } else if m % 5 == 0 {
+                format!(",sms,+1555{m:07}")
+            } else {
+                ",,".to_owned()
+            };
+            writeln!(csv, "{postoffice},{mailbox},{policy},").expect("write to a string");
+        }
+    }
+    let file = dir.join("bench.csv");
+    std::fs::write(&file, csv).expect("write the CSV file");
+    service.import_csv_file(&file).expect("import the mailboxes");
+    let from: LoginIp = "198.51.100.7".parse().expect("valid IP");
+    for address in &logins {
+        let BeginAnswer::Enroll { otpauth_uri, .. } = service.begin_login(address, from).expect("begin") else {
+            panic!("{address} should enrol");
+        };
+        let secret = otpauth_uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).expect("a secret");
+        let code = totp::code_at_step(&totp::decode_secret(secret).expect("base32"), totp::step_of(NOW));
+        assert_eq!(service.verify_login(address, from, &code).expect("verify"), VerifyAnswer::Accepted);
+    }
     "po0000.example".parse().expect("valid name")
 }
 
@@ -78,9 +105,9 @@ fn harness(service: Service) -> Harness<'static, ConsoleApp> {
 fn console(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let location = StoreLocation::new(dir.path().join("bench.sqlite3"), false);
-    let keyring = KeyRing::new(dir.path().join("keys"));
+    let keys = KeyFolder::new(dir.path().join("keys"));
     let started = Instant::now();
-    let largest = fill(&location, &keyring);
+    let largest = fill(&location, &keys, dir.path());
     eprintln!("filled {MAILBOXES} mailboxes in {POSTOFFICES} post offices in {:.1?}", started.elapsed());
 
     let mut group = c.benchmark_group("console");
@@ -90,8 +117,8 @@ fn console(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 let start = Instant::now();
-                let store = Store::open(&location, &keyring).expect("open store");
-                let mut harness = harness(Service::new(store));
+                let service = Service::open(&location, &keys).expect("open store");
+                let mut harness = harness(service);
                 frame(&mut harness);
                 total += start.elapsed();
                 black_box(&harness);
@@ -103,8 +130,8 @@ fn console(c: &mut Criterion) {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
-                let store = Store::open(&location, &keyring).expect("open store");
-                let mut harness = harness(Service::new(store));
+                let service = Service::open(&location, &keys).expect("open store");
+                let mut harness = harness(service);
                 harness.state_mut().push(Command::Select(Node::PostOffice(largest.clone())));
                 let start = Instant::now();
                 // The selection is applied after the first frame; the second loads the rows and draws them.
@@ -118,8 +145,8 @@ fn console(c: &mut Criterion) {
     });
     group.finish();
 
-    let store = Store::open(&location, &keyring).expect("open store");
-    let mut harness = harness(Service::new(store));
+    let service = Service::open(&location, &keys).expect("open store");
+    let mut harness = harness(service);
     harness.state_mut().push(Command::Select(Node::PostOffice(largest)));
     harness.run_ok();
     let shown = harness.state().shown_mailboxes();

@@ -2,8 +2,10 @@
 # shellcheck disable=SC2016 # the awk programs in single quotes use awk fields ($1, $2), not shell ones
 # Checks an installer built by build-msi.sh against Cargo.toml and wix/main.wxs, reading its tables
 # with msiinfo and its files with msiextract: the exe, the GeoIP database and its licence, the
-# Start-menu shortcut, the icon, the version, the UpgradeCode, major-upgrade handling, and that the
-# exe is a 64-bit Windows GUI program. Prints what it checked; exits 1 on the first mismatch.
+# Start-menu shortcut, the icon, the version, the UpgradeCode, major-upgrade handling, the login
+# service (installed, started, stopped before an upgrade, removed), the console twin mailmfa.com,
+# the system PATH and MAILMFA_STORE entries, and that the exe is a 64-bit Windows GUI program and
+# mailmfa.com a console one. Prints what it checked; exits 1 on the first mismatch.
 # Usage: scripts/check-msi.sh FILE.msi
 set -euo pipefail
 
@@ -42,7 +44,9 @@ row() {
 }
 prop() { { row Property "\$1 == \"$1\"" || true; } | cut -f2; }
 # An awk condition: column $1 holds the file name $2, alone or as the long part of "SHORT~1|long".
-long_name_match() { echo "(\$$1 == \"$2\" || index(\$$1, \"|$2\") == length(\$$1) - length(\"$2\"))"; }
+long_name_match() {
+    echo "(\$$1 == \"$2\" || (index(\$$1, \"|$2\") > 0 && index(\$$1, \"|$2\") == length(\$$1) - length(\"$2\")))"
+}
 
 [[ $(wc -l <<<"$(rows Property)") -gt 0 ]] || fail "msiinfo cannot read the Property table"
 
@@ -81,8 +85,8 @@ file_dir() {
     [[ -n $component ]] || return 1
     row Component "\$1 == \"$component\"" | cut -f3
 }
-for entry in "mailmfa.exe INSTALLDIR" "License.rtf INSTALLDIR" "iptoasn-country.mmdb $geoip_dir" \
-    "LICENSE $geoip_dir" "PROVENANCE.md $geoip_dir"; do
+for entry in "mailmfa.exe INSTALLDIR" "mailmfa.com INSTALLDIR" "License.rtf INSTALLDIR" \
+    "iptoasn-country.mmdb $geoip_dir" "LICENSE $geoip_dir" "PROVENANCE.md $geoip_dir"; do
     read -r name dir <<<"$entry"
     got=$(file_dir "$name") || fail "File table has no $name"
     [[ $got == "$dir" ]] || fail "File $name is installed in $got, expected $dir"
@@ -91,6 +95,30 @@ done
 exe_version=$(row File "$(long_name_match 3 mailmfa.exe)" | cut -f5)
 [[ $exe_version == "$version.0" ]] || fail "File mailmfa.exe has version '$exe_version', expected $version.0"
 ok "File mailmfa.exe version $exe_version"
+
+# The login service: own process (16), automatic start (2), LocalSystem, `serve --windows-service`
+# on the machine's store; started at install (1), stopped at install and uninstall (2 + 32, so
+# before an upgrade replaces the exe), removed at uninstall (128).
+service=$(row ServiceInstall '$2 == "mailmfa"') || fail "ServiceInstall has no service mailmfa"
+[[ $(cut -f4 <<<"$service") == 16 && $(cut -f5 <<<"$service") == 2 ]] ||
+    fail "service mailmfa is not an own-process automatic service: $service"
+[[ $(cut -f11 <<<"$service") == *"serve --windows-service"* && $(cut -f11 <<<"$service") == *"[CommonAppDataFolder]mailmfa"* ]] ||
+    fail "service mailmfa does not run 'serve --windows-service' on the machine's store: $(cut -f11 <<<"$service")"
+control=$(row ServiceControl '$2 == "mailmfa"') || fail "ServiceControl has no row for mailmfa"
+[[ $(cut -f3 <<<"$control") == 163 ]] || fail "ServiceControl events are $(cut -f3 <<<"$control"), expected 163 (start at install, stop at install and uninstall, remove at uninstall)"
+for action in InstallServices StartServices StopServices DeleteServices; do
+    row InstallExecuteSequence "\$1 == \"$action\"" >/dev/null || fail "InstallExecuteSequence has no $action"
+done
+ok "Service mailmfa: $(cut -f3 <<<"$service"), auto start, '$(cut -f11 <<<"$service")', events 163"
+
+path=$(row Environment '$2 == "=-*PATH"') || fail "Environment has no system PATH entry"
+[[ $(cut -f3 <<<"$path") == "[~];[INSTALLDIR]" ]] || fail "the PATH entry is '$(cut -f3 <<<"$path")', expected [~];[INSTALLDIR]"
+store=$(row Environment '$2 == "=-*MAILMFA_STORE"') || fail "Environment has no system MAILMFA_STORE"
+[[ $(cut -f3 <<<"$store") == *"[CommonAppDataFolder]mailmfa"* ]] || fail "MAILMFA_STORE is '$(cut -f3 <<<"$store")'"
+for action in WriteEnvironmentStrings RemoveEnvironmentStrings; do
+    row InstallExecuteSequence "\$1 == \"$action\"" >/dev/null || fail "InstallExecuteSequence has no $action"
+done
+ok "Environment: [INSTALLDIR] appended to the system PATH, MAILMFA_STORE = $(cut -f3 <<<"$store")"
 
 icon_cell=$({ row Icon '$1 == "mailmfa.ico"' || true; } | cut -f2)
 [[ -n $icon_cell ]] || fail "Icon table has no mailmfa.ico"
@@ -111,6 +139,11 @@ exe=$(find "$scratch/files" -name mailmfa.exe -print -quit)
 kind=$(file -b "$exe")
 [[ $kind == "PE32+ executable (GUI) x86-64"* ]] || fail "mailmfa.exe is '$kind', expected a PE32+ GUI x86-64 executable"
 ok "mailmfa.exe: $kind"
+twin=$(find "$scratch/files" -name mailmfa.com -print -quit)
+[[ -n $twin ]] || fail "msiextract found no mailmfa.com in the cabinet"
+kind=$(file -b "$twin")
+[[ $kind == "PE32+ executable (console) x86-64"* ]] || fail "mailmfa.com is '$kind', expected a PE32+ console x86-64 executable"
+ok "mailmfa.com: $kind"
 db=$(find "$scratch/files" -path '*/geoip/iptoasn-country.mmdb' -print -quit)
 cmp -s "$db" assets/geoip/iptoasn-country.mmdb || fail "the packed geoip/iptoasn-country.mmdb differs from assets/geoip/"
 ok "geoip/iptoasn-country.mmdb identical to assets/geoip/"

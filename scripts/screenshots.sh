@@ -83,6 +83,8 @@ for _ in 1 2 3 4 5; do "$BIN" login verify judy@example.com --ip 203.0.113.22 --
 mm settings set smtp.host smtp.example.com
 mm settings set smtp.from "mailmfa@example.com"
 mm settings set sms.preset twilio
+mm client add roundcube --allow 10.0.0.0/24 --return-url https://mail.example.com/
+mm client add vpn-gateway --allow 192.0.2.7
 
 # --- start the console ------------------------------------------------------------------------------
 export DISPLAY=:99
@@ -106,7 +108,7 @@ key() { xdotool key --window "$W" "$@"; sleep 0.5; }
 click() { xdotool mousemove --window "$W" "$1" "$2" click 1; sleep 0.6; }
 
 # Tree rows are 23 px apart from y=37: mailmfa, Post Offices, contoso.org, example.com,
-# fabrikam.net, Challenge Providers, Settings, Audit Log (no post office expanded).
+# fabrikam.net, Challenge Providers, API Clients, Settings, Audit Log (no post office expanded).
 tree() { click 110 $((37 + 23 * $1)); }
 
 # example.com with its first mailbox (alice) selected in the table.
@@ -124,7 +126,10 @@ click "${CANCEL_X:-809}" "${CANCEL_Y:-629}"
 tree 5
 shot challenge-providers
 
-tree 7
+tree 6
+shot api-clients
+
+tree 8
 shot audit-log
 
 # Login preview of heidi (pending): Begin login shows the enrolment QR code.

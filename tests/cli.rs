@@ -275,3 +275,55 @@ fn no_command_does_not_crash_and_help_lists_commands() {
     }
     assert!(env.ok(&["--version"]).stdout.contains(env!("CARGO_PKG_VERSION")));
 }
+
+/// The QR code PNG carries the TOTP secret: it is written for its owner only, and a write that
+/// fails is audited as failed.
+#[cfg(unix)]
+#[test]
+fn the_qr_code_file_is_owner_only_and_a_failed_write_is_audited() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = seeded();
+    env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always"]);
+    env.ok(&["login", "begin", "alice@example.com", "--ip", "192.0.2.1"]);
+    let png = env.path("alice.png");
+    env.ok(&["mailbox", "qr", "alice@example.com", "--out", png.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&png).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let nowhere = env.path("no-such-folder/alice.png");
+    let run = env.run(&["mailbox", "qr", "alice@example.com", "--out", nowhere.to_str().unwrap()]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
+    let audit = env.ok(&["audit", "--json"]).json();
+    let last = &audit[0];
+    assert_eq!(
+        (last["action"].as_str(), last["outcome"].as_str()),
+        (Some("mailbox.show_qr"), Some("failed")),
+        "{audit}"
+    );
+}
+
+/// A reader that goes away early (`mailmfa mailbox list | head -1`) is not a crash.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let env = seeded();
+    let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("example.com,user{i},,,,\n"));
+    }
+    std::fs::write(env.path("many.csv"), csv).unwrap();
+    env.ok(&["import", env.path("many.csv").to_str().unwrap()]);
+    for args in [&["mailbox", "list"][..], &["mailbox", "list", "--json"], &["audit", "--limit", "5000"]] {
+        let mut child = env
+            .command()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?} {stderr}", out.status);
+    }
+}

@@ -4,18 +4,24 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use common::TestEnv;
+use common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use mailmfa::auth::totp;
 use mailmfa::clock::FixedClock;
-use mailmfa::domain::{ChallengeMode, EmailAddress, EnrolmentState, MailboxAddress, MailboxChallenge, Provider};
-use mailmfa::service::Service;
-use mailmfa::store::{Store, StoreLocation};
-use mailmfa::ui::{ConsoleApp, Node};
+use mailmfa::domain::{
+    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LoginIp, MailboxAddress, MailboxChallenge,
+    Provider, VerifyAnswer, totp,
+};
+use mailmfa::geo::CountryLookup;
+use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation};
+use mailmfa::ui::{Command, ConsoleApp, Node, StoreCommand};
 
 /// 2026-11-29 00:00:00 UTC, on a step boundary.
 const NOW: i64 = 1_795_910_400;
@@ -43,8 +49,7 @@ impl Console {
 
     /// A second connection to the same store, for setting up and asserting.
     fn service(&self) -> Service {
-        let store = Store::open(&self.env.location(), &self.env.keyring()).unwrap();
-        Service::with(store, "test".to_owned(), self.clock.clone())
+        self.env.service_on(self.clock.clone())
     }
 
     /// The console on this store, in a 1400×900 window.
@@ -56,6 +61,56 @@ impl Console {
 
 fn address(text: &str) -> MailboxAddress {
     text.parse().unwrap()
+}
+
+fn ip(text: &str) -> LoginIp {
+    text.parse().unwrap()
+}
+
+/// Every address is in Germany.
+struct Germany;
+
+impl CountryLookup for Germany {
+    fn country(&self, _ip: IpAddr) -> Option<String> {
+        Some("DE".to_owned())
+    }
+}
+
+/// Makes `address` challenge on every login (its own setting), as an administrator.
+fn challenge_always(service: &Service, address: &MailboxAddress) {
+    let changes =
+        MailboxChanges { challenge: Some(MailboxChallenge::Mode(ChallengeMode::Always)), ..MailboxChanges::default() };
+    service.set_mailbox(address, &changes, Configurer::Administrator).unwrap();
+}
+
+/// A login as the webmail does it: `begin` from `from` shows the enrolment URI; its secret's code
+/// at `NOW` verifies. Returns the secret.
+fn enrol_by_login(service: &Service, address: &MailboxAddress, from: &str) -> Vec<u8> {
+    challenge_always(service, address);
+    let BeginAnswer::Enroll { otpauth_uri, .. } = service.begin_login(address, ip(from)).unwrap() else {
+        panic!("{address} should enrol");
+    };
+    let secret = secret_of(&otpauth_uri);
+    let code = totp::code_at_step(&secret, totp::step_of(NOW));
+    assert_eq!(service.verify_login(address, ip(from), &code).unwrap(), VerifyAnswer::Accepted);
+    secret
+}
+
+/// The secret of an `otpauth://` URI.
+fn secret_of(uri: &str) -> Vec<u8> {
+    let secret = uri.split("secret=").nth(1).and_then(|rest| rest.split('&').next()).unwrap();
+    totp::decode_secret(secret).unwrap().to_vec()
+}
+
+/// Steps the console (sleeping between frames) until `done` holds, for at most ten seconds.
+fn step_until(harness: &mut Harness<'static, ConsoleApp>, done: impl Fn(&ConsoleApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "the console did not get there in ten seconds");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.run();
 }
 
 fn tree_item<'a>(harness: &'a Harness<'static, ConsoleApp>, label: &'a str) -> egui_kittest::Node<'a> {
@@ -128,7 +183,7 @@ fn properties_ok_saves_challenge_mode_and_provider() {
     harness.get_by_label("OK").click();
     harness.run();
 
-    let record = console.service().mailbox(&address("alice@example.com")).unwrap().record;
+    let record = console.service().mailbox(&address("alice@example.com")).unwrap().mailbox;
     assert_eq!(record.challenge, MailboxChallenge::Mode(ChallengeMode::NewCountry));
     assert_eq!(record.provider, Provider::Smtp);
     assert_eq!(record.alt_email, Some("alice.private@elsewhere.example".parse::<EmailAddress>().unwrap()));
@@ -159,7 +214,7 @@ fn an_invalid_phone_number_is_shown_under_its_field_and_nothing_is_saved() {
 
     assert!(harness.query_by_label_contains("invalid phone number").is_some(), "the error is shown in the window");
     harness.get_by_label("Nothing was saved: correct the fields marked in red.");
-    let record = console.service().mailbox(&address("bob@example.com")).unwrap().record;
+    let record = console.service().mailbox(&address("bob@example.com")).unwrap().mailbox;
     assert_eq!(record.challenge, MailboxChallenge::Inherit, "nothing is saved until every field is valid");
     assert_eq!(record.sms_number, None);
 }
@@ -169,13 +224,8 @@ fn reset_two_factor_code_asks_first_then_clears_the_secret_and_audits() {
     let console = Console::new();
     let service = console.service();
     let alice = address("alice@example.com");
-    service
-        .store()
-        .write(|tx| {
-            let id = tx.mailbox(&alice)?.unwrap().id;
-            tx.set_totp_secret(id, &[7u8; 20], EnrolmentState::Active)
-        })
-        .unwrap();
+    enrol_by_login(&service, &alice, "203.0.113.10");
+    assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::Active);
     let mut harness = console.harness();
     harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
@@ -184,17 +234,20 @@ fn reset_two_factor_code_asks_first_then_clears_the_secret_and_audits() {
     harness.run();
     harness.get_by_label("No").click();
     harness.run();
-    assert_eq!(service.mailbox(&alice).unwrap().record.enrolment, EnrolmentState::Active, "No keeps the secret");
+    assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::Active, "No keeps the secret");
 
     harness.get_by_label("Reset two factor code").click();
     harness.run();
     harness.get_by_label("Yes, reset the code").click();
     harness.run();
 
-    assert_eq!(service.mailbox(&alice).unwrap().record.enrolment, EnrolmentState::None);
-    assert!(service.store().read(|tx| tx.totp_secret(tx.mailbox(&alice)?.unwrap().id)).unwrap().is_none());
+    assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::None);
     let audit = service.audit(Some(&alice), 10).unwrap();
     assert_eq!(audit.first().map(|e| (e.action.as_str(), e.outcome.as_str())), Some(("mailbox.reset_code", "ok")));
+    assert!(
+        matches!(service.enrolment_uri(&alice), Err(ServiceError::NoTotpSecret(_))),
+        "the secret itself is gone, not only marked"
+    );
 }
 
 #[test]
@@ -202,13 +255,8 @@ fn reset_country_exceptions_from_properties_forgets_countries_and_addresses() {
     let console = Console::new();
     let service = console.service();
     let carol = address("carol@example.com");
-    service
-        .store()
-        .write(|tx| {
-            let id = tx.mailbox(&carol)?.unwrap().id;
-            tx.record_success(id, "198.51.100.7", Some("DE"), NOW - 3600)
-        })
-        .unwrap();
+    enrol_by_login(&service.with_countries(Arc::new(Germany)), &carol, "198.51.100.7");
+    let service = console.service();
     let mut harness = console.harness();
     harness.run();
     select_mailbox(&mut harness, "example.com", "carol");
@@ -289,10 +337,9 @@ fn login_preview_enrols_totp_and_accepts_the_first_code() {
     harness.run();
     harness.get_by_label_contains("Decision: enrol a TOTP app");
     let uri = harness.state().preview_enrolment_uri(&alice).expect("an enrolment URI").to_owned();
-    assert_eq!(service.mailbox(&alice).unwrap().record.enrolment, EnrolmentState::Pending);
+    assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::Pending);
 
-    let secret = uri.split("secret=").nth(1).and_then(|rest| rest.split('&').next()).unwrap();
-    let code = totp::code_at_step(&totp::decode_secret(secret).unwrap(), totp::step_of(NOW));
+    let code = totp::code_at_step(&secret_of(&uri), totp::step_of(NOW));
     harness.get_by_role_and_label(Role::TextInput, "Code").click();
     harness.run();
     harness.get_by_role_and_label(Role::TextInput, "Code").type_text(&code);
@@ -302,8 +349,8 @@ fn login_preview_enrols_totp_and_accepts_the_first_code() {
 
     harness.get_by_label_contains("Accepted: the login goes on.");
     let details = service.mailbox(&alice).unwrap();
-    assert_eq!(details.record.enrolment, EnrolmentState::Active);
-    assert_eq!(details.known_ips.first().map(|ip| ip.0.as_str()), Some("203.0.113.10"));
+    assert_eq!(details.mailbox.enrolment, EnrolmentState::Active);
+    assert_eq!(details.known_ips.first().map(|ip| ip.value.as_str()), Some("203.0.113.10"));
 }
 
 #[test]
@@ -347,14 +394,15 @@ fn a_store_without_its_key_is_explained_in_the_window() {
     let console = Console::new();
     let location: StoreLocation = console.env.location();
     let empty_keys = tempfile::tempdir().unwrap();
-    let keyring = mailmfa::crypto::KeyRing::new(empty_keys.path());
+    let keys = KeyFolder::new(empty_keys.path());
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keyring));
+        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keys));
     harness.run();
 
-    let error = harness.state().store_error().expect("the store did not open").to_owned();
-    assert!(error.contains("no key for the store"), "{error}");
+    let error = harness.state().store_error().expect("the store did not open");
+    assert!(error.is_key_problem(), "{error}");
+    assert!(error.to_string().contains("no key for the store"), "{error}");
     harness.get_by_label("The store could not be opened");
     harness.get_by_label("Import Key…");
     assert!(harness.state().service().is_none());
@@ -380,14 +428,17 @@ fn unlock_clears_a_lock() {
     let console = Console::new();
     let service = console.service();
     let dave = address("dave@other.org");
-    service
-        .store()
-        .write(|tx| {
-            let id = tx.mailbox(&dave)?.unwrap().id;
-            tx.record_failure(id, NOW, 1, 300).map(drop)
-        })
-        .unwrap();
-    assert!(service.mailbox(&dave).unwrap().record.locked_for(NOW).is_some());
+    // Five wrong codes in a row lock the mailbox (the default threshold).
+    challenge_always(&service, &dave);
+    let BeginAnswer::Enroll { otpauth_uri, .. } = service.begin_login(&dave, ip("203.0.113.30")).unwrap() else {
+        panic!("dave should enrol");
+    };
+    let right: u32 = totp::code_at_step(&secret_of(&otpauth_uri), totp::step_of(NOW)).parse().unwrap();
+    let wrong = format!("{:06}", (right + 1) % 1_000_000);
+    for _ in 0..5 {
+        assert!(matches!(service.verify_login(&dave, ip("203.0.113.30"), &wrong), Ok(VerifyAnswer::Rejected { .. })));
+    }
+    assert!(service.mailbox(&dave).unwrap().mailbox.locked_for(NOW).is_some());
     let mut harness = console.harness();
     harness.run();
     select_mailbox(&mut harness, "other.org", "dave");
@@ -395,7 +446,7 @@ fn unlock_clears_a_lock() {
     harness.get_by_label("Unlock").click();
     harness.run();
 
-    assert_eq!(service.mailbox(&dave).unwrap().record.locked_for(NOW), None);
+    assert_eq!(service.mailbox(&dave).unwrap().mailbox.locked_for(NOW), None);
     assert!(harness.query_by_role_and_label(Role::Label, "locked").is_none());
 }
 
@@ -415,7 +466,7 @@ fn settings_are_checked_before_they_are_saved() {
     harness.get_by_label("Apply settings").click();
     harness.run();
     harness.get_by_label_contains("expected a whole number from 1 to 100");
-    assert_eq!(console.service().setting_value("lockout.threshold").unwrap().as_str(), "5");
+    assert_eq!(console.service().typed_settings().unwrap().lockout_threshold, 5);
 
     harness.get_by_role_and_label(Role::TextInput, field).click();
     harness.run();
@@ -424,7 +475,7 @@ fn settings_are_checked_before_they_are_saved() {
     harness.run();
     harness.get_by_label("Apply settings").click();
     harness.run();
-    assert_eq!(console.service().setting_value("lockout.threshold").unwrap().as_str(), "7");
+    assert_eq!(console.service().typed_settings().unwrap().lockout_threshold, 7);
 }
 
 #[test]
@@ -449,4 +500,326 @@ fn post_office_properties_change_the_default_mode_that_mailboxes_inherit() {
     assert_eq!(po.challenge, ChallengeMode::NewIp);
     assert!(po.users_may_configure);
     harness.get_by_role_and_label(Role::Label, "Prompt by IP Address (inherited)");
+}
+
+#[test]
+fn import_key_in_the_console_is_audited_like_the_cli() {
+    let console = Console::new();
+    let export = console.env.path("exported.key");
+    console.service().export_key(&export, IfExists::Refuse).unwrap();
+    // This machine has no key for the store: the console explains, and offers Import Key….
+    let console_keys = console.env.path("console-keys");
+    let location = console.env.location();
+    let keys = KeyFolder::new(&console_keys);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keys));
+    harness.run();
+    assert!(harness.state().store_error().is_some_and(ServiceError::is_key_problem));
+    harness.get_by_label("Import Key…");
+
+    // What the native file dialog of Import Key… hands on.
+    harness.state_mut().push(Command::Store(StoreCommand::ImportKeyFrom(export.clone())));
+    harness.run();
+
+    let service = harness.state().service().expect("the store opens with the imported key");
+    assert!(KeyFolder::new(&console_keys).key_path(service.store_id()).is_file(), "the key file is installed");
+    harness.get_by_role_and_label(Role::TreeItem, "Post Offices");
+    let console_entry = service.audit(None, 10).unwrap().into_iter().find(|e| e.action == "key.import").unwrap();
+    assert_eq!(console_entry.outcome, "ok");
+
+    // The same file imported by the command line, into another key folder.
+    let cli_keys = console.env.path("cli-keys");
+    let out = console.env.command().env("MAILMFA_KEY_DIR", &cli_keys).arg("key").arg("import").arg(&export).output();
+    let run = common::output(out.unwrap());
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    let entries = service.audit(None, 10).unwrap();
+    let imports: Vec<_> = entries.iter().filter(|e| e.action == "key.import").collect();
+    assert_eq!(imports.len(), 2, "one entry each");
+    let (cli_entry, console_entry) = (imports[0], imports[1]);
+    let shape = |e: &mailmfa::domain::AuditRecord| {
+        (e.actor.clone(), e.mailbox.clone(), e.action.clone(), e.ip.clone(), e.outcome.clone(), e.detail.clone())
+    };
+    assert_eq!(shape(console_entry), shape(cli_entry), "the console's entry reads as the CLI's");
+    assert_eq!(console_entry.detail.as_deref(), Some(format!("from {}", export.display()).as_str()));
+}
+
+#[test]
+fn esc_closes_the_topmost_window_but_first_leaves_a_text_field() {
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+
+    // Esc closes a Properties window.
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "SMS number");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("SMS number").is_none(), "Esc closed the window");
+
+    // In a text field, the first Esc leaves the field and the second closes the window.
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "SMS number").click();
+    harness.run();
+    assert!(harness.get_by_role_and_label(Role::TextInput, "SMS number").is_focused());
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::TextInput, "SMS number");
+    assert!(!field.is_focused(), "the first Esc leaves the field");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("SMS number").is_none(), "the second Esc closes the window");
+
+    // The confirmation in front of a Properties window closes first, and does nothing.
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_label("Reset code…").click();
+    harness.run();
+    harness.get_by_label("Yes, reset the code");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("Yes, reset the code").is_none(), "Esc closed the confirmation");
+    harness.get_by_role_and_label(Role::TextInput, "SMS number");
+    let audit = console.service().audit(Some(&address("alice@example.com")), 10).unwrap();
+    assert!(audit.iter().all(|e| e.action != "mailbox.reset_code"), "Esc is No");
+
+    // The window opened last is in front: Esc closes the login preview, then the Properties.
+    harness.get_by_label("Login Preview…").click();
+    harness.run();
+    harness.get_by_label("Begin login");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("Begin login").is_none(), "Esc closed the login preview");
+    harness.get_by_role_and_label(Role::TextInput, "SMS number");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("SMS number").is_none());
+}
+
+#[test]
+fn esc_closes_the_new_post_office_dialog_after_leaving_its_field() {
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "Post Offices").click();
+    harness.run();
+    harness.get_by_label("New Post Office…").click();
+    harness.run();
+    assert!(harness.get_by_role_and_label(Role::TextInput, "Post office name").is_focused(), "the name has the keys");
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(!harness.get_by_role_and_label(Role::TextInput, "Post office name").is_focused());
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.query_by_label("Post office name").is_none(), "the second Esc closes the dialog");
+    assert_eq!(console.service().postoffices().unwrap().len(), 2, "nothing was created");
+}
+
+/// Alice gets her codes by e-mail through a relay on 127.0.0.1:`port`, on every login.
+fn smtp_mailbox(console: &Console, relay: SocketAddr) -> MailboxAddress {
+    let service = console.service();
+    for (key, value) in [
+        ("smtp.host", relay.ip().to_string()),
+        ("smtp.port", relay.port().to_string()),
+        ("smtp.security", "none".to_owned()),
+        ("smtp.from", "mfa@example.org".to_owned()),
+        ("smtp.timeout_seconds", "10".to_owned()),
+    ] {
+        service.set_setting(key, &value).unwrap();
+    }
+    let alice = address("alice@example.com");
+    let changes = MailboxChanges {
+        challenge: Some(MailboxChallenge::Mode(ChallengeMode::Always)),
+        provider: Some(Provider::Smtp),
+        alt_email: Some(Some("alice.private@elsewhere.example".parse().unwrap())),
+        ..MailboxChanges::default()
+    };
+    service.set_mailbox(&alice, &changes, Configurer::Administrator).unwrap();
+    alice
+}
+
+/// An SMTP server that holds its first connection until told, then refuses it.
+fn held_refusing_relay() -> (SocketAddr, mpsc::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay = listener.local_addr().unwrap();
+    let (release, held) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else { return };
+        if held.recv().is_ok() {
+            stream.write_all(b"554 5.3.2 not accepting mail now\r\n").ok();
+        }
+    });
+    (relay, release)
+}
+
+#[test]
+fn login_preview_sends_the_code_in_the_background_and_shows_a_failure() {
+    let console = Console::new();
+    let (relay, release) = held_refusing_relay();
+    let alice = smtp_mailbox(&console, relay);
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Login Preview…").click();
+    harness.run();
+
+    harness.get_by_label("Begin login").click();
+    // The relay holds the connection, and still the console draws frames: it is not waiting.
+    harness.run_steps(5);
+    assert!(harness.state().preview_is_sending(&alice));
+    harness.get_by_label_contains("Decision: challenge with SMTP address");
+    harness.get_by_label_contains("Sending the code to");
+    assert!(harness.query_by_label("Verify code").is_none(), "no code to type before it was sent");
+
+    release.send(()).unwrap();
+    step_until(&mut harness, |app| !app.preview_is_sending(&alice));
+    harness.get_by_label_contains("The code could not be sent, so the login cannot continue");
+    assert!(harness.query_by_label("Verify code").is_none(), "the login fails closed");
+    let audit = console.service().audit(Some(&alice), 10).unwrap();
+    let failed = audit.iter().find(|e| e.action == "login.send_code").expect("the failed delivery is audited");
+    assert_eq!(failed.outcome, "failed");
+    assert_eq!(harness.state().running_jobs(), 0);
+}
+
+#[test]
+fn login_preview_sends_the_code_by_smtp_and_accepts_it() {
+    let console = Console::new();
+    let server = start_smtp(Opts::new(Mode::Plain));
+    let alice = smtp_mailbox(&console, server.addr);
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Login Preview…").click();
+    harness.run();
+
+    harness.get_by_label("Begin login").click();
+    harness.step();
+    step_until(&mut harness, |app| !app.preview_is_sending(&alice));
+    harness.get_by_label_contains("A one-time code was sent to");
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_to, vec!["alice.private@elsewhere.example".to_owned()]);
+    let (_, body) = split_message(&received[0].data);
+    let code = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {body:?}"))
+        .to_owned();
+
+    harness.get_by_role_and_label(Role::TextInput, "Code").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::TextInput, "Code").type_text(&code);
+    harness.run();
+    harness.get_by_label("Verify code").click();
+    harness.run();
+    harness.get_by_label_contains("Accepted: the login goes on.");
+    let details = console.service().mailbox(&alice).unwrap();
+    assert_eq!(details.known_ips.first().map(|ip| ip.value.as_str()), Some("203.0.113.10"));
+}
+
+#[test]
+fn mailbox_names_sort_naturally_in_the_table() {
+    let console = Console::new();
+    let service = console.service();
+    service.add_postoffice(&"numbers.test".parse().unwrap()).unwrap();
+    for name in ["user10", "user2", "user1", "user3"] {
+        service.add_mailbox(&address(&format!("{name}@numbers.test"))).unwrap();
+    }
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "numbers.test").click();
+    harness.run();
+    let top = |harness: &Harness<'static, ConsoleApp>, name: &str| {
+        harness.get_by_role_and_label(Role::Label, name).rect().top()
+    };
+    let order = |harness: &Harness<'static, ConsoleApp>| {
+        let mut names = ["user1", "user2", "user3", "user10"];
+        names.sort_by(|a, b| top(harness, a).total_cmp(&top(harness, b)));
+        names
+    };
+    assert_eq!(order(&harness), ["user1", "user2", "user3", "user10"]);
+
+    // Sorted by the Mailbox column again, descending: the table's own order, not the service's.
+    harness.get_by_role_and_label(Role::Button, "Mailbox").click();
+    harness.run();
+    assert_eq!(order(&harness), ["user10", "user3", "user2", "user1"]);
+}
+
+/// The API Clients node: a bad network is refused in the form; a client made there gets a key
+/// shown once that the login service accepts; Remove asks, then the key stops working.
+#[test]
+fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
+    use mailmfa::service::{ApiRequest, Caller};
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "API Clients").click();
+    harness.run();
+    harness.get_by_label_contains("No API clients yet");
+
+    for (field, text) in [("Name", "roundcube"), ("Allowed from (optional)", "10.0.0.0/33")] {
+        harness.get_by_role_and_label(Role::TextInput, field).click();
+        harness.run();
+        harness.get_by_role_and_label(Role::TextInput, field).type_text(text);
+        harness.run();
+    }
+    harness.get_by_label("Create API client").click();
+    harness.run();
+    harness.get_by_label_contains("the prefix must be a number from 0 to 32");
+    assert!(console.service().clients().unwrap().is_empty(), "a refused form created a client");
+
+    harness.get_by_role_and_label(Role::TextInput, "Allowed from (optional)").click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(Role::TextInput, "Allowed from (optional)").type_text("127.0.0.0/8");
+    harness.run();
+    harness.get_by_label("Create API client").click();
+    harness.run();
+    let key = harness.state().shown_client_key().expect("the key is shown").to_owned();
+    assert!(key.starts_with("mmfa_"), "{key}");
+    harness.get_by_label("Copy key");
+    assert_eq!(harness.state().listed_clients(), 1);
+    let listed = console.service().clients().unwrap();
+    assert_eq!((listed[0].name.as_str(), listed[0].allow.clone()), ("roundcube", vec!["127.0.0.0/8".to_owned()]));
+
+    let begin = |service: &Service| {
+        let caller = Caller { key: Some(key.clone()), source: "127.0.0.1".parse().unwrap() };
+        let request = ApiRequest::Begin { address: "alice@example.com".to_owned(), ip: "192.0.2.1".to_owned() };
+        service.api_batch(vec![(caller, request)]).pop().unwrap().result
+    };
+    begin(&console.service()).expect("the login service takes the key the console showed");
+
+    harness.get_by_label("Hide key").click();
+    harness.run();
+    assert!(harness.state().shown_client_key().is_none());
+    harness.get_by_label("Remove…").click();
+    harness.run();
+    harness.get_by_label("Yes, remove the client").click();
+    harness.run();
+    assert!(console.service().clients().unwrap().is_empty());
+    assert_eq!(harness.state().listed_clients(), 0);
+    let refused = begin(&console.service()).expect_err("a removed client's key still works");
+    assert!(matches!(refused, ServiceError::BadApiKey), "{refused:?}");
+    let actions: Vec<String> = console.service().audit(None, 10).unwrap().into_iter().map(|e| e.action).collect();
+    assert!(actions.contains(&"client.add".to_owned()) && actions.contains(&"client.remove".to_owned()), "{actions:?}");
+}
+
+/// A country database that cannot be read is not hidden: the status bar says so.
+#[test]
+fn a_missing_country_database_is_shown_in_the_status_bar() {
+    let console = Console::new();
+    let copy = console.env.path("countries.mmdb");
+    std::fs::copy(mailmfa::geo::bundled_database_path().unwrap(), &copy).unwrap();
+    console.service().set_setting("geoip.path", copy.to_str().unwrap()).unwrap();
+    let mut harness = console.harness();
+    harness.run();
+    assert!(harness.query_by_label("Country database unavailable").is_none());
+
+    std::fs::remove_file(&copy).unwrap();
+    let mut harness = console.harness();
+    harness.run();
+    harness.get_by_label("Country database unavailable");
 }

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use common::http_server::{start_http, start_http_with};
 
 use base64::Engine as _;
-use mailmfa::delivery::DeliveryError;
 use mailmfa::delivery::sms::{HttpMethod, SmsAuth, SmsBody, SmsGateway, SmsPreset, SuccessRule};
+use mailmfa::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
+use mailmfa::domain::{PhoneNumber, Provider, Settings};
 use serde_json::json;
 
 /// A message with every character that needs escaping somewhere.
@@ -20,6 +21,10 @@ const CODE: &str = "482913";
 const TO: &str = "+49 151 1234 5678";
 const TO_E164: &str = "+4915112345678";
 const PASSWORD: &str = "p@ss w0rd&=+";
+
+fn to() -> PhoneNumber {
+    TO.parse().expect("the test number")
+}
 
 fn assert_discreet(err: &DeliveryError) -> String {
     let text = err.to_string();
@@ -43,7 +48,7 @@ fn twilio_request_shape() {
     let url = server.url("/2010-04-01/Accounts/{username}/Messages.json");
     let gateway =
         SmsGateway::from_preset(SmsPreset::Twilio, Some(&url), "AC0123456789abcdef", PASSWORD, "+15005550006");
-    gateway.send(TO, MESSAGE).expect("twilio send");
+    gateway.send(&to(), MESSAGE).expect("twilio send");
 
     let req = server.only_request();
     assert_eq!(req.method, "POST");
@@ -81,7 +86,7 @@ fn vonage_request_shape() {
     );
     let gateway =
         SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "abcd1234", PASSWORD, "MailMFA");
-    gateway.send(TO, MESSAGE).expect("vonage send");
+    gateway.send(&to(), MESSAGE).expect("vonage send");
 
     let req = server.only_request();
     assert_eq!(req.method, "POST");
@@ -111,7 +116,7 @@ fn vonage_status_4_is_not_confirmed() {
         start_http(200, "OK", r#"{"message-count":"1","messages":[{"status":"4","error-text":"Bad Credentials"}]}"#);
     let gateway =
         SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "abcd1234", PASSWORD, "MailMFA");
-    let err = gateway.send(TO, MESSAGE).expect_err("status 4");
+    let err = gateway.send(&to(), MESSAGE).expect_err("status 4");
     let text = assert_discreet(&err);
     assert!(matches!(err, DeliveryError::NotConfirmed(_)), "{err:?}");
     assert_eq!(text, "SMS gateway did not confirm the message: expected JSON field messages.0.status = 0, found 4");
@@ -126,7 +131,7 @@ fn clickatell_request_shape() {
     );
     let gateway =
         SmsGateway::from_preset(SmsPreset::Clickatell, Some(&server.url("/v1/message")), "", "Xk3-api-KEY==", "");
-    gateway.send(TO, MESSAGE).expect("clickatell send");
+    gateway.send(&to(), MESSAGE).expect("clickatell send");
 
     let req = server.only_request();
     assert_eq!(req.method, "POST");
@@ -154,7 +159,7 @@ fn clickatell_not_accepted_is_not_confirmed() {
         r#"{"messages":[{"accepted":false,"error":{"code":"23","description":"Invalid to"}}],"error":null}"#,
     );
     let gateway = SmsGateway::from_preset(SmsPreset::Clickatell, Some(&server.url("/v1/message")), "", "KEY", "");
-    let err = gateway.send(TO, MESSAGE).expect_err("accepted false");
+    let err = gateway.send(&to(), MESSAGE).expect_err("accepted false");
     let text = assert_discreet(&err);
     assert!(text.contains("messages.0.accepted = true, found false"), "{text}");
 }
@@ -164,7 +169,7 @@ fn webhook_request_shape() {
     let server = start_http(200, "OK", r#"{"ok":true}"#);
     let gateway =
         SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/hooks/sms?tenant=a%20b")), "", "tok-123", "");
-    gateway.send(TO, MESSAGE).expect("webhook send");
+    gateway.send(&to(), MESSAGE).expect("webhook send");
 
     let req = server.only_request();
     assert_eq!(req.method, "POST");
@@ -178,14 +183,14 @@ fn webhook_request_shape() {
 fn webhook_without_password_sends_no_authorization() {
     let server = start_http(204, "No Content", "");
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "", "");
-    gateway.send(TO, MESSAGE).expect("webhook send");
+    gateway.send(&to(), MESSAGE).expect("webhook send");
     assert_eq!(server.only_request().header("Authorization"), None);
 }
 
 #[test]
 fn webhook_without_url_is_a_config_error() {
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, None, "", "tok", "");
-    let err = gateway.send(TO, MESSAGE).expect_err("no URL");
+    let err = gateway.send(&to(), MESSAGE).expect_err("no URL");
     let text = assert_discreet(&err);
     assert!(matches!(err, DeliveryError::Config { .. }), "{err:?}");
     assert_eq!(text, "SMS gateway is misconfigured: no gateway URL is set");
@@ -205,7 +210,7 @@ fn get_gateway_percent_encodes_url_values() {
         password: PASSWORD.to_owned(),
         sender: "Mail MFA".to_owned(),
     };
-    gateway.send(TO, MESSAGE).expect("GET send");
+    gateway.send(&to(), MESSAGE).expect("GET send");
     let req = server.only_request();
     assert_eq!(req.method, "GET");
     assert_eq!(
@@ -223,7 +228,7 @@ fn body_contains_rule_not_met() {
     let server = start_http(200, "OK", "ERR: no credit");
     let mut gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "", "");
     gateway.success.body_contains = Some("OK".to_owned());
-    let err = gateway.send(TO, MESSAGE).expect_err("no OK");
+    let err = gateway.send(&to(), MESSAGE).expect_err("no OK");
     let text = assert_discreet(&err);
     assert!(matches!(err, DeliveryError::NotConfirmed(_)), "{err:?}");
     assert!(text.contains("expected the answer to contain \"OK\""), "{text}");
@@ -233,7 +238,7 @@ fn body_contains_rule_not_met() {
 fn malformed_json_with_json_rule_fails_closed() {
     let server = start_http(200, "OK", "<html>maintenance</html>");
     let gateway = SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "k", PASSWORD, "MailMFA");
-    let err = gateway.send(TO, MESSAGE).expect_err("not JSON");
+    let err = gateway.send(&to(), MESSAGE).expect_err("not JSON");
     let text = assert_discreet(&err);
     assert!(text.contains("not JSON"), "{text}");
 }
@@ -242,7 +247,7 @@ fn malformed_json_with_json_rule_fails_closed() {
 fn missing_json_field_fails_closed() {
     let server = start_http(200, "OK", r#"{"messages":[]}"#);
     let gateway = SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "k", PASSWORD, "MailMFA");
-    let err = gateway.send(TO, MESSAGE).expect_err("no field");
+    let err = gateway.send(&to(), MESSAGE).expect_err("no field");
     let text = assert_discreet(&err);
     assert!(text.contains("no such field"), "{text}");
 }
@@ -253,7 +258,7 @@ fn http_500_is_an_error_without_the_message() {
     let server =
         start_http(500, "Internal Server Error", r#"{"error":"could not send Code 482913 & more, key p@ss w0rd&=+"}"#);
     let gateway = SmsGateway::from_preset(SmsPreset::Twilio, Some(&server.url("/x")), "AC1", PASSWORD, "+1555");
-    let err = gateway.send(TO, MESSAGE).expect_err("500");
+    let err = gateway.send(&to(), MESSAGE).expect_err("500");
     let text = assert_discreet(&err);
     assert_eq!(text, "SMS gateway answered HTTP 500 Internal Server Error");
     assert_eq!(server.requests().len(), 1, "no retry");
@@ -263,7 +268,7 @@ fn http_500_is_an_error_without_the_message() {
 fn http_401_is_an_error() {
     let server = start_http(401, "Unauthorized", r#"{"code":20003,"message":"Authenticate"}"#);
     let gateway = SmsGateway::from_preset(SmsPreset::Twilio, Some(&server.url("/x")), "AC1", PASSWORD, "+1555");
-    let err = gateway.send(TO, MESSAGE).expect_err("401");
+    let err = gateway.send(&to(), MESSAGE).expect_err("401");
     assert_eq!(assert_discreet(&err), "SMS gateway answered HTTP 401 Unauthorized");
 }
 
@@ -271,7 +276,7 @@ fn http_401_is_an_error() {
 fn redirect_is_not_followed() {
     let server = start_http_with(302, "Found", "", &[("Location", "http://127.0.0.1:9/steal")]);
     let gateway = SmsGateway::from_preset(SmsPreset::Twilio, Some(&server.url("/x")), "AC1", PASSWORD, "+1555");
-    let err = gateway.send(TO, MESSAGE).expect_err("302");
+    let err = gateway.send(&to(), MESSAGE).expect_err("302");
     assert_eq!(assert_discreet(&err), "SMS gateway answered HTTP 302 Found");
     assert_eq!(server.requests().len(), 1);
 }
@@ -281,7 +286,7 @@ fn explicit_status_list() {
     let server = start_http(200, "OK", "{}");
     let mut gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "", "");
     gateway.success.statuses = vec![201];
-    let err = gateway.send(TO, MESSAGE).expect_err("200 not in list");
+    let err = gateway.send(&to(), MESSAGE).expect_err("200 not in list");
     assert_eq!(assert_discreet(&err), "SMS gateway answered HTTP 200 OK");
 }
 
@@ -293,7 +298,7 @@ fn connection_refused_is_an_error() {
     };
     let url = format!("http://127.0.0.1:{port}/sms?key={{password}}&text={{message}}");
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&url), "", PASSWORD, "");
-    let err = gateway.send(TO, MESSAGE).expect_err("refused");
+    let err = gateway.send(&to(), MESSAGE).expect_err("refused");
     let text = assert_discreet(&err);
     assert!(matches!(err, DeliveryError::ConnectionRefused { .. }), "{err:?}");
     assert!(text.starts_with(&format!("SMS gateway 127.0.0.1:{port} refused the connection")), "{text}");
@@ -308,7 +313,7 @@ fn silent_gateway_times_out() {
     let mut gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&url), "", PASSWORD, "");
     gateway.timeout = Duration::from_millis(500);
     let started = Instant::now();
-    let err = gateway.send(TO, MESSAGE).expect_err("timeout");
+    let err = gateway.send(&to(), MESSAGE).expect_err("timeout");
     assert!(started.elapsed() < Duration::from_secs(5));
     let text = assert_discreet(&err);
     assert!(matches!(err, DeliveryError::Timeout { .. }), "{err:?}");
@@ -316,23 +321,30 @@ fn silent_gateway_times_out() {
     drop(listener);
 }
 
+/// The gateway takes only a parsed [`PhoneNumber`]; a destination that is not one is refused by
+/// the channels before any request.
 #[test]
 fn invalid_phone_number_sends_nothing() {
     let server = start_http(200, "OK", "{}");
-    let gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "", "");
+    let mut settings = Settings::defaults();
+    settings.sms_url = server.url("/sms");
+    let channels = Channels::new(settings);
+    let message = CodeMessage { subject: String::new(), body: MESSAGE.to_owned().into() };
     for bad in ["015112345678", "+49 151 abc", "+1\r\nX: y", ""] {
-        let err = gateway.send(bad, MESSAGE).expect_err("bad number");
+        let err = channels.send(Provider::Sms, bad, &message).expect_err("bad number");
         assert_discreet(&err);
         assert!(matches!(err, DeliveryError::InvalidPhoneNumber(_)), "{err:?}");
     }
     assert!(server.requests().is_empty());
+    channels.send(Provider::Sms, TO, &message).expect("a good number is sent");
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[test]
 fn line_break_in_auth_value_is_a_config_error() {
     let server = start_http(200, "OK", "{}");
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "tok\r\nX-Evil: 1", "");
-    let err = gateway.send(TO, MESSAGE).expect_err("bad header");
+    let err = gateway.send(&to(), MESSAGE).expect_err("bad header");
     let text = assert_discreet(&err);
     assert!(!text.contains("X-Evil"), "{text}");
     assert!(matches!(err, DeliveryError::Config { .. }), "{err:?}");
@@ -343,6 +355,6 @@ fn line_break_in_auth_value_is_a_config_error() {
 fn get_with_body_is_a_config_error() {
     let mut gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some("http://127.0.0.1:9/"), "", "", "");
     gateway.method = HttpMethod::Get;
-    let err = gateway.send(TO, MESSAGE).expect_err("GET with body");
+    let err = gateway.send(&to(), MESSAGE).expect_err("GET with body");
     assert!(matches!(err, DeliveryError::Config { .. }), "{err:?}");
 }

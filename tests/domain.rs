@@ -222,7 +222,15 @@ fn email_errors_name_the_part_that_is_wrong() {
 #[test]
 fn an_alternate_address_may_not_be_the_mailbox_itself() {
     let own: MailboxAddress = ok("alice@example.com");
-    for same in ["alice@example.com", "Alice@Example.COM", " ALICE@example.com "] {
+    for same in [
+        "alice@example.com",
+        "Alice@Example.COM",
+        " ALICE@example.com ",
+        "alice+mfa@example.com",
+        "Alice+Codes.2@EXAMPLE.com",
+        "a.lice@example.com",
+        "A.L.I.C.E+x@example.com",
+    ] {
         let err = ok::<EmailAddress>(same).check_not_own(&own).unwrap_err().to_string();
         assert!(err.contains("own address"), "{same}: {err}");
         assert_eq!(err.lines().count(), 1);
@@ -492,7 +500,7 @@ fn settings_registry_is_complete_and_defaults_parse() {
     sorted.dedup();
     assert_eq!(sorted.len(), keys.len(), "duplicate keys");
     for def in SETTINGS {
-        assert!(!def.description.is_empty(), "{}", def.key);
+        assert!(!def.help.is_empty() && !def.label.is_empty(), "{}", def.key);
         assert_eq!(setting(def.key).unwrap().key, def.key);
         assert_eq!(def.parse(def.default).unwrap_or_else(|e| panic!("{}: {e}", def.key)), def.default, "{}", def.key);
         assert_eq!(def.is_secret(), def.kind == SettingKind::Secret);
@@ -613,4 +621,39 @@ fn unknown_setting_keys_list_the_known_ones() {
     let err = setting(&"k".repeat(TEN_KB)).unwrap_err().to_string();
     assert!(err.len() < 1000, "the 10 kB key is echoed: {} characters", err.len());
     assert_eq!(err.lines().count(), 1);
+}
+
+/// Settings are checked when they are set, not when a code is due: templates carry the code,
+/// gateway rules, header names and URLs parse, and control characters are refused everywhere.
+#[test]
+fn settings_are_checked_when_set() {
+    set_err("smtp.body", "Your sign-in code is ready.", "{code}");
+    set_err("sms.message", "{issuer} sign-in", "{code}");
+    assert!(set_ok("smtp.body", "Code:\n\t{code}\nBye").contains("{code}"));
+    assert_eq!(set_ok("sms.message", "{code} is your code"), "{code} is your code");
+    assert_eq!(set_ok("smtp.subject", "Your sign-in code"), "Your sign-in code");
+
+    assert_eq!(set_ok("sms.custom.success_status", "200, 201"), "200, 201");
+    set_err("sms.custom.success_status", "200,abc", "HTTP status");
+    set_err("sms.custom.success_status", "200,700", "HTTP status");
+    assert_eq!(set_ok("sms.custom.success_json_field", "messages.0.status=0"), "messages.0.status=0");
+    set_err("sms.custom.success_json_field", "messages.0.status", "path=value");
+    set_err("sms.custom.success_json_field", "=0", "path=value");
+    assert_eq!(set_ok("sms.custom.auth_header", "X-Api-Key"), "X-Api-Key");
+    set_err("sms.custom.auth_header", "X Api Key", "header name");
+    set_err("sms.custom.auth_header", "X-Api:Key", "header name");
+    assert_eq!(set_ok("sms.custom.body_template", "dest={to_digits}&msg={message}"), "dest={to_digits}&msg={message}");
+    set_err("sms.custom.body_template", r#"{"to": "{to}""#, "JSON");
+    set_err("sms.custom.body_template", r#"["{to}"]"#, "JSON");
+    set_err("sms.custom.body_template", "just text", "form fields");
+    set_err("sms.url", "https://", "no host");
+    set_err("sms.url", "https:///path", "no host");
+    set_err("sms.url", "https://sms.example.org/send now", "spaces");
+    assert_eq!(set_ok("sms.url", "https://api.example.org/send?to={to}"), "https://api.example.org/send?to={to}");
+    set_err("smtp.host", "smtp://mail.example.org", "host name");
+    set_err("smtp.host", "mail.example.org/relay", "host name");
+
+    for (key, raw) in [("issuer", "Example\u{1b}[31m"), ("smtp.subject", "a\u{7}b"), ("smtp.body", "{code}\u{8}")] {
+        set_err(key, raw, "control characters");
+    }
 }

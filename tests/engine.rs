@@ -9,15 +9,14 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::TestEnv;
-use mailmfa::auth::totp::{code_at_step, decode_secret, step_of};
-use mailmfa::auth::{
-    BeginAnswer, CodeMessage, CodeSender, Engine, EngineDeps, OsRandom, Reason, RejectReason, VerifyAnswer,
-    country_lookup,
-};
 use mailmfa::clock::{Clock, FixedClock};
-use mailmfa::delivery::DeliveryError;
-use mailmfa::domain::{ChallengeMode, MailboxAddress, MailboxChallenge, PhoneNumber, Provider};
-use mailmfa::service::{Configurer, MailboxChanges, Service, ServiceError};
+use mailmfa::delivery::{CodeMessage, CodeSender, DeliveryError};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::{
+    BeginAnswer, ChallengeMode, Configurer, MailboxAddress, MailboxChallenge, MailboxStatus, PhoneNumber, Provider,
+    Reason, RejectReason, VerifyAnswer,
+};
+use mailmfa::service::{MailboxChanges, Service, ServiceError};
 
 const T0: i64 = 1_800_000_000;
 
@@ -66,24 +65,29 @@ struct Rig {
 }
 
 impl Rig {
+    /// The store with alice@example.com, the bundled country database, and every code kept in
+    /// the outbox instead of sent.
     fn new() -> Self {
         let env = TestEnv::new();
         let clock = Arc::new(FixedClock::new(T0));
-        let store = mailmfa::store::Store::open(&env.location(), &env.keyring()).unwrap();
-        let service = Service::with(store, "admin".to_owned(), clock.clone());
+        let outbox = Arc::new(Outbox::default());
+        let service = env.service_on(clock.clone()).with_actor("admin").with_sender(outbox.clone());
         service.add_postoffice(&"example.com".parse().unwrap()).unwrap();
         service.add_mailbox(&addr()).unwrap();
-        Rig { env, service, clock, outbox: Arc::new(Outbox::default()) }
+        Rig { env, service, clock, outbox }
     }
 
-    fn engine(&self) -> Engine<'_> {
-        let deps = EngineDeps {
-            clock: self.clock.clone(),
-            random: Arc::new(OsRandom),
-            countries: country_lookup("").unwrap(),
-            sender: self.outbox.clone(),
-        };
-        Engine::new(self.service.store(), deps)
+    fn try_begin(&self, address: &MailboxAddress, ip: &str) -> Result<BeginAnswer, ServiceError> {
+        self.service.begin_login(address, ip.parse().unwrap())
+    }
+
+    fn try_verify(&self, address: &MailboxAddress, ip: &str, code: &str) -> Result<VerifyAnswer, ServiceError> {
+        self.service.verify_login(address, ip.parse().unwrap(), code)
+    }
+
+    /// The secret of the mailbox's current enrolment.
+    fn secret(&self) -> Vec<u8> {
+        secret_of(&self.service.enrolment_uri(&addr()).unwrap().0)
     }
 
     fn set(&self, challenge: Option<&str>, provider: Option<Provider>) {
@@ -93,11 +97,11 @@ impl Rig {
     }
 
     fn begin(&self, ip: &str) -> BeginAnswer {
-        self.engine().begin(&addr(), ip.parse().unwrap()).unwrap()
+        self.try_begin(&addr(), ip).unwrap()
     }
 
     fn verify(&self, ip: &str, code: &str) -> VerifyAnswer {
-        self.engine().verify(&addr(), ip.parse().unwrap(), code).unwrap()
+        self.try_verify(&addr(), ip, code).unwrap()
     }
 
     /// Enrols the mailbox from `ip` and returns its secret.
@@ -144,17 +148,40 @@ fn totp_enrolment_pending_until_first_code_then_active() {
     assert!(otpauth_uri.starts_with("otpauth://totp/mailmfa:alice@example.com?secret="));
     assert_eq!(rig.begin("203.0.113.9"), first, "begin again re-shows the same pending secret");
     let details = rig.service.mailbox(&addr()).unwrap();
-    assert_eq!(details.record.enrolment.word(), "pending");
+    assert_eq!(details.mailbox.enrolment.word(), "pending");
 
     let secret = secret_of(otpauth_uri);
     assert_eq!(rig.verify("203.0.113.9", "000000").clone(), rejected(RejectReason::InvalidCode));
-    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.enrolment.word(), "pending");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.enrolment.word(), "pending");
     assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), VerifyAnswer::Accepted);
-    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.enrolment.word(), "active");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.enrolment.word(), "active");
     assert_eq!(
         rig.begin("203.0.113.9"),
         BeginAnswer::Challenge { provider: Provider::Totp, sent_to: None, reason: Some(Reason::Always) }
     );
+}
+
+#[test]
+fn enrolment_secrets_are_160_random_bits_each() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let bob: MailboxAddress = "bob@example.com".parse().unwrap();
+    rig.service.add_mailbox(&bob).unwrap();
+    rig.service
+        .set_mailbox(
+            &bob,
+            &MailboxChanges { challenge: Some("always".parse().unwrap()), ..MailboxChanges::default() },
+            Configurer::Administrator,
+        )
+        .unwrap();
+    let BeginAnswer::Enroll { otpauth_uri: first, .. } = rig.begin("203.0.113.9") else { panic!("alice enrols") };
+    let BeginAnswer::Enroll { otpauth_uri: second, .. } = rig.try_begin(&bob, "203.0.113.9").unwrap() else {
+        panic!("bob enrols")
+    };
+    let b32 = |uri: &str| uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    assert_eq!(b32(&first).len(), 32, "20 bytes are 32 Base32 characters");
+    assert_eq!(secret_of(&first).len(), 20);
+    assert_ne!(secret_of(&first), secret_of(&second));
 }
 
 #[test]
@@ -210,11 +237,7 @@ fn new_ip_treats_ipv4_mapped_ipv6_as_the_same_address() {
     assert_eq!(rig.begin("::ffff:203.0.113.5"), BeginAnswer::Allow { reason: Some(Reason::KnownIp) });
     let v6 = rig.begin("2001:db8::1");
     assert!(matches!(v6, BeginAnswer::Challenge { reason: Some(Reason::NewIp), .. }), "{v6:?}");
-    let secret = {
-        let store = rig.service.store();
-        let mb = store.read(|tx| tx.mailbox(&addr())).unwrap().unwrap();
-        store.read(|tx| tx.totp_secret(mb.id)).unwrap().unwrap().secret.to_vec()
-    };
+    let secret = rig.secret();
     rig.clock.advance(30);
     assert_eq!(rig.verify("2001:db8::1", &rig.code(&secret)), VerifyAnswer::Accepted);
     assert_eq!(rig.begin("2001:0db8:0000::0001"), BeginAnswer::Allow { reason: Some(Reason::KnownIp) });
@@ -236,7 +259,7 @@ fn new_country_uses_the_bundled_database_and_challenges_unknown_countries() {
     assert!(matches!(rig.begin("193.99.144.80"), BeginAnswer::Challenge { reason: Some(Reason::NewCountry), .. }));
     assert!(matches!(rig.begin("10.0.0.1"), BeginAnswer::Challenge { reason: Some(Reason::UnknownCountry), .. }));
     let known = rig.service.mailbox(&addr()).unwrap().known_countries;
-    assert_eq!(known.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["US"]);
+    assert_eq!(known.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(), ["US"]);
     let (countries, ips) = rig.service.reset_country_exceptions(&addr()).unwrap();
     assert_eq!((countries, ips), (1, 1));
     assert!(matches!(rig.begin("1.1.1.1"), BeginAnswer::Challenge { reason: Some(Reason::NewCountry), .. }));
@@ -251,12 +274,12 @@ fn lockout_after_five_failures_same_answer_growing_lock_and_unlock() {
     for _ in 0..4 {
         assert_eq!(rig.verify("203.0.113.9", "000001"), rejected(RejectReason::InvalidCode));
     }
-    assert_eq!(rig.verify("203.0.113.9", "000002"), rejected(RejectReason::InvalidCode));
+    assert_eq!(rig.verify("203.0.113.9", "000002"), rejected(RejectReason::Locked), "the fifth wrong code locks");
     let good = rig.code(&secret);
     assert_eq!(rig.verify("203.0.113.9", &good), rejected(RejectReason::Locked), "a correct code while locked");
     assert_eq!(rig.verify("203.0.113.9", "000003"), rejected(RejectReason::Locked), "a wrong code while locked");
     assert_eq!(rig.begin("203.0.113.9"), BeginAnswer::Locked { retry_after_s: 60, reason: Some(Reason::Locked) });
-    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.status(rig.clock.now()), "locked");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.status(rig.clock.now()), MailboxStatus::Locked);
 
     rig.clock.advance(61);
     for _ in 0..5 {
@@ -267,7 +290,7 @@ fn lockout_after_five_failures_same_answer_growing_lock_and_unlock() {
 
     rig.service.unlock(&addr()).unwrap();
     assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), VerifyAnswer::Accepted);
-    let record = rig.service.mailbox(&addr()).unwrap().record;
+    let record = rig.service.mailbox(&addr()).unwrap().mailbox;
     assert_eq!((record.failures, record.lock_count, record.locked_until), (0, 0, None));
 }
 
@@ -384,7 +407,7 @@ fn a_new_code_does_not_reset_failures_and_sends_are_limited() {
 fn a_gateway_failure_fails_closed_and_voids_the_code() {
     let rig = smtp_rig();
     *rig.outbox.fail.lock().unwrap() = true;
-    let err = rig.engine().begin(&addr(), "203.0.113.9".parse().unwrap()).unwrap_err().to_string();
+    let err = rig.try_begin(&addr(), "203.0.113.9").unwrap_err().to_string();
     assert!(err.contains("could not be sent") && err.contains("gateway down"), "{err}");
     let conn = rusqlite::Connection::open(rig.env.store_path()).unwrap();
     let left: i64 = conn.query_row("SELECT count(*) FROM otp_code", [], |r| r.get(0)).unwrap();
@@ -414,16 +437,43 @@ fn self_service_follows_the_post_office_and_provider_switches() {
         ..MailboxChanges::default()
     };
     let refused = rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap_err();
-    assert!(matches!(&refused, ServiceError::Refused(m) if m.contains("does not let users configure")), "{refused}");
+    assert!(matches!(refused, ServiceError::SelfServiceOff(_)) && refused.is_refusal(), "{refused}");
+    assert!(refused.to_string().contains("does not let users configure"), "{refused}");
     rig.service.set_postoffice(&po, None, Some(true)).unwrap();
     rig.service.set_provider(Provider::Sms, None, None, Some(false)).unwrap();
     let refused = rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap_err();
-    assert!(matches!(&refused, ServiceError::Refused(m) if m.contains("end users")), "{refused}");
+    assert!(
+        matches!(refused, ServiceError::ProviderNotConfigurable { by: Configurer::EndUser, .. })
+            && refused.is_refusal(),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("end users"), "{refused}");
     rig.service.set_provider(Provider::Sms, None, None, Some(true)).unwrap();
     rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap();
-    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.provider, Provider::Sms);
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.provider, Provider::Sms);
     let audit = serde_json::to_string(&rig.service.audit(Some(&addr()), 10).unwrap()).unwrap();
     assert!(audit.contains("user.set"));
+}
+
+/// DESIGN.md §5: changing only the challenge mode needs only the post office's permission, even
+/// when the mailbox's provider is one users may not configure.
+#[test]
+fn a_user_may_change_only_the_challenge_mode_where_the_post_office_allows_it() {
+    let rig = smtp_rig();
+    rig.service.set_provider(Provider::Smtp, None, None, Some(false)).unwrap();
+    let only_mode = MailboxChanges { challenge: Some("new-ip".parse().unwrap()), ..MailboxChanges::default() };
+    let refused = rig.service.set_mailbox(&addr(), &only_mode, Configurer::EndUser).unwrap_err();
+    assert!(matches!(refused, ServiceError::SelfServiceOff(_)), "{refused}");
+    rig.service.set_postoffice(&"example.com".parse().unwrap(), None, Some(true)).unwrap();
+    rig.service.set_mailbox(&addr(), &only_mode, Configurer::EndUser).unwrap();
+    let mailbox = rig.service.mailbox(&addr()).unwrap().mailbox;
+    assert_eq!((mailbox.effective_challenge(), mailbox.provider), (ChallengeMode::NewIp, Provider::Smtp));
+    let new_address = MailboxChanges {
+        alt_email: Some(Some("alice.work@example.net".parse().unwrap())),
+        ..MailboxChanges::default()
+    };
+    let refused = rig.service.set_mailbox(&addr(), &new_address, Configurer::EndUser).unwrap_err();
+    assert!(matches!(refused, ServiceError::ProviderNotConfigurable { provider: Provider::Smtp, .. }), "{refused}");
 }
 
 #[test]
@@ -431,16 +481,13 @@ fn unknown_mailboxes_inherit_and_unknown_post_offices_are_errors() {
     let rig = Rig::new();
     rig.service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
     let newbie: MailboxAddress = "carol@example.com".parse().unwrap();
-    let answer = rig.engine().begin(&newbie, "203.0.113.9".parse().unwrap()).unwrap();
+    let answer = rig.try_begin(&newbie, "203.0.113.9").unwrap();
     assert!(matches!(answer, BeginAnswer::Enroll { reason: Some(Reason::Always), .. }), "{answer:?}");
-    assert_eq!(rig.service.mailbox(&newbie).unwrap().record.challenge, MailboxChallenge::Inherit);
+    assert_eq!(rig.service.mailbox(&newbie).unwrap().mailbox.challenge, MailboxChallenge::Inherit);
     let stranger: MailboxAddress = "eve@elsewhere.org".parse().unwrap();
-    let err = rig.engine().begin(&stranger, "203.0.113.9".parse().unwrap()).unwrap_err();
+    let err = rig.try_begin(&stranger, "203.0.113.9").unwrap_err();
     assert!(err.to_string().contains("no post office elsewhere.org"), "{err}");
-    assert_eq!(
-        rig.engine().verify(&stranger, "203.0.113.9".parse().unwrap(), "123456").unwrap(),
-        rejected(RejectReason::NoChallenge)
-    );
+    assert_eq!(rig.try_verify(&stranger, "203.0.113.9", "123456").unwrap(), rejected(RejectReason::NoChallenge));
 }
 
 #[test]
@@ -478,9 +525,187 @@ fn malformed_codes_are_input_errors_not_failures() {
     rig.set(Some("always"), None);
     rig.enrol("203.0.113.9");
     for bad in ["", "12345", "1234567", "12a456", " 123456", "１２３４５６", &"9".repeat(10_000)] {
-        let err = rig.engine().verify(&addr(), "203.0.113.9".parse().unwrap(), bad).unwrap_err().to_string();
+        let err = rig.try_verify(&addr(), "203.0.113.9", bad).unwrap_err().to_string();
         assert!(err.contains("code"), "{bad:?}: {err}");
         assert!(err.len() < 100, "short error for {bad:?}");
     }
-    assert_eq!(rig.service.mailbox(&addr()).unwrap().record.failures, 0);
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 0);
+}
+
+/// The service keeps its settings between logins, but a change made elsewhere — another server
+/// sharing the store — is used by the very next login.
+#[test]
+fn a_setting_changed_by_another_process_is_used_at_once() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    rig.enrol("203.0.113.9");
+    assert_eq!(rig.verify("203.0.113.9", "000001"), rejected(RejectReason::InvalidCode));
+    let other_server = rig.env.service(T0);
+    other_server.set_setting("lockout.threshold", "2").unwrap();
+    assert_eq!(rig.verify("203.0.113.9", "000001"), rejected(RejectReason::Locked), "the second failure locks");
+    assert_eq!(rig.verify("203.0.113.9", "000001"), rejected(RejectReason::Locked), "and it stays locked");
+    other_server.set_setting("issuer", "Example Mail").unwrap();
+    rig.service.reset_two_factor_code(&addr()).unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("203.0.113.9") else { panic!("enrols again") };
+    assert!(otpauth_uri.starts_with("otpauth://totp/Example%20Mail:alice@example.com?"), "{otpauth_uri}");
+}
+
+/// A country database that goes missing fails safe: every country is unknown, so `new-country`
+/// challenges and every other mode works as before; the audit log says so once, not per login.
+#[test]
+fn a_missing_country_database_fails_safe() {
+    let rig = Rig::new();
+    let copy = rig.env.path("countries.mmdb");
+    std::fs::copy(mailmfa::geo::bundled_database_path().unwrap(), &copy).unwrap();
+    rig.service.set_setting("geoip.path", copy.to_str().unwrap()).unwrap();
+    rig.set(Some("new-country"), None);
+    let secret = {
+        let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("8.8.8.8") else { panic!("enrols") };
+        secret_of(&otpauth_uri)
+    };
+    assert_eq!(rig.verify("8.8.8.8", &rig.code(&secret)), VerifyAnswer::Accepted);
+    assert_eq!(rig.begin("1.1.1.1"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) });
+
+    // A server started while the file is missing (or unreadable) fails safe.
+    std::fs::remove_file(&copy).unwrap();
+    let server = rig.env.service(T0);
+    let alice = addr();
+    for _ in 0..3 {
+        let answer = server.begin_login(&alice, "1.1.1.1".parse().unwrap()).unwrap();
+        assert_eq!(
+            answer,
+            BeginAnswer::Challenge { provider: Provider::Totp, sent_to: None, reason: Some(Reason::UnknownCountry) }
+        );
+    }
+    server
+        .set_mailbox(
+            &alice,
+            &MailboxChanges { challenge: Some("always".parse().unwrap()), ..MailboxChanges::default() },
+            Configurer::Administrator,
+        )
+        .unwrap();
+    let answer = server.begin_login(&alice, "1.1.1.1".parse().unwrap()).unwrap();
+    assert!(matches!(answer, BeginAnswer::Challenge { reason: Some(Reason::Always), .. }), "{answer:?}");
+    let problem = server.country_database_problem().unwrap().expect("a problem is reported");
+    assert!(problem.contains("countries.mmdb"), "{problem}");
+    let warnings = server.audit(None, 100).unwrap().into_iter().filter(|e| e.action == "geoip.unavailable").count();
+    assert_eq!(warnings, 1);
+    let cli = rig.env.run(&["login", "begin", "alice@example.com", "--ip", "1.1.1.1", "--json"]);
+    assert_eq!(cli.status, 0, "{}", cli.stderr);
+    assert_eq!(cli.json()["decision"], "challenge");
+}
+
+/// A code that could not be sent does not use up the mailbox's hourly send limit.
+#[test]
+fn a_failed_delivery_does_not_use_up_the_send_limit() {
+    let rig = smtp_rig();
+    rig.service.set_setting("code.sends_per_hour", "2").unwrap();
+    *rig.outbox.fail.lock().unwrap() = true;
+    for _ in 0..4 {
+        let err = rig.try_begin(&addr(), "203.0.113.9").unwrap_err();
+        assert!(matches!(err, ServiceError::Delivery(_)), "{err:?}");
+    }
+    *rig.outbox.fail.lock().unwrap() = false;
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { sent_to: Some(_), .. }));
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { sent_to: Some(_), .. }));
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Locked { reason: Some(Reason::SendLimit), .. }));
+}
+
+/// Every login attempt leaves an audit entry with its outcome — bad input and errors too — and
+/// never the code.
+#[test]
+fn every_login_attempt_is_audited() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let cases: [(&str, &str, Option<&str>); 5] = [
+        ("alice@example.com", "203.0.113.300", None),
+        ("not an address", "203.0.113.9", None),
+        ("eve@elsewhere.example", "203.0.113.9", None),
+        ("alice@example.com", "203.0.113.9", Some("12a456")),
+        ("alice@example.com", "203.0.113.9", Some("9876543")),
+    ];
+    for (address, ip, code) in cases {
+        let before = rig.service.audit(None, 1000).unwrap().len();
+        let result = match code {
+            None => rig.service.login_begin(address, ip).map(drop),
+            Some(code) => rig.service.login_verify(address, ip, code).map(drop),
+        };
+        assert!(result.is_err(), "{address} {ip} {code:?}");
+        let entries = rig.service.audit(None, 1000).unwrap();
+        assert_eq!(entries.len(), before + 1, "{address} {ip} {code:?}: not audited");
+        let entry = &entries[0];
+        let action = if code.is_some() { "login.verify" } else { "login.begin" };
+        assert_eq!(entry.action, action);
+        assert!(entry.outcome == "invalid_input" || entry.outcome == "error", "{entry:?}");
+        assert!(entry.detail.as_deref().is_some_and(|d| !d.is_empty()), "{entry:?}");
+        if let Some(code) = code {
+            assert!(!format!("{entry:?}").contains(code), "the code is in the audit log: {entry:?}");
+        }
+    }
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 0, "bad input counted as a failure");
+}
+
+/// A QR code that was shown but never confirmed expires after `enroll.pending_hours`: the next
+/// login shows a new one, and the old secret no longer enrols.
+#[test]
+fn pending_enrolments_expire() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let BeginAnswer::Enroll { otpauth_uri: first, .. } = rig.begin("203.0.113.9") else { panic!("enrols") };
+    rig.clock.advance(23 * 3600);
+    assert_eq!(
+        rig.begin("203.0.113.9"),
+        BeginAnswer::Enroll { provider: Provider::Totp, otpauth_uri: first.clone(), reason: Some(Reason::Always) },
+        "still the same QR code within the day"
+    );
+    rig.clock.advance(3600);
+    let old = secret_of(&first);
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&old)), rejected(RejectReason::Expired));
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.enrolment.word(), "none");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 0, "an expired enrolment is not a failure");
+    let BeginAnswer::Enroll { otpauth_uri: second, .. } = rig.begin("203.0.113.9") else { panic!("enrols again") };
+    assert_ne!(second, first, "a new QR code");
+
+    rig.service.set_setting("enroll.pending_hours", "1").unwrap();
+    rig.clock.advance(3600);
+    let BeginAnswer::Enroll { otpauth_uri: third, .. } = rig.begin("203.0.113.9") else { panic!("enrols again") };
+    assert_ne!(third, second, "the shorter lifetime applies");
+    let audit = serde_json::to_string(&rig.service.audit(Some(&addr()), 100).unwrap()).unwrap();
+    assert!(audit.contains("pending enrolment expired"), "{audit}");
+}
+
+/// A mailbox made by its first login is marked so in the audit log; removing a mailbox removes its
+/// secret, known places, codes and sends — nothing of it is left to come back.
+#[test]
+fn a_mailbox_made_at_login_is_marked_and_removing_it_leaves_nothing() {
+    let rig = smtp_rig();
+    rig.service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
+    let carol: MailboxAddress = "carol@example.com".parse().unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } = rig.try_begin(&carol, "203.0.113.9").unwrap() else { panic!() };
+    let made = rig.service.audit(Some(&carol), 10).unwrap();
+    assert!(
+        made.iter().any(|e| e.action == "mailbox.add"
+            && e.actor == "login"
+            && e.detail.as_deref().is_some_and(|d| d.contains("first login"))),
+        "{made:?}"
+    );
+    let code = code_at_step(&secret_of(&otpauth_uri), step_of(rig.clock.now()));
+    assert_eq!(rig.try_verify(&carol, "203.0.113.9", &code).unwrap(), VerifyAnswer::Accepted);
+    rig.begin("203.0.113.9");
+    let conn = rusqlite::Connection::open(rig.env.store_path()).unwrap();
+    let id: i64 = conn.query_row("SELECT id FROM mailbox WHERE name = 'carol'", [], |r| r.get(0)).unwrap();
+    let alice: i64 = conn.query_row("SELECT id FROM mailbox WHERE name = 'alice'", [], |r| r.get(0)).unwrap();
+    rig.service.remove_mailbox(&carol).unwrap();
+    rig.service.remove_mailbox(&addr()).unwrap();
+    for table in ["known_ip", "known_country", "otp_code", "code_send"] {
+        let left: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {table} WHERE mailbox_id IN (?1, ?2)"), [id, alice], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "{table} keeps rows of a removed mailbox");
+    }
+    let secrets: i64 =
+        conn.query_row("SELECT count(*) FROM mailbox WHERE totp_secret IS NOT NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(secrets, 0);
+    let again = rig.try_begin(&carol, "203.0.113.9").unwrap();
+    assert!(matches!(&again, BeginAnswer::Enroll { otpauth_uri: uri, .. } if *uri != otpauth_uri), "{again:?}");
 }

@@ -255,6 +255,12 @@ fn bad_cases() -> Vec<BadCase> {
         bad("too many columns", csv(&["example.com,dave,always,,,,extra"]), 2, "expected 6 cells but found 7"),
         bad("unknown header column", format!("{HEADER},notes\nexample.com,dave,,,,,hi\n"), 1, "unknown column 'notes'"),
         bad(
+            "a column twice",
+            format!("{HEADER},Provider\nexample.com,dave,,totp,,,sms\n"),
+            1,
+            "the column 'provider' appears twice",
+        ),
+        bad(
             "missing header column",
             "postoffice,mailbox,challenge,provider,sms_number\nexample.com,dave,,,\n",
             1,
@@ -382,7 +388,8 @@ fn the_service_reports_the_line_and_reason() {
     for (rows, line, reason) in cases {
         let input = format!("{HEADER}\n{rows}");
         match service.import_csv(input.as_bytes()) {
-            Err(ServiceError::Import { line: got, reason: why }) => {
+            Err(ServiceError::Import { line: got, problem }) => {
+                let why = problem.to_string();
                 assert_eq!(got, line, "{rows:?}: {why}");
                 assert!(why.contains(reason), "{rows:?}: {why}");
             }

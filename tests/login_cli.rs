@@ -11,8 +11,8 @@ use std::process::Stdio;
 use common::http_server::start_http;
 use common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use common::{Run, TestEnv};
-use mailmfa::auth::totp::{code_at_step, decode_secret, step_of};
 use mailmfa::clock::{Clock, SystemClock};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 
 fn seeded(mode: &str) -> TestEnv {
@@ -121,7 +121,7 @@ fn processes_racing_one_code_exactly_one_is_accepted() {
     for shared in [false, true] {
         let env = seeded("always");
         if shared {
-            env.ok(&["postoffice", "list", "--shared"]);
+            env.ok(&["store", "mode", "shared"]);
         }
         let secret = enrol(&env, "203.0.113.7");
         // The next step's code is inside the ±1 window and not used yet: all racers hold it.
@@ -335,11 +335,14 @@ fn user_set_is_refused_unless_the_post_office_and_platform_allow_it() {
     assert!(refused.stderr.contains("does not let users configure"), "{}", refused.stderr);
     env.ok(&["postoffice", "set", "example.com", "--users-may-configure", "true"]);
     env.ok(&["provider", "set", "totp", "--user-configurable", "false"]);
-    let refused = env.run(&args);
+    // DESIGN.md §5: changing only the challenge mode needs only the post office's permission.
+    assert_eq!(env.ok(&args).json()["challenge"], "always");
+    let choose = ["user", "set", "alice@example.com", "--provider", "totp", "--json"];
+    let refused = env.run(&choose);
     assert_eq!(refused.status, 1);
     assert!(refused.stderr.contains("end users"), "{}", refused.stderr);
     env.ok(&["provider", "set", "totp", "--user-configurable", "true"]);
-    assert_eq!(env.ok(&args).json()["challenge"], "always");
+    assert_eq!(env.ok(&choose).json()["provider"], "totp");
     assert!(env.ok(&["audit", "--json"]).stdout.contains("user.set"));
 }
 

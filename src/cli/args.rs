@@ -56,6 +56,15 @@ pub enum Command {
     /// Export or import the store key (for servers sharing one store).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Run the login service: the JSON API webmails call (and, with --windows-service, as a
+    /// Windows service).
+    Serve(ServeArgs),
+    /// The login service's API clients: the webmails and servers that may call it.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// The store itself: switch it between local and shared.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Show the audit log, newest first.
     Audit {
         /// Only entries for this mailbox.
@@ -256,5 +265,53 @@ pub enum KeyCommand {
     Import {
         /// The file written by `mailmfa key export`.
         file: PathBuf,
+    },
+}
+
+/// `mailmfa store …`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Switch the store between local (WAL; one server) and shared (rollback journal; one file on a
+    /// share that several servers use). No other server may have it open meanwhile.
+    Mode {
+        /// local or shared.
+        mode: String,
+    },
+}
+
+/// `mailmfa serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on (default: the setting serve.listen, 127.0.0.1:8750).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// The most requests one commit takes (1 turns group commit off; for benchmarks).
+    #[arg(long, value_name = "N", hide = true, default_value_t = crate::serve::MAX_BATCH)]
+    pub max_batch: usize,
+    /// Run under the Windows service manager (as the MSI installs it).
+    #[arg(long, hide = true)]
+    pub windows_service: bool,
+}
+
+/// `mailmfa client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create an API client and print its key (shown once; only a hash is kept).
+    Add {
+        /// Its name, e.g. the webmail's host name.
+        name: String,
+        /// Networks it may call from, comma-separated (CIDR); default: any.
+        #[arg(long, value_name = "CIDR,…")]
+        allow: Option<String>,
+        /// URL prefixes its hosted sign-in pages may return to, comma-separated.
+        #[arg(long = "return-url", value_name = "PREFIX,…")]
+        return_url: Option<String>,
+    },
+    /// List the API clients.
+    List,
+    /// Remove an API client: its key stops working at once.
+    Remove {
+        /// Its name.
+        name: String,
     },
 }

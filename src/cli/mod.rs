@@ -11,19 +11,16 @@ use serde_json::json;
 
 pub use args::{Cli, Command};
 use args::{
-    KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand, SettingsCommand,
-    UserCommand,
+    ClientCommand, KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand,
+    ServeArgs, SettingsCommand, StoreCommand, UserCommand,
 };
 use output::{Output, table, when};
 
-use crate::auth::{BeginAnswer, Engine, EngineDeps, EngineError, TestSend, VerifyAnswer};
-use crate::crypto::KeyRing;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, LoginIp, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName,
-    Provider, Switch,
+    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress, MailboxChallenge,
+    PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
-use crate::service::{self, Configurer, MailboxChanges, Service, ServiceError};
-use crate::store::{Store, StoreLocation};
+use crate::service::{IfExists, KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation, StoreMode};
 
 /// A failed command: its exit status and one-line message.
 #[derive(Debug)]
@@ -36,25 +33,13 @@ pub struct CliError {
 
 impl From<ServiceError> for CliError {
     fn from(e: ServiceError) -> Self {
-        let status = if matches!(e, ServiceError::Refused(_)) { 1 } else { 2 };
+        let status = if e.is_refusal() { 1 } else { 2 };
         Self { status, message: one_line(&e.to_string()) }
     }
 }
 
 impl From<DomainError> for CliError {
     fn from(e: DomainError) -> Self {
-        ServiceError::from(e).into()
-    }
-}
-
-impl From<EngineError> for CliError {
-    fn from(e: EngineError) -> Self {
-        Self { status: 2, message: one_line(&e.to_string()) }
-    }
-}
-
-impl From<crate::store::StoreError> for CliError {
-    fn from(e: crate::store::StoreError) -> Self {
         ServiceError::from(e).into()
     }
 }
@@ -88,13 +73,25 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// Opens the store at `location` with this machine's key folder.
 pub fn open_service(location: &StoreLocation) -> Result<Service, CliError> {
-    let store = Store::open(location, &KeyRing::default_location())?;
-    Ok(Service::new(store))
+    Ok(Service::open(location, &KeyFolder::default_location())?)
 }
 
 fn execute(command: Command, location: &StoreLocation) -> CliResult {
     if let Command::Key(KeyCommand::Import { file }) = &command {
         return key_import(location, file);
+    }
+    if let Command::Serve(args) = &command {
+        return serve(location, args);
+    }
+    if let Command::Store(StoreCommand::Mode { mode }) = &command {
+        let mode: StoreMode = parse(mode)?;
+        // The store is opened as it is; the command is the explicit way to change its mode.
+        let mut service = open_service(&StoreLocation::new(location.path(), false))?;
+        service.set_mode(mode)?;
+        return Ok(Output::done(
+            format!("The store {} is now {mode}.", location.path().display()),
+            json!({"store": location.path().display().to_string(), "mode": mode.word()}),
+        ));
     }
     let service = open_service(location)?;
     match command {
@@ -106,16 +103,19 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         Command::Login(c) => login(&service, c),
         Command::User(UserCommand::Set(args)) => set_mailbox(&service, args, Configurer::EndUser),
         Command::Key(KeyCommand::Export { file }) => {
-            service.export_key(&file)?;
+            service.export_key(&file, IfExists::Refuse)?;
             Ok(Output::done(
                 format!(
                     "Wrote the store key to {}. Import it on the other server with `mailmfa key import`, then delete the file.",
                     file.display()
                 ),
-                json!({"exported": file.display().to_string(), "store_id": service.store().store_id()}),
+                json!({"exported": file.display().to_string(), "store_id": service.store_id()}),
             ))
         }
-        Command::Key(KeyCommand::Import { .. }) => unreachable!("handled before the store is opened"),
+        Command::Client(c) => client(&service, c),
+        Command::Key(KeyCommand::Import { .. }) | Command::Store(_) | Command::Serve(_) => {
+            unreachable!("handled before the store is opened")
+        }
         Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
     }
 }
@@ -222,9 +222,9 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
                         m.address.to_string(),
                         challenge_cell(m.challenge, m.effective_challenge),
                         m.provider.to_string(),
-                        m.status.to_owned(),
+                        m.status.to_string(),
                         m.last_login.map(when).unwrap_or_default(),
-                        m.known_countries.clone(),
+                        m.known_countries.join(", "),
                     ]
                 })
                 .collect::<Vec<_>>();
@@ -234,7 +234,7 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
                     json!({
                         "address": m.address, "challenge": m.challenge, "effective_challenge": m.effective_challenge,
                         "provider": m.provider, "status": m.status, "last_login": m.last_login.map(when),
-                        "known_countries": split_list(&m.known_countries),
+                        "known_countries": m.known_countries,
                     })
                 })
                 .collect::<Vec<_>>();
@@ -273,8 +273,7 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
         }
         MailboxCommand::Qr { address, out } => {
             let address: MailboxAddress = parse(&address)?;
-            let (uri, state) = service.enrolment_uri(&address)?;
-            crate::qr::write_png(&uri, &out).map_err(|e| CliError { status: 2, message: one_line(&e) })?;
+            let state = service.write_enrolment_qr(&address, &out, IfExists::Refuse)?;
             Ok(Output::done(
                 format!("Wrote the QR code of {address}'s {} TOTP secret to {}.", state.word(), out.display()),
                 json!({"mailbox": address, "state": state, "file": out.display().to_string()}),
@@ -290,31 +289,28 @@ fn challenge_cell(own: MailboxChallenge, effective: ChallengeMode) -> String {
     }
 }
 
-fn split_list(joined: &str) -> Vec<&str> {
-    joined.split(", ").filter(|s| !s.is_empty()).collect()
-}
-
 fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
     let d = service.mailbox(address)?;
-    let r = &d.record;
+    let r = &d.mailbox;
     let now = service.now();
     let mut text = String::new();
     let mut line = |k: &str, v: String| text.push_str(&format!("{k:<20} {v}\n"));
     line("Mailbox", r.address.to_string());
     line("Challenge", challenge_cell(r.challenge, r.effective_challenge()));
     line("Provider", format!("{} ({})", r.provider, r.provider.label()));
-    line("Status", r.status(now).to_owned());
+    line("Status", r.status(now).to_string());
     line("TOTP enrolment", r.enrolment.word().to_owned());
     line("SMS number", r.sms_number.as_ref().map(ToString::to_string).unwrap_or_default());
     line("Alternate e-mail", r.alt_email.as_ref().map(ToString::to_string).unwrap_or_default());
     line("Failed attempts", r.failures.to_string());
     line("Locked until", r.locked_for(now).and(r.locked_until).map(when).unwrap_or_default());
     line("Last login", r.last_login.map(when).unwrap_or_default());
-    line("Known countries", d.known_countries.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "));
-    line("Known IP addresses", d.known_ips.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "));
-    let seen = |list: &[(String, i64, i64)], name: &str| {
+    let values = |list: &[KnownLocation]| list.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
+    line("Known countries", values(&d.known_countries));
+    line("Known IP addresses", values(&d.known_ips));
+    let seen = |list: &[KnownLocation], name: &str| {
         list.iter()
-            .map(|(v, first, last)| json!({name: v, "first_seen": when(*first), "last_seen": when(*last)}))
+            .map(|k| json!({name: k.value, "first_seen": when(k.first_seen), "last_seen": when(k.last_seen)}))
             .collect::<Vec<_>>()
     };
     let value = json!({
@@ -340,7 +336,7 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
         return Err(usage("give at least one of --challenge, --provider, --sms-number, --alt-email"));
     }
     service.set_mailbox(&address, &changes, by)?;
-    let r = service.mailbox(&address)?.record;
+    let r = service.mailbox(&address)?.mailbox;
     Ok(Output::done(
         format!(
             "{address}: challenge {}, provider {}.",
@@ -353,12 +349,9 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
 }
 
 fn login(service: &Service, command: LoginCommand) -> CliResult {
-    let engine = Engine::new(service.store(), EngineDeps::from_settings(service.store())?);
     match command {
         LoginCommand::Begin { address, ip } => {
-            let address: MailboxAddress = parse(&address)?;
-            let ip: LoginIp = parse(&ip)?;
-            let answer = engine.begin(&address, ip)?;
+            let answer = service.login_begin(&address, &ip)?;
             let why = answer.reason().map(|r| format!(" ({})", r.describe())).unwrap_or_default();
             let text = match &answer {
                 BeginAnswer::Allow { .. } => format!("Allow: no second factor needed{why}."),
@@ -376,9 +369,7 @@ fn login(service: &Service, command: LoginCommand) -> CliResult {
             Ok(if answer.proceeds() { Output::done(text, json) } else { Output::refused(text, json) })
         }
         LoginCommand::Verify { address, ip, code } => {
-            let address: MailboxAddress = parse(&address)?;
-            let ip: LoginIp = parse(&ip)?;
-            let answer = engine.verify(&address, ip, &code)?;
+            let answer = service.login_verify(&address, &ip, &code)?;
             let json = serde_json::to_value(answer).unwrap_or_default();
             Ok(match answer {
                 VerifyAnswer::Accepted => Output::done("Accepted.".to_owned(), json),
@@ -392,16 +383,8 @@ fn provider(service: &Service, command: ProviderCommand) -> CliResult {
     match command {
         ProviderCommand::Test { provider, to } => {
             let provider: Provider = parse(&provider)?;
-            let destination = match provider {
-                Provider::Sms => parse::<PhoneNumber>(&to)?.to_string(),
-                Provider::Smtp => parse::<EmailAddress>(&to)?.to_string(),
-                Provider::Totp => return Err(usage("TOTP codes come from the user's app; test sms or smtp")),
-            };
-            let test = TestSend::prepare(service.store(), provider, &destination)?;
-            let result = test.send();
-            let failure = result.as_ref().err().map(ToString::to_string);
-            test.record(service.store(), service.actor(), service.now(), failure.as_deref())?;
-            result.map_err(EngineError::from)?;
+            let test = service.send_test(provider, &to)?;
+            let destination = test.destination();
             Ok(Output::done(
                 format!("Sent a test message by {} to {destination}.", provider.label()),
                 json!({"provider": provider, "to": destination, "sent": true}),
@@ -461,7 +444,7 @@ fn settings(service: &Service, command: SettingsCommand) -> CliResult {
                         s.def.key.to_owned(),
                         s.shown.clone(),
                         if s.is_set { "" } else { "(default)" }.to_owned(),
-                        s.def.description.to_owned(),
+                        s.def.help.to_owned(),
                     ]
                 })
                 .collect::<Vec<_>>();
@@ -479,9 +462,7 @@ fn settings(service: &Service, command: SettingsCommand) -> CliResult {
 }
 
 fn import(service: &Service, file: &Path) -> CliResult {
-    let reader = std::fs::File::open(file)
-        .map_err(|e| CliError { status: 2, message: format!("cannot read {}: {e}", file.display()) })?;
-    let s = service.import_csv(std::io::BufReader::new(reader))?;
+    let s = service.import_csv_file(file)?;
     Ok(Output::done(
         format!(
             "Imported {} rows: {} post offices and {} mailboxes created, {} mailboxes updated.",
@@ -492,13 +473,10 @@ fn import(service: &Service, file: &Path) -> CliResult {
 }
 
 fn key_import(location: &StoreLocation, file: &Path) -> CliResult {
-    let keyring = KeyRing::default_location();
-    let written = service::import_key(location, &keyring, file)?;
-    let service = open_service(location)?;
-    service.record("key.import", None, format!("from {}", file.display()))?;
+    let (service, written) = Service::import_key(location, &KeyFolder::default_location(), file)?;
     Ok(Output::done(
         format!("Installed the store key at {}. Delete {} now.", written.display(), file.display()),
-        json!({"imported": true, "key_file": written.display().to_string(), "store_id": service.store().store_id()}),
+        json!({"imported": true, "key_file": written.display().to_string(), "store_id": service.store_id()}),
     ))
 }
 
@@ -531,6 +509,85 @@ fn audit(service: &Service, mailbox: Option<&str>, limit: usize) -> CliResult {
         table(&["TIME", "ACTOR", "MAILBOX", "ACTION", "IP", "COUNTRY", "OUTCOME", "DETAIL"], &rows),
         value.into(),
     ))
+}
+
+fn serve(location: &StoreLocation, args: &ServeArgs) -> CliResult {
+    let listen = match &args.listen {
+        Some(raw) => Some(raw.trim().parse().map_err(|_| usage(&format!("--listen {raw:?} is not address:port")))?),
+        None => None,
+    };
+    let options = crate::serve::ServeOptions { listen, max_batch: args.max_batch };
+    let keys = KeyFolder::default_location();
+    if args.windows_service {
+        return windows_service(location, keys, options);
+    }
+    let announce = |addr: std::net::SocketAddr, https: bool| {
+        let scheme = if https { "https" } else { "http" };
+        output::print_note(&format!("listening on {scheme}://{addr} (Ctrl-C stops)"));
+    };
+    crate::serve::run(location, &keys, &options, crate::serve::shutdown_signal(), announce)
+        .map_err(|e| CliError { status: 2, message: one_line(&e.to_string()) })?;
+    Ok(Output::done("Stopped.".to_owned(), json!({"stopped": true})))
+}
+
+#[cfg(windows)]
+fn windows_service(location: &StoreLocation, keys: KeyFolder, options: crate::serve::ServeOptions) -> CliResult {
+    crate::serve::windows::run(location.clone(), keys, options)
+        .map_err(|e| CliError { status: 2, message: one_line(&e.to_string()) })?;
+    Ok(Output::done("Stopped.".to_owned(), json!({"stopped": true})))
+}
+
+#[cfg(not(windows))]
+fn windows_service(_: &StoreLocation, _: KeyFolder, _: crate::serve::ServeOptions) -> CliResult {
+    Err(usage("--windows-service runs only on Windows, under the service manager; on Linux use a systemd unit"))
+}
+
+fn client(service: &Service, command: ClientCommand) -> CliResult {
+    match command {
+        ClientCommand::Add { name, allow, return_url } => {
+            let allow = crate::domain::parse_networks(allow.as_deref().unwrap_or(""))?;
+            let return_urls = crate::domain::parse_url_prefixes(return_url.as_deref().unwrap_or(""))?;
+            let (client, key) = service.add_client(&name, &allow, &return_urls)?;
+            Ok(Output::done(
+                format!(
+                    "Created the API client {}. Its key, shown only now:\n{}\nGive it to the webmail as Authorization: Bearer KEY.",
+                    client.name,
+                    key.0.as_str()
+                ),
+                json!({"name": client.name, "key": key.0.as_str(), "allow": client.allow, "return_urls": client.return_urls}),
+            ))
+        }
+        ClientCommand::List => {
+            let list = service.clients()?;
+            let rows = list
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        if c.allow.is_empty() { "any".to_owned() } else { c.allow.join(", ") },
+                        c.return_urls.join(", "),
+                        when(c.created_at),
+                        c.last_used.map(when).unwrap_or_else(|| "never".to_owned()),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            let value = list
+                .iter()
+                .map(|c| {
+                    json!({"name": c.name, "allow": c.allow, "return_urls": c.return_urls,
+                           "created": when(c.created_at), "last_used": c.last_used.map(when)})
+                })
+                .collect::<Vec<_>>();
+            Ok(Output::data(
+                table(&["CLIENT", "ALLOWED FROM", "RETURN URLS", "CREATED", "LAST USED"], &rows),
+                value.into(),
+            ))
+        }
+        ClientCommand::Remove { name } => {
+            service.remove_client(&name)?;
+            Ok(Output::done(format!("Removed the API client {name}."), json!({"name": name, "removed": true})))
+        }
+    }
 }
 
 fn usage(message: &str) -> CliError {

@@ -1,6 +1,9 @@
 //! How command results reach the terminal: a table or sentence for people, one JSON value for
-//! scripts. The only place in the crate that prints.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! scripts. The only place in the crate that writes to stdout and stderr. A reader that goes away
+//! early (`mailmfa audit | head -1`) is not an error: the rest of the output is dropped and the exit
+//! status stays the command's.
+
+use std::io::Write;
 
 use serde_json::Value;
 
@@ -37,17 +40,21 @@ impl Output {
 
     /// Prints to stdout.
     pub fn print(&self, json: bool) {
-        if json {
-            println!("{}", self.json);
-        } else {
-            print!("{}", self.text);
-        }
+        let mut out = std::io::stdout().lock();
+        let written = if json { writeln!(out, "{}", self.json) } else { write!(out, "{}", self.text) };
+        // A closed stdout (the reader went away) leaves nothing to report to.
+        drop(written.and_then(|()| out.flush()));
     }
+}
+
+/// Prints a line about what a long-running command is doing to stderr.
+pub fn print_note(message: &str) {
+    drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));
 }
 
 /// Prints an error line to stderr.
 pub fn print_error(message: &str) {
-    eprintln!("mailmfa: {message}");
+    drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));
 }
 
 /// A time as the tables show it.

@@ -1,5 +1,6 @@
 //! Delivery of one-time codes to the user: e-mail through an SMTP relay
-//! ([`smtp`]) and SMS through an HTTP gateway ([`sms`]).
+//! ([`smtp`]) and SMS through an HTTP gateway ([`sms`]), both assembled from
+//! the settings ([`Channels`]).
 //!
 //! This module owns the error type shared by both channels
 //! ([`DeliveryError`]), the `{name}` placeholder renderer used for message
@@ -11,8 +12,11 @@
 //! password. Details that come from the remote side (server replies, I/O
 //! errors) are passed through [`redact`] before they are stored in an error.
 
+mod channels;
 pub mod sms;
 pub mod smtp;
+
+pub use channels::{Channels, CodeMessage, CodeSender, sms_gateway, smtp_relay};
 
 use std::fmt;
 

@@ -40,6 +40,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use super::{DeliveryError, Service, redact, render_template, render_with, seconds};
+use crate::domain::PhoneNumber;
 
 /// Characters percent-encoded in values substituted into the URL template:
 /// everything but the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`.
@@ -350,15 +351,13 @@ impl SmsGateway {
     /// Sends `message` to the phone number `to` and checks the answer
     /// against the success rule.
     ///
-    /// `to` must be an international number: `+` (or `00`) and 6 to 15
-    /// digits; spaces, dashes, dots and parentheses are ignored. Anything
-    /// short of a confirmed success is an error (fail closed); no error text
-    /// contains the message or the password.
-    pub fn send(&self, to: &str, message: &str) -> Result<(), DeliveryError> {
-        let to = normalize_phone(to)?;
+    /// Anything short of a confirmed success is an error (fail closed); no
+    /// error text contains the message or the password.
+    pub fn send(&self, to: &PhoneNumber, message: &str) -> Result<(), DeliveryError> {
+        let to = to.as_str();
         let secrets = [message, self.password.as_str()];
         let values: [(&str, &str); 6] = [
-            ("to", &to),
+            ("to", to),
             ("to_digits", to.trim_start_matches('+')),
             ("message", message),
             ("sender", &self.sender),
@@ -528,23 +527,6 @@ fn render_json(template: &Value, values: &[(&str, &str)]) -> Value {
     }
 }
 
-/// Checks and normalises a phone number to E.164 (`+` and 6–15 digits).
-fn normalize_phone(to: &str) -> Result<String, DeliveryError> {
-    let invalid = || DeliveryError::InvalidPhoneNumber(to.to_owned());
-    let compact: String = to.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}')).collect();
-    let digits = if let Some(rest) = compact.strip_prefix('+') {
-        rest
-    } else if let Some(rest) = compact.strip_prefix("00") {
-        rest
-    } else {
-        return Err(invalid());
-    };
-    if !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
-        return Err(invalid());
-    }
-    Ok(format!("+{digits}"))
-}
-
 /// Maps a ureq failure to a [`DeliveryError`]; never shows the URL.
 fn map_http_error(err: ureq::Error, server: &str, timeout: Duration, secrets: &[&str]) -> DeliveryError {
     let server = server.to_owned();
@@ -613,15 +595,6 @@ mod tests {
         assert!("sms77".parse::<SmsPreset>().is_err());
         assert_eq!("get".parse::<HttpMethod>(), Ok(HttpMethod::Get));
         assert_eq!(HttpMethod::Post.to_string(), "POST");
-    }
-
-    #[test]
-    fn phone_numbers() {
-        assert_eq!(normalize_phone("+49 151 1234-5678").ok(), Some("+4915112345678".into()));
-        assert_eq!(normalize_phone("0049 (151) 12345678").ok(), Some("+4915112345678".into()));
-        for bad in ["015112345678", "+49abc", "+12345", "+1234567890123456", "+0123456789", ""] {
-            assert!(normalize_phone(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

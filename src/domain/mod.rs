@@ -1,18 +1,31 @@
-//! Plain types and rules of mailmfa: post offices, mailboxes, challenge modes, providers, settings.
-//! Raw input becomes these types once, through `FromStr`; no SQL, no I/O, no clock here.
+//! Plain types and rules of mailmfa: post offices, mailboxes, challenge modes, providers, settings,
+//! the login gate's answers and the TOTP arithmetic. Raw input becomes these types once, through
+//! `FromStr`; no SQL, no I/O, no clock here (time comes in as an argument).
 
+mod audit;
+mod login;
+mod mailbox;
 mod names;
+mod network;
 mod policy;
 mod settings;
+pub mod totp;
 
 use std::fmt;
 
 use serde::Serialize;
 use thiserror::Error;
 
-pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName};
-pub use policy::{ChallengeMode, Code, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch};
-pub use settings::{SETTINGS, SettingDef, SettingKind, setting};
+pub use audit::{AuditEntry, AuditRecord};
+pub use login::{BeginAnswer, Reason, RejectReason, VerifyAnswer};
+pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice};
+pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
+pub use network::{IpNetwork, check_url_prefix, parse_networks, parse_url_prefixes};
+pub use policy::{
+    ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch,
+    offered_providers,
+};
+pub use settings::{SETTINGS, SettingDef, SettingGroup, SettingKind, SettingValue, Settings, setting};
 
 /// The database id of a post office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

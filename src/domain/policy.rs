@@ -180,6 +180,31 @@ pub struct ProviderSwitches {
     pub user_configurable: bool,
 }
 
+impl ProviderSwitches {
+    /// Whether `who` may choose this provider: it is enabled and its switch for `who` is on.
+    pub fn allow(&self, who: Configurer) -> bool {
+        self.enabled
+            && match who {
+                Configurer::Administrator => self.admin_configurable,
+                Configurer::EndUser => self.user_configurable,
+            }
+    }
+}
+
+/// The providers `who` may choose, in the console's order.
+pub fn offered_providers(switches: &[(Provider, ProviderSwitches)], who: Configurer) -> Vec<Provider> {
+    switches.iter().filter(|(_, s)| s.allow(who)).map(|(p, _)| *p).collect()
+}
+
+/// Who is choosing: the platform has a switch for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Configurer {
+    /// An administrator in the console or on the command line.
+    Administrator,
+    /// The mailbox's own user, through the webmail's options page.
+    EndUser,
+}
+
 /// Where a mailbox's TOTP secret stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,10 +1,12 @@
-//! [`CountryLookup`] backed by a MaxMind DB (`.mmdb`) file.
+//! [`CountryLookup`] backed by a MaxMind DB (`.mmdb`) file, memory-mapped: opening it reads only
+//! its metadata, and a lookup touches only the pages of the tree it walks.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use maxminddb::{LookupResult, PathElement, Reader};
+use maxminddb::{LookupResult, Mmap, PathElement, Reader};
 
 use super::{CountryLookup, GeoError, is_non_public, normalise_country_code};
 
@@ -18,25 +20,54 @@ const COUNTRY_PATHS: [&[PathElement<'static>]; 3] = [
     &[PathElement::Key("registered_country"), PathElement::Key("iso_code")],
 ];
 
-/// A country database in MaxMind DB format, held in memory.
+/// How many database files this process has opened (see [`MmdbCountryLookup::open`]).
+static FILES_OPENED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many database files this process has opened so far: the service opens its database once
+/// and keeps it, which this counter lets a test see.
+pub fn files_opened() -> usize {
+    FILES_OPENED.load(Ordering::SeqCst)
+}
+
+/// Where a database's bytes are.
+enum Source {
+    /// A file mapped into memory.
+    Mapped(Reader<Mmap>),
+    /// Bytes handed over by the caller.
+    Owned(Reader<Vec<u8>>),
+}
+
+/// A country database in MaxMind DB format.
 ///
 /// Reads both the flat `country_code` record layout and the GeoIP2
 /// `country.iso_code` layout (falling back to `registered_country.iso_code`).
 /// Lookups are read-only, so one instance can be shared between threads.
+///
+/// A mapped file must not be rewritten in place while it is open (a shorter
+/// file would make lookups fault): replace it by renaming a new file over the
+/// old one, which leaves the open mapping on the old file.
 pub struct MmdbCountryLookup {
-    reader: Reader<Vec<u8>>,
+    source: Source,
 }
 
 impl MmdbCountryLookup {
-    /// Loads the database file at `path` into memory.
+    /// Maps the database file at `path` into memory.
     ///
     /// # Errors
     ///
-    /// [`GeoError::Io`] if the file cannot be read, [`GeoError::Invalid`]
-    /// if it is not a MaxMind DB file.
+    /// [`GeoError::Io`] if the file cannot be opened or is not a file,
+    /// [`GeoError::Invalid`] if it is not a MaxMind DB file.
     pub fn open(path: &Path) -> Result<Self, GeoError> {
-        let bytes = std::fs::read(path).map_err(|cause| GeoError::Io { path: path.to_path_buf(), cause })?;
-        Self::parse(bytes).map_err(|cause| GeoError::Invalid { path: Some(path.to_path_buf()), cause })
+        let io = |cause| GeoError::Io { path: path.to_path_buf(), cause };
+        let file = std::fs::File::open(path).map_err(io)?;
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(io(std::io::ErrorKind::IsADirectory.into()));
+        }
+        FILES_OPENED.fetch_add(1, Ordering::SeqCst);
+        let mmap = map(&file).map_err(io)?;
+        Reader::from_source(mmap)
+            .map(|reader| Self { source: Source::Mapped(reader) })
+            .map_err(|cause| GeoError::Invalid { path: Some(path.to_path_buf()), cause })
     }
 
     /// Uses `bytes`, the contents of a MaxMind DB file, as the database.
@@ -45,27 +76,32 @@ impl MmdbCountryLookup {
     ///
     /// [`GeoError::Invalid`] if `bytes` is not a MaxMind DB database.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, GeoError> {
-        Self::parse(bytes).map_err(|cause| GeoError::Invalid { path: None, cause })
+        Reader::from_source(bytes)
+            .map(|reader| Self { source: Source::Owned(reader) })
+            .map_err(|cause| GeoError::Invalid { path: None, cause })
     }
 
-    fn parse(bytes: Vec<u8>) -> Result<Self, maxminddb::MaxMindDbError> {
-        Reader::from_source(bytes).map(|reader| Self { reader })
+    fn metadata(&self) -> &maxminddb::Metadata {
+        match &self.source {
+            Source::Mapped(reader) => reader.metadata(),
+            Source::Owned(reader) => reader.metadata(),
+        }
     }
 
     /// The database type from the file's metadata
     /// (for example `"iptoasn-country"` or `"GeoLite2-Country"`).
     pub fn database_type(&self) -> &str {
-        &self.reader.metadata().database_type
+        &self.metadata().database_type
     }
 
     /// When the database was built, in seconds since the Unix epoch
     /// (from the file's metadata).
     pub fn build_epoch(&self) -> u64 {
-        self.reader.metadata().build_epoch
+        self.metadata().build_epoch
     }
 
     /// The first country code present in the record, validated.
-    fn code_in(result: &LookupResult<'_, Vec<u8>>) -> Option<String> {
+    fn code_in<S: AsRef<[u8]>>(result: &LookupResult<'_, S>) -> Option<String> {
         COUNTRY_PATHS.iter().find_map(|path| {
             // A path that is missing or holds something other than a string
             // does not count as present: try the next layout.
@@ -85,11 +121,14 @@ impl CountryLookup for MmdbCountryLookup {
         }
         // An error here means an IPv6 address in an IPv4-only database, or a
         // corrupt tree: either way the country is unknown.
-        let result = self.reader.lookup(ip).ok()?;
-        if !result.has_data() {
-            return None;
+        match &self.source {
+            Source::Mapped(reader) => {
+                reader.lookup(ip).ok().filter(LookupResult::has_data).and_then(|r| Self::code_in(&r))
+            }
+            Source::Owned(reader) => {
+                reader.lookup(ip).ok().filter(LookupResult::has_data).and_then(|r| Self::code_in(&r))
+            }
         }
-        Self::code_in(&result)
     }
 }
 
@@ -100,4 +139,14 @@ impl fmt::Debug for MmdbCountryLookup {
             .field("build_epoch", &self.build_epoch())
             .finish_non_exhaustive()
     }
+}
+
+/// Maps a database file read-only.
+#[allow(unsafe_code)]
+fn map(file: &std::fs::File) -> std::io::Result<Mmap> {
+    // SAFETY: the mapping is read-only and private to this process. The one hazard of a file
+    // mapping is the file changing under it; mailmfa never writes the database, and the
+    // documented way to update it is to rename a new file into place, which leaves this mapping
+    // on the old file. The bytes are parsed by maxminddb, which checks every offset it follows.
+    unsafe { memmap2::MmapOptions::new().map(file) }
 }

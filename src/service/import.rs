@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::path::Path;
 
-use super::{Configurer, Service, ServiceError, ServiceResult, check_destination, check_provider_choice};
+use super::admin::{check_destination, check_provider_choice};
+use super::store::{StoreError, Tx};
+use super::{ImportProblem, Service, ServiceError, ServiceResult};
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, MailboxAddress, MailboxChallenge, MailboxName, PhoneNumber, PostOfficeId,
-    PostOfficeName, Provider,
+    ChallengeMode, Configurer, DomainError, EmailAddress, MailboxAddress, MailboxChallenge, MailboxName, PhoneNumber,
+    PostOfficeId, PostOfficeName, Provider,
 };
-use crate::store::Tx;
 
 /// The columns, in the documented order.
 pub const COLUMNS: [&str; 6] = ["postoffice", "mailbox", "challenge", "provider", "sms_number", "alt_email"];
@@ -52,40 +54,32 @@ fn cell<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> Result<Option<T>,
     if raw.is_empty() { Ok(None) } else { raw.parse().map(Some) }
 }
 
-fn parse_row(line: u64, record: &csv::StringRecord, columns: &[usize; 6]) -> ServiceResult<Row> {
+fn parse_row(line: u64, record: &csv::StringRecord, columns: &[usize; 6]) -> Result<Row, ImportProblem> {
     let get = |i: usize| record.get(columns[i]).unwrap_or("");
-    let wrap = |e: DomainError| ServiceError::Import { line, reason: e.to_string() };
-    let postoffice: PostOfficeName = get(0).parse().map_err(wrap)?;
+    let postoffice: PostOfficeName = get(0).parse()?;
     let mailbox_raw = get(1);
     let target = if mailbox_raw.is_empty() {
         if [3, 4, 5].iter().any(|&i| !get(i).is_empty()) {
-            return Err(ServiceError::Import {
-                line,
-                reason: "provider, sms_number and alt_email belong to a mailbox, but the mailbox cell is empty"
-                    .to_owned(),
-            });
+            return Err(ImportProblem::CellsWithoutMailbox);
         }
-        Target::PostOffice(cell(get(2)).map_err(wrap)?)
+        Target::PostOffice(cell(get(2))?)
     } else {
         let name = match mailbox_raw.rsplit_once('@') {
             Some((local, po)) => {
-                let po: PostOfficeName = po.parse().map_err(wrap)?;
+                let po: PostOfficeName = po.parse()?;
                 if po != postoffice {
-                    return Err(ServiceError::Import {
-                        line,
-                        reason: format!("the mailbox {mailbox_raw} is not in the post office {postoffice}"),
-                    });
+                    return Err(ImportProblem::WrongPostOffice { mailbox: mailbox_raw.to_owned(), postoffice });
                 }
-                local.parse().map_err(wrap)?
+                local.parse()?
             }
-            None => mailbox_raw.parse().map_err(wrap)?,
+            None => mailbox_raw.parse()?,
         };
         Target::Mailbox {
             name,
-            challenge: cell(get(2)).map_err(wrap)?,
-            provider: cell(get(3)).map_err(wrap)?,
-            sms_number: cell(get(4)).map_err(wrap)?,
-            alt_email: cell(get(5)).map_err(wrap)?,
+            challenge: cell(get(2))?,
+            provider: cell(get(3))?,
+            sms_number: cell(get(4))?,
+            alt_email: cell(get(5))?,
         }
     };
     Ok(Row { line, postoffice, target })
@@ -116,22 +110,28 @@ impl<'a> LineIndex<'a> {
 
 fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
     let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes).map_err(|e| ServiceError::Io(format!("cannot read the CSV file: {e}")))?;
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| ServiceError::Import { line: 1, problem: ImportProblem::Csv(e.into()) })?;
     let lines = LineIndex::new(&bytes);
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-    let header_error = |reason: String| ServiceError::Import { line: 1, reason };
-    let headers = reader.headers().map_err(|e| header_error(format!("cannot read the header: {e}")))?.clone();
+    let header_error = |problem: ImportProblem| ServiceError::Import { line: 1, problem };
+    let headers = reader.headers().map_err(|e| header_error(ImportProblem::Header(e)))?.clone();
     if headers.is_empty() || headers.iter().all(str::is_empty) {
-        return Err(header_error(format!("the file is empty; expected the header {}", COLUMNS.join(","))));
+        return Err(header_error(ImportProblem::Empty));
     }
     let mut columns = [0usize; 6];
     for (slot, name) in columns.iter_mut().zip(COLUMNS) {
-        *slot = headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| {
-            header_error(format!("the header has no '{name}' column; expected {}", COLUMNS.join(",")))
-        })?;
+        *slot = headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .ok_or_else(|| header_error(ImportProblem::MissingColumn(name)))?;
     }
     if let Some(extra) = headers.iter().find(|h| !COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(h))) {
-        return Err(header_error(format!("unknown column '{extra}'; expected {}", COLUMNS.join(","))));
+        return Err(header_error(ImportProblem::UnknownColumn(extra.to_owned())));
+    }
+    if let Some(twice) = COLUMNS.iter().find(|c| headers.iter().filter(|h| h.eq_ignore_ascii_case(c)).count() > 1) {
+        return Err(header_error(ImportProblem::DuplicateColumn(twice)));
     }
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -143,18 +143,20 @@ fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
                 if record.iter().all(str::is_empty) {
                     continue;
                 }
-                rows.push(parse_row(line, &record, &columns)?);
+                rows.push(
+                    parse_row(line, &record, &columns).map_err(|problem| ServiceError::Import { line, problem })?,
+                );
             }
             Err(e) => {
                 let line = lines.line(e.position());
-                let reason = match e.kind() {
+                let problem = match e.kind() {
                     csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("expected {expected_len} cells but found {len}")
+                        ImportProblem::CellCount { expected: *expected_len, found: *len }
                     }
-                    csv::ErrorKind::Utf8 { .. } => "the line is not valid UTF-8".to_owned(),
-                    _ => e.to_string(),
+                    csv::ErrorKind::Utf8 { .. } => ImportProblem::Utf8,
+                    _ => ImportProblem::Csv(e),
                 };
-                return Err(ServiceError::Import { line, reason });
+                return Err(ServiceError::Import { line, problem });
             }
         }
     }
@@ -162,6 +164,16 @@ fn read_rows(mut input: impl Read) -> ServiceResult<Vec<Row>> {
 }
 
 impl Service {
+    /// Imports the CSV file at `path` (see [`Service::import_csv`]).
+    pub fn import_csv_file(&self, path: &Path) -> ServiceResult<ImportSummary> {
+        let file = std::fs::File::open(path).map_err(|source| ServiceError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.import_csv(std::io::BufReader::new(file))
+    }
+
     /// Imports a CSV file: creates missing post offices and mailboxes and applies the policies in
     /// the filled-in cells. Nothing changes unless every row is valid.
     pub fn import_csv(&self, input: impl Read) -> ServiceResult<ImportSummary> {
@@ -173,7 +185,8 @@ impl Service {
             for row in &rows {
                 let in_line = |e: ServiceError| match e {
                     ServiceError::Import { .. } => e,
-                    other => ServiceError::Import { line: row.line, reason: other.to_string() },
+                    ServiceError::Domain(e) => ServiceError::Import { line: row.line, problem: e.into() },
+                    other => ServiceError::Import { line: row.line, problem: ImportProblem::Refused(Box::new(other)) },
                 };
                 apply_row(tx, row, now, &mut postoffices, &mut summary).map_err(in_line)?;
             }
@@ -200,9 +213,8 @@ fn apply_row(
                 Some(po) => po.id,
                 None => {
                     summary.postoffices_created += 1;
-                    tx.insert_postoffice(&row.postoffice, now)?.ok_or_else(|| {
-                        ServiceError::Invalid(format!("post office {} appeared twice", row.postoffice))
-                    })?
+                    tx.insert_postoffice(&row.postoffice, now)?
+                        .ok_or_else(|| ServiceError::PostOfficeExists(row.postoffice.clone()))?
                 }
             };
             postoffices.insert(row.postoffice.clone(), id);
@@ -214,7 +226,7 @@ fn apply_row(
         Target::PostOffice(Some(mode)) => {
             let po = tx
                 .postoffice(&row.postoffice)?
-                .ok_or_else(|| ServiceError::Invalid(format!("post office {} vanished", row.postoffice)))?;
+                .ok_or_else(|| StoreError::Corrupt(format!("post office {} vanished", row.postoffice)))?;
             tx.update_postoffice(po_id, *mode, po.users_may_configure)?;
             Ok(())
         }
@@ -228,7 +240,7 @@ fn apply_row(
                 None => {
                     let mb = tx
                         .mailbox(&address)?
-                        .ok_or_else(|| ServiceError::Invalid(format!("mailbox {address} vanished")))?;
+                        .ok_or_else(|| StoreError::Corrupt(format!("mailbox {address} vanished")))?;
                     (mb.id, mb.challenge, mb.provider, mb.sms_number, mb.alt_email, false)
                 }
             };

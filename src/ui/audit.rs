@@ -3,9 +3,9 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::model::{Command, utc_seconds};
-use crate::domain::MailboxAddress;
-use crate::store::AuditRecord;
+use super::command::Command;
+use super::model::utc_seconds;
+use crate::domain::{AuditRecord, DomainError, MailboxAddress};
 
 /// How many entries the pane loads at most.
 pub const AUDIT_LIMIT: usize = 5_000;
@@ -14,7 +14,7 @@ pub const AUDIT_LIMIT: usize = 5_000;
 #[derive(Default)]
 pub struct AuditPane {
     filter: String,
-    filter_error: Option<String>,
+    filter_error: Option<DomainError>,
     entries: Vec<AuditRecord>,
     wanted: Option<MailboxAddress>,
     loaded: bool,
@@ -66,7 +66,7 @@ impl AuditPane {
                 } else {
                     match trimmed.parse::<MailboxAddress>() {
                         Ok(address) => commands.push(Command::LoadAudit(Some(address))),
-                        Err(e) => self.filter_error = Some(e.to_string()),
+                        Err(e) => self.filter_error = Some(e),
                     }
                 }
             }
@@ -75,7 +75,7 @@ impl AuditPane {
             }
         });
         if let Some(error) = &self.filter_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         let scope = match self.wanted() {
             Some(address) => format!("for {address}"),
@@ -125,8 +125,7 @@ impl AuditPane {
                         ui.label(&entry.action);
                     });
                     row.col(|ui| {
-                        let bad = ["failed", "rejected", "locked", "refused"];
-                        if bad.iter().any(|word| entry.outcome.starts_with(word)) {
+                        if entry.is_bad() {
                             ui.colored_label(ui.visuals().error_fg_color, &entry.outcome);
                         } else {
                             ui.label(&entry.outcome);

@@ -4,8 +4,10 @@
 use egui::{RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::actions::{self, Target};
-use super::model::{Command, Node, Snapshot};
+use super::actions;
+use super::command::{Command, Window};
+use super::model::{Node, Snapshot};
+use super::ui_command::Target;
 
 /// Draws the overview of the open store.
 pub fn root_ui(ui: &mut Ui, snapshot: &Snapshot, store_path: &str, mode: &str, commands: &mut Vec<Command>) {
@@ -62,7 +64,7 @@ pub fn postoffices_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Comma
     if snapshot.postoffices.is_empty() {
         ui.add_space(8.0);
         if ui.button("Create the first post office…").clicked() {
-            commands.push(Command::OpenNewPostOffice);
+            commands.push(Command::Open(Window::NewPostOffice));
         }
         return;
     }

@@ -1,16 +1,19 @@
 //! The login preview (Action → Login Preview…): the webmail's sequence after the password was
 //! accepted, for one mailbox from a chosen IP address — the decision and its reason, the QR code
-//! of a TOTP enrolment, a code and the outcome — run by the real engine on the real store.
+//! of a TOTP enrolment, the delivery of an SMS or e-mailed code, a code and the outcome — run by
+//! the real engine on the real store. The decision is taken on the UI thread (one short
+//! transaction); a code it sends goes out as a background job, and the window shows
+//! "Sending the code…" until the job reports back.
 
 use egui::{Context, Id, RichText, TextureHandle, Ui};
 
-use super::model::{Command, duration};
-use super::properties::QR_PREVIEW_SIZE;
-use crate::auth::{BeginAnswer, VerifyAnswer};
-use crate::domain::{Code, LoginIp, MailboxAddress};
+use super::command::{Command, PreviewCommand};
+use super::mailbox_properties::QR_PREVIEW_SIZE;
+use super::model::duration;
+use crate::domain::{BeginAnswer, Code, DomainError, LoginIp, MailboxAddress, VerifyAnswer};
+use crate::service::ServiceError;
 
 /// What `begin` answered, with the QR code of an enrolment.
-#[derive(Clone)]
 pub struct BeginView {
     /// The address the login came from.
     pub ip: LoginIp,
@@ -20,15 +23,30 @@ pub struct BeginView {
     pub qr: Option<TextureHandle>,
 }
 
+/// Where the code `begin` sent stands.
+enum Delivery {
+    /// Nothing to send (TOTP, or no challenge).
+    None,
+    /// A background job is sending it.
+    Sending,
+    /// It went out.
+    Sent,
+    /// It could not be sent: the login fails closed.
+    Failed(ServiceError),
+    /// The job sending it stopped without an answer.
+    Lost,
+}
+
 /// The login preview window of one mailbox.
 pub struct LoginPreview {
     address: MailboxAddress,
     ip: String,
-    ip_error: Option<String>,
+    ip_error: Option<DomainError>,
     code: String,
-    code_error: Option<String>,
-    begin: Option<Result<BeginView, String>>,
-    verify: Option<Result<VerifyAnswer, String>>,
+    code_error: Option<DomainError>,
+    begin: Option<Result<BeginView, ServiceError>>,
+    delivery: Delivery,
+    verify: Option<Result<VerifyAnswer, ServiceError>>,
     open: bool,
 }
 
@@ -42,9 +60,15 @@ impl LoginPreview {
             code: String::new(),
             code_error: None,
             begin: None,
+            delivery: Delivery::None,
             verify: None,
             open: true,
         }
+    }
+
+    /// The window's id (its layer is in front when Esc should close it).
+    pub fn id(&self) -> Id {
+        Id::unique(("login-preview", self.address.to_string()))
     }
 
     /// The mailbox.
@@ -57,16 +81,41 @@ impl LoginPreview {
         self.open
     }
 
-    /// Takes the answer of `begin` (or why there is none).
-    pub fn set_begin(&mut self, result: Result<BeginView, String>) {
+    /// Closes the window.
+    pub fn close(&mut self) {
+        self.open = false;
+    }
+
+    /// Takes the answer of `begin` (or why there is none); `sending` says that a code is on its way
+    /// in the background.
+    pub fn set_begin(&mut self, result: Result<BeginView, ServiceError>, sending: bool) {
         self.begin = Some(result);
+        self.delivery = if sending { Delivery::Sending } else { Delivery::None };
         self.verify = None;
         self.code.clear();
         self.code_error = None;
     }
 
+    /// Takes the outcome of the code's delivery.
+    pub fn set_delivered(&mut self, result: Result<(), ServiceError>) {
+        self.delivery = match result {
+            Ok(()) => Delivery::Sent,
+            Err(e) => Delivery::Failed(e),
+        };
+    }
+
+    /// Shows that the job sending the code stopped without an answer.
+    pub fn delivery_lost(&mut self) {
+        self.delivery = Delivery::Lost;
+    }
+
+    /// Whether a code is being sent.
+    pub fn is_sending(&self) -> bool {
+        matches!(self.delivery, Delivery::Sending)
+    }
+
     /// Takes the answer of `verify` (or why there is none).
-    pub fn set_verify(&mut self, result: Result<VerifyAnswer, String>) {
+    pub fn set_verify(&mut self, result: Result<VerifyAnswer, ServiceError>) {
         self.verify = Some(result);
     }
 
@@ -82,7 +131,7 @@ impl LoginPreview {
     pub fn show(&mut self, ctx: &Context, commands: &mut Vec<Command>) {
         let mut open = self.open;
         egui::Window::new(format!("Login Preview — {}", self.address))
-            .id(Id::unique(("login-preview", self.address.to_string())))
+            .id(self.id())
             .pivot(egui::Align2::CENTER_TOP)
             .default_pos(egui::pos2(ctx.content_rect().center().x + 80.0, 70.0))
             .open(&mut open)
@@ -103,21 +152,25 @@ impl LoginPreview {
             .weak(),
         );
         ui.add_space(6.0);
+        let sending = self.is_sending();
         ui.horizontal(|ui| {
             let label = ui.label("IP address");
             ui.add(egui::TextEdit::singleline(&mut self.ip).desired_width(200.0)).labelled_by(label.id);
-            if ui.button("Begin login").clicked() {
+            let begin = ui
+                .add_enabled(!sending, egui::Button::new("Begin login"))
+                .on_disabled_hover_text("Wait until the code was sent.");
+            if begin.clicked() {
                 match self.ip.parse::<LoginIp>() {
                     Ok(ip) => {
                         self.ip_error = None;
-                        commands.push(Command::PreviewBegin { address: self.address.clone(), ip });
+                        commands.push(Command::Preview(self.address.clone(), PreviewCommand::Begin(ip)));
                     }
-                    Err(e) => self.ip_error = Some(e.to_string()),
+                    Err(e) => self.ip_error = Some(e),
                 }
             }
         });
         if let Some(error) = &self.ip_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         let Some(begin) = &self.begin else { return };
         ui.separator();
@@ -128,7 +181,7 @@ impl LoginPreview {
                 return;
             }
         };
-        let wants_code = decision_ui(ui, view);
+        let wants_code = decision_ui(ui, view, &self.delivery);
         if !wants_code {
             return;
         }
@@ -144,18 +197,17 @@ impl LoginPreview {
                 match self.code.trim().parse::<Code>() {
                     Ok(code) => {
                         self.code_error = None;
-                        commands.push(Command::PreviewVerify {
-                            address: self.address.clone(),
-                            ip,
-                            code: code.digits().to_owned(),
-                        });
+                        commands.push(Command::Preview(
+                            self.address.clone(),
+                            PreviewCommand::Verify { ip, code: code.digits().to_owned() },
+                        ));
                     }
-                    Err(e) => self.code_error = Some(e.to_string()),
+                    Err(e) => self.code_error = Some(e),
                 }
             }
         });
         if let Some(error) = &self.code_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         match &self.verify {
             Some(Ok(VerifyAnswer::Accepted)) => {
@@ -175,8 +227,8 @@ impl LoginPreview {
     }
 }
 
-/// Shows the decision; returns whether the login now waits for a code.
-fn decision_ui(ui: &mut Ui, view: &BeginView) -> bool {
+/// Shows the decision and where its code stands; returns whether the login now waits for a code.
+fn decision_ui(ui: &mut Ui, view: &BeginView, delivery: &Delivery) -> bool {
     let reason = view.answer.reason().map(|r| format!(" — {} ({r})", r.describe())).unwrap_or_default();
     let strong = |text: String| RichText::new(text).strong();
     match &view.answer {
@@ -186,11 +238,31 @@ fn decision_ui(ui: &mut Ui, view: &BeginView) -> bool {
         }
         BeginAnswer::Challenge { provider, sent_to, .. } => {
             ui.label(strong(format!("Decision: challenge with {}{reason}", provider.label())));
-            match sent_to {
-                Some(to) => ui.label(format!("A one-time code was sent to {to}.")),
-                None => ui.label("The user types the current code from their authenticator app."),
-            };
-            true
+            match (sent_to, delivery) {
+                (None, _) => {
+                    ui.label("The user types the current code from their authenticator app.");
+                    true
+                }
+                (Some(to), Delivery::Sending) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(format!("Sending the code to {to}…"));
+                    });
+                    false
+                }
+                (Some(to), Delivery::Sent | Delivery::None) => {
+                    ui.label(format!("A one-time code was sent to {to}."));
+                    true
+                }
+                (Some(_), Delivery::Failed(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, sentence(&e.to_string()));
+                    false
+                }
+                (Some(_), Delivery::Lost) => {
+                    ui.colored_label(ui.visuals().error_fg_color, "Sending the code stopped without an answer.");
+                    false
+                }
+            }
         }
         BeginAnswer::Enroll { .. } => {
             ui.label(strong(format!("Decision: enrol a TOTP app{reason}")));
@@ -216,4 +288,12 @@ fn decision_ui(ui: &mut Ui, view: &BeginView) -> bool {
             false
         }
     }
+}
+
+/// An error message as a sentence: capitalised, with a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let end = if message.ends_with('.') { "" } else { "." };
+    format!("{first}{}{end}", chars.as_str())
 }

@@ -1,17 +1,19 @@
 //! The result pane of a post office: its mailboxes in a sortable, filterable table (Mailbox,
 //! Challenge, Provider, Status, Last login, Known countries). Only the visible rows are drawn, and
 //! the sorted, filtered order is rebuilt only when the rows, the filter or the sort change, so a
-//! post office of 100,000 mailboxes scrolls smoothly.
+//! post office of 100,000 mailboxes scrolls smoothly. Mailbox names sort naturally (`user2` before
+//! `user10`), as the service lists them.
 
 use std::cmp::Ordering;
 
 use egui::{Key, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::actions::{self, Target};
-use super::model::{Command, Node, Snapshot, when_short};
-use crate::domain::{MailboxAddress, MailboxChallenge, PostOfficeName};
-use crate::store::MailboxRow;
+use super::actions;
+use super::command::{Command, Window};
+use super::model::{Node, Snapshot, when_short};
+use super::ui_command::Target;
+use crate::domain::{MailboxAddress, MailboxChallenge, MailboxStatus, MailboxSummary, PostOfficeName, natural_order};
 
 /// A column of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,7 +202,7 @@ impl MailboxTable {
                         ui.label(when_short(mailbox.last_login));
                     });
                     row.col(|ui| {
-                        ui.label(&mailbox.known_countries);
+                        ui.label(mailbox.known_countries.join(", "));
                     });
                     let response = row.response();
                     if response.clicked() || response.secondary_clicked() {
@@ -208,7 +210,7 @@ impl MailboxTable {
                         commands.push(Command::Select(Node::PostOffice(mailbox.address.postoffice.clone())));
                     }
                     if response.double_clicked() {
-                        commands.push(Command::OpenMailboxProperties(mailbox.address.clone()));
+                        commands.push(Command::Open(Window::MailboxProperties(mailbox.address.clone())));
                     }
                     response.context_menu(|ui| {
                         let target = Target::for_node(&Node::PostOffice(mailbox.address.postoffice.clone()), snapshot)
@@ -219,7 +221,7 @@ impl MailboxTable {
             });
     }
 
-    fn keyboard(&mut self, ui: &Ui, rows: &[MailboxRow], commands: &mut Vec<Command>) {
+    fn keyboard(&mut self, ui: &Ui, rows: &[MailboxSummary], commands: &mut Vec<Command>) {
         let (down, up, home, end) = ui.input(|i| {
             (
                 i.key_pressed(Key::ArrowDown),
@@ -251,7 +253,7 @@ impl MailboxTable {
     }
 
     /// Re-filters and re-sorts when the rows, the filter or the sort changed.
-    fn rebuild_order(&mut self, rows: &[MailboxRow], postoffice: &PostOfficeName, generation: u64) {
+    fn rebuild_order(&mut self, rows: &[MailboxSummary], postoffice: &PostOfficeName, generation: u64) {
         let key = (generation, postoffice.clone(), self.filter.clone(), self.sort, self.ascending);
         if self.order_key.as_ref() == Some(&key) {
             return;
@@ -265,7 +267,7 @@ impl MailboxTable {
             .collect();
         let sort = self.sort;
         self.order.sort_by(|&a, &b| match (rows.get(a), rows.get(b)) {
-            (Some(x), Some(y)) => compare(x, y, sort).then_with(|| x.address.mailbox.cmp(&y.address.mailbox)),
+            (Some(x), Some(y)) => compare(x, y, sort).then_with(|| by_name(x, y)),
             _ => Ordering::Equal,
         });
         if !self.ascending {
@@ -289,38 +291,43 @@ fn paint_sort_arrow(ui: &Ui, title: egui::Rect, ascending: bool) {
     ui.painter().add(egui::Shape::convex_polygon(points, ui.visuals().text_color(), egui::Stroke::NONE));
 }
 
-fn challenge_text(row: &MailboxRow) -> String {
+fn challenge_text(row: &MailboxSummary) -> String {
     match row.challenge {
         MailboxChallenge::Inherit => format!("{} (inherited)", row.effective_challenge.label()),
         MailboxChallenge::Mode(mode) => mode.label().to_owned(),
     }
 }
 
-fn status_label(ui: &mut Ui, status: &str) {
+fn status_label(ui: &mut Ui, status: MailboxStatus) {
     let color = match status {
-        "locked" => ui.visuals().error_fg_color,
-        "pending" => ui.visuals().warn_fg_color,
-        "enrolled" => egui::Color32::from_rgb(46, 140, 67),
-        _ => ui.visuals().weak_text_color(),
+        MailboxStatus::Locked => ui.visuals().error_fg_color,
+        MailboxStatus::Pending => ui.visuals().warn_fg_color,
+        MailboxStatus::Enrolled => egui::Color32::from_rgb(46, 140, 67),
+        MailboxStatus::NotEnrolled => ui.visuals().weak_text_color(),
     };
-    ui.label(RichText::new(status).color(color));
+    ui.label(RichText::new(status.label()).color(color));
 }
 
-fn matches_filter(row: &MailboxRow, needle: &str) -> bool {
+fn matches_filter(row: &MailboxSummary, needle: &str) -> bool {
     let contains = |text: &str| text.to_lowercase().contains(needle);
     contains(row.address.mailbox.as_str())
         || contains(row.effective_challenge.label())
         || contains(row.provider.label())
-        || contains(row.status)
-        || contains(&row.known_countries)
+        || contains(row.status.label())
+        || row.known_countries.iter().any(|country| contains(country))
 }
 
-fn compare(a: &MailboxRow, b: &MailboxRow, column: SortColumn) -> Ordering {
+/// Mailbox names in natural order: `user2` before `user10`.
+fn by_name(a: &MailboxSummary, b: &MailboxSummary) -> Ordering {
+    natural_order(a.address.mailbox.as_str(), b.address.mailbox.as_str())
+}
+
+fn compare(a: &MailboxSummary, b: &MailboxSummary, column: SortColumn) -> Ordering {
     match column {
-        SortColumn::Mailbox => a.address.mailbox.cmp(&b.address.mailbox),
+        SortColumn::Mailbox => by_name(a, b),
         SortColumn::Challenge => a.effective_challenge.label().cmp(b.effective_challenge.label()),
         SortColumn::Provider => a.provider.label().cmp(b.provider.label()),
-        SortColumn::Status => a.status.cmp(b.status),
+        SortColumn::Status => a.status.cmp(&b.status),
         SortColumn::LastLogin => a.last_login.cmp(&b.last_login),
         SortColumn::Countries => a.known_countries.cmp(&b.known_countries),
     }

@@ -1,26 +1,38 @@
 //! The console: an MMC-style desktop window (eframe/egui) over the [`crate::service::Service`].
-//! Panes draw from a read model and record commands; [`ConsoleApp`] applies them after each frame.
-//! One pane per file: the tree, the mailbox table, the Actions pane, the Properties windows, the
-//! Challenge Providers, Settings and Audit Log panes, the login preview, and the store dialogs.
+//! Panes and windows draw from a read model and record [`Command`]s; [`ConsoleApp`] applies them
+//! after each frame. The administrator's commands — their labels, shortcuts and tooltips — are
+//! one catalog (`ui_command::UiCommand`) that the menus, the Actions pane, the right-click menus
+//! and the keyboard share. One pane or window per file.
 
 mod actions;
 mod app;
+mod apply;
 mod audit;
+mod chrome;
+mod clients;
+mod command;
 mod folders;
+mod jobs;
 mod login_preview;
+mod mailbox_properties;
 mod mailbox_table;
 mod model;
-mod properties;
+mod new_dialog;
+mod postoffice_properties;
 mod providers;
 mod settings;
 mod store_dialogs;
 mod tree;
+mod ui_command;
 
 pub use app::{ConsoleApp, TITLE, icon};
-pub use model::{Command, Node, RecentStore};
+pub use command::{
+    Command, Confirmation, MailboxCommand, PlatformCommand, PostOfficeCommand, PreviewCommand, StoreCommand,
+    TestTarget, Window,
+};
+pub use model::{Node, RecentStore};
 
-use crate::crypto::KeyRing;
-use crate::store::StoreLocation;
+use crate::service::{KeyFolder, StoreLocation};
 
 /// Opens the console window on `explicit` (the `--store` or `$MAILMFA_STORE` store), else on the
 /// store opened last, else on the default local store; returns when the window closes.
@@ -37,6 +49,6 @@ pub fn run(explicit: Option<StoreLocation>) -> eframe::Result {
     eframe::run_native(
         "mailmfa",
         options,
-        Box::new(move |cc| Ok(Box::new(ConsoleApp::start(cc, explicit, KeyRing::default_location())))),
+        Box::new(move |cc| Ok(Box::new(ConsoleApp::start(cc, explicit, KeyFolder::default_location())))),
     )
 }

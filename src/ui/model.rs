@@ -1,15 +1,16 @@
-//! The console's read model — what the panes draw from — and the [`Command`]s they record instead
-//! of calling the service while drawing. The app applies the commands after the frame and refreshes
-//! the model only after a change.
+//! The console's read model: what the panes draw from, loaded from the service and refreshed only
+//! after a change; the tree's nodes; and how times and durations read in the console.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::{UnixTime, format_utc};
-use crate::domain::{ChallengeMode, LoginIp, MailboxAddress, PostOfficeName, Provider, ProviderSwitches};
-use crate::service::{MailboxChanges, Service, ServiceResult, SettingView};
-use crate::store::{MailboxRow, PostOfficeRecord};
+use crate::domain::{
+    Configurer, MailboxAddress, MailboxSummary, PostOffice, PostOfficeName, Provider, ProviderSwitches,
+    offered_providers,
+};
+use crate::service::{Service, ServiceResult, SettingView};
 
 /// A node of the console tree; the selection is one of these.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,6 +25,8 @@ pub enum Node {
     Mailbox(MailboxAddress),
     /// `Challenge Providers`.
     Providers,
+    /// `API Clients`.
+    Clients,
     /// `Settings`.
     Settings,
     /// `Audit Log`.
@@ -50,184 +53,22 @@ pub struct RecentStore {
     pub shared: bool,
 }
 
-/// Something an administrator asked for, recorded while drawing and applied after the frame.
-#[derive(Debug, Clone)]
-pub enum Command {
-    /// Select a tree node.
-    Select(Node),
-    /// Reload everything from the store (F5).
-    Refresh,
-    /// Open a mailbox's Properties window.
-    OpenMailboxProperties(MailboxAddress),
-    /// Open a post office's Properties window.
-    OpenPostOfficeProperties(PostOfficeName),
-    /// Open the New Post Office dialog.
-    OpenNewPostOffice,
-    /// Open the New Mailbox dialog, in this post office if given.
-    OpenNewMailbox(Option<PostOfficeName>),
-    /// Open the login preview for a mailbox.
-    OpenLoginPreview(MailboxAddress),
-    /// Login preview: ask the engine whether to challenge a login from `ip`.
-    PreviewBegin {
-        /// The mailbox.
-        address: MailboxAddress,
-        /// Where the login comes from.
-        ip: LoginIp,
-    },
-    /// Login preview: verify a code.
-    PreviewVerify {
-        /// The mailbox.
-        address: MailboxAddress,
-        /// Where the login comes from.
-        ip: LoginIp,
-        /// Six digits.
-        code: String,
-    },
-    /// Ask before doing something that cannot be undone.
-    Confirm(Confirmation),
-    /// Create a post office.
-    AddPostOffice(PostOfficeName),
-    /// Create a mailbox.
-    AddMailbox(MailboxAddress),
-    /// Save a mailbox's Two Factor settings (from its Properties window).
-    SaveMailbox {
-        /// The mailbox.
-        address: MailboxAddress,
-        /// What changes.
-        changes: MailboxChanges,
-        /// Close the window when saved (OK rather than Apply).
-        close: bool,
-    },
-    /// Save a post office's properties.
-    SavePostOffice {
-        /// The post office.
-        name: PostOfficeName,
-        /// Its default challenge mode.
-        challenge: ChallengeMode,
-        /// Whether users may configure their own two-factor settings.
-        users_may_configure: bool,
-        /// Close the window when saved.
-        close: bool,
-    },
-    /// Clear a mailbox's TOTP secret, replay state and failure counter.
-    ResetCode(MailboxAddress),
-    /// Forget a mailbox's known countries and IP addresses.
-    ResetCountries(MailboxAddress),
-    /// Clear a mailbox's lock.
-    Unlock(MailboxAddress),
-    /// Remove a mailbox.
-    DeleteMailbox(MailboxAddress),
-    /// Remove a post office with its mailboxes.
-    DeletePostOffice(PostOfficeName),
-    /// Reveal (audited) the enrolment QR code in the mailbox's Properties window.
-    RevealQr(MailboxAddress),
-    /// Save the revealed QR code as a PNG file chosen in a native dialog.
-    SaveQrPng(MailboxAddress),
-    /// Change a provider's switches.
-    SetProvider {
-        /// The provider.
-        provider: Provider,
-        /// Enabled.
-        enabled: Option<bool>,
-        /// Administrators may configure it.
-        admin_configurable: Option<bool>,
-        /// Users may configure it.
-        user_configurable: Option<bool>,
-    },
-    /// Store validated settings.
-    SaveSettings(Vec<(&'static str, String)>),
-    /// Send a test message through the SMTP relay or the SMS gateway.
-    SendTest(TestTarget),
-    /// A test send finished (recorded in the audit log).
-    TestFinished {
-        /// Where it went.
-        target: TestTarget,
-        /// What happened.
-        result: Result<(), String>,
-    },
-    /// Pick the GeoIP database file in a native dialog.
-    BrowseGeoip,
-    /// Load the audit log, for one mailbox or all.
-    LoadAudit(Option<MailboxAddress>),
-    /// File → Open Store… / Open Shared Store…
-    OpenStoreDialog {
-        /// Open it as a shared store.
-        shared: bool,
-    },
-    /// File → New Store…
-    NewStoreDialog,
-    /// Open a store from the recent list.
-    OpenRecent(RecentStore),
-    /// Open the default local store.
-    OpenDefaultStore,
-    /// Try the store that failed again.
-    RetryStore,
-    /// Install the key of the store that failed from an exported key file.
-    ImportKey,
-    /// Write the open store's key for another server.
-    ExportKey,
-    /// Import post offices and mailboxes from a CSV file (in the background).
-    ImportCsv,
-    /// Help → About.
-    ShowAbout,
-    /// File → Exit.
-    Exit,
-}
-
-/// Where a test message goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TestTarget {
-    /// An e-mail through the SMTP relay to this address.
-    Email(String),
-    /// An SMS through the gateway to this number.
-    Sms(String),
-}
-
-impl TestTarget {
-    /// `test e-mail to …` / `test SMS to …`, for messages.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Email(to) => format!("test e-mail to {to}"),
-            Self::Sms(to) => format!("test SMS to {to}"),
-        }
-    }
-
-    /// The provider whose channel is tested, and the destination.
-    pub fn provider_and_destination(&self) -> (crate::domain::Provider, &str) {
-        match self {
-            Self::Email(to) => (crate::domain::Provider::Smtp, to),
-            Self::Sms(to) => (crate::domain::Provider::Sms, to),
-        }
-    }
-}
-
-/// A question asked before an action that cannot be undone.
-#[derive(Debug, Clone)]
-pub struct Confirmation {
-    /// The dialog title.
-    pub title: String,
-    /// What will happen.
-    pub message: String,
-    /// The text of the button that does it (unique, so tests and screen readers find it).
-    pub confirm_label: String,
-    /// What to do when confirmed.
-    pub command: Box<Command>,
-}
-
 /// What the panes draw from: the post offices, providers and settings, and the mailbox rows of the
 /// post offices that are shown, loaded on demand.
 pub struct Snapshot {
     /// Every post office with its mailbox count, by name.
-    pub postoffices: Vec<PostOfficeRecord>,
+    pub postoffices: Vec<PostOffice>,
     /// Every provider with its switches.
     pub providers: Vec<(Provider, ProviderSwitches)>,
     /// Every setting as shown.
     pub settings: Vec<SettingView>,
     /// Mailboxes in the store.
     pub mailbox_count: i64,
+    /// Why the country database cannot be used, if it cannot.
+    pub geo_problem: Option<String>,
     /// Bumped whenever anything reloads, so caches derived from rows know to rebuild.
     pub generation: u64,
-    rows: HashMap<PostOfficeName, Arc<Vec<MailboxRow>>>,
+    rows: HashMap<PostOfficeName, Arc<Vec<MailboxSummary>>>,
 }
 
 impl Snapshot {
@@ -238,6 +79,7 @@ impl Snapshot {
             providers: Vec::new(),
             settings: Vec::new(),
             mailbox_count: 0,
+            geo_problem: None,
             generation: 0,
             rows: HashMap::new(),
         };
@@ -261,6 +103,7 @@ impl Snapshot {
         self.postoffices = service.postoffices()?;
         self.providers = service.providers()?;
         self.settings = service.settings()?;
+        self.geo_problem = service.country_database_problem()?;
         self.mailbox_count = self.postoffices.iter().map(|p| p.mailboxes).sum();
         self.rows.retain(|name, _| self.postoffices.iter().any(|p| &p.name == name));
         self.generation += 1;
@@ -278,12 +121,12 @@ impl Snapshot {
     }
 
     /// The loaded mailbox rows of a post office.
-    pub fn rows(&self, postoffice: &PostOfficeName) -> Option<&Arc<Vec<MailboxRow>>> {
+    pub fn rows(&self, postoffice: &PostOfficeName) -> Option<&Arc<Vec<MailboxSummary>>> {
         self.rows.get(postoffice)
     }
 
     /// A post office by name.
-    pub fn postoffice(&self, name: &PostOfficeName) -> Option<&PostOfficeRecord> {
+    pub fn postoffice(&self, name: &PostOfficeName) -> Option<&PostOffice> {
         self.postoffices
             .binary_search_by(|p| p.name.as_str().cmp(name.as_str()))
             .ok()
@@ -291,13 +134,13 @@ impl Snapshot {
     }
 
     /// The table row of a mailbox, if its post office's rows are loaded.
-    pub fn mailbox_row(&self, address: &MailboxAddress) -> Option<&MailboxRow> {
+    pub fn mailbox_row(&self, address: &MailboxAddress) -> Option<&MailboxSummary> {
         self.rows(&address.postoffice)?.iter().find(|r| &r.address == address)
     }
 
     /// The providers an administrator may assign: enabled and administrator-configurable.
     pub fn offered_providers(&self) -> Vec<Provider> {
-        self.providers.iter().filter(|(_, s)| s.enabled && s.admin_configurable).map(|(p, _)| *p).collect()
+        offered_providers(&self.providers, Configurer::Administrator)
     }
 
     /// The value of a setting as shown.

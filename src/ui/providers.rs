@@ -1,51 +1,18 @@
 //! The Challenge Providers pane: each provider's three platform switches, the SMTP relay and SMS
-//! gateway settings, and Send test buttons whose work runs on a thread and reports back through a
-//! channel, so the window never freezes while a relay or gateway takes its time.
-
-use std::sync::mpsc::{Receiver, TryRecvError};
+//! gateway settings (forms built from the settings table), and Send test buttons whose work runs
+//! as a background job ([`super::jobs`]), so the window never freezes while a relay or gateway
+//! takes its time.
 
 use egui::{RichText, Ui};
 
-use super::model::{Command, Snapshot, TestTarget};
+use super::command::{Command, PlatformCommand, TestTarget};
+use super::model::Snapshot;
 use super::settings::SettingsForm;
-use crate::domain::{EmailAddress, PhoneNumber, Provider};
+use crate::domain::{DomainError, EmailAddress, PhoneNumber, Provider, SettingGroup};
+use crate::service::ServiceError;
 
-const SMTP_KEYS: [(&str, &str); 10] = [
-    ("smtp.host", "Relay host"),
-    ("smtp.port", "Relay port"),
-    ("smtp.security", "Connection security"),
-    ("smtp.username", "Relay user name"),
-    ("smtp.password", "Relay password"),
-    ("smtp.from", "Sender address"),
-    ("smtp.accept_invalid_certs", "Accept a self-signed certificate"),
-    ("smtp.timeout_seconds", "Relay timeout (seconds)"),
-    ("smtp.subject", "E-mail subject"),
-    ("smtp.body", "E-mail text"),
-];
-
-const SMS_KEYS: [(&str, &str); 15] = [
-    ("sms.preset", "Gateway preset"),
-    ("sms.url", "Gateway URL"),
-    ("sms.username", "Gateway account"),
-    ("sms.password", "Gateway secret"),
-    ("sms.sender", "Sender number or name"),
-    ("sms.timeout_seconds", "Gateway timeout (seconds)"),
-    ("sms.message", "SMS text"),
-    ("sms.custom.method", "Custom: HTTP method"),
-    ("sms.custom.auth", "Custom: authentication"),
-    ("sms.custom.auth_header", "Custom: header name"),
-    ("sms.custom.body", "Custom: body type"),
-    ("sms.custom.body_template", "Custom: body template"),
-    ("sms.custom.success_status", "Custom: accepted statuses"),
-    ("sms.custom.success_json_field", "Custom: JSON field"),
-    ("sms.custom.success_body_contains", "Custom: answer contains"),
-];
-
-/// A test send in flight.
-struct PendingTest {
-    target: TestTarget,
-    receiver: Receiver<Result<(), String>>,
-}
+/// The preset of the SMS gateway that uses the custom request settings.
+const SMS_PRESET: &str = "sms.preset";
 
 /// The Challenge Providers pane.
 pub struct ProvidersPane {
@@ -53,17 +20,17 @@ pub struct ProvidersPane {
     sms: SettingsForm,
     test_email: String,
     test_phone: String,
-    test_email_error: Option<String>,
-    test_phone_error: Option<String>,
-    pending: Option<PendingTest>,
-    last_result: Option<(TestTarget, Result<(), String>)>,
+    test_email_error: Option<DomainError>,
+    test_phone_error: Option<DomainError>,
+    pending: Option<TestTarget>,
+    last_result: Option<(TestTarget, Result<(), ServiceError>)>,
 }
 
 impl Default for ProvidersPane {
     fn default() -> Self {
         Self {
-            smtp: SettingsForm::new(&SMTP_KEYS),
-            sms: SettingsForm::new(&SMS_KEYS),
+            smtp: SettingsForm::new(&[SettingGroup::SmtpRelay]),
+            sms: SettingsForm::new(&[SettingGroup::SmsGateway, SettingGroup::SmsCustom]),
             test_email: String::new(),
             test_phone: String::new(),
             test_email_error: None,
@@ -81,35 +48,26 @@ impl ProvidersPane {
         self.sms.refresh(snapshot, Some(saved));
     }
 
-    /// Watches a test send that was started on a thread.
-    pub fn start_test(&mut self, target: TestTarget, receiver: Receiver<Result<(), String>>) {
-        self.pending = Some(PendingTest { target, receiver });
+    /// Shows a test send that runs in the background.
+    pub fn start_test(&mut self, target: TestTarget) {
+        self.pending = Some(target);
         self.last_result = None;
     }
 
-    /// Reports a test that could not start.
-    pub fn test_failed(&mut self, target: TestTarget, error: String) {
+    /// Shows how a test send ended (or why it could not start).
+    pub fn test_finished(&mut self, target: TestTarget, result: Result<(), ServiceError>) {
         self.pending = None;
-        self.last_result = Some((target, Err(error)));
+        self.last_result = Some((target, result));
+    }
+
+    /// Forgets a test send whose job stopped without an answer.
+    pub fn test_lost(&mut self) {
+        self.pending = None;
     }
 
     /// Whether a test send is in flight.
     pub fn is_testing(&self) -> bool {
         self.pending.is_some()
-    }
-
-    /// Collects the result of a finished test send (called every frame, whichever pane shows).
-    pub fn poll(&mut self, commands: &mut Vec<Command>) {
-        let Some(pending) = &self.pending else { return };
-        let result = match pending.receiver.try_recv() {
-            Ok(result) => result,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err("the test stopped without an answer".to_owned()),
-        };
-        let target = pending.target.clone();
-        self.pending = None;
-        self.last_result = Some((target.clone(), result.clone()));
-        commands.push(Command::TestFinished { target, result });
     }
 
     /// Draws the pane.
@@ -136,15 +94,11 @@ impl ProvidersPane {
     fn smtp_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
         ui.label(RichText::new("SMTP relay (codes for SMTP address)").strong().size(15.0));
         ui.separator();
-        egui::Grid::new("smtp-grid").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-            for (key, _) in SMTP_KEYS {
-                self.smtp.field_ui(ui, key);
-            }
-        });
+        self.smtp.group_ui(ui, SettingGroup::SmtpRelay, |_, _, _| {});
         ui.horizontal(|ui| {
             if ui.button("Save SMTP relay settings").clicked() {
                 if let Some(values) = self.smtp.parse().filter(|v| !v.is_empty()) {
-                    commands.push(Command::SaveSettings(values));
+                    commands.push(Command::Platform(PlatformCommand::SaveSettings(values)));
                 }
             }
         });
@@ -159,17 +113,17 @@ impl ProvidersPane {
     fn sms_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
         ui.label(RichText::new("SMS gateway (codes for SMS address)").strong().size(15.0));
         ui.separator();
-        let custom = self.sms.value("sms.preset") == "custom";
-        egui::Grid::new("sms-grid").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-            for (key, _) in SMS_KEYS.iter().filter(|(key, _)| custom || !key.starts_with("sms.custom.")) {
-                self.sms.field_ui(ui, key);
-            }
-        });
-        ui.label(RichText::new(preset_help(self.sms.value("sms.preset"))).weak());
+        self.sms.group_ui(ui, SettingGroup::SmsGateway, |_, _, _| {});
+        ui.label(RichText::new(preset_help(self.sms.value(SMS_PRESET))).weak());
+        if self.sms.value(SMS_PRESET) == "custom" {
+            ui.add_space(6.0);
+            ui.label(RichText::new(SettingGroup::SmsCustom.title()).strong());
+            self.sms.group_ui(ui, SettingGroup::SmsCustom, |_, _, _| {});
+        }
         ui.horizontal(|ui| {
             if ui.button("Save SMS gateway settings").clicked() {
                 if let Some(values) = self.sms.parse().filter(|v| !v.is_empty()) {
-                    commands.push(Command::SaveSettings(values));
+                    commands.push(Command::Platform(PlatformCommand::SaveSettings(values)));
                 }
             }
         });
@@ -182,10 +136,10 @@ impl ProvidersPane {
     }
 
     fn test_status_ui(&self, ui: &mut Ui, mine: impl Fn(&TestTarget) -> bool) {
-        if let Some(pending) = self.pending.as_ref().filter(|p| mine(&p.target)) {
+        if let Some(pending) = self.pending.as_ref().filter(|p| mine(p)) {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(format!("Sending the {}…", pending.target.describe()));
+                ui.label(format!("Sending the {}…", pending.describe()));
             });
         }
         if let Some((target, result)) = self.last_result.as_ref().filter(|(t, _)| mine(t)) {
@@ -193,9 +147,7 @@ impl ProvidersPane {
                 Ok(()) => {
                     ui.colored_label(egui::Color32::from_rgb(46, 140, 67), format!("Sent the {}.", target.describe()))
                 }
-                Err(e) => {
-                    ui.colored_label(ui.visuals().error_fg_color, format!("The {} failed: {e}", target.describe()))
-                }
+                Err(e) => ui.colored_label(ui.visuals().error_fg_color, test_failure(target, e)),
             };
         }
     }
@@ -241,7 +193,20 @@ fn switches_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
 }
 
 fn set(provider: Provider, enabled: Option<bool>, admin: Option<bool>, users: Option<bool>) -> Command {
-    Command::SetProvider { provider, enabled, admin_configurable: admin, user_configurable: users }
+    Command::Platform(PlatformCommand::SetProvider {
+        provider,
+        enabled,
+        admin_configurable: admin,
+        user_configurable: users,
+    })
+}
+
+/// How a failed test send reads: the delivery's own reason, or why the test could not start.
+pub fn test_failure(target: &TestTarget, error: &ServiceError) -> String {
+    match error {
+        ServiceError::TestSend(reason) => format!("The {} failed: {reason}", target.describe()),
+        other => format!("The {} was not sent: {other}", target.describe()),
+    }
 }
 
 fn strength_ui(ui: &mut Ui, provider: Provider) {
@@ -285,9 +250,9 @@ impl TestRow {
         ui: &mut Ui,
         idle: bool,
         destination: &mut String,
-        error: &mut Option<String>,
+        error: &mut Option<DomainError>,
         commands: &mut Vec<Command>,
-        target: impl Fn(&str) -> Result<TestTarget, crate::domain::DomainError>,
+        target: impl Fn(&str) -> Result<TestTarget, DomainError>,
     ) {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
@@ -302,14 +267,14 @@ impl TestRow {
                 match target(destination.trim()) {
                     Ok(target) => {
                         *error = None;
-                        commands.push(Command::SendTest(target));
+                        commands.push(Command::Platform(PlatformCommand::SendTest(target)));
                     }
-                    Err(e) => *error = Some(e.to_string()),
+                    Err(e) => *error = Some(e),
                 }
             }
         });
         if let Some(error) = error {
-            ui.colored_label(ui.visuals().error_fg_color, error.as_str());
+            ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
     }
 }
@@ -320,7 +285,7 @@ fn preset_help(preset: &str) -> &'static str {
         "vonage" => "Vonage: account = API key, secret = API secret, sender = your number or sender ID.",
         "clickatell" => "Clickatell: secret = API key (account and sender are not used).",
         "custom" => {
-            "Custom: your own HTTP request, described by the Custom fields; placeholders {to}, {to_digits}, {message}, {sender}, {username}, {password}."
+            "Custom: your own HTTP request, described below; placeholders {to}, {to_digits}, {message}, {sender}, {username}, {password}."
         }
         _ => "Webhook: POSTs JSON {\"to\": E164, \"message\": TEXT} to the URL; a secret is sent as a Bearer token.",
     }

@@ -1,47 +1,45 @@
-//! The Settings pane (issuer, lockout, code lifetime, GeoIP database file) and the settings form it
-//! shares with the Challenge Providers pane: a draft of strings per setting, checked with the
-//! setting's own rules on Apply, errors under each field, only changed values saved.
+//! The settings forms, built from the settings table ([`SETTINGS`]): a form covers some
+//! [`SettingGroup`]s and shows every setting of them in the table's order, labelled with its
+//! `label` and explained by its `help`, with a widget chosen by its kind. A draft of strings per
+//! setting is checked with the setting's own rules on Apply, errors under each field, only changed
+//! values saved. Adding a setting to the table adds it here with no change to the console.
+//!
+//! The Settings pane shows the General, Security and Geo groups; the Challenge Providers pane
+//! ([`super::providers`]) the SMTP relay and the SMS gateway.
 
 use egui::{RichText, Ui};
 
-use super::model::{Command, Snapshot};
-use crate::domain::{SettingDef, SettingKind, setting};
+use super::command::{Command, PlatformCommand};
+use super::model::Snapshot;
+use crate::domain::{DomainError, SETTINGS, SettingDef, SettingGroup, SettingKind};
 
 /// One setting being edited.
 struct Field {
     def: &'static SettingDef,
-    label: &'static str,
     value: String,
     stored: String,
     secret_is_set: bool,
-    error: Option<String>,
+    error: Option<DomainError>,
 }
 
-/// A form over some settings.
+/// A form over the settings of some groups.
 pub struct SettingsForm {
     fields: Vec<Field>,
     loaded_generation: Option<u64>,
 }
 
 impl SettingsForm {
-    /// A form over the settings `keys`, each with the label the console shows.
-    pub fn new(keys: &[(&'static str, &'static str)]) -> Self {
-        let fields = keys
+    /// A form over every setting of `groups`, in the table's order.
+    pub fn new(groups: &[SettingGroup]) -> Self {
+        let fields = SETTINGS
             .iter()
-            .filter_map(|(key, label)| setting(key).ok().map(|def| (def, *label)))
-            .map(|(def, label)| Field {
-                def,
-                label,
-                value: String::new(),
-                stored: String::new(),
-                secret_is_set: false,
-                error: None,
-            })
+            .filter(|def| groups.contains(&def.group))
+            .map(|def| Field { def, value: String::new(), stored: String::new(), secret_is_set: false, error: None })
             .collect();
         Self { fields, loaded_generation: None }
     }
 
-    /// Fills the form from the store's values once, and again after a save.
+    /// Fills the form from the store's values once.
     pub fn load_if_needed(&mut self, snapshot: &Snapshot) {
         if self.loaded_generation.is_none() {
             self.load(snapshot);
@@ -104,7 +102,7 @@ impl SettingsForm {
             match field.def.parse(&field.value) {
                 Ok(value) => changed.push((field.def.key, value)),
                 Err(e) => {
-                    field.error = Some(e.to_string());
+                    field.error = Some(e);
                     valid = false;
                 }
             }
@@ -112,67 +110,80 @@ impl SettingsForm {
         valid.then_some(changed)
     }
 
-    /// Draws the field of `key` as a row of a two-column grid, with its error on the next row.
-    pub fn field_ui(&mut self, ui: &mut Ui, key: &str) {
-        let Some(field) = self.fields.iter_mut().find(|f| f.def.key == key) else {
-            return;
-        };
-        let label = ui.label(field.label).on_hover_text(field.def.description);
-        match field.def.kind {
-            SettingKind::Choice(words) => {
-                egui::ComboBox::from_id_salt(("setting", field.def.key))
-                    .width(220.0)
-                    .selected_text(field.value.as_str())
-                    .show_ui(ui, |ui| {
-                        for word in words {
-                            ui.selectable_value(&mut field.value, (*word).to_owned(), *word);
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
+    /// Draws the settings of `group` as a two-column grid. `extra` may add rows after a field (the
+    /// Browse… buttons of a path).
+    pub fn group_ui(
+        &mut self,
+        ui: &mut Ui,
+        group: SettingGroup,
+        mut extra: impl FnMut(&mut Ui, &'static SettingDef, &mut String),
+    ) {
+        egui::Grid::new(("settings-group", group.title())).num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+            for field in self.fields.iter_mut().filter(|f| f.def.group == group) {
+                field_ui(ui, field);
+                extra(ui, field.def, &mut field.value);
             }
-            SettingKind::Bool => {
-                let mut on = field.value == "true";
-                if ui.add(egui::Checkbox::without_text(&mut on)).labelled_by(label.id).changed() {
-                    field.value = on.to_string();
-                }
-            }
-            SettingKind::Secret => {
-                let hint = if field.secret_is_set { "(set — type to replace)" } else { "(not set)" };
-                ui.add(
-                    egui::TextEdit::singleline(&mut field.value).password(true).hint_text(hint).desired_width(220.0),
-                )
-                .labelled_by(label.id);
-            }
-            SettingKind::MultilineText => {
-                ui.add(egui::TextEdit::multiline(&mut field.value).desired_rows(3).desired_width(320.0))
-                    .labelled_by(label.id);
-            }
-            SettingKind::Int { .. } => {
-                ui.add(egui::TextEdit::singleline(&mut field.value).desired_width(80.0)).labelled_by(label.id);
-            }
-            SettingKind::Text | SettingKind::Email | SettingKind::Url | SettingKind::Path => {
-                ui.add(egui::TextEdit::singleline(&mut field.value).hint_text(field.def.default).desired_width(320.0))
-                    .labelled_by(label.id);
-            }
-        }
-        ui.end_row();
-        if let Some(error) = &field.error {
-            ui.label("");
-            ui.colored_label(ui.visuals().error_fg_color, error);
-            ui.end_row();
-        }
+        });
     }
 }
 
-const KEYS: [(&str, &str); 6] = [
-    ("issuer", "Issuer"),
-    ("lockout.threshold", "Failures before a lock"),
-    ("lockout.seconds", "First lock length (seconds)"),
-    ("code.lifetime_seconds", "Code lifetime (seconds)"),
-    ("code.sends_per_hour", "Codes sent per mailbox per hour"),
-    ("geoip.path", "GeoIP database file"),
-];
+/// Draws one field as a row of a two-column grid, with its error on the next row.
+fn field_ui(ui: &mut Ui, field: &mut Field) {
+    let def = field.def;
+    let tooltip = format!("{}\n\nSetting {} (mailmfa settings set {} …)", capitalised(def.help), def.key, def.key);
+    let label = ui.label(def.label).on_hover_text(tooltip);
+    match def.kind {
+        SettingKind::Choice(words) => {
+            egui::ComboBox::from_id_salt(("setting", def.key))
+                .width(220.0)
+                .selected_text(field.value.as_str())
+                .show_ui(ui, |ui| {
+                    for word in words {
+                        ui.selectable_value(&mut field.value, (*word).to_owned(), *word);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        }
+        SettingKind::Bool => {
+            let mut on = field.value == "true";
+            if ui.add(egui::Checkbox::without_text(&mut on)).labelled_by(label.id).changed() {
+                field.value = on.to_string();
+            }
+        }
+        SettingKind::Secret => {
+            let hint = if field.secret_is_set { "(set — type to replace)" } else { "(not set)" };
+            ui.add(egui::TextEdit::singleline(&mut field.value).password(true).hint_text(hint).desired_width(220.0))
+                .labelled_by(label.id);
+        }
+        SettingKind::MultilineText => {
+            ui.add(egui::TextEdit::multiline(&mut field.value).desired_rows(3).desired_width(320.0))
+                .labelled_by(label.id);
+        }
+        SettingKind::Int { .. } => {
+            ui.add(egui::TextEdit::singleline(&mut field.value).desired_width(80.0)).labelled_by(label.id);
+        }
+        SettingKind::Name | SettingKind::Text | SettingKind::Email | SettingKind::Url | SettingKind::Path => {
+            ui.add(egui::TextEdit::singleline(&mut field.value).hint_text(def.default).desired_width(320.0))
+                .labelled_by(label.id);
+        }
+    }
+    ui.end_row();
+    if let Some(error) = &field.error {
+        ui.label("");
+        ui.colored_label(ui.visuals().error_fg_color, error.to_string());
+        ui.end_row();
+    }
+}
+
+/// `help` starts in lower case (it follows a key in `settings show`); a tooltip is a sentence.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The groups of the Settings pane.
+const GROUPS: [SettingGroup; 3] = [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo];
 
 /// The Settings pane.
 pub struct SettingsPane {
@@ -181,7 +192,7 @@ pub struct SettingsPane {
 
 impl Default for SettingsPane {
     fn default() -> Self {
-        Self { form: SettingsForm::new(&KEYS) }
+        Self { form: SettingsForm::new(&GROUPS) }
     }
 }
 
@@ -191,52 +202,51 @@ impl SettingsPane {
         self.form.refresh(snapshot, Some(saved));
     }
 
-    /// Puts a file chosen in the native dialog into the GeoIP field.
-    pub fn set_geoip_path(&mut self, path: String) {
-        self.form.set_value("geoip.path", path);
+    /// Puts a file chosen in a dialog into the field of `key`.
+    pub fn set_value(&mut self, key: &str, value: String) {
+        self.form.set_value(key, value);
     }
 
     /// Draws the pane.
     pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
         self.form.load_if_needed(snapshot);
-        ui.heading("Settings");
-        ui.label(RichText::new("The security policy every server sharing this store applies.").weak());
-        ui.add_space(8.0);
-        egui::Grid::new("settings-grid").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
-            for (key, _) in KEYS {
-                self.form.field_ui(ui, key);
-                if key == "geoip.path" {
-                    ui.label("");
-                    ui.horizontal(|ui| {
-                        if ui.button("Browse…").clicked() {
-                            commands.push(Command::BrowseGeoip);
-                        }
-                        if ui.button("Use the bundled database").clicked() {
-                            self.form.set_value("geoip.path", String::new());
-                        }
-                    });
-                    ui.end_row();
-                }
+        egui::ScrollArea::vertical().id_salt("settings-pane").auto_shrink(false).show(ui, |ui| {
+            ui.heading("Settings");
+            ui.label(RichText::new("The security policy every server sharing this store applies.").weak());
+            for group in GROUPS {
+                ui.add_space(8.0);
+                ui.label(RichText::new(group.title()).strong());
+                self.form.group_ui(ui, group, |ui, def, value| path_buttons(ui, def, value, commands));
             }
-        });
-        ui.add_space(4.0);
-        for (key, _) in KEYS {
-            if let Some(def) = snapshot.setting(key).map(|v| v.def) {
-                ui.label(RichText::new(format!("{}: {}", def.key, def.description)).weak().small());
-            }
-        }
-        ui.add_space(8.0);
-        ui.horizontal(|ui| {
-            if ui.button("Apply settings").clicked() {
-                if let Some(values) = self.form.parse() {
-                    if !values.is_empty() {
-                        commands.push(Command::SaveSettings(values));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Apply settings").clicked() {
+                    if let Some(values) = self.form.parse().filter(|v| !v.is_empty()) {
+                        commands.push(Command::Platform(PlatformCommand::SaveSettings(values)));
                     }
                 }
-            }
-            if ui.add_enabled(self.form.is_dirty(), egui::Button::new("Revert changes")).clicked() {
-                self.form.load(snapshot);
-            }
+                if ui.add_enabled(self.form.is_dirty(), egui::Button::new("Revert changes")).clicked() {
+                    self.form.load(snapshot);
+                }
+            });
         });
     }
+}
+
+/// After a path field: Browse… (a native file dialog) and the way back to the built-in file.
+fn path_buttons(ui: &mut Ui, def: &'static SettingDef, value: &mut String, commands: &mut Vec<Command>) {
+    if def.kind != SettingKind::Path {
+        return;
+    }
+    let default = if def.group == SettingGroup::Geo { "Use the bundled database" } else { "Use the default" };
+    ui.label("");
+    ui.horizontal(|ui| {
+        if ui.button("Browse…").on_hover_text(format!("Choose the {}", def.label)).clicked() {
+            commands.push(Command::Platform(PlatformCommand::BrowseFile(def)));
+        }
+        if ui.button(default).clicked() {
+            value.clear();
+        }
+    });
+    ui.end_row();
 }

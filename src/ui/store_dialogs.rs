@@ -6,32 +6,28 @@ use std::path::{Path, PathBuf};
 
 use egui::{RichText, Ui};
 
-use super::model::{Command, RecentStore};
-use crate::crypto::KeyRing;
-use crate::service::Service;
-use crate::store::{Store, StoreError, StoreLocation};
+use super::command::{Command, StoreCommand};
+use super::model::RecentStore;
+use super::ui_command::{Target, UiCommand};
+use crate::service::{ServiceError, StoreLocation, StoreMode, display_path};
 
 /// How many recent stores File → Recent Stores lists.
 pub const RECENT_LIMIT: usize = 8;
 
 /// A store that could not be opened, and why.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FailedStore {
-    /// Where it is.
-    pub location: StoreLocation,
-    /// What went wrong, with what to do.
-    pub message: String,
-    /// The key is missing or wrong, so importing one may help.
-    pub key_problem: bool,
+    /// Where it is (`None` for a store in memory).
+    pub location: Option<StoreLocation>,
+    /// What went wrong.
+    pub error: ServiceError,
 }
 
-/// Opens the store at `location` with the key from `keyring`.
-pub fn open(location: &StoreLocation, keyring: &KeyRing) -> Result<Service, FailedStore> {
-    Store::open(location, keyring).map(Service::new).map_err(|e| FailedStore {
-        location: location.clone(),
-        key_problem: matches!(e, StoreError::MissingKey { .. } | StoreError::WrongKey { .. }),
-        message: e.to_string(),
-    })
+impl FailedStore {
+    /// Whether the key is missing or wrong, so importing one may help.
+    pub fn key_problem(&self) -> bool {
+        self.error.is_key_problem()
+    }
 }
 
 const STORE_FILTER: (&str, &[&str]) = ("mailmfa store", &["sqlite3", "sqlite", "db"]);
@@ -70,10 +66,7 @@ pub fn pick_save(title: &str, file_name: &str, filter: (&str, &[&str])) -> Optio
 
 /// Puts `location` first in the recent list.
 pub fn remember(recent: &mut Vec<RecentStore>, location: &StoreLocation) {
-    let entry = RecentStore {
-        path: crate::store::display_path(location.path()),
-        shared: location.mode() == crate::store::StoreMode::Shared,
-    };
+    let entry = RecentStore { path: display_path(location.path()), shared: location.mode() == StoreMode::Shared };
     recent.retain(|r| r.path != entry.path);
     recent.insert(0, entry);
     recent.truncate(RECENT_LIMIT);
@@ -87,7 +80,7 @@ pub fn recent_menu_ui(ui: &mut Ui, recent: &[RecentStore], commands: &mut Vec<Co
     for entry in recent {
         let mode = if entry.shared { " (shared)" } else { "" };
         if ui.button(format!("{}{mode}", entry.path.display())).clicked() {
-            commands.push(Command::OpenRecent(entry.clone()));
+            commands.push(Command::Store(StoreCommand::OpenRecent(entry.clone())));
             ui.close();
         }
     }
@@ -98,7 +91,10 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
     ui.add_space(12.0);
     ui.heading("The store could not be opened");
     ui.add_space(6.0);
-    ui.label(format!("Store: {} ({})", failed.location.path().display(), failed.location.mode().word()));
+    match &failed.location {
+        Some(location) => ui.label(format!("Store: {} ({})", location.path().display(), location.mode().word())),
+        None => ui.label("Store: in memory"),
+    };
     ui.add_space(6.0);
     egui::Frame::new()
         .fill(ui.visuals().extreme_bg_color)
@@ -107,11 +103,11 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
         .corner_radius(4)
         .show(ui, |ui| {
             ui.set_max_width(720.0);
-            ui.colored_label(ui.visuals().error_fg_color, &failed.message);
+            ui.colored_label(ui.visuals().error_fg_color, failed.error.to_string());
         });
     ui.add_space(10.0);
     ui.label(RichText::new("What you can do").strong());
-    if failed.key_problem {
+    if failed.key_problem() {
         ui.label(
             "• Import the store key: on a server that opens this store run `mailmfa key export FILE` (or File > Export \
              Key…), copy the file here, then choose Import Key… below.",
@@ -122,17 +118,17 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
     ui.label("• Or open another store.");
     ui.add_space(8.0);
     ui.horizontal(|ui| {
-        if failed.key_problem && ui.button("Import Key…").clicked() {
-            commands.push(Command::ImportKey);
+        if failed.key_problem() {
+            UiCommand::ImportKey.button(ui, &Target::no_store(), commands);
         }
-        if ui.button("Try again").clicked() {
-            commands.push(Command::RetryStore);
+        if ui.add_enabled(failed.location.is_some(), egui::Button::new("Try again")).clicked() {
+            commands.push(Command::Store(StoreCommand::Retry));
         }
         if ui.button("Open Another Store…").clicked() {
-            commands.push(Command::OpenStoreDialog { shared: false });
+            commands.push(Command::Store(StoreCommand::OpenDialog { shared: false }));
         }
         if ui.button("Open the Default Store").clicked() {
-            commands.push(Command::OpenDefaultStore);
+            commands.push(Command::Store(StoreCommand::OpenDefault));
         }
     });
 }

@@ -8,8 +8,10 @@ use std::ops::Range;
 
 use egui::{Align2, FontId, Key, Rect, Role, Sense, Shape, Stroke, Ui, WidgetInfo, pos2, vec2};
 
-use super::actions::{self, Target};
-use super::model::{Command, Node, Snapshot};
+use super::actions;
+use super::command::{Command, Window};
+use super::model::{Node, Snapshot};
+use super::ui_command::Target;
 
 /// Height of one tree row.
 const ROW_HEIGHT: f32 = 20.0;
@@ -25,6 +27,7 @@ enum Item {
     PostOffice(usize),
     Mailbox(usize, usize),
     Providers,
+    Clients,
     Settings,
     Audit,
 }
@@ -33,7 +36,7 @@ impl Item {
     fn depth(self) -> usize {
         match self {
             Self::Root => 0,
-            Self::PostOffices | Self::Providers | Self::Settings | Self::Audit => 1,
+            Self::PostOffices | Self::Providers | Self::Clients | Self::Settings | Self::Audit => 1,
             Self::PostOffice(_) => 2,
             Self::Mailbox(..) => 3,
         }
@@ -201,7 +204,7 @@ impl Tree {
                 }
             }
         }
-        items.extend([Item::Providers, Item::Settings, Item::Audit]);
+        items.extend([Item::Providers, Item::Clients, Item::Settings, Item::Audit]);
         items
     }
 
@@ -265,7 +268,7 @@ impl Tree {
         }
         if matches!(item, Item::Mailbox(..)) && response.double_clicked() {
             if let Node::Mailbox(address) = &node {
-                commands.push(Command::OpenMailboxProperties(address.clone()));
+                commands.push(Command::Open(Window::MailboxProperties(address.clone())));
             }
         }
         response.context_menu(|ui| actions::menu_ui(ui, &Target::for_node(&node, snapshot), commands));
@@ -286,6 +289,7 @@ fn node_of(item: Item, snapshot: &Snapshot) -> Node {
             .and_then(|rows| rows.get(m))
             .map_or(Node::PostOffices, |row| Node::Mailbox(row.address.clone())),
         Item::Providers => Node::Providers,
+        Item::Clients => Node::Clients,
         Item::Settings => Node::Settings,
         Item::Audit => Node::Audit,
     }
@@ -296,6 +300,7 @@ fn is_node(item: Item, node: &Node, snapshot: &Snapshot) -> bool {
         (Item::Root, Node::Root)
         | (Item::PostOffices, Node::PostOffices)
         | (Item::Providers, Node::Providers)
+        | (Item::Clients, Node::Clients)
         | (Item::Settings, Node::Settings)
         | (Item::Audit, Node::Audit) => true,
         (Item::PostOffice(p), Node::PostOffice(name)) => snapshot.postoffices.get(p).is_some_and(|po| &po.name == name),
@@ -331,6 +336,7 @@ fn label_of(item: Item, snapshot: &Snapshot, root_label: &str) -> String {
             .map(|row| row.address.mailbox.to_string())
             .unwrap_or_default(),
         Item::Providers => "Challenge Providers".to_owned(),
+        Item::Clients => "API Clients".to_owned(),
         Item::Settings => "Settings".to_owned(),
         Item::Audit => "Audit Log".to_owned(),
     }
@@ -368,6 +374,18 @@ fn paint_icon(ui: &Ui, item: Item, center: egui::Pos2) {
         }
         Item::Providers => {
             painter.circle_filled(center, 5.0, egui::Color32::from_rgb(46, 160, 67));
+        }
+        Item::Clients => {
+            let color = egui::Color32::from_rgb(150, 110, 40);
+            painter.circle_stroke(pos2(center.x - 2.5, center.y), 3.0, Stroke::new(1.6, color));
+            painter.line_segment(
+                [pos2(center.x + 0.5, center.y), pos2(center.x + 6.0, center.y)],
+                Stroke::new(1.6, color),
+            );
+            painter.line_segment(
+                [pos2(center.x + 4.5, center.y), pos2(center.x + 4.5, center.y + 3.0)],
+                Stroke::new(1.6, color),
+            );
         }
         Item::Settings => {
             painter.circle_stroke(center, 4.5, Stroke::new(2.0, egui::Color32::GRAY));

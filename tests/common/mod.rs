@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http_server;
+pub mod serve;
 pub mod smtp_server;
 
 use std::path::{Path, PathBuf};
@@ -10,9 +11,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use mailmfa::clock::FixedClock;
-use mailmfa::crypto::KeyRing;
-use mailmfa::service::Service;
-use mailmfa::store::{Store, StoreLocation};
+use mailmfa::service::{KeyFolder, Service, StoreLocation};
 
 /// A temporary folder holding a store file and a key folder.
 pub struct TestEnv {
@@ -51,8 +50,8 @@ impl TestEnv {
         self.dir.path().join(name)
     }
 
-    pub fn keyring(&self) -> KeyRing {
-        KeyRing::new(self.key_dir())
+    pub fn keys(&self) -> KeyFolder {
+        KeyFolder::new(self.key_dir())
     }
 
     pub fn location(&self) -> StoreLocation {
@@ -61,8 +60,12 @@ impl TestEnv {
 
     /// Opens the store in-process, as an administrator named `test` at a fixed time.
     pub fn service(&self, now: i64) -> Service {
-        let store = Store::open(&self.location(), &self.keyring()).expect("open store");
-        Service::with(store, "test".to_owned(), Arc::new(FixedClock::new(now)))
+        self.service_on(Arc::new(FixedClock::new(now)))
+    }
+
+    /// Opens the store in-process, as an administrator named `test` on `clock`.
+    pub fn service_on(&self, clock: Arc<FixedClock>) -> Service {
+        Service::open(&self.location(), &self.keys()).expect("open store").with_actor("test").with_clock(clock)
     }
 
     /// The binary with this environment's store and key folder.
@@ -101,4 +104,39 @@ pub fn file_bytes(path: &Path) -> Vec<u8> {
 /// Whether `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Runs the binary on this environment's store made read-only: the store file is mode 0400 and,
+/// when the tests run as root (whom file modes do not stop), the run is as the unprivileged user
+/// `nobody`, owning the environment's files.
+#[cfg(unix)]
+pub fn run_read_only(env: &TestEnv, args: &[&str]) -> Run {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    const NOBODY: u32 = 65534;
+    std::fs::set_permissions(env.store_path(), std::fs::Permissions::from_mode(0o400)).expect("chmod the store");
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let mut cmd = if root {
+        chown_tree(env.dir.path(), NOBODY);
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(env!("CARGO_BIN_EXE_mailmfa"));
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_mailmfa"))
+    };
+    cmd.env("MAILMFA_STORE", env.store_path()).env("MAILMFA_KEY_DIR", env.key_dir()).env_remove("MAILMFA_CLOCK");
+    let run = output(cmd.args(args).output().expect("run mailmfa (setpriv is in util-linux)"));
+    if root {
+        chown_tree(env.dir.path(), 0);
+    }
+    run
+}
+
+#[cfg(unix)]
+fn chown_tree(path: &Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).expect("chown");
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).expect("read dir") {
+            chown_tree(&entry.expect("dir entry").path(), uid);
+        }
+    }
 }

@@ -1,0 +1,218 @@
+<?php
+
+/**
+ * A small client for the mailmfa login service (`mailmfa serve`, DESIGN.md §8).
+ *
+ * Every call sends the API key as `Authorization: Bearer …` and JSON; every answer is JSON.
+ * A 200 answer is returned as an array; anything else (no connection, a timeout, an HTTP error
+ * status, a body that is not JSON) is thrown as a MailmfaError. The key never appears in an
+ * exception, and neither does a code: messages carry only the service's own error text or the
+ * transport's.
+ *
+ * Copyright (C) The mailmfa developers. Licensed under the MIT license.
+ */
+class MailmfaClient
+{
+    /** @var string The service's address without a final slash, e.g. http://127.0.0.1:8750 */
+    private $url;
+
+    /** @var string The API key (`mmfa_…`) */
+    private $key;
+
+    /** @var float Seconds a whole call may take */
+    private $timeout;
+
+    /**
+     * @param string $url     The service's address, e.g. http://127.0.0.1:8750
+     * @param string $key     The API key `mailmfa client add` printed
+     * @param float  $timeout Seconds a call may take, connecting included
+     */
+    public function __construct($url, $key, $timeout = 5.0)
+    {
+        $this->url     = rtrim((string) $url, '/');
+        $this->key     = (string) $key;
+        $this->timeout = max(0.1, (float) $timeout);
+    }
+
+    /**
+     * `GET /v1/health`: whether the service answers (no key needed).
+     *
+     * @return array {"status", "version", "store"}
+     */
+    public function health()
+    {
+        return $this->call('GET', '/v1/health');
+    }
+
+    /**
+     * `POST /v1/login/begin`: the decision for a login whose password was just accepted.
+     *
+     * @param string $address The mailbox
+     * @param string $ip      The browser's address
+     *
+     * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}
+     */
+    public function begin($address, $ip)
+    {
+        return $this->call('POST', '/v1/login/begin', ['address' => (string) $address, 'ip' => (string) $ip]);
+    }
+
+    /**
+     * `POST /v1/login/verify`: checks the code the user typed.
+     *
+     * @param string $transaction_id The transaction begin answered with
+     * @param string $code           The code
+     *
+     * @return array {"result": "accepted"} or {"result": "rejected", "reason": …}
+     */
+    public function verify($transaction_id, $code)
+    {
+        return $this->call('POST', '/v1/login/verify', [
+                'transaction_id' => (string) $transaction_id,
+                'code'           => (string) $code,
+        ]);
+    }
+
+    /**
+     * `POST /v1/login/resend`: sends a new SMS or e-mail code (the old one stops working).
+     *
+     * @param string $transaction_id The transaction begin answered with
+     *
+     * @return array {"sent_to": …} or {"decision": "locked", "retry_after_s": …}
+     */
+    public function resend($transaction_id)
+    {
+        return $this->call('POST', '/v1/login/resend', ['transaction_id' => (string) $transaction_id]);
+    }
+
+    /**
+     * The mailbox's own settings as its user may see them: `GET /v1/users/{address}/settings`.
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
+     *               "provider", "providers", "sms_number", "alt_email"} (numbers and addresses masked)
+     */
+    public function show_user_settings($address)
+    {
+        return $this->call('GET', '/v1/users/' . rawurlencode((string) $address) . '/settings');
+    }
+
+    /**
+     * `PUT /v1/users/{address}/settings`: the user's own change to their settings.
+     *
+     * @param string $address  The mailbox
+     * @param array  $settings Any of "challenge", "provider", "sms_number", "alt_email"
+     *
+     * @return array The settings after the change, as show_user_settings() returns them
+     */
+    public function user_settings($address, array $settings)
+    {
+        $known = array_intersect_key($settings, array_flip(['challenge', 'provider', 'sms_number', 'alt_email']));
+
+        return $this->call('PUT', '/v1/users/' . rawurlencode((string) $address) . '/settings',
+            array_map('strval', $known));
+    }
+
+    /**
+     * One call: the decoded JSON of a 200 answer, or a MailmfaError.
+     *
+     * @param string     $method HTTP method
+     * @param string     $path   Path below the service's address
+     * @param array|null $body   JSON body
+     *
+     * @return array
+     * @throws MailmfaError
+     */
+    private function call($method, $path, $body = null)
+    {
+        if ($this->url === '' || !preg_match('!^https?://!i', $this->url)) {
+            throw new MailmfaError('the service address (mailmfa_url) is not set or not http(s)');
+        }
+
+        $headers = ['Accept: application/json'];
+        if ($this->key !== '') {
+            $headers[] = 'Authorization: Bearer ' . $this->key;
+        }
+
+        $options = [
+            CURLOPT_CUSTOMREQUEST     => $method,
+            CURLOPT_RETURNTRANSFER    => true,
+            CURLOPT_FOLLOWLOCATION    => false,
+            CURLOPT_CONNECTTIMEOUT_MS => (int) ceil($this->timeout * 1000),
+            CURLOPT_TIMEOUT_MS        => (int) ceil($this->timeout * 1000),
+            // The service is reached directly: an http_proxy meant for the web is not for it.
+            CURLOPT_PROXY             => '',
+            CURLOPT_NOPROXY           => '*',
+            CURLOPT_PROTOCOLS         => CURLPROTO_HTTP | CURLPROTO_HTTPS,
+        ];
+
+        if ($body !== null) {
+            $headers[] = 'Content-Type: application/json';
+            $options[CURLOPT_POSTFIELDS] = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        }
+
+        $options[CURLOPT_HTTPHEADER] = $headers;
+
+        $curl = curl_init($this->url . $path);
+        curl_setopt_array($curl, $options);
+        $text   = curl_exec($curl);
+        $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        $failed = $text === false ? curl_error($curl) : null;
+        curl_close($curl);
+
+        if ($failed !== null) {
+            throw new MailmfaError("the service at {$this->url} cannot be reached: $failed");
+        }
+
+        $json = json_decode((string) $text, true);
+
+        if ($status != 200) {
+            $message = is_array($json) && isset($json['error']) ? (string) $json['error'] : "HTTP status $status";
+            $reason  = is_array($json) && isset($json['reason']) ? (string) $json['reason'] : null;
+
+            throw new MailmfaError("the service answered $status: $message", $status, $reason);
+        }
+
+        if (!is_array($json)) {
+            throw new MailmfaError('the service answered with something that is not JSON', $status);
+        }
+
+        return $json;
+    }
+}
+
+/**
+ * Why a call to the login service gave no answer to use.
+ */
+class MailmfaError extends Exception
+{
+    /** @var int The HTTP status, 0 when no answer arrived */
+    public $status;
+
+    /** @var string|null The refusal's reason word (`self_service_off`, …), if the service gave one */
+    public $reason;
+
+    /**
+     * @param string      $message What went wrong, for the log
+     * @param int         $status  The HTTP status, 0 when no answer arrived
+     * @param string|null $reason  The refusal's reason word
+     */
+    public function __construct($message, $status = 0, $reason = null)
+    {
+        parent::__construct($message, $status);
+
+        $this->status = $status;
+        $this->reason = $reason;
+    }
+
+    /**
+     * Whether the service did not answer at all, or answered that it cannot work now.
+     *
+     * @return bool
+     */
+    public function unavailable()
+    {
+        return $this->status == 0 || $this->status == 429 || $this->status >= 500;
+    }
+}

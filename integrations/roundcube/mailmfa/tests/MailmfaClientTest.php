@@ -1,0 +1,232 @@
+<?php
+
+/**
+ * MailmfaClient against a real `mailmfa serve`.
+ *
+ * The Rust test `tests/roundcube.rs` starts the service on a store it made and runs this file
+ * with Debian's phpunit, passing in the environment:
+ *
+ *   MAILMFA_TEST_URL        the service, e.g. http://127.0.0.1:41234
+ *   MAILMFA_TEST_KEY        an API key of it
+ *   MAILMFA_TEST_TOTP_USER  a mailbox challenged at every login, with no TOTP app enrolled yet
+ *   MAILMFA_TEST_SMS_USER   a mailbox challenged at every login by SMS (to a test gateway)
+ *   MAILMFA_TEST_CLOSED_USER a mailbox whose post office does not let users change settings
+ *
+ * Run by hand: start `mailmfa serve`, set those variables, then
+ *   phpunit --do-not-cache-result integrations/roundcube/mailmfa/tests
+ */
+class MailmfaClientTest extends PHPUnit\Framework\TestCase
+{
+    public static function setUpBeforeClass(): void
+    {
+        require_once __DIR__ . '/../lib/MailmfaClient.php';
+    }
+
+    public function test_health_answers_without_a_key()
+    {
+        $health = (new MailmfaClient(self::env('MAILMFA_TEST_URL'), ''))->health();
+
+        $this->assertSame('ok', $health['status']);
+        $this->assertArrayHasKey('version', $health);
+    }
+
+    public function test_enrolment_then_wrong_and_right_code()
+    {
+        $client = self::client();
+        $begin  = $client->begin(self::env('MAILMFA_TEST_TOTP_USER'), '198.51.100.7');
+
+        $this->assertSame('enroll', $begin['decision']);
+        $this->assertSame('totp', $begin['provider']);
+        $this->assertMatchesRegularExpression('/^[0-9a-f]{32}$/', $begin['transaction_id']);
+        $this->assertGreaterThan(0, $begin['expires_in']);
+        $this->assertStringStartsWith("\x89PNG", base64_decode($begin['qr_png_base64'], true));
+
+        parse_str(parse_url($begin['otpauth_uri'], PHP_URL_QUERY), $query);
+        $step  = intdiv(time(), 30);
+        $code  = self::totp($query['secret'], $step);
+        $near  = [self::totp($query['secret'], $step - 1), $code, self::totp($query['secret'], $step + 1)];
+        $wrong = '000000';
+        while (in_array($wrong, $near, true)) {
+            $wrong = sprintf('%06d', (int) $wrong + 1);
+        }
+
+        $this->assertSame(['result' => 'rejected', 'reason' => 'invalid_code'],
+            $client->verify($begin['transaction_id'], $wrong));
+        $this->assertSame(['result' => 'accepted'], $client->verify($begin['transaction_id'], $code));
+
+        // The transaction ended with the accepted code.
+        $error = self::failure(function () use ($client, $begin, $code) {
+            $client->verify($begin['transaction_id'], $code);
+        });
+        $this->assertSame(404, $error->status);
+        $this->assertFalse($error->unavailable());
+    }
+
+    public function test_an_sms_code_is_sent_again_on_request()
+    {
+        $client = self::client();
+        $begin  = $client->begin(self::env('MAILMFA_TEST_SMS_USER'), '198.51.100.8');
+
+        $this->assertSame('challenge', $begin['decision']);
+        $this->assertSame('sms', $begin['provider']);
+        $this->assertStringEndsWith('67', $begin['sent_to']);
+        $this->assertStringNotContainsString('5551234567', $begin['sent_to']);
+
+        $resent = $client->resend($begin['transaction_id']);
+        $this->assertSame(['sent_to' => $begin['sent_to']], $resent);
+    }
+
+    public function test_nothing_to_resend_for_an_authenticator_app()
+    {
+        $client = self::client();
+        $begin  = $client->begin(self::env('MAILMFA_TEST_TOTP_USER'), '198.51.100.9');
+
+        $this->assertContains($begin['decision'], ['enroll', 'challenge']);
+        $error = self::failure(function () use ($client, $begin) {
+            $client->resend($begin['transaction_id']);
+        });
+        $this->assertSame(400, $error->status);
+    }
+
+    public function test_self_service_changes_the_mode_and_names_refusals()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_SMS_USER');
+
+        $shown = $client->show_user_settings($address);
+        $this->assertSame('inherit', $shown['challenge']);
+        $this->assertSame('always', $shown['effective_challenge']);
+        $this->assertTrue($shown['may_change_challenge']);
+        $this->assertSame('sms', $shown['provider']);
+        $this->assertSame(['totp', 'sms', 'smtp'], $shown['providers']);
+        $this->assertSame('+•••••••••67', $shown['sms_number'], 'the number is shown masked only');
+        $this->assertNull($shown['alt_email']);
+
+        $changed = $client->user_settings($address, ['challenge' => 'new-ip']);
+        $this->assertSame([$address, 'new-ip', 'new-ip', 'sms'],
+            [$changed['address'], $changed['challenge'], $changed['effective_challenge'], $changed['provider']]);
+        $this->assertSame('always', $client->user_settings($address, ['challenge' => 'always'])['challenge']);
+        $this->assertFalse($client->show_user_settings(self::env('MAILMFA_TEST_CLOSED_USER'))['may_change_challenge']);
+
+        $closed = self::failure(function () use ($client) {
+            $client->user_settings(self::env('MAILMFA_TEST_CLOSED_USER'), ['challenge' => 'never']);
+        });
+        $this->assertSame(403, $closed->status);
+        $this->assertSame('self_service_off', $closed->reason);
+
+        $invalid = self::failure(function () use ($client, $address) {
+            $client->user_settings($address, ['sms_number' => '12']);
+        });
+        $this->assertSame(400, $invalid->status);
+        $this->assertStringContainsString('E.164', $invalid->getMessage());
+    }
+
+    public function test_a_wrong_key_is_refused_and_never_repeated()
+    {
+        $key    = 'mmfa_000000000000_' . str_repeat('x', 32);
+        $client = new MailmfaClient(self::env('MAILMFA_TEST_URL'), $key);
+        $error  = self::failure(function () use ($client) {
+            $client->begin('nobody@example.test', '198.51.100.10');
+        });
+
+        $this->assertSame(401, $error->status);
+        $this->assertFalse($error->unavailable());
+        $this->assertStringNotContainsString($key, $error->getMessage());
+        $this->assertStringNotContainsString(self::env('MAILMFA_TEST_KEY'), $error->getMessage());
+    }
+
+    public function test_a_closed_port_and_a_silent_server_are_unavailable()
+    {
+        // A port nobody listens on: take a free one and close it again.
+        $socket = stream_socket_server('tcp://127.0.0.1:0');
+        $closed = stream_socket_get_name($socket, false);
+        fclose($socket);
+
+        $error = self::failure(function () use ($closed) {
+            (new MailmfaClient("http://$closed", self::env('MAILMFA_TEST_KEY'), 2))->health();
+        });
+        $this->assertSame(0, $error->status);
+        $this->assertTrue($error->unavailable());
+
+        // A server that accepts the connection and never answers: the timeout ends the call.
+        $silent = stream_socket_server('tcp://127.0.0.1:0');
+        $start  = microtime(true);
+        $error  = self::failure(function () use ($silent) {
+            (new MailmfaClient('http://' . stream_socket_get_name($silent, false), self::env('MAILMFA_TEST_KEY'), 0.5))
+                ->begin('alice@example.test', '198.51.100.11');
+        });
+        fclose($silent);
+
+        $this->assertSame(0, $error->status);
+        $this->assertTrue($error->unavailable());
+        $this->assertLessThan(5, microtime(true) - $start);
+    }
+
+    public function test_no_address_configured_is_an_error_not_a_call()
+    {
+        $error = self::failure(function () {
+            (new MailmfaClient('', 'key'))->health();
+        });
+
+        $this->assertSame(0, $error->status);
+        $this->assertStringContainsString('mailmfa_url', $error->getMessage());
+    }
+
+    /**
+     * A variable the Rust harness sets; without it the test fails and says what is missing.
+     */
+    private static function env($name)
+    {
+        $value = getenv($name);
+
+        if ($value === false || $value === '') {
+            self::fail("$name is not set: run this through `cargo test --test roundcube`, or set it by hand");
+        }
+
+        return $value;
+    }
+
+    private static function client()
+    {
+        return new MailmfaClient(self::env('MAILMFA_TEST_URL'), self::env('MAILMFA_TEST_KEY'));
+    }
+
+    /**
+     * The MailmfaError the call throws; fails the test when it throws none.
+     */
+    private static function failure(callable $call)
+    {
+        try {
+            $call();
+        }
+        catch (MailmfaError $e) {
+            return $e;
+        }
+
+        self::fail('the call succeeded but should have failed');
+    }
+
+    /**
+     * RFC 6238 TOTP (SHA-1, 6 digits) of a base32 secret at a 30-second step.
+     */
+    private static function totp($secret, $step)
+    {
+        $alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+        $bits     = '';
+
+        foreach (str_split(strtoupper(rtrim($secret, '='))) as $char) {
+            $bits .= str_pad(decbin(strpos($alphabet, $char)), 5, '0', STR_PAD_LEFT);
+        }
+
+        $key = '';
+        foreach (str_split(substr($bits, 0, intdiv(strlen($bits), 8) * 8), 8) as $byte) {
+            $key .= chr(bindec($byte));
+        }
+
+        $hash   = hash_hmac('sha1', pack('J', $step), $key, true);
+        $offset = ord($hash[19]) & 0x0f;
+        $value  = unpack('N', substr($hash, $offset, 4))[1] & 0x7fffffff;
+
+        return sprintf('%06d', $value % 1000000);
+    }
+}

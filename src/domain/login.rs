@@ -1,0 +1,192 @@
+//! What the login gate answers: `login begin`'s decision with its reason, and `login verify`'s
+//! result. The CLI prints these as JSON and the login service sends them as they are.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::Provider;
+
+/// Why the engine decided as it did (the `reason` of the JSON answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The mailbox's mode is Never.
+    Never,
+    /// The mailbox's mode is Prompt Always.
+    Always,
+    /// The IP address is already known for the mailbox.
+    KnownIp,
+    /// The IP address is new for the mailbox.
+    NewIp,
+    /// The country is already known for the mailbox.
+    KnownCountry,
+    /// The country is new for the mailbox.
+    NewCountry,
+    /// The country of the address could not be resolved.
+    UnknownCountry,
+    /// Too many codes were sent to the mailbox in the last hour.
+    SendLimit,
+    /// Too many wrong codes: the mailbox is locked.
+    Locked,
+    /// No enabled provider has the data to reach the mailbox.
+    NoUsableProvider,
+}
+
+impl Reason {
+    /// The JSON word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Never => "never",
+            Self::Always => "always",
+            Self::KnownIp => "known_ip",
+            Self::NewIp => "new_ip",
+            Self::KnownCountry => "known_country",
+            Self::NewCountry => "new_country",
+            Self::UnknownCountry => "unknown_country",
+            Self::SendLimit => "send_limit",
+            Self::Locked => "locked",
+            Self::NoUsableProvider => "no_usable_provider",
+        }
+    }
+
+    /// The reason in an administrator's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Never => "the mailbox is never challenged",
+            Self::Always => "the mailbox is challenged on every login",
+            Self::KnownIp => "the IP address is known for this mailbox",
+            Self::NewIp => "the IP address is new for this mailbox",
+            Self::KnownCountry => "the country is known for this mailbox",
+            Self::NewCountry => "the country is new for this mailbox",
+            Self::UnknownCountry => "the country of the IP address is unknown",
+            Self::SendLimit => "too many codes were sent in the last hour",
+            Self::Locked => "too many wrong codes",
+            Self::NoUsableProvider => "no enabled provider can reach this mailbox",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// What `login begin` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum BeginAnswer {
+    /// Let the login through without a second factor.
+    Allow {
+        /// Why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+    },
+    /// Ask for a code: from the TOTP app, or the one just sent by SMS or e-mail.
+    Challenge {
+        /// Where the code comes from.
+        provider: Provider,
+        /// The masked destination of a sent code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sent_to: Option<String>,
+        /// Why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+    },
+    /// Show the QR code of a new TOTP secret, then ask for the first code from it.
+    Enroll {
+        /// Always TOTP.
+        provider: Provider,
+        /// The key URI the QR code carries.
+        otpauth_uri: String,
+        /// Why a challenge is due.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+    },
+    /// Refuse for now: the mailbox is locked (or sent too many codes).
+    Locked {
+        /// Seconds until the lock ends.
+        retry_after_s: i64,
+        /// Why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+    },
+    /// Refuse: the mailbox must be challenged but no enabled provider can reach it.
+    Refused {
+        /// Why.
+        reason: Reason,
+    },
+}
+
+impl BeginAnswer {
+    /// The `decision` word.
+    pub fn decision(&self) -> &'static str {
+        match self {
+            Self::Allow { .. } => "allow",
+            Self::Challenge { .. } => "challenge",
+            Self::Enroll { .. } => "enroll",
+            Self::Locked { .. } => "locked",
+            Self::Refused { .. } => "refused",
+        }
+    }
+
+    /// The reason, if any.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::Allow { reason } | Self::Challenge { reason, .. } | Self::Enroll { reason, .. } => *reason,
+            Self::Locked { reason, .. } => *reason,
+            Self::Refused { reason } => Some(*reason),
+        }
+    }
+
+    /// Whether the login may go on (allowed, or waiting for a code).
+    pub fn proceeds(&self) -> bool {
+        !matches!(self, Self::Locked { .. } | Self::Refused { .. })
+    }
+}
+
+/// Why a code was refused (the `reason` of `login verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Wrong, replayed or out-of-window code.
+    InvalidCode,
+    /// The mailbox is locked: by this wrong code, or before (then the code was not even looked at).
+    Locked,
+    /// The one-time code expired.
+    Expired,
+    /// Nothing was asked of this mailbox.
+    NoChallenge,
+}
+
+impl RejectReason {
+    /// The JSON word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::InvalidCode => "invalid_code",
+            Self::Locked => "locked",
+            Self::Expired => "expired",
+            Self::NoChallenge => "no_challenge",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// What `login verify` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum VerifyAnswer {
+    /// The code is right: the login may go on.
+    Accepted,
+    /// The code is refused.
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+    },
+}

@@ -1,0 +1,253 @@
+//! Post offices and mailboxes as the rest of mailmfa sees them, and the rules that follow from their
+//! state alone: the mode in force, the lock, the Status column, which provider a challenge uses, and
+//! how a lock grows.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{
+    ChallengeMode, EmailAddress, EnrolmentState, MailboxAddress, MailboxChallenge, MailboxId, PhoneNumber,
+    PostOfficeId, PostOfficeName, Provider, ProviderSwitches,
+};
+use crate::clock::UnixTime;
+
+/// A post office with its default policy and mailbox count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostOffice {
+    /// Its id.
+    pub id: PostOfficeId,
+    /// Its name.
+    pub name: PostOfficeName,
+    /// The challenge mode its mailboxes inherit.
+    pub challenge: ChallengeMode,
+    /// Whether its users may change their own two-factor settings.
+    pub users_may_configure: bool,
+    /// How many mailboxes it has.
+    pub mailboxes: i64,
+}
+
+/// Everything about one mailbox's two-factor settings except its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// Its id.
+    pub id: MailboxId,
+    /// Its post office's id.
+    pub postoffice_id: PostOfficeId,
+    /// `mailbox@postoffice`.
+    pub address: MailboxAddress,
+    /// Its own challenge setting.
+    pub challenge: MailboxChallenge,
+    /// The post office's default mode.
+    pub postoffice_challenge: ChallengeMode,
+    /// Whether the post office lets users configure their own two-factor settings.
+    pub users_may_configure: bool,
+    /// What delivers its codes.
+    pub provider: Provider,
+    /// Its SMS number.
+    pub sms_number: Option<PhoneNumber>,
+    /// Its alternate e-mail address.
+    pub alt_email: Option<EmailAddress>,
+    /// Where its TOTP secret stands.
+    pub enrolment: EnrolmentState,
+    /// Consecutive failed verifications.
+    pub failures: i64,
+    /// How many times it was locked since the last success (each lock doubles the next).
+    pub lock_count: i64,
+    /// Locked until this time, if set.
+    pub locked_until: Option<UnixTime>,
+    /// The last accepted login.
+    pub last_login: Option<UnixTime>,
+}
+
+impl Mailbox {
+    /// The mode in force.
+    pub fn effective_challenge(&self) -> ChallengeMode {
+        self.challenge.effective(self.postoffice_challenge)
+    }
+
+    /// Seconds until the lock ends, if locked at `now`.
+    pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
+        self.locked_until.filter(|&until| until > now).map(|until| until - now)
+    }
+
+    /// The Status column.
+    pub fn status(&self, now: UnixTime) -> MailboxStatus {
+        MailboxStatus::of(
+            self.locked_for(now).is_some(),
+            self.provider,
+            self.enrolment,
+            self.sms_number.is_some(),
+            self.alt_email.is_some(),
+        )
+    }
+
+    /// Whether the mailbox can be challenged with `provider`: a number for SMS, an alternate
+    /// address for SMTP; for TOTP any state when it is the mailbox's own provider (it enrols),
+    /// but only an active secret when TOTP stands in for a disabled provider.
+    fn reachable_by(&self, provider: Provider, as_fallback: bool) -> bool {
+        match provider {
+            Provider::Totp => !as_fallback || self.enrolment == EnrolmentState::Active,
+            Provider::Sms => self.sms_number.is_some(),
+            Provider::Smtp => self.alt_email.is_some(),
+        }
+    }
+
+    /// The provider a challenge uses: the mailbox's own if the platform has it enabled and the
+    /// mailbox is set up for it, else the first enabled provider (strongest first) the mailbox has
+    /// data for, else none.
+    pub fn challenge_provider(&self, switches: &[(Provider, ProviderSwitches)]) -> Option<Provider> {
+        let enabled = |p: Provider| switches.iter().any(|(q, s)| *q == p && s.enabled);
+        if enabled(self.provider) && self.reachable_by(self.provider, false) {
+            return Some(self.provider);
+        }
+        Provider::ALL.into_iter().filter(|p| *p != self.provider).find(|p| enabled(*p) && self.reachable_by(*p, true))
+    }
+}
+
+/// A mailbox's Status column: locked, or how far its provider is set up. It serialises as the
+/// words the console shows (`"not enrolled"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MailboxStatus {
+    /// TOTP without a secret, or SMS/SMTP without a destination.
+    NotEnrolled,
+    /// A TOTP secret was shown and waits for its first code.
+    Pending,
+    /// Ready: an active TOTP secret, or a destination for the code.
+    Enrolled,
+    /// Too many wrong codes: locked for now.
+    Locked,
+}
+
+impl MailboxStatus {
+    /// Every status, in the console's order.
+    pub const ALL: [MailboxStatus; 4] = [Self::NotEnrolled, Self::Pending, Self::Enrolled, Self::Locked];
+
+    fn of(locked: bool, provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> Self {
+        if locked {
+            return Self::Locked;
+        }
+        let ready = match provider {
+            Provider::Totp => match enrolment {
+                EnrolmentState::None => false,
+                EnrolmentState::Pending => return Self::Pending,
+                EnrolmentState::Active => true,
+            },
+            Provider::Sms => has_sms,
+            Provider::Smtp => has_alt,
+        };
+        if ready { Self::Enrolled } else { Self::NotEnrolled }
+    }
+
+    /// The word the console and `mailbox list` show (`not enrolled`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotEnrolled => "not enrolled",
+            Self::Pending => "pending",
+            Self::Enrolled => "enrolled",
+            Self::Locked => "locked",
+        }
+    }
+}
+
+impl Serialize for MailboxStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
+impl fmt::Display for MailboxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One line of a post office's mailbox table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxSummary {
+    /// Its id.
+    pub id: MailboxId,
+    /// `mailbox@postoffice`.
+    pub address: MailboxAddress,
+    /// Its own challenge setting.
+    pub challenge: MailboxChallenge,
+    /// The mode in force.
+    pub effective_challenge: ChallengeMode,
+    /// What delivers its codes.
+    pub provider: Provider,
+    /// The Status column.
+    pub status: MailboxStatus,
+    /// The last accepted login.
+    pub last_login: Option<UnixTime>,
+    /// Known countries, sorted.
+    pub known_countries: Vec<String>,
+}
+
+impl MailboxSummary {
+    /// The summary of a mailbox, given its known countries.
+    pub fn of(mailbox: &Mailbox, known_countries: Vec<String>, now: UnixTime) -> Self {
+        Self {
+            id: mailbox.id,
+            address: mailbox.address.clone(),
+            challenge: mailbox.challenge,
+            effective_challenge: mailbox.effective_challenge(),
+            provider: mailbox.provider,
+            status: mailbox.status(now),
+            last_login: mailbox.last_login,
+            known_countries,
+        }
+    }
+}
+
+/// An IP address or a country known for a mailbox, with when it was first and last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownLocation {
+    /// The IP address or the country code.
+    pub value: String,
+    /// When a login from it was first accepted.
+    pub first_seen: UnixTime,
+    /// When a login from it was last accepted.
+    pub last_seen: UnixTime,
+}
+
+/// How failed codes lock a mailbox: after `threshold` consecutive failures it locks for
+/// `first_lock_seconds`, doubled for each earlier lock since the last success, never longer than
+/// [`Lockout::MAX_SECONDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    /// Consecutive failures that lock (1–100).
+    pub threshold: i64,
+    /// Length of the first lock.
+    pub first_lock_seconds: i64,
+}
+
+impl Lockout {
+    /// The longest lock: one hour.
+    pub const MAX_SECONDS: i64 = 3600;
+
+    /// After a failure that brings the count to `failures` (with `earlier_locks` locks since the
+    /// last success): the end of the lock it causes, if it causes one.
+    pub fn lock_after(&self, failures: i64, earlier_locks: i64, now: UnixTime) -> Option<UnixTime> {
+        if failures < self.threshold.max(1) {
+            return None;
+        }
+        let seconds = self.first_lock_seconds.max(1).saturating_mul(1i64 << earlier_locks.clamp(0, 20));
+        Some(now + seconds.min(Self::MAX_SECONDS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_doubles_and_stops_at_an_hour() {
+        let lockout = Lockout { threshold: 5, first_lock_seconds: 60 };
+        assert_eq!(lockout.lock_after(4, 0, 100), None);
+        assert_eq!(lockout.lock_after(5, 0, 100), Some(160));
+        assert_eq!(lockout.lock_after(5, 1, 100), Some(220));
+        assert_eq!(lockout.lock_after(5, 5, 100), Some(100 + 1920));
+        assert_eq!(lockout.lock_after(5, 6, 100), Some(100 + 3600));
+        assert_eq!(lockout.lock_after(5, 60, 100), Some(100 + 3600));
+    }
+}

@@ -1,0 +1,235 @@
+//! `mailmfa serve`: the login engine as a long-running HTTP service (DESIGN.md §8). This face
+//! parses HTTP and calls the service, as the command line parses arguments: [`http`] has the
+//! routes, [`writer`] the group commit (one thread owns the store), [`limits`] the request rates,
+//! and this file the listener — plain HTTP only on a loopback address, HTTPS (rustls) anywhere
+//! else — with its connection cap, read timeouts and graceful shutdown.
+
+mod http;
+mod limits;
+mod pages;
+mod texts;
+#[cfg(windows)]
+pub mod windows;
+mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tower::ServiceExt as _;
+
+pub use self::writer::MAX_BATCH;
+use crate::service::{KeyFolder, Service, ServiceError, StoreLocation};
+
+/// The most connections open at once; more wait in the operating system's queue.
+const MAX_CONNECTIONS: usize = 4096;
+/// How long a client may take to send a request's head (and how long an idle connection stays).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests get to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How `serve` was asked to run.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// `--listen`, else the setting `serve.listen`.
+    pub listen: Option<SocketAddr>,
+    /// Requests one commit may take (1: no group commit).
+    pub max_batch: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self { listen: None, max_batch: MAX_BATCH }
+    }
+}
+
+/// Why the service could not start or stopped.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The store or the settings failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// Plain HTTP was asked for on an address other machines reach.
+    #[error(
+        "{0} is not a loopback address: other machines would send codes and keys in the clear. Set serve.tls_cert and serve.tls_key (PEM files) for HTTPS, or listen on 127.0.0.1 behind a reverse proxy that terminates TLS"
+    )]
+    NeedsTls(SocketAddr),
+    /// `serve.listen` is not an address.
+    #[error("serve.listen {0:?} is not address:port")]
+    BadListen(String),
+    /// Only one of the certificate and the key is set.
+    #[error("set both serve.tls_cert and serve.tls_key, or neither")]
+    HalfTls,
+    /// A PEM file could not be read.
+    #[error("cannot read the TLS {what} {path}: {reason}")]
+    Pem {
+        /// `certificate` or `key`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// rustls refused the certificate and key.
+    #[error("the TLS certificate and key do not fit together: {0}")]
+    Tls(#[from] rustls::Error),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The runtime or the writer thread could not start.
+    #[error("cannot start the service: {0}")]
+    Start(std::io::Error),
+}
+
+/// Runs the service until `shutdown` completes, then lets in-flight requests finish. Calls
+/// `listening` with the bound address (and whether it speaks HTTPS) once it accepts connections.
+pub fn run(
+    location: &StoreLocation,
+    keys: &KeyFolder,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    listening: impl FnOnce(SocketAddr, bool),
+) -> Result<(), ServeError> {
+    let service = Service::open(location, keys)?;
+    let settings = service.typed_settings()?;
+    let listen = match options.listen {
+        Some(addr) => addr,
+        None => settings.serve_listen.parse().map_err(|_| ServeError::BadListen(settings.serve_listen.clone()))?,
+    };
+    let tls = tls_acceptor(&settings.serve_tls_cert, &settings.serve_tls_key)?;
+    if tls.is_none() && !listen.ip().is_loopback() {
+        return Err(ServeError::NeedsTls(listen));
+    }
+    let store_kind = service.mode_word();
+    let limits = Arc::new(limits::RateLimits::new(settings.serve_ip_rate, settings.serve_client_rate));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Start)?;
+    let (writer, writer_thread) = writer::Writer::start(service, options.max_batch).map_err(ServeError::Start)?;
+    let public_url = Some(settings.serve_public_url.trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
+    let state = http::AppState { writer, limits, store_kind, public_url };
+    let served = runtime.block_on(async move {
+        let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
+        let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
+        listening(bound, tls.is_some());
+        accept_loop(listener, http::router(state), tls, shutdown).await;
+        Ok(())
+    });
+    // Every handle on the writer is gone with the router: it finishes what is queued and ends.
+    drop(runtime);
+    drop(writer_thread.join());
+    served
+}
+
+/// The TLS acceptor of the configured certificate and key, if both are set.
+fn tls_acceptor(cert: &str, key: &str) -> Result<Option<TlsAcceptor>, ServeError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    match (cert.is_empty(), key.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {}
+        _ => return Err(ServeError::HalfTls),
+    }
+    let pem = |what: &'static str, path: &str, reason: String| ServeError::Pem { what, path: path.into(), reason };
+    let chain = CertificateDer::pem_file_iter(Path::new(cert))
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| pem("certificate", cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(pem("certificate", cert, "it holds no certificate".to_owned()));
+    }
+    let private = PrivateKeyDer::from_pem_file(Path::new(key)).map_err(|e| pem("key", key, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, private)?;
+    Ok(Some(TlsAcceptor::from(Arc::new(config))))
+}
+
+/// Accepts connections until `shutdown`, then waits (bounded) for the open ones to finish.
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        // Without Nagle, a small answer leaves at once; failing to turn it off only costs latency.
+        drop(stream.set_nodelay(true));
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(http::Peer(peer));
+            router.clone().oneshot(request)
+        });
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            // A connection that fails (a reset, a bad request line, a timeout) concerns only itself.
+            match tls {
+                None => drop(watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await),
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        drop(watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await);
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    drop(tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await);
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => drop(tokio::signal::ctrl_c().await),
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tokio::signal::ctrl_c().await);
+}

@@ -1,0 +1,250 @@
+//! The hosted sign-in pages (DESIGN.md §9): server-rendered HTML (maud: checked at compile time,
+//! escaped by default), no JavaScript, one small stylesheet, every word from [`super::texts`].
+//! Pages send a strict CSP, `frame-ancestors 'none'`, `Cache-Control: no-store` and
+//! `Referrer-Policy: no-referrer`; every form carries the sign-in's CSRF token.
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use maud::{DOCTYPE, Markup, html};
+
+use super::http::{AppState, Failure, MAX_BODY, Peer, run};
+use super::texts::{ENGLISH, Texts};
+use crate::domain::Provider;
+use crate::service::{ApiAnswer, ApiRequest, Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError};
+
+/// The stylesheet of the pages.
+const STYLESHEET: &str = include_str!("mailmfa.css");
+
+/// `GET /static/mailmfa.css`.
+pub async fn stylesheet() -> Response {
+    let mut response = STYLESHEET.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `GET /signin/{id}`.
+pub async fn view(State(state): State<AppState>, peer: axum::Extension<Peer>, Path(id): Path<String>) -> Response {
+    page(&state, peer.0, PageRequest::View { signin: id }).await
+}
+
+/// `POST /signin/{id}`: the code form.
+pub async fn code(
+    State(state): State<AppState>,
+    peer: axum::Extension<Peer>,
+    Path(id): Path<String>,
+    form: Form,
+) -> Response {
+    let request = PageRequest::Code { signin: id, csrf: form.get("csrf"), code: form.get("code") };
+    page(&state, peer.0, request).await
+}
+
+/// `POST /signin/{id}/resend`.
+pub async fn resend(
+    State(state): State<AppState>,
+    peer: axum::Extension<Peer>,
+    Path(id): Path<String>,
+    form: Form,
+) -> Response {
+    page(&state, peer.0, PageRequest::Resend { signin: id, csrf: form.get("csrf") }).await
+}
+
+/// Runs a page's request and renders what it shows, or sends the browser back to the webmail.
+async fn page(state: &AppState, peer: Peer, request: PageRequest) -> Response {
+    let caller = Caller { key: None, source: peer.0.ip().to_canonical() };
+    let answer = match run(state, caller, ApiRequest::Page(request)).await {
+        Ok(ApiAnswer::Page(answer)) => answer,
+        Ok(_) => return Failure::NotFound.into_response(),
+        Err(Failure::Service(ServiceError::Delivery(_))) => {
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "The code could not be sent. Try again in a moment.");
+        }
+        Err(failure) => return failure.into_response(),
+    };
+    let base = state.public_url.as_deref().unwrap_or("");
+    let t = &ENGLISH;
+    match answer {
+        PageAnswer::Done { redirect } => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(location) = HeaderValue::from_str(&redirect) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            secure(response, None)
+        }
+        PageAnswer::Enrol { page, otpauth_uri, secret_groups } => {
+            let uri = otpauth_uri.clone();
+            let (png, side) = match tokio::task::spawn_blocking(move || crate::qr::png_sized(&uri, 200)).await {
+                Ok(Ok(drawn)) => drawn,
+                _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The QR code could not be drawn."),
+            };
+            let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+            let body = html! {
+                h1 { (t.enrol_title) }
+                (who(t, &page))
+                p { (t.enrol_intro) }
+                img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side);
+                // A phone cannot scan its own screen: it can open the URI in its app instead.
+                p.on-phone { a href=(otpauth_uri.as_str()) { (t.add_on_this_device) } }
+                p { (t.manual_entry) }
+                // Two halves that wrap as wholes: two even rows where one does not fit.
+                @let groups: Vec<&str> = secret_groups.split(' ').collect();
+                @let (first, second) = groups.split_at(groups.len().div_ceil(2));
+                p.key { span { (first.join(" ")) } " " span { (second.join(" ")) } }
+                p { (t.enrol_code_intro) }
+                (note(t, page.note))
+                (code_form(t, base, &page, false))
+            };
+            secure(document(t, base, t.enrol_title, body).into_response(), Some(&page.return_origin))
+        }
+        PageAnswer::Code { page, provider, sent_to } => {
+            let lead = match (provider, &sent_to) {
+                (Provider::Sms, Some(to)) => html! { (t.code_sent_sms) " " strong { (to) } "." },
+                (Provider::Smtp, Some(to)) => html! { (t.code_sent_email) " " strong { (to) } "." },
+                _ => html! { (t.code_from_app) },
+            };
+            let body = html! {
+                h1 { (t.code_title) }
+                (who(t, &page))
+                p { (lead) }
+                (note(t, page.note))
+                (code_form(t, base, &page, true))
+                @if provider != Provider::Totp {
+                    form method="post" action={ (base) "/signin/" (page.signin) "/resend" } {
+                        input type="hidden" name="csrf" value=(page.csrf);
+                        button.link type="submit" { (t.resend_button) }
+                    }
+                }
+            };
+            secure(document(t, base, t.code_title, body).into_response(), Some(&page.return_origin))
+        }
+        PageAnswer::Locked { address, retry_after_s } => {
+            let body = html! {
+                h1 { (t.locked_title) }
+                p.who { (t.signing_in_as) " " (address) }
+                p.note.bad { (t.locked_text) " " (wait(retry_after_s)) "." }
+            };
+            secure(document(t, base, t.locked_title, body).into_response(), None)
+        }
+        PageAnswer::Expired => {
+            let body = html! { h1 { (t.expired_title) } p { (t.expired_text) } };
+            let mut response = document(t, base, t.expired_title, body).into_response();
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            secure(response, None)
+        }
+    }
+}
+
+fn who(t: &Texts, page: &PageFacts) -> Markup {
+    html! { p.who { (t.signing_in_as) " " strong { (page.address) } } }
+}
+
+fn note(t: &Texts, note: Option<PageNote>) -> Markup {
+    let (text, bad) = match note {
+        None => return html! {},
+        Some(PageNote::WrongCode) => (t.wrong_code, true),
+        Some(PageNote::BadCode) => (t.bad_code, true),
+        Some(PageNote::ExpiredCode) => (t.expired_code, true),
+        Some(PageNote::SendLimit) => (t.send_limit, true),
+        Some(PageNote::StaleForm) => (t.stale_form, true),
+        Some(PageNote::Resent) => (t.resent, false),
+    };
+    html! { p.note.bad[bad] role="status" { (text) } }
+}
+
+/// The code form; `focus` puts the cursor in the field (not on the enrol page, where a phone would
+/// scroll past the QR code to it).
+fn code_form(t: &Texts, base: &str, page: &PageFacts, focus: bool) -> Markup {
+    html! {
+        form method="post" action={ (base) "/signin/" (page.signin) } {
+            input type="hidden" name="csrf" value=(page.csrf);
+            label for="code" { (t.code_label) }
+            input #code type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
+                autocomplete="one-time-code" autofocus[focus] required;
+            button type="submit" { (t.verify_button) }
+        }
+    }
+}
+
+fn document(t: &Texts, base: &str, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(t.lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                link rel="stylesheet" href={ (base) "/static/mailmfa.css" };
+            }
+            body {
+                main {
+                    (body)
+                    footer { (t.footer) }
+                }
+            }
+        }
+    }
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let t = &ENGLISH;
+    let body = html! { h1 { (t.expired_title) } p.note.bad { (message) } };
+    let mut response = document(t, "", t.expired_title, body).into_response();
+    *response.status_mut() = status;
+    secure(response, None)
+}
+
+/// `45 seconds`, `3 minutes`.
+fn wait(seconds: i64) -> String {
+    match seconds.max(1) {
+        s @ 0..=90 => format!("{s} seconds"),
+        s => format!("{} minutes", (s + 59) / 60),
+    }
+}
+
+/// The pages' security headers. A form's CSP lets it go to this service and, once the code is
+/// accepted, back to the webmail (browsers check a form's redirect too).
+fn secure(mut response: Response, return_origin: Option<&str>) -> Response {
+    let form_action = match return_origin {
+        Some(origin) if !origin.is_empty() => format!("'self' {origin}"),
+        _ => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// A page's form fields (`application/x-www-form-urlencoded`, at most [`MAX_BODY`] bytes).
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let limited = axum::body::to_bytes(req.into_body(), MAX_BODY);
+        let bytes = match tokio::time::timeout(super::http::BODY_TIMEOUT, limited).await {
+            Err(_) => return Err(Failure::SlowBody),
+            Ok(Err(_)) => return Err(Failure::TooLarge),
+            Ok(Ok(bytes)) => bytes,
+        };
+        Ok(Self(form_urlencoded::parse(&bytes).into_owned().collect()))
+    }
+}

@@ -1,0 +1,88 @@
+//! Every word the hosted sign-in pages show a mail user, in one place: a translation is another
+//! [`Texts`] value.
+
+/// The pages' words.
+pub struct Texts {
+    /// The language tag of the pages.
+    pub lang: &'static str,
+    /// The title of the enrol page.
+    pub enrol_title: &'static str,
+    /// Above the QR code.
+    pub enrol_intro: &'static str,
+    /// The QR code's alternative text.
+    pub qr_alt: &'static str,
+    /// Above the secret for typing by hand.
+    pub manual_entry: &'static str,
+    /// The link that hands the account to an authenticator app on the same phone.
+    pub add_on_this_device: &'static str,
+    /// Above the first code's field.
+    pub enrol_code_intro: &'static str,
+    /// The title of the code page.
+    pub code_title: &'static str,
+    /// The code page's lead for an authenticator app.
+    pub code_from_app: &'static str,
+    /// The code page's lead for a code sent by SMS, before the masked number.
+    pub code_sent_sms: &'static str,
+    /// The code page's lead for a code e-mailed, before the masked address.
+    pub code_sent_email: &'static str,
+    /// The code field's label.
+    pub code_label: &'static str,
+    /// The submit button.
+    pub verify_button: &'static str,
+    /// The resend button.
+    pub resend_button: &'static str,
+    /// A wrong code.
+    pub wrong_code: &'static str,
+    /// Not six digits.
+    pub bad_code: &'static str,
+    /// The sent code expired.
+    pub expired_code: &'static str,
+    /// A new code went out.
+    pub resent: &'static str,
+    /// The send limit was reached.
+    pub send_limit: &'static str,
+    /// A form from an old page.
+    pub stale_form: &'static str,
+    /// The locked page's title.
+    pub locked_title: &'static str,
+    /// The locked page's text, before the time.
+    pub locked_text: &'static str,
+    /// The expired page's title.
+    pub expired_title: &'static str,
+    /// The expired page's text.
+    pub expired_text: &'static str,
+    /// "Signing in as".
+    pub signing_in_as: &'static str,
+    /// The footer.
+    pub footer: &'static str,
+}
+
+/// English.
+pub const ENGLISH: Texts = Texts {
+    lang: "en",
+    enrol_title: "Set up two-step sign\u{2011}in",
+    enrol_intro: "Scan this code with an authenticator app (such as Google or Microsoft Authenticator) on your phone.",
+    qr_alt: "QR code to add this mailbox to an authenticator app",
+    manual_entry: "Can't scan it? Add an account by hand with this key:",
+    add_on_this_device: "On this phone? Add the account to your authenticator app",
+    enrol_code_intro: "Then type the 6-digit code the app shows.",
+    code_title: "Enter your sign-in code",
+    code_from_app: "Open your authenticator app and type the 6-digit code it shows for this mailbox.",
+    code_sent_sms: "We sent a 6-digit code by text message to",
+    code_sent_email: "We e-mailed a 6-digit code to",
+    code_label: "6-digit code",
+    verify_button: "Sign in",
+    resend_button: "Send a new code",
+    wrong_code: "That code is not right. Check the code and try again.",
+    bad_code: "The code has 6 digits.",
+    expired_code: "That code has expired. Send a new one.",
+    resent: "A new code is on its way. The earlier one no longer works.",
+    send_limit: "Too many codes were sent in the last hour. Try again later.",
+    stale_form: "This page was out of date. Please try again.",
+    locked_title: "Sign-in paused",
+    locked_text: "Too many wrong codes. For your safety, signing in is paused. Try again in",
+    expired_title: "This sign-in has ended",
+    expired_text: "Sign-in pages work for a few minutes only. Go back to your webmail and sign in again.",
+    signing_in_as: "Signing in as",
+    footer: "Two-step sign-in protects your mailbox even if your password is stolen.",
+};

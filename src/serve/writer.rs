@@ -1,0 +1,88 @@
+//! Group commit: one writer thread owns the service (and so the store's connection). Handlers send
+//! it a job and await the answer; the writer takes every job that is waiting, runs them in one
+//! transaction (a savepoint each, [`Service::api_batch`]), commits once, and only then answers them
+//! all. The engine stays synchronous; the HTTP side never touches the store.
+
+use std::thread;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::service::{ApiOutcome, ApiRequest, Caller, SentCode, Service, ServiceError, ServiceResult};
+
+/// The most requests one commit takes.
+pub const MAX_BATCH: usize = 512;
+
+enum Job {
+    Api(Caller, ApiRequest, oneshot::Sender<ApiOutcome>),
+    Delivered(SentCode, oneshot::Sender<ServiceResult<()>>),
+}
+
+/// The handle handlers send jobs through.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Why the writer could not answer: it stopped (the service is shutting down or failed).
+fn stopped() -> ServiceError {
+    ServiceError::Store(crate::service::StoreError::Busy)
+}
+
+impl Writer {
+    /// Starts the writer thread over `service`; `max_batch` 1 turns group commit off. The thread
+    /// ends when every handle is dropped and the waiting jobs are done.
+    pub fn start(service: Service, max_batch: usize) -> std::io::Result<(Self, thread::JoinHandle<()>)> {
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        let handle = thread::Builder::new()
+            .name("mailmfa-writer".to_owned())
+            .spawn(move || run(service, queue, max_batch.clamp(1, MAX_BATCH)))?;
+        Ok((Self { jobs }, handle))
+    }
+
+    /// Runs one API request; the answer comes after its commit.
+    pub async fn call(&self, caller: Caller, request: ApiRequest) -> ApiOutcome {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job::Api(caller, request, reply)).await.is_err() {
+            return ApiOutcome { result: Err(stopped()), delivery: None };
+        }
+        answer.await.unwrap_or(ApiOutcome { result: Err(stopped()), delivery: None })
+    }
+
+    /// Records how a delivery went (voiding the code if it failed).
+    pub async fn delivered(&self, sent: SentCode) -> ServiceResult<()> {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job::Delivered(sent, reply)).await.is_err() {
+            return Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut calls = Vec::new();
+        let mut replies = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Api(caller, request, reply) => {
+                    calls.push((caller, request));
+                    replies.push(reply);
+                }
+                Job::Delivered(sent, reply) => {
+                    // A receiver that went away (the client hung up) needs no answer.
+                    drop(reply.send(service.finish_delivery(sent)));
+                }
+            }
+            if calls.len() < max_batch {
+                next = queue.try_recv().ok();
+            }
+        }
+        if calls.is_empty() {
+            continue;
+        }
+        for (outcome, reply) in service.api_batch(calls).into_iter().zip(replies) {
+            drop(reply.send(outcome));
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! Administration: post offices, mailboxes and their two-factor policy, providers, settings, and
+//! the audit log — each change one transaction with its audit entry.
+
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::store::Tx;
+use super::{IfExists, Service, ServiceError, ServiceResult};
+use crate::domain::{
+    AuditRecord, ChallengeMode, Configurer, EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress,
+    MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, SETTINGS,
+    SettingDef, Settings, natural_order, setting, totp,
+};
+
+/// What an administrator wants changed on a mailbox; `None` leaves a value as it is, and
+/// `Some(None)` clears an SMS number or alternate address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxChanges {
+    /// Its own challenge setting.
+    pub challenge: Option<MailboxChallenge>,
+    /// Its provider.
+    pub provider: Option<Provider>,
+    /// Its SMS number.
+    pub sms_number: Option<Option<PhoneNumber>>,
+    /// Its alternate e-mail address.
+    pub alt_email: Option<Option<EmailAddress>>,
+}
+
+impl MailboxChanges {
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether the changes touch how codes reach the mailbox (not only when it is challenged).
+    fn touch_delivery(&self) -> bool {
+        self.provider.is_some() || self.sms_number.is_some() || self.alt_email.is_some()
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = self.challenge {
+            parts.push(format!("challenge={c}"));
+        }
+        if let Some(p) = self.provider {
+            parts.push(format!("provider={p}"));
+        }
+        match &self.sms_number {
+            Some(Some(n)) => parts.push(format!("sms_number={}", n.masked())),
+            Some(None) => parts.push("sms_number=(cleared)".to_owned()),
+            None => {}
+        }
+        match &self.alt_email {
+            Some(Some(e)) => parts.push(format!("alt_email={}", e.masked())),
+            Some(None) => parts.push("alt_email=(cleared)".to_owned()),
+            None => {}
+        }
+        parts.join(" ")
+    }
+}
+
+/// A mailbox with its known addresses and countries, for Properties and `mailbox show`.
+#[derive(Debug, Clone)]
+pub struct MailboxDetails {
+    /// The mailbox.
+    pub mailbox: Mailbox,
+    /// Known IP addresses, newest first.
+    pub known_ips: Vec<KnownLocation>,
+    /// Known countries, newest first.
+    pub known_countries: Vec<KnownLocation>,
+}
+
+/// A setting as shown: its definition, its value (`***` for a secret that is set), and whether it
+/// was set or is the default.
+#[derive(Debug, Clone)]
+pub struct SettingView {
+    /// The setting.
+    pub def: &'static SettingDef,
+    /// The value, secrets masked.
+    pub shown: String,
+    /// Whether it was set explicitly.
+    pub is_set: bool,
+}
+
+impl Service {
+    // --- post offices -------------------------------------------------------------------------
+
+    /// Every post office with its mailbox count.
+    pub fn postoffices(&self) -> ServiceResult<Vec<PostOffice>> {
+        Ok(self.store.read(|tx| tx.postoffices())?)
+    }
+
+    /// One post office.
+    pub fn postoffice(&self, name: &PostOfficeName) -> ServiceResult<PostOffice> {
+        self.store.read(|tx| tx.postoffice(name))?.ok_or_else(|| ServiceError::NoPostOffice(name.clone()))
+    }
+
+    /// Creates a post office (default mode `never`, self-service off).
+    pub fn add_postoffice(&self, name: &PostOfficeName) -> ServiceResult<()> {
+        self.audited("postoffice.add", None, |tx| {
+            tx.insert_postoffice(name, self.now())?.ok_or_else(|| ServiceError::PostOfficeExists(name.clone()))?;
+            Ok(((), format!("postoffice={name}")))
+        })
+    }
+
+    /// Removes a post office; one with mailboxes only with `with_mailboxes`. Returns how many
+    /// mailboxes went with it.
+    pub fn remove_postoffice(&self, name: &PostOfficeName, with_mailboxes: bool) -> ServiceResult<i64> {
+        self.audited("postoffice.remove", None, |tx| {
+            let po = existing_postoffice(tx, name)?;
+            if po.mailboxes > 0 && !with_mailboxes {
+                return Err(ServiceError::PostOfficeNotEmpty { name: name.clone(), mailboxes: po.mailboxes });
+            }
+            tx.delete_postoffice(po.id)?;
+            Ok((po.mailboxes, format!("postoffice={name} mailboxes_removed={}", po.mailboxes)))
+        })
+    }
+
+    /// Changes a post office's default mode and self-service switch.
+    pub fn set_postoffice(
+        &self,
+        name: &PostOfficeName,
+        challenge: Option<ChallengeMode>,
+        users_may_configure: Option<bool>,
+    ) -> ServiceResult<()> {
+        self.audited("postoffice.set", None, |tx| {
+            let po = existing_postoffice(tx, name)?;
+            let challenge_new = challenge.unwrap_or(po.challenge);
+            let users_new = users_may_configure.unwrap_or(po.users_may_configure);
+            tx.update_postoffice(po.id, challenge_new, users_new)?;
+            Ok(((), format!("postoffice={name} challenge={challenge_new} users_may_configure={users_new}")))
+        })
+    }
+
+    // --- mailboxes ----------------------------------------------------------------------------
+
+    /// The mailbox table of one post office, or of all: by post office, then by mailbox name in
+    /// natural order (`user2` before `user10`).
+    pub fn mailboxes(&self, postoffice: Option<&PostOfficeName>) -> ServiceResult<Vec<MailboxSummary>> {
+        let now = self.now();
+        let mut rows = self.store.read(|tx| {
+            let id = match postoffice {
+                Some(name) => Some(existing_postoffice(tx, name)?.id),
+                None => None,
+            };
+            Ok::<_, ServiceError>(tx.mailbox_summaries(id, now)?)
+        })?;
+        rows.sort_by(|a, b| {
+            a.address
+                .postoffice
+                .cmp(&b.address.postoffice)
+                .then_with(|| natural_order(a.address.mailbox.as_str(), b.address.mailbox.as_str()))
+        });
+        Ok(rows)
+    }
+
+    /// One mailbox with its known IP addresses and countries.
+    pub fn mailbox(&self, address: &MailboxAddress) -> ServiceResult<MailboxDetails> {
+        self.store.read(|tx| {
+            let mailbox = existing_mailbox(tx, address)?;
+            let known_ips = tx.known_ips(mailbox.id)?;
+            let known_countries = tx.known_countries(mailbox.id)?;
+            Ok(MailboxDetails { mailbox, known_ips, known_countries })
+        })
+    }
+
+    /// Creates a mailbox in an existing post office (challenge `inherit`, provider `totp`).
+    pub fn add_mailbox(&self, address: &MailboxAddress) -> ServiceResult<()> {
+        let shown = address.to_string();
+        self.audited("mailbox.add", Some(&shown), |tx| {
+            let po = existing_postoffice(tx, &address.postoffice)?;
+            tx.insert_mailbox(po.id, &address.mailbox, self.now())?
+                .ok_or_else(|| ServiceError::MailboxExists(address.clone()))?;
+            Ok(((), String::new()))
+        })
+    }
+
+    /// Removes a mailbox with its secret, known addresses and codes (its audit entries stay).
+    pub fn remove_mailbox(&self, address: &MailboxAddress) -> ServiceResult<()> {
+        let shown = address.to_string();
+        self.audited("mailbox.remove", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            tx.delete_mailbox(mb.id)?;
+            Ok(((), String::new()))
+        })
+    }
+
+    /// Changes a mailbox's policy as an administrator or, with [`Configurer::EndUser`], as its
+    /// own user. A user needs the post office's permission for any change; choosing a provider or
+    /// changing where codes go also needs the platform to let users configure that provider.
+    pub fn set_mailbox(&self, address: &MailboxAddress, changes: &MailboxChanges, by: Configurer) -> ServiceResult<()> {
+        let shown = address.to_string();
+        let action = match by {
+            Configurer::Administrator => "mailbox.set",
+            Configurer::EndUser => "user.set",
+        };
+        self.audited(action, Some(&shown), |tx| Ok(((), set_mailbox_in(tx, address, changes, by)?)))
+    }
+
+    /// Clears the TOTP secret (so the next login enrols with a new QR code), its replay state, the
+    /// failure counter and any outstanding code.
+    pub fn reset_two_factor_code(&self, address: &MailboxAddress) -> ServiceResult<()> {
+        let shown = address.to_string();
+        self.audited("mailbox.reset_code", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            tx.reset_two_factor_code(mb.id)?;
+            Ok(((), format!("was {}", mb.enrolment.word())))
+        })
+    }
+
+    /// Forgets the mailbox's known countries and IP addresses; returns how many of each.
+    pub fn reset_country_exceptions(&self, address: &MailboxAddress) -> ServiceResult<(usize, usize)> {
+        let shown = address.to_string();
+        self.audited("mailbox.reset_countries", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            let (countries, ips) = tx.reset_country_exceptions(mb.id)?;
+            Ok(((countries, ips), format!("countries_forgotten={countries} ips_forgotten={ips}")))
+        })
+    }
+
+    /// Clears a lock and the failure counter.
+    pub fn unlock(&self, address: &MailboxAddress) -> ServiceResult<()> {
+        let shown = address.to_string();
+        let now = self.now();
+        self.audited("mailbox.unlock", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            tx.unlock_mailbox(mb.id)?;
+            let was = if mb.locked_for(now).is_some() { "was locked" } else { "was not locked" };
+            Ok(((), format!("{was}, failures={}", mb.failures)))
+        })
+    }
+
+    /// The enrolment URI of the mailbox's pending or active secret. Revealing it is audited: anyone
+    /// who sees it can generate the mailbox's codes.
+    pub fn enrolment_uri(&self, address: &MailboxAddress) -> ServiceResult<(Zeroizing<String>, EnrolmentState)> {
+        let shown = address.to_string();
+        let issuer = self.setting_value("issuer")?;
+        self.audited("mailbox.show_qr", Some(&shown), |tx| {
+            let (uri, state) = enrolment_of(tx, &issuer, address)?;
+            Ok(((uri, state), format!("state={}", state.word())))
+        })
+    }
+
+    /// Writes the enrolment QR code of the mailbox's pending or active secret as a PNG file that
+    /// only its owner may read. Audited as a reveal, like [`Service::enrolment_uri`] — `failed`
+    /// when the file could not be written.
+    pub fn write_enrolment_qr(
+        &self,
+        address: &MailboxAddress,
+        path: &Path,
+        if_exists: IfExists,
+    ) -> ServiceResult<EnrolmentState> {
+        let shown = address.to_string();
+        let issuer = self.setting_value("issuer")?;
+        self.audited("mailbox.show_qr", Some(&shown), |tx| {
+            let (uri, state) = enrolment_of(tx, &issuer, address)?;
+            let png = crate::qr::png(&uri, 300)?;
+            super::files::write_owner_only(path, &png, if_exists).map_err(|source| ServiceError::Io {
+                action: "write",
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Ok((state, format!("state={} written to {}", state.word(), path.display())))
+        })
+    }
+
+    // --- providers and settings ---------------------------------------------------------------
+
+    /// Every provider with its switches.
+    pub fn providers(&self) -> ServiceResult<Vec<(Provider, ProviderSwitches)>> {
+        Ok(self.store.read(|tx| tx.providers())?)
+    }
+
+    /// Changes a provider's switches; `None` leaves a switch as it is.
+    pub fn set_provider(
+        &self,
+        provider: Provider,
+        enabled: Option<bool>,
+        admin_configurable: Option<bool>,
+        user_configurable: Option<bool>,
+    ) -> ServiceResult<ProviderSwitches> {
+        self.audited("provider.set", None, |tx| {
+            let old = tx.provider(provider)?;
+            let new = ProviderSwitches {
+                enabled: enabled.unwrap_or(old.enabled),
+                admin_configurable: admin_configurable.unwrap_or(old.admin_configurable),
+                user_configurable: user_configurable.unwrap_or(old.user_configurable),
+            };
+            tx.set_provider(provider, new)?;
+            Ok((
+                new,
+                format!(
+                    "provider={provider} enabled={} admin_configurable={} user_configurable={}",
+                    new.enabled, new.admin_configurable, new.user_configurable
+                ),
+            ))
+        })
+    }
+
+    /// Every setting with its value as shown (secrets as `***`).
+    pub fn settings(&self) -> ServiceResult<Vec<SettingView>> {
+        self.store.read(|tx| {
+            SETTINGS
+                .iter()
+                .map(|def| {
+                    let is_set = tx.setting_is_set(def)?;
+                    let value = tx.setting(def)?;
+                    let shown = if def.is_secret() {
+                        if value.is_empty() { String::new() } else { "***".to_owned() }
+                    } else {
+                        value.to_string()
+                    };
+                    Ok(SettingView { def, shown, is_set })
+                })
+                .collect()
+        })
+    }
+
+    /// Every setting's real value, typed (secrets unsealed).
+    pub fn typed_settings(&self) -> ServiceResult<Settings> {
+        Ok(self.store.read(|tx| tx.settings())?)
+    }
+
+    /// A setting's real value (secrets unsealed).
+    fn setting_value(&self, key: &str) -> ServiceResult<Zeroizing<String>> {
+        let def = setting(key)?;
+        Ok(self.store.read(|tx| tx.setting(def))?)
+    }
+
+    /// Validates and stores a setting.
+    pub fn set_setting(&self, key: &str, raw: &str) -> ServiceResult<()> {
+        let def = setting(key)?;
+        let value = Zeroizing::new(def.parse(raw)?);
+        if def.key == "geoip.path" && !value.is_empty() && !Path::new(value.as_str()).is_file() {
+            return Err(ServiceError::GeoipMissing(value.as_str().into()));
+        }
+        self.audited("settings.set", None, |tx| {
+            tx.set_setting(def, &value)?;
+            let shown = if def.is_secret() { "***" } else { value.as_str() };
+            Ok(((), format!("{}={shown}", def.key)))
+        })
+    }
+
+    // --- the audit log ------------------------------------------------------------------------
+
+    /// The newest audit entries first, optionally for one mailbox.
+    pub fn audit(&self, mailbox: Option<&MailboxAddress>, limit: usize) -> ServiceResult<Vec<AuditRecord>> {
+        let shown = mailbox.map(ToString::to_string);
+        Ok(self.store.read(|tx| tx.audit(shown.as_deref(), limit))?)
+    }
+}
+
+/// Changes a mailbox's policy inside the caller's transaction (see [`Service::set_mailbox`]);
+/// returns the audit detail.
+pub(super) fn set_mailbox_in(
+    tx: &Tx<'_>,
+    address: &MailboxAddress,
+    changes: &MailboxChanges,
+    by: Configurer,
+) -> ServiceResult<String> {
+    let mb = existing_mailbox(tx, address)?;
+    if by == Configurer::EndUser && !mb.users_may_configure {
+        return Err(ServiceError::SelfServiceOff(address.postoffice.clone()));
+    }
+    let provider = changes.provider.unwrap_or(mb.provider);
+    let needs_choice = match by {
+        Configurer::Administrator => changes.provider.is_some(),
+        Configurer::EndUser => changes.touch_delivery(),
+    };
+    if needs_choice {
+        check_provider_choice(tx, provider, by)?;
+    }
+    let sms = changes.sms_number.clone().unwrap_or(mb.sms_number.clone());
+    let alt = changes.alt_email.clone().unwrap_or(mb.alt_email.clone());
+    check_destination(address, provider, sms.as_ref(), alt.as_ref())?;
+    let challenge = changes.challenge.unwrap_or(mb.challenge);
+    tx.update_mailbox_policy(mb.id, challenge, provider, sms.as_ref(), alt.as_ref())?;
+    Ok(changes.describe())
+}
+
+/// The post office of that name, or the error that names it.
+pub(super) fn existing_postoffice(tx: &Tx<'_>, name: &PostOfficeName) -> ServiceResult<PostOffice> {
+    tx.postoffice(name)?.ok_or_else(|| ServiceError::NoPostOffice(name.clone()))
+}
+
+/// The mailbox at that address, or the error that names it.
+pub(super) fn existing_mailbox(tx: &Tx<'_>, address: &MailboxAddress) -> ServiceResult<Mailbox> {
+    tx.mailbox(address)?.ok_or_else(|| ServiceError::NoMailbox(address.clone()))
+}
+
+/// The enrolment URI of the mailbox's pending or active secret, and the secret's state.
+fn enrolment_of(
+    tx: &Tx<'_>,
+    issuer: &str,
+    address: &MailboxAddress,
+) -> ServiceResult<(Zeroizing<String>, EnrolmentState)> {
+    let mb = existing_mailbox(tx, address)?;
+    let secret = tx.totp_secret(mb.id)?.ok_or_else(|| ServiceError::NoTotpSecret(address.clone()))?;
+    Ok((totp::otpauth_uri(issuer, address, &secret.secret), secret.state))
+}
+
+/// Refuses a provider the platform has disabled or does not let this kind of user configure.
+pub(super) fn check_provider_choice(tx: &Tx<'_>, provider: Provider, by: Configurer) -> ServiceResult<()> {
+    let switches = tx.provider(provider)?;
+    if !switches.enabled {
+        return Err(ServiceError::ProviderDisabled { provider, by });
+    }
+    if !switches.allow(by) {
+        return Err(ServiceError::ProviderNotConfigurable { provider, by });
+    }
+    Ok(())
+}
+
+/// A provider that delivers codes needs somewhere to deliver them, and never the mailbox itself.
+pub(super) fn check_destination(
+    address: &MailboxAddress,
+    provider: Provider,
+    sms: Option<&PhoneNumber>,
+    alt: Option<&EmailAddress>,
+) -> ServiceResult<()> {
+    if let Some(alt) = alt {
+        alt.check_not_own(address)?;
+    }
+    let reachable = match provider {
+        Provider::Sms => sms.is_some(),
+        Provider::Smtp => alt.is_some(),
+        Provider::Totp => true,
+    };
+    if reachable { Ok(()) } else { Err(ServiceError::NoDestination { address: address.clone(), provider }) }
+}

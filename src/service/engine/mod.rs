@@ -1,0 +1,410 @@
+//! The login engine that a webmail calls after the password was accepted: whether to challenge
+//! ([`begin`]), enrolment of TOTP apps, one-time codes by SMS or e-mail, verification ([`verify`])
+//! with replay protection, throttling and lockout, and an audit entry for every decision.
+//!
+//! Each function runs inside the caller's transaction: the service opens one `BEGIN IMMEDIATE`
+//! per login (or, in the login service, one per batch with a savepoint per login), so servers
+//! sharing a store cannot both accept one code. Nothing here sends anything or reads the clock: a
+//! code to send comes back as a [`PendingCode`] for the service to deliver after the commit.
+
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use super::crypto::{CryptoError, to_hex};
+use super::store::{StoreError, TotpSecret, Tx};
+use crate::clock::UnixTime;
+use crate::domain::{
+    AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress, MailboxId,
+    PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, totp,
+};
+
+/// Why the engine could not answer at all.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The post office is not in the store.
+    #[error("there is no post office {0} in the mailmfa store; add it with `mailmfa postoffice add`")]
+    UnknownPostOffice(PostOfficeName),
+}
+
+impl From<CryptoError> for EngineError {
+    fn from(e: CryptoError) -> Self {
+        Self::Store(StoreError::Crypto(e))
+    }
+}
+
+/// The actor the audit log names for login decisions.
+pub const ACTOR: &str = "login";
+
+/// A source of cryptographically secure random bytes.
+pub trait RandomSource: Send + Sync {
+    /// Fills `buf`.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError>;
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError> {
+        super::crypto::random_bytes(buf)
+    }
+}
+
+/// What one login step knows besides its input: the time, the settings and the random source.
+pub struct Context<'a> {
+    /// The time of the step.
+    pub now: UnixTime,
+    /// The platform settings.
+    pub settings: &'a Settings,
+    /// Random bytes for secrets, codes and attempt ids.
+    pub random: &'a dyn RandomSource,
+}
+
+/// Where a login comes from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The IP address.
+    pub ip: LoginIp,
+    /// Its country, if known.
+    pub country: Option<String>,
+}
+
+impl Origin {
+    fn ip_text(&self) -> String {
+        self.ip.to_string()
+    }
+}
+
+/// A one-time code whose hash is stored, to be sent once the transaction has committed.
+pub struct PendingCode {
+    /// SMS or SMTP.
+    pub provider: Provider,
+    /// The E.164 number or e-mail address.
+    pub destination: String,
+    /// The six digits.
+    pub code: Zeroizing<String>,
+    /// The `begin` that issued it (voided with it if it cannot be sent).
+    pub attempt: String,
+    /// Whose code it is.
+    pub mailbox: MailboxId,
+    /// When it was issued (and counted against the hourly send limit).
+    pub issued_at: UnixTime,
+}
+
+/// Decides what a login of `address` needs, enrols or stores a code if it needs one, and records
+/// the decision.
+pub fn begin(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    address: &MailboxAddress,
+    origin: &Origin,
+) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
+    let (mb, created) = match tx.mailbox(address)? {
+        Some(mb) => (mb, false),
+        None => {
+            tx.savepoint(NEW_MAILBOX)?;
+            (create_mailbox(tx, address, cx.now)?, true)
+        }
+    };
+    let (answer, pending) = decide(tx, cx, &mb, origin)?;
+    if created {
+        // A login that is refused keeps nothing of itself but its audit entry: not even the
+        // mailbox its first login would have made.
+        if matches!(answer, BeginAnswer::Refused { .. }) {
+            tx.rollback_to(NEW_MAILBOX)?;
+        } else {
+            tx.release(NEW_MAILBOX)?;
+        }
+    }
+    tx.insert_audit(&AuditEntry {
+        at: cx.now,
+        actor: ACTOR.to_owned(),
+        mailbox: Some(address.to_string()),
+        action: "login.begin".to_owned(),
+        ip: Some(origin.ip_text()),
+        country: origin.country.clone(),
+        outcome: answer.decision().to_owned(),
+        detail: begin_detail(&answer),
+    })?;
+    Ok((answer, pending))
+}
+
+/// Whether the mode in force wants a second factor for this login: the reason either way.
+fn challenge_reason(tx: &Tx<'_>, mb: &Mailbox, origin: &Origin) -> Result<Result<Reason, Reason>, StoreError> {
+    Ok(match mb.effective_challenge() {
+        ChallengeMode::Never => Err(Reason::Never),
+        ChallengeMode::Always => Ok(Reason::Always),
+        ChallengeMode::NewIp if tx.is_known_ip(mb.id, &origin.ip_text())? => Err(Reason::KnownIp),
+        ChallengeMode::NewIp => Ok(Reason::NewIp),
+        ChallengeMode::NewCountry => match &origin.country {
+            None => Ok(Reason::UnknownCountry),
+            Some(c) if tx.is_known_country(mb.id, c)? => Err(Reason::KnownCountry),
+            Some(_) => Ok(Reason::NewCountry),
+        },
+    })
+}
+
+fn decide(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    origin: &Origin,
+) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
+    let now = cx.now;
+    if let Some(wait) = mb.locked_for(now) {
+        return Ok((BeginAnswer::Locked { retry_after_s: wait, reason: Some(Reason::Locked) }, None));
+    }
+    let reason = match challenge_reason(tx, mb, origin)? {
+        Ok(reason) => reason,
+        Err(allowed) => {
+            tx.record_login_without_challenge(mb.id, now)?;
+            return Ok((BeginAnswer::Allow { reason: Some(allowed) }, None));
+        }
+    };
+    let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
+        return Ok((BeginAnswer::Refused { reason: Reason::NoUsableProvider }, None));
+    };
+    match provider {
+        Provider::Totp => {
+            let secret = match tx.totp_secret(mb.id)? {
+                Some(s) if s.state == EnrolmentState::Active => {
+                    return Ok((BeginAnswer::Challenge { provider, sent_to: None, reason: Some(reason) }, None));
+                }
+                Some(pending) if !enrolment_expired(&pending, cx) => pending.secret,
+                _ => {
+                    let mut secret = Zeroizing::new(vec![0u8; totp::SECRET_LEN]);
+                    cx.random.fill(&mut secret)?;
+                    tx.set_totp_secret(mb.id, &secret, EnrolmentState::Pending, now)?;
+                    secret
+                }
+            };
+            let uri = totp::otpauth_uri(&cx.settings.issuer, &mb.address, &secret);
+            Ok((BeginAnswer::Enroll { provider, otpauth_uri: uri.to_string(), reason: Some(reason) }, None))
+        }
+        Provider::Sms | Provider::Smtp => {
+            let sent = tx.code_sends_since(mb.id, now - 3600)?;
+            if sent.len() as i64 >= cx.settings.code_sends_per_hour {
+                let oldest = sent.first().copied().unwrap_or(now);
+                let wait = (oldest + 3600 - now).max(1);
+                return Ok((BeginAnswer::Locked { retry_after_s: wait, reason: Some(Reason::SendLimit) }, None));
+            }
+            let (destination, masked) = match provider {
+                Provider::Sms => mb.sms_number.as_ref().map(|n| (n.to_string(), n.masked())),
+                Provider::Smtp | Provider::Totp => mb.alt_email.as_ref().map(|e| (e.to_string(), e.masked())),
+            }
+            .ok_or_else(|| StoreError::Corrupt(format!("{} lost its {provider} destination", mb.address)))?;
+            let code = one_time_code(cx.random)?;
+            let mut attempt = [0u8; 16];
+            cx.random.fill(&mut attempt)?;
+            let attempt = to_hex(&attempt);
+            let ip = origin.ip_text();
+            let hash = tx.key().code_hash(&code_context(mb.id, &attempt, &ip), &code);
+            let expires = now + cx.settings.code_lifetime_seconds;
+            tx.store_one_time_code(mb.id, &attempt, &ip, provider, &hash, now, expires)?;
+            tx.record_code_send(mb.id, now)?;
+            let pending = PendingCode { provider, destination, code, attempt, mailbox: mb.id, issued_at: now };
+            Ok((BeginAnswer::Challenge { provider, sent_to: Some(masked), reason: Some(reason) }, Some(pending)))
+        }
+    }
+}
+
+/// Voids a code that could not be sent, takes it back from the hourly send limit, and records
+/// why: the login that asked for it fails closed and the next `begin` issues a new one.
+pub fn void_unsent(
+    tx: &Tx<'_>,
+    now: UnixTime,
+    address: &MailboxAddress,
+    origin: &Origin,
+    pending: &PendingCode,
+    why: &str,
+) -> Result<(), StoreError> {
+    tx.void_one_time_code(pending.mailbox, &pending.attempt)?;
+    tx.forget_code_send(pending.mailbox, pending.issued_at)?;
+    tx.insert_audit(&AuditEntry {
+        at: now,
+        actor: ACTOR.to_owned(),
+        mailbox: Some(address.to_string()),
+        action: "login.send_code".to_owned(),
+        ip: Some(origin.ip_text()),
+        country: origin.country.clone(),
+        outcome: "failed".to_owned(),
+        detail: Some(format!("{}: {why}", pending.provider)),
+    })
+}
+
+/// Six digits, uniformly distributed, from the random source.
+fn one_time_code(random: &dyn RandomSource) -> Result<Zeroizing<String>, EngineError> {
+    // The largest multiple of 10^6 below 2^32: values above it would favour low codes.
+    const LIMIT: u32 = 4_294_000_000;
+    loop {
+        let mut bytes = [0u8; 4];
+        random.fill(&mut bytes)?;
+        let n = u32::from_le_bytes(bytes);
+        if n < LIMIT {
+            return Ok(Zeroizing::new(format!("{:06}", n % 1_000_000)));
+        }
+    }
+}
+
+/// Checks a code typed at login. Right → the IP and country become known and the failure counter
+/// clears; wrong → the failure counter grows and may lock the mailbox. While locked, every code
+/// gets the same answer.
+pub fn verify(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    address: &MailboxAddress,
+    origin: &Origin,
+    code: &Code,
+) -> Result<VerifyAnswer, EngineError> {
+    let (answer, detail) = match tx.mailbox(address)? {
+        None => (VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }, None),
+        Some(mb) => check(tx, cx, &mb, code, origin)?,
+    };
+    let outcome = match answer {
+        VerifyAnswer::Accepted => "accepted".to_owned(),
+        VerifyAnswer::Rejected { reason } => format!("rejected:{reason}"),
+    };
+    tx.insert_audit(&AuditEntry {
+        at: cx.now,
+        actor: ACTOR.to_owned(),
+        mailbox: Some(address.to_string()),
+        action: "login.verify".to_owned(),
+        ip: Some(origin.ip_text()),
+        country: origin.country.clone(),
+        outcome,
+        detail,
+    })?;
+    Ok(answer)
+}
+
+fn check(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    code: &Code,
+    origin: &Origin,
+) -> Result<(VerifyAnswer, Option<String>), EngineError> {
+    let now = cx.now;
+    let ip = origin.ip_text();
+    let rejected = |reason| VerifyAnswer::Rejected { reason };
+    if mb.locked_for(now).is_some() {
+        return Ok((rejected(RejectReason::Locked), Some("mailbox locked; code not checked".to_owned())));
+    }
+    let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
+        return Ok((rejected(RejectReason::NoChallenge), Some("no usable provider".to_owned())));
+    };
+    let outcome: Result<Option<String>, (RejectReason, String)> = match provider {
+        Provider::Totp => match tx.totp_secret(mb.id)? {
+            None => return Ok((rejected(RejectReason::NoChallenge), Some("no TOTP secret".to_owned()))),
+            Some(pending) if enrolment_expired(&pending, cx) => {
+                tx.discard_pending_secret(mb.id)?;
+                let detail = "pending enrolment expired; the next login shows a new QR code".to_owned();
+                return Ok((rejected(RejectReason::Expired), Some(detail)));
+            }
+            Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
+                Some(step) => {
+                    tx.accept_totp_step(mb.id, step)?;
+                    let enrolled = secret.state == EnrolmentState::Pending;
+                    Ok(enrolled.then(|| "totp enrolment completed".to_owned()))
+                }
+                None if totp::matching_step(&secret.secret, code, now, None).is_some() => {
+                    Err((RejectReason::InvalidCode, "replayed TOTP code (step already used)".to_owned()))
+                }
+                None => Err((RejectReason::InvalidCode, "wrong TOTP code".to_owned())),
+            },
+        },
+        Provider::Sms | Provider::Smtp => match tx.one_time_code(mb.id)? {
+            None => return Ok((rejected(RejectReason::NoChallenge), Some("no code outstanding".to_owned()))),
+            Some(pending) if pending.provider != provider => {
+                tx.void_one_time_code(mb.id, &pending.attempt)?;
+                return Ok((rejected(RejectReason::NoChallenge), Some("provider changed".to_owned())));
+            }
+            Some(pending) if pending.expires_at <= now => {
+                tx.void_one_time_code(mb.id, &pending.attempt)?;
+                return Ok((rejected(RejectReason::Expired), Some("code expired".to_owned())));
+            }
+            Some(pending) => {
+                let context = code_context(mb.id, &pending.attempt, &ip);
+                if tx.key().code_matches(&context, code.digits(), &pending.code_hash) {
+                    tx.void_one_time_code(mb.id, &pending.attempt)?;
+                    Ok(None)
+                } else if pending.ip != ip {
+                    Err((RejectReason::InvalidCode, "code issued to another IP address".to_owned()))
+                } else {
+                    Err((RejectReason::InvalidCode, format!("wrong {provider} code")))
+                }
+            }
+        },
+    };
+    match outcome {
+        Ok(detail) => {
+            tx.record_success(mb.id, &ip, origin.country.as_deref(), now)?;
+            Ok((VerifyAnswer::Accepted, detail))
+        }
+        Err((reason, detail)) => {
+            let lock = cx.settings.lockout().lock_after(mb.failures + 1, mb.lock_count, now);
+            tx.record_failure(mb.id, lock)?;
+            // The wrong code that locks the mailbox already answers `locked`, so a webmail shows
+            // the lock now rather than at the next attempt.
+            match lock {
+                Some(until) => Ok((
+                    rejected(RejectReason::Locked),
+                    Some(format!("{detail}; mailbox locked for {} s", until - now)),
+                )),
+                None => Ok((rejected(reason), Some(detail))),
+            }
+        }
+    }
+}
+
+/// Whether a secret is a pending enrolment older than `enroll.pending_hours` (or of unknown age).
+fn enrolment_expired(secret: &TotpSecret, cx: &Context<'_>) -> bool {
+    secret.state == EnrolmentState::Pending
+        && secret.created_at.is_none_or(|at| at + cx.settings.enroll_pending_hours * 3600 <= cx.now)
+}
+
+/// What binds a one-time code: the mailbox, the `begin` that issued it, and the login's IP.
+fn code_context(mailbox: MailboxId, attempt: &str, ip: &str) -> String {
+    format!("otp:{}:{attempt}:{ip}", mailbox.0)
+}
+
+/// The savepoint around a mailbox that a first login makes.
+const NEW_MAILBOX: &str = "new_mailbox";
+
+/// Makes a mailbox the store does not know yet with its post office's defaults (a mailbox added
+/// on the mail server after the last import).
+fn create_mailbox(tx: &Tx<'_>, address: &MailboxAddress, now: UnixTime) -> Result<Mailbox, EngineError> {
+    let po = tx
+        .postoffice(&address.postoffice)?
+        .ok_or_else(|| EngineError::UnknownPostOffice(address.postoffice.clone()))?;
+    tx.insert_mailbox(po.id, &address.mailbox, now)?;
+    tx.insert_audit(&AuditEntry {
+        at: now,
+        actor: ACTOR.to_owned(),
+        mailbox: Some(address.to_string()),
+        action: "mailbox.add".to_owned(),
+        outcome: "ok".to_owned(),
+        detail: Some("first login; post office defaults".to_owned()),
+        ..AuditEntry::default()
+    })?;
+    tx.mailbox(address)?.ok_or_else(|| StoreError::Corrupt(format!("mailbox {address} vanished")).into())
+}
+
+fn begin_detail(answer: &BeginAnswer) -> Option<String> {
+    let why = |reason: &Option<Reason>| reason.map(|r| format!("; {}", r.word())).unwrap_or_default();
+    match answer {
+        BeginAnswer::Allow { reason } => reason.map(|r| r.word().to_owned()),
+        BeginAnswer::Challenge { provider, sent_to, reason } => Some(format!(
+            "{provider}{}{}",
+            sent_to.as_ref().map(|s| format!(" sent to {s}")).unwrap_or_default(),
+            why(reason)
+        )),
+        BeginAnswer::Enroll { reason, .. } => Some(format!("totp enrolment QR shown{}", why(reason))),
+        BeginAnswer::Locked { retry_after_s, reason } => Some(format!("retry after {retry_after_s} s{}", why(reason))),
+        BeginAnswer::Refused { reason } => Some(reason.word().to_owned()),
+    }
+}

@@ -1,0 +1,278 @@
+//! [`ServiceError`]: why something asked of the service did not happen, typed to the edge. The
+//! command line turns it into an exit status and one line; the console shows it in the window.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use super::engine::EngineError;
+use crate::delivery::DeliveryError;
+use crate::domain::{Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
+use crate::geo::GeoError;
+use crate::qr::QrError;
+
+pub use super::crypto::CryptoError;
+pub use super::store::StoreError;
+
+/// Why an action did not happen. All are the caller's to fix (exit status 2) except the policy
+/// refusals of end-user self-service (exit status 1, see [`ServiceError::is_refusal`]).
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// Input that is not a valid value.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No post office has that name.
+    #[error("there is no post office named {0}")]
+    NoPostOffice(PostOfficeName),
+    /// No mailbox has that address.
+    #[error("there is no mailbox {0}")]
+    NoMailbox(MailboxAddress),
+    /// A login named a post office the store does not have.
+    #[error("there is no post office {0} in the mailmfa store; add it with `mailmfa postoffice add`")]
+    UnknownPostOffice(PostOfficeName),
+    /// The post office to create exists.
+    #[error("a post office named {0} already exists")]
+    PostOfficeExists(PostOfficeName),
+    /// The mailbox to create exists.
+    #[error("the mailbox {0} already exists")]
+    MailboxExists(MailboxAddress),
+    /// The post office still has mailboxes.
+    #[error(
+        "post office {name} has {mailboxes} mailboxes; remove them first or confirm removing them too (--with-mailboxes)"
+    )]
+    PostOfficeNotEmpty {
+        /// The post office.
+        name: PostOfficeName,
+        /// How many mailboxes it has.
+        mailboxes: i64,
+    },
+    /// The mailbox has no TOTP secret to show.
+    #[error("{0} has no TOTP secret yet: it gets one (and its QR code) at its next login that needs TOTP")]
+    NoTotpSecret(MailboxAddress),
+    /// The provider is disabled on this platform.
+    #[error("the {} provider is disabled on this platform", provider.label())]
+    ProviderDisabled {
+        /// The provider.
+        provider: Provider,
+        /// Who asked.
+        by: Configurer,
+    },
+    /// The platform does not let this kind of user configure the provider.
+    #[error("the platform does not let {} configure the {} provider", who(*by), provider.label())]
+    ProviderNotConfigurable {
+        /// The provider.
+        provider: Provider,
+        /// Who asked.
+        by: Configurer,
+    },
+    /// The post office does not let its users configure their two-factor settings.
+    #[error("the post office {0} does not let users configure their two-factor settings")]
+    SelfServiceOff(PostOfficeName),
+    /// A provider that sends codes has nowhere to send them.
+    #[error("{}", no_destination(address, *provider))]
+    NoDestination {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The provider chosen.
+        provider: Provider,
+    },
+    /// The GeoIP database file to use does not exist.
+    #[error("the GeoIP database {path} does not exist", path = .0.display())]
+    GeoipMissing(PathBuf),
+    /// The country database cannot be read.
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+    /// A code could not be delivered; the login is refused (fail closed).
+    #[error("the code could not be sent, so the login cannot continue: {0}")]
+    Delivery(#[source] DeliveryError),
+    /// A test message could not be sent.
+    #[error("the test message was not sent: {0}")]
+    TestSend(#[source] DeliveryError),
+    /// TOTP codes come from an app, so there is nothing to send a test through.
+    #[error("TOTP codes come from the user's app; test sms or smtp")]
+    NothingToTest,
+    /// The file to import a key into is not a mailmfa store.
+    #[error(
+        "{path} is not an initialised mailmfa store; point --store at the shared store this key belongs to",
+        path = .0.display()
+    )]
+    NotAStore(PathBuf),
+    /// The key file belongs to another store.
+    #[error(
+        "the key in {} belongs to store {key_store}, but {} is store {store_id}; nothing was changed",
+        file.display(), store.display()
+    )]
+    KeyForAnotherStore {
+        /// The key file.
+        file: PathBuf,
+        /// The store the key belongs to.
+        key_store: String,
+        /// The store file.
+        store: PathBuf,
+        /// Its id.
+        store_id: String,
+    },
+    /// The key file does not open the store it names.
+    #[error("the key in {} does not open {}; nothing was changed", file.display(), store.display())]
+    KeyDoesNotOpen {
+        /// The key file.
+        file: PathBuf,
+        /// The store file.
+        store: PathBuf,
+    },
+    /// The store is in memory, so there is no file to do this with.
+    #[error("this store is in memory; {0} needs a store file")]
+    InMemory(&'static str),
+    /// A CSV import row is wrong; nothing was imported.
+    #[error("line {line}: {problem}; nothing was imported")]
+    Import {
+        /// The file's line number (the header is line 1).
+        line: u64,
+        /// What is wrong.
+        problem: ImportProblem,
+    },
+    /// A file could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was attempted (`read`).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// An API client of that name exists.
+    #[error("an API client named {0} already exists")]
+    ClientExists(String),
+    /// No API client has that name.
+    #[error("there is no API client named {0}")]
+    NoClient(String),
+    /// A call to the login service came without a key.
+    #[error("this call needs an API key: send Authorization: Bearer mmfa_…")]
+    NoApiKey,
+    /// A call to the login service came with a key that is not (or no longer) valid.
+    #[error("the API key is not valid")]
+    BadApiKey,
+    /// A call to the login service came from an address its client may not call from.
+    #[error("this API client may not call from {0}")]
+    SourceNotAllowed(std::net::IpAddr),
+    /// The login transaction does not exist, has ended, or belongs to another client.
+    #[error("there is no such login transaction: it is unknown, has ended, or has expired")]
+    UnknownTransaction,
+    /// A resend was asked for a challenge that sends nothing (an authenticator app's code).
+    #[error("this login's code comes from an authenticator app; there is nothing to send again")]
+    NothingToResend,
+    /// A sign-in's return URL is not one the client may send browsers back to.
+    #[error(
+        "the return URL {0:?} is not within a return URL prefix of this API client (mailmfa client add --return-url)"
+    )]
+    ReturnUrlRefused(String),
+    /// The hosted pages need the address browsers reach them at.
+    #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
+    NoPublicUrl,
+    /// A QR code could not be made or written.
+    #[error(transparent)]
+    Qr(#[from] QrError),
+}
+
+/// What is wrong with a line of a CSV import.
+#[derive(Debug, Error)]
+pub enum ImportProblem {
+    /// The header could not be read.
+    #[error("cannot read the header: {0}")]
+    Header(csv::Error),
+    /// There is no header.
+    #[error("the file is empty; expected the header {columns}", columns = super::IMPORT_COLUMNS.join(","))]
+    Empty,
+    /// A column is missing from the header.
+    #[error("the header has no '{0}' column; expected {columns}", columns = super::IMPORT_COLUMNS.join(","))]
+    MissingColumn(&'static str),
+    /// The header has a column mailmfa does not know.
+    #[error("unknown column '{0}'; expected {columns}", columns = super::IMPORT_COLUMNS.join(","))]
+    UnknownColumn(String),
+    /// A column appears twice in the header (which one would count?).
+    #[error("the column '{0}' appears twice in the header")]
+    DuplicateColumn(&'static str),
+    /// A line has more or fewer cells than the header.
+    #[error("expected {expected} cells but found {found}")]
+    CellCount {
+        /// The header's cells.
+        expected: u64,
+        /// This line's cells.
+        found: u64,
+    },
+    /// The line is not UTF-8.
+    #[error("the line is not valid UTF-8")]
+    Utf8,
+    /// The CSV reader failed.
+    #[error("{0}")]
+    Csv(csv::Error),
+    /// A cell is not a valid value.
+    #[error(transparent)]
+    Value(#[from] DomainError),
+    /// Mailbox cells are filled on a post office line.
+    #[error("provider, sms_number and alt_email belong to a mailbox, but the mailbox cell is empty")]
+    CellsWithoutMailbox,
+    /// The mailbox cell names another post office.
+    #[error("the mailbox {mailbox} is not in the post office {postoffice}")]
+    WrongPostOffice {
+        /// The mailbox cell.
+        mailbox: String,
+        /// The post office cell.
+        postoffice: PostOfficeName,
+    },
+    /// The line asks for something the rules refuse.
+    #[error(transparent)]
+    Refused(Box<ServiceError>),
+}
+
+impl ServiceError {
+    /// Whether this is a policy refusal of self-service (exit status 1) rather than bad input.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::SelfServiceOff(_) => true,
+            Self::ProviderDisabled { by, .. } | Self::ProviderNotConfigurable { by, .. } => *by == Configurer::EndUser,
+            _ => false,
+        }
+    }
+
+    /// Whether the store's key is missing or wrong, so importing a key may help.
+    pub fn is_key_problem(&self) -> bool {
+        matches!(self, Self::Store(StoreError::MissingKey { .. } | StoreError::WrongKey { .. }))
+    }
+}
+
+impl From<EngineError> for ServiceError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Store(e) => Self::Store(e),
+            EngineError::UnknownPostOffice(name) => Self::UnknownPostOffice(name),
+        }
+    }
+}
+
+impl From<CryptoError> for ServiceError {
+    fn from(e: CryptoError) -> Self {
+        Self::Store(StoreError::Crypto(e))
+    }
+}
+
+fn who(by: Configurer) -> &'static str {
+    match by {
+        Configurer::Administrator => "administrators",
+        Configurer::EndUser => "end users",
+    }
+}
+
+fn no_destination(address: &MailboxAddress, provider: Provider) -> String {
+    match provider {
+        Provider::Sms => {
+            format!("{address} has no SMS number; give one (E.164, as in +15551234567) to use the SMS provider")
+        }
+        Provider::Smtp => format!("{address} has no alternate e-mail address; give one to use the SMTP provider"),
+        Provider::Totp => format!("{address} needs no destination for TOTP"),
+    }
+}

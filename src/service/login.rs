@@ -1,0 +1,290 @@
+//! The login gate as the faces call it: begin (decide, enrol, or store a code), the delivery of a
+//! code after its transaction committed — now, or on a worker thread — and verify; and the test
+//! sends of the SMTP relay and the SMS gateway.
+
+use std::sync::Arc;
+
+use super::engine::{self, Context, Origin, PendingCode};
+use super::store::Tx;
+use super::world::Snapshot;
+use super::{Service, ServiceError, ServiceResult};
+use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
+use crate::domain::{
+    AuditEntry, BeginAnswer, Code, EmailAddress, LoginIp, MailboxAddress, PhoneNumber, Provider, VerifyAnswer,
+};
+
+/// What `begin` decided, and the code still to send if it sent one.
+pub struct LoginStart {
+    /// The decision.
+    pub answer: BeginAnswer,
+    /// The code to deliver (its hash is stored already); `None` unless a code goes out.
+    pub delivery: Option<CodeDelivery>,
+}
+
+/// A code to deliver. Sending may take up to the channel's timeout, so it can run on any thread
+/// ([`CodeDelivery::send`]); the service then records the outcome ([`Service::finish_delivery`]).
+pub struct CodeDelivery {
+    sender: Arc<dyn CodeSender>,
+    message: CodeMessage,
+    pending: PendingCode,
+    address: MailboxAddress,
+    origin: Origin,
+}
+
+/// A delivery that was attempted, for [`Service::finish_delivery`].
+pub struct SentCode {
+    delivery: CodeDelivery,
+    result: Result<(), DeliveryError>,
+}
+
+impl CodeDelivery {
+    /// Sends the code through its channel (blocking, up to the channel's timeout).
+    pub fn send(self) -> SentCode {
+        let result = self.sender.send(self.pending.provider, &self.pending.destination, &self.message);
+        SentCode { delivery: self, result }
+    }
+}
+
+impl Service {
+    /// Decides what a login of `address` from `ip` needs and enrols or stores a code if it needs
+    /// one — without sending the code yet: see [`LoginStart::delivery`].
+    pub fn start_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
+        let attempt = self.store.write(|tx| self.start_login_in(tx, address, ip));
+        self.audit_failed_attempt("login.begin", address, ip, attempt)
+    }
+
+    /// [`Service::start_login`] inside the caller's transaction.
+    pub(super) fn start_login_in(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+    ) -> ServiceResult<LoginStart> {
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        let (answer, pending) = engine::begin(tx, &cx, address, &origin)?;
+        let delivery = pending.map(|pending| CodeDelivery {
+            message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
+            sender: Arc::clone(&snapshot.sender),
+            pending,
+            address: address.clone(),
+            origin,
+        });
+        Ok(LoginStart { answer, delivery })
+    }
+
+    /// Records how a delivery went. A code that could not be sent is voided — it neither stays
+    /// usable nor counts against the mailbox's send limit — and the failure audited; the error is
+    /// returned: the login fails closed.
+    pub fn finish_delivery(&self, sent: SentCode) -> ServiceResult<()> {
+        let SentCode { delivery, result } = sent;
+        let Err(e) = result else { return Ok(()) };
+        let now = self.now();
+        self.store.write(|tx| {
+            engine::void_unsent(tx, now, &delivery.address, &delivery.origin, &delivery.pending, &e.to_string())
+        })?;
+        Err(ServiceError::Delivery(e))
+    }
+
+    /// Decides what a login needs and, if a code goes out, sends it before answering.
+    pub fn begin_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<BeginAnswer> {
+        let LoginStart { answer, delivery } = self.start_login(address, ip)?;
+        if let Some(delivery) = delivery {
+            self.finish_delivery(delivery.send())?;
+        }
+        Ok(answer)
+    }
+
+    /// Checks the code typed at login (six digits; anything else is bad input, not a failure,
+    /// though it is audited like every attempt).
+    pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
+        let attempt = code
+            .parse::<Code>()
+            .map_err(ServiceError::from)
+            .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code)));
+        self.audit_failed_attempt("login.verify", address, ip, attempt)
+    }
+
+    /// [`Service::verify_login`] inside the caller's transaction.
+    pub(super) fn verify_login_in(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        code: &Code,
+    ) -> ServiceResult<VerifyAnswer> {
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        Ok(engine::verify(tx, &cx, address, &origin, code)?)
+    }
+
+    /// `login begin` as a webmail asks it, with the address and IP as they came: input that does
+    /// not parse is refused and audited like every other attempt.
+    pub fn login_begin(&self, address: &str, ip: &str) -> ServiceResult<BeginAnswer> {
+        let (address, ip) = self.login_input("login.begin", address, ip)?;
+        self.begin_login(&address, ip)
+    }
+
+    /// `login verify` as a webmail asks it, with the address, IP and code as they came.
+    pub fn login_verify(&self, address: &str, ip: &str, code: &str) -> ServiceResult<VerifyAnswer> {
+        let (address, ip) = self.login_input("login.verify", address, ip)?;
+        self.verify_login(&address, ip, code)
+    }
+
+    /// Why the country database cannot be used, if it cannot (every country is unknown meanwhile).
+    pub fn country_database_problem(&self) -> ServiceResult<Option<String>> {
+        let (snapshot, _) = self.store.read(|tx| self.world.current(tx))?;
+        Ok(snapshot.geo_problem.map(|e| e.to_string()))
+    }
+
+    /// The snapshot a login uses; a new one whose country database failed is audited (once per
+    /// snapshot, in the login's transaction).
+    fn snapshot_for_login(&self, tx: &Tx<'_>) -> ServiceResult<Snapshot> {
+        let (snapshot, fresh) = self.world.current(tx)?;
+        if let Some(problem) = snapshot.geo_problem.as_ref().filter(|_| fresh) {
+            tx.insert_audit(&AuditEntry {
+                at: self.now(),
+                actor: self.actor.clone(),
+                action: "geoip.unavailable".to_owned(),
+                outcome: "failed".to_owned(),
+                detail: Some(format!("{problem}; every country is unknown until it is fixed")),
+                ..AuditEntry::default()
+            })?;
+        }
+        Ok(snapshot)
+    }
+
+    /// Parses a login's address and IP, auditing input that does not parse.
+    fn login_input(&self, action: &str, address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
+        parse_login(address, ip).inspect_err(|e| {
+            let entry = attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), "invalid_input", e);
+            self.record(&entry);
+        })
+    }
+
+    /// Audits a login attempt that ended in an error (the engine audits every decision itself).
+    fn audit_failed_attempt<T>(
+        &self,
+        action: &str,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        attempt: ServiceResult<T>,
+    ) -> ServiceResult<T> {
+        if let Err(e) = &attempt {
+            let outcome = if matches!(e, ServiceError::Domain(_)) { "invalid_input" } else { "error" };
+            let entry = attempt_entry(self.now(), action, Some(address.to_string()), Some(ip.to_string()), outcome, e);
+            self.record(&entry);
+        }
+        attempt
+    }
+
+    /// Writes an audit entry of something that did not happen, in a transaction of its own. Best
+    /// effort: when the store itself failed, this write may fail too, and the first error is what
+    /// the caller reports.
+    pub(super) fn record(&self, entry: &AuditEntry) {
+        let recorded: Result<(), _> = self.store.write(|tx| tx.insert_audit(entry));
+        drop(recorded);
+    }
+
+    /// Prepares a test message through `provider`'s channel to `destination` (an E.164 number for
+    /// SMS, an e-mail address for SMTP), checking that the channel is configured.
+    pub fn prepare_test_send(&self, provider: Provider, destination: &str) -> ServiceResult<TestSend> {
+        let destination = match provider {
+            Provider::Sms => destination.parse::<PhoneNumber>()?.to_string(),
+            Provider::Smtp => destination.parse::<EmailAddress>()?.to_string(),
+            Provider::Totp => return Err(ServiceError::NothingToTest),
+        };
+        let (snapshot, _) = self.store.read(|tx| self.world.current(tx))?;
+        Channels::new((*snapshot.settings).clone()).check(provider).map_err(ServiceError::TestSend)?;
+        Ok(TestSend { provider, destination, sender: snapshot.sender })
+    }
+
+    /// Records a finished test send in the audit log (`ok`, or `failed` with the reason) and
+    /// returns its outcome.
+    pub fn record_test_send(&self, test: &TestSend, result: Result<(), DeliveryError>) -> ServiceResult<()> {
+        let TestSend { provider, destination, .. } = test;
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: self.actor.clone(),
+            action: "provider.send_test".to_owned(),
+            outcome: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
+            detail: Some(match &result {
+                Ok(()) => format!("{provider} to {destination}"),
+                Err(e) => format!("{provider} to {destination}: {e}"),
+            }),
+            ..AuditEntry::default()
+        };
+        self.store.write(|tx| tx.insert_audit(&entry))?;
+        result.map_err(ServiceError::TestSend)
+    }
+
+    /// Sends a test message and records it: [`Service::prepare_test_send`], the send, and
+    /// [`Service::record_test_send`] in one call.
+    pub fn send_test(&self, provider: Provider, destination: &str) -> ServiceResult<TestSend> {
+        let test = self.prepare_test_send(provider, destination)?;
+        let result = test.send();
+        self.record_test_send(&test, result)?;
+        Ok(test)
+    }
+}
+
+/// One test message through a provider's channel, ready to send on any thread. The text carries
+/// no code.
+pub struct TestSend {
+    provider: Provider,
+    destination: String,
+    sender: Arc<dyn CodeSender>,
+}
+
+impl TestSend {
+    /// The provider whose channel is tested.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// Where the message goes.
+    pub fn destination(&self) -> &str {
+        &self.destination
+    }
+
+    /// Sends the message (blocking, up to the channel's timeout).
+    pub fn send(&self) -> Result<(), DeliveryError> {
+        self.sender.send(self.provider, &self.destination, &CodeMessage::test())
+    }
+}
+
+/// Input as the audit log keeps it when it does not parse: escaped, on one line, shortened.
+pub(super) fn shown(raw: &str) -> String {
+    const MAX: usize = 64;
+    let cut: String = raw.chars().take(MAX).collect();
+    let text = format!("{cut:?}");
+    if raw.chars().count() > MAX { format!("{text}…") } else { text }
+}
+
+/// A login's address and IP as they came.
+pub(super) fn parse_login(address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
+    Ok((address.parse()?, ip.parse()?))
+}
+
+/// The audit entry of a login attempt that did not reach a decision.
+pub(super) fn attempt_entry(
+    at: crate::clock::UnixTime,
+    action: &str,
+    mailbox: Option<String>,
+    ip: Option<String>,
+    outcome: &str,
+    why: &ServiceError,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: engine::ACTOR.to_owned(),
+        mailbox,
+        action: action.to_owned(),
+        ip,
+        outcome: outcome.to_owned(),
+        detail: Some(why.to_string()),
+        ..AuditEntry::default()
+    }
+}

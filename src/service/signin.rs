@@ -1,0 +1,339 @@
+//! The hosted sign-in pages' side of the front door (DESIGN.md §9): a webmail starts a sign-in
+//! with a return URL its client may use; the browser completes it on mailmfa's pages (enrol, code,
+//! resend, locked, expired); the webmail redeems the ticket the browser brings back — once, within a
+//! minute, and only the client that asked for it.
+
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+use super::login::{CodeDelivery, LoginStart, parse_login};
+use super::store::{ClientRow, SigninRow, Tx};
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::{
+    BeginAnswer, Code, EnrolmentState, MailboxAddress, MailboxStatus, Provider, Reason, RejectReason, VerifyAnswer,
+    totp,
+};
+
+/// How long a ticket may wait to be redeemed.
+const TICKET_SECONDS: i64 = 60;
+
+/// A request of a sign-in page.
+#[derive(Debug, Clone)]
+pub enum PageRequest {
+    /// Show the page.
+    View {
+        /// The sign-in.
+        signin: String,
+    },
+    /// The code form.
+    Code {
+        /// The sign-in.
+        signin: String,
+        /// The form's token.
+        csrf: String,
+        /// The code typed.
+        code: String,
+    },
+    /// The "send a new code" form.
+    Resend {
+        /// The sign-in.
+        signin: String,
+        /// The form's token.
+        csrf: String,
+    },
+}
+
+/// Why a sign-in page shows a message over its form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageNote {
+    /// The code was wrong (or already used).
+    WrongCode,
+    /// The code is not six digits.
+    BadCode,
+    /// The code expired; a new one can be sent.
+    ExpiredCode,
+    /// A new code was sent.
+    Resent,
+    /// No new code: too many were sent in the last hour.
+    SendLimit,
+    /// The form was not this page's (a stale page or a forged request).
+    StaleForm,
+}
+
+/// What a sign-in page shows, or where it sends the browser.
+#[derive(Debug)]
+pub enum PageAnswer {
+    /// Scan this QR code (or type the secret), then type the first code.
+    Enrol {
+        /// The page's details.
+        page: PageFacts,
+        /// The `otpauth://` URI the QR code carries.
+        otpauth_uri: Zeroizing<String>,
+        /// The secret in groups of four, for typing into an app by hand.
+        secret_groups: Zeroizing<String>,
+    },
+    /// Type the code from the app, or the one just sent.
+    Code {
+        /// The page's details.
+        page: PageFacts,
+        /// Where the code comes from.
+        provider: Provider,
+        /// Where a sent code went (masked).
+        sent_to: Option<String>,
+    },
+    /// Too many wrong codes: come back later.
+    Locked {
+        /// The mailbox.
+        address: String,
+        /// Seconds until the lock ends.
+        retry_after_s: i64,
+    },
+    /// The sign-in ended or never was.
+    Expired,
+    /// Done: send the browser back to the webmail with its ticket.
+    Done {
+        /// The return URL with `mailmfa_ticket` added.
+        redirect: String,
+    },
+}
+
+/// What every form page knows.
+#[derive(Debug, Clone)]
+pub struct PageFacts {
+    /// The sign-in (the page's address).
+    pub signin: String,
+    /// The mailbox.
+    pub address: String,
+    /// The token its forms carry.
+    pub csrf: String,
+    /// A message over the form.
+    pub note: Option<PageNote>,
+    /// The scheme, host and port of the return URL (the forms' CSP lets them go there).
+    pub return_origin: String,
+}
+
+impl Service {
+    /// Starts a sign-in: the decision and, unless it is `allow`, the sign-in whose pages complete it.
+    pub(super) fn start_signin(
+        &self,
+        tx: &Tx<'_>,
+        client: &ClientRow,
+        address: &str,
+        ip: &str,
+        return_url: &str,
+    ) -> ServiceResult<(BeginAnswer, Option<String>, Option<CodeDelivery>)> {
+        let allowed = client.return_urls.split(',').filter(|p| !p.is_empty()).any(|p| url_within(return_url, p));
+        if !allowed {
+            return Err(ServiceError::ReturnUrlRefused(return_url.chars().take(200).collect()));
+        }
+        let (address, ip) = parse_login(address, ip)?;
+        let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+        let Some(transaction) = self.open_transaction(tx, client, &address, ip, &answer)? else {
+            return Ok((answer, None, delivery));
+        };
+        let now = self.now();
+        let row = SigninRow {
+            id: self.random_hex(16)?,
+            client_id: client.id.clone(),
+            transaction_id: transaction.transaction_id,
+            mailbox: address.to_string(),
+            return_url: return_url.to_owned(),
+            csrf: self.random_hex(16)?,
+            expires_at: now + transaction.expires_in,
+        };
+        tx.insert_signin(&row, now)?;
+        Ok((answer, Some(row.id), delivery))
+    }
+
+    /// The mailbox a ticket vouches for: once, within a minute, for the client that asked.
+    pub(super) fn redeem_ticket(
+        &self,
+        tx: &Tx<'_>,
+        client: &ClientRow,
+        ticket: &str,
+    ) -> ServiceResult<Option<MailboxAddress>> {
+        let hash = tx.key().code_hash(TICKET_CONTEXT, ticket);
+        let mailbox = tx.take_ticket(&hash, &client.id, self.now())?;
+        Ok(mailbox.map(|m| m.parse()).transpose()?)
+    }
+
+    /// A sign-in page, or one of its forms.
+    pub(super) fn signin_page(
+        &self,
+        tx: &Tx<'_>,
+        request: &PageRequest,
+    ) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
+        let now = self.now();
+        let id = match request {
+            PageRequest::View { signin } | PageRequest::Code { signin, .. } | PageRequest::Resend { signin, .. } => {
+                signin
+            }
+        };
+        let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired, None)) };
+        let forged = match request {
+            PageRequest::View { .. } => false,
+            PageRequest::Code { csrf, .. } | PageRequest::Resend { csrf, .. } => !same(csrf, &signin.csrf),
+        };
+        if forged {
+            return Ok((self.page_of(tx, &signin, Some(PageNote::StaleForm))?, None));
+        }
+        let Some(transaction) = tx.transaction(&signin.transaction_id, now)? else {
+            tx.end_signin(&signin.id)?;
+            return Ok((PageAnswer::Expired, None));
+        };
+        let (address, ip) = parse_login(&transaction.mailbox, &transaction.ip)?;
+        match request {
+            PageRequest::View { .. } => Ok((self.page_of(tx, &signin, None)?, None)),
+            PageRequest::Code { code, .. } => {
+                let Ok(code) = code.trim().parse::<Code>() else {
+                    return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
+                };
+                match self.verify_login_in(tx, &address, ip, &code)? {
+                    VerifyAnswer::Accepted => {
+                        tx.end_transaction(&transaction.id)?;
+                        tx.end_signin(&signin.id)?;
+                        let ticket = self.new_ticket()?;
+                        let hash = tx.key().code_hash(TICKET_CONTEXT, &ticket);
+                        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, now + TICKET_SECONDS)?;
+                        Ok((PageAnswer::Done { redirect: with_ticket(&signin.return_url, &ticket) }, None))
+                    }
+                    VerifyAnswer::Rejected { reason } => {
+                        let note = match reason {
+                            RejectReason::Expired => PageNote::ExpiredCode,
+                            RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => {
+                                PageNote::WrongCode
+                            }
+                        };
+                        Ok((self.page_of(tx, &signin, Some(note))?, None))
+                    }
+                }
+            }
+            PageRequest::Resend { .. } => {
+                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+                let note = match answer {
+                    BeginAnswer::Challenge { sent_to: Some(_), .. } => {
+                        let until = now + self.login_lifetime(tx)?;
+                        tx.extend_transaction(&transaction.id, until)?;
+                        Some(PageNote::Resent)
+                    }
+                    BeginAnswer::Locked { reason: Some(Reason::SendLimit), .. } => Some(PageNote::SendLimit),
+                    _ => None,
+                };
+                Ok((self.page_of(tx, &signin, note)?, delivery))
+            }
+        }
+    }
+
+    /// What the page of a live sign-in shows now.
+    fn page_of(&self, tx: &Tx<'_>, signin: &SigninRow, note: Option<PageNote>) -> ServiceResult<PageAnswer> {
+        let now = self.now();
+        let address: MailboxAddress = signin.mailbox.parse()?;
+        let mailbox = super::admin::existing_mailbox(tx, &address)?;
+        if let Some(retry_after_s) = mailbox.locked_for(now) {
+            return Ok(PageAnswer::Locked { address: signin.mailbox.clone(), retry_after_s });
+        }
+        let page = PageFacts {
+            signin: signin.id.clone(),
+            address: signin.mailbox.clone(),
+            csrf: signin.csrf.clone(),
+            note,
+            return_origin: origin_of(&signin.return_url).to_owned(),
+        };
+        let provider = mailbox.challenge_provider(&tx.providers()?).unwrap_or(mailbox.provider);
+        if provider == Provider::Totp && mailbox.status(now) == MailboxStatus::Pending {
+            if let Some(secret) = tx.totp_secret(mailbox.id)?.filter(|s| s.state == EnrolmentState::Pending) {
+                let (snapshot, _) = self.world.current(tx)?;
+                let otpauth_uri = totp::otpauth_uri(&snapshot.settings.issuer, &address, &secret.secret);
+                let b32 = totp::secret_base32(&secret.secret);
+                let groups: Vec<&str> = b32.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+                return Ok(PageAnswer::Enrol { page, otpauth_uri, secret_groups: Zeroizing::new(groups.join(" ")) });
+            }
+        }
+        let sent_to = match provider {
+            Provider::Totp => None,
+            Provider::Sms => mailbox.sms_number.as_ref().map(|n| n.masked()),
+            Provider::Smtp => mailbox.alt_email.as_ref().map(|e| e.masked()),
+        };
+        Ok(PageAnswer::Code { page, provider, sent_to })
+    }
+
+    fn new_ticket(&self) -> ServiceResult<String> {
+        let mut bytes = [0u8; 24];
+        self.world.random.fill(&mut bytes)?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+}
+
+const TICKET_CONTEXT: &str = "signin:ticket";
+
+/// Whether `url` lies within `prefix`: the same scheme and host (and port) exactly, and a path that
+/// starts with the prefix's path — `https://mail.example.com` does not admit
+/// `https://mail.example.com.evil.example/`.
+pub fn url_within(url: &str, prefix: &str) -> bool {
+    let (url_origin, url_rest) = split_origin(url);
+    let (prefix_origin, prefix_rest) = split_origin(prefix);
+    !url_origin.is_empty()
+        && url_origin.eq_ignore_ascii_case(prefix_origin)
+        && url_rest.starts_with(prefix_rest)
+        && !url.contains(|c: char| c.is_whitespace() || c.is_control())
+}
+
+/// `scheme://authority` and the rest (path, query, fragment).
+fn split_origin(url: &str) -> (&str, &str) {
+    let Some(scheme_end) = url.find("://") else { return ("", url) };
+    let after = scheme_end + 3;
+    let end = url[after..].find(['/', '?', '#']).map_or(url.len(), |i| after + i);
+    (&url[..end], &url[end..])
+}
+
+/// The origin of a URL, for the pages' CSP.
+pub fn origin_of(url: &str) -> &str {
+    split_origin(url).0
+}
+
+/// The return URL with the ticket added as `mailmfa_ticket` (before any fragment).
+fn with_ticket(url: &str, ticket: &str) -> String {
+    let (base, fragment) = url.split_once('#').map_or((url, None), |(b, f)| (b, Some(f)));
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{joiner}mailmfa_ticket={ticket}");
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+/// Compares two tokens in constant time.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_urls_stay_within_their_prefix() {
+        for (url, prefix, ok) in [
+            ("https://mail.example.com/?_task=login", "https://mail.example.com/", true),
+            ("https://mail.example.com/roundcube/x", "https://mail.example.com/roundcube/", true),
+            ("https://MAIL.example.com/", "https://mail.example.com", true),
+            ("https://mail.example.com.evil.example/", "https://mail.example.com", false),
+            ("https://mail.example.com@evil.example/", "https://mail.example.com", false),
+            ("http://mail.example.com/", "https://mail.example.com/", false),
+            ("https://mail.example.com:8443/", "https://mail.example.com/", false),
+            ("https://mail.example.com/other", "https://mail.example.com/roundcube/", false),
+            ("//evil.example/", "https://mail.example.com/", false),
+            ("https://mail.example.com/\nx", "https://mail.example.com/", false),
+        ] {
+            assert_eq!(url_within(url, prefix), ok, "{url} within {prefix}");
+        }
+    }
+
+    #[test]
+    fn tickets_join_the_query() {
+        assert_eq!(with_ticket("https://a.example/back", "T"), "https://a.example/back?mailmfa_ticket=T");
+        assert_eq!(with_ticket("https://a.example/b?x=1#top", "T"), "https://a.example/b?x=1&mailmfa_ticket=T#top");
+        assert_eq!(origin_of("https://a.example:8080/b?x"), "https://a.example:8080");
+    }
+}

@@ -1,0 +1,431 @@
+//! Mailbox rows and their two-factor state: policy, sealed TOTP secret, failure counter and lock,
+//! known IP addresses and countries.
+
+use rusqlite::{OptionalExtension, Row, params};
+use zeroize::Zeroizing;
+
+use super::{StoreError, StoreResult, Tx, parse_stored};
+use crate::clock::UnixTime;
+use crate::domain::{
+    EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId, MailboxName,
+    MailboxSummary, PhoneNumber, PostOfficeId, Provider,
+};
+
+/// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
+#[derive(Debug, Clone)]
+pub struct OneTimeCodeRow {
+    /// The `begin` that issued it.
+    pub attempt: String,
+    /// The IP address of that `begin`.
+    pub ip: String,
+    /// How it was sent.
+    pub provider: Provider,
+    /// Keyed hash of the code.
+    pub code_hash: Vec<u8>,
+    /// When it stops being valid.
+    pub expires_at: UnixTime,
+}
+
+/// A mailbox's unsealed TOTP secret and its replay state.
+pub struct TotpSecret {
+    /// The raw secret bytes.
+    pub secret: Zeroizing<Vec<u8>>,
+    /// Pending or active.
+    pub state: EnrolmentState,
+    /// The last time step accepted, never to be accepted again.
+    pub last_step: Option<i64>,
+    /// When the secret was made (`None` for a secret made before stores kept the time).
+    pub created_at: Option<UnixTime>,
+}
+
+/// The columns [`RawMailbox`] reads.
+const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
+        p.challenge AS postoffice_challenge, p.users_may_configure, m.provider, m.sms_number, m.alt_email,
+        m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
+const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
+
+/// The columns of [`COLUMNS`] as read from SQLite, before the words are parsed.
+struct RawMailbox {
+    id: i64,
+    postoffice_id: i64,
+    name: String,
+    postoffice: String,
+    challenge: String,
+    postoffice_challenge: String,
+    users_may_configure: bool,
+    provider: String,
+    sms_number: Option<String>,
+    alt_email: Option<String>,
+    totp_state: String,
+    failures: i64,
+    lock_count: i64,
+    locked_until: Option<i64>,
+    last_login: Option<i64>,
+}
+
+fn raw_mailbox(r: &Row<'_>) -> rusqlite::Result<RawMailbox> {
+    Ok(RawMailbox {
+        id: r.get("id")?,
+        postoffice_id: r.get("postoffice_id")?,
+        name: r.get("name")?,
+        postoffice: r.get("postoffice")?,
+        challenge: r.get("challenge")?,
+        postoffice_challenge: r.get("postoffice_challenge")?,
+        users_may_configure: r.get("users_may_configure")?,
+        provider: r.get("provider")?,
+        sms_number: r.get("sms_number")?,
+        alt_email: r.get("alt_email")?,
+        totp_state: r.get("totp_state")?,
+        failures: r.get("failures")?,
+        lock_count: r.get("lock_count")?,
+        locked_until: r.get("locked_until")?,
+        last_login: r.get("last_login")?,
+    })
+}
+
+impl RawMailbox {
+    fn parse(self) -> StoreResult<Mailbox> {
+        Ok(Mailbox {
+            id: MailboxId(self.id),
+            postoffice_id: PostOfficeId(self.postoffice_id),
+            address: MailboxAddress::new(parse_stored::<MailboxName>(&self.name)?, parse_stored(&self.postoffice)?),
+            challenge: parse_stored(&self.challenge)?,
+            postoffice_challenge: parse_stored(&self.postoffice_challenge)?,
+            users_may_configure: self.users_may_configure,
+            provider: parse_stored(&self.provider)?,
+            sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
+            alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,
+            enrolment: parse_stored(&self.totp_state)?,
+            failures: self.failures,
+            lock_count: self.lock_count,
+            locked_until: self.locked_until,
+            last_login: self.last_login,
+        })
+    }
+}
+
+fn known_location(r: &Row<'_>) -> rusqlite::Result<KnownLocation> {
+    Ok(KnownLocation { value: r.get("value")?, first_seen: r.get("first_seen")?, last_seen: r.get("last_seen")? })
+}
+
+fn secret_context(id: MailboxId) -> String {
+    format!("mailbox:{}:totp_secret", id.0)
+}
+
+impl Tx<'_> {
+    /// Adds a mailbox to a post office; `None` when it exists.
+    pub fn insert_mailbox(
+        &self,
+        postoffice: PostOfficeId,
+        name: &MailboxName,
+        now: UnixTime,
+    ) -> StoreResult<Option<MailboxId>> {
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO mailbox (postoffice_id, name, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (postoffice_id, name) DO NOTHING",
+            )?
+            .execute(params![postoffice.0, name.as_str(), now])?;
+        Ok((inserted == 1).then(|| MailboxId(self.tx.last_insert_rowid())))
+    }
+
+    /// The mailbox at that address.
+    pub fn mailbox(&self, address: &MailboxAddress) -> StoreResult<Option<Mailbox>> {
+        let raw = self
+            .tx
+            .prepare_cached(&format!("SELECT {COLUMNS} {FROM} WHERE p.name = ?1 AND m.name = ?2"))?
+            .query_row(params![address.postoffice.as_str(), address.mailbox.as_str()], raw_mailbox)
+            .optional()?;
+        raw.map(RawMailbox::parse).transpose()
+    }
+
+    /// The mailbox table of one post office, or of all, sorted by address.
+    pub fn mailbox_summaries(
+        &self,
+        postoffice: Option<PostOfficeId>,
+        now: UnixTime,
+    ) -> StoreResult<Vec<MailboxSummary>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {COLUMNS}, (SELECT group_concat(country, ',') FROM
+                    (SELECT country FROM known_country k WHERE k.mailbox_id = m.id ORDER BY country)) AS countries
+             {FROM} WHERE ?1 IS NULL OR m.postoffice_id = ?1
+             ORDER BY p.name, m.name"
+        ))?;
+        let mut rows = stmt.query([postoffice.map(|p| p.0)])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let countries: Option<String> = r.get("countries")?;
+            let mailbox = raw_mailbox(r)?.parse()?;
+            let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
+            out.push(MailboxSummary::of(&mailbox, countries, now));
+        }
+        Ok(out)
+    }
+
+    /// Stores a mailbox's challenge mode, provider, SMS number and alternate address.
+    pub fn update_mailbox_policy(
+        &self,
+        id: MailboxId,
+        challenge: MailboxChallenge,
+        provider: Provider,
+        sms_number: Option<&PhoneNumber>,
+        alt_email: Option<&EmailAddress>,
+    ) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE mailbox SET challenge = ?2, provider = ?3, sms_number = ?4, alt_email = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.0,
+                challenge.word(),
+                provider.word(),
+                sms_number.map(PhoneNumber::as_str),
+                alt_email.map(EmailAddress::as_str)
+            ])?;
+        Ok(())
+    }
+
+    /// Removes a mailbox and everything that hangs off it.
+    pub fn delete_mailbox(&self, id: MailboxId) -> StoreResult<()> {
+        let n = self.tx.execute("DELETE FROM mailbox WHERE id = ?1", [id.0])?;
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("mailbox {id} vanished")));
+        }
+        Ok(())
+    }
+
+    /// Forgets the TOTP secret, its replay state, the failure counter and any outstanding code: the
+    /// next login enrols again.
+    pub fn reset_two_factor_code(&self, id: MailboxId) -> StoreResult<()> {
+        self.tx.execute(
+            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL,
+                    failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1",
+            [id.0],
+        )?;
+        self.tx.execute("DELETE FROM otp_code WHERE mailbox_id = ?1", [id.0])?;
+        Ok(())
+    }
+
+    /// Forgets the known countries and IP addresses; returns how many of each were forgotten.
+    pub fn reset_country_exceptions(&self, id: MailboxId) -> StoreResult<(usize, usize)> {
+        let countries = self.tx.execute("DELETE FROM known_country WHERE mailbox_id = ?1", [id.0])?;
+        let ips = self.tx.execute("DELETE FROM known_ip WHERE mailbox_id = ?1", [id.0])?;
+        Ok((countries, ips))
+    }
+
+    /// Clears the lock and the failure counter.
+    pub fn unlock_mailbox(&self, id: MailboxId) -> StoreResult<()> {
+        self.tx
+            .execute("UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1", [id.0])?;
+        Ok(())
+    }
+
+    /// The mailbox's TOTP secret, unsealed, if it has one.
+    pub fn totp_secret(&self, id: MailboxId) -> StoreResult<Option<TotpSecret>> {
+        type Row = (Option<Vec<u8>>, String, Option<i64>, Option<i64>);
+        let row: Option<Row> = self
+            .tx
+            .prepare_cached(
+                "SELECT totp_secret, totp_state, totp_last_step, totp_created_at FROM mailbox WHERE id = ?1",
+            )?
+            .query_row([id.0], |r| {
+                Ok((r.get("totp_secret")?, r.get("totp_state")?, r.get("totp_last_step")?, r.get("totp_created_at")?))
+            })
+            .optional()?;
+        let Some((Some(sealed), state, last_step, created_at)) = row else {
+            return Ok(None);
+        };
+        let secret = self.key.open(&secret_context(id), &sealed)?;
+        Ok(Some(TotpSecret { secret, state: parse_stored(&state)?, last_step, created_at }))
+    }
+
+    /// Stores a new TOTP secret made at `now`, sealed to this mailbox, in the given state.
+    pub fn set_totp_secret(
+        &self,
+        id: MailboxId,
+        secret: &[u8],
+        state: EnrolmentState,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let sealed = self.key.seal(&secret_context(id), secret)?;
+        self.tx.execute(
+            "UPDATE mailbox SET totp_secret = ?2, totp_state = ?3, totp_last_step = NULL, totp_created_at = ?4
+             WHERE id = ?1",
+            params![id.0, sealed, state.word(), now],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a TOTP secret that was never confirmed (its enrolment expired).
+    pub fn discard_pending_secret(&self, id: MailboxId) -> StoreResult<()> {
+        self.tx.execute(
+            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL
+             WHERE id = ?1 AND totp_state = 'pending'",
+            [id.0],
+        )?;
+        Ok(())
+    }
+
+    /// Records an accepted TOTP step and makes the secret active.
+    pub fn accept_totp_step(&self, id: MailboxId, step: i64) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE mailbox SET totp_state = 'active', totp_last_step = ?2 WHERE id = ?1")?
+            .execute(params![id.0, step])?;
+        Ok(())
+    }
+
+    /// The mailbox's known IP addresses with first and last time seen, newest first.
+    pub fn known_ips(&self, id: MailboxId) -> StoreResult<Vec<KnownLocation>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT ip AS value, first_seen, last_seen FROM known_ip WHERE mailbox_id = ?1
+             ORDER BY last_seen DESC, ip",
+        )?;
+        Ok(stmt.query_map([id.0], known_location)?.collect::<Result<_, _>>()?)
+    }
+
+    /// The mailbox's known countries with first and last time seen, newest first.
+    pub fn known_countries(&self, id: MailboxId) -> StoreResult<Vec<KnownLocation>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT country AS value, first_seen, last_seen FROM known_country WHERE mailbox_id = ?1
+             ORDER BY last_seen DESC, country",
+        )?;
+        Ok(stmt.query_map([id.0], known_location)?.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether the IP address is known for the mailbox.
+    pub fn is_known_ip(&self, id: MailboxId, ip: &str) -> StoreResult<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2")?
+            .exists(params![id.0, ip])?)
+    }
+
+    /// Whether the country is known for the mailbox.
+    pub fn is_known_country(&self, id: MailboxId, country: &str) -> StoreResult<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2")?
+            .exists(params![id.0, country])?)
+    }
+
+    /// Records an accepted login: the IP and country become known, the failure counter and lock
+    /// clear, and the last-login time moves.
+    pub fn record_success(&self, id: MailboxId, ip: &str, country: Option<&str>, now: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO known_ip (mailbox_id, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_seen = excluded.last_seen",
+            )?
+            .execute(params![id.0, ip, now])?;
+        if let Some(country) = country {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO known_country (mailbox_id, country, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                     ON CONFLICT (mailbox_id, country) DO UPDATE SET last_seen = excluded.last_seen",
+                )?
+                .execute(params![id.0, country, now])?;
+        }
+        self.tx
+            .prepare_cached(
+                "UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL, last_login = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id.0, now])?;
+        Ok(())
+    }
+
+    /// Records a login that needed no second factor: only the last-login time moves.
+    pub fn record_login_without_challenge(&self, id: MailboxId, now: UnixTime) -> StoreResult<()> {
+        self.tx.prepare_cached("UPDATE mailbox SET last_login = ?2 WHERE id = ?1")?.execute(params![id.0, now])?;
+        Ok(())
+    }
+
+    /// Counts a failed verification: the counter grows, or — when `lock_until` is given — the
+    /// mailbox locks until then and the counter starts again.
+    pub fn record_failure(&self, id: MailboxId, lock_until: Option<UnixTime>) -> StoreResult<()> {
+        match lock_until {
+            Some(until) => self
+                .tx
+                .prepare_cached(
+                    "UPDATE mailbox SET failures = 0, lock_count = lock_count + 1, locked_until = ?2 WHERE id = ?1",
+                )?
+                .execute(params![id.0, until])?,
+            None => {
+                self.tx.prepare_cached("UPDATE mailbox SET failures = failures + 1 WHERE id = ?1")?.execute([id.0])?
+            }
+        };
+        Ok(())
+    }
+
+    /// Stores the hash of a new one-time code, replacing (voiding) any earlier one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_one_time_code(
+        &self,
+        id: MailboxId,
+        attempt: &str,
+        ip: &str,
+        provider: Provider,
+        code_hash: &[u8],
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO otp_code (mailbox_id, attempt, ip, provider, code_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![id.0, attempt, ip, provider.word(), code_hash, now, expires_at])?;
+        Ok(())
+    }
+
+    /// The outstanding one-time code of a mailbox.
+    pub fn one_time_code(&self, id: MailboxId) -> StoreResult<Option<OneTimeCodeRow>> {
+        let row: Option<(String, String, String, Vec<u8>, i64)> = self
+            .tx
+            .prepare_cached("SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1")?
+            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .optional()?;
+        row.map(|(attempt, ip, provider, code_hash, expires_at)| {
+            Ok(OneTimeCodeRow { attempt, ip, provider: parse_stored(&provider)?, code_hash, expires_at })
+        })
+        .transpose()
+    }
+
+    /// Removes the one-time code of that attempt (used, expired, or not deliverable).
+    pub fn void_one_time_code(&self, id: MailboxId, attempt: &str) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("DELETE FROM otp_code WHERE mailbox_id = ?1 AND attempt = ?2")?
+            .execute(params![id.0, attempt])?;
+        Ok(())
+    }
+
+    /// Records that a code was sent (for the hourly send limit) and forgets sends older than a day.
+    pub fn record_code_send(&self, id: MailboxId, now: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("INSERT INTO code_send (mailbox_id, sent_at) VALUES (?1, ?2)")?
+            .execute(params![id.0, now])?;
+        self.tx
+            .prepare_cached("DELETE FROM code_send WHERE mailbox_id = ?1 AND sent_at < ?2")?
+            .execute(params![id.0, now - 86_400])?;
+        Ok(())
+    }
+
+    /// Takes back one send recorded at `at` (a code that could not be delivered).
+    pub fn forget_code_send(&self, id: MailboxId, at: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "DELETE FROM code_send WHERE rowid =
+                    (SELECT rowid FROM code_send WHERE mailbox_id = ?1 AND sent_at = ?2 LIMIT 1)",
+            )?
+            .execute(params![id.0, at])?;
+        Ok(())
+    }
+
+    /// When codes were sent to the mailbox since `since`, oldest first.
+    pub fn code_sends_since(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<UnixTime>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT sent_at FROM code_send WHERE mailbox_id = ?1 AND sent_at > ?2 ORDER BY sent_at")?;
+        Ok(stmt.query_map(params![id.0, since], |r| r.get(0))?.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,102 @@
+//! What the engine needs from outside the store, built once per service and kept: the settings as
+//! typed values, the country database (memory-mapped, opened once) and the senders. They are
+//! rebuilt only when a setting changes — by this process or by any other sharing the store, seen
+//! through the store's settings version, which every login reads in its own transaction.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::engine::{OsRandom, RandomSource};
+use super::store::{StoreError, Tx};
+use crate::delivery::{Channels, CodeSender};
+use crate::domain::Settings;
+use crate::geo::{CountryLookup, GeoError, MmdbCountryLookup, NoCountryLookup, bundled_database_path};
+
+/// The outside world of one service: what tests may replace, and the snapshot built from the
+/// settings.
+pub(super) struct World {
+    /// Random bytes for secrets, codes and attempt ids.
+    pub random: Arc<dyn RandomSource>,
+    /// A country lookup that replaces the configured database (tests).
+    countries: Option<Arc<dyn CountryLookup>>,
+    /// A sender that replaces the SMTP relay and SMS gateway (tests).
+    sender: Option<Arc<dyn CodeSender>>,
+    snapshot: RefCell<Option<Snapshot>>,
+}
+
+/// The settings and what was built from them, as of one settings version.
+#[derive(Clone)]
+pub(super) struct Snapshot {
+    version: i64,
+    /// The settings.
+    pub settings: Arc<Settings>,
+    /// IP address → country.
+    pub countries: Arc<dyn CountryLookup>,
+    /// The database file the countries come from, if any.
+    countries_path: Option<PathBuf>,
+    /// Why the country database could not be opened: every country is unknown meanwhile.
+    pub geo_problem: Option<Arc<GeoError>>,
+    /// The SMTP relay and SMS gateway.
+    pub sender: Arc<dyn CodeSender>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self { random: Arc::new(OsRandom), countries: None, sender: None, snapshot: RefCell::new(None) }
+    }
+}
+
+impl World {
+    /// Replaces the country database.
+    pub fn set_countries(&mut self, countries: Arc<dyn CountryLookup>) {
+        self.countries = Some(countries);
+        self.forget();
+    }
+
+    /// Replaces the senders.
+    pub fn set_sender(&mut self, sender: Arc<dyn CodeSender>) {
+        self.sender = Some(sender);
+        self.forget();
+    }
+
+    /// Drops the snapshot, so the next use builds it again.
+    pub fn forget(&self) {
+        self.snapshot.replace(None);
+    }
+
+    /// The snapshot for the settings as `tx` sees them: the kept one while the settings version
+    /// is unchanged, else a new one (reusing the country database if its file did not change), and
+    /// whether it is new. A country database that cannot be opened fails safe: every country is
+    /// unknown (so `new-country` challenges), and the snapshot says why.
+    pub fn current(&self, tx: &Tx<'_>) -> Result<(Snapshot, bool), StoreError> {
+        let version = tx.settings_version()?;
+        let kept = self.snapshot.borrow().clone();
+        if let Some(snapshot) = kept.as_ref().filter(|s| s.version == version) {
+            return Ok((snapshot.clone(), false));
+        }
+        let settings = Arc::new(tx.settings()?);
+        let wanted = (!settings.geoip_path.is_empty())
+            .then(|| PathBuf::from(&settings.geoip_path))
+            .or_else(bundled_database_path);
+        let unknown = || Arc::new(NoCountryLookup) as Arc<dyn CountryLookup>;
+        let (countries, countries_path, geo_problem) = match (&self.countries, kept) {
+            (Some(injected), _) => (Arc::clone(injected), None, None),
+            (None, Some(old)) if old.countries_path == wanted && old.geo_problem.is_none() => {
+                (old.countries, old.countries_path, None)
+            }
+            (None, _) => match wanted.as_deref().map(MmdbCountryLookup::open) {
+                Some(Ok(lookup)) => (Arc::new(lookup) as Arc<dyn CountryLookup>, wanted, None),
+                Some(Err(e)) => (unknown(), None, Some(Arc::new(e))),
+                None => (unknown(), None, None),
+            },
+        };
+        let sender = match &self.sender {
+            Some(injected) => Arc::clone(injected),
+            None => Arc::new(Channels::new(Settings::clone(&settings))) as Arc<dyn CodeSender>,
+        };
+        let snapshot = Snapshot { version, settings, countries, countries_path, geo_problem, sender };
+        self.snapshot.replace(Some(snapshot.clone()));
+        Ok((snapshot, true))
+    }
+}

@@ -1,0 +1,578 @@
+//! Applying the [`Command`]s the frame recorded: one short dispatch per group (windows, mailboxes,
+//! post offices, the login preview, providers, settings and API clients, stores), each command one small method
+//! that calls the service and then refreshes the model, the windows and the status bar.
+
+use egui::{LayerId, Order, ViewportCommand};
+
+use super::app::{ConsoleApp, StoreState};
+use super::command::{
+    Command, MailboxCommand, PlatformCommand, PostOfficeCommand, PreviewCommand, StoreCommand, TestTarget, Window,
+};
+use super::jobs::JobOrigin;
+use super::login_preview::{BeginView, LoginPreview};
+use super::mailbox_properties::{MailboxProperties, QR_PREVIEW_SIZE, RevealedQr};
+use super::model::Node;
+use super::new_dialog::NewDialog;
+use super::postoffice_properties::PostOfficeProperties;
+use super::store_dialogs;
+use crate::domain::{
+    BeginAnswer, ChallengeMode, Configurer, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
+    SettingGroup,
+};
+use crate::qr::QrError;
+use crate::service::{IfExists, LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path};
+
+impl ConsoleApp {
+    /// Applies the commands the frame recorded.
+    pub(super) fn apply_commands(&mut self) {
+        let commands = std::mem::take(&mut self.commands);
+        if !commands.is_empty() {
+            // The frame just drawn shows the state before the commands: draw another.
+            self.ctx.request_repaint();
+        }
+        for command in commands {
+            self.apply(command);
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Select(node) => self.select(node),
+            Command::Refresh => self.refresh(),
+            Command::LoadAudit(mailbox) => self.audit.request(mailbox),
+            Command::Confirm(confirmation) => self.confirm = Some(confirmation),
+            Command::Open(window) => self.open_window(window),
+            Command::Mailbox(address, command) => self.apply_mailbox(&address, command),
+            Command::PostOffice(command) => self.apply_postoffice(command),
+            Command::Preview(address, command) => self.apply_preview(&address, command),
+            Command::Platform(command) => self.apply_platform(command),
+            Command::Store(command) => self.apply_store(command),
+            Command::Exit => self.ctx.send_viewport_cmd(ViewportCommand::Close),
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.changed(None);
+        self.reload_windows();
+        self.info("Refreshed from the store.");
+    }
+
+    // --- windows ------------------------------------------------------------------------------
+
+    fn open_window(&mut self, window: Window) {
+        match window {
+            Window::MailboxProperties(address) => self.open_mailbox_properties(address),
+            Window::PostOfficeProperties(name) => self.open_postoffice_properties(&name),
+            Window::NewPostOffice => self.new_dialog = Some(NewDialog::postoffice()),
+            Window::NewMailbox(postoffice) => self.new_dialog = Some(NewDialog::mailbox(postoffice)),
+            Window::LoginPreview(address) => match self.previews.iter().find(|p| p.address() == &address) {
+                Some(preview) => self.ctx.move_to_top(LayerId::new(Order::Middle, preview.id())),
+                None => self.previews.push(LoginPreview::new(address)),
+            },
+            Window::About => {
+                self.about_open = true;
+                self.ctx.move_to_top(LayerId::new(Order::Middle, super::chrome::about_id()));
+            }
+        }
+    }
+
+    fn open_mailbox_properties(&mut self, address: MailboxAddress) {
+        if let Some(window) = self.mailbox_windows.iter().find(|w| w.address() == &address) {
+            self.ctx.move_to_top(LayerId::new(Order::Middle, window.id()));
+            return;
+        }
+        let Some(service) = self.service() else { return };
+        match service.mailbox(&address) {
+            Ok(details) => self.mailbox_windows.push(MailboxProperties::new(details)),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn open_postoffice_properties(&mut self, name: &PostOfficeName) {
+        if let Some(window) = self.postoffice_windows.iter().find(|w| w.name() == name) {
+            self.ctx.move_to_top(LayerId::new(Order::Middle, window.id()));
+            return;
+        }
+        if let Some(record) = self.snapshot().and_then(|s| s.postoffice(name)) {
+            let window = PostOfficeProperties::new(record);
+            self.postoffice_windows.push(window);
+        }
+    }
+
+    // --- mailboxes ----------------------------------------------------------------------------
+
+    fn apply_mailbox(&mut self, address: &MailboxAddress, command: MailboxCommand) {
+        match command {
+            MailboxCommand::Add => self.add_mailbox(address),
+            MailboxCommand::Save { changes, close } => self.save_mailbox(address, &changes, close),
+            MailboxCommand::ResetCode => {
+                let result = self.service().map(|s| s.reset_two_factor_code(address));
+                self.mailbox_done(address, result, "Reset the two factor code of");
+                self.mailbox_windows.iter_mut().filter(|w| w.address() == address).for_each(|w| w.forget_qr());
+            }
+            MailboxCommand::ResetCountries => {
+                let result = self.service().map(|s| s.reset_country_exceptions(address).map(drop));
+                self.mailbox_done(address, result, "Forgot the known countries and IP addresses of");
+            }
+            MailboxCommand::Unlock => {
+                let result = self.service().map(|s| s.unlock(address));
+                self.mailbox_done(address, result, "Unlocked");
+            }
+            MailboxCommand::Delete => self.delete_mailbox(address),
+            MailboxCommand::RevealQr => self.reveal_qr(address),
+            MailboxCommand::SaveQrPng => self.save_qr_png(address),
+        }
+    }
+
+    fn add_mailbox(&mut self, address: &MailboxAddress) {
+        let Some(service) = self.service() else { return };
+        match service.add_mailbox(address) {
+            Ok(()) => {
+                self.new_dialog = None;
+                self.changed(Some(&address.postoffice));
+                self.info(format!("Created the mailbox {address}."));
+                self.select(Node::Mailbox(address.clone()));
+            }
+            Err(e) => self.dialog_error(e),
+        }
+    }
+
+    fn save_mailbox(&mut self, address: &MailboxAddress, changes: &MailboxChanges, close: bool) {
+        let Some(service) = self.service() else { return };
+        let result = service.set_mailbox(address, changes, Configurer::Administrator);
+        let fresh = result.as_ref().ok().and_then(|()| service.mailbox(address).ok());
+        let window = self.mailbox_windows.iter_mut().find(|w| w.address() == address);
+        match (result, window) {
+            (Ok(()), window) => {
+                if let Some(window) = window {
+                    window.set_save_error(None);
+                    if close {
+                        window.close();
+                    } else if let Some(details) = fresh {
+                        window.set_details(details, false);
+                    }
+                }
+                self.changed(Some(&address.postoffice));
+                self.info(format!("Saved the Two Factor settings of {address}."));
+            }
+            (Err(e), Some(window)) => {
+                window.set_save_error(Some(e));
+                self.audit.invalidate();
+            }
+            (Err(e), None) => {
+                self.audit.invalidate();
+                self.error(format!("Not saved: {e}"));
+            }
+        }
+    }
+
+    fn delete_mailbox(&mut self, address: &MailboxAddress) {
+        let result = self.service().map(|s| s.remove_mailbox(address));
+        if matches!(result, Some(Ok(()))) {
+            self.mailbox_windows.retain(|w| w.address() != address);
+            self.previews.retain(|p| p.address() != address);
+            if self.selected == Node::Mailbox(address.clone()) {
+                self.selected = Node::PostOffice(address.postoffice.clone());
+            }
+            if self.table.selected() == Some(address) {
+                self.table.select(None);
+            }
+        }
+        self.mailbox_done(address, result, "Deleted");
+    }
+
+    /// Reports an action on a mailbox and refreshes what shows it.
+    fn mailbox_done(&mut self, address: &MailboxAddress, result: Option<Result<(), ServiceError>>, done: &str) {
+        match result {
+            Some(Ok(())) => {
+                self.changed(Some(&address.postoffice));
+                self.reload_windows();
+                self.info(format!("{done} {address}."));
+            }
+            Some(Err(e)) => {
+                self.audit.invalidate();
+                self.error(e.to_string());
+            }
+            None => {}
+        }
+    }
+
+    fn reveal_qr(&mut self, address: &MailboxAddress) {
+        let Some(service) = self.service() else { return };
+        let revealed = service.enrolment_uri(address).and_then(|(uri, state)| {
+            let texture = self.qr_texture(address, &uri)?;
+            Ok(RevealedQr { uri, state, texture })
+        });
+        self.audit.invalidate();
+        if let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address) {
+            window.set_qr(revealed);
+        }
+    }
+
+    fn save_qr_png(&mut self, address: &MailboxAddress) {
+        let file_name = format!("{address}.png");
+        let Some(path) = store_dialogs::pick_save("Save QR Code", &file_name, ("PNG image", &["png"])) else { return };
+        let Some(service) = self.service() else { return };
+        let result = service.write_enrolment_qr(address, &path, IfExists::Replace);
+        self.audit.invalidate();
+        match result {
+            Ok(_) => self.info(format!("Saved the QR code of {address} to {}.", path.display())),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// The QR code of `uri` as a texture.
+    fn qr_texture(&self, address: &MailboxAddress, uri: &str) -> Result<egui::TextureHandle, QrError> {
+        let image = crate::qr::render(uri, QR_PREVIEW_SIZE as u32)?;
+        let size = [image.width() as usize, image.height() as usize];
+        let pixels = egui::ColorImage::from_gray(size, image.as_raw());
+        Ok(self.ctx.load_texture(format!("qr-{address}"), pixels, egui::TextureOptions::NEAREST))
+    }
+
+    /// Shows an error in the New… dialog if it is open, else in the status bar.
+    fn dialog_error(&mut self, error: ServiceError) {
+        self.audit.invalidate();
+        match &mut self.new_dialog {
+            Some(dialog) => dialog.set_error(error),
+            None => self.error(error.to_string()),
+        }
+    }
+
+    // --- post offices -------------------------------------------------------------------------
+
+    fn apply_postoffice(&mut self, command: PostOfficeCommand) {
+        match command {
+            PostOfficeCommand::Add(name) => self.add_postoffice(name),
+            PostOfficeCommand::Save { name, challenge, users_may_configure, close } => {
+                self.save_postoffice(&name, challenge, users_may_configure, close);
+            }
+            PostOfficeCommand::Delete(name) => self.delete_postoffice(&name),
+        }
+    }
+
+    fn add_postoffice(&mut self, name: PostOfficeName) {
+        let Some(service) = self.service() else { return };
+        match service.add_postoffice(&name) {
+            Ok(()) => {
+                self.new_dialog = None;
+                self.changed(None);
+                self.info(format!("Created the post office {name}."));
+                self.select(Node::PostOffice(name));
+            }
+            Err(e) => self.dialog_error(e),
+        }
+    }
+
+    fn save_postoffice(&mut self, name: &PostOfficeName, challenge: ChallengeMode, users: bool, close: bool) {
+        let Some(service) = self.service() else { return };
+        let result = service.set_postoffice(name, Some(challenge), Some(users));
+        let window = self.postoffice_windows.iter_mut().find(|w| w.name() == name);
+        match (result, window) {
+            (Ok(()), window) => {
+                if let Some(window) = window {
+                    window.set_save_error(None);
+                    if close {
+                        window.close();
+                    }
+                }
+                self.changed(Some(name));
+                self.reload_windows();
+                self.info(format!("Saved the properties of {name}."));
+            }
+            (Err(e), Some(window)) => {
+                window.set_save_error(Some(e));
+                self.audit.invalidate();
+            }
+            (Err(e), None) => {
+                self.audit.invalidate();
+                self.error(format!("Not saved: {e}"));
+            }
+        }
+    }
+
+    fn delete_postoffice(&mut self, name: &PostOfficeName) {
+        let Some(service) = self.service() else { return };
+        match service.remove_postoffice(name, true) {
+            Ok(removed) => {
+                self.mailbox_windows.retain(|w| &w.address().postoffice != name);
+                self.previews.retain(|p| &p.address().postoffice != name);
+                self.postoffice_windows.retain(|w| w.name() != name);
+                if self.selected.postoffice() == Some(name) {
+                    self.selected = Node::PostOffices;
+                }
+                self.changed(None);
+                self.info(format!("Deleted the post office {name} and {removed} mailboxes."));
+            }
+            Err(e) => {
+                self.audit.invalidate();
+                self.error(e.to_string());
+            }
+        }
+    }
+
+    // --- the login preview --------------------------------------------------------------------
+
+    fn apply_preview(&mut self, address: &MailboxAddress, command: PreviewCommand) {
+        match command {
+            PreviewCommand::Begin(ip) => self.preview_begin(address, ip),
+            PreviewCommand::Verify { ip, code } => self.preview_verify(address, ip, &code),
+        }
+        self.changed(Some(&address.postoffice));
+        self.reload_windows();
+    }
+
+    /// Decides on the UI thread (one short transaction); a code to send goes out as a background
+    /// job, which [`ConsoleApp::poll_jobs`] finishes.
+    fn preview_begin(&mut self, address: &MailboxAddress, ip: LoginIp) {
+        let Some(service) = self.service() else { return };
+        let origin = JobOrigin::of(service);
+        let (view, delivery) = match service.start_login(address, ip) {
+            Ok(LoginStart { answer, delivery }) => {
+                let qr = match &answer {
+                    BeginAnswer::Enroll { otpauth_uri, .. } => match self.qr_texture(address, otpauth_uri) {
+                        Ok(texture) => Some(texture),
+                        Err(e) => return self.set_preview_begin(address, Err(e.into()), false),
+                    },
+                    _ => None,
+                };
+                (Ok(BeginView { ip, answer, qr }), delivery)
+            }
+            Err(e) => (Err(e), None),
+        };
+        let sending = match delivery {
+            Some(delivery) => match self.jobs.deliver(origin, address.clone(), delivery) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.error(format!("The code could not be sent: {e}"));
+                    false
+                }
+            },
+            None => false,
+        };
+        self.set_preview_begin(address, view, sending);
+    }
+
+    fn set_preview_begin(&mut self, address: &MailboxAddress, view: Result<BeginView, ServiceError>, sending: bool) {
+        if let Some(preview) = self.previews.iter_mut().find(|p| p.address() == address) {
+            preview.set_begin(view, sending);
+        }
+    }
+
+    fn preview_verify(&mut self, address: &MailboxAddress, ip: LoginIp, code: &str) {
+        let Some(service) = self.service() else { return };
+        let result = service.verify_login(address, ip, code);
+        if let Some(preview) = self.previews.iter_mut().find(|p| p.address() == address) {
+            preview.set_verify(result);
+        }
+    }
+
+    // --- providers and settings ---------------------------------------------------------------
+
+    fn apply_platform(&mut self, command: PlatformCommand) {
+        match command {
+            PlatformCommand::SetProvider { provider, enabled, admin_configurable, user_configurable } => {
+                self.set_provider(provider, enabled, admin_configurable, user_configurable);
+            }
+            PlatformCommand::SaveSettings(values) => self.save_settings(&values),
+            PlatformCommand::SendTest(target) => self.send_test(target),
+            PlatformCommand::BrowseFile(def) => self.browse_file(def),
+            PlatformCommand::AddClient { name, allow, return_urls } => self.add_client(&name, &allow, &return_urls),
+            PlatformCommand::RemoveClient(name) => self.remove_client(&name),
+        }
+    }
+
+    fn add_client(&mut self, name: &str, allow: &[IpNetwork], return_urls: &[String]) {
+        let Some(service) = self.service() else { return };
+        let result = service.add_client(name, allow, return_urls);
+        self.audit.invalidate();
+        match result {
+            Ok((client, key)) => {
+                self.info(format!("Created the API client {}. Copy its key now: it is not shown again.", client.name));
+                self.clients.created(&client, key);
+            }
+            Err(e) => {
+                self.error(format!("The API client was not created: {e}"));
+                self.clients.refused(e);
+            }
+        }
+    }
+
+    fn remove_client(&mut self, name: &str) {
+        let Some(service) = self.service() else { return };
+        let result = service.remove_client(name);
+        self.audit.invalidate();
+        self.clients.invalidate();
+        match result {
+            Ok(()) => self.info(format!("Removed the API client {name}; its key no longer works.")),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn set_provider(&mut self, provider: Provider, enabled: Option<bool>, admin: Option<bool>, users: Option<bool>) {
+        let Some(service) = self.service() else { return };
+        match service.set_provider(provider, enabled, admin, users) {
+            Ok(s) => {
+                self.changed(None);
+                self.info(format!(
+                    "{}: enabled {}, administrators may configure {}, users may configure {}.",
+                    provider.label(),
+                    yes_no(s.enabled),
+                    yes_no(s.admin_configurable),
+                    yes_no(s.user_configurable)
+                ));
+            }
+            Err(e) => {
+                self.audit.invalidate();
+                self.error(e.to_string());
+            }
+        }
+    }
+
+    fn save_settings(&mut self, values: &[(&'static str, String)]) {
+        let Some(service) = self.service() else { return };
+        let mut saved = Vec::new();
+        let mut failure = None;
+        for (key, value) in values {
+            match service.set_setting(key, value) {
+                Ok(()) => saved.push(*key),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        self.changed(None);
+        if let StoreState::Open(open) = &self.store {
+            self.settings.refresh(&open.snapshot, &saved);
+            self.providers.refresh(&open.snapshot, &saved);
+        }
+        match failure {
+            Some(e) => self.error(format!("Not saved: {e}")),
+            None => self.info(format!("Saved {}.", saved.join(", "))),
+        }
+    }
+
+    fn send_test(&mut self, target: TestTarget) {
+        let Some(service) = self.service() else { return };
+        let (provider, destination) = target.provider_and_destination();
+        let origin = JobOrigin::of(service);
+        match service.prepare_test_send(provider, destination) {
+            Ok(test) => match self.jobs.send_test(origin, target.clone(), test) {
+                Ok(()) => self.providers.start_test(target),
+                Err(e) => self.error(format!("The {} could not start: {e}", target.describe())),
+            },
+            Err(e) => self.providers.test_finished(target, Err(e)),
+        }
+    }
+
+    fn browse_file(&mut self, def: &'static SettingDef) {
+        let filter: (&str, &[&str]) = match def.group {
+            SettingGroup::Geo => ("MaxMind database", &["mmdb"]),
+            _ => ("Any file", &["*"]),
+        };
+        if let Some(path) = store_dialogs::pick_file(def.label, filter) {
+            self.settings.set_value(def.key, path.display().to_string());
+        }
+    }
+
+    // --- stores, keys and imports -------------------------------------------------------------
+
+    fn apply_store(&mut self, command: StoreCommand) {
+        let current = self.location();
+        match command {
+            StoreCommand::OpenDialog { shared } => {
+                if let Some(location) = store_dialogs::pick_existing(shared, current.as_ref().map(StoreLocation::path))
+                {
+                    self.open_location(&location);
+                }
+            }
+            StoreCommand::NewDialog => self.new_store(current.as_ref()),
+            StoreCommand::OpenRecent(recent) => self.open_location(&StoreLocation::new(recent.path, recent.shared)),
+            StoreCommand::OpenDefault => self.open_location(&StoreLocation::new(default_store_path(), false)),
+            StoreCommand::Retry => {
+                if let Some(location) = current {
+                    self.open_location(&location);
+                }
+            }
+            StoreCommand::ImportKey if current.is_none() => self.error(IMPORT_KEY_IN_MEMORY),
+            StoreCommand::ImportKey => {
+                if let Some(file) = store_dialogs::pick_file("Import Store Key", ("mailmfa key", &["key", "txt"])) {
+                    self.commands.push(Command::Store(StoreCommand::ImportKeyFrom(file)));
+                }
+            }
+            StoreCommand::ImportKeyFrom(file) => self.import_key(current, &file),
+            StoreCommand::ExportKey => self.export_key(),
+            StoreCommand::ImportCsv => {
+                if let Some(file) = store_dialogs::pick_file("Import CSV", ("CSV file", &["csv"])) {
+                    self.commands.push(Command::Store(StoreCommand::ImportCsvFrom(file)));
+                }
+            }
+            StoreCommand::ImportCsvFrom(file) => self.import_csv(file),
+        }
+    }
+
+    fn new_store(&mut self, current: Option<&StoreLocation>) {
+        let Some(path) = store_dialogs::pick_new(current.map(StoreLocation::path)) else { return };
+        if path.exists() {
+            self.error(format!("{} already exists; open it with File > Open Store…", path.display()));
+        } else {
+            self.open_location(&StoreLocation::new(path, false));
+        }
+    }
+
+    /// Installs the key in `file` for the current store and opens the store, audited as
+    /// `key.import` exactly as `mailmfa key import` does (both call [`Service::import_key`]).
+    fn import_key(&mut self, location: Option<StoreLocation>, file: &std::path::Path) {
+        let Some(location) = location else {
+            self.error(IMPORT_KEY_IN_MEMORY);
+            return;
+        };
+        match Service::import_key(&location, &self.keys, file) {
+            Ok((service, written)) => {
+                self.install(service);
+                self.info(format!("Installed the store key at {}. Delete {} now.", written.display(), file.display()));
+            }
+            Err(e) => self.error(format!("The key was not imported: {e}")),
+        }
+    }
+
+    fn export_key(&mut self) {
+        let Some(service) = self.service() else { return };
+        let Some(path) = store_dialogs::pick_save("Export Store Key", "mailmfa-store.key", ("mailmfa key", &["key"]))
+        else {
+            return;
+        };
+        let result = service.export_key(&path, IfExists::Replace);
+        self.audit.invalidate();
+        match result {
+            Ok(()) => self.info(format!(
+                "Wrote the store key to {}. Import it on the other server, then delete the file.",
+                path.display()
+            )),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn import_csv(&mut self, file: std::path::PathBuf) {
+        if self.jobs.is_importing() {
+            self.error("An import is already running.");
+            return;
+        }
+        let Some(service) = self.service() else { return };
+        if service.location().is_none() {
+            self.error("Import CSV… needs a store file; use `mailmfa import` for this store.");
+            return;
+        }
+        let origin = JobOrigin::of(service);
+        match self.jobs.import_csv(origin, self.keys.clone(), file) {
+            Ok(()) => self.info("Importing…"),
+            Err(e) => self.error(format!("The import could not start: {e}")),
+        }
+    }
+}
+
+const IMPORT_KEY_IN_MEMORY: &str = "Import Key… needs a store file; this store is in memory.";
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}

@@ -1,0 +1,119 @@
+//! A post office's Properties window: its default challenge mode, which its mailboxes set to
+//! Inherit follow, and whether its users may configure their own two-factor settings.
+
+use egui::{Context, Id, RichText};
+
+use super::command::{Command, PostOfficeCommand};
+use crate::domain::{ChallengeMode, PostOffice, PostOfficeName};
+use crate::service::ServiceError;
+
+/// A post office's Properties window: its default challenge mode and the self-service switch.
+pub struct PostOfficeProperties {
+    name: PostOfficeName,
+    challenge: ChallengeMode,
+    users_may_configure: bool,
+    mailboxes: i64,
+    save_error: Option<ServiceError>,
+    open: bool,
+}
+
+impl PostOfficeProperties {
+    /// A window on the post office as stored.
+    pub fn new(record: &PostOffice) -> Self {
+        Self {
+            name: record.name.clone(),
+            challenge: record.challenge,
+            users_may_configure: record.users_may_configure,
+            mailboxes: record.mailboxes,
+            save_error: None,
+            open: true,
+        }
+    }
+
+    /// The post office.
+    pub fn name(&self) -> &PostOfficeName {
+        &self.name
+    }
+
+    /// The window's id (its layer is in front when Esc should close it).
+    pub fn id(&self) -> Id {
+        Id::unique(("postoffice-properties", self.name.as_str()))
+    }
+
+    /// Whether the window is still open.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Closes the window.
+    pub fn close(&mut self) {
+        self.open = false;
+    }
+
+    /// Shows why saving failed.
+    pub fn set_save_error(&mut self, error: Option<ServiceError>) {
+        self.save_error = error;
+    }
+
+    /// Draws the window.
+    pub fn show(&mut self, ctx: &Context, commands: &mut Vec<Command>) {
+        let mut open = self.open;
+        let name = self.name.to_string();
+        egui::Window::new(format!("{name} Properties"))
+            .id(self.id())
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(egui::pos2(ctx.content_rect().center().x, 80.0))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new(("postoffice-grid", &name)).num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+                    ui.label("Post office");
+                    ui.label(RichText::new(&name).strong());
+                    ui.end_row();
+                    ui.label("Mailboxes");
+                    ui.label(self.mailboxes.to_string());
+                    ui.end_row();
+                    let label = ui.label("Default challenge mode");
+                    egui::ComboBox::from_id_salt(("po-challenge", &name))
+                        .width(220.0)
+                        .selected_text(self.challenge.label())
+                        .show_ui(ui, |ui| {
+                            for mode in ChallengeMode::ALL {
+                                ui.selectable_value(&mut self.challenge, mode, mode.label());
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    ui.end_row();
+                });
+                ui.checkbox(&mut self.users_may_configure, "Users may configure their own two-factor settings");
+                ui.label(
+                    RichText::new(
+                        "Mailboxes set to Inherit use the default challenge mode; the others keep their own.",
+                    )
+                    .weak(),
+                );
+                if let Some(error) = &self.save_error {
+                    ui.colored_label(ui.visuals().error_fg_color, format!("Not saved: {error}"));
+                }
+                ui.separator();
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let apply = ui.button("Apply").clicked();
+                    if ui.button("Cancel").clicked() {
+                        self.open = false;
+                    }
+                    let ok = ui.button("OK").clicked();
+                    if ok || apply {
+                        commands.push(Command::PostOffice(PostOfficeCommand::Save {
+                            name: self.name.clone(),
+                            challenge: self.challenge,
+                            users_may_configure: self.users_may_configure,
+                            close: ok,
+                        }));
+                    }
+                });
+            });
+        self.open &= open;
+    }
+}

@@ -1,0 +1,503 @@
+//! `mailmfa serve` as a webmail meets it: the real server on 127.0.0.1 and a real HTTP client.
+//! Every endpoint and status of DESIGN.md §8, API keys and source ranges, request limits, HTTPS,
+//! and the race guarantees of §4 over HTTP — within one server's batches, between two servers, and
+//! between a server and the command line.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::TestEnv;
+use common::http_server::{TestHttp, start_http};
+use common::serve::{Answer, Server, agent, call};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use serde_json::{Value, json};
+
+/// A store with `example.com` (every login challenged): alice uses a TOTP app, bob gets SMS codes
+/// from a real HTTP gateway on 127.0.0.1; and the API client `webmail`.
+struct Site {
+    env: TestEnv,
+    gateway: TestHttp,
+    key: String,
+}
+
+impl Site {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let gateway = start_http(200, "OK", "{}");
+        env.ok(&["postoffice", "add", "example.com"]);
+        env.ok(&["postoffice", "set", "example.com", "--challenge", "always", "--users-may-configure", "true"]);
+        env.ok(&["mailbox", "add", "alice@example.com"]);
+        env.ok(&["mailbox", "add", "bob@example.com"]);
+        env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
+        env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
+        env.ok(&["settings", "set", "code.sends_per_hour", "60"]);
+        let key = Self::client(&env, "webmail", &[]);
+        Site { env, gateway, key }
+    }
+
+    /// Creates an API client and returns its key.
+    fn client(env: &TestEnv, name: &str, extra: &[&str]) -> String {
+        let added = env.ok(&[&["client", "add", name, "--json"][..], extra].concat()).json();
+        added["key"].as_str().unwrap().to_owned()
+    }
+
+    /// The code of the last SMS the gateway received.
+    fn last_sms_code(&self) -> String {
+        let requests = self.gateway.requests();
+        let message = requests.last().expect("an SMS was sent").json()["message"].as_str().unwrap().to_owned();
+        let chars: Vec<char> = message.chars().collect();
+        chars.windows(6).find(|w| w.iter().all(char::is_ascii_digit)).map(|w| w.iter().collect()).unwrap()
+    }
+}
+
+fn post(server: &Server, path: &str, key: Option<&str>, body: Value) -> Answer {
+    call(&agent(), "POST", &server.url(path), key, Some(&body.to_string()))
+}
+
+fn begin(server: &Server, key: &str, address: &str) -> Answer {
+    post(server, "/v1/login/begin", Some(key), json!({"address": address, "ip": "203.0.113.9"}))
+}
+
+fn verify(server: &Server, key: &str, transaction: &str, code: &str) -> Answer {
+    post(server, "/v1/login/verify", Some(key), json!({"transaction_id": transaction, "code": code}))
+}
+
+fn audit(env: &TestEnv) -> Vec<Value> {
+    env.ok(&["audit", "--json", "--limit", "10000"]).json().as_array().unwrap().clone()
+}
+
+#[test]
+fn a_webmail_enrols_logs_in_and_resends_over_http() {
+    let site = Site::new();
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+
+    let health = call(&agent(), "GET", &server.url("/v1/health"), None, None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json["status"], "ok");
+    assert_eq!(health.json["store"], "local");
+    assert_eq!(health.json["version"], env!("CARGO_PKG_VERSION"));
+    assert!(health.content_type.as_deref().is_some_and(|t| t.starts_with("application/json")));
+
+    // Enrolment: the QR code PNG decodes to the very otpauth URI of the answer.
+    let enrol = begin(&server, key, "alice@example.com");
+    assert_eq!(enrol.status, 200, "{:?}", enrol.json);
+    assert_eq!(enrol.json["decision"], "enroll");
+    assert_eq!(enrol.json["expires_in"], 600);
+    let uri = enrol.json["otpauth_uri"].as_str().unwrap();
+    let png = base64_decode(enrol.json["qr_png_base64"].as_str().unwrap());
+    assert_eq!(decode_qr(&png), uri);
+    let transaction = enrol.json["transaction_id"].as_str().unwrap();
+    assert_eq!(transaction.len(), 32);
+    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let secret = decode_secret(b32).unwrap().to_vec();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let wrong = verify(&server, key, transaction, "000000");
+    assert_eq!(wrong.json, json!({"result": "rejected", "reason": "invalid_code"}));
+    let code = code_at_step(&secret, step_of(now));
+    assert_eq!(verify(&server, key, transaction, &code).json, json!({"result": "accepted"}));
+    let ended = verify(&server, key, transaction, &code);
+    assert_eq!(ended.status, 404, "the transaction ended at the accepted code: {:?}", ended.json);
+    assert!(ended.json["error"].as_str().unwrap().contains("transaction"));
+
+    // A challenge by SMS, a resend that voids the first code, and the login.
+    let challenge = begin(&server, key, "bob@example.com");
+    assert_eq!(challenge.json["decision"], "challenge");
+    assert_eq!(challenge.json["provider"], "sms");
+    assert_eq!(challenge.json["sent_to"], "+•••••••••67");
+    let transaction = challenge.json["transaction_id"].as_str().unwrap();
+    let first = site.last_sms_code();
+    let resent = post(&server, "/v1/login/resend", Some(key), json!({"transaction_id": transaction}));
+    assert_eq!(resent.status, 200);
+    assert_eq!(resent.json, json!({"sent_to": "+•••••••••67"}));
+    let second = site.last_sms_code();
+    if first != second {
+        assert_eq!(verify(&server, key, transaction, &first).json["reason"], "invalid_code", "the old code is void");
+    }
+    assert_eq!(verify(&server, key, transaction, &second).json, json!({"result": "accepted"}));
+
+    // Self-service through the API: only where the post office and the platform allow it.
+    let settings = |body: Value| {
+        call(&agent(), "PUT", &server.url("/v1/users/alice@example.com/settings"), Some(key), Some(&body.to_string()))
+    };
+    let shown = call(&agent(), "GET", &server.url("/v1/users/bob@example.com/settings"), Some(key), None);
+    assert_eq!(shown.status, 200, "{:?}", shown.json);
+    assert_eq!(
+        shown.json,
+        json!({"address": "bob@example.com", "challenge": "inherit", "effective_challenge": "always",
+               "may_change_challenge": true, "provider": "sms", "providers": ["totp", "sms", "smtp"],
+               "sms_number": "+•••••••••67", "alt_email": null}),
+        "the settings page shows what applies, and the number only masked"
+    );
+    let changed = settings(json!({"challenge": "new-ip"}));
+    assert_eq!(changed.status, 200, "{:?}", changed.json);
+    assert_eq!(
+        (
+            &changed.json["address"],
+            &changed.json["challenge"],
+            &changed.json["effective_challenge"],
+            &changed.json["provider"]
+        ),
+        (&json!("alice@example.com"), &json!("new-ip"), &json!("new-ip"), &json!("totp"))
+    );
+    let unknown = call(&agent(), "GET", &server.url("/v1/users/nobody@example.com/settings"), Some(key), None);
+    assert_eq!(unknown.status, 400, "{:?}", unknown.json);
+    assert_eq!(unknown.json["error"], "there is no mailbox nobody@example.com");
+    assert_eq!(call(&agent(), "GET", &server.url("/v1/users/bob@example.com/settings"), None, None).status, 401);
+    site.env.ok(&["provider", "set", "sms", "--user-configurable", "false"]);
+    let refused = settings(json!({"provider": "sms", "sms_number": "+15557654321"}));
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json["reason"], "provider_not_user_configurable");
+    site.env.ok(&["postoffice", "set", "example.com", "--users-may-configure", "false"]);
+    assert_eq!(settings(json!({"challenge": "always"})).json["reason"], "self_service_off");
+    assert_eq!(settings(json!({"challenge": "sometimes"})).status, 400);
+    assert_eq!(settings(json!({"colour": "blue"})).status, 400);
+
+    // A dead gateway: the login fails closed with 503, and the code is void.
+    site.env.ok(&["settings", "set", "sms.url", "http://127.0.0.1:9/dead"]);
+    let dead = begin(&server, key, "bob@example.com");
+    assert_eq!(dead.status, 503, "{:?}", dead.json);
+    assert!(dead.json["error"].as_str().unwrap().contains("could not be sent"));
+
+    let entries = audit(&site.env);
+    for action in ["login.begin", "login.verify", "user.set", "login.send_code"] {
+        assert!(entries.iter().any(|e| e["action"] == action), "{action} missing from the audit log");
+    }
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(!text.contains(&second) && !text.contains(b32) && !text.contains(key), "a secret in the audit log");
+    assert_eq!(server.stop(), Some(0), "a clean stop");
+}
+
+#[test]
+fn keys_sources_and_bad_requests_get_their_status() {
+    let site = Site::new();
+    let only_ten = Site::client(&site.env, "elsewhere", &["--allow", "10.0.0.0/8"]);
+    let removed = Site::client(&site.env, "old", &[]);
+    site.env.ok(&["client", "remove", "old"]);
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+    let body = json!({"address": "alice@example.com", "ip": "203.0.113.9"});
+
+    let missing = post(&server, "/v1/login/begin", None, body.clone());
+    assert_eq!(missing.status, 401);
+    let wrong = format!("{}x", &key[..key.len() - 1]);
+    for bad in [wrong.as_str(), removed.as_str(), "mmfa_", "Basic abc", "mmfa_zzzzzzzzzzzz_secret"] {
+        let answer = post(&server, "/v1/login/begin", Some(bad), body.clone());
+        assert_eq!(answer.status, 401, "{bad}: {:?}", answer.json);
+        assert_eq!(answer.json["error"], "the API key is not valid");
+    }
+    let outside = post(&server, "/v1/login/begin", Some(&only_ten), body.clone());
+    assert_eq!(outside.status, 403);
+    assert!(outside.json["error"].as_str().unwrap().contains("127.0.0.1"));
+    let refusals: Vec<Value> = audit(&site.env).into_iter().filter(|e| e["action"] == "api.auth").collect();
+    assert_eq!(refusals.len(), 7, "{refusals:?}");
+    assert!(refusals.iter().all(|e| e["outcome"] == "refused"));
+
+    let big = json!({"address": "alice@example.com", "ip": "203.0.113.9", "pad": "x".repeat(17 * 1024)});
+    assert_eq!(post(&server, "/v1/login/begin", Some(key), big).status, 413);
+    let agent = agent();
+    let as_text = agent
+        .post(server.url("/v1/login/begin"))
+        .header("Authorization", format!("Bearer {key}"))
+        .content_type("text/plain")
+        .send(body.to_string())
+        .unwrap();
+    let as_text = common::serve::answer(as_text);
+    assert_eq!(as_text.status, 415);
+    assert!(as_text.json["error"].is_string());
+    let malformed = agent
+        .post(server.url("/v1/login/begin"))
+        .header("Authorization", format!("Bearer {key}"))
+        .content_type("application/json")
+        .send("{\"address\": ")
+        .unwrap();
+    assert_eq!(common::serve::answer(malformed).status, 400);
+    assert_eq!(post(&server, "/v1/login/begin", Some(key), json!({"address": "alice"})).status, 400);
+    let bad_ip = post(&server, "/v1/login/begin", Some(key), json!({"address": "alice@example.com", "ip": "1.2.3"}));
+    assert_eq!(bad_ip.status, 400);
+    assert!(bad_ip.json["error"].as_str().unwrap().contains("IP address"));
+    assert_eq!(post(&server, "/v1/nothing", Some(key), json!({})).status, 404);
+    assert_eq!(call(&agent, "GET", &server.url("/v1/login/begin"), Some(key), None).status, 405);
+
+    // A transaction is bound to the client that began it.
+    let other = Site::client(&site.env, "second", &[]);
+    let started = begin(&server, key, "alice@example.com");
+    let transaction = started.json["transaction_id"].as_str().unwrap();
+    assert_eq!(verify(&server, &other, transaction, "123456").status, 404);
+    assert_eq!(verify(&server, key, "feedfacefeedfacefeedfacefeedface", "123456").status, 404);
+    assert_eq!(verify(&server, key, transaction, "12345").status, 400);
+}
+
+#[test]
+fn a_flood_from_one_client_is_held_back_while_another_logs_in() {
+    let site = Site::new();
+    site.env.ok(&["settings", "set", "serve.client_rate", "5"]);
+    let other = Site::client(&site.env, "quiet", &[]);
+    let server = Server::start(&site.env, &[]);
+    let mut held_back = None;
+    for _ in 0..40 {
+        let answer = begin(&server, &site.key, "alice@example.com");
+        if answer.status == 429 {
+            held_back = Some(answer);
+            break;
+        }
+    }
+    let held_back = held_back.expect("a flood of 40 requests was never held back");
+    assert!(held_back.retry_after.is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
+    assert!(held_back.json["error"].as_str().unwrap().contains("too many"));
+    let quiet = begin(&server, &other, "bob@example.com");
+    assert_eq!(quiet.status, 200, "another client still logs in: {:?}", quiet.json);
+    let code = site.last_sms_code();
+    let verified = verify(&server, &other, quiet.json["transaction_id"].as_str().unwrap(), &code);
+    assert_eq!(verified.json["result"], "accepted");
+}
+
+/// Starts bob's login on `server` and returns the transaction and the code the gateway received.
+fn bob_code(site: &Site, server: &Server) -> (String, String) {
+    let challenge = begin(server, &site.key, "bob@example.com");
+    assert_eq!(challenge.json["decision"], "challenge", "{:?}", challenge.json);
+    (challenge.json["transaction_id"].as_str().unwrap().to_owned(), site.last_sms_code())
+}
+
+/// 64 requests with one code at once, 20 times: exactly one is accepted each time — within one
+/// server's batches, across two servers on one store, and between a server and the CLI.
+#[test]
+fn one_code_raced_by_64_requests_is_accepted_exactly_once() {
+    let site = Site::new();
+    let first = Server::start(&site.env, &[]);
+    let second = Server::start(&site.env, &[]);
+    for round in 0..20 {
+        let (transaction, code) = bob_code(&site, &first);
+        let barrier = Arc::new(Barrier::new(64));
+        let accepted: usize = thread::scope(|s| {
+            let handles: Vec<_> = (0..64)
+                .map(|i| {
+                    let barrier = Arc::clone(&barrier);
+                    let (transaction, code) = (transaction.clone(), code.clone());
+                    let (site, server) = (&site, if round % 2 == 1 && i % 2 == 1 { &second } else { &first });
+                    s.spawn(move || {
+                        barrier.wait();
+                        if round % 4 == 2 && i % 8 == 0 {
+                            let run = site.env.run(&[
+                                "login",
+                                "verify",
+                                "bob@example.com",
+                                "--ip",
+                                "203.0.113.9",
+                                "--code",
+                                &code,
+                                "--json",
+                            ]);
+                            return usize::from(run.json()["result"] == "accepted");
+                        }
+                        let answer = verify(server, &site.key, &transaction, &code);
+                        assert!(matches!(answer.status, 200 | 404), "{:?}", answer.json);
+                        usize::from(answer.json["result"] == "accepted")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(accepted, 1, "round {round}: the code was accepted {accepted} times");
+    }
+    let entries = audit(&site.env);
+    let accepted = entries.iter().filter(|e| e["action"] == "login.verify" && e["outcome"] == "accepted").count();
+    assert_eq!(accepted, 20);
+}
+
+/// A server killed (SIGKILL) under load and started again: the store is sound, every answer
+/// `accepted` is in the audit log, and no accepted code is accepted again.
+#[test]
+fn a_server_killed_under_load_loses_no_accepted_login() {
+    let site = Site::new();
+    for i in 0..8 {
+        let address = format!("user{i}@example.com");
+        site.env.ok(&["mailbox", "add", &address]);
+        site.env.ok(&["mailbox", "set", &address, "--provider", "sms", "--sms-number", &format!("+1555000{i:04}")]);
+    }
+    let server = Server::start(&site.env, &[]);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let accepted: Vec<(String, String)> = thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|i| {
+                let (site, server, stop) = (&site, &server, Arc::clone(&stop));
+                s.spawn(move || {
+                    let address = format!("user{i}@example.com");
+                    let number = format!("+1555000{i:04}");
+                    let mut accepted = Vec::new();
+                    let agent = agent();
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        let body = json!({"address": address, "ip": "203.0.113.9"}).to_string();
+                        let Ok(response) = agent
+                            .post(server.url("/v1/login/begin"))
+                            .header("Authorization", format!("Bearer {}", site.key))
+                            .content_type("application/json")
+                            .send(body)
+                        else {
+                            break;
+                        };
+                        let begun = common::serve::answer(response);
+                        let Some(transaction) = begun.json["transaction_id"].as_str() else { break };
+                        let code = site
+                            .gateway
+                            .requests()
+                            .iter()
+                            .rev()
+                            .map(|r| r.json())
+                            .find(|r| r["to"] == number.as_str())
+                            .map(|r| {
+                                let m: Vec<char> = r["message"].as_str().unwrap().chars().collect();
+                                m.windows(6)
+                                    .find(|w| w.iter().all(char::is_ascii_digit))
+                                    .unwrap()
+                                    .iter()
+                                    .collect::<String>()
+                            })
+                            .unwrap();
+                        let body = json!({"transaction_id": transaction, "code": code}).to_string();
+                        let Ok(response) = agent
+                            .post(server.url("/v1/login/verify"))
+                            .header("Authorization", format!("Bearer {}", site.key))
+                            .content_type("application/json")
+                            .send(body)
+                        else {
+                            break;
+                        };
+                        if common::serve::answer(response).json["result"] == "accepted" {
+                            accepted.push((address.clone(), code));
+                        }
+                    }
+                    accepted
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(1500));
+        let crash = std::process::Command::new("kill").args(["-KILL", &server.pid().to_string()]).status();
+        assert!(crash.is_ok_and(|s| s.success()));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    drop(server);
+    assert!(!accepted.is_empty(), "no login completed before the crash");
+    let again = Server::start(&site.env, &[]);
+    let check = rusqlite::Connection::open(site.env.store_path()).unwrap();
+    let sound: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(sound, "ok");
+    let entries = audit(&site.env);
+    for i in 0..8 {
+        let address = format!("user{i}@example.com");
+        let answered = accepted.iter().filter(|(a, _)| *a == address).count();
+        let logged = entries.iter().filter(|e| e["mailbox"] == address.as_str() && e["outcome"] == "accepted").count();
+        assert!(logged >= answered, "{address}: {answered} answered accepted, {logged} in the audit log");
+    }
+    for (address, code) in accepted.iter().take(20) {
+        let replay = site.env.run(&["login", "verify", address, "--ip", "203.0.113.9", "--code", code, "--json"]);
+        assert_ne!(replay.json()["result"], "accepted", "{address}: a code was accepted again after the crash");
+    }
+    drop(again);
+}
+
+/// 500 idle or slow connections (a byte a second) do not keep a login from completing in a second.
+#[test]
+fn idle_and_slow_connections_do_not_stop_a_login() {
+    let site = Site::new();
+    let server = Server::start(&site.env, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut sockets: Vec<TcpStream> = (0..500).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dripping = {
+        let stop = Arc::clone(&stop);
+        let mut slow: Vec<TcpStream> = sockets.drain(..250).collect();
+        thread::spawn(move || {
+            let request = b"POST /v1/login/begin HTTP/1.1\r\nHost: x\r\n";
+            for byte in request.iter().cycle() {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                for socket in &mut slow {
+                    drop(socket.write_all(&[*byte]));
+                }
+                thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let (transaction, code) = bob_code(&site, &server);
+    assert_eq!(verify(&server, &site.key, &transaction, &code).json["result"], "accepted");
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(dripping.join());
+    assert!(took < Duration::from_secs(1), "the login took {took:?} beside 500 idle and slow connections");
+    let mut idle = sockets.pop().unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut rest = Vec::new();
+    drop(idle.read_to_end(&mut rest));
+}
+
+#[test]
+fn https_with_a_certificate_and_no_plain_http_beyond_loopback() {
+    let site = Site::new();
+    let refused = site.env.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert_eq!(refused.status, 2);
+    assert!(
+        refused.stderr.contains("not a loopback address") && refused.stderr.contains("serve.tls_cert"),
+        "{}",
+        refused.stderr
+    );
+
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    std::fs::write(site.env.path("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(site.env.path("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    site.env.ok(&["settings", "set", "serve.tls_cert", site.env.path("cert.pem").to_str().unwrap()]);
+    site.env.ok(&["settings", "set", "serve.tls_key", site.env.path("key.pem").to_str().unwrap()]);
+    let server = Server::start(&site.env, &["--listen", "0.0.0.0:0"]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let port = server.base.rsplit(':').next().unwrap();
+    let root = ureq::tls::Certificate::from_der(cert.cert.der()).to_owned();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root]))).build();
+    let agent = ureq::Agent::new_with_config(
+        ureq::config::Config::builder().tls_config(tls).proxy(None).http_status_as_error(false).build(),
+    );
+    let health = common::serve::answer(agent.get(format!("https://localhost:{port}/v1/health")).call().unwrap());
+    assert_eq!(health.status, 200);
+    let begun = common::serve::answer(
+        agent
+            .post(format!("https://127.0.0.1:{port}/v1/login/begin"))
+            .header("Authorization", format!("Bearer {}", site.key))
+            .content_type("application/json")
+            .send(json!({"address": "alice@example.com", "ip": "203.0.113.9"}).to_string())
+            .unwrap(),
+    );
+    assert_eq!(begun.json["decision"], "enroll");
+    let plain = TcpStream::connect(format!("127.0.0.1:{port}")).and_then(|mut s| {
+        s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut out = Vec::new();
+        drop(s.read_to_end(&mut out));
+        Ok(out)
+    });
+    assert!(!String::from_utf8_lossy(&plain.unwrap_or_default()).contains("\"status\""), "plain HTTP answered");
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+fn decode_qr(png: &[u8]) -> String {
+    let image = image::load_from_memory(png).unwrap().to_luma8();
+    let (w, h) = image.dimensions();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        image.get_pixel(x as u32, y as u32)[0]
+    });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}

@@ -1,0 +1,361 @@
+//! The hosted sign-in pages as a webmail and a browser use them: `/v1/signin`, the enrol and code
+//! pages with their security headers and CSRF tokens, the redirect with a ticket, redeeming it
+//! once, return URLs held to their prefixes, resend, locked and expired pages — over HTTP, and in
+//! headless Chromium (Debian's `chromium` and `chromium-driver`) at desktop and phone width.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+#[path = "common/browser.rs"]
+mod browser;
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use browser::{Browser, Screen, decode_qr, free_port};
+
+use common::TestEnv;
+use common::http_server::{TestHttp, start_http, start_http_with};
+use common::serve::{Server, agent, call};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use serde_json::{Value, json};
+
+const RETURN: &str = "https://mail.example.test/?_task=login&_action=mfa";
+
+struct Site {
+    env: TestEnv,
+    gateway: TestHttp,
+    key: String,
+    server: Server,
+}
+
+impl Site {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let gateway = start_http(200, "OK", "{}");
+        env.ok(&["postoffice", "add", "example.com"]);
+        env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+        env.ok(&["mailbox", "add", "alice@example.com"]);
+        env.ok(&["mailbox", "add", "bob@example.com"]);
+        env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
+        env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
+        let added =
+            env.ok(&["client", "add", "webmail", "--return-url", "https://mail.example.test/", "--json"]).json();
+        let key = added["key"].as_str().unwrap().to_owned();
+        let port = free_port();
+        env.ok(&["settings", "set", "serve.public_url", &format!("http://127.0.0.1:{port}/")]);
+        let server = Server::start(&env, &["--listen", &format!("127.0.0.1:{port}")]);
+        Site { env, gateway, key, server }
+    }
+
+    fn signin(&self, address: &str, return_url: &str) -> common::serve::Answer {
+        self.signin_as(&self.key, address, return_url)
+    }
+
+    fn signin_as(&self, key: &str, address: &str, return_url: &str) -> common::serve::Answer {
+        let body = json!({"address": address, "ip": "203.0.113.9", "return_url": return_url}).to_string();
+        call(&agent(), "POST", &self.server.url("/v1/signin"), Some(key), Some(&body))
+    }
+
+    fn redeem(&self, ticket: &str) -> Value {
+        self.redeem_as(&self.key, ticket)
+    }
+
+    fn redeem_as(&self, key: &str, ticket: &str) -> Value {
+        let body = json!({"ticket": ticket}).to_string();
+        call(&agent(), "POST", &self.server.url("/v1/signin/redeem"), Some(key), Some(&body)).json
+    }
+}
+
+/// A test webmail for the browser: a page on 127.0.0.1 the hosted pages send the browser back
+/// to, and an API client whose return URLs point there.
+struct Webmail {
+    page: TestHttp,
+    key: String,
+}
+
+impl Webmail {
+    fn on(site: &Site) -> Self {
+        let page = start_http_with(
+            200,
+            "OK",
+            "<!doctype html><title>Webmail</title><h1 id=\"inbox\">Inbox</h1>",
+            &[("Content-Type", "text/html; charset=utf-8")],
+        );
+        let added = site.env.ok(&["client", "add", "browser-webmail", "--return-url", &page.url("/"), "--json"]);
+        Webmail { key: added.json()["key"].as_str().unwrap().to_owned(), page }
+    }
+
+    /// Starts a sign-in for `address` as the webmail does after the password; the page's address.
+    fn signin(&self, site: &Site, address: &str) -> String {
+        let started = site.signin_as(&self.key, address, &self.page.url("/?_task=login&_action=mfa"));
+        assert_eq!(started.status, 200, "{:?}", started.json);
+        started.json["signin_url"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The code form of a sign-in page (not the resend form), filled in and sent.
+fn submit_code(b: &Browser, code: &str) {
+    let field = b.find("#code");
+    field.clear();
+    field.type_text(code);
+    b.find("form:not([action$='/resend']) button[type=submit]").click();
+}
+
+/// Whether the page is wider than the window (a phone would scroll sideways).
+fn scrolls_sideways(b: &Browser) -> bool {
+    b.execute("return document.documentElement.scrollWidth > window.innerWidth;", json!([])).as_bool().unwrap()
+}
+
+/// A page as the browser gets it.
+struct Page {
+    status: u16,
+    html: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The value of the first `name="…" value="…"` input.
+    fn input(&self, name: &str) -> String {
+        let at =
+            self.html.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no input {name}: {}", self.html));
+        let rest = &self.html[at..];
+        let value = rest.split("value=\"").nth(1).unwrap();
+        value[..value.find('"').unwrap()].to_owned()
+    }
+}
+
+fn no_redirects() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder().http_status_as_error(false).proxy(None).max_redirects(0).build(),
+    )
+}
+
+fn fetch(request: ureq::http::Request<String>) -> Page {
+    let response = no_redirects().run(request).unwrap();
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    Page { status, html: response.into_body().read_to_string().unwrap_or_default(), headers }
+}
+
+fn get(url: &str) -> Page {
+    fetch(ureq::http::Request::get(url).body(String::new()).unwrap())
+}
+
+fn post_form(url: &str, fields: &[(&str, &str)]) -> Page {
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    fetch(
+        ureq::http::Request::post(url).header("Content-Type", "application/x-www-form-urlencoded").body(body).unwrap(),
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[test]
+fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
+    let site = Site::new();
+    let started = site.signin("alice@example.com", RETURN);
+    assert_eq!(started.status, 200, "{:?}", started.json);
+    assert_eq!(started.json["decision"], "enroll");
+    assert!(started.json.get("otpauth_uri").is_none(), "the webmail never sees the secret");
+    let url = started.json["signin_url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&site.server.base), "{url}");
+
+    let page = get(&url);
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap();
+    for part in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'self' https://mail.example.test"] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(page.html.contains("autocomplete=\"one-time-code\"") && page.html.contains("inputmode=\"numeric\""));
+    assert!(!page.html.contains("<script"), "the pages need no JavaScript");
+    let without_qr: String = page
+        .html
+        .split("data:image/png;base64,")
+        .map(|s| s.split('"').skip(1).collect::<Vec<_>>().join("\""))
+        .collect();
+    assert!(without_qr.len() < 30 * 1024, "the page is {} bytes without its QR image", without_qr.len());
+    let key_html = page.html.split("class=\"key\">").nth(1).unwrap().split("</p>").next().unwrap();
+    let key = key_html.replace("<span>", "").replace("</span>", "").replace(' ', "");
+    let secret = decode_secret(&key).unwrap().to_vec();
+    let csrf = page.input("csrf");
+
+    // A forged form (no token, or another token) is refused and changes nothing.
+    let forged = post_form(&url, &[("csrf", "0000"), ("code", &code_at_step(&secret, step_of(now())))]);
+    assert_eq!(forged.status, 200);
+    assert!(forged.html.contains("out of date"), "{}", forged.html);
+    let wrong = post_form(&url, &[("csrf", &csrf), ("code", "000000")]);
+    assert!(wrong.html.contains("not right"));
+    let done = post_form(&url, &[("csrf", &csrf), ("code", &code_at_step(&secret, step_of(now())))]);
+    assert_eq!(done.status, 303, "{}", done.html);
+    let location = done.header("location").unwrap().to_owned();
+    assert!(location.starts_with(&format!("{RETURN}&mailmfa_ticket=")), "{location}");
+    let ticket = location.split("mailmfa_ticket=").nth(1).unwrap();
+    assert_eq!(site.redeem(ticket), json!({"result": "accepted", "address": "alice@example.com"}));
+    assert_eq!(site.redeem(ticket), json!({"result": "rejected", "reason": "invalid_ticket"}), "a ticket works once");
+    assert_eq!(site.redeem("made-up"), json!({"result": "rejected", "reason": "invalid_ticket"}));
+    let over = get(&url);
+    assert_eq!(over.status, 404);
+    assert!(over.html.contains("has ended"));
+}
+
+#[test]
+fn return_urls_are_held_to_the_clients_prefixes_and_tickets_to_their_client() {
+    let site = Site::new();
+    for bad in [
+        "https://mail.example.test.evil.example/",
+        "https://evil.example/",
+        "http://mail.example.test/",
+        "javascript:alert(1)",
+    ] {
+        let refused = site.signin("alice@example.com", bad);
+        assert_eq!(refused.status, 400, "{bad}: {:?}", refused.json);
+        assert!(refused.json["error"].as_str().unwrap().contains("return URL"));
+    }
+    // Another client cannot redeem this client's ticket.
+    site.env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always"]);
+    let started = site.signin("bob@example.com", RETURN);
+    let url = started.json["signin_url"].as_str().unwrap().to_owned();
+    let page = get(&url);
+    assert!(page.html.contains("+•••••••••67"), "{}", page.html);
+    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
+    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    let done = post_form(&url, &[("csrf", &page.input("csrf")), ("code", &code)]);
+    let ticket = done.header("location").unwrap().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    let other = site.env.ok(&["client", "add", "other", "--json"]).json()["key"].as_str().unwrap().to_owned();
+    let stolen = call(
+        &agent(),
+        "POST",
+        &site.server.url("/v1/signin/redeem"),
+        Some(&other),
+        Some(&json!({"ticket": ticket}).to_string()),
+    );
+    assert_eq!(stolen.json["result"], "rejected");
+    assert_eq!(site.redeem(&ticket)["result"], "rejected", "the stolen try used the ticket up");
+}
+
+#[test]
+fn resend_locked_and_expired_pages() {
+    let site = Site::new();
+    site.env.ok(&["settings", "set", "lockout.threshold", "3"]);
+    let started = site.signin("bob@example.com", RETURN);
+    let url = started.json["signin_url"].as_str().unwrap().to_owned();
+    let page = get(&url);
+    let csrf = page.input("csrf");
+    assert!(page.html.contains("Send a new code"));
+    let sent = site.gateway.requests().len();
+    let resent = post_form(&format!("{url}/resend"), &[("csrf", &csrf)]);
+    assert!(resent.html.contains("new code is on its way"), "{}", resent.html);
+    assert_eq!(site.gateway.requests().len(), sent + 1);
+    for _ in 0..3 {
+        post_form(&url, &[("csrf", &csrf), ("code", "000000")]);
+    }
+    let locked = get(&url);
+    assert!(locked.html.contains("Sign-in paused") && locked.html.contains("Try again in"), "{}", locked.html);
+    let unknown = get(&site.server.url("/signin/feedfacefeedfacefeedfacefeedface"));
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.html.contains("has ended"));
+    let css = get(&site.server.url("/static/mailmfa.css"));
+    assert!(css.header("content-type").unwrap().starts_with("text/css") && css.html.contains("max-width"));
+}
+
+/// A person in Chromium: reads the QR code off the screen into an "authenticator", types its
+/// code, lands back at the webmail with a ticket, which the webmail redeems once.
+#[test]
+fn a_person_enrols_in_a_real_browser_and_the_webmail_redeems_the_ticket_once() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    let url = webmail.signin(&site, "alice@example.com");
+    let b = Browser::start(Screen::desktop(1280, 900));
+    b.goto(&url);
+    let uri = decode_qr(&b.wait_for("img.qr").screenshot());
+    assert!(uri.starts_with("otpauth://totp/") && uri.contains(":alice@example.com?"), "{uri}");
+    let key = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    assert_eq!(b.find(".key").text().replace(' ', ""), key, "the key typed by hand is the scanned secret");
+    assert!(!b.find(".on-phone").is_displayed(), "a desktop is not offered the phone's own app");
+    assert!(!scrolls_sideways(&b));
+    let secret = decode_secret(&key).unwrap().to_vec();
+
+    submit_code(&b, "000000");
+    assert!(b.wait_for(".note.bad").text().contains("not right"), "{}", b.visible_text());
+    assert!(b.url().starts_with(&site.server.base), "a wrong code stays on the page: {}", b.url());
+    submit_code(&b, &code_at_step(&secret, step_of(now())));
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    b.wait_for("#inbox");
+    let landed = b.url();
+    let ticket = landed.split("mailmfa_ticket=").nth(1).unwrap_or_else(|| panic!("no ticket in {landed}"));
+    assert!(landed.starts_with(&webmail.page.url("/?_task=login&_action=mfa&mailmfa_ticket=")), "{landed}");
+    assert_eq!(site.redeem_as(&webmail.key, ticket), json!({"result": "accepted", "address": "alice@example.com"}));
+    assert_eq!(site.redeem_as(&webmail.key, ticket)["result"], "rejected", "a ticket works once");
+
+    // Back to the sign-in page (the browser's Back button): it has ended.
+    b.goto(&url);
+    b.wait_for("h1");
+    assert!(b.visible_text().contains("has ended"), "{}", b.visible_text());
+}
+
+/// On a 360 px phone the pages fit the screen, the enrol page offers to open the account in the
+/// phone's own authenticator app, and a code sent by SMS completes the sign-in.
+#[test]
+fn the_pages_fit_a_phone_and_a_code_by_sms_completes_the_sign_in() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    let b = Browser::start(Screen::phone(360, 780, 2.0));
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(!scrolls_sideways(&b), "the enrol page is wider than a phone");
+    let link = b.find(".on-phone a");
+    assert!(link.is_displayed(), "a phone is offered its own authenticator app");
+    assert!(link.attribute("href").unwrap().starts_with("otpauth://totp/"));
+    let (_, _, width, _) = b.find("#code").rect();
+    assert!(width >= 250.0, "the code field is {width} px wide on a phone");
+
+    b.goto(&webmail.signin(&site, "bob@example.com"));
+    let lead = b.wait_for("main").text();
+    assert!(lead.contains("+•••••••••67"), "{lead}");
+    assert!(!scrolls_sideways(&b), "the code page is wider than a phone");
+    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
+    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    submit_code(&b, &code);
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "bob@example.com");
+}
+
+/// The README's pictures of the hosted pages, from a real run: the enrol page and the code page
+/// (a code sent by SMS) at desktop width and on a phone. Writes to `$MAILMFA_SCREENSHOT_DIR`,
+/// else to `assets/screenshots/`.
+#[test]
+#[ignore = "makes the README's screenshots; run by scripts/screenshots-web.sh"]
+fn screenshots_of_the_hosted_pages() {
+    let folder = std::env::var_os("MAILMFA_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots"));
+    std::fs::create_dir_all(&folder).unwrap();
+    for (suffix, screen) in [("", Screen::desktop(1280, 900)), ("-phone", Screen::phone(360, 780, 2.0))] {
+        let site = Site::new();
+        let webmail = Webmail::on(&site);
+        let b = Browser::start(screen);
+        if screen.phone_pixel_ratio.is_none() {
+            b.set_viewport_size(1280, 900);
+        }
+        for (page, address) in [("enrol", "alice@example.com"), ("code", "bob@example.com")] {
+            b.goto(&webmail.signin(&site, address));
+            b.wait_for("#code");
+            let path = folder.join(format!("signin-{page}{suffix}.png"));
+            std::fs::write(&path, b.screenshot()).unwrap();
+            eprintln!("wrote {}", path.display());
+        }
+    }
+}
