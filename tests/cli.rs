@@ -21,7 +21,8 @@ fn postoffice_commands() {
     let list = env.ok(&["postoffice", "list", "--json"]).json();
     assert_eq!(
         list,
-        json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "mailboxes": 2}])
+        json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "trusted_networks": [],
+                "mailboxes": 2}])
     );
     let text = env.ok(&["postoffice", "list"]).stdout;
     assert!(text.contains("POST OFFICE") && text.contains("example.com"), "{text}");
@@ -29,7 +30,10 @@ fn postoffice_commands() {
     let set = env
         .ok(&["postoffice", "set", "example.com", "--challenge", "new-ip", "--users-may-configure", "yes", "--json"])
         .json();
-    assert_eq!(set, json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true}));
+    assert_eq!(
+        set,
+        json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true, "trusted_networks": []})
+    );
 
     let dup = env.run(&["postoffice", "add", "EXAMPLE.COM"]);
     assert_eq!(dup.status, 2);
