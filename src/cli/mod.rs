@@ -167,7 +167,7 @@ fn postoffice(service: &Service, command: PostofficeCommand) -> CliResult {
                         p.name.to_string(),
                         p.challenge.to_string(),
                         p.users_may_configure.to_string(),
-                        networks_text(&p.trusted_networks),
+                        crate::domain::join_networks(&p.trusted_networks),
                         p.mailboxes.to_string(),
                     ]
                 })
@@ -197,7 +197,7 @@ fn postoffice(service: &Service, command: PostofficeCommand) -> CliResult {
             }
             service.set_postoffice(&name, &changes)?;
             let po = service.postoffice(&name)?;
-            let trusted = networks_text(&po.trusted_networks);
+            let trusted = crate::domain::join_networks(&po.trusted_networks);
             Ok(Output::done(
                 format!(
                     "Post office {name}: challenge {}, users may configure: {}, trusted networks: {}.",
@@ -604,9 +604,4 @@ fn client(service: &Service, command: ClientCommand) -> CliResult {
 
 fn usage(message: &str) -> CliError {
     CliError { status: 2, message: message.to_owned() }
-}
-
-/// Networks for people: comma-separated.
-fn networks_text(networks: &[crate::domain::IpNetwork]) -> String {
-    networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }

@@ -10,7 +10,7 @@ use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::domain::{
     AuditRecord, ChallengeMode, Configurer, EmailAddress, EnrolmentState, IpNetwork, KnownLocation, Mailbox,
     MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider,
-    ProviderSwitches, SETTINGS, SettingDef, Settings, known_since, natural_order, setting, totp,
+    ProviderSwitches, SETTINGS, SettingDef, Settings, join_networks, known_since, natural_order, setting, totp,
 };
 
 /// What `postoffice set` changes; `None` keeps a value.
@@ -136,7 +136,7 @@ impl Service {
             let users = changes.users_may_configure.unwrap_or(po.users_may_configure);
             let trusted = changes.trusted_networks.as_ref().unwrap_or(&po.trusted_networks);
             tx.update_postoffice(po.id, challenge, users, trusted)?;
-            let trusted_text = trusted.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            let trusted_text = join_networks(trusted);
             Ok((
                 (),
                 format!(

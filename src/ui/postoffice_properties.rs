@@ -5,7 +5,7 @@
 use egui::{Context, Id, RichText};
 
 use super::command::{Command, PostOfficeCommand};
-use crate::domain::{ChallengeMode, DomainError, IpNetwork, PostOffice, PostOfficeName, parse_networks};
+use crate::domain::{ChallengeMode, DomainError, PostOffice, PostOfficeName, join_networks, parse_networks};
 use crate::service::{PostOfficeChanges, ServiceError};
 
 /// A post office's Properties window.
@@ -20,11 +20,6 @@ pub struct PostOfficeProperties {
     open: bool,
 }
 
-/// Networks as the field shows them.
-fn networks_field(networks: &[IpNetwork]) -> String {
-    networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-}
-
 impl PostOfficeProperties {
     /// A window on the post office as stored.
     pub fn new(record: &PostOffice) -> Self {
@@ -32,7 +27,7 @@ impl PostOfficeProperties {
             name: record.name.clone(),
             challenge: record.challenge,
             users_may_configure: record.users_may_configure,
-            trusted_networks: networks_field(&record.trusted_networks),
+            trusted_networks: join_networks(&record.trusted_networks),
             trusted_error: None,
             mailboxes: record.mailboxes,
             save_error: None,

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
-use crate::domain::{ChallengeMode, IpNetwork, PostOffice, PostOfficeId, PostOfficeName};
+use crate::domain::{ChallengeMode, IpNetwork, PostOffice, PostOfficeId, PostOfficeName, join_networks};
 
 const SELECT: &str = "SELECT p.id, p.name, p.challenge, p.users_may_configure, p.trusted_networks,
         (SELECT count(*) FROM mailbox m WHERE m.postoffice_id = p.id) AS mailboxes
@@ -79,7 +79,7 @@ impl Tx<'_> {
     ) -> StoreResult<()> {
         self.tx.execute(
             "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4 WHERE id = ?1",
-            params![id.0, challenge.word(), users_may_configure, networks_text(trusted_networks)],
+            params![id.0, challenge.word(), users_may_configure, join_networks(trusted_networks)],
         )?;
         Ok(())
     }
@@ -92,9 +92,4 @@ impl Tx<'_> {
         }
         Ok(())
     }
-}
-
-/// Networks as stored: comma-separated.
-fn networks_text(networks: &[IpNetwork]) -> String {
-    networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
