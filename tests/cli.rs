@@ -21,7 +21,8 @@ fn postoffice_commands() {
     let list = env.ok(&["postoffice", "list", "--json"]).json();
     assert_eq!(
         list,
-        json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "mailboxes": 2}])
+        json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "trusted_networks": [],
+                "mailboxes": 2}])
     );
     let text = env.ok(&["postoffice", "list"]).stdout;
     assert!(text.contains("POST OFFICE") && text.contains("example.com"), "{text}");
@@ -29,7 +30,10 @@ fn postoffice_commands() {
     let set = env
         .ok(&["postoffice", "set", "example.com", "--challenge", "new-ip", "--users-may-configure", "yes", "--json"])
         .json();
-    assert_eq!(set, json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true}));
+    assert_eq!(
+        set,
+        json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true, "trusted_networks": []})
+    );
 
     let dup = env.run(&["postoffice", "add", "EXAMPLE.COM"]);
     assert_eq!(dup.status, 2);
@@ -326,4 +330,35 @@ fn a_closed_stdout_is_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(matches!(out.status.code(), Some(0..=2)), "{args:?}: {:?} {stderr}", out.status);
     }
+}
+
+/// A post office's trusted networks from the command line: shown by `postoffice list`, cleared
+/// with "", and nonsense refused with a clear error that changes nothing.
+#[test]
+fn postoffice_trusted_networks_are_set_listed_and_checked() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    let set =
+        env.ok(&["postoffice", "set", "example.com", "--trusted-networks", "10.0.0.0/8, 2001:db8::/32", "--json"]);
+    assert_eq!(set.json()["trusted_networks"], serde_json::json!(["10.0.0.0/8", "2001:db8::/32"]));
+    let listed = env.ok(&["postoffice", "list", "--json"]).json();
+    assert_eq!(listed[0]["trusted_networks"], serde_json::json!(["10.0.0.0/8", "2001:db8::/32"]));
+    assert!(env.ok(&["postoffice", "list"]).stdout.contains("10.0.0.0/8, 2001:db8::/32"));
+
+    for nonsense in ["10.0.0.0/33", "10.0.0.1/8", "ten dot zero"] {
+        let refused = env.run(&["postoffice", "set", "example.com", "--trusted-networks", nonsense]);
+        assert_eq!(refused.status, 2, "{nonsense}: {}", refused.stderr);
+        assert!(refused.stderr.contains("network"), "{nonsense}: {}", refused.stderr);
+    }
+    assert_eq!(env.ok(&["postoffice", "list", "--json"]).json()[0]["trusted_networks"].as_array().unwrap().len(), 2);
+    env.ok(&["postoffice", "set", "example.com", "--trusted-networks", ""]);
+    assert_eq!(env.ok(&["postoffice", "list", "--json"]).json()[0]["trusted_networks"], serde_json::json!([]));
+    let audit = env.ok(&["audit", "--json"]).json();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["detail"].as_str().unwrap_or("").contains("trusted_networks=10.0.0.0/8"))
+    );
 }

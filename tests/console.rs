@@ -17,10 +17,10 @@ use egui_kittest::kittest::Queryable;
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::{
     BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LoginIp, MailboxAddress, MailboxChallenge,
-    Provider, VerifyAnswer, totp,
+    Provider, Reason, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
-use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation};
+use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation};
 use mailmfa::ui::{Command, ConsoleApp, Node, StoreCommand};
 
 /// 2026-11-29 00:00:00 UTC, on a step boundary.
@@ -326,7 +326,12 @@ fn login_preview_enrols_totp_and_accepts_the_first_code() {
     let console = Console::new();
     let service = console.service();
     let alice = address("alice@example.com");
-    service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
+    service
+        .set_postoffice(
+            &"example.com".parse().unwrap(),
+            &PostOfficeChanges { challenge: Some(ChallengeMode::Always), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
     let mut harness = console.harness();
     harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
@@ -822,4 +827,48 @@ fn a_missing_country_database_is_shown_in_the_status_bar() {
     let mut harness = console.harness();
     harness.run();
     harness.get_by_label("Country database unavailable");
+}
+
+/// A post office's trusted networks in its Properties: nonsense is shown under the field and
+/// nothing is saved; valid networks are saved and used by the next login.
+#[test]
+fn post_office_properties_set_the_trusted_networks() {
+    let console = Console::new();
+    let service = console.service();
+    let dave = address("dave@other.org");
+    let changes = MailboxChanges { challenge: Some("new-ip".parse().unwrap()), ..MailboxChanges::default() };
+    service.set_mailbox(&dave, &changes, Configurer::Administrator).unwrap();
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "other.org").click();
+    harness.run();
+    harness.get_by_label("Post Office Properties").click();
+    harness.run();
+    trusted_field(&harness).click();
+    harness.run();
+    trusted_field(&harness).type_text("10.0.0.0/33");
+    harness.run();
+    harness.get_by_label("OK").click();
+    harness.run();
+    harness.get_by_label_contains("the prefix must be a number from 0 to 32");
+    assert!(console.service().postoffice(&"other.org".parse().unwrap()).unwrap().trusted_networks.is_empty());
+
+    trusted_field(&harness).click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    trusted_field(&harness).type_text("10.0.0.0/8, 2001:db8::/32");
+    harness.run();
+    harness.get_by_label("OK").click();
+    harness.run();
+    let po = console.service().postoffice(&"other.org".parse().unwrap()).unwrap();
+    let shown: Vec<String> = po.trusted_networks.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["10.0.0.0/8", "2001:db8::/32"]);
+    assert_eq!(
+        service.begin_login(&dave, ip("10.20.30.40")).unwrap(),
+        BeginAnswer::Allow { reason: Some(Reason::TrustedNetwork) }
+    );
+}
+
+fn trusted_field<'a>(harness: &'a Harness<'static, ConsoleApp>) -> egui_kittest::Node<'a> {
+    harness.get_by_role_and_label(Role::TextInput, "Trusted networks")
 }

@@ -16,7 +16,7 @@ use mailmfa::domain::{
     BeginAnswer, ChallengeMode, Configurer, MailboxAddress, MailboxChallenge, MailboxStatus, PhoneNumber, Provider,
     Reason, RejectReason, VerifyAnswer,
 };
-use mailmfa::service::{MailboxChanges, Service, ServiceError};
+use mailmfa::service::{MailboxChanges, PostOfficeChanges, Service, ServiceError};
 
 const T0: i64 = 1_800_000_000;
 
@@ -439,7 +439,9 @@ fn self_service_follows_the_post_office_and_provider_switches() {
     let refused = rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap_err();
     assert!(matches!(refused, ServiceError::SelfServiceOff(_)) && refused.is_refusal(), "{refused}");
     assert!(refused.to_string().contains("does not let users configure"), "{refused}");
-    rig.service.set_postoffice(&po, None, Some(true)).unwrap();
+    rig.service
+        .set_postoffice(&po, &PostOfficeChanges { users_may_configure: Some(true), ..PostOfficeChanges::default() })
+        .unwrap();
     rig.service.set_provider(Provider::Sms, None, None, Some(false)).unwrap();
     let refused = rig.service.set_mailbox(&addr(), &to_sms, Configurer::EndUser).unwrap_err();
     assert!(
@@ -464,7 +466,12 @@ fn a_user_may_change_only_the_challenge_mode_where_the_post_office_allows_it() {
     let only_mode = MailboxChanges { challenge: Some("new-ip".parse().unwrap()), ..MailboxChanges::default() };
     let refused = rig.service.set_mailbox(&addr(), &only_mode, Configurer::EndUser).unwrap_err();
     assert!(matches!(refused, ServiceError::SelfServiceOff(_)), "{refused}");
-    rig.service.set_postoffice(&"example.com".parse().unwrap(), None, Some(true)).unwrap();
+    rig.service
+        .set_postoffice(
+            &"example.com".parse().unwrap(),
+            &PostOfficeChanges { users_may_configure: Some(true), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
     rig.service.set_mailbox(&addr(), &only_mode, Configurer::EndUser).unwrap();
     let mailbox = rig.service.mailbox(&addr()).unwrap().mailbox;
     assert_eq!((mailbox.effective_challenge(), mailbox.provider), (ChallengeMode::NewIp, Provider::Smtp));
@@ -479,7 +486,12 @@ fn a_user_may_change_only_the_challenge_mode_where_the_post_office_allows_it() {
 #[test]
 fn unknown_mailboxes_inherit_and_unknown_post_offices_are_errors() {
     let rig = Rig::new();
-    rig.service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
+    rig.service
+        .set_postoffice(
+            &"example.com".parse().unwrap(),
+            &PostOfficeChanges { challenge: Some(ChallengeMode::Always), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
     let newbie: MailboxAddress = "carol@example.com".parse().unwrap();
     let answer = rig.try_begin(&newbie, "203.0.113.9").unwrap();
     assert!(matches!(answer, BeginAnswer::Enroll { reason: Some(Reason::Always), .. }), "{answer:?}");
@@ -679,7 +691,12 @@ fn pending_enrolments_expire() {
 #[test]
 fn a_mailbox_made_at_login_is_marked_and_removing_it_leaves_nothing() {
     let rig = smtp_rig();
-    rig.service.set_postoffice(&"example.com".parse().unwrap(), Some(ChallengeMode::Always), None).unwrap();
+    rig.service
+        .set_postoffice(
+            &"example.com".parse().unwrap(),
+            &PostOfficeChanges { challenge: Some(ChallengeMode::Always), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
     let carol: MailboxAddress = "carol@example.com".parse().unwrap();
     let BeginAnswer::Enroll { otpauth_uri, .. } = rig.try_begin(&carol, "203.0.113.9").unwrap() else { panic!() };
     let made = rig.service.audit(Some(&carol), 10).unwrap();
@@ -708,4 +725,81 @@ fn a_mailbox_made_at_login_is_marked_and_removing_it_leaves_nothing() {
     assert_eq!(secrets, 0);
     let again = rig.try_begin(&carol, "203.0.113.9").unwrap();
     assert!(matches!(&again, BeginAnswer::Enroll { otpauth_uri: uri, .. } if *uri != otpauth_uri), "{again:?}");
+}
+
+/// Trusted networks (the platform's and the post office's) count as known in `new-ip` and
+/// `new-country` — IPv4, IPv6 and IPv4-mapped alike — but `always` still challenges; nonsense is
+/// refused when it is set, with a clear error.
+#[test]
+fn a_trusted_network_skips_new_ip_and_new_country_but_not_always() {
+    let rig = Rig::new();
+    let trusted = || BeginAnswer::Allow { reason: Some(Reason::TrustedNetwork) };
+    rig.set(Some("new-ip"), None);
+    rig.enrol("8.8.8.8");
+    assert_eq!(
+        rig.begin("10.1.2.3"),
+        BeginAnswer::Challenge { provider: Provider::Totp, sent_to: None, reason: Some(Reason::NewIp) }
+    );
+
+    rig.service.set_setting("trusted.networks", "10.0.0.0/8, 2001:db8::/32").unwrap();
+    assert_eq!(rig.begin("10.1.2.3"), trusted());
+    assert_eq!(rig.begin("::ffff:10.9.8.7"), trusted(), "an IPv4-mapped address is its IPv4 address");
+    assert_eq!(rig.begin("2001:db8:1::5"), trusted());
+    assert!(matches!(rig.begin("11.0.0.1"), BeginAnswer::Challenge { reason: Some(Reason::NewIp), .. }));
+    rig.set(Some("new-country"), None);
+    assert_eq!(rig.begin("10.1.2.3"), trusted(), "a private address has no country, yet is trusted");
+    rig.set(Some("always"), None);
+    assert!(matches!(rig.begin("10.1.2.3"), BeginAnswer::Challenge { reason: Some(Reason::Always), .. }));
+
+    // The post office's own networks, as the command line and the console set them.
+    rig.service.set_setting("trusted.networks", "").unwrap();
+    rig.set(Some("inherit"), None);
+    let po = "example.com".parse().unwrap();
+    let office = PostOfficeChanges {
+        challenge: Some(ChallengeMode::NewIp),
+        trusted_networks: Some(mailmfa::domain::parse_networks("192.0.2.0/24").unwrap()),
+        ..PostOfficeChanges::default()
+    };
+    rig.service.set_postoffice(&po, &office).unwrap();
+    assert_eq!(rig.begin("192.0.2.77"), trusted());
+    assert!(matches!(rig.begin("198.51.100.1"), BeginAnswer::Challenge { reason: Some(Reason::NewIp), .. }));
+
+    for nonsense in ["10.0.0.0/33", "10.0.0.1/8", "10.0.0.0/8 junk", "2001:db8::/129"] {
+        let err = rig.service.set_setting("trusted.networks", nonsense).unwrap_err().to_string();
+        assert!(err.contains("trusted.networks"), "{nonsense}: {err}");
+    }
+    let entries = rig.service.audit(Some(&addr()), 50).unwrap();
+    assert!(entries.iter().any(|e| e.detail.as_deref().is_some_and(|d| d.contains("trusted_network"))), "{entries:?}");
+}
+
+/// A known IP address or country not seen for `known.max_age_days` is forgotten: the next login
+/// from it is challenged again. A place that keeps letting logins through stays known; 0 keeps
+/// every place for ever.
+#[test]
+fn known_places_age_out_unless_they_are_used() {
+    let rig = Rig::new();
+    rig.set(Some("new-country"), None);
+    let secret = rig.enrol("81.2.69.160"); // GB
+    assert_eq!(rig.begin("81.2.69.161"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) });
+
+    // Used every 60 days, it stays known past 90.
+    for _ in 0..3 {
+        rig.clock.advance(60 * 86_400);
+        assert_eq!(rig.begin("81.2.69.161"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) });
+    }
+    // Not seen for 91 days, it is forgotten.
+    rig.clock.advance(91 * 86_400);
+    assert_eq!(
+        rig.begin("81.2.69.161"),
+        BeginAnswer::Challenge { provider: Provider::Totp, sent_to: None, reason: Some(Reason::NewCountry) }
+    );
+    assert!(rig.service.mailbox(&addr()).unwrap().known_countries.is_empty(), "Properties lists it no more");
+    assert_eq!(rig.verify("81.2.69.161", &rig.code(&secret)), VerifyAnswer::Accepted);
+    let known = rig.service.mailbox(&addr()).unwrap().known_countries;
+    assert_eq!(known.len(), 1);
+    assert_eq!((known[0].value.as_str(), known[0].first_seen), ("GB", rig.clock.now()), "learnt afresh");
+
+    rig.service.set_setting("known.max_age_days", "0").unwrap();
+    rig.clock.advance(3_650 * 86_400);
+    assert_eq!(rig.begin("81.2.69.161"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) }, "0 = never");
 }

@@ -8,13 +8,19 @@ mod common;
 use common::TestEnv;
 use mailmfa::domain::{BeginAnswer, MailboxAddress, Reason};
 use mailmfa::geo::{bundled_database_path, files_opened};
+use mailmfa::service::PostOfficeChanges;
 
 #[test]
 fn the_country_database_is_opened_once_and_again_only_when_its_path_changes() {
     let env = TestEnv::new();
     let service = env.service(1_800_000_000);
     service.add_postoffice(&"example.com".parse().unwrap()).unwrap();
-    service.set_postoffice(&"example.com".parse().unwrap(), Some("new-country".parse().unwrap()), None).unwrap();
+    service
+        .set_postoffice(
+            &"example.com".parse().unwrap(),
+            &PostOfficeChanges { challenge: Some("new-country".parse().unwrap()), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
     let before = files_opened();
     let alice: MailboxAddress = "alice@example.com".parse().unwrap();
     for ip in ["8.8.8.8", "193.99.144.80", "1.1.1.1", "2001:4860:4860::8888", "10.0.0.1"] {

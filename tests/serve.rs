@@ -501,3 +501,43 @@ fn decode_qr(png: &[u8]) -> String {
     assert_eq!(grids.len(), 1);
     grids[0].decode().unwrap().1
 }
+
+/// Behind a reverse proxy listed in `serve.trusted_proxies`, the caller is the address the proxy
+/// forwards (`X-Forwarded-For`): a client allowed only from 203.0.113.0/24 gets in through the
+/// proxy, and a caller that names itself in the header without a trusted proxy does not.
+#[test]
+fn x_forwarded_for_counts_only_from_trusted_proxies() {
+    let site = Site::new();
+    let office = Site::client(&site.env, "office", &["--allow", "203.0.113.0/24"]);
+    let body = json!({"address": "alice@example.com", "ip": "203.0.113.9"}).to_string();
+    let begin_via = |server: &Server, forwarded: Option<&str>| {
+        let mut request = ureq::http::Request::builder()
+            .method("POST")
+            .uri(server.url("/v1/login/begin"))
+            .header("Authorization", format!("Bearer {office}"))
+            .header("Content-Type", "application/json");
+        if let Some(forwarded) = forwarded {
+            request = request.header("X-Forwarded-For", forwarded);
+        }
+        common::serve::answer(agent().run(request.body(body.clone()).unwrap()).unwrap())
+    };
+
+    // No trusted proxy: the header is the caller's own claim and changes nothing.
+    let server = Server::start(&site.env, &[]);
+    assert_eq!(begin_via(&server, None).status, 403);
+    assert_eq!(begin_via(&server, Some("203.0.113.5")).status, 403, "a caller named itself");
+    assert_eq!(server.stop(), Some(0));
+
+    // 127.0.0.1 is a trusted proxy: the address it appended is the caller.
+    site.env.ok(&["settings", "set", "serve.trusted_proxies", "127.0.0.0/8"]);
+    let server = Server::start(&site.env, &[]);
+    assert_eq!(begin_via(&server, Some("203.0.113.5")).status, 200);
+    // What the caller wrote before the proxy's hop does not count: the proxy's hop does.
+    assert_eq!(begin_via(&server, Some("203.0.113.5, 198.51.100.7")).status, 403);
+    assert_eq!(begin_via(&server, Some("198.51.100.7, 203.0.113.5")).status, 200);
+    assert_eq!(begin_via(&server, Some("not an address")).status, 403, "a broken header names the proxy");
+    assert_eq!(begin_via(&server, None).status, 403);
+    let refusal = audit(&site.env).into_iter().find(|e| e["action"] == "api.auth").unwrap();
+    assert!(refusal["detail"].as_str().unwrap().contains("may not call from 127.0.0.1"), "{refusal}");
+    assert_eq!(server.stop(), Some(0));
+}

@@ -18,7 +18,8 @@ use mailmfa::clock::FixedClock;
 use mailmfa::domain::totp::{decode_secret, secret_base32};
 use mailmfa::domain::{MailboxAddress, PostOfficeName};
 use mailmfa::service::{
-    CryptoError, KeyFolder, SCHEMA_VERSION, Service, ServiceError, StoreError, StoreLocation, StoreMode,
+    CryptoError, KeyFolder, PostOfficeChanges, SCHEMA_VERSION, Service, ServiceError, StoreError, StoreLocation,
+    StoreMode,
 };
 use rusqlite::{Connection, params};
 
@@ -100,7 +101,12 @@ fn seeded(env: &TestEnv) -> (String, Vec<u8>) {
     service.add_postoffice(&postoffice("example.com")).unwrap();
     service.add_mailbox(&address("alice@example.com")).unwrap();
     service.add_mailbox(&address("bob@example.com")).unwrap();
-    service.set_postoffice(&postoffice("example.com"), Some("always".parse().unwrap()), None).unwrap();
+    service
+        .set_postoffice(
+            &postoffice("example.com"),
+            &PostOfficeChanges { challenge: Some("always".parse().unwrap()), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
     service.begin_login(&address("alice@example.com"), "192.0.2.1".parse().unwrap()).unwrap();
     let secret = read_secret(&service, "alice@example.com").unwrap();
     (service.store_id().to_owned(), secret)
@@ -629,7 +635,12 @@ fn secrets_never_reach_the_database_file() {
         let service = open(&env, shared);
         service.add_postoffice(&postoffice("example.com")).unwrap();
         service.add_mailbox(&address("alice@example.com")).unwrap();
-        service.set_postoffice(&postoffice("example.com"), Some("always".parse().unwrap()), None).unwrap();
+        service
+            .set_postoffice(
+                &postoffice("example.com"),
+                &PostOfficeChanges { challenge: Some("always".parse().unwrap()), ..PostOfficeChanges::default() },
+            )
+            .unwrap();
         service.begin_login(&address("alice@example.com"), "192.0.2.1".parse().unwrap()).unwrap();
         service.set_setting("smtp.password", PASSWORD).unwrap();
         service.set_setting("sms.password", SMS_TOKEN).unwrap();

@@ -94,7 +94,7 @@ pub enum PostofficeCommand {
     },
     /// List post offices.
     List,
-    /// Set a post office's default challenge mode and self-service switch.
+    /// Set a post office's default challenge mode, self-service switch and trusted networks.
     Set {
         /// Its name.
         name: String,
@@ -104,6 +104,10 @@ pub enum PostofficeCommand {
         /// Whether users may configure their own two-factor settings (true/false).
         #[arg(long, value_name = "BOOL")]
         users_may_configure: Option<String>,
+        /// Networks whose logins count as known in new-ip and new-country modes (CIDR,
+        /// comma-separated; "" trusts none).
+        #[arg(long, value_name = "CIDR,…")]
+        trusted_networks: Option<String>,
     },
 }
 

@@ -20,7 +20,9 @@ use crate::domain::{
     BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress, MailboxChallenge,
     PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
-use crate::service::{IfExists, KeyFolder, MailboxChanges, Service, ServiceError, StoreLocation, StoreMode};
+use crate::service::{
+    IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, StoreMode,
+};
 
 /// A failed command: its exit status and one-line message.
 #[derive(Debug)]
@@ -165,6 +167,7 @@ fn postoffice(service: &Service, command: PostofficeCommand) -> CliResult {
                         p.name.to_string(),
                         p.challenge.to_string(),
                         p.users_may_configure.to_string(),
+                        crate::domain::join_networks(&p.trusted_networks),
                         p.mailboxes.to_string(),
                     ]
                 })
@@ -172,29 +175,38 @@ fn postoffice(service: &Service, command: PostofficeCommand) -> CliResult {
             let value = list
                 .iter()
                 .map(|p| {
-                    json!({"name": p.name, "challenge": p.challenge, "users_may_configure": p.users_may_configure, "mailboxes": p.mailboxes})
+                    json!({"name": p.name, "challenge": p.challenge, "users_may_configure": p.users_may_configure,
+                           "trusted_networks": p.trusted_networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                           "mailboxes": p.mailboxes})
                 })
                 .collect::<Vec<_>>();
             Ok(Output::data(
-                table(&["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "MAILBOXES"], &rows),
+                table(&["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "TRUSTED NETWORKS", "MAILBOXES"], &rows),
                 value.into(),
             ))
         }
-        PostofficeCommand::Set { name, challenge, users_may_configure } => {
+        PostofficeCommand::Set { name, challenge, users_may_configure, trusted_networks } => {
             let name: PostOfficeName = parse(&name)?;
-            let challenge: Option<ChallengeMode> = parse_opt(challenge.as_deref())?;
-            let users = parse_switch(users_may_configure.as_deref())?;
-            if challenge.is_none() && users.is_none() {
-                return Err(usage("give --challenge and/or --users-may-configure"));
+            let changes = PostOfficeChanges {
+                challenge: parse_opt(challenge.as_deref())?,
+                users_may_configure: parse_switch(users_may_configure.as_deref())?,
+                trusted_networks: trusted_networks.as_deref().map(crate::domain::parse_networks).transpose()?,
+            };
+            if changes == PostOfficeChanges::default() {
+                return Err(usage("give --challenge, --users-may-configure and/or --trusted-networks"));
             }
-            service.set_postoffice(&name, challenge, users)?;
+            service.set_postoffice(&name, &changes)?;
             let po = service.postoffice(&name)?;
+            let trusted = crate::domain::join_networks(&po.trusted_networks);
             Ok(Output::done(
                 format!(
-                    "Post office {name}: challenge {}, users may configure: {}.",
-                    po.challenge, po.users_may_configure
+                    "Post office {name}: challenge {}, users may configure: {}, trusted networks: {}.",
+                    po.challenge,
+                    po.users_may_configure,
+                    if trusted.is_empty() { "none" } else { &trusted }
                 ),
-                json!({"postoffice": name, "challenge": po.challenge, "users_may_configure": po.users_may_configure}),
+                json!({"postoffice": name, "challenge": po.challenge, "users_may_configure": po.users_may_configure,
+                       "trusted_networks": po.trusted_networks.iter().map(ToString::to_string).collect::<Vec<_>>()}),
             ))
         }
     }

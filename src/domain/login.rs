@@ -21,6 +21,8 @@ pub enum Reason {
     NewIp,
     /// The country is already known for the mailbox.
     KnownCountry,
+    /// The IP address is in a trusted network (of the platform or the post office).
+    TrustedNetwork,
     /// The country is new for the mailbox.
     NewCountry,
     /// The country of the address could not be resolved.
@@ -42,6 +44,7 @@ impl Reason {
             Self::KnownIp => "known_ip",
             Self::NewIp => "new_ip",
             Self::KnownCountry => "known_country",
+            Self::TrustedNetwork => "trusted_network",
             Self::NewCountry => "new_country",
             Self::UnknownCountry => "unknown_country",
             Self::SendLimit => "send_limit",
@@ -58,6 +61,7 @@ impl Reason {
             Self::KnownIp => "the IP address is known for this mailbox",
             Self::NewIp => "the IP address is new for this mailbox",
             Self::KnownCountry => "the country is known for this mailbox",
+            Self::TrustedNetwork => "the IP address is in a trusted network",
             Self::NewCountry => "the country is new for this mailbox",
             Self::UnknownCountry => "the country of the IP address is unknown",
             Self::SendLimit => "too many codes were sent in the last hour",

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{
-    ChallengeMode, EmailAddress, EnrolmentState, MailboxAddress, MailboxChallenge, MailboxId, PhoneNumber,
+    ChallengeMode, EmailAddress, EnrolmentState, IpNetwork, MailboxAddress, MailboxChallenge, MailboxId, PhoneNumber,
     PostOfficeId, PostOfficeName, Provider, ProviderSwitches,
 };
 use crate::clock::UnixTime;
@@ -23,6 +23,8 @@ pub struct PostOffice {
     pub challenge: ChallengeMode,
     /// Whether its users may change their own two-factor settings.
     pub users_may_configure: bool,
+    /// Networks whose logins count as known in Prompt by IP Address and Prompt by Country.
+    pub trusted_networks: Vec<IpNetwork>,
     /// How many mailboxes it has.
     pub mailboxes: i64,
 }
@@ -42,6 +44,8 @@ pub struct Mailbox {
     pub postoffice_challenge: ChallengeMode,
     /// Whether the post office lets users configure their own two-factor settings.
     pub users_may_configure: bool,
+    /// The networks its post office trusts.
+    pub postoffice_trusted_networks: Vec<IpNetwork>,
     /// What delivers its codes.
     pub provider: Provider,
     /// Its SMS number.
@@ -208,6 +212,12 @@ pub struct KnownLocation {
     pub first_seen: UnixTime,
     /// When a login from it was last accepted.
     pub last_seen: UnixTime,
+}
+
+/// The oldest last-seen time at which an IP address or country still counts as known, when
+/// known places are forgotten after `max_age_days` (0 = never).
+pub fn known_since(now: UnixTime, max_age_days: i64) -> UnixTime {
+    if max_age_days <= 0 { UnixTime::MIN } else { now - max_age_days * 86_400 }
 }
 
 /// How failed codes lock a mailbox: after `threshold` consecutive failures it locks for

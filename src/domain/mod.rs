@@ -18,9 +18,9 @@ use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use login::{BeginAnswer, Reason, RejectReason, VerifyAnswer};
-pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice};
+pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice, known_since};
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
-pub use network::{IpNetwork, check_url_prefix, parse_networks, parse_url_prefixes};
+pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
 pub use policy::{
     ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch,
     offered_providers,

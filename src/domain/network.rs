@@ -97,6 +97,12 @@ pub fn parse_networks(raw: &str) -> Result<Vec<IpNetwork>, DomainError> {
     comma_list(raw).map(str::parse).collect()
 }
 
+/// Networks as settings, the store and people read them: `10.0.0.0/8, 2001:db8::/32`
+/// ([`parse_networks`] reads it back).
+pub fn join_networks(networks: &[IpNetwork]) -> String {
+    networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
 /// A comma-separated list of the URL prefixes hosted sign-in pages may return to, as
 /// `--return-url` and the console take it (empty = none).
 pub fn parse_url_prefixes(raw: &str) -> Result<Vec<String>, DomainError> {

@@ -7,7 +7,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{DomainError, EmailAddress, Switch};
+use super::{DomainError, EmailAddress, IpNetwork, Switch, parse_networks};
 
 /// What values a setting takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +202,7 @@ fn listen_address(value: &str) -> Result<(), String> {
 
 /// Networks, comma-separated.
 fn networks(value: &str) -> Result<(), String> {
-    super::parse_networks(value).map(drop).map_err(|e| e.to_string())
+    parse_networks(value).map(drop).map_err(|e| e.to_string())
 }
 
 /// HTTP statuses, comma-separated.
@@ -270,6 +270,12 @@ impl SettingValue for Zeroizing<String> {
 impl SettingValue for i64 {
     fn from_text(def: &SettingDef, text: &str) -> Result<Self, DomainError> {
         def.parse(text)?.parse().map_err(|_| DomainError::invalid_setting(def.key, "expected a whole number"))
+    }
+}
+
+impl SettingValue for Vec<IpNetwork> {
+    fn from_text(def: &SettingDef, text: &str) -> Result<Self, DomainError> {
+        parse_networks(&def.parse(text)?)
     }
 }
 
@@ -385,6 +391,21 @@ settings! {
         group: Security,
         label: "Pending enrolment lifetime (hours)",
         help: "a QR code not confirmed with a first code within this time is discarded; the next login shows a new one",
+    }
+    trusted_networks: Vec<IpNetwork> = "trusted.networks" {
+        default: "",
+        kind: SettingKind::Text,
+        group: Security,
+        label: "Trusted networks",
+        help: "networks (CIDR, comma-separated) whose logins count as known in Prompt by IP Address and Prompt by Country; Prompt Always still challenges",
+        rule: networks,
+    }
+    known_max_age_days: i64 = "known.max_age_days" {
+        default: "90",
+        kind: SettingKind::Int { min: 0, max: 3650 },
+        group: Security,
+        label: "Forget known places after (days)",
+        help: "a known IP address or country not seen for this many days is forgotten, and its next login is challenged; 0 = never",
     }
     geoip_path: String = "geoip.path" {
         default: "",
@@ -604,12 +625,12 @@ settings! {
         label: "TLS private key (PEM)",
         help: "private key of the login service, PEM",
     }
-    serve_trusted_proxies: String = "serve.trusted_proxies" {
+    serve_trusted_proxies: Vec<IpNetwork> = "serve.trusted_proxies" {
         default: "",
         kind: SettingKind::Text,
         group: LoginService,
         label: "Trusted proxies",
-        help: "networks (CIDR, comma-separated) whose X-Forwarded-For the hosted pages believe",
+        help: "networks (CIDR, comma-separated) of reverse proxies in front of mailmfa serve, whose X-Forwarded-For names the caller's address",
         rule: networks,
     }
     serve_client_rate: i64 = "serve.client_rate" {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::limits::RateLimits;
 use super::writer::Writer;
-use crate::domain::BeginAnswer;
+use crate::domain::{BeginAnswer, IpNetwork};
 use crate::service::{ApiAnswer, ApiOutcome, ApiRequest, Caller, ServiceError, StoreError, UserSettings};
 
 /// The largest request body.
@@ -39,11 +39,18 @@ pub struct AppState {
     pub store_kind: &'static str,
     /// The address browsers reach the hosted pages at (`serve.public_url`, without a final `/`).
     pub public_url: Option<String>,
+    /// The reverse proxies whose `X-Forwarded-For` is believed (`serve.trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<IpNetwork>>,
 }
 
 /// The connection's peer, put into each request by the listener.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
+
+/// Where a request comes from: the connection's peer, or — when the peer is one of
+/// `serve.trusted_proxies` — the address that proxy says it forwards (`X-Forwarded-For`).
+#[derive(Debug, Clone, Copy)]
+pub struct Source(pub IpAddr);
 
 /// The routes of the API, behind the request rates.
 pub fn router(state: AppState) -> Router {
@@ -63,18 +70,50 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Holds back a request over its source's or its client's rate before anything of it is read.
+/// Works out where a request comes from, and holds it back over its source's or its client's
+/// rate before anything of it is read.
 async fn admit(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: axum::middleware::Next,
 ) -> Result<Response, Failure> {
-    let source = request.extensions().get::<Peer>().map(|p| p.0.ip().to_canonical());
+    let Some(peer) = request.extensions().get::<Peer>().copied() else {
+        return Err(Failure::NotFound);
+    };
+    let source = forwarded_source(peer.0.ip().to_canonical(), &state.trusted_proxies, request.headers());
+    request.extensions_mut().insert(Source(source));
     let key = bearer(request.headers());
-    if let Some(source) = source {
-        state.limits.admit(source, key.as_deref()).map_err(Failure::TooMany)?;
-    }
+    state.limits.admit(source, key.as_deref()).map_err(Failure::TooMany)?;
     Ok(next.run(request).await)
+}
+
+/// The address a request comes from. A peer that is not a trusted proxy is the source itself;
+/// behind trusted proxies, the `X-Forwarded-For` hops are read from the nearest back, and the
+/// first address that is not a trusted proxy is the source (a hop that is not an address ends the
+/// walk at the last proxy vouched for). So a caller cannot name its own address by sending the
+/// header: only what a trusted proxy appended counts.
+pub fn forwarded_source(peer: IpAddr, trusted: &[IpNetwork], headers: &HeaderMap) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let mut source = peer;
+    for hop in hops.iter().rev() {
+        let address = hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()));
+        let Some(address) = address.map(|a| a.to_canonical()) else { break };
+        source = address;
+        if !is_trusted(address) {
+            break;
+        }
+    }
+    source
 }
 
 /// The `Authorization: Bearer` key, if one was sent.
@@ -197,9 +236,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Who calls.
-fn caller(peer: Peer, headers: &HeaderMap) -> Caller {
-    let source: IpAddr = peer.0.ip().to_canonical();
-    Caller { key: bearer(headers), source }
+fn caller(source: Source, headers: &HeaderMap) -> Caller {
+    Caller { key: bearer(headers), source: source.0 }
 }
 
 /// Runs a request through the writer, and delivers its code (if any) before answering.
@@ -228,11 +266,11 @@ struct BeginBody {
 
 async fn begin(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BeginBody>,
 ) -> Result<Response, Failure> {
-    let caller = caller(peer, &headers);
+    let caller = caller(source, &headers);
     let ApiAnswer::Begin(answer, transaction) =
         run(&state, caller, ApiRequest::Begin { address: body.address, ip: body.ip }).await?
     else {
@@ -263,11 +301,11 @@ struct VerifyBody {
 
 async fn verify(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Response, Failure> {
-    let caller = caller(peer, &headers);
+    let caller = caller(source, &headers);
     let request = ApiRequest::Verify { transaction_id: body.transaction_id, code: body.code };
     match run(&state, caller, request).await? {
         ApiAnswer::Verify(answer) => Ok(axum::Json(answer).into_response()),
@@ -283,11 +321,11 @@ struct ResendBody {
 
 async fn resend(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ResendBody>,
 ) -> Result<Response, Failure> {
-    let caller = caller(peer, &headers);
+    let caller = caller(source, &headers);
     let ApiAnswer::Resend(answer) =
         run(&state, caller, ApiRequest::Resend { transaction_id: body.transaction_id }).await?
     else {
@@ -302,12 +340,12 @@ async fn resend(
 
 async fn user_settings(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     Path(address): Path<String>,
     ApiJson(settings): ApiJson<UserSettings>,
 ) -> Result<Response, Failure> {
-    let caller = caller(peer, &headers);
+    let caller = caller(source, &headers);
     match run(&state, caller, ApiRequest::UserSettings { address, settings }).await? {
         ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
         _ => Err(Failure::NotFound),
@@ -316,11 +354,11 @@ async fn user_settings(
 
 async fn show_user_settings(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
-    let caller = caller(peer, &headers);
+    let caller = caller(source, &headers);
     match run(&state, caller, ApiRequest::ShowUserSettings { address }).await? {
         ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
         _ => Err(Failure::NotFound),
@@ -337,13 +375,13 @@ struct SigninBody {
 
 async fn signin(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SigninBody>,
 ) -> Result<Response, Failure> {
     let base = state.public_url.clone().ok_or(ServiceError::NoPublicUrl)?;
     let request = ApiRequest::Signin { address: body.address, ip: body.ip, return_url: body.return_url };
-    let ApiAnswer::Signin(answer, signin) = run(&state, caller(peer, &headers), request).await? else {
+    let ApiAnswer::Signin(answer, signin) = run(&state, caller(source, &headers), request).await? else {
         return Err(Failure::NotFound);
     };
     let mut json = serde_json::to_value(&answer).unwrap_or_default();
@@ -363,11 +401,11 @@ struct RedeemBody {
 
 async fn redeem(
     State(state): State<AppState>,
-    axum::Extension(peer): axum::Extension<Peer>,
+    axum::Extension(source): axum::Extension<Source>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RedeemBody>,
 ) -> Result<Response, Failure> {
-    match run(&state, caller(peer, &headers), ApiRequest::Redeem { ticket: body.ticket }).await? {
+    match run(&state, caller(source, &headers), ApiRequest::Redeem { ticket: body.ticket }).await? {
         ApiAnswer::Redeemed(Some(address)) => {
             Ok(axum::Json(json!({"result": "accepted", "address": address})).into_response())
         }

@@ -121,7 +121,8 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Start)?;
     let (writer, writer_thread) = writer::Writer::start(service, options.max_batch).map_err(ServeError::Start)?;
     let public_url = Some(settings.serve_public_url.trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
-    let state = http::AppState { writer, limits, store_kind, public_url };
+    let trusted_proxies = Arc::new(settings.serve_trusted_proxies.clone());
+    let state = http::AppState { writer, limits, store_kind, public_url, trusted_proxies };
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
         let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use maud::{DOCTYPE, Markup, html};
 
-use super::http::{AppState, Failure, MAX_BODY, Peer, run};
+use super::http::{AppState, Failure, MAX_BODY, Source, run};
 use super::texts::{ENGLISH, Texts};
 use crate::domain::Provider;
 use crate::service::{ApiAnswer, ApiRequest, Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError};
@@ -28,34 +28,34 @@ pub async fn stylesheet() -> Response {
 }
 
 /// `GET /signin/{id}`.
-pub async fn view(State(state): State<AppState>, peer: axum::Extension<Peer>, Path(id): Path<String>) -> Response {
-    page(&state, peer.0, PageRequest::View { signin: id }).await
+pub async fn view(State(state): State<AppState>, source: axum::Extension<Source>, Path(id): Path<String>) -> Response {
+    page(&state, source.0, PageRequest::View { signin: id }).await
 }
 
 /// `POST /signin/{id}`: the code form.
 pub async fn code(
     State(state): State<AppState>,
-    peer: axum::Extension<Peer>,
+    source: axum::Extension<Source>,
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
     let request = PageRequest::Code { signin: id, csrf: form.get("csrf"), code: form.get("code") };
-    page(&state, peer.0, request).await
+    page(&state, source.0, request).await
 }
 
 /// `POST /signin/{id}/resend`.
 pub async fn resend(
     State(state): State<AppState>,
-    peer: axum::Extension<Peer>,
+    source: axum::Extension<Source>,
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
-    page(&state, peer.0, PageRequest::Resend { signin: id, csrf: form.get("csrf") }).await
+    page(&state, source.0, PageRequest::Resend { signin: id, csrf: form.get("csrf") }).await
 }
 
 /// Runs a page's request and renders what it shows, or sends the browser back to the webmail.
-async fn page(state: &AppState, peer: Peer, request: PageRequest) -> Response {
-    let caller = Caller { key: None, source: peer.0.ip().to_canonical() };
+async fn page(state: &AppState, source: Source, request: PageRequest) -> Response {
+    let caller = Caller { key: None, source: source.0 };
     let answer = match run(state, caller, ApiRequest::Page(request)).await {
         Ok(ApiAnswer::Page(answer)) => answer,
         Ok(_) => return Failure::NotFound.into_response(),

@@ -8,10 +8,21 @@ use zeroize::Zeroizing;
 use super::store::Tx;
 use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::domain::{
-    AuditRecord, ChallengeMode, Configurer, EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress,
-    MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, SETTINGS,
-    SettingDef, Settings, natural_order, setting, totp,
+    AuditRecord, ChallengeMode, Configurer, EmailAddress, EnrolmentState, IpNetwork, KnownLocation, Mailbox,
+    MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider,
+    ProviderSwitches, SETTINGS, SettingDef, Settings, join_networks, known_since, natural_order, setting, totp,
 };
+
+/// What `postoffice set` changes; `None` keeps a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostOfficeChanges {
+    /// The challenge mode its mailboxes inherit.
+    pub challenge: Option<ChallengeMode>,
+    /// Whether its users may change their own two-factor settings.
+    pub users_may_configure: Option<bool>,
+    /// The networks it trusts (an empty list trusts none).
+    pub trusted_networks: Option<Vec<IpNetwork>>,
+}
 
 /// What an administrator wants changed on a mailbox; `None` leaves a value as it is, and
 /// `Some(None)` clears an SMS number or alternate address.
@@ -117,19 +128,22 @@ impl Service {
         })
     }
 
-    /// Changes a post office's default mode and self-service switch.
-    pub fn set_postoffice(
-        &self,
-        name: &PostOfficeName,
-        challenge: Option<ChallengeMode>,
-        users_may_configure: Option<bool>,
-    ) -> ServiceResult<()> {
+    /// Changes a post office's default mode, self-service switch and trusted networks.
+    pub fn set_postoffice(&self, name: &PostOfficeName, changes: &PostOfficeChanges) -> ServiceResult<()> {
         self.audited("postoffice.set", None, |tx| {
             let po = existing_postoffice(tx, name)?;
-            let challenge_new = challenge.unwrap_or(po.challenge);
-            let users_new = users_may_configure.unwrap_or(po.users_may_configure);
-            tx.update_postoffice(po.id, challenge_new, users_new)?;
-            Ok(((), format!("postoffice={name} challenge={challenge_new} users_may_configure={users_new}")))
+            let challenge = changes.challenge.unwrap_or(po.challenge);
+            let users = changes.users_may_configure.unwrap_or(po.users_may_configure);
+            let trusted = changes.trusted_networks.as_ref().unwrap_or(&po.trusted_networks);
+            tx.update_postoffice(po.id, challenge, users, trusted)?;
+            let trusted_text = join_networks(trusted);
+            Ok((
+                (),
+                format!(
+                    "postoffice={name} challenge={challenge} users_may_configure={users} trusted_networks={}",
+                    if trusted_text.is_empty() { "none" } else { &trusted_text }
+                ),
+            ))
         })
     }
 
@@ -159,8 +173,9 @@ impl Service {
     pub fn mailbox(&self, address: &MailboxAddress) -> ServiceResult<MailboxDetails> {
         self.store.read(|tx| {
             let mailbox = existing_mailbox(tx, address)?;
-            let known_ips = tx.known_ips(mailbox.id)?;
-            let known_countries = tx.known_countries(mailbox.id)?;
+            let since = known_since(self.now(), self.world.current(tx)?.0.settings.known_max_age_days);
+            let known_ips = tx.known_ips(mailbox.id, since)?;
+            let known_countries = tx.known_countries(mailbox.id, since)?;
             Ok(MailboxDetails { mailbox, known_ips, known_countries })
         })
     }

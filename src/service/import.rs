@@ -227,7 +227,7 @@ fn apply_row(
             let po = tx
                 .postoffice(&row.postoffice)?
                 .ok_or_else(|| StoreError::Corrupt(format!("post office {} vanished", row.postoffice)))?;
-            tx.update_postoffice(po_id, *mode, po.users_may_configure)?;
+            tx.update_postoffice(po_id, *mode, po.users_may_configure, &po.trusted_networks)?;
             Ok(())
         }
         Target::Mailbox { name, challenge, provider, sms_number, alt_email } => {

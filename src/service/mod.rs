@@ -21,7 +21,7 @@ mod world;
 
 use std::sync::Arc;
 
-pub use admin::{MailboxChanges, MailboxDetails, SettingView};
+pub use admin::{MailboxChanges, MailboxDetails, PostOfficeChanges, SettingView};
 pub use api::{
     ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings, UserSettingsView,
 };

@@ -16,11 +16,12 @@ use super::new_dialog::NewDialog;
 use super::postoffice_properties::PostOfficeProperties;
 use super::store_dialogs;
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
-    SettingGroup,
+    BeginAnswer, Configurer, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef, SettingGroup,
 };
 use crate::qr::QrError;
-use crate::service::{IfExists, LoginStart, MailboxChanges, Service, ServiceError, StoreLocation, default_store_path};
+use crate::service::{
+    IfExists, LoginStart, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, default_store_path,
+};
 
 impl ConsoleApp {
     /// Applies the commands the frame recorded.
@@ -243,9 +244,7 @@ impl ConsoleApp {
     fn apply_postoffice(&mut self, command: PostOfficeCommand) {
         match command {
             PostOfficeCommand::Add(name) => self.add_postoffice(name),
-            PostOfficeCommand::Save { name, challenge, users_may_configure, close } => {
-                self.save_postoffice(&name, challenge, users_may_configure, close);
-            }
+            PostOfficeCommand::Save { name, changes, close } => self.save_postoffice(&name, &changes, close),
             PostOfficeCommand::Delete(name) => self.delete_postoffice(&name),
         }
     }
@@ -263,9 +262,9 @@ impl ConsoleApp {
         }
     }
 
-    fn save_postoffice(&mut self, name: &PostOfficeName, challenge: ChallengeMode, users: bool, close: bool) {
+    fn save_postoffice(&mut self, name: &PostOfficeName, changes: &PostOfficeChanges, close: bool) {
         let Some(service) = self.service() else { return };
-        let result = service.set_postoffice(name, Some(challenge), Some(users));
+        let result = service.set_postoffice(name, changes);
         let window = self.postoffice_windows.iter_mut().find(|w| w.name() == name);
         match (result, window) {
             (Ok(()), window) => {

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{ChallengeMode, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
-use crate::service::MailboxChanges;
+use crate::domain::{IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
+use crate::service::{MailboxChanges, PostOfficeChanges};
 
 use super::model::{Node, RecentStore};
 
@@ -89,10 +89,8 @@ pub enum PostOfficeCommand {
     Save {
         /// The post office.
         name: PostOfficeName,
-        /// Its default challenge mode.
-        challenge: ChallengeMode,
-        /// Whether users may configure their own two-factor settings.
-        users_may_configure: bool,
+        /// What changes.
+        changes: PostOfficeChanges,
         /// Close the window when saved.
         close: bool,
     },

@@ -1,17 +1,20 @@
 //! A post office's Properties window: its default challenge mode, which its mailboxes set to
-//! Inherit follow, and whether its users may configure their own two-factor settings.
+//! Inherit follow, whether its users may configure their own two-factor settings, and the
+//! networks it trusts.
 
 use egui::{Context, Id, RichText};
 
 use super::command::{Command, PostOfficeCommand};
-use crate::domain::{ChallengeMode, PostOffice, PostOfficeName};
-use crate::service::ServiceError;
+use crate::domain::{ChallengeMode, DomainError, PostOffice, PostOfficeName, join_networks, parse_networks};
+use crate::service::{PostOfficeChanges, ServiceError};
 
-/// A post office's Properties window: its default challenge mode and the self-service switch.
+/// A post office's Properties window.
 pub struct PostOfficeProperties {
     name: PostOfficeName,
     challenge: ChallengeMode,
     users_may_configure: bool,
+    trusted_networks: String,
+    trusted_error: Option<DomainError>,
     mailboxes: i64,
     save_error: Option<ServiceError>,
     open: bool,
@@ -24,6 +27,8 @@ impl PostOfficeProperties {
             name: record.name.clone(),
             challenge: record.challenge,
             users_may_configure: record.users_may_configure,
+            trusted_networks: join_networks(&record.trusted_networks),
+            trusted_error: None,
             mailboxes: record.mailboxes,
             save_error: None,
             open: true,
@@ -86,7 +91,22 @@ impl PostOfficeProperties {
                         .response
                         .labelled_by(label.id);
                     ui.end_row();
+                    let label = ui.label("Trusted networks");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.trusted_networks)
+                            .hint_text("10.0.0.0/8, 2001:db8::/32")
+                            .desired_width(220.0),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "Logins from these networks count as known in Prompt by IP Address and Prompt by Country; \
+                         Prompt Always still asks",
+                    );
+                    ui.end_row();
                 });
+                if let Some(error) = &self.trusted_error {
+                    ui.colored_label(ui.visuals().error_fg_color, error.to_string());
+                }
                 ui.checkbox(&mut self.users_may_configure, "Users may configure their own two-factor settings");
                 ui.label(
                     RichText::new(
@@ -105,12 +125,23 @@ impl PostOfficeProperties {
                     }
                     let ok = ui.button("OK").clicked();
                     if ok || apply {
-                        commands.push(Command::PostOffice(PostOfficeCommand::Save {
-                            name: self.name.clone(),
-                            challenge: self.challenge,
-                            users_may_configure: self.users_may_configure,
-                            close: ok,
-                        }));
+                        // Nothing is saved until every field is valid.
+                        match parse_networks(&self.trusted_networks) {
+                            Ok(trusted) => {
+                                self.trusted_error = None;
+                                let changes = PostOfficeChanges {
+                                    challenge: Some(self.challenge),
+                                    users_may_configure: Some(self.users_may_configure),
+                                    trusted_networks: Some(trusted),
+                                };
+                                commands.push(Command::PostOffice(PostOfficeCommand::Save {
+                                    name: self.name.clone(),
+                                    changes,
+                                    close: ok,
+                                }));
+                            }
+                            Err(e) => self.trusted_error = Some(e),
+                        }
                     }
                 });
             });

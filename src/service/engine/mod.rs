@@ -15,7 +15,7 @@ use super::store::{StoreError, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress, MailboxId,
-    PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, totp,
+    PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, known_since, totp,
 };
 
 /// Why the engine could not answer at all.
@@ -133,16 +133,29 @@ pub fn begin(
     Ok((answer, pending))
 }
 
-/// Whether the mode in force wants a second factor for this login: the reason either way.
-fn challenge_reason(tx: &Tx<'_>, mb: &Mailbox, origin: &Origin) -> Result<Result<Reason, Reason>, StoreError> {
+/// Whether the mode in force wants a second factor for this login: the reason either way. A
+/// login from a trusted network (the platform's or the post office's) counts as known in the
+/// modes that ask about known places; Prompt Always still asks.
+fn challenge_reason(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    origin: &Origin,
+) -> Result<Result<Reason, Reason>, StoreError> {
+    let since = known_since(cx.now, cx.settings.known_max_age_days);
+    let trusted = || {
+        let ip = origin.ip.addr();
+        cx.settings.trusted_networks.iter().chain(&mb.postoffice_trusted_networks).any(|net| net.contains(ip))
+    };
     Ok(match mb.effective_challenge() {
         ChallengeMode::Never => Err(Reason::Never),
         ChallengeMode::Always => Ok(Reason::Always),
-        ChallengeMode::NewIp if tx.is_known_ip(mb.id, &origin.ip_text())? => Err(Reason::KnownIp),
+        ChallengeMode::NewIp | ChallengeMode::NewCountry if trusted() => Err(Reason::TrustedNetwork),
+        ChallengeMode::NewIp if tx.is_known_ip(mb.id, &origin.ip_text(), since)? => Err(Reason::KnownIp),
         ChallengeMode::NewIp => Ok(Reason::NewIp),
         ChallengeMode::NewCountry => match &origin.country {
             None => Ok(Reason::UnknownCountry),
-            Some(c) if tx.is_known_country(mb.id, c)? => Err(Reason::KnownCountry),
+            Some(c) if tx.is_known_country(mb.id, c, since)? => Err(Reason::KnownCountry),
             Some(_) => Ok(Reason::NewCountry),
         },
     })
@@ -158,10 +171,16 @@ fn decide(
     if let Some(wait) = mb.locked_for(now) {
         return Ok((BeginAnswer::Locked { retry_after_s: wait, reason: Some(Reason::Locked) }, None));
     }
-    let reason = match challenge_reason(tx, mb, origin)? {
+    let reason = match challenge_reason(tx, cx, mb, origin)? {
         Ok(reason) => reason,
         Err(allowed) => {
             tx.record_login_without_challenge(mb.id, now)?;
+            // A known place that lets a login through is seen again: it does not age out while used.
+            match (allowed, &origin.country) {
+                (Reason::KnownIp, _) => tx.touch_known_ip(mb.id, &origin.ip_text(), now)?,
+                (Reason::KnownCountry, Some(country)) => tx.touch_known_country(mb.id, country, now)?,
+                _ => {}
+            }
             return Ok((BeginAnswer::Allow { reason: Some(allowed) }, None));
         }
     };
@@ -342,7 +361,8 @@ fn check(
     };
     match outcome {
         Ok(detail) => {
-            tx.record_success(mb.id, &ip, origin.country.as_deref(), now)?;
+            let forget_before = known_since(now, cx.settings.known_max_age_days);
+            tx.record_success(mb.id, &ip, origin.country.as_deref(), now, forget_before)?;
             Ok((VerifyAnswer::Accepted, detail))
         }
         Err((reason, detail)) => {

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use zeroize::Zeroizing;
 
-use super::{StoreError, StoreResult, Tx, parse_stored};
+use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{
     EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId, MailboxName,
@@ -40,7 +40,8 @@ pub struct TotpSecret {
 
 /// The columns [`RawMailbox`] reads.
 const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
-        p.challenge AS postoffice_challenge, p.users_may_configure, m.provider, m.sms_number, m.alt_email,
+        p.challenge AS postoffice_challenge, p.users_may_configure, p.trusted_networks AS postoffice_trusted_networks,
+        m.provider, m.sms_number, m.alt_email,
         m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
 
@@ -53,6 +54,7 @@ struct RawMailbox {
     challenge: String,
     postoffice_challenge: String,
     users_may_configure: bool,
+    postoffice_trusted_networks: String,
     provider: String,
     sms_number: Option<String>,
     alt_email: Option<String>,
@@ -72,6 +74,7 @@ fn raw_mailbox(r: &Row<'_>) -> rusqlite::Result<RawMailbox> {
         challenge: r.get("challenge")?,
         postoffice_challenge: r.get("postoffice_challenge")?,
         users_may_configure: r.get("users_may_configure")?,
+        postoffice_trusted_networks: r.get("postoffice_trusted_networks")?,
         provider: r.get("provider")?,
         sms_number: r.get("sms_number")?,
         alt_email: r.get("alt_email")?,
@@ -92,6 +95,7 @@ impl RawMailbox {
             challenge: parse_stored(&self.challenge)?,
             postoffice_challenge: parse_stored(&self.postoffice_challenge)?,
             users_may_configure: self.users_may_configure,
+            postoffice_trusted_networks: parse_stored_networks(&self.postoffice_trusted_networks)?,
             provider: parse_stored(&self.provider)?,
             sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
             alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,
@@ -275,43 +279,74 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The mailbox's known IP addresses with first and last time seen, newest first.
-    pub fn known_ips(&self, id: MailboxId) -> StoreResult<Vec<KnownLocation>> {
+    /// The mailbox's known IP addresses seen at `since` or later, with first and last time seen,
+    /// newest first.
+    pub fn known_ips(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<KnownLocation>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT ip AS value, first_seen, last_seen FROM known_ip WHERE mailbox_id = ?1
+            "SELECT ip AS value, first_seen, last_seen FROM known_ip WHERE mailbox_id = ?1 AND last_seen >= ?2
              ORDER BY last_seen DESC, ip",
         )?;
-        Ok(stmt.query_map([id.0], known_location)?.collect::<Result<_, _>>()?)
+        Ok(stmt.query_map(params![id.0, since], known_location)?.collect::<Result<_, _>>()?)
     }
 
-    /// The mailbox's known countries with first and last time seen, newest first.
-    pub fn known_countries(&self, id: MailboxId) -> StoreResult<Vec<KnownLocation>> {
+    /// The mailbox's known countries seen at `since` or later, with first and last time seen,
+    /// newest first.
+    pub fn known_countries(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<KnownLocation>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT country AS value, first_seen, last_seen FROM known_country WHERE mailbox_id = ?1
+            "SELECT country AS value, first_seen, last_seen FROM known_country WHERE mailbox_id = ?1 AND last_seen >= ?2
              ORDER BY last_seen DESC, country",
         )?;
-        Ok(stmt.query_map([id.0], known_location)?.collect::<Result<_, _>>()?)
+        Ok(stmt.query_map(params![id.0, since], known_location)?.collect::<Result<_, _>>()?)
     }
 
-    /// Whether the IP address is known for the mailbox.
-    pub fn is_known_ip(&self, id: MailboxId, ip: &str) -> StoreResult<bool> {
+    /// Whether the IP address is known for the mailbox, seen at `since` or later.
+    pub fn is_known_ip(&self, id: MailboxId, ip: &str, since: UnixTime) -> StoreResult<bool> {
         Ok(self
             .tx
-            .prepare_cached("SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2")?
-            .exists(params![id.0, ip])?)
+            .prepare_cached("SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2 AND last_seen >= ?3")?
+            .exists(params![id.0, ip, since])?)
     }
 
-    /// Whether the country is known for the mailbox.
-    pub fn is_known_country(&self, id: MailboxId, country: &str) -> StoreResult<bool> {
+    /// Whether the country is known for the mailbox, seen at `since` or later.
+    pub fn is_known_country(&self, id: MailboxId, country: &str, since: UnixTime) -> StoreResult<bool> {
         Ok(self
             .tx
-            .prepare_cached("SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2")?
-            .exists(params![id.0, country])?)
+            .prepare_cached("SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2 AND last_seen >= ?3")?
+            .exists(params![id.0, country, since])?)
     }
 
-    /// Records an accepted login: the IP and country become known, the failure counter and lock
-    /// clear, and the last-login time moves.
-    pub fn record_success(&self, id: MailboxId, ip: &str, country: Option<&str>, now: UnixTime) -> StoreResult<()> {
+    /// Marks a known IP address as seen now (a login it let through without a challenge).
+    pub fn touch_known_ip(&self, id: MailboxId, ip: &str, now: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE known_ip SET last_seen = ?3 WHERE mailbox_id = ?1 AND ip = ?2")?
+            .execute(params![id.0, ip, now])?;
+        Ok(())
+    }
+
+    /// Marks a known country as seen now (a login it let through without a challenge).
+    pub fn touch_known_country(&self, id: MailboxId, country: &str, now: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE known_country SET last_seen = ?3 WHERE mailbox_id = ?1 AND country = ?2")?
+            .execute(params![id.0, country, now])?;
+        Ok(())
+    }
+
+    /// Records an accepted login: places not seen since `forget_before` are forgotten, the IP and
+    /// country become known, the failure counter and lock clear, and the last-login time moves.
+    pub fn record_success(
+        &self,
+        id: MailboxId,
+        ip: &str,
+        country: Option<&str>,
+        now: UnixTime,
+        forget_before: UnixTime,
+    ) -> StoreResult<()> {
+        for sql in [
+            "DELETE FROM known_ip WHERE mailbox_id = ?1 AND last_seen < ?2",
+            "DELETE FROM known_country WHERE mailbox_id = ?1 AND last_seen < ?2",
+        ] {
+            self.tx.prepare_cached(sql)?.execute(params![id.0, forget_before])?;
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO known_ip (mailbox_id, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)

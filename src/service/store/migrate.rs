@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_enrolment_age.sql"),
     include_str!("migrations/0003_login_service.sql"),
     include_str!("migrations/0004_signin_pages.sql"),
+    include_str!("migrations/0005_trust.sql"),
 ];
 
 /// The schema version this build writes.
@@ -81,16 +82,12 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         migrate(&conn, MIGRATIONS, StoreMode::Local).unwrap();
         conn.execute("INSERT INTO postoffice (name, created_at) VALUES ('example.com', 0)", []).unwrap();
-        let broken = [
-            MIGRATIONS[0],
-            MIGRATIONS[1],
-            MIGRATIONS[2],
-            MIGRATIONS[3],
-            "ALTER TABLE postoffice ADD COLUMN note TEXT; DROP TABLE mailbox; SELECT * FROM no_such_table;",
-        ];
+        let mut broken = MIGRATIONS.to_vec();
+        broken.push("ALTER TABLE postoffice ADD COLUMN note TEXT; DROP TABLE mailbox; SELECT * FROM no_such_table;");
         let err = migrate(&conn, &broken, StoreMode::Local).unwrap_err();
-        assert!(err.to_string().contains("migration to schema 5 failed"), "{err}");
-        assert_eq!(schema_version(&conn).unwrap(), 4);
+        let failed = format!("migration to schema {} failed", SCHEMA_VERSION + 1);
+        assert!(err.to_string().contains(&failed), "{err}");
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
         let mailboxes: i64 = conn.query_row("SELECT count(*) FROM mailbox", [], |r| r.get(0)).unwrap();
         assert_eq!(mailboxes, 0);
         let name: String = conn.query_row("SELECT name FROM postoffice", [], |r| r.get(0)).unwrap();

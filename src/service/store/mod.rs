@@ -506,6 +506,11 @@ pub(crate) fn parse_stored<T: std::str::FromStr<Err = DomainError>>(raw: &str) -
     raw.parse::<T>().map_err(StoreError::from)
 }
 
+/// A stored list of networks (comma-separated CIDR).
+pub(crate) fn parse_stored_networks(raw: &str) -> StoreResult<Vec<crate::domain::IpNetwork>> {
+    crate::domain::parse_networks(raw).map_err(StoreError::from)
+}
+
 /// Makes a path absolute for display in the status bar and messages.
 pub fn display_path(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())

@@ -2,11 +2,11 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{StoreError, StoreResult, Tx, parse_stored};
+use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
-use crate::domain::{ChallengeMode, PostOffice, PostOfficeId, PostOfficeName};
+use crate::domain::{ChallengeMode, IpNetwork, PostOffice, PostOfficeId, PostOfficeName, join_networks};
 
-const SELECT: &str = "SELECT p.id, p.name, p.challenge, p.users_may_configure,
+const SELECT: &str = "SELECT p.id, p.name, p.challenge, p.users_may_configure, p.trusted_networks,
         (SELECT count(*) FROM mailbox m WHERE m.postoffice_id = p.id) AS mailboxes
     FROM postoffice p";
 
@@ -16,6 +16,7 @@ struct RawPostOffice {
     name: String,
     challenge: String,
     users_may_configure: bool,
+    trusted_networks: String,
     mailboxes: i64,
 }
 
@@ -25,6 +26,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<RawPostOffice> {
         name: r.get("name")?,
         challenge: r.get("challenge")?,
         users_may_configure: r.get("users_may_configure")?,
+        trusted_networks: r.get("trusted_networks")?,
         mailboxes: r.get("mailboxes")?,
     })
 }
@@ -35,6 +37,7 @@ fn record(raw: RawPostOffice) -> StoreResult<PostOffice> {
         name: parse_stored(&raw.name)?,
         challenge: parse_stored(&raw.challenge)?,
         users_may_configure: raw.users_may_configure,
+        trusted_networks: parse_stored_networks(&raw.trusted_networks)?,
         mailboxes: raw.mailboxes,
     })
 }
@@ -66,16 +69,17 @@ impl Tx<'_> {
         rows.into_iter().map(record).collect()
     }
 
-    /// Sets a post office's default challenge mode and self-service switch.
+    /// Sets a post office's default challenge mode, self-service switch and trusted networks.
     pub fn update_postoffice(
         &self,
         id: PostOfficeId,
         challenge: ChallengeMode,
         users_may_configure: bool,
+        trusted_networks: &[IpNetwork],
     ) -> StoreResult<()> {
         self.tx.execute(
-            "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3 WHERE id = ?1",
-            params![id.0, challenge.word(), users_may_configure],
+            "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4 WHERE id = ?1",
+            params![id.0, challenge.word(), users_may_configure, join_networks(trusted_networks)],
         )?;
         Ok(())
     }
