@@ -98,6 +98,17 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    let mut report = c.benchmark_group("report");
+    report.sample_size(10);
+    report.bench_function("coverage report (100k mailboxes, 1,000 post offices)", |b| {
+        b.iter(|| {
+            let coverage = service.coverage(None).unwrap();
+            assert_eq!(coverage.total.mailboxes, 100_000);
+            black_box(coverage)
+        })
+    });
+    report.finish();
+
     let mut group = c.benchmark_group("cli");
     group.sample_size(20);
     group.bench_function("mailmfa login begin --json (process round trip)", |b| {

@@ -108,7 +108,7 @@ key() { xdotool key --window "$W" "$@"; sleep 0.5; }
 click() { xdotool mousemove --window "$W" "$1" "$2" click 1; sleep 0.6; }
 
 # Tree rows are 23 px apart from y=37: mailmfa, Post Offices, contoso.org, example.com,
-# fabrikam.net, Challenge Providers, API Clients, Settings, Audit Log (no post office expanded).
+# fabrikam.net, Challenge Providers, API Clients, Settings, Reports, Audit Log (no post office expanded).
 tree() { click 110 $((37 + 23 * $1)); }
 
 # example.com with its first mailbox (alice) selected in the table.
@@ -130,6 +130,9 @@ tree 6
 shot api-clients
 
 tree 8
+shot reports
+
+tree 9
 shot audit-log
 
 # Login preview of heidi (pending): Begin login shows the enrolment QR code.

@@ -362,3 +362,97 @@ fn postoffice_trusted_networks_are_set_listed_and_checked() {
             .any(|e| e["detail"].as_str().unwrap_or("").contains("trusted_networks=10.0.0.0/8"))
     );
 }
+
+/// The coverage report counts exactly as the mailbox table does: on a store with every mode,
+/// provider and state (enrolled by real logins, one locked, some never signed in), each post
+/// office's numbers equal those counted from `mailbox list --json`, and the CSV says the same.
+#[test]
+fn the_coverage_report_counts_as_the_mailbox_table_does() {
+    use mailmfa::clock::{Clock, SystemClock};
+    use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+    let env = TestEnv::new();
+    let modes = ["", "never", "always", "new-ip", "new-country"];
+    let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
+    for i in 0..40 {
+        let po = ["a.example", "b.example", "c.example"][i % 3];
+        let (provider, sms, alt) = match i % 4 {
+            0 => ("sms", "+15551234567", ""),
+            1 => ("smtp", "", "home@example.org"),
+            _ => ("totp", "", ""),
+        };
+        csv += &format!("{po},user{i},{},{provider},{sms},{alt}\n", modes[i % 5]);
+    }
+    std::fs::write(env.path("mailboxes.csv"), csv).unwrap();
+    env.ok(&["import", env.path("mailboxes.csv").to_str().unwrap()]);
+    env.ok(&["postoffice", "set", "b.example", "--challenge", "always"]);
+    env.ok(&["postoffice", "add", "empty.example"]);
+    env.ok(&["mailbox", "add", "user99@a.example"]);
+    for i in [2, 6, 10, 14] {
+        // Enrolled by a real login; 14 then locked by five wrong codes.
+        let address = format!("user{i}@{}", ["a.example", "b.example", "c.example"][i % 3]);
+        env.ok(&["mailbox", "set", &address, "--challenge", "always"]);
+        let begun = env.ok(&["login", "begin", &address, "--ip", "203.0.113.9", "--json"]).json();
+        let uri = begun["otpauth_uri"].as_str().unwrap();
+        let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap();
+        let code = code_at_step(&secret, step_of(SystemClock.now()));
+        env.ok(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", &code]);
+        if i == 14 {
+            for _ in 0..5 {
+                env.run(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", "000000"]);
+            }
+        }
+    }
+    env.ok(&["login", "begin", "user3@a.example", "--ip", "203.0.113.9"]); // pending or a code sent
+    env.ok(&["login", "begin", "user1@b.example", "--ip", "203.0.113.9"]); // mode never: signed in
+
+    let report = env.ok(&["report", "coverage", "--json"]).json();
+    let table = env.ok(&["mailbox", "list", "--json"]).json();
+    let mut totals = std::collections::BTreeMap::<String, i64>::new();
+    let postoffices = report["postoffices"].as_array().unwrap();
+    assert_eq!(postoffices.len(), 4, "every post office, the empty one too");
+    for row in postoffices {
+        let name = row["postoffice"].as_str().unwrap();
+        let mine: Vec<&serde_json::Value> = table
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["address"].as_str().unwrap().ends_with(&format!("@{name}")))
+            .collect();
+        let count = |field: &str, value: &str| mine.iter().filter(|m| m[field] == value).count() as i64;
+        assert_eq!(row["mailboxes"], mine.len() as i64, "{name}");
+        for mode in ["never", "always", "new-ip", "new-country"] {
+            assert_eq!(row["modes"][mode], count("effective_challenge", mode), "{name} {mode}");
+        }
+        for provider in ["totp", "sms", "smtp"] {
+            assert_eq!(row["providers"][provider], count("provider", provider), "{name} {provider}");
+        }
+        for status in ["not enrolled", "pending", "enrolled", "locked"] {
+            assert_eq!(row["status"][status], count("status", status), "{name} {status}");
+        }
+        let never = mine.iter().filter(|m| m["last_login"].is_null()).count() as i64;
+        assert_eq!(row["never_signed_in"], never, "{name}");
+        *totals.entry("mailboxes".to_owned()).or_default() += mine.len() as i64;
+    }
+    assert_eq!(report["total"]["mailboxes"], totals["mailboxes"]);
+    assert_eq!(report["total"]["status"]["locked"], 1);
+    assert!(report["total"]["status"]["enrolled"].as_i64().unwrap() >= 3, "{report}");
+
+    let csv = env.ok(&["report", "coverage", "--csv"]).stdout;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,not_enrolled,pending,enrolled,locked,never_signed_in"
+    );
+    let all: Vec<i64> = lines.last().unwrap().split(',').skip(1).map(|n| n.parse().unwrap()).collect();
+    assert_eq!(all[0], report["total"]["mailboxes"].as_i64().unwrap());
+    assert_eq!(all[11], 1, "the locked column of (all)");
+
+    let one = env.ok(&["report", "coverage", "--postoffice", "b.example", "--json"]).json();
+    assert_eq!(one["postoffices"].as_array().unwrap().len(), 1);
+    let mut only = one["postoffices"][0].clone();
+    only.as_object_mut().unwrap().remove("postoffice");
+    assert_eq!(one["total"], only, "the total of one post office is that post office");
+    let unknown = env.run(&["report", "coverage", "--postoffice", "nope.example"]);
+    assert_eq!(unknown.status, 2);
+    assert!(unknown.stderr.contains("no post office named nope.example"), "{}", unknown.stderr);
+}

@@ -872,3 +872,31 @@ fn post_office_properties_set_the_trusted_networks() {
 fn trusted_field<'a>(harness: &'a Harness<'static, ConsoleApp>) -> egui_kittest::Node<'a> {
     harness.get_by_role_and_label(Role::TextInput, "Trusted networks")
 }
+
+/// The Reports node shows the coverage report as the command line makes it, refreshes with F5,
+/// and exports it as CSV.
+#[test]
+fn the_reports_node_shows_and_exports_the_coverage_report() {
+    let console = Console::new();
+    let service = console.service();
+    challenge_always(&service, &address("alice@example.com"));
+    let mut harness = console.harness();
+    harness.run();
+    tree_item(&harness, "Reports").click();
+    harness.run();
+    assert_eq!(harness.state().shown_coverage(), Some(&service.coverage(None).unwrap()));
+    assert_eq!(harness.state().shown_coverage().unwrap().total.mailboxes, 4);
+    assert_eq!(harness.get_all_by_label("All post offices").count(), 2, "the chart's bar and the table's total");
+    harness.get_by_label("Export CSV…");
+
+    service.add_mailbox(&address("erin@other.org")).unwrap();
+    harness.key_press(egui::Key::F5);
+    harness.run();
+    assert_eq!(harness.state().shown_coverage().unwrap().total.mailboxes, 5, "F5 made the report again");
+
+    let file = console.env.path("coverage.csv");
+    harness.state_mut().push(Command::Store(StoreCommand::ExportCoverageTo(file.clone())));
+    harness.run();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), service.coverage(None).unwrap().to_csv());
+    assert!(harness.state().message().is_some_and(|(text, error)| !error && text.contains("coverage.csv")));
+}

@@ -65,6 +65,9 @@ pub enum Command {
     /// The store itself: switch it between local and shared.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Reports over the whole store.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Show the audit log, newest first.
     Audit {
         /// Only entries for this mailbox.
@@ -73,6 +76,21 @@ pub enum Command {
         /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+    },
+}
+
+/// `mailmfa report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Per post office: mailboxes by challenge mode, provider and state, and those that never
+    /// signed in.
+    Coverage {
+        /// Only this post office.
+        #[arg(long, value_name = "NAME")]
+        postoffice: Option<String>,
+        /// Print CSV (a line per post office, then the total as "(all)").
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
     },
 }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 pub use args::{Cli, Command};
 use args::{
     ClientCommand, KeyCommand, LoginCommand, MailboxCommand, MailboxSetArgs, PostofficeCommand, ProviderCommand,
-    ServeArgs, SettingsCommand, StoreCommand, UserCommand,
+    ReportCommand, ServeArgs, SettingsCommand, StoreCommand, UserCommand,
 };
 use output::{Output, table, when};
 
@@ -118,8 +118,42 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         Command::Key(KeyCommand::Import { .. }) | Command::Store(_) | Command::Serve(_) => {
             unreachable!("handled before the store is opened")
         }
+        Command::Report(ReportCommand::Coverage { postoffice, csv }) => {
+            coverage(&service, parse_opt(postoffice.as_deref())?.as_ref(), csv)
+        }
         Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
     }
+}
+
+fn coverage(service: &Service, postoffice: Option<&PostOfficeName>, csv: bool) -> CliResult {
+    let report = service.coverage(postoffice)?;
+    let json = serde_json::to_value(&report).unwrap_or_default();
+    if csv {
+        return Ok(Output::data(report.to_csv(), json));
+    }
+    let cells = |name: &str, c: &crate::domain::CoverageCounts| {
+        std::iter::once(name.to_owned()).chain(c.numbers().map(|n| n.to_string())).collect::<Vec<_>>()
+    };
+    let mut rows: Vec<Vec<String>> =
+        report.postoffices.iter().map(|r| cells(r.postoffice.as_str(), &r.counts)).collect();
+    rows.push(cells("(all)", &report.total));
+    let headers = [
+        "POST OFFICE",
+        "MAILBOXES",
+        "NEVER",
+        "ALWAYS",
+        "NEW-IP",
+        "NEW-COUNTRY",
+        "TOTP",
+        "SMS",
+        "SMTP",
+        "NOT ENROLLED",
+        "PENDING",
+        "ENROLLED",
+        "LOCKED",
+        "NEVER SIGNED IN",
+    ];
+    Ok(Output::data(table(&headers, &rows), json))
 }
 
 fn parse<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> Result<T, CliError> {

@@ -127,7 +127,8 @@ impl MailboxStatus {
     /// Every status, in the console's order.
     pub const ALL: [MailboxStatus; 4] = [Self::NotEnrolled, Self::Pending, Self::Enrolled, Self::Locked];
 
-    fn of(locked: bool, provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> Self {
+    /// The status of a mailbox in this situation.
+    pub fn of(locked: bool, provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> Self {
         if locked {
             return Self::Locked;
         }

@@ -8,6 +8,7 @@ mod mailbox;
 mod names;
 mod network;
 mod policy;
+mod report;
 mod settings;
 pub mod totp;
 
@@ -25,6 +26,7 @@ pub use policy::{
     ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch,
     offered_providers,
 };
+pub use report::{CoverageCounts, CoverageGroup, CoverageReport, CoverageRow};
 pub use settings::{SETTINGS, SettingDef, SettingGroup, SettingKind, SettingValue, Settings, setting};
 
 /// The database id of a post office.

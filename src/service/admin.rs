@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 use super::store::Tx;
 use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::domain::{
-    AuditRecord, ChallengeMode, Configurer, EmailAddress, EnrolmentState, IpNetwork, KnownLocation, Mailbox,
-    MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider,
+    AuditRecord, ChallengeMode, Configurer, CoverageReport, EmailAddress, EnrolmentState, IpNetwork, KnownLocation,
+    Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider,
     ProviderSwitches, SETTINGS, SettingDef, Settings, join_networks, known_since, natural_order, setting, totp,
 };
 
@@ -177,6 +177,22 @@ impl Service {
             let known_ips = tx.known_ips(mailbox.id, since)?;
             let known_countries = tx.known_countries(mailbox.id, since)?;
             Ok(MailboxDetails { mailbox, known_ips, known_countries })
+        })
+    }
+
+    /// The coverage report of one post office, or of all.
+    pub fn coverage(&self, postoffice: Option<&PostOfficeName>) -> ServiceResult<CoverageReport> {
+        let now = self.now();
+        self.store.read(|tx| {
+            let (names, id) = match postoffice {
+                Some(name) => {
+                    let po = existing_postoffice(tx, name)?;
+                    (vec![po.name], Some(po.id))
+                }
+                None => (tx.postoffices()?.into_iter().map(|po| po.name).collect(), None),
+            };
+            let groups = tx.coverage_groups(id, now)?;
+            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups))
         })
     }
 

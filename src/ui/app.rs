@@ -21,11 +21,12 @@ use super::model::{Node, RecentStore, Snapshot};
 use super::new_dialog::NewDialog;
 use super::postoffice_properties::PostOfficeProperties;
 use super::providers::ProvidersPane;
+use super::reports::ReportsPane;
 use super::settings::SettingsPane;
 use super::store_dialogs::{self, FailedStore};
 use super::tree::Tree;
 use super::ui_command::{Target, UiCommand};
-use crate::domain::{MailboxAddress, PostOfficeName};
+use crate::domain::{CoverageReport, MailboxAddress, PostOfficeName};
 use crate::service::{KeyFolder, Service, ServiceError, StoreLocation, default_store_path, display_path};
 
 /// The window title.
@@ -84,6 +85,7 @@ pub struct ConsoleApp {
     pub(super) settings: SettingsPane,
     pub(super) audit: AuditPane,
     pub(super) clients: ClientsPane,
+    pub(super) reports: ReportsPane,
     pub(super) mailbox_windows: Vec<MailboxProperties>,
     pub(super) postoffice_windows: Vec<PostOfficeProperties>,
     pub(super) new_dialog: Option<NewDialog>,
@@ -137,6 +139,7 @@ impl ConsoleApp {
             settings: SettingsPane::default(),
             audit: AuditPane::default(),
             clients: ClientsPane::default(),
+            reports: ReportsPane::default(),
             mailbox_windows: Vec::new(),
             postoffice_windows: Vec::new(),
             new_dialog: None,
@@ -197,6 +200,11 @@ impl ConsoleApp {
         self.clients.count()
     }
 
+    /// The coverage report the Reports pane shows, once it was shown.
+    pub fn shown_coverage(&self) -> Option<&CoverageReport> {
+        self.reports.report()
+    }
+
     /// How many background jobs are running.
     pub fn running_jobs(&self) -> usize {
         self.jobs.running()
@@ -241,6 +249,15 @@ impl ConsoleApp {
                 Ok(entries) => self.audit.set_entries(entries),
                 Err(e) => {
                     self.audit.set_entries(Vec::new());
+                    failure = Some(e);
+                }
+            }
+        }
+        if self.selected == Node::Reports && self.reports.needs_load() {
+            match open.service.coverage(None) {
+                Ok(report) => self.reports.set_report(Some(report)),
+                Err(e) => {
+                    self.reports.set_report(None);
                     failure = Some(e);
                 }
             }
@@ -376,6 +393,7 @@ impl ConsoleApp {
             Node::Providers => self.providers.ui(ui, snapshot, &mut self.commands),
             Node::Clients => self.clients.ui(ui, &mut self.commands),
             Node::Settings => self.settings.ui(ui, snapshot, &mut self.commands),
+            Node::Reports => self.reports.ui(ui, &mut self.commands),
             Node::Audit => self.audit.ui(ui, &mut self.commands),
         });
         if pressed_at.is_some_and(|p| central.response.rect.contains(p)) {
@@ -439,6 +457,7 @@ impl ConsoleApp {
     pub(super) fn changed(&mut self, postoffice: Option<&PostOfficeName>) {
         self.audit.invalidate();
         self.clients.invalidate();
+        self.reports.invalidate();
         let StoreState::Open(open) = &mut self.store else { return };
         if let Err(e) = open.snapshot.reload_after(&open.service, postoffice) {
             self.error(format!("Could not reload from the store: {e}"));
@@ -489,6 +508,7 @@ impl ConsoleApp {
         self.settings = SettingsPane::default();
         self.audit = AuditPane::default();
         self.clients = ClientsPane::default();
+        self.reports = ReportsPane::default();
         self.store = store;
     }
 

@@ -507,6 +507,26 @@ impl ConsoleApp {
                 }
             }
             StoreCommand::ImportCsvFrom(file) => self.import_csv(file),
+            StoreCommand::ExportCoverage => {
+                if let Some(file) =
+                    store_dialogs::pick_save("Export Coverage Report", "coverage.csv", ("CSV file", &["csv"]))
+                {
+                    self.commands.push(Command::Store(StoreCommand::ExportCoverageTo(file)));
+                }
+            }
+            StoreCommand::ExportCoverageTo(file) => self.export_coverage(&file),
+        }
+    }
+
+    /// Writes the coverage report as CSV (the Save dialog asked before replacing a file).
+    fn export_coverage(&mut self, file: &std::path::Path) {
+        let Some(service) = self.service() else { return };
+        let written = service.coverage(None).map_err(|e| e.to_string()).and_then(|report| {
+            std::fs::write(file, report.to_csv()).map_err(|e| format!("cannot write {}: {e}", file.display()))
+        });
+        match written {
+            Ok(()) => self.info(format!("Wrote the coverage report to {}.", file.display())),
+            Err(e) => self.error(format!("The coverage report was not exported: {e}")),
         }
     }
 

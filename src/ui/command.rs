@@ -172,6 +172,11 @@ pub enum StoreCommand {
     ImportCsv,
     /// Import post offices and mailboxes from this CSV file (in the background).
     ImportCsvFrom(PathBuf),
+    /// Choose a file in a native dialog, then write the coverage report there as CSV
+    /// ([`StoreCommand::ExportCoverageTo`]).
+    ExportCoverage,
+    /// Write the coverage report of every post office to this file as CSV.
+    ExportCoverageTo(PathBuf),
 }
 
 /// Where a test message goes.

@@ -20,6 +20,7 @@ mod model;
 mod new_dialog;
 mod postoffice_properties;
 mod providers;
+mod reports;
 mod settings;
 mod store_dialogs;
 mod tree;

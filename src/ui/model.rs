@@ -29,6 +29,8 @@ pub enum Node {
     Clients,
     /// `Settings`.
     Settings,
+    /// `Reports`.
+    Reports,
     /// `Audit Log`.
     Audit,
 }

@@ -29,6 +29,7 @@ enum Item {
     Providers,
     Clients,
     Settings,
+    Reports,
     Audit,
 }
 
@@ -36,7 +37,7 @@ impl Item {
     fn depth(self) -> usize {
         match self {
             Self::Root => 0,
-            Self::PostOffices | Self::Providers | Self::Clients | Self::Settings | Self::Audit => 1,
+            Self::PostOffices | Self::Providers | Self::Clients | Self::Settings | Self::Reports | Self::Audit => 1,
             Self::PostOffice(_) => 2,
             Self::Mailbox(..) => 3,
         }
@@ -204,7 +205,7 @@ impl Tree {
                 }
             }
         }
-        items.extend([Item::Providers, Item::Clients, Item::Settings, Item::Audit]);
+        items.extend([Item::Providers, Item::Clients, Item::Settings, Item::Reports, Item::Audit]);
         items
     }
 
@@ -291,6 +292,7 @@ fn node_of(item: Item, snapshot: &Snapshot) -> Node {
         Item::Providers => Node::Providers,
         Item::Clients => Node::Clients,
         Item::Settings => Node::Settings,
+        Item::Reports => Node::Reports,
         Item::Audit => Node::Audit,
     }
 }
@@ -302,6 +304,7 @@ fn is_node(item: Item, node: &Node, snapshot: &Snapshot) -> bool {
         | (Item::Providers, Node::Providers)
         | (Item::Clients, Node::Clients)
         | (Item::Settings, Node::Settings)
+        | (Item::Reports, Node::Reports)
         | (Item::Audit, Node::Audit) => true,
         (Item::PostOffice(p), Node::PostOffice(name)) => snapshot.postoffices.get(p).is_some_and(|po| &po.name == name),
         (Item::Mailbox(p, m), Node::Mailbox(address)) => snapshot
@@ -338,6 +341,7 @@ fn label_of(item: Item, snapshot: &Snapshot, root_label: &str) -> String {
         Item::Providers => "Challenge Providers".to_owned(),
         Item::Clients => "API Clients".to_owned(),
         Item::Settings => "Settings".to_owned(),
+        Item::Reports => "Reports".to_owned(),
         Item::Audit => "Audit Log".to_owned(),
     }
 }
@@ -389,6 +393,16 @@ fn paint_icon(ui: &Ui, item: Item, center: egui::Pos2) {
         }
         Item::Settings => {
             painter.circle_stroke(center, 4.5, Stroke::new(2.0, egui::Color32::GRAY));
+        }
+        Item::Reports => {
+            for (i, h) in [4.0, 8.0, 6.0].into_iter().enumerate() {
+                let x = r.left() + 1.5 + 3.5 * i as f32;
+                painter.rect_filled(
+                    Rect::from_min_max(pos2(x, r.bottom() - h), pos2(x + 2.5, r.bottom())),
+                    0.0,
+                    egui::Color32::from_rgb(70, 110, 180),
+                );
+            }
         }
         Item::Audit => {
             let stroke = Stroke::new(1.2, egui::Color32::GRAY);

@@ -7,8 +7,8 @@ use zeroize::Zeroizing;
 use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{
-    EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId, MailboxName,
-    MailboxSummary, PhoneNumber, PostOfficeId, Provider,
+    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId,
+    MailboxName, MailboxSummary, PhoneNumber, PostOfficeId, Provider,
 };
 
 /// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
@@ -462,5 +462,40 @@ impl Tx<'_> {
             .tx
             .prepare_cached("SELECT sent_at FROM code_send WHERE mailbox_id = ?1 AND sent_at > ?2 ORDER BY sent_at")?;
         Ok(stmt.query_map(params![id.0, since], |r| r.get(0))?.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// The mailboxes of one post office (or of all) grouped by what the coverage report counts
+    /// by, each group with its size: one aggregate query, however many mailboxes there are.
+    pub fn coverage_groups(&self, postoffice: Option<PostOfficeId>, now: UnixTime) -> StoreResult<Vec<CoverageGroup>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
+                    m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
+                    coalesce(m.locked_until > ?2, 0) AS locked, m.last_login IS NULL AS never_signed_in,
+                    count(*) AS n
+             FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
+             WHERE ?1 IS NULL OR m.postoffice_id = ?1
+             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email, locked,
+                      never_signed_in",
+        )?;
+        let mut rows = stmt.query(params![postoffice.map(|p| p.0), now])?;
+        let mut groups = Vec::new();
+        while let Some(r) = rows.next()? {
+            let word = |column: &str| r.get::<_, String>(column);
+            groups.push(CoverageGroup {
+                postoffice: parse_stored(&word("postoffice")?)?,
+                challenge: parse_stored(&word("challenge")?)?,
+                postoffice_challenge: parse_stored(&word("postoffice_challenge")?)?,
+                provider: parse_stored(&word("provider")?)?,
+                enrolment: parse_stored(&word("totp_state")?)?,
+                has_sms: r.get("has_sms")?,
+                has_alt_email: r.get("has_alt_email")?,
+                locked: r.get("locked")?,
+                never_signed_in: r.get("never_signed_in")?,
+                count: r.get("n")?,
+            });
+        }
+        Ok(groups)
     }
 }

@@ -1,0 +1,174 @@
+//! The coverage report: per post office, how many mailboxes are under which challenge mode and
+//! provider, in which state, and how many never signed in. The store groups the mailboxes by what
+//! decides these (one aggregate query); the rules that turn a group into a mode and a state are the
+//! domain's own ([`MailboxChallenge::effective`], [`MailboxStatus`]), so the report and the mailbox
+//! table cannot disagree.
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use super::{ChallengeMode, EnrolmentState, MailboxChallenge, MailboxStatus, PostOfficeName, Provider};
+
+/// Mailboxes that share everything the report counts by: the store's answer, one row per group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverageGroup {
+    /// Their post office.
+    pub postoffice: PostOfficeName,
+    /// Their own challenge setting.
+    pub challenge: MailboxChallenge,
+    /// Their post office's default mode.
+    pub postoffice_challenge: ChallengeMode,
+    /// Their provider.
+    pub provider: Provider,
+    /// Where their TOTP secret stands.
+    pub enrolment: EnrolmentState,
+    /// They have an SMS number.
+    pub has_sms: bool,
+    /// They have an alternate address.
+    pub has_alt_email: bool,
+    /// They are locked now.
+    pub locked: bool,
+    /// No login of theirs was ever accepted.
+    pub never_signed_in: bool,
+    /// How many mailboxes.
+    pub count: i64,
+}
+
+/// The numbers of one post office (or of all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoverageCounts {
+    /// Mailboxes.
+    pub mailboxes: i64,
+    /// By the mode in force, in [`ChallengeMode::ALL`] order.
+    pub modes: [i64; 4],
+    /// By provider, in [`Provider::ALL`] order.
+    pub providers: [i64; 3],
+    /// By state, in [`MailboxStatus::ALL`] order.
+    pub statuses: [i64; 4],
+    /// No login ever accepted.
+    pub never_signed_in: i64,
+}
+
+impl CoverageCounts {
+    /// Every number in the order of the CSV columns and `report coverage`'s table: mailboxes, the
+    /// modes, the providers, the states, never signed in.
+    pub fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.mailboxes)
+            .chain(self.modes.iter().chain(&self.providers).chain(&self.statuses).copied())
+            .chain(std::iter::once(self.never_signed_in))
+    }
+
+    /// Mailboxes under this mode.
+    pub fn mode(&self, mode: ChallengeMode) -> i64 {
+        ChallengeMode::ALL.iter().position(|m| *m == mode).map_or(0, |i| self.modes[i])
+    }
+
+    /// Mailboxes with this provider.
+    pub fn provider(&self, provider: Provider) -> i64 {
+        Provider::ALL.iter().position(|p| *p == provider).map_or(0, |i| self.providers[i])
+    }
+
+    /// Mailboxes in this state.
+    pub fn status(&self, status: MailboxStatus) -> i64 {
+        MailboxStatus::ALL.iter().position(|s| *s == status).map_or(0, |i| self.statuses[i])
+    }
+
+    fn add(&mut self, group: &CoverageGroup) {
+        let n = group.count;
+        let mode = group.challenge.effective(group.postoffice_challenge);
+        let status =
+            MailboxStatus::of(group.locked, group.provider, group.enrolment, group.has_sms, group.has_alt_email);
+        self.mailboxes += n;
+        bump(&mut self.modes, ChallengeMode::ALL.iter().position(|m| *m == mode), n);
+        bump(&mut self.providers, Provider::ALL.iter().position(|p| *p == group.provider), n);
+        bump(&mut self.statuses, MailboxStatus::ALL.iter().position(|s| *s == status), n);
+        if group.never_signed_in {
+            self.never_signed_in += n;
+        }
+    }
+}
+
+fn bump<const N: usize>(counts: &mut [i64; N], at: Option<usize>, n: i64) {
+    if let Some(slot) = at.and_then(|i| counts.get_mut(i)) {
+        *slot += n;
+    }
+}
+
+impl Serialize for CoverageCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let words = |pairs: Vec<(&'static str, i64)>| pairs.into_iter().collect::<std::collections::BTreeMap<_, _>>();
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("mailboxes", &self.mailboxes)?;
+        map.serialize_entry("modes", &words(ChallengeMode::ALL.iter().map(|m| (m.word(), self.mode(*m))).collect()))?;
+        map.serialize_entry(
+            "providers",
+            &words(Provider::ALL.iter().map(|p| (p.word(), self.provider(*p))).collect()),
+        )?;
+        map.serialize_entry(
+            "status",
+            &words(MailboxStatus::ALL.iter().map(|s| (s.label(), self.status(*s))).collect()),
+        )?;
+        map.serialize_entry("never_signed_in", &self.never_signed_in)?;
+        map.end()
+    }
+}
+
+/// One post office's line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageRow {
+    /// The post office.
+    pub postoffice: PostOfficeName,
+    /// Its numbers.
+    #[serde(flatten)]
+    pub counts: CoverageCounts,
+}
+
+/// The coverage report: a line per post office (every post office, even an empty one) and the
+/// total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageReport {
+    /// Per post office, by name.
+    pub postoffices: Vec<CoverageRow>,
+    /// All of them together.
+    pub total: CoverageCounts,
+}
+
+impl CoverageReport {
+    /// The report of these post offices (listed by name) from the store's groups.
+    pub fn from_groups(postoffices: impl IntoIterator<Item = PostOfficeName>, groups: &[CoverageGroup]) -> Self {
+        let mut rows: Vec<CoverageRow> = postoffices
+            .into_iter()
+            .map(|postoffice| CoverageRow { postoffice, counts: CoverageCounts::default() })
+            .collect();
+        rows.sort_by(|a, b| a.postoffice.as_str().cmp(b.postoffice.as_str()));
+        let mut total = CoverageCounts::default();
+        for group in groups {
+            let at = rows.binary_search_by(|r| r.postoffice.as_str().cmp(group.postoffice.as_str()));
+            if let Some(row) = at.ok().and_then(|i| rows.get_mut(i)) {
+                row.counts.add(group);
+                total.add(group);
+            }
+        }
+        Self { postoffices: rows, total }
+    }
+
+    /// The report as CSV: a header, a line per post office, and the total as `(all)`.
+    pub fn to_csv(&self) -> String {
+        let mut header = vec!["postoffice".to_owned(), "mailboxes".to_owned()];
+        header.extend(ChallengeMode::ALL.iter().map(|m| m.word().to_owned()));
+        header.extend(Provider::ALL.iter().map(|p| p.word().to_owned()));
+        header.extend(MailboxStatus::ALL.iter().map(|s| s.label().replace(' ', "_")));
+        header.push("never_signed_in".to_owned());
+        let mut out = header.join(",") + "\r\n";
+        let line = |name: &str, c: &CoverageCounts| {
+            let cells: Vec<String> =
+                std::iter::once(name.to_owned()).chain(c.numbers().map(|n| n.to_string())).collect();
+            cells.join(",") + "\r\n"
+        };
+        for row in &self.postoffices {
+            out += &line(row.postoffice.as_str(), &row.counts);
+        }
+        out += &line("(all)", &self.total);
+        out
+    }
+}
