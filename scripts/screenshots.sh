@@ -119,9 +119,9 @@ shot main-window
 # Properties > Two Factor (Enter), with the QR code revealed.
 key Return
 sleep 1
-click "${QR_X:-460}" "${QR_Y:-350}"
+click "${QR_X:-437}" "${QR_Y:-378}"
 shot mailbox-properties-two-factor
-click "${CANCEL_X:-809}" "${CANCEL_Y:-629}"
+key Escape
 
 tree 5
 shot challenge-providers

@@ -456,3 +456,44 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
     assert_eq!(unknown.status, 2);
     assert!(unknown.stderr.contains("no post office named nope.example"), "{}", unknown.stderr);
 }
+
+/// `mailbox tap` from the command line: shown once (text and JSON), accepted by `login verify`,
+/// listed by `mailbox show`, a lifetime out of range refused, and only a hash in the store file.
+#[test]
+fn a_temporary_access_pass_from_the_command_line() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    let issued = env.ok(&["mailbox", "tap", "alice@example.com", "--minutes", "120", "--once", "--json"]).json();
+    let first = issued["tap"].as_str().unwrap().to_owned();
+    assert_eq!((issued["address"].as_str(), issued["once"].as_bool()), (Some("alice@example.com"), Some(true)));
+    assert!(issued["expires_at"].as_str().unwrap().ends_with('Z'), "{issued}");
+    // A new pass replaces the old one.
+    let text = env.ok(&["mailbox", "tap", "alice@example.com"]).stdout;
+    assert!(
+        text.contains("Temporary access pass for alice@example.com: ") && text.contains("not shown again"),
+        "{text}"
+    );
+    let pass = text.split(": ").nth(1).unwrap().lines().next().unwrap().to_owned();
+    assert_ne!(pass, first);
+    assert!(!env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json()["access_pass_until"].is_null());
+
+    let raw = std::fs::read(env.store_path()).unwrap();
+    let letters = pass.replace('-', "");
+    assert!(!raw.windows(letters.len()).any(|w| w == letters.as_bytes()), "the pass is in the store file");
+
+    env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
+    let replaced = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", &first]);
+    assert_eq!(replaced.status, 1, "the replaced pass still worked");
+    let verified = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", &pass, "--json"]);
+    assert_eq!(verified.status, 0, "{}", verified.stderr);
+    assert_eq!(verified.json()["result"], "accepted");
+
+    let short = env.run(&["mailbox", "tap", "alice@example.com", "--minutes", "5"]);
+    assert_eq!(short.status, 2);
+    assert!(short.stderr.contains("10 to 43200 minutes"), "{}", short.stderr);
+    let bad = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", "abc"]);
+    assert_eq!(bad.status, 2);
+    assert!(bad.stderr.contains("6 digits (or an access pass"), "{}", bad.stderr);
+}

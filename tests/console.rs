@@ -900,3 +900,46 @@ fn the_reports_node_shows_and_exports_the_coverage_report() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), service.coverage(None).unwrap().to_csv());
     assert!(harness.state().message().is_some_and(|(text, error)| !error && text.contains("coverage.csv")));
 }
+
+/// A user lost their phone: in the mailbox's Properties the administrator issues a temporary
+/// access pass, shown once with Copy; it clears the lock and lets the user in, once.
+#[test]
+fn properties_issue_a_temporary_access_pass_shown_once() {
+    let console = Console::new();
+    let service = console.service();
+    let alice = address("alice@example.com");
+    enrol_by_login(&service, &alice, "203.0.113.10");
+    for _ in 0..5 {
+        service.verify_login(&alice, ip("203.0.113.10"), "000000").unwrap();
+    }
+    assert!(service.mailbox(&alice).unwrap().mailbox.locked_for(NOW).is_some());
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_label("Issue access pass").click();
+    harness.run();
+
+    let pass = harness.state().shown_access_pass(&alice).expect("the pass is shown");
+    harness.get_by_label("Copy pass");
+    harness.get_by_label_contains("works until");
+    let details = service.mailbox(&alice).unwrap();
+    assert_eq!(details.mailbox.locked_for(NOW), None, "issuing the pass cleared the lock");
+    assert_eq!(details.access_pass_until, Some(NOW + 3600));
+    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap(), VerifyAnswer::Accepted);
+    assert!(
+        matches!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap(), VerifyAnswer::Rejected { .. }),
+        "once"
+    );
+
+    harness.get_by_label("Hide pass").click();
+    harness.run();
+    assert_eq!(harness.state().shown_access_pass(&alice), None);
+    let audit = service.audit(Some(&alice), 20).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "mailbox.access_pass" && e.detail.as_deref().is_some_and(|d| d.contains("once")))
+    );
+}

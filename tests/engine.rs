@@ -803,3 +803,62 @@ fn known_places_age_out_unless_they_are_used() {
     rig.clock.advance(3_650 * 86_400);
     assert_eq!(rig.begin("81.2.69.161"), BeginAnswer::Allow { reason: Some(Reason::KnownCountry) }, "0 = never");
 }
+
+/// A temporary access pass stands in for any code until it expires; typed with or without its
+/// dash and in any case; a wrong one counts towards the lockout; issuing one clears a lock.
+#[test]
+fn an_access_pass_works_until_it_expires_and_counts_like_a_code() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    // The phone is lost: five wrong codes lock the mailbox.
+    for _ in 0..5 {
+        rig.verify("203.0.113.9", "000001");
+    }
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Locked { .. }));
+
+    let issued = rig.service.issue_access_pass(&addr(), 60, false).unwrap();
+    let pass = issued.pass.shown();
+    assert_eq!((pass.len(), &pass[5..6]), (11, "-"), "{pass}");
+    assert_eq!(issued.expires_at, rig.clock.now() + 3600);
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Challenge { .. }), "issuing the pass cleared the lock");
+    assert_eq!(rig.verify("203.0.113.9", &pass), VerifyAnswer::Accepted);
+    assert_eq!(rig.verify("198.51.100.4", &pass.replace('-', "").to_uppercase()), VerifyAnswer::Accepted, "not once");
+    rig.clock.advance(30);
+    assert_eq!(rig.verify("203.0.113.9", &rig.code(&secret)), VerifyAnswer::Accepted, "the app still works too");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().access_pass_until, Some(issued.expires_at));
+
+    // A wrong pass is a failed attempt like a wrong code.
+    assert_eq!(rig.verify("203.0.113.9", "zzzzz-zzzzz"), rejected(RejectReason::InvalidCode));
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 1);
+
+    rig.clock.advance(3571);
+    assert_eq!(rig.verify("203.0.113.9", &pass), rejected(RejectReason::InvalidCode), "expired");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().access_pass_until, None);
+
+    for minutes in [9, 43_201] {
+        assert!(rig.service.issue_access_pass(&addr(), minutes, false).is_err(), "{minutes} minutes");
+    }
+    let audit = rig.service.audit(Some(&addr()), 100).unwrap();
+    let text = format!("{audit:?}");
+    assert!(text.contains("mailbox.access_pass") && text.contains("temporary access pass"), "{text}");
+    assert!(!text.contains(&pass) && !text.contains(&pass.replace('-', "")), "the pass itself is never audited");
+}
+
+/// A `--once` pass works for one login; on a mailbox whose code was reset it lets the user in
+/// while the new enrolment waits for the next login.
+#[test]
+fn a_once_access_pass_works_once_and_lets_a_reset_mailbox_in() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    rig.enrol("203.0.113.9");
+    rig.service.reset_two_factor_code(&addr()).unwrap();
+    let pass = rig.service.issue_access_pass(&addr(), 30, true).unwrap().pass.shown();
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Enroll { .. }));
+    assert_eq!(rig.verify("203.0.113.9", &pass), VerifyAnswer::Accepted);
+    assert_eq!(rig.verify("203.0.113.9", &pass), rejected(RejectReason::InvalidCode), "used up");
+    let details = rig.service.mailbox(&addr()).unwrap();
+    assert_eq!(details.mailbox.enrolment, mailmfa::domain::EnrolmentState::Pending, "enrols at the next login");
+    assert_eq!(details.access_pass_until, None);
+    assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Enroll { .. }));
+}

@@ -405,6 +405,26 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     assert!(hint.contains("Your organisation decides this: When I sign in from a new IP address"), "{hint}");
 }
 
+/// A user who lost their phone: the administrator issues an access pass, and the folded-away
+/// field on the code page takes it (letters the code field would not) and opens the inbox.
+#[test]
+fn an_access_pass_from_the_administrator_opens_the_mailbox() {
+    let site = Site::new();
+    let b = &site.browser;
+    let pass = site.env.ok(&["mailbox", "tap", "alice@example.test", "--once", "--json"]).json()["tap"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    assert!(!b.find("#mailmfa-pass").is_displayed(), "folded away until asked for");
+    b.find("details.mailmfa-access-pass summary").click();
+    b.find("#mailmfa-pass").type_text(&pass);
+    b.find("#mailmfa-pass-verify").click();
+    site.expect_inbox();
+    assert!(site.alice()["access_pass_until"].is_null(), "a --once pass is used up");
+}
+
 #[test]
 fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
     let phpunit = browser::require_program("phpunit", "phpunit php-curl");

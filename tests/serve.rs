@@ -541,3 +541,22 @@ fn x_forwarded_for_counts_only_from_trusted_proxies() {
     assert!(refusal["detail"].as_str().unwrap().contains("may not call from 127.0.0.1"), "{refusal}");
     assert_eq!(server.stop(), Some(0));
 }
+
+/// A temporary access pass goes through `/v1/login/verify` like a code.
+#[test]
+fn an_access_pass_verifies_over_the_api() {
+    let site = Site::new();
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+    let pass = site.env.ok(&["mailbox", "tap", "alice@example.com", "--once", "--json"]).json()["tap"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let begun = begin(&server, key, "alice@example.com");
+    let transaction = begun.json["transaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&server, key, &transaction, "zzzzz-zzzzz").json["reason"], "invalid_code");
+    assert_eq!(verify(&server, key, &transaction, &pass).json, json!({"result": "accepted"}));
+    let text = serde_json::to_string(&audit(&site.env)).unwrap();
+    assert!(!text.contains(&pass) && !text.contains(&pass.replace('-', "")), "the pass in the audit log");
+    assert_eq!(server.stop(), Some(0));
+}

@@ -359,3 +359,27 @@ fn screenshots_of_the_hosted_pages() {
         }
     }
 }
+
+/// A user who lost their phone signs in with the access pass their administrator gave them, in
+/// the field folded away under the code field (the code field takes only digits).
+#[test]
+fn an_access_pass_signs_in_on_the_hosted_page() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    let pass = site.env.ok(&["mailbox", "tap", "alice@example.com", "--once", "--json"]).json()["tap"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::start(Screen::desktop(1280, 900));
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(!b.find("#pass").is_displayed(), "folded away until asked for");
+    b.find("details.access-pass summary").click();
+    b.find("#pass").type_text(&pass.to_uppercase());
+    b.find("details.access-pass button[type=submit]").click();
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "alice@example.com");
+    let details = site.env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json();
+    assert!(details["access_pass_until"].is_null(), "a --once pass is used up: {details}");
+}

@@ -171,6 +171,18 @@ pub enum MailboxCommand {
         /// mailbox@postoffice
         address: String,
     },
+    /// Issue a temporary access pass for a user who lost their device: it stands in for any code
+    /// until it expires (or once), and clears the mailbox's lock. Shown once.
+    Tap {
+        /// mailbox@postoffice
+        address: String,
+        /// How long it works, from 10 minutes to 43200 (30 days).
+        #[arg(long, default_value_t = 60, value_name = "N")]
+        minutes: i64,
+        /// It works for one login only.
+        #[arg(long)]
+        once: bool,
+    },
     /// Write the enrolment QR code (PNG) of the mailbox's pending or active TOTP secret.
     Qr {
         /// mailbox@postoffice

@@ -317,6 +317,20 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
             service.unlock(&address)?;
             Ok(Output::done(format!("Unlocked {address}."), json!({"mailbox": address, "unlocked": true})))
         }
+        MailboxCommand::Tap { address, minutes, once } => {
+            let address: MailboxAddress = parse(&address)?;
+            let issued = service.issue_access_pass(&address, minutes, once)?;
+            let until = when(issued.expires_at);
+            let pass = issued.pass.shown();
+            Ok(Output::done(
+                format!(
+                    "Temporary access pass for {address}: {pass}\nIt works {} until {until}, in place of a code; \
+                     give it to the user by a channel you trust. It is not shown again.",
+                    if once { "for one login" } else { "for every login" }
+                ),
+                json!({"address": address, "tap": pass, "expires_at": until, "once": once}),
+            ))
+        }
         MailboxCommand::Qr { address, out } => {
             let address: MailboxAddress = parse(&address)?;
             let state = service.write_enrolment_qr(&address, &out, IfExists::Refuse)?;
@@ -350,6 +364,7 @@ fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
     line("Alternate e-mail", r.alt_email.as_ref().map(ToString::to_string).unwrap_or_default());
     line("Failed attempts", r.failures.to_string());
     line("Locked until", r.locked_for(now).and(r.locked_until).map(when).unwrap_or_default());
+    line("Access pass until", d.access_pass_until.map(when).unwrap_or_default());
     line("Last login", r.last_login.map(when).unwrap_or_default());
     let values = |list: &[KnownLocation]| list.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
     line("Known countries", values(&d.known_countries));
@@ -364,6 +379,7 @@ fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
         "effective_challenge": r.effective_challenge(), "provider": r.provider, "status": r.status(now),
         "enrolment": r.enrolment, "sms_number": r.sms_number, "alt_email": r.alt_email, "failures": r.failures,
         "locked_until": r.locked_for(now).and(r.locked_until).map(when), "last_login": r.last_login.map(when),
+        "access_pass_until": d.access_pass_until.map(when),
         "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
     });
     Ok(Output::data(text, value))

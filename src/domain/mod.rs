@@ -23,8 +23,8 @@ pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
 pub use policy::{
-    ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Provider, ProviderSwitches, Switch,
-    offered_providers,
+    AccessPass, ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Passcode, Provider,
+    ProviderSwitches, Switch, offered_providers,
 };
 pub use report::{CoverageCounts, CoverageGroup, CoverageReport, CoverageRow};
 pub use settings::{SETTINGS, SettingDef, SettingGroup, SettingKind, SettingValue, Settings, setting};
@@ -76,8 +76,8 @@ pub enum DomainError {
         /// Why it was refused.
         reason: String,
     },
-    /// A code is not six digits.
-    #[error("the code must be exactly 6 digits")]
+    /// A code is not six digits (nor an access pass).
+    #[error("the code must be exactly 6 digits (or an access pass such as abcde-fghjk)")]
     BadCode,
 }
 

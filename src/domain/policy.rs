@@ -290,6 +290,83 @@ impl FromStr for Code {
     }
 }
 
+/// The letters of a temporary access pass: Crockford's base 32, which leaves out `i`, `l`, `o`
+/// and `u` so nothing reads as something else.
+const PASS_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// How many letters an access pass has (50 random bits).
+const PASS_LETTERS: usize = 10;
+
+/// A temporary access pass an administrator gives a user who lost their device: ten letters of
+/// [`PASS_ALPHABET`], shown as `abcde-fghjk`. Typed in any case, with or without the dash; `o`,
+/// `i` and `l` are read as `0`, `1` and `1`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessPass(String);
+
+impl AccessPass {
+    /// The pass made from random bytes (one letter from each byte's low five bits).
+    pub fn from_random(bytes: &[u8; PASS_LETTERS]) -> Self {
+        Self(bytes.iter().map(|b| char::from(PASS_ALPHABET[usize::from(b & 31)])).collect())
+    }
+
+    /// The ten letters, lower case, without the dash: what its hash is made of.
+    pub fn letters(&self) -> &str {
+        &self.0
+    }
+
+    /// As people read it: `abcde-fghjk`.
+    pub fn shown(&self) -> String {
+        format!("{}-{}", &self.0[..5], &self.0[5..])
+    }
+}
+
+impl fmt::Debug for AccessPass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessPass(*****-*****)")
+    }
+}
+
+impl FromStr for AccessPass {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let letters: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .map(|c| match c.to_ascii_lowercase() {
+                'o' => '0',
+                'i' | 'l' => '1',
+                c => c,
+            })
+            .collect();
+        if letters.len() == PASS_LETTERS && letters.bytes().all(|b| PASS_ALPHABET.contains(&b)) {
+            Ok(Self(letters))
+        } else {
+            Err(DomainError::BadCode)
+        }
+    }
+}
+
+/// What a user types where a code is asked for: the six-digit code, or an access pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Passcode {
+    /// A TOTP or one-time code.
+    Code(Code),
+    /// A temporary access pass.
+    AccessPass(AccessPass),
+}
+
+impl FromStr for Passcode {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.parse::<Code>() {
+            Ok(code) => Ok(Self::Code(code)),
+            Err(DomainError::Empty(what)) => Err(DomainError::Empty(what)),
+            Err(_) => raw.parse::<AccessPass>().map(Self::AccessPass),
+        }
+    }
+}
+
 /// The IP address a login comes from, with IPv4-mapped IPv6 (`::ffff:192.0.2.1`) folded to IPv4 so
 /// both spellings are one known address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

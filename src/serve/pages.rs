@@ -155,15 +155,27 @@ fn note(t: &Texts, note: Option<PageNote>) -> Markup {
 }
 
 /// The code form; `focus` puts the cursor in the field (not on the enrol page, where a phone would
-/// scroll past the QR code to it).
+/// scroll past the QR code to it). Below it, folded away, the same form for a temporary access
+/// pass: letters, which the numeric code field would not take.
 fn code_form(t: &Texts, base: &str, page: &PageFacts, focus: bool) -> Markup {
+    let action = format!("{base}/signin/{}", page.signin);
     html! {
-        form method="post" action={ (base) "/signin/" (page.signin) } {
+        form method="post" action=(action) {
             input type="hidden" name="csrf" value=(page.csrf);
             label for="code" { (t.code_label) }
             input #code type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
                 autocomplete="one-time-code" autofocus[focus] required;
             button type="submit" { (t.verify_button) }
+        }
+        details.access-pass {
+            summary { (t.access_pass_summary) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(page.csrf);
+                label for="pass" { (t.access_pass_label) }
+                input #pass type="text" name="code" maxlength="16" autocomplete="off" autocapitalize="off"
+                    spellcheck="false" placeholder="abcde-fghjk" required;
+                button type="submit" { (t.verify_button) }
+            }
         }
     }
 }

@@ -29,6 +29,10 @@ pub struct Texts {
     pub code_label: &'static str,
     /// The submit button.
     pub verify_button: &'static str,
+    /// The folded-away way in for a user whose administrator gave them an access pass.
+    pub access_pass_summary: &'static str,
+    /// The label of the access pass field.
+    pub access_pass_label: &'static str,
     /// The resend button.
     pub resend_button: &'static str,
     /// A wrong code.
@@ -72,6 +76,8 @@ pub const ENGLISH: Texts = Texts {
     code_sent_email: "We e-mailed a 6-digit code to",
     code_label: "6-digit code",
     verify_button: "Sign in",
+    access_pass_summary: "Lost your phone? Use an access pass",
+    access_pass_label: "Access pass from your administrator",
     resend_button: "Send a new code",
     wrong_code: "That code is not right. Check the code and try again.",
     bad_code: "The code has 6 digits.",

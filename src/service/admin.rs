@@ -5,12 +5,15 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::store::Tx;
+use super::engine::access_pass_context;
+use super::store::{StoredAccessPass, Tx};
 use super::{IfExists, Service, ServiceError, ServiceResult};
+use crate::clock::UnixTime;
 use crate::domain::{
-    AuditRecord, ChallengeMode, Configurer, CoverageReport, EmailAddress, EnrolmentState, IpNetwork, KnownLocation,
-    Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice, PostOfficeName, Provider,
-    ProviderSwitches, SETTINGS, SettingDef, Settings, join_networks, known_since, natural_order, setting, totp,
+    AccessPass, AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState,
+    IpNetwork, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice,
+    PostOfficeName, Provider, ProviderSwitches, SETTINGS, SettingDef, Settings, join_networks, known_since,
+    natural_order, setting, totp,
 };
 
 /// What `postoffice set` changes; `None` keeps a value.
@@ -80,7 +83,23 @@ pub struct MailboxDetails {
     pub known_ips: Vec<KnownLocation>,
     /// Known countries, newest first.
     pub known_countries: Vec<KnownLocation>,
+    /// When its temporary access pass stops working, if it has one that still works.
+    pub access_pass_until: Option<UnixTime>,
 }
+
+/// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
+#[derive(Debug, Clone)]
+pub struct IssuedAccessPass {
+    /// The pass, to give to the user.
+    pub pass: AccessPass,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+    /// It works once.
+    pub once: bool,
+}
+
+/// How long an access pass may work, in minutes: ten minutes to thirty days.
+pub const ACCESS_PASS_MINUTES: std::ops::RangeInclusive<i64> = 10..=43_200;
 
 /// A setting as shown: its definition, its value (`***` for a secret that is set), and whether it
 /// was set or is the default.
@@ -176,7 +195,9 @@ impl Service {
             let since = known_since(self.now(), self.world.current(tx)?.0.settings.known_max_age_days);
             let known_ips = tx.known_ips(mailbox.id, since)?;
             let known_countries = tx.known_countries(mailbox.id, since)?;
-            Ok(MailboxDetails { mailbox, known_ips, known_countries })
+            let now = self.now();
+            let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
+            Ok(MailboxDetails { mailbox, known_ips, known_countries, access_pass_until })
         })
     }
 
@@ -247,6 +268,38 @@ impl Service {
             let mb = existing_mailbox(tx, address)?;
             let (countries, ips) = tx.reset_country_exceptions(mb.id)?;
             Ok(((countries, ips), format!("countries_forgotten={countries} ips_forgotten={ips}")))
+        })
+    }
+
+    /// Issues a temporary access pass for a user who lost their device: it stands in for any code
+    /// for `minutes` (or once), replaces any pass the mailbox had, and clears its lock. Audited.
+    pub fn issue_access_pass(
+        &self,
+        address: &MailboxAddress,
+        minutes: i64,
+        once: bool,
+    ) -> ServiceResult<IssuedAccessPass> {
+        if !ACCESS_PASS_MINUTES.contains(&minutes) {
+            return Err(DomainError::invalid(
+                "access pass lifetime",
+                &minutes.to_string(),
+                "give 10 to 43200 minutes (30 days)",
+            )
+            .into());
+        }
+        let mut letters = [0u8; 10];
+        self.world.random.fill(&mut letters)?;
+        let pass = AccessPass::from_random(&letters);
+        let shown = address.to_string();
+        self.audited("mailbox.access_pass", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            let expires_at = self.now() + minutes * 60;
+            let hash = tx.key().code_hash(&access_pass_context(mb.id), pass.letters());
+            tx.set_access_pass(mb.id, &StoredAccessPass { hash, expires_at, once })?;
+            // The administrator lets the user back in: a lock from the lost device's attempts ends.
+            tx.unlock_mailbox(mb.id)?;
+            let detail = format!("valid {minutes} min{}; lock cleared", if once { ", once" } else { "" });
+            Ok((IssuedAccessPass { pass: pass.clone(), expires_at, once }, detail))
         })
     }
 

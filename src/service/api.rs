@@ -15,8 +15,8 @@ use super::store::{ClientRow, TransactionRow, Tx};
 use super::{MailboxChanges, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditEntry, BeginAnswer, ChallengeMode, Code, Configurer, EmailAddress, IpNetwork, LoginIp, Mailbox,
-    MailboxAddress, MailboxChallenge, PhoneNumber, Provider, VerifyAnswer, offered_providers, parse_networks,
+    AuditEntry, BeginAnswer, ChallengeMode, Configurer, EmailAddress, IpNetwork, LoginIp, Mailbox, MailboxAddress,
+    MailboxChallenge, Passcode, PhoneNumber, Provider, VerifyAnswer, offered_providers, parse_networks,
 };
 
 /// The prefix of every API key.
@@ -335,7 +335,7 @@ impl Service {
             }
             ApiRequest::Verify { transaction_id, code } => {
                 let (row, address, ip) = self.transaction_of(tx, client, transaction_id)?;
-                let code: Code = code.parse()?;
+                let code: Passcode = code.parse()?;
                 let answer = self.verify_login_in(tx, &address, ip, &code)?;
                 if answer == VerifyAnswer::Accepted {
                     tx.end_transaction(&row.id)?;

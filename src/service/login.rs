@@ -10,7 +10,7 @@ use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
-    AuditEntry, BeginAnswer, Code, EmailAddress, LoginIp, MailboxAddress, PhoneNumber, Provider, VerifyAnswer,
+    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, Passcode, PhoneNumber, Provider, VerifyAnswer,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -100,7 +100,7 @@ impl Service {
     /// though it is audited like every attempt).
     pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
         let attempt = code
-            .parse::<Code>()
+            .parse::<Passcode>()
             .map_err(ServiceError::from)
             .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code)));
         self.audit_failed_attempt("login.verify", address, ip, attempt)
@@ -112,7 +112,7 @@ impl Service {
         tx: &Tx<'_>,
         address: &MailboxAddress,
         ip: LoginIp,
-        code: &Code,
+        code: &Passcode,
     ) -> ServiceResult<VerifyAnswer> {
         let snapshot = self.snapshot_for_login(tx)?;
         let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };

@@ -21,7 +21,9 @@ mod world;
 
 use std::sync::Arc;
 
-pub use admin::{MailboxChanges, MailboxDetails, PostOfficeChanges, SettingView};
+pub use admin::{
+    ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, SettingView,
+};
 pub use api::{
     ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings, UserSettingsView,
 };

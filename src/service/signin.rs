@@ -10,7 +10,7 @@ use super::login::{CodeDelivery, LoginStart, parse_login};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, Code, EnrolmentState, MailboxAddress, MailboxStatus, Provider, Reason, RejectReason, VerifyAnswer,
+    BeginAnswer, EnrolmentState, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason, VerifyAnswer,
     totp,
 };
 
@@ -185,7 +185,7 @@ impl Service {
         match request {
             PageRequest::View { .. } => Ok((self.page_of(tx, &signin, None)?, None)),
             PageRequest::Code { code, .. } => {
-                let Ok(code) = code.trim().parse::<Code>() else {
+                let Ok(code) = code.trim().parse::<Passcode>() else {
                     return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
                 };
                 match self.verify_login_in(tx, &address, ip, &code)? {

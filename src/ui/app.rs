@@ -200,6 +200,11 @@ impl ConsoleApp {
         self.clients.count()
     }
 
+    /// The access pass the Properties window of `address` shows, just after it was issued.
+    pub fn shown_access_pass(&self, address: &MailboxAddress) -> Option<String> {
+        self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_pass)
+    }
+
     /// The coverage report the Reports pane shows, once it was shown.
     pub fn shown_coverage(&self) -> Option<&CoverageReport> {
         self.reports.report()

@@ -119,6 +119,7 @@ impl ConsoleApp {
                 let result = self.service().map(|s| s.unlock(address));
                 self.mailbox_done(address, result, "Unlocked");
             }
+            MailboxCommand::IssueAccessPass { minutes, once } => self.issue_access_pass(address, minutes, once),
             MailboxCommand::Delete => self.delete_mailbox(address),
             MailboxCommand::RevealQr => self.reveal_qr(address),
             MailboxCommand::SaveQrPng => self.save_qr_png(address),
@@ -195,6 +196,18 @@ impl ConsoleApp {
                 self.error(e.to_string());
             }
             None => {}
+        }
+    }
+
+    fn issue_access_pass(&mut self, address: &MailboxAddress, minutes: i64, once: bool) {
+        let Some(service) = self.service() else { return };
+        let result = service.issue_access_pass(address, minutes, once);
+        let issued = result.as_ref().ok().cloned();
+        self.mailbox_done(address, result.map(drop).into(), "Issued a temporary access pass for");
+        if let Some(issued) = issued {
+            if let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address) {
+                window.show_issued_pass(issued);
+            }
         }
     }
 

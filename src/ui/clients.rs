@@ -8,6 +8,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::command::{Command, Confirmation, PlatformCommand};
 use super::model::when_short;
+use super::shown_once::shown_once;
 use crate::domain::{DomainError, parse_networks, parse_url_prefixes};
 use crate::service::{ApiClient, ClientKey, ServiceError};
 
@@ -98,26 +99,11 @@ impl ClientsPane {
 
     fn key_ui(&mut self, ui: &mut Ui) {
         let Some(created) = &self.created else { return };
-        let mut hide = false;
-        egui::Frame::group(ui.style()).fill(ui.visuals().extreme_bg_color).show(ui, |ui| {
-            ui.label(
-                RichText::new(format!(
-                    "The key of {}, shown only now. Put it in the client's configuration before you hide it:",
-                    created.name
-                ))
-                .strong(),
-            );
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(created.key.0.as_str()).monospace());
-                if ui.button("Copy key").clicked() {
-                    ui.ctx().copy_text(created.key.0.to_string());
-                }
-                if ui.button("Hide key").clicked() {
-                    hide = true;
-                }
-            });
-        });
-        if hide {
+        let note = format!(
+            "The key of {}, shown only now. Put it in the client's configuration before you hide it:",
+            created.name
+        );
+        if shown_once(ui, &note, created.key.0.as_str(), "key") {
             self.created = None;
         }
         ui.add_space(6.0);

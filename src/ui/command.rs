@@ -72,6 +72,13 @@ pub enum MailboxCommand {
     ResetCountries,
     /// Clear its lock.
     Unlock,
+    /// Issue a temporary access pass (shown once in its Properties window).
+    IssueAccessPass {
+        /// How long it works.
+        minutes: i64,
+        /// It works once.
+        once: bool,
+    },
     /// Remove it.
     Delete,
     /// Reveal (audited) the enrolment QR code in its Properties window.
@@ -108,7 +115,7 @@ pub enum PreviewCommand {
     Verify {
         /// Where the login comes from.
         ip: LoginIp,
-        /// Six digits.
+        /// Six digits, or a temporary access pass.
         code: String,
     },
 }

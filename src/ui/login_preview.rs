@@ -10,7 +10,7 @@ use egui::{Context, Id, RichText, TextureHandle, Ui};
 use super::command::{Command, PreviewCommand};
 use super::mailbox_properties::QR_PREVIEW_SIZE;
 use super::model::duration;
-use crate::domain::{BeginAnswer, Code, DomainError, LoginIp, MailboxAddress, VerifyAnswer};
+use crate::domain::{BeginAnswer, DomainError, LoginIp, MailboxAddress, Passcode, VerifyAnswer};
 use crate::service::ServiceError;
 
 /// What `begin` answered, with the QR code of an enrolment.
@@ -190,16 +190,17 @@ impl LoginPreview {
         ui.horizontal(|ui| {
             let label = ui.label("Code");
             let field = ui
-                .add(egui::TextEdit::singleline(&mut self.code).hint_text("123456").desired_width(100.0))
+                .add(egui::TextEdit::singleline(&mut self.code).hint_text("123456").desired_width(110.0))
+                .on_hover_text("The 6-digit code, or a temporary access pass (abcde-fghjk)")
                 .labelled_by(label.id);
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Verify code").clicked() || enter {
-                match self.code.trim().parse::<Code>() {
-                    Ok(code) => {
+                match self.code.trim().parse::<Passcode>() {
+                    Ok(_) => {
                         self.code_error = None;
                         commands.push(Command::Preview(
                             self.address.clone(),
-                            PreviewCommand::Verify { ip, code: code.digits().to_owned() },
+                            PreviewCommand::Verify { ip, code: self.code.trim().to_owned() },
                         ));
                     }
                     Err(e) => self.code_error = Some(e),

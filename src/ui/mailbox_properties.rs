@@ -9,12 +9,13 @@ use zeroize::Zeroizing;
 
 use super::command::{Command, Confirmation, MailboxCommand};
 use super::model::{duration, when};
+use super::shown_once::shown_once;
 use crate::clock::UnixTime;
 use crate::domain::{
     ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, MailboxAddress, MailboxChallenge,
     PhoneNumber, Provider,
 };
-use crate::service::{MailboxChanges, MailboxDetails, ServiceError};
+use crate::service::{ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, ServiceError};
 
 /// Size of the QR code preview.
 pub const QR_PREVIEW_SIZE: f32 = 220.0;
@@ -82,6 +83,9 @@ pub struct MailboxProperties {
     save_problem: Option<SaveProblem>,
     qr: Option<RevealedQr>,
     qr_error: Option<ServiceError>,
+    pass_minutes: i64,
+    pass_once: bool,
+    issued_pass: Option<IssuedAccessPass>,
     open: bool,
 }
 
@@ -98,6 +102,9 @@ impl MailboxProperties {
             save_problem: None,
             qr: None,
             qr_error: None,
+            pass_minutes: 60,
+            pass_once: true,
+            issued_pass: None,
             open: true,
         }
     }
@@ -148,6 +155,16 @@ impl MailboxProperties {
                 self.qr_error = Some(e);
             }
         }
+    }
+
+    /// Shows a temporary access pass just issued, once.
+    pub fn show_issued_pass(&mut self, issued: IssuedAccessPass) {
+        self.issued_pass = Some(issued);
+    }
+
+    /// The access pass on show, as the administrator reads it (tests copy it from here).
+    pub fn issued_pass(&self) -> Option<String> {
+        self.issued_pass.as_ref().map(|issued| issued.pass.shown())
     }
 
     /// Hides the QR code (after the code was reset it no longer applies).
@@ -349,7 +366,33 @@ impl MailboxProperties {
                 }
             });
             ui.end_row();
+
+            ui.label("Access pass");
+            ui.horizontal(|ui| {
+                ui.label(match self.details.access_pass_until {
+                    Some(until) => format!("works until {}", when(Some(until))),
+                    None => "none".to_owned(),
+                });
+                ui.add(
+                    egui::DragValue::new(&mut self.pass_minutes).range(ACCESS_PASS_MINUTES).speed(5.0).suffix(" min"),
+                )
+                .on_hover_text("How long the pass works: 10 minutes to 30 days");
+                ui.checkbox(&mut self.pass_once, "once");
+                if ui
+                    .button("Issue access pass")
+                    .on_hover_text(
+                        "A passcode for a user who lost their device: it works in place of any code, and issuing it \
+                         clears the lock",
+                    )
+                    .clicked()
+                {
+                    let command = MailboxCommand::IssueAccessPass { minutes: self.pass_minutes, once: self.pass_once };
+                    commands.push(Command::Mailbox(self.address.clone(), command));
+                }
+            });
+            ui.end_row();
         });
+        self.issued_pass_ui(ui);
 
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -474,6 +517,22 @@ fn enrolment_text(state: EnrolmentState) -> &'static str {
         EnrolmentState::None => "not enrolled — the next login that needs TOTP shows a QR code",
         EnrolmentState::Pending => "pending — a QR code was shown; waiting for its first code",
         EnrolmentState::Active => "enrolled — the authenticator app is in use",
+    }
+}
+
+impl MailboxProperties {
+    /// The access pass just issued, with Copy: shown until hidden, never again.
+    fn issued_pass_ui(&mut self, ui: &mut Ui) {
+        let Some(issued) = &self.issued_pass else { return };
+        let note = format!(
+            "Access pass for {}, shown only now: give it to the user by a channel you trust. It works {} until {}.",
+            self.address,
+            if issued.once { "for one login" } else { "for every login" },
+            when(Some(issued.expires_at))
+        );
+        if shown_once(ui, &note, &issued.pass.shown(), "pass") {
+            self.issued_pass = None;
+        }
     }
 }
 

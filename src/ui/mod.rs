@@ -22,6 +22,7 @@ mod postoffice_properties;
 mod providers;
 mod reports;
 mod settings;
+mod shown_once;
 mod store_dialogs;
 mod tree;
 mod ui_command;

@@ -479,14 +479,39 @@ class mailmfa extends rcube_plugin
         $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-primary mainaction', 'id' => 'mailmfa-verify'],
             rcube::Q($this->gettext('verify')));
 
-        return $this->rc->output->form_tag([
+        $action = $this->rc->url(['_task' => 'mailmfa', '_action' => 'verify']);
+        $form   = $this->rc->output->form_tag([
                 'id'     => $attrib['id'] ?? 'mailmfa-code-form',
                 'method' => 'post',
-                'action' => $this->rc->url(['_task' => 'mailmfa', '_action' => 'verify']),
+                'action' => $action,
             ],
             html::label(['for' => 'mailmfa-code', 'class' => 'mailmfa-label'], rcube::Q($this->gettext($label)))
             . html::div('mailmfa-code-row', $input . $button)
         );
+
+        // Folded away: the temporary access pass an administrator gives a user who lost their
+        // phone. It has letters, which the numeric code field does not take.
+        $pass = html::tag('input', [
+                'type'           => 'text',
+                'name'           => '_code',
+                'id'             => 'mailmfa-pass',
+                'class'          => 'form-control mailmfa-pass',
+                'autocomplete'   => 'off',
+                'autocapitalize' => 'off',
+                'spellcheck'     => 'false',
+                'maxlength'      => 16,
+                'placeholder'    => 'abcde-fghjk',
+                'required'       => true,
+        ]);
+        $pass_button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-secondary', 'id' => 'mailmfa-pass-verify'],
+            rcube::Q($this->gettext('verify')));
+        $pass_form = $this->rc->output->form_tag(['id' => 'mailmfa-pass-form', 'method' => 'post', 'action' => $action],
+            html::label(['for' => 'mailmfa-pass', 'class' => 'mailmfa-label'], rcube::Q($this->gettext('accesspasslabel')))
+            . html::div('mailmfa-code-row', $pass . $pass_button)
+        );
+
+        return $form . html::tag('details', ['class' => 'mailmfa-access-pass'],
+            html::tag('summary', null, rcube::Q($this->gettext('accesspasssummary'))) . $pass_form);
     }
 
     /**

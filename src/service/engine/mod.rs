@@ -14,8 +14,8 @@ use super::crypto::{CryptoError, to_hex};
 use super::store::{StoreError, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress, MailboxId,
-    PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, known_since, totp,
+    AccessPass, AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress,
+    MailboxId, Passcode, PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, known_since, totp,
 };
 
 /// Why the engine could not answer at all.
@@ -277,11 +277,11 @@ pub fn verify(
     cx: &Context<'_>,
     address: &MailboxAddress,
     origin: &Origin,
-    code: &Code,
+    passcode: &Passcode,
 ) -> Result<VerifyAnswer, EngineError> {
     let (answer, detail) = match tx.mailbox(address)? {
         None => (VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }, None),
-        Some(mb) => check(tx, cx, &mb, code, origin)?,
+        Some(mb) => check(tx, cx, &mb, passcode, origin)?,
     };
     let outcome = match answer {
         VerifyAnswer::Accepted => "accepted".to_owned(),
@@ -304,7 +304,7 @@ fn check(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     mb: &Mailbox,
-    code: &Code,
+    passcode: &Passcode,
     origin: &Origin,
 ) -> Result<(VerifyAnswer, Option<String>), EngineError> {
     let now = cx.now;
@@ -313,50 +313,11 @@ fn check(
     if mb.locked_for(now).is_some() {
         return Ok((rejected(RejectReason::Locked), Some("mailbox locked; code not checked".to_owned())));
     }
-    let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
-        return Ok((rejected(RejectReason::NoChallenge), Some("no usable provider".to_owned())));
-    };
-    let outcome: Result<Option<String>, (RejectReason, String)> = match provider {
-        Provider::Totp => match tx.totp_secret(mb.id)? {
-            None => return Ok((rejected(RejectReason::NoChallenge), Some("no TOTP secret".to_owned()))),
-            Some(pending) if enrolment_expired(&pending, cx) => {
-                tx.discard_pending_secret(mb.id)?;
-                let detail = "pending enrolment expired; the next login shows a new QR code".to_owned();
-                return Ok((rejected(RejectReason::Expired), Some(detail)));
-            }
-            Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
-                Some(step) => {
-                    tx.accept_totp_step(mb.id, step)?;
-                    let enrolled = secret.state == EnrolmentState::Pending;
-                    Ok(enrolled.then(|| "totp enrolment completed".to_owned()))
-                }
-                None if totp::matching_step(&secret.secret, code, now, None).is_some() => {
-                    Err((RejectReason::InvalidCode, "replayed TOTP code (step already used)".to_owned()))
-                }
-                None => Err((RejectReason::InvalidCode, "wrong TOTP code".to_owned())),
-            },
-        },
-        Provider::Sms | Provider::Smtp => match tx.one_time_code(mb.id)? {
-            None => return Ok((rejected(RejectReason::NoChallenge), Some("no code outstanding".to_owned()))),
-            Some(pending) if pending.provider != provider => {
-                tx.void_one_time_code(mb.id, &pending.attempt)?;
-                return Ok((rejected(RejectReason::NoChallenge), Some("provider changed".to_owned())));
-            }
-            Some(pending) if pending.expires_at <= now => {
-                tx.void_one_time_code(mb.id, &pending.attempt)?;
-                return Ok((rejected(RejectReason::Expired), Some("code expired".to_owned())));
-            }
-            Some(pending) => {
-                let context = code_context(mb.id, &pending.attempt, &ip);
-                if tx.key().code_matches(&context, code.digits(), &pending.code_hash) {
-                    tx.void_one_time_code(mb.id, &pending.attempt)?;
-                    Ok(None)
-                } else if pending.ip != ip {
-                    Err((RejectReason::InvalidCode, "code issued to another IP address".to_owned()))
-                } else {
-                    Err((RejectReason::InvalidCode, format!("wrong {provider} code")))
-                }
-            }
+    let outcome = match passcode {
+        Passcode::AccessPass(pass) => check_access_pass(tx, mb, pass, now)?,
+        Passcode::Code(code) => match check_code(tx, cx, mb, code, origin)? {
+            Checked::Outcome(outcome) => outcome,
+            Checked::Answer(answer, detail) => return Ok((answer, Some(detail))),
         },
     };
     match outcome {
@@ -379,6 +340,97 @@ fn check(
             }
         }
     }
+}
+
+/// What checking a code came to: an outcome that counts (accepted, or a failure towards the
+/// lockout), or an answer that ends the check without counting (nothing asked, expired).
+enum Checked {
+    Outcome(CheckOutcome),
+    Answer(VerifyAnswer, String),
+}
+
+/// An accepted passcode (with what to add to the audit entry), or why it was refused.
+type CheckOutcome = Result<Option<String>, (RejectReason, String)>;
+
+/// A six-digit code against the mailbox's TOTP secret or its outstanding one-time code.
+fn check_code(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    code: &Code,
+    origin: &Origin,
+) -> Result<Checked, EngineError> {
+    let now = cx.now;
+    let ip = origin.ip_text();
+    let rejected = |reason| VerifyAnswer::Rejected { reason };
+    let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
+        return Ok(Checked::Answer(rejected(RejectReason::NoChallenge), "no usable provider".to_owned()));
+    };
+    let outcome = match provider {
+        Provider::Totp => match tx.totp_secret(mb.id)? {
+            None => return Ok(Checked::Answer(rejected(RejectReason::NoChallenge), "no TOTP secret".to_owned())),
+            Some(pending) if enrolment_expired(&pending, cx) => {
+                tx.discard_pending_secret(mb.id)?;
+                let detail = "pending enrolment expired; the next login shows a new QR code".to_owned();
+                return Ok(Checked::Answer(rejected(RejectReason::Expired), detail));
+            }
+            Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
+                Some(step) => {
+                    tx.accept_totp_step(mb.id, step)?;
+                    let enrolled = secret.state == EnrolmentState::Pending;
+                    Ok(enrolled.then(|| "totp enrolment completed".to_owned()))
+                }
+                None if totp::matching_step(&secret.secret, code, now, None).is_some() => {
+                    Err((RejectReason::InvalidCode, "replayed TOTP code (step already used)".to_owned()))
+                }
+                None => Err((RejectReason::InvalidCode, "wrong TOTP code".to_owned())),
+            },
+        },
+        Provider::Sms | Provider::Smtp => match tx.one_time_code(mb.id)? {
+            None => return Ok(Checked::Answer(rejected(RejectReason::NoChallenge), "no code outstanding".to_owned())),
+            Some(pending) if pending.provider != provider => {
+                tx.void_one_time_code(mb.id, &pending.attempt)?;
+                return Ok(Checked::Answer(rejected(RejectReason::NoChallenge), "provider changed".to_owned()));
+            }
+            Some(pending) if pending.expires_at <= now => {
+                tx.void_one_time_code(mb.id, &pending.attempt)?;
+                return Ok(Checked::Answer(rejected(RejectReason::Expired), "code expired".to_owned()));
+            }
+            Some(pending) => {
+                let context = code_context(mb.id, &pending.attempt, &ip);
+                if tx.key().code_matches(&context, code.digits(), &pending.code_hash) {
+                    tx.void_one_time_code(mb.id, &pending.attempt)?;
+                    Ok(None)
+                } else if pending.ip != ip {
+                    Err((RejectReason::InvalidCode, "code issued to another IP address".to_owned()))
+                } else {
+                    Err((RejectReason::InvalidCode, format!("wrong {provider} code")))
+                }
+            }
+        },
+    };
+    Ok(Checked::Outcome(outcome))
+}
+
+/// An access pass against the one an administrator issued: it stands in for any code until it
+/// expires, or once. A pending TOTP enrolment stays pending (the user enrols at a later login).
+fn check_access_pass(tx: &Tx<'_>, mb: &Mailbox, pass: &AccessPass, now: UnixTime) -> Result<CheckOutcome, EngineError> {
+    Ok(match tx.access_pass(mb.id)? {
+        None => Err((RejectReason::InvalidCode, "no access pass issued".to_owned())),
+        Some(stored) if stored.expires_at <= now => Err((RejectReason::InvalidCode, "access pass expired".to_owned())),
+        Some(stored) if tx.key().code_matches(&access_pass_context(mb.id), pass.letters(), &stored.hash) => {
+            if stored.once {
+                tx.clear_access_pass(mb.id)?;
+            }
+            Ok(Some(format!("temporary access pass{}", if stored.once { " (used up)" } else { "" })))
+        }
+        Some(_) => Err((RejectReason::InvalidCode, "wrong access pass".to_owned())),
+    })
+}
+
+/// What binds an access pass's hash: the mailbox.
+pub fn access_pass_context(mailbox: MailboxId) -> String {
+    format!("tap:{}", mailbox.0)
 }
 
 /// Whether a secret is a pending enrolment older than `enroll.pending_hours` (or of unknown age).

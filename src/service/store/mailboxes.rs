@@ -499,3 +499,45 @@ impl Tx<'_> {
         Ok(groups)
     }
 }
+
+/// A mailbox's temporary access pass as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccessPass {
+    /// The keyed hash of its letters.
+    pub hash: Vec<u8>,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+    /// It works once.
+    pub once: bool,
+}
+
+impl Tx<'_> {
+    /// Gives the mailbox a temporary access pass (replacing any it had).
+    pub fn set_access_pass(&self, id: MailboxId, pass: &StoredAccessPass) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE mailbox SET tap_hash = ?2, tap_expires_at = ?3, tap_once = ?4 WHERE id = ?1")?
+            .execute(params![id.0, pass.hash, pass.expires_at, pass.once])?;
+        Ok(())
+    }
+
+    /// The mailbox's temporary access pass, if it has one.
+    pub fn access_pass(&self, id: MailboxId) -> StoreResult<Option<StoredAccessPass>> {
+        let row: Option<(Option<Vec<u8>>, Option<i64>, bool)> = self
+            .tx
+            .prepare_cached("SELECT tap_hash, tap_expires_at, tap_once FROM mailbox WHERE id = ?1")?
+            .query_row([id.0], |r| Ok((r.get("tap_hash")?, r.get("tap_expires_at")?, r.get("tap_once")?)))
+            .optional()?;
+        Ok(match row {
+            Some((Some(hash), Some(expires_at), once)) => Some(StoredAccessPass { hash, expires_at, once }),
+            _ => None,
+        })
+    }
+
+    /// Takes the mailbox's temporary access pass away.
+    pub fn clear_access_pass(&self, id: MailboxId) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE mailbox SET tap_hash = NULL, tap_expires_at = NULL, tap_once = 0 WHERE id = ?1")?
+            .execute([id.0])?;
+        Ok(())
+    }
+}

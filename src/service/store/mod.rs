@@ -22,7 +22,7 @@ use crate::domain::DomainError;
 
 pub use clients::{ClientRow, SigninRow, TransactionRow};
 pub use location::{StoreLocation, StoreMode, default_store_path};
-pub use mailboxes::TotpSecret;
+pub use mailboxes::{StoredAccessPass, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
 
 /// How long one statement waits for another process's lock before SQLite reports "busy".
