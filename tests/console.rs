@@ -17,7 +17,7 @@ use egui_kittest::kittest::Queryable;
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::{
     BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LoginIp, MailboxAddress, MailboxChallenge,
-    Provider, Reason, VerifyAnswer, totp,
+    Provider, Reason, Verified, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
 use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation};
@@ -92,7 +92,7 @@ fn enrol_by_login(service: &Service, address: &MailboxAddress, from: &str) -> Ve
     };
     let secret = secret_of(&otpauth_uri);
     let code = totp::code_at_step(&secret, totp::step_of(NOW));
-    assert_eq!(service.verify_login(address, ip(from), &code).unwrap(), VerifyAnswer::Accepted);
+    assert_eq!(service.verify_login(address, ip(from), &code).unwrap().answer, VerifyAnswer::Accepted);
     secret
 }
 
@@ -441,7 +441,10 @@ fn unlock_clears_a_lock() {
     let right: u32 = totp::code_at_step(&secret_of(&otpauth_uri), totp::step_of(NOW)).parse().unwrap();
     let wrong = format!("{:06}", (right + 1) % 1_000_000);
     for _ in 0..5 {
-        assert!(matches!(service.verify_login(&dave, ip("203.0.113.30"), &wrong), Ok(VerifyAnswer::Rejected { .. })));
+        assert!(matches!(
+            service.verify_login(&dave, ip("203.0.113.30"), &wrong),
+            Ok(Verified { answer: VerifyAnswer::Rejected { .. }, .. })
+        ));
     }
     assert!(service.mailbox(&dave).unwrap().mailbox.locked_for(NOW).is_some());
     let mut harness = console.harness();
@@ -927,9 +930,12 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
     let details = service.mailbox(&alice).unwrap();
     assert_eq!(details.mailbox.locked_for(NOW), None, "issuing the pass cleared the lock");
     assert_eq!(details.access_pass_until, Some(NOW + 3600));
-    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap(), VerifyAnswer::Accepted);
+    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap().answer, VerifyAnswer::Accepted);
     assert!(
-        matches!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap(), VerifyAnswer::Rejected { .. }),
+        matches!(
+            service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap().answer,
+            VerifyAnswer::Rejected { .. }
+        ),
         "once"
     );
 

@@ -82,7 +82,7 @@ impl Rig {
     }
 
     fn try_verify(&self, address: &MailboxAddress, ip: &str, code: &str) -> Result<VerifyAnswer, ServiceError> {
-        self.service.verify_login(address, ip.parse().unwrap(), code)
+        self.service.verify_login(address, ip.parse().unwrap(), code).map(|verified| verified.answer)
     }
 
     /// The secret of the mailbox's current enrolment.
@@ -861,4 +861,88 @@ fn a_once_access_pass_works_once_and_lets_a_reset_mailbox_in() {
     assert_eq!(details.mailbox.enrolment, mailmfa::domain::EnrolmentState::Pending, "enrols at the next login");
     assert_eq!(details.access_pass_until, None);
     assert!(matches!(rig.begin("203.0.113.9"), BeginAnswer::Enroll { .. }));
+}
+
+/// The enrolment's first code brings ten recovery codes, once: distinct, `xxxxx-xxxxx`. Each
+/// works once in place of a code (typed in any case, with or without its dash) and is audited;
+/// used again it is a wrong code that counts towards the lockout; ten used leave none.
+#[test]
+fn recovery_codes_come_with_the_enrolment_and_each_works_once() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    let BeginAnswer::Enroll { otpauth_uri, .. } = rig.begin("203.0.113.9") else { panic!("expected enrolment") };
+    let secret = secret_of(&otpauth_uri);
+    let verified = rig.service.verify_login(&addr(), "203.0.113.9".parse().unwrap(), &rig.code(&secret)).unwrap();
+    assert_eq!(verified.answer, VerifyAnswer::Accepted);
+    let codes: Vec<String> = verified.recovery_codes.expect("codes at enrolment").iter().map(|c| c.shown()).collect();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(codes.iter().collect::<std::collections::BTreeSet<_>>().len(), 10, "distinct");
+    for code in &codes {
+        assert!(code.len() == 11 && &code[5..6] == "-", "{code}");
+        assert!(code.chars().all(|c| c == '-' || "0123456789abcdefghjkmnpqrstvwxyz".contains(c)), "{code}");
+    }
+    let json = serde_json::to_value(&verified_again(&rig, &secret)).unwrap();
+    assert!(json.get("recovery_codes").is_none(), "only the enrolment brings codes: {json}");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().recovery_codes_left, 10);
+
+    assert_eq!(rig.verify("198.51.100.4", &codes[0]), VerifyAnswer::Accepted);
+    assert_eq!(rig.verify("198.51.100.4", &codes[0]), rejected(RejectReason::InvalidCode), "used up");
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 1, "counted like a wrong code");
+    assert_eq!(rig.verify("198.51.100.4", &codes[1].replace('-', "").to_uppercase()), VerifyAnswer::Accepted);
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().mailbox.failures, 0);
+    for code in &codes[2..] {
+        assert_eq!(rig.verify("198.51.100.4", code), VerifyAnswer::Accepted, "{code}");
+    }
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().recovery_codes_left, 0, "ten used: none left");
+    for code in &codes {
+        assert_ne!(rig.verify("198.51.100.4", code), VerifyAnswer::Accepted, "{code} works only once");
+        rig.service.unlock(&addr()).unwrap();
+    }
+    let audit = format!("{:?}", rig.service.audit(Some(&addr()), 200).unwrap());
+    assert!(audit.contains("10 recovery codes issued") && audit.contains("recovery_code used; 0 left"), "{audit}");
+    for code in &codes {
+        assert!(!audit.contains(code.as_str()) && !audit.contains(&code.replace('-', "")), "codes are never audited");
+    }
+}
+
+/// A second accepted code after the enrolment, to see what a later verify answers.
+fn verified_again(rig: &Rig, secret: &[u8]) -> mailmfa::domain::Verified {
+    rig.clock.advance(30);
+    rig.service.verify_login(&addr(), "203.0.113.9".parse().unwrap(), &rig.code(secret)).unwrap()
+}
+
+/// New codes void the old ones, used or not; a code of another mailbox does not work; the store
+/// file (and its write-ahead log) holds only keyed hashes, never a code.
+#[test]
+fn new_recovery_codes_void_the_old_and_only_hashes_are_stored() {
+    let rig = Rig::new();
+    rig.set(Some("always"), None);
+    rig.enrol("203.0.113.9");
+    let old: Vec<String> = rig.service.new_recovery_codes(&addr()).unwrap().iter().map(|c| c.shown()).collect();
+    assert_eq!(rig.verify("203.0.113.9", &old[0]), VerifyAnswer::Accepted);
+    let new: Vec<String> = rig.service.new_recovery_codes(&addr()).unwrap().iter().map(|c| c.shown()).collect();
+    assert_eq!(rig.service.mailbox(&addr()).unwrap().recovery_codes_left, 10);
+    assert_eq!(rig.verify("203.0.113.9", &old[1]), rejected(RejectReason::InvalidCode), "the old set is void");
+    assert_eq!(rig.verify("203.0.113.9", &new[0]), VerifyAnswer::Accepted);
+
+    let bob: MailboxAddress = "bob@example.com".parse().unwrap();
+    rig.service.add_mailbox(&bob).unwrap();
+    let bobs: Vec<String> = rig.service.new_recovery_codes(&bob).unwrap().iter().map(|c| c.shown()).collect();
+    assert_eq!(rig.verify("203.0.113.9", &bobs[0]), rejected(RejectReason::InvalidCode), "bob's code is not alice's");
+    assert_eq!(rig.service.mailbox(&bob).unwrap().recovery_codes_left, 10, "and stays bob's");
+
+    let bytes: Vec<u8> = ["", "-wal"]
+        .iter()
+        .flat_map(|suffix| {
+            common::file_bytes(&std::path::PathBuf::from(format!("{}{suffix}", rig.env.store_path().display())))
+        })
+        .collect();
+    assert!(bytes.len() > 4096, "the store was read");
+    for code in old.iter().chain(&new).chain(&bobs) {
+        for form in [code.clone(), code.replace('-', ""), code.replace('-', "").to_uppercase()] {
+            assert!(!common::contains(&bytes, form.as_bytes()), "{form} is in the store file");
+        }
+    }
+    let audit = format!("{:?}", rig.service.audit(Some(&addr()), 100).unwrap());
+    assert!(audit.contains("mailbox.recovery_codes"), "{audit}");
 }

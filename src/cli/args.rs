@@ -183,6 +183,15 @@ pub enum MailboxCommand {
         #[arg(long)]
         once: bool,
     },
+    /// How many recovery codes the mailbox has left; with --new, issue a new set of ten (the old
+    /// ones stop working) and show them once.
+    RecoveryCodes {
+        /// mailbox@postoffice
+        address: String,
+        /// Issue new codes, voiding the old.
+        #[arg(long)]
+        new: bool,
+    },
     /// Write the enrolment QR code (PNG) of the mailbox's pending or active TOTP secret.
     Qr {
         /// mailbox@postoffice

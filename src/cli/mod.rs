@@ -17,8 +17,8 @@ use args::{
 use output::{Output, table, when};
 
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress, MailboxChallenge,
-    PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
+    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, LetterCode, MailboxAddress,
+    MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
 use crate::service::{
     IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, StoreMode,
@@ -152,6 +152,7 @@ fn coverage(service: &Service, postoffice: Option<&PostOfficeName>, csv: bool) -
         "ENROLLED",
         "LOCKED",
         "NEVER SIGNED IN",
+        "NO RECOVERY CODES",
     ];
     Ok(Output::data(table(&headers, &rows), json))
 }
@@ -331,6 +332,28 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
                 json!({"address": address, "tap": pass, "expires_at": until, "once": once}),
             ))
         }
+        MailboxCommand::RecoveryCodes { address, new: true } => {
+            let address: MailboxAddress = parse(&address)?;
+            let codes = service.new_recovery_codes(&address)?;
+            Ok(Output::done(
+                format!(
+                    "New recovery codes for {address} (the old ones no longer work):\n{}",
+                    recovery_codes_text(&codes)
+                ),
+                json!({"address": address, "recovery_codes": codes}),
+            ))
+        }
+        MailboxCommand::RecoveryCodes { address, new: false } => {
+            let address: MailboxAddress = parse(&address)?;
+            let left = service.mailbox(&address)?.recovery_codes_left;
+            Ok(Output::done(
+                format!(
+                    "{address} has {left} unused recovery code{}. `--new` issues ten new ones.",
+                    if left == 1 { "" } else { "s" }
+                ),
+                json!({"address": address, "recovery_codes_left": left}),
+            ))
+        }
         MailboxCommand::Qr { address, out } => {
             let address: MailboxAddress = parse(&address)?;
             let state = service.write_enrolment_qr(&address, &out, IfExists::Refuse)?;
@@ -340,6 +363,17 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
             ))
         }
     }
+}
+
+/// Recovery codes as a user copies them: two columns, and what they are for.
+fn recovery_codes_text(codes: &[LetterCode]) -> String {
+    let lines: Vec<String> =
+        codes.chunks(2).map(|pair| pair.iter().map(LetterCode::shown).collect::<Vec<_>>().join("    ")).collect();
+    format!(
+        "{}\nEach works once in place of a code if the phone is lost. They are not shown again: \
+         keep them somewhere safe.",
+        lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    )
 }
 
 fn challenge_cell(own: MailboxChallenge, effective: ChallengeMode) -> String {
@@ -365,6 +399,7 @@ fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
     line("Failed attempts", r.failures.to_string());
     line("Locked until", r.locked_for(now).and(r.locked_until).map(when).unwrap_or_default());
     line("Access pass until", d.access_pass_until.map(when).unwrap_or_default());
+    line("Recovery codes left", d.recovery_codes_left.to_string());
     line("Last login", r.last_login.map(when).unwrap_or_default());
     let values = |list: &[KnownLocation]| list.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
     line("Known countries", values(&d.known_countries));
@@ -380,6 +415,7 @@ fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
         "enrolment": r.enrolment, "sms_number": r.sms_number, "alt_email": r.alt_email, "failures": r.failures,
         "locked_until": r.locked_for(now).and(r.locked_until).map(when), "last_login": r.last_login.map(when),
         "access_pass_until": d.access_pass_until.map(when),
+        "recovery_codes_left": d.recovery_codes_left,
         "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
     });
     Ok(Output::data(text, value))
@@ -431,10 +467,13 @@ fn login(service: &Service, command: LoginCommand) -> CliResult {
             Ok(if answer.proceeds() { Output::done(text, json) } else { Output::refused(text, json) })
         }
         LoginCommand::Verify { address, ip, code } => {
-            let answer = service.login_verify(&address, &ip, &code)?;
-            let json = serde_json::to_value(answer).unwrap_or_default();
-            Ok(match answer {
-                VerifyAnswer::Accepted => Output::done("Accepted.".to_owned(), json),
+            let verified = service.login_verify(&address, &ip, &code)?;
+            let json = serde_json::to_value(&verified).unwrap_or_default();
+            Ok(match verified.answer {
+                VerifyAnswer::Accepted => match &verified.recovery_codes {
+                    Some(codes) => Output::done(format!("Accepted.\n{}", recovery_codes_text(codes)), json),
+                    None => Output::done("Accepted.".to_owned(), json),
+                },
                 VerifyAnswer::Rejected { reason } => Output::refused(format!("Rejected: {reason}."), json),
             })
         }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::Provider;
+use super::{LetterCode, Provider};
 
 /// Why the engine decided as it did (the `reason` of the JSON answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -193,4 +193,23 @@ pub enum VerifyAnswer {
         /// Why.
         reason: RejectReason,
     },
+}
+
+/// `login verify`'s whole answer: the result, and what an accepted code hands its user once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    /// Accepted or rejected, and why.
+    #[serde(flatten)]
+    pub answer: VerifyAnswer,
+    /// New recovery codes, issued when this code completed a TOTP enrolment. Shown to the user
+    /// this once: only their keyed hashes are kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<LetterCode>>,
+}
+
+impl Verified {
+    /// A result that hands nothing out.
+    pub fn only(answer: VerifyAnswer) -> Self {
+        Self { answer, recovery_codes: None }
+    }
 }

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login/verify", post(verify))
         .route("/v1/login/resend", post(resend))
         .route("/v1/users/{address}/settings", get(show_user_settings).put(user_settings))
+        .route("/v1/users/{address}/recovery-codes", post(new_recovery_codes))
         .route("/v1/signin", post(signin))
         .route("/v1/signin/redeem", post(redeem))
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
@@ -361,6 +362,19 @@ async fn show_user_settings(
     let caller = caller(source, &headers);
     match run(&state, caller, ApiRequest::ShowUserSettings { address }).await? {
         ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
+        _ => Err(Failure::NotFound),
+    }
+}
+
+async fn new_recovery_codes(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let caller = caller(source, &headers);
+    match run(&state, caller, ApiRequest::NewRecoveryCodes { address }).await? {
+        ApiAnswer::RecoveryCodes(codes) => Ok(axum::Json(codes).into_response()),
         _ => Err(Failure::NotFound),
     }
 }

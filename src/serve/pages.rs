@@ -67,7 +67,20 @@ async fn page(state: &AppState, source: Source, request: PageRequest) -> Respons
     let base = state.public_url.as_deref().unwrap_or("");
     let t = &ENGLISH;
     match answer {
-        PageAnswer::Done { redirect } => {
+        PageAnswer::Done { redirect, recovery_codes: Some(codes) } => {
+            let shown: Vec<String> = codes.iter().map(|c| c.shown()).collect();
+            let file = format!("{}\r\n{}\r\n", t.codes_file_heading, shown.join("\r\n"));
+            let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&file));
+            let body = html! {
+                h1 { (t.codes_title) }
+                p { (t.codes_intro) }
+                ol.codes { @for code in &shown { li { (code) } } }
+                p.save { a download="recovery-codes.txt" href=(download) { (t.codes_download) } }
+                a.button href=(redirect) { (t.codes_continue) }
+            };
+            secure(document(t, base, t.codes_title, body).into_response(), None)
+        }
+        PageAnswer::Done { redirect, recovery_codes: None } => {
             let mut response = StatusCode::SEE_OTHER.into_response();
             if let Ok(location) = HeaderValue::from_str(&redirect) {
                 response.headers_mut().insert(header::LOCATION, location);
@@ -207,6 +220,16 @@ fn error_page(status: StatusCode, message: &str) -> Response {
     let mut response = document(t, "", t.expired_title, body).into_response();
     *response.status_mut() = status;
     secure(response, None)
+}
+
+/// Text for a `data:` URL: everything but unreserved characters escaped.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `45 seconds`, `3 minutes`.

@@ -10,7 +10,7 @@ use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
-    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, Passcode, PhoneNumber, Provider, VerifyAnswer,
+    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, Passcode, PhoneNumber, Provider, Verified,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -98,7 +98,7 @@ impl Service {
 
     /// Checks the code typed at login (six digits; anything else is bad input, not a failure,
     /// though it is audited like every attempt).
-    pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
+    pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<Verified> {
         let attempt = code
             .parse::<Passcode>()
             .map_err(ServiceError::from)
@@ -113,7 +113,7 @@ impl Service {
         address: &MailboxAddress,
         ip: LoginIp,
         code: &Passcode,
-    ) -> ServiceResult<VerifyAnswer> {
+    ) -> ServiceResult<Verified> {
         let snapshot = self.snapshot_for_login(tx)?;
         let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
         let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
@@ -128,7 +128,7 @@ impl Service {
     }
 
     /// `login verify` as a webmail asks it, with the address, IP and code as they came.
-    pub fn login_verify(&self, address: &str, ip: &str, code: &str) -> ServiceResult<VerifyAnswer> {
+    pub fn login_verify(&self, address: &str, ip: &str, code: &str) -> ServiceResult<Verified> {
         let (address, ip) = self.login_input("login.verify", address, ip)?;
         self.verify_login(&address, ip, code)
     }

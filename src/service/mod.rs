@@ -25,7 +25,8 @@ pub use admin::{
     ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, SettingView,
 };
 pub use api::{
-    ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings, UserSettingsView,
+    ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, NewRecoveryCodes, Transaction, UserSettings,
+    UserSettingsView,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;

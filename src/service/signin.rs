@@ -10,12 +10,15 @@ use super::login::{CodeDelivery, LoginStart, parse_login};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason, VerifyAnswer,
-    totp,
+    BeginAnswer, EnrolmentState, LetterCode, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason,
+    VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
 const TICKET_SECONDS: i64 = 60;
+/// How long the ticket lasts behind the page that shows new recovery codes: time to write them
+/// down before going on.
+const TICKET_SECONDS_WITH_CODES: i64 = 600;
 
 /// A request of a sign-in page.
 #[derive(Debug, Clone)]
@@ -90,10 +93,13 @@ pub enum PageAnswer {
     },
     /// The sign-in ended or never was.
     Expired,
-    /// Done: send the browser back to the webmail with its ticket.
+    /// Done: send the browser back to the webmail with its ticket, or first show the recovery
+    /// codes that the completed enrolment brought, once.
     Done {
         /// The return URL with `mailmfa_ticket` added.
         redirect: String,
+        /// New recovery codes to show before going on.
+        recovery_codes: Option<Vec<LetterCode>>,
     },
 }
 
@@ -188,14 +194,18 @@ impl Service {
                 let Ok(code) = code.trim().parse::<Passcode>() else {
                     return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
                 };
-                match self.verify_login_in(tx, &address, ip, &code)? {
+                let verified = self.verify_login_in(tx, &address, ip, &code)?;
+                match verified.answer {
                     VerifyAnswer::Accepted => {
                         tx.end_transaction(&transaction.id)?;
                         tx.end_signin(&signin.id)?;
                         let ticket = self.new_ticket()?;
                         let hash = tx.key().code_hash(TICKET_CONTEXT, &ticket);
-                        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, now + TICKET_SECONDS)?;
-                        Ok((PageAnswer::Done { redirect: with_ticket(&signin.return_url, &ticket) }, None))
+                        let lifetime =
+                            if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
+                        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, now + lifetime)?;
+                        let redirect = with_ticket(&signin.return_url, &ticket);
+                        Ok((PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes }, None))
                     }
                     VerifyAnswer::Rejected { reason } => {
                         let note = match reason {

@@ -14,8 +14,9 @@ use super::crypto::{CryptoError, to_hex};
 use super::store::{StoreError, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AccessPass, AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress,
-    MailboxId, Passcode, PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, known_since, totp,
+    AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LetterCode, LoginIp, Mailbox, MailboxAddress,
+    MailboxId, PASS_LETTERS, Passcode, PostOfficeName, Provider, RECOVERY_CODES, Reason, RejectReason, Settings,
+    Verified, VerifyAnswer, known_since, totp,
 };
 
 /// Why the engine could not answer at all.
@@ -270,20 +271,20 @@ fn one_time_code(random: &dyn RandomSource) -> Result<Zeroizing<String>, EngineE
 }
 
 /// Checks a code typed at login. Right → the IP and country become known and the failure counter
-/// clears; wrong → the failure counter grows and may lock the mailbox. While locked, every code
-/// gets the same answer.
+/// clears (and a completed TOTP enrolment brings the mailbox its recovery codes); wrong → the
+/// failure counter grows and may lock the mailbox. While locked, every code gets the same answer.
 pub fn verify(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     address: &MailboxAddress,
     origin: &Origin,
     passcode: &Passcode,
-) -> Result<VerifyAnswer, EngineError> {
-    let (answer, detail) = match tx.mailbox(address)? {
-        None => (VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }, None),
+) -> Result<Verified, EngineError> {
+    let (verified, detail) = match tx.mailbox(address)? {
+        None => (Verified::only(VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }), None),
         Some(mb) => check(tx, cx, &mb, passcode, origin)?,
     };
-    let outcome = match answer {
+    let outcome = match verified.answer {
         VerifyAnswer::Accepted => "accepted".to_owned(),
         VerifyAnswer::Rejected { reason } => format!("rejected:{reason}"),
     };
@@ -297,7 +298,7 @@ pub fn verify(
         outcome,
         detail,
     })?;
-    Ok(answer)
+    Ok(verified)
 }
 
 fn check(
@@ -306,25 +307,30 @@ fn check(
     mb: &Mailbox,
     passcode: &Passcode,
     origin: &Origin,
-) -> Result<(VerifyAnswer, Option<String>), EngineError> {
+) -> Result<(Verified, Option<String>), EngineError> {
     let now = cx.now;
     let ip = origin.ip_text();
-    let rejected = |reason| VerifyAnswer::Rejected { reason };
+    let rejected = |reason| Verified::only(VerifyAnswer::Rejected { reason });
     if mb.locked_for(now).is_some() {
         return Ok((rejected(RejectReason::Locked), Some("mailbox locked; code not checked".to_owned())));
     }
     let outcome = match passcode {
-        Passcode::AccessPass(pass) => check_access_pass(tx, mb, pass, now)?,
+        Passcode::Letters(letters) => check_letters(tx, mb, letters, now)?,
         Passcode::Code(code) => match check_code(tx, cx, mb, code, origin)? {
             Checked::Outcome(outcome) => outcome,
-            Checked::Answer(answer, detail) => return Ok((answer, Some(detail))),
+            Checked::Answer(answer, detail) => return Ok((Verified::only(answer), Some(detail))),
         },
     };
     match outcome {
-        Ok(detail) => {
+        Ok(Accepted { detail, enrolled }) => {
             let forget_before = known_since(now, cx.settings.known_max_age_days);
             tx.record_success(mb.id, &ip, origin.country.as_deref(), now, forget_before)?;
-            Ok((VerifyAnswer::Accepted, detail))
+            if !enrolled {
+                return Ok((Verified::only(VerifyAnswer::Accepted), detail));
+            }
+            let codes = issue_recovery_codes(tx, cx.random, mb.id, now)?;
+            let detail = format!("totp enrolment completed; {} recovery codes issued", codes.len());
+            Ok((Verified { answer: VerifyAnswer::Accepted, recovery_codes: Some(codes) }, Some(detail)))
         }
         Err((reason, detail)) => {
             let lock = cx.settings.lockout().lock_after(mb.failures + 1, mb.lock_count, now);
@@ -342,6 +348,29 @@ fn check(
     }
 }
 
+/// Gives the mailbox a new set of recovery codes, voiding the set before: the codes, to be shown
+/// to their user once (only their keyed hashes are kept).
+pub fn issue_recovery_codes(
+    tx: &Tx<'_>,
+    random: &dyn RandomSource,
+    mailbox: MailboxId,
+    now: UnixTime,
+) -> Result<Vec<LetterCode>, EngineError> {
+    let mut codes: Vec<LetterCode> = Vec::with_capacity(RECOVERY_CODES);
+    while codes.len() < RECOVERY_CODES {
+        let mut bytes = Zeroizing::new([0u8; PASS_LETTERS]);
+        random.fill(bytes.as_mut())?;
+        let code = LetterCode::from_random(&bytes);
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    let context = recovery_code_context(mailbox);
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|code| tx.key().code_hash(&context, code.letters())).collect();
+    tx.replace_recovery_codes(mailbox, &hashes, now)?;
+    Ok(codes)
+}
+
 /// What checking a code came to: an outcome that counts (accepted, or a failure towards the
 /// lockout), or an answer that ends the check without counting (nothing asked, expired).
 enum Checked {
@@ -349,8 +378,15 @@ enum Checked {
     Answer(VerifyAnswer, String),
 }
 
-/// An accepted passcode (with what to add to the audit entry), or why it was refused.
-type CheckOutcome = Result<Option<String>, (RejectReason, String)>;
+/// An accepted passcode, or why it was refused.
+type CheckOutcome = Result<Accepted, (RejectReason, String)>;
+
+/// What an accepted passcode adds to the audit entry, and whether it completed a TOTP enrolment.
+#[derive(Default)]
+struct Accepted {
+    detail: Option<String>,
+    enrolled: bool,
+}
 
 /// A six-digit code against the mailbox's TOTP secret or its outstanding one-time code.
 fn check_code(
@@ -377,8 +413,7 @@ fn check_code(
             Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
                 Some(step) => {
                     tx.accept_totp_step(mb.id, step)?;
-                    let enrolled = secret.state == EnrolmentState::Pending;
-                    Ok(enrolled.then(|| "totp enrolment completed".to_owned()))
+                    Ok(Accepted { detail: None, enrolled: secret.state == EnrolmentState::Pending })
                 }
                 None if totp::matching_step(&secret.secret, code, now, None).is_some() => {
                     Err((RejectReason::InvalidCode, "replayed TOTP code (step already used)".to_owned()))
@@ -400,7 +435,7 @@ fn check_code(
                 let context = code_context(mb.id, &pending.attempt, &ip);
                 if tx.key().code_matches(&context, code.digits(), &pending.code_hash) {
                     tx.void_one_time_code(mb.id, &pending.attempt)?;
-                    Ok(None)
+                    Ok(Accepted::default())
                 } else if pending.ip != ip {
                     Err((RejectReason::InvalidCode, "code issued to another IP address".to_owned()))
                 } else {
@@ -412,20 +447,36 @@ fn check_code(
     Ok(Checked::Outcome(outcome))
 }
 
-/// An access pass against the one an administrator issued: it stands in for any code until it
-/// expires, or once. A pending TOTP enrolment stays pending (the user enrols at a later login).
-fn check_access_pass(tx: &Tx<'_>, mb: &Mailbox, pass: &AccessPass, now: UnixTime) -> Result<CheckOutcome, EngineError> {
-    Ok(match tx.access_pass(mb.id)? {
-        None => Err((RejectReason::InvalidCode, "no access pass issued".to_owned())),
-        Some(stored) if stored.expires_at <= now => Err((RejectReason::InvalidCode, "access pass expired".to_owned())),
-        Some(stored) if tx.key().code_matches(&access_pass_context(mb.id), pass.letters(), &stored.hash) => {
-            if stored.once {
-                tx.clear_access_pass(mb.id)?;
-            }
-            Ok(Some(format!("temporary access pass{}", if stored.once { " (used up)" } else { "" })))
+/// Ten letters: the access pass an administrator issued (it stands in for any code until it
+/// expires, or once), else one of the mailbox's unused recovery codes (each works once). A
+/// pending TOTP enrolment stays pending: the user enrols at a later login.
+fn check_letters(tx: &Tx<'_>, mb: &Mailbox, letters: &LetterCode, now: UnixTime) -> Result<CheckOutcome, EngineError> {
+    let pass = tx.access_pass(mb.id)?;
+    if let Some(stored) = pass.as_ref().filter(|p| p.expires_at > now)
+        && tx.key().code_matches(&access_pass_context(mb.id), letters.letters(), &stored.hash)
+    {
+        if stored.once {
+            tx.clear_access_pass(mb.id)?;
         }
-        Some(_) => Err((RejectReason::InvalidCode, "wrong access pass".to_owned())),
-    })
+        let detail = format!("temporary access pass{}", if stored.once { " (used up)" } else { "" });
+        return Ok(Ok(Accepted { detail: Some(detail), enrolled: false }));
+    }
+    let hash = tx.key().code_hash(&recovery_code_context(mb.id), letters.letters());
+    if tx.use_recovery_code(mb.id, &hash, now)? {
+        let detail = format!("recovery_code used; {} left", tx.recovery_codes_left(mb.id)?);
+        return Ok(Ok(Accepted { detail: Some(detail), enrolled: false }));
+    }
+    let pass = match pass {
+        None => "no access pass issued",
+        Some(p) if p.expires_at <= now => "access pass expired",
+        Some(_) => "wrong access pass",
+    };
+    Ok(Err((RejectReason::InvalidCode, format!("{pass}; no unused recovery code matches"))))
+}
+
+/// What binds a recovery code's hash: the mailbox.
+fn recovery_code_context(mailbox: MailboxId) -> String {
+    format!("recovery:{}", mailbox.0)
 }
 
 /// What binds an access pass's hash: the mailbox.
