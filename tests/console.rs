@@ -16,8 +16,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::{
-    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LoginIp, MailboxAddress, MailboxChallenge,
-    Provider, Reason, Verified, VerifyAnswer, totp,
+    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LetterCode, LoginIp, MailboxAddress,
+    MailboxChallenge, Provider, Reason, Verified, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
 use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation};
@@ -948,4 +948,49 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
             .iter()
             .any(|e| e.action == "mailbox.access_pass" && e.detail.as_deref().is_some_and(|d| d.contains("once")))
     );
+}
+
+/// Properties count the recovery codes left and issue a new set, shown once with Copy and
+/// Save…: the new codes work in a login, the old set does not, and the saved file is the codes'
+/// owner-only text.
+#[test]
+fn properties_issue_new_recovery_codes_shown_once() {
+    let console = Console::new();
+    let service = console.service();
+    let alice = address("alice@example.com");
+    enrol_by_login(&service, &alice, "203.0.113.10");
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_label("10 left");
+    harness.get_by_label("New recovery codes").click();
+    harness.run();
+
+    let codes = harness.state().shown_recovery_codes(&alice).expect("the codes are shown");
+    assert_eq!(codes.len(), 10);
+    harness.get_by_label("Copy codes");
+    harness.get_by_label("Save…");
+    harness.get_by_label_contains("Recovery codes for alice@example.com, shown only now");
+    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &codes[0]).unwrap().answer, VerifyAnswer::Accepted);
+    assert_eq!(service.mailbox(&alice).unwrap().recovery_codes_left, 9);
+
+    let file = console.env.path("alice recovery codes.txt");
+    let parsed: Vec<LetterCode> = codes.iter().map(|c| c.parse().unwrap()).collect();
+    service.write_recovery_codes(&alice, &parsed, &file, IfExists::Refuse).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(codes.iter().all(|c| text.contains(c.as_str())), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    harness.get_by_label("Hide codes").click();
+    harness.run();
+    assert_eq!(harness.state().shown_recovery_codes(&alice), None);
+    let audit = service.audit(Some(&alice), 20).unwrap();
+    assert!(audit.iter().any(|e| e.action == "mailbox.recovery_codes"));
+    assert!(audit.iter().any(|e| e.action == "mailbox.save_recovery_codes"));
 }

@@ -91,7 +91,8 @@ class MailmfaClient
      * @param string $address The mailbox
      *
      * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
-     *               "provider", "providers", "sms_number", "alt_email"} (numbers and addresses masked)
+     *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left"}
+     *               (numbers and addresses masked)
      */
     public function show_user_settings($address)
     {
@@ -112,6 +113,19 @@ class MailmfaClient
 
         return $this->call('PUT', '/v1/users/' . rawurlencode((string) $address) . '/settings',
             array_map('strval', $known));
+    }
+
+    /**
+     * `POST /v1/users/{address}/recovery-codes`: ten new recovery codes for the user, to show
+     * once; the ones before stop working.
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "recovery_codes": ["abcde-fghjk", …]}
+     */
+    public function new_recovery_codes($address)
+    {
+        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes');
     }
 
     /**
