@@ -466,6 +466,57 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
     assert!(unknown.stderr.contains("no post office named nope.example"), "{}", unknown.stderr);
 }
 
+/// Remembering a device from the command line: `login verify --remember` prints its token once,
+/// `login begin --device-token` lets that device through, `mailbox show` counts it, and
+/// `mailbox reset --devices` forgets it.
+#[test]
+fn a_remembered_device_from_the_command_line() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["settings", "set", "remember.days", "14"]);
+    let codes = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
+    let code = |i: usize| codes["recovery_codes"][i].as_str().unwrap().to_owned();
+    env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
+    let text = env
+        .ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", &code(0), "--remember"])
+        .stdout;
+    let token = text.split("its token: ").nth(1).unwrap_or_else(|| panic!("{text}")).trim().to_owned();
+    let begun =
+        env.ok(&["login", "begin", "alice@example.com", "--ip", "198.51.100.4", "--device-token", &token, "--json"]);
+    assert_eq!(begun.json(), serde_json::json!({"decision": "allow", "reason": "remembered_device"}));
+    assert_eq!(env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json()["remembered_devices"], 1);
+
+    let reset = env.ok(&["mailbox", "reset", "alice@example.com", "--devices", "--json"]).json();
+    assert_eq!(reset["devices_forgotten"], 1);
+    let again =
+        env.ok(&["login", "begin", "alice@example.com", "--ip", "198.51.100.4", "--device-token", &token, "--json"]);
+    assert_eq!(again.json()["decision"], "enroll", "forgotten: asked again (alice has no app yet)");
+    let json = env
+        .ok(&[
+            "login",
+            "verify",
+            "alice@example.com",
+            "--ip",
+            "198.51.100.4",
+            "--code",
+            &code(1),
+            "--remember",
+            "--json",
+        ])
+        .json();
+    assert!(json["device_token"].as_str().is_some_and(|t| t != token), "{json}");
+    // An administrator's access pass lets the user in but does not vouch for the device.
+    let pass = env.ok(&["mailbox", "tap", "alice@example.com", "--json"]).json()["tap"].as_str().unwrap().to_owned();
+    let text =
+        env.ok(&["login", "verify", "alice@example.com", "--ip", "198.51.100.4", "--code", &pass, "--remember"]).stdout;
+    assert!(text.contains("not remembered") && !text.contains("its token"), "{text}");
+    let none = env.run(&["mailbox", "reset", "alice@example.com"]);
+    assert_eq!(none.status, 2);
+    assert!(none.stderr.contains("--devices"), "{}", none.stderr);
+}
+
 /// `mailbox recovery-codes` from the command line: the count, `--new` shown once as text and
 /// JSON (the old set void), `mailbox show` counting what is left, and an unknown mailbox refused.
 #[test]

@@ -795,7 +795,11 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
 
     let begin = |service: &Service| {
         let caller = Caller { key: Some(key.clone()), source: "127.0.0.1".parse().unwrap() };
-        let request = ApiRequest::Begin { address: "alice@example.com".to_owned(), ip: "192.0.2.1".to_owned() };
+        let request = ApiRequest::Begin {
+            address: "alice@example.com".to_owned(),
+            ip: "192.0.2.1".to_owned(),
+            device_token: None,
+        };
         service.api_batch(vec![(caller, request)]).pop().unwrap().result
     };
     begin(&console.service()).expect("the login service takes the key the console showed");
@@ -993,4 +997,34 @@ fn properties_issue_new_recovery_codes_shown_once() {
     let audit = service.audit(Some(&alice), 20).unwrap();
     assert!(audit.iter().any(|e| e.action == "mailbox.recovery_codes"));
     assert!(audit.iter().any(|e| e.action == "mailbox.save_recovery_codes"));
+}
+
+/// Properties count the devices the user asked to remember, and *Forget remembered devices* makes
+/// each of them challenged again (audited).
+#[test]
+fn properties_forget_the_remembered_devices() {
+    let console = Console::new();
+    let service = console.service();
+    let alice = address("alice@example.com");
+    service.set_setting("remember.days", "30").unwrap();
+    let secret = enrol_by_login(&service, &alice, "203.0.113.10");
+    let code = totp::code_at_step(&secret, totp::step_of(NOW) + 1);
+    let verified = service.verify_login_remembering(&alice, ip("203.0.113.10"), &code, true).unwrap();
+    let token = verified.device_token.expect("a remembered device");
+    let on_device = || service.begin_login_on(&alice, ip("198.51.100.7"), Some(&token)).unwrap();
+    assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) });
+
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_label("Remembered devices");
+    harness.get_by_label("Forget remembered devices").click();
+    harness.run();
+
+    assert_eq!(service.mailbox(&alice).unwrap().remembered_devices, 0);
+    assert!(matches!(on_device(), BeginAnswer::Challenge { .. }), "challenged again");
+    let audit = service.audit(Some(&alice), 20).unwrap();
+    assert!(audit.iter().any(|e| e.action == "mailbox.forget_devices"));
 }

@@ -501,6 +501,33 @@ fn recovery_codes_open_the_mailbox_once_and_the_settings_page_gives_new_ones() {
     site.expect_inbox();
 }
 
+/// "Remember this browser": ticked at the enrolment's first code, the next sign-in opens the inbox
+/// without the code page, until the administrator forgets the device.
+#[test]
+fn a_remembered_browser_opens_the_inbox_without_a_code() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    site.sign_in();
+    let remember = b.wait_for("#mailmfa-remember");
+    assert!(b.visible_text().contains("Remember this browser for 30 days"), "{}", b.visible_text());
+    remember.click();
+    site.enrol_with_codes();
+    site.expect_inbox();
+    assert_eq!(site.alice()["remembered_devices"], 1);
+
+    site.sign_out();
+    site.sign_in();
+    site.expect_inbox();
+    let audit = site.env.ok(&["audit", "--json", "--limit", "1"]).json();
+    assert_eq!((audit[0]["outcome"].as_str(), audit[0]["detail"].as_str()), (Some("allow"), Some("remembered_device")));
+
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
+    site.sign_out();
+    site.sign_in();
+    b.wait_for("#mailmfa-code");
+}
+
 #[test]
 fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
     let phpunit = browser::require_program("phpunit", "phpunit php-curl");

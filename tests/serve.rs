@@ -615,3 +615,43 @@ fn recovery_codes_over_the_api() {
     }
     assert_eq!(server.stop(), Some(0));
 }
+
+/// Remembering a device over the API: `begin` says for how many days a device may be remembered,
+/// `verify` with `"remember": true` answers its token, and a `begin` that brings the token is let
+/// through without a transaction; a forged token is not, and neither is the token once forgotten.
+#[test]
+fn a_remembered_device_over_the_api() {
+    let site = Site::new();
+    site.env.ok(&["settings", "set", "remember.days", "7"]);
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+    let enrol = begin(&server, key, "alice@example.com");
+    assert_eq!(enrol.json["remember_days"], 7, "{:?}", enrol.json);
+    let uri = enrol.json["otpauth_uri"].as_str().unwrap();
+    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let body = json!({"transaction_id": enrol.json["transaction_id"], "code": code_at_step(&secret, step_of(now)),
+                      "remember": true});
+    let accepted = post(&server, "/v1/login/verify", Some(key), body).json;
+    assert_eq!(accepted["result"], "accepted", "{accepted}");
+    let token = accepted["device_token"].as_str().expect("a device token").to_owned();
+
+    let on_device = |token: &str| {
+        post(
+            &server,
+            "/v1/login/begin",
+            Some(key),
+            json!({"address": "alice@example.com", "ip": "198.51.100.4",
+                                                           "device_token": token}),
+        )
+        .json
+    };
+    assert_eq!(on_device(&token), json!({"decision": "allow", "reason": "remembered_device"}));
+    assert_eq!(on_device("forged-token")["decision"], "challenge");
+    assert_eq!(begin(&server, key, "alice@example.com").json["decision"], "challenge", "not without the token");
+    site.env.ok(&["mailbox", "reset", "alice@example.com", "--devices"]);
+    assert_eq!(on_device(&token)["decision"], "challenge", "forgotten");
+    let text = serde_json::to_string(&audit(&site.env)).unwrap();
+    assert!(!text.contains(&token), "the token in the audit log");
+    assert_eq!(server.stop(), Some(0));
+}

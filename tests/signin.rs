@@ -427,3 +427,44 @@ fn an_access_pass_signs_in_on_the_hosted_page() {
     let details = site.env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json();
     assert!(details["access_pass_until"].is_null(), "a --once pass is used up: {details}");
 }
+
+/// "Remember this device" on the hosted page: the browser gets an HttpOnly cookie, and its next
+/// sign-in page sends it straight back to the webmail with a ticket, until the administrator
+/// forgets the device.
+#[test]
+fn a_remembered_browser_goes_straight_back_to_the_webmail() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    let codes = site.env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
+    let b = Browser::start(Screen::desktop(1280, 900));
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(b.visible_text().contains("Remember this device for 30 days"), "{}", b.visible_text());
+    b.find("details.access-pass summary").click();
+    b.find("#pass").type_text(codes["recovery_codes"][0].as_str().unwrap());
+    b.find("#remember-pass").click();
+    b.find("details.access-pass button[type=submit]").click();
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    assert_eq!(site.env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json()["remembered_devices"], 1);
+
+    // The next sign-in: the page is passed straight through, with a ticket the webmail redeems.
+    let url = webmail.signin(&site, "alice@example.com");
+    b.goto(&url);
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "alice@example.com");
+    let audit = site.env.ok(&["audit", "--json", "--limit", "1"]).json();
+    assert!(audit.to_string().contains("remembered_device"), "{audit}");
+
+    // Script cannot read the cookie; once the device is forgotten, the page asks again.
+    b.goto(&site.server.url("/signin/0000"));
+    b.wait_for("h1");
+    assert!(b.cookies().iter().any(|(name, _)| name == "mailmfa_device"), "the cookie is there: {:?}", b.cookies());
+    let script_sees = b.execute("return document.cookie;", json!([]));
+    assert!(!script_sees.as_str().unwrap_or_default().contains("mailmfa_device"), "{script_sees}");
+    site.env.ok(&["mailbox", "reset", "alice@example.com", "--devices"]);
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(b.url().starts_with(&site.server.base), "asked again: {}", b.url());
+}

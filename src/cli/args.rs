@@ -155,16 +155,20 @@ pub enum MailboxCommand {
     },
     /// Change a mailbox's challenge mode, provider, SMS number or alternate address.
     Set(MailboxSetArgs),
-    /// Reset the two factor code and/or the country exceptions.
+    /// Reset the two factor code, the country exceptions and/or the remembered devices.
     Reset {
         /// mailbox@postoffice
         address: String,
-        /// Forget the TOTP secret: the next login enrols again with a new QR code.
+        /// Forget the TOTP secret (and the remembered devices): the next login enrols again with a
+        /// new QR code.
         #[arg(long)]
         code: bool,
         /// Forget the known countries and IP addresses.
         #[arg(long)]
         countries: bool,
+        /// Forget the devices the user asked to remember: each is challenged again.
+        #[arg(long)]
+        devices: bool,
     },
     /// Unlock a mailbox locked after failed codes.
     Unlock {
@@ -231,6 +235,9 @@ pub enum LoginCommand {
         /// The IP address the login comes from.
         #[arg(long)]
         ip: String,
+        /// The token `login verify --remember` gave this device, if it has one.
+        #[arg(long, value_name = "TOKEN")]
+        device_token: Option<String>,
     },
     /// Check the code the user typed.
     Verify {
@@ -239,9 +246,12 @@ pub enum LoginCommand {
         /// The IP address the login comes from (the same as at begin).
         #[arg(long)]
         ip: String,
-        /// The six-digit code.
+        /// The six-digit code, a recovery code or an access pass.
         #[arg(long)]
         code: String,
+        /// Remember this device (when `remember.days` allows): the answer carries its token.
+        #[arg(long)]
+        remember: bool,
     },
 }
 

@@ -23,6 +23,8 @@ pub enum Reason {
     KnownCountry,
     /// The IP address is in a trusted network (of the platform or the post office).
     TrustedNetwork,
+    /// The login comes from a device the user had remembered after an accepted code.
+    RememberedDevice,
     /// The country is new for the mailbox.
     NewCountry,
     /// The country of the address could not be resolved.
@@ -45,6 +47,7 @@ impl Reason {
             Self::NewIp => "new_ip",
             Self::KnownCountry => "known_country",
             Self::TrustedNetwork => "trusted_network",
+            Self::RememberedDevice => "remembered_device",
             Self::NewCountry => "new_country",
             Self::UnknownCountry => "unknown_country",
             Self::SendLimit => "send_limit",
@@ -62,6 +65,7 @@ impl Reason {
             Self::NewIp => "the IP address is new for this mailbox",
             Self::KnownCountry => "the country is known for this mailbox",
             Self::TrustedNetwork => "the IP address is in a trusted network",
+            Self::RememberedDevice => "the device was remembered after an accepted code",
             Self::NewCountry => "the country is new for this mailbox",
             Self::UnknownCountry => "the country of the IP address is unknown",
             Self::SendLimit => "too many codes were sent in the last hour",
@@ -205,11 +209,15 @@ pub struct Verified {
     /// this once: only their keyed hashes are kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_codes: Option<Vec<LetterCode>>,
+    /// The token of a device the user asked to remember: a later `begin` that brings it is let
+    /// through until it expires or is revoked. Only its keyed hash is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 impl Verified {
     /// A result that hands nothing out.
     pub fn only(answer: VerifyAnswer) -> Self {
-        Self { answer, recovery_codes: None }
+        Self { answer, recovery_codes: None, device_token: None }
     }
 }

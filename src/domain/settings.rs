@@ -400,6 +400,20 @@ settings! {
         help: "networks (CIDR, comma-separated) whose logins count as known in Prompt by IP Address and Prompt by Country; Prompt Always still challenges",
         rule: networks,
     }
+    remember_days: i64 = "remember.days" {
+        default: "0",
+        kind: SettingKind::Int { min: 0, max: 90 },
+        group: Security,
+        label: "Remember devices for (days)",
+        help: "after an accepted code a user may tick \"remember this device\", and that device is not asked again for this many days; 0 = off",
+    }
+    remember_max_devices: i64 = "remember.max_devices" {
+        default: "5",
+        kind: SettingKind::Int { min: 1, max: 100 },
+        group: Security,
+        label: "Remembered devices per mailbox",
+        help: "when a mailbox remembers one more device, the oldest is forgotten",
+    }
     known_max_age_days: i64 = "known.max_age_days" {
         default: "90",
         kind: SettingKind::Int { min: 0, max: 3650 },

@@ -263,6 +263,7 @@ async fn health(State(state): State<AppState>) -> Response {
 struct BeginBody {
     address: String,
     ip: String,
+    device_token: Option<String>,
 }
 
 async fn begin(
@@ -273,7 +274,8 @@ async fn begin(
 ) -> Result<Response, Failure> {
     let caller = caller(source, &headers);
     let ApiAnswer::Begin(answer, transaction) =
-        run(&state, caller, ApiRequest::Begin { address: body.address, ip: body.ip }).await?
+        run(&state, caller, ApiRequest::Begin { address: body.address, ip: body.ip, device_token: body.device_token })
+            .await?
     else {
         return Err(Failure::NotFound);
     };
@@ -281,6 +283,9 @@ async fn begin(
     if let Some(transaction) = transaction {
         json["transaction_id"] = json!(transaction.transaction_id);
         json["expires_in"] = json!(transaction.expires_in);
+        if transaction.remember_days > 0 {
+            json["remember_days"] = json!(transaction.remember_days);
+        }
     }
     if let BeginAnswer::Enroll { otpauth_uri, .. } = &answer {
         let uri = otpauth_uri.clone();
@@ -298,6 +303,8 @@ async fn begin(
 struct VerifyBody {
     transaction_id: String,
     code: String,
+    #[serde(default)]
+    remember: bool,
 }
 
 async fn verify(
@@ -307,7 +314,7 @@ async fn verify(
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Response, Failure> {
     let caller = caller(source, &headers);
-    let request = ApiRequest::Verify { transaction_id: body.transaction_id, code: body.code };
+    let request = ApiRequest::Verify { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
     match run(&state, caller, request).await? {
         ApiAnswer::Verify(answer) => Ok(axum::Json(answer).into_response()),
         _ => Err(Failure::NotFound),

@@ -43,6 +43,10 @@ pub struct Texts {
     pub codes_file_heading: &'static str,
     /// The link on to the mailbox.
     pub codes_continue: &'static str,
+    /// The checkbox that remembers the browser, before the number of days.
+    pub remember_device: &'static str,
+    /// "days".
+    pub days: &'static str,
     /// The resend button.
     pub resend_button: &'static str,
     /// A wrong code.
@@ -94,6 +98,8 @@ pub const ENGLISH: Texts = Texts {
     codes_download: "Save as a text file",
     codes_file_heading: "Recovery codes: each works once in place of a sign-in code.",
     codes_continue: "I have saved them. Continue",
+    remember_device: "Remember this device for",
+    days: "days",
     resend_button: "Send a new code",
     wrong_code: "That code is not right. Check the code and try again.",
     bad_code: "The code has 6 digits.",

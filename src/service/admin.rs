@@ -87,6 +87,8 @@ pub struct MailboxDetails {
     pub access_pass_until: Option<UnixTime>,
     /// How many of its recovery codes are unused.
     pub recovery_codes_left: i64,
+    /// How many devices it remembers that have not expired.
+    pub remembered_devices: i64,
 }
 
 /// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
@@ -200,7 +202,17 @@ impl Service {
             let now = self.now();
             let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
             let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
-            Ok(MailboxDetails { mailbox, known_ips, known_countries, access_pass_until, recovery_codes_left })
+            let days = self.world.current(tx)?.0.settings.remember_days;
+            let remembered_devices =
+                if days == 0 { 0 } else { tx.remembered_devices(mailbox.id, now - days * 86_400)? };
+            Ok(MailboxDetails {
+                mailbox,
+                known_ips,
+                known_countries,
+                access_pass_until,
+                recovery_codes_left,
+                remembered_devices,
+            })
         })
     }
 
@@ -260,7 +272,19 @@ impl Service {
         self.audited("mailbox.reset_code", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
             tx.reset_two_factor_code(mb.id)?;
-            Ok(((), format!("was {}", mb.enrolment.word())))
+            let devices = tx.forget_devices(mb.id)?;
+            Ok(((), format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
+        })
+    }
+
+    /// Forgets the devices the mailbox's user asked to remember: each is challenged again. How
+    /// many there were.
+    pub fn forget_devices(&self, address: &MailboxAddress) -> ServiceResult<usize> {
+        let shown = address.to_string();
+        self.audited("mailbox.forget_devices", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            let devices = tx.forget_devices(mb.id)?;
+            Ok((devices, format!("devices_forgotten={devices}")))
         })
     }
 

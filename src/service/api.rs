@@ -129,6 +129,8 @@ pub enum ApiRequest {
         address: String,
         /// The login's IP address, as sent.
         ip: String,
+        /// The token of a device the user had remembered, if the webmail has one.
+        device_token: Option<String>,
     },
     /// `POST /v1/login/verify`.
     Verify {
@@ -136,6 +138,8 @@ pub enum ApiRequest {
         transaction_id: String,
         /// The code the user typed.
         code: String,
+        /// The user ticked "remember this device".
+        remember: bool,
     },
     /// `POST /v1/login/resend`.
     Resend {
@@ -200,6 +204,8 @@ pub struct Transaction {
     pub transaction_id: String,
     /// Seconds until it ends unless a code is accepted.
     pub expires_in: i64,
+    /// For how many days a device may be remembered at the accepted code (0: it may not).
+    pub remember_days: i64,
 }
 
 /// What a request got.
@@ -339,9 +345,9 @@ impl Service {
     ) -> ServiceResult<(ApiAnswer, Option<CodeDelivery>)> {
         let now = self.now();
         match request {
-            ApiRequest::Begin { address, ip } => {
+            ApiRequest::Begin { address, ip, device_token } => {
                 let (address, ip) = parse_login(address, ip)?;
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, device_token.as_deref())?;
                 let transaction = self.open_transaction(tx, client, &address, ip, &answer)?;
                 Ok((ApiAnswer::Begin(answer, transaction), delivery))
             }
@@ -354,10 +360,10 @@ impl Service {
                 let (answer, delivery) = self.signin_page(tx, page)?;
                 Ok((ApiAnswer::Page(answer), delivery))
             }
-            ApiRequest::Verify { transaction_id, code } => {
+            ApiRequest::Verify { transaction_id, code, remember } => {
                 let (row, address, ip) = self.transaction_of(tx, client, transaction_id)?;
                 let code: Passcode = code.parse()?;
-                let verified = self.verify_login_in(tx, &address, ip, &code)?;
+                let verified = self.verify_login_in(tx, &address, ip, &code, *remember)?;
                 if verified.answer == VerifyAnswer::Accepted {
                     tx.end_transaction(&row.id)?;
                 }
@@ -365,7 +371,7 @@ impl Service {
             }
             ApiRequest::Resend { transaction_id } => {
                 let (row, address, ip) = self.transaction_of(tx, client, transaction_id)?;
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
                 match &answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         tx.extend_transaction(&row.id, now + self.login_lifetime(tx)?)?;
@@ -475,7 +481,8 @@ impl Service {
             expires_at: now + lifetime,
         };
         tx.insert_transaction(&row, now)?;
-        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime }))
+        let remember_days = self.world.current(tx)?.0.settings.remember_days;
+        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime, remember_days }))
     }
 
     /// `n` random bytes as hexadecimal.
@@ -493,7 +500,7 @@ impl Service {
     /// The audit entry of a request that failed.
     fn api_failure(&self, caller: &Caller, request: &ApiRequest, e: &ServiceError) -> AuditEntry {
         let (mailbox, ip) = match request {
-            ApiRequest::Begin { address, ip } => (Some(shown(address)), Some(shown(ip))),
+            ApiRequest::Begin { address, ip, .. } => (Some(shown(address)), Some(shown(ip))),
             ApiRequest::UserSettings { address, .. }
             | ApiRequest::ShowUserSettings { address }
             | ApiRequest::NewRecoveryCodes { address }

@@ -122,6 +122,11 @@ impl ConsoleApp {
             }
             MailboxCommand::IssueAccessPass { minutes, once } => self.issue_access_pass(address, minutes, once),
             MailboxCommand::NewRecoveryCodes => self.new_recovery_codes(address),
+            MailboxCommand::ForgetDevices => {
+                let Some(service) = self.service() else { return };
+                let result = service.forget_devices(address).map(drop);
+                self.mailbox_done(address, result.into(), "Forgot the remembered devices of");
+            }
             MailboxCommand::SaveRecoveryCodes(codes) => self.save_recovery_codes(address, &codes),
             MailboxCommand::Delete => self.delete_mailbox(address),
             MailboxCommand::RevealQr => self.reveal_qr(address),

@@ -79,6 +79,8 @@ pub enum MailboxCommand {
         /// It works once.
         once: bool,
     },
+    /// Forget the devices its user asked to remember.
+    ForgetDevices,
     /// Issue ten new recovery codes, voiding the old (shown once in its Properties window).
     NewRecoveryCodes,
     /// Save recovery codes on show to a text file chosen in a native dialog.

@@ -211,7 +211,7 @@ impl LoginPreview {
             ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         match &self.verify {
-            Some(Ok(Verified { answer: VerifyAnswer::Accepted, recovery_codes })) => {
+            Some(Ok(Verified { answer: VerifyAnswer::Accepted, recovery_codes, .. })) => {
                 ui.colored_label(
                     egui::Color32::from_rgb(46, 140, 67),
                     "Accepted: the login goes on. The IP address and its country are now known for this mailbox.",

@@ -422,6 +422,20 @@ impl MailboxProperties {
                 }
             });
             ui.end_row();
+
+            ui.label("Remembered devices");
+            ui.horizontal(|ui| {
+                let devices = self.details.remembered_devices;
+                ui.label(if devices == 0 { "none".to_owned() } else { devices.to_string() });
+                if ui
+                    .add_enabled(devices > 0, egui::Button::new("Forget remembered devices"))
+                    .on_hover_text("Every device the user asked to remember is challenged again at its next login")
+                    .clicked()
+                {
+                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::ForgetDevices));
+                }
+            });
+            ui.end_row();
         });
         self.issued_pass_ui(ui);
         self.issued_codes_ui(ui, commands);

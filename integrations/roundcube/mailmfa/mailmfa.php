@@ -27,6 +27,9 @@ class mailmfa extends rcube_plugin
     /** The session key of the plugin's state. */
     const SESSION = 'mailmfa';
 
+    /** The cookie that holds the token of a browser the user asked to remember. */
+    const DEVICE_COOKIE = 'mailmfa_device';
+
     /** The actions of the plugin's own sign-in task, the only ones open before the code. */
     const SIGN_IN_ACTIONS = ['', 'index', 'verify', 'resend'];
 
@@ -144,8 +147,10 @@ class mailmfa extends rcube_plugin
             $this->note('codemissing', 'error');
         }
 
+        $remember = !empty(rcube_utils::get_input_string('_remember', rcube_utils::INPUT_POST));
+
         try {
-            $answer = $this->client()->verify($state['transaction'], $code);
+            $answer = $this->client()->verify($state['transaction'], $code, $remember && !empty($state['remember']));
         }
         catch (MailmfaError $e) {
             if ($e->status == 404) {
@@ -163,6 +168,12 @@ class mailmfa extends rcube_plugin
             $this->rc->session->set_auth_cookie();
 
             $_SESSION[self::SESSION] = ['passed' => true];
+
+            // The browser is remembered: its next sign-in brings the token and needs no code.
+            if (!empty($answer['device_token']) && !empty($state['remember'])) {
+                rcube_utils::setcookie(self::DEVICE_COOKIE, (string) $answer['device_token'],
+                    time() + 86400 * (int) $state['remember']);
+            }
 
             // A completed enrolment brings recovery codes: shown once, before the mailbox.
             if (!empty($answer['recovery_codes']) && is_array($answer['recovery_codes'])) {
@@ -472,6 +483,21 @@ class mailmfa extends rcube_plugin
     }
 
     /**
+     * "Remember this browser for N days", where the service allows remembering.
+     */
+    private function remember_box($state, $id)
+    {
+        if (empty($state['remember'])) {
+            return '';
+        }
+
+        $box = html::tag('input', ['type' => 'checkbox', 'name' => '_remember', 'value' => '1', 'id' => $id]);
+
+        return html::div('mailmfa-remember form-check', $box . ' ' . html::label(['for' => $id, 'class' => 'form-check-label'],
+            rcube::Q($this->gettext(['name' => 'rememberdevice', 'vars' => ['days' => (int) $state['remember']]]))));
+    }
+
+    /**
      * Recovery codes as a list to copy or print.
      */
     private function codes_list(array $codes, $id)
@@ -590,6 +616,7 @@ class mailmfa extends rcube_plugin
             ],
             html::label(['for' => 'mailmfa-code', 'class' => 'mailmfa-label'], rcube::Q($this->gettext($label)))
             . html::div('mailmfa-code-row', $input . $button)
+            . $this->remember_box($state, 'mailmfa-remember')
         );
 
         // Folded away: the temporary access pass an administrator gives a user who lost their
@@ -611,6 +638,7 @@ class mailmfa extends rcube_plugin
         $pass_form = $this->rc->output->form_tag(['id' => 'mailmfa-pass-form', 'method' => 'post', 'action' => $action],
             html::label(['for' => 'mailmfa-pass', 'class' => 'mailmfa-label'], rcube::Q($this->gettext('accesspasslabel')))
             . html::div('mailmfa-code-row', $pass . $pass_button)
+            . $this->remember_box($state, 'mailmfa-remember-pass')
         );
 
         return $form . html::tag('details', ['class' => 'mailmfa-access-pass'],
@@ -659,7 +687,8 @@ class mailmfa extends rcube_plugin
         $state = ['return' => $return];
 
         try {
-            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr());
+            $device = isset($_COOKIE[self::DEVICE_COOKIE]) ? (string) $_COOKIE[self::DEVICE_COOKIE] : null;
+            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), $device);
         }
         catch (MailmfaError $e) {
             $this->log_failure('begin', $e);
@@ -693,6 +722,7 @@ class mailmfa extends rcube_plugin
                 'transaction' => (string) $answer['transaction_id'],
                 'provider'    => $answer['provider'],
                 'sent_to'     => isset($answer['sent_to']) ? (string) $answer['sent_to'] : null,
+                'remember'    => (int) ($answer['remember_days'] ?? 0),
                 'otpauth_uri' => isset($answer['otpauth_uri']) ? (string) $answer['otpauth_uri'] : null,
                 'qr'          => isset($answer['qr_png_base64']) ? (string) $answer['qr_png_base64'] : null,
             ];

@@ -7,6 +7,7 @@
 //! sharing a store cannot both accept one code. Nothing here sends anything or reads the clock: a
 //! code to send comes back as a [`PendingCode`] for the service to deliver after the commit.
 
+use base64::Engine as _;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -97,12 +98,13 @@ pub struct PendingCode {
 }
 
 /// Decides what a login of `address` needs, enrols or stores a code if it needs one, and records
-/// the decision.
+/// the decision. `device` is the token of a device the user may have had remembered.
 pub fn begin(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     address: &MailboxAddress,
     origin: &Origin,
+    device: Option<&str>,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
     let (mb, created) = match tx.mailbox(address)? {
         Some(mb) => (mb, false),
@@ -111,7 +113,7 @@ pub fn begin(
             (create_mailbox(tx, address, cx.now)?, true)
         }
     };
-    let (answer, pending) = decide(tx, cx, &mb, origin)?;
+    let (answer, pending) = decide(tx, cx, &mb, origin, device)?;
     if created {
         // A login that is refused keeps nothing of itself but its audit entry: not even the
         // mailbox its first login would have made.
@@ -167,6 +169,7 @@ fn decide(
     cx: &Context<'_>,
     mb: &Mailbox,
     origin: &Origin,
+    device: Option<&str>,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
     let now = cx.now;
     if let Some(wait) = mb.locked_for(now) {
@@ -185,6 +188,13 @@ fn decide(
             return Ok((BeginAnswer::Allow { reason: Some(allowed) }, None));
         }
     };
+    // A remembered device is let through where a challenge would be asked (never past a lock).
+    if let Some(token) = device
+        && is_remembered_device(tx, cx, mb, token)?
+    {
+        tx.record_login_without_challenge(mb.id, now)?;
+        return Ok((BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) }, None));
+    }
     let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
         return Ok((BeginAnswer::Refused { reason: Reason::NoUsableProvider }, None));
     };
@@ -279,10 +289,11 @@ pub fn verify(
     address: &MailboxAddress,
     origin: &Origin,
     passcode: &Passcode,
+    remember: bool,
 ) -> Result<Verified, EngineError> {
     let (verified, detail) = match tx.mailbox(address)? {
         None => (Verified::only(VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }), None),
-        Some(mb) => check(tx, cx, &mb, passcode, origin)?,
+        Some(mb) => check(tx, cx, &mb, passcode, origin, remember)?,
     };
     let outcome = match verified.answer {
         VerifyAnswer::Accepted => "accepted".to_owned(),
@@ -307,6 +318,7 @@ fn check(
     mb: &Mailbox,
     passcode: &Passcode,
     origin: &Origin,
+    remember: bool,
 ) -> Result<(Verified, Option<String>), EngineError> {
     let now = cx.now;
     let ip = origin.ip_text();
@@ -322,15 +334,22 @@ fn check(
         },
     };
     match outcome {
-        Ok(Accepted { detail, enrolled }) => {
+        Ok(Accepted { mut detail, enrolled, access_pass }) => {
             let forget_before = known_since(now, cx.settings.known_max_age_days);
             tx.record_success(mb.id, &ip, origin.country.as_deref(), now, forget_before)?;
-            if !enrolled {
-                return Ok((Verified::only(VerifyAnswer::Accepted), detail));
+            let mut verified = Verified::only(VerifyAnswer::Accepted);
+            if enrolled {
+                let codes = issue_recovery_codes(tx, cx.random, mb.id, now)?;
+                detail = Some(format!("totp enrolment completed; {} recovery codes issued", codes.len()));
+                verified.recovery_codes = Some(codes);
             }
-            let codes = issue_recovery_codes(tx, cx.random, mb.id, now)?;
-            let detail = format!("totp enrolment completed; {} recovery codes issued", codes.len());
-            Ok((Verified { answer: VerifyAnswer::Accepted, recovery_codes: Some(codes) }, Some(detail)))
+            // An administrator's access pass lets the user in; it does not vouch for the device.
+            if remember && !access_pass && cx.settings.remember_days > 0 {
+                verified.device_token = Some(remember_device(tx, cx, mb.id)?);
+                let remembered = format!("device remembered for {} days", cx.settings.remember_days);
+                detail = Some(detail.map_or(remembered.clone(), |d| format!("{d}; {remembered}")));
+            }
+            Ok((verified, detail))
         }
         Err((reason, detail)) => {
             let lock = cx.settings.lockout().lock_after(mb.failures + 1, mb.lock_count, now);
@@ -381,11 +400,13 @@ enum Checked {
 /// An accepted passcode, or why it was refused.
 type CheckOutcome = Result<Accepted, (RejectReason, String)>;
 
-/// What an accepted passcode adds to the audit entry, and whether it completed a TOTP enrolment.
+/// What an accepted passcode adds to the audit entry, whether it completed a TOTP enrolment, and
+/// whether it was an administrator's access pass.
 #[derive(Default)]
 struct Accepted {
     detail: Option<String>,
     enrolled: bool,
+    access_pass: bool,
 }
 
 /// A six-digit code against the mailbox's TOTP secret or its outstanding one-time code.
@@ -413,7 +434,7 @@ fn check_code(
             Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
                 Some(step) => {
                     tx.accept_totp_step(mb.id, step)?;
-                    Ok(Accepted { detail: None, enrolled: secret.state == EnrolmentState::Pending })
+                    Ok(Accepted { enrolled: secret.state == EnrolmentState::Pending, ..Accepted::default() })
                 }
                 None if totp::matching_step(&secret.secret, code, now, None).is_some() => {
                     Err((RejectReason::InvalidCode, "replayed TOTP code (step already used)".to_owned()))
@@ -459,12 +480,12 @@ fn check_letters(tx: &Tx<'_>, mb: &Mailbox, letters: &LetterCode, now: UnixTime)
             tx.clear_access_pass(mb.id)?;
         }
         let detail = format!("temporary access pass{}", if stored.once { " (used up)" } else { "" });
-        return Ok(Ok(Accepted { detail: Some(detail), enrolled: false }));
+        return Ok(Ok(Accepted { detail: Some(detail), enrolled: false, access_pass: true }));
     }
     let hash = tx.key().code_hash(&recovery_code_context(mb.id), letters.letters());
     if tx.use_recovery_code(mb.id, &hash, now)? {
         let detail = format!("recovery_code used; {} left", tx.recovery_codes_left(mb.id)?);
-        return Ok(Ok(Accepted { detail: Some(detail), enrolled: false }));
+        return Ok(Ok(Accepted { detail: Some(detail), ..Accepted::default() }));
     }
     let pass = match pass {
         None => "no access pass issued",
@@ -472,6 +493,61 @@ fn check_letters(tx: &Tx<'_>, mb: &Mailbox, letters: &LetterCode, now: UnixTime)
         Some(_) => "wrong access pass",
     };
     Ok(Err((RejectReason::InvalidCode, format!("{pass}; no unused recovery code matches"))))
+}
+
+/// A sign-in page opened in a browser the mailbox remembered (`token`): the login goes on as if a
+/// code was accepted — recorded, and audited as `login.verify` — unless the mailbox is locked or
+/// the device is not (or no longer) remembered. Whether it goes on.
+pub fn verify_remembered_device(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    address: &MailboxAddress,
+    origin: &Origin,
+    token: &str,
+) -> Result<bool, EngineError> {
+    let Some(mb) = tx.mailbox(address)? else { return Ok(false) };
+    if mb.locked_for(cx.now).is_some() || !is_remembered_device(tx, cx, &mb, token)? {
+        return Ok(false);
+    }
+    tx.record_login_without_challenge(mb.id, cx.now)?;
+    tx.insert_audit(&AuditEntry {
+        at: cx.now,
+        actor: ACTOR.to_owned(),
+        mailbox: Some(address.to_string()),
+        action: "login.verify".to_owned(),
+        ip: Some(origin.ip_text()),
+        country: origin.country.clone(),
+        outcome: "accepted".to_owned(),
+        detail: Some(Reason::RememberedDevice.word().to_owned()),
+    })?;
+    Ok(true)
+}
+
+/// Remembers the device of an accepted code: a new token (256 random bits), of which only the
+/// keyed hash is kept, bound to the mailbox.
+fn remember_device(tx: &Tx<'_>, cx: &Context<'_>, mailbox: MailboxId) -> Result<String, EngineError> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    cx.random.fill(bytes.as_mut())?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref());
+    let hash = tx.key().code_hash(&device_context(mailbox), &token);
+    tx.remember_device(mailbox, &hash, cx.now, cx.settings.remember_max_devices)?;
+    Ok(token)
+}
+
+/// Whether `token` is of a device the mailbox remembered less than `remember.days` ago (and
+/// remembering is on); a remembered device is marked as used.
+pub fn is_remembered_device(tx: &Tx<'_>, cx: &Context<'_>, mb: &Mailbox, token: &str) -> Result<bool, EngineError> {
+    if cx.settings.remember_days == 0 || token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
+    let hash = tx.key().code_hash(&device_context(mb.id), token);
+    let created = tx.use_remembered_device(mb.id, &hash, cx.now)?;
+    Ok(created.is_some_and(|at| at + cx.settings.remember_days * 86_400 > cx.now))
+}
+
+/// What binds a remembered device's hash: the mailbox, so a token works for its mailbox only.
+fn device_context(mailbox: MailboxId) -> String {
+    format!("device:{}", mailbox.0)
 }
 
 /// What binds a recovery code's hash: the mailbox.

@@ -576,4 +576,50 @@ impl Tx<'_> {
             .prepare_cached("SELECT count(*) FROM recovery_code WHERE mailbox_id = ?1 AND used_at IS NULL")?
             .query_row([id.0], |r| r.get(0))?)
     }
+
+    /// Remembers a device (the keyed hash of its token) for the mailbox, forgetting its oldest
+    /// devices beyond `max`.
+    pub fn remember_device(&self, id: MailboxId, hash: &[u8], now: UnixTime, max: i64) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)",
+            )?
+            .execute(params![id.0, hash, now])?;
+        self.tx
+            .prepare_cached(
+                "DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
+                     SELECT hash FROM remembered_device WHERE mailbox_id = ?1
+                     ORDER BY created_at DESC, last_used DESC LIMIT ?2)",
+            )?
+            .execute(params![id.0, max])?;
+        Ok(())
+    }
+
+    /// When the mailbox remembered the device of this token hash, if it did; marks it used.
+    pub fn use_remembered_device(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<Option<UnixTime>> {
+        let created: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2")?
+            .query_row(params![id.0, hash], |r| r.get(0))
+            .optional()?;
+        if created.is_some() {
+            self.tx
+                .prepare_cached("UPDATE remembered_device SET last_used = ?3 WHERE mailbox_id = ?1 AND hash = ?2")?
+                .execute(params![id.0, hash, now])?;
+        }
+        Ok(created)
+    }
+
+    /// Forgets every device the mailbox remembered: how many there were.
+    pub fn forget_devices(&self, id: MailboxId) -> StoreResult<usize> {
+        Ok(self.tx.prepare_cached("DELETE FROM remembered_device WHERE mailbox_id = ?1")?.execute([id.0])?)
+    }
+
+    /// How many devices the mailbox remembered after `since` (the ones that have not expired).
+    pub fn remembered_devices(&self, id: MailboxId, since: UnixTime) -> StoreResult<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT count(*) FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2")?
+            .query_row(params![id.0, since], |r| r.get(0))?)
+    }
 }

@@ -47,14 +47,21 @@ class MailmfaClient
     /**
      * `POST /v1/login/begin`: the decision for a login whose password was just accepted.
      *
-     * @param string $address The mailbox
-     * @param string $ip      The browser's address
+     * @param string      $address The mailbox
+     * @param string      $ip      The browser's address
+     * @param string|null $device  The token of a device the user had remembered (its cookie)
      *
-     * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}
+     * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}; a
+     *               challenge or enrolment also "remember_days" when a device may be remembered
      */
-    public function begin($address, $ip)
+    public function begin($address, $ip, $device = null)
     {
-        return $this->call('POST', '/v1/login/begin', ['address' => (string) $address, 'ip' => (string) $ip]);
+        $body = ['address' => (string) $address, 'ip' => (string) $ip];
+        if ($device !== null && $device !== '') {
+            $body['device_token'] = (string) $device;
+        }
+
+        return $this->call('POST', '/v1/login/begin', $body);
     }
 
     /**
@@ -62,14 +69,17 @@ class MailmfaClient
      *
      * @param string $transaction_id The transaction begin answered with
      * @param string $code           The code
+     * @param bool   $remember       The user asked to remember this device
      *
-     * @return array {"result": "accepted"} or {"result": "rejected", "reason": …}
+     * @return array {"result": "accepted"} (with "recovery_codes" after an enrolment, and
+     *               "device_token" when the device is remembered) or {"result": "rejected", "reason": …}
      */
-    public function verify($transaction_id, $code)
+    public function verify($transaction_id, $code, $remember = false)
     {
         return $this->call('POST', '/v1/login/verify', [
                 'transaction_id' => (string) $transaction_id,
                 'code'           => (string) $code,
+                'remember'       => (bool) $remember,
         ]);
     }
 
