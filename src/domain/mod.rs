@@ -7,6 +7,7 @@ mod login;
 mod mailbox;
 mod names;
 mod network;
+mod notice;
 mod policy;
 mod report;
 mod settings;
@@ -22,6 +23,7 @@ pub use login::{BeginAnswer, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice, known_since};
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
+pub use notice::{Notice, NoticeEvent};
 pub use policy::{
     ChallengeMode, Code, Configurer, EnrolmentState, LetterCode, LoginIp, MailboxChallenge, PASS_LETTERS, Passcode,
     Provider, ProviderSwitches, RECOVERY_CODES, Switch, offered_providers,

@@ -11,9 +11,9 @@ use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState, IpNetwork,
-    KnownLocation, LetterCode, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice,
-    PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, Settings, join_networks,
-    known_since, natural_order, setting, totp,
+    KnownLocation, LetterCode, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, NoticeEvent, PhoneNumber,
+    PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, Settings,
+    join_networks, known_since, natural_order, setting, totp,
 };
 
 /// What `postoffice set` changes; `None` keeps a value.
@@ -273,8 +273,10 @@ impl Service {
             let mb = existing_mailbox(tx, address)?;
             tx.reset_two_factor_code(mb.id)?;
             let devices = tx.forget_devices(mb.id)?;
+            self.queue_notice_in(tx, &mb, NoticeEvent::CodeReset, None)?;
             Ok(((), format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
         })
+        .inspect(|()| self.send_notices_later())
     }
 
     /// Forgets the devices the mailbox's user asked to remember: each is challenged again. How
@@ -325,9 +327,12 @@ impl Service {
             tx.set_access_pass(mb.id, &StoredAccessPass { hash, expires_at, once })?;
             // The administrator lets the user back in: a lock from the lost device's attempts ends.
             tx.unlock_mailbox(mb.id)?;
+            let until = Some(crate::clock::format_readable(expires_at));
+            self.queue_notice_in(tx, &mb, NoticeEvent::AccessPassIssued, until)?;
             let detail = format!("valid {minutes} min{}; lock cleared", if once { ", once" } else { "" });
             Ok((IssuedAccessPass { pass: pass.clone(), expires_at, once }, detail))
         })
+        .inspect(|_| self.send_notices_later())
     }
 
     /// Issues the mailbox ten new recovery codes, voiding the old ones, used or not. Audited; the

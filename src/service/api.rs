@@ -304,7 +304,10 @@ impl Service {
             calls.iter().map(|(caller, request)| self.api_call_in(tx, caller, request)).collect()
         });
         match together {
-            Ok(outcomes) => outcomes,
+            Ok(outcomes) => {
+                self.send_notices_later();
+                outcomes
+            }
             Err(_) if calls.len() > 1 => calls.into_iter().flat_map(|call| self.api_batch(vec![call])).collect(),
             Err(e) => vec![ApiOutcome { result: Err(e), delivery: None }],
         }

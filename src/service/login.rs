@@ -136,6 +136,7 @@ impl Service {
             .parse::<Passcode>()
             .map_err(ServiceError::from)
             .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code, remember)));
+        self.send_notices_later();
         self.audit_failed_attempt("login.verify", address, ip, attempt)
     }
 

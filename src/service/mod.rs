@@ -15,6 +15,7 @@ mod files;
 mod import;
 mod keys;
 mod login;
+mod notify;
 mod signin;
 mod store;
 mod world;
@@ -52,6 +53,7 @@ pub struct Service {
     actor: String,
     clock: Arc<dyn Clock>,
     world: World,
+    notifier: notify::Notifier,
 }
 
 impl Service {
@@ -67,7 +69,13 @@ impl Service {
     }
 
     fn over(store: Store) -> Self {
-        Self { store, actor: os_user(), clock: Arc::new(SystemClock), world: World::default() }
+        Self {
+            store,
+            actor: os_user(),
+            clock: Arc::new(SystemClock),
+            world: World::default(),
+            notifier: notify::Notifier::default(),
+        }
     }
 
     /// The same service acting as `actor` in the audit log.

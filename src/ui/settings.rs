@@ -183,7 +183,8 @@ fn capitalised(text: &str) -> String {
 }
 
 /// The groups of the Settings pane.
-const GROUPS: [SettingGroup; 3] = [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo];
+const GROUPS: [SettingGroup; 4] =
+    [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo, SettingGroup::Notifications];
 
 /// The Settings pane.
 pub struct SettingsPane {

@@ -16,8 +16,8 @@ use super::store::{StoreError, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LetterCode, LoginIp, Mailbox, MailboxAddress,
-    MailboxId, PASS_LETTERS, Passcode, PostOfficeName, Provider, RECOVERY_CODES, Reason, RejectReason, Settings,
-    Verified, VerifyAnswer, known_since, totp,
+    MailboxId, Notice, NoticeEvent, PASS_LETTERS, Passcode, PostOfficeName, Provider, RECOVERY_CODES, Reason,
+    RejectReason, Settings, Verified, VerifyAnswer, known_since, totp,
 };
 
 /// Why the engine could not answer at all.
@@ -327,7 +327,7 @@ fn check(
         return Ok((rejected(RejectReason::Locked), Some("mailbox locked; code not checked".to_owned())));
     }
     let outcome = match passcode {
-        Passcode::Letters(letters) => check_letters(tx, mb, letters, now)?,
+        Passcode::Letters(letters) => check_letters(tx, cx, mb, letters, origin)?,
         Passcode::Code(code) => match check_code(tx, cx, mb, code, origin)? {
             Checked::Outcome(outcome) => outcome,
             Checked::Answer(answer, detail) => return Ok((Verified::only(answer), Some(detail))),
@@ -336,7 +336,19 @@ fn check(
     match outcome {
         Ok(Accepted { mut detail, enrolled, access_pass }) => {
             let forget_before = known_since(now, cx.settings.known_max_age_days);
+            // A country the mailbox never signed in from is news to its user — unless it is the
+            // first place it signs in from at all.
+            let new_country = match &origin.country {
+                Some(country) if cx.settings.notify_enabled => {
+                    !tx.is_known_country(mb.id, country, forget_before)?
+                        && !tx.known_countries(mb.id, forget_before)?.is_empty()
+                }
+                _ => false,
+            };
             tx.record_success(mb.id, &ip, origin.country.as_deref(), now, forget_before)?;
+            if new_country {
+                notify(tx, cx, mb, NoticeEvent::NewCountry, Some(origin), None)?;
+            }
             let mut verified = Verified::only(VerifyAnswer::Accepted);
             if enrolled {
                 let codes = issue_recovery_codes(tx, cx.random, mb.id, now)?;
@@ -354,6 +366,9 @@ fn check(
         Err((reason, detail)) => {
             let lock = cx.settings.lockout().lock_after(mb.failures + 1, mb.lock_count, now);
             tx.record_failure(mb.id, lock)?;
+            if lock.is_some() {
+                notify(tx, cx, mb, NoticeEvent::Lockout, Some(origin), None)?;
+            }
             // The wrong code that locks the mailbox already answers `locked`, so a webmail shows
             // the lock now rather than at the next attempt.
             match lock {
@@ -471,7 +486,14 @@ fn check_code(
 /// Ten letters: the access pass an administrator issued (it stands in for any code until it
 /// expires, or once), else one of the mailbox's unused recovery codes (each works once). A
 /// pending TOTP enrolment stays pending: the user enrols at a later login.
-fn check_letters(tx: &Tx<'_>, mb: &Mailbox, letters: &LetterCode, now: UnixTime) -> Result<CheckOutcome, EngineError> {
+fn check_letters(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    letters: &LetterCode,
+    origin: &Origin,
+) -> Result<CheckOutcome, EngineError> {
+    let now = cx.now;
     let pass = tx.access_pass(mb.id)?;
     if let Some(stored) = pass.as_ref().filter(|p| p.expires_at > now)
         && tx.key().code_matches(&access_pass_context(mb.id), letters.letters(), &stored.hash)
@@ -484,8 +506,9 @@ fn check_letters(tx: &Tx<'_>, mb: &Mailbox, letters: &LetterCode, now: UnixTime)
     }
     let hash = tx.key().code_hash(&recovery_code_context(mb.id), letters.letters());
     if tx.use_recovery_code(mb.id, &hash, now)? {
-        let detail = format!("recovery_code used; {} left", tx.recovery_codes_left(mb.id)?);
-        return Ok(Ok(Accepted { detail: Some(detail), ..Accepted::default() }));
+        let left = tx.recovery_codes_left(mb.id)?;
+        notify(tx, cx, mb, NoticeEvent::RecoveryCodeUsed, Some(origin), Some(left.to_string()))?;
+        return Ok(Ok(Accepted { detail: Some(format!("recovery_code used; {left} left")), ..Accepted::default() }));
     }
     let pass = match pass {
         None => "no access pass issued",
@@ -548,6 +571,28 @@ pub fn is_remembered_device(tx: &Tx<'_>, cx: &Context<'_>, mb: &Mailbox, token: 
 /// What binds a remembered device's hash: the mailbox, so a token works for its mailbox only.
 fn device_context(mailbox: MailboxId) -> String {
     format!("device:{}", mailbox.0)
+}
+
+/// Queues a notification to the mailbox, when notifications are on: it goes out after the commit.
+fn notify(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    event: NoticeEvent,
+    origin: Option<&Origin>,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
+    if !cx.settings.notify_enabled {
+        return Ok(());
+    }
+    tx.queue_notice(&Notice {
+        mailbox: mb.address.to_string(),
+        event,
+        at: cx.now,
+        ip: origin.map(Origin::ip_text),
+        country: origin.and_then(|o| o.country.clone()),
+        detail,
+    })
 }
 
 /// What binds a recovery code's hash: the mailbox.

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_access_pass.sql"),
     include_str!("migrations/0007_recovery_codes.sql"),
     include_str!("migrations/0008_remembered_devices.sql"),
+    include_str!("migrations/0009_notifications.sql"),
 ];
 
 /// The schema version this build writes.
