@@ -473,9 +473,7 @@ impl Tx<'_> {
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
                     coalesce(m.locked_until > ?2, 0) AS locked, m.last_login IS NULL AS never_signed_in,
-                    m.totp_state = 'active' AND NOT EXISTS (
-                        SELECT 1 FROM recovery_code r WHERE r.mailbox_id = m.id AND r.used_at IS NULL
-                    ) AS no_recovery_codes,
+                    m.totp_state = 'active' AND m.recovery_left = 0 AS no_recovery_codes,
                     count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
@@ -554,6 +552,9 @@ impl Tx<'_> {
         for hash in hashes {
             insert.execute(params![id.0, hash, now])?;
         }
+        self.tx
+            .prepare_cached("UPDATE mailbox SET recovery_left = ?2 WHERE id = ?1")?
+            .execute(params![id.0, hashes.len() as i64])?;
         Ok(())
     }
 
@@ -566,6 +567,11 @@ impl Tx<'_> {
                 "UPDATE recovery_code SET used_at = ?3 WHERE mailbox_id = ?1 AND hash = ?2 AND used_at IS NULL",
             )?
             .execute(params![id.0, hash, now])?;
+        if changed == 1 {
+            self.tx
+                .prepare_cached("UPDATE mailbox SET recovery_left = recovery_left - 1 WHERE id = ?1")?
+                .execute([id.0])?;
+        }
         Ok(changed == 1)
     }
 
@@ -573,7 +579,7 @@ impl Tx<'_> {
     pub fn recovery_codes_left(&self, id: MailboxId) -> StoreResult<i64> {
         Ok(self
             .tx
-            .prepare_cached("SELECT count(*) FROM recovery_code WHERE mailbox_id = ?1 AND used_at IS NULL")?
+            .prepare_cached("SELECT recovery_left FROM mailbox WHERE id = ?1")?
             .query_row([id.0], |r| r.get(0))?)
     }
 

@@ -75,7 +75,7 @@ fn a_schema_1_store_migrates() {
          DROP TABLE signin_ticket; DROP TABLE signin; DROP TABLE login_transaction; DROP TABLE api_client;
          ALTER TABLE postoffice DROP COLUMN trusted_networks;
          ALTER TABLE mailbox DROP COLUMN tap_hash; ALTER TABLE mailbox DROP COLUMN tap_expires_at;
-         ALTER TABLE mailbox DROP COLUMN tap_once;
+         ALTER TABLE mailbox DROP COLUMN tap_once; ALTER TABLE mailbox DROP COLUMN recovery_left;
          ALTER TABLE mailbox DROP COLUMN totp_created_at; DELETE FROM meta WHERE key = 'mode';
          PRAGMA user_version = 1;",
     )
