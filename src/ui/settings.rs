@@ -214,7 +214,7 @@ impl SettingsPane {
         ui.heading("Settings");
         ui.label(RichText::new("The security policy every server sharing this store applies.").weak());
         // The buttons stay in sight below the groups, however far they scroll.
-        egui::Panel::bottom("settings-buttons").show_inside(ui, |ui| {
+        egui::Panel::bottom("settings-buttons").show(ui, |ui| {
             ui.add_space(4.0);
             ui.horizontal(|ui| {
                 if ui.button("Apply settings").clicked() {
