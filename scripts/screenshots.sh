@@ -136,6 +136,9 @@ shot challenge-providers
 tree 6
 shot api-clients
 
+tree 7
+shot settings
+
 tree 8
 shot reports
 
