@@ -72,7 +72,7 @@ fn fill(location: &StoreLocation, keys: &KeyFolder, dir: &Path) -> PostOfficeNam
         };
         let secret = otpauth_uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).expect("a secret");
         let code = totp::code_at_step(&totp::decode_secret(secret).expect("base32"), totp::step_of(NOW));
-        assert_eq!(service.verify_login(address, from, &code).expect("verify"), VerifyAnswer::Accepted);
+        assert_eq!(service.verify_login(address, from, &code).expect("verify").answer, VerifyAnswer::Accepted);
     }
     "po0000.example".parse().expect("valid name")
 }

@@ -52,7 +52,7 @@ fn enrol(service: &Service, address: &MailboxAddress, clock: &FixedClock) -> Vec
     let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
     let secret = decode_secret(b32).unwrap().to_vec();
     let code = code_at_step(&secret, step_of(clock.now()));
-    assert_eq!(service.verify_login(address, ip, &code).unwrap(), VerifyAnswer::Accepted);
+    assert_eq!(service.verify_login(address, ip, &code).unwrap().answer, VerifyAnswer::Accepted);
     secret
 }
 
@@ -86,7 +86,7 @@ fn benches(c: &mut Criterion) {
         // Each accepted step can never be accepted again: move the clock one step per iteration.
         b.iter(|| {
             let code = next_code(&clock, &secret);
-            assert_eq!(service.verify_login(&address, ip, &code).unwrap(), VerifyAnswer::Accepted);
+            assert_eq!(service.verify_login(&address, ip, &code).unwrap().answer, VerifyAnswer::Accepted);
         })
     });
 
@@ -94,7 +94,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let code = next_code(&clock, &secret);
             assert!(matches!(service.begin_login(&address, ip).unwrap(), BeginAnswer::Challenge { .. }));
-            assert_eq!(service.verify_login(&address, ip, &code).unwrap(), VerifyAnswer::Accepted);
+            assert_eq!(service.verify_login(&address, ip, &code).unwrap().answer, VerifyAnswer::Accepted);
         })
     });
 

@@ -64,7 +64,7 @@ fn seed(dir: &std::path::Path, scale: &Scale) -> Vec<Enrolled> {
             let secret = decode_secret(b32).unwrap().to_vec();
             let step = step_of(enrolled_at);
             assert_eq!(
-                service.verify_login(&address, ip, &code_at_step(&secret, step)).unwrap(),
+                service.verify_login(&address, ip, &code_at_step(&secret, step)).unwrap().answer,
                 VerifyAnswer::Accepted
             );
             Enrolled { address, secret, step }

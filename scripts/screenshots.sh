@@ -119,8 +119,15 @@ shot main-window
 # Properties > Two Factor (Enter), with the QR code revealed.
 key Return
 sleep 1
-click "${QR_X:-437}" "${QR_Y:-378}"
+click "${QR_X:-437}" "${QR_Y:-404}"
 shot mailbox-properties-two-factor
+key Escape
+
+# Properties again: New recovery codes, shown once.
+key Return
+sleep 1
+click "${CODES_X:-617}" "${CODES_Y:-325}"
+shot mailbox-properties-recovery-codes
 key Escape
 
 tree 5
@@ -128,6 +135,9 @@ shot challenge-providers
 
 tree 6
 shot api-clients
+
+tree 7
+shot settings
 
 tree 8
 shot reports

@@ -67,6 +67,11 @@ pub fn format_utc(t: UnixTime) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
+/// A time for people, in UTC to the second: `2026-11-29 01:07:02 UTC`.
+pub fn format_readable(t: UnixTime) -> String {
+    format_utc(t).replace('T', " ").replace('Z', " UTC")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -395,7 +395,13 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
         let uri = begun["otpauth_uri"].as_str().unwrap();
         let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap();
         let code = code_at_step(&secret, step_of(SystemClock.now()));
-        env.ok(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", &code]);
+        let verified = env.ok(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", &code, "--json"]).json();
+        if i == 2 {
+            // All ten recovery codes the enrolment brought used up: none left.
+            for used in verified["recovery_codes"].as_array().unwrap() {
+                env.ok(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", used.as_str().unwrap()]);
+            }
+        }
         if i == 14 {
             for _ in 0..5 {
                 env.run(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", "000000"]);
@@ -436,16 +442,19 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
     assert_eq!(report["total"]["mailboxes"], totals["mailboxes"]);
     assert_eq!(report["total"]["status"]["locked"], 1);
     assert!(report["total"]["status"]["enrolled"].as_i64().unwrap() >= 3, "{report}");
+    assert_eq!(report["total"]["no_recovery_codes"], 1, "user2 used all ten: {report}");
+    assert_eq!(report["postoffices"][2]["no_recovery_codes"], 1, "user2 is in c.example: {report}");
 
     let csv = env.ok(&["report", "coverage", "--csv"]).stdout;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,not_enrolled,pending,enrolled,locked,never_signed_in"
+        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,not_enrolled,pending,enrolled,locked,never_signed_in,no_recovery_codes"
     );
     let all: Vec<i64> = lines.last().unwrap().split(',').skip(1).map(|n| n.parse().unwrap()).collect();
     assert_eq!(all[0], report["total"]["mailboxes"].as_i64().unwrap());
     assert_eq!(all[11], 1, "the locked column of (all)");
+    assert_eq!(all[13], 1, "the no_recovery_codes column of (all)");
 
     let one = env.ok(&["report", "coverage", "--postoffice", "b.example", "--json"]).json();
     assert_eq!(one["postoffices"].as_array().unwrap().len(), 1);
@@ -455,6 +464,93 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
     let unknown = env.run(&["report", "coverage", "--postoffice", "nope.example"]);
     assert_eq!(unknown.status, 2);
     assert!(unknown.stderr.contains("no post office named nope.example"), "{}", unknown.stderr);
+}
+
+/// Remembering a device from the command line: `login verify --remember` prints its token once,
+/// `login begin --device-token` lets that device through, `mailbox show` counts it, and
+/// `mailbox reset --devices` forgets it.
+#[test]
+fn a_remembered_device_from_the_command_line() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["settings", "set", "remember.days", "14"]);
+    let codes = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
+    let code = |i: usize| codes["recovery_codes"][i].as_str().unwrap().to_owned();
+    env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
+    let text = env
+        .ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", &code(0), "--remember"])
+        .stdout;
+    let token = text.split("its token: ").nth(1).unwrap_or_else(|| panic!("{text}")).trim().to_owned();
+    let begun =
+        env.ok(&["login", "begin", "alice@example.com", "--ip", "198.51.100.4", "--device-token", &token, "--json"]);
+    assert_eq!(begun.json(), serde_json::json!({"decision": "allow", "reason": "remembered_device"}));
+    assert_eq!(env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json()["remembered_devices"], 1);
+
+    let reset = env.ok(&["mailbox", "reset", "alice@example.com", "--devices", "--json"]).json();
+    assert_eq!(reset["devices_forgotten"], 1);
+    let again =
+        env.ok(&["login", "begin", "alice@example.com", "--ip", "198.51.100.4", "--device-token", &token, "--json"]);
+    assert_eq!(again.json()["decision"], "enroll", "forgotten: asked again (alice has no app yet)");
+    let json = env
+        .ok(&[
+            "login",
+            "verify",
+            "alice@example.com",
+            "--ip",
+            "198.51.100.4",
+            "--code",
+            &code(1),
+            "--remember",
+            "--json",
+        ])
+        .json();
+    assert!(json["device_token"].as_str().is_some_and(|t| t != token), "{json}");
+    // An administrator's access pass lets the user in but does not vouch for the device.
+    let pass = env.ok(&["mailbox", "tap", "alice@example.com", "--json"]).json()["tap"].as_str().unwrap().to_owned();
+    let text =
+        env.ok(&["login", "verify", "alice@example.com", "--ip", "198.51.100.4", "--code", &pass, "--remember"]).stdout;
+    assert!(text.contains("not remembered") && !text.contains("its token"), "{text}");
+    let none = env.run(&["mailbox", "reset", "alice@example.com"]);
+    assert_eq!(none.status, 2);
+    assert!(none.stderr.contains("--devices"), "{}", none.stderr);
+}
+
+/// `mailbox recovery-codes` from the command line: the count, `--new` shown once as text and
+/// JSON (the old set void), `mailbox show` counting what is left, and an unknown mailbox refused.
+#[test]
+fn recovery_codes_from_the_command_line() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    let none = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--json"]).json();
+    assert_eq!(none, serde_json::json!({"address": "alice@example.com", "recovery_codes_left": 0}));
+
+    let text = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new"]).stdout;
+    assert!(text.starts_with("New recovery codes for alice@example.com (the old ones no longer work):"), "{text}");
+    let old: Vec<&str> = text.split_whitespace().filter(|w| w.len() == 11 && w.as_bytes()[5] == b'-').collect();
+    assert_eq!(old.len(), 10, "{text}");
+    let issued = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
+    assert_eq!(issued["address"], "alice@example.com");
+    let new: Vec<&str> = issued["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|c| !old.contains(c)), "a new set");
+
+    env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
+    let void = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", old[0]]);
+    assert_eq!(void.status, 1, "the old set is void");
+    env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", new[0]]);
+    let show = env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json();
+    assert_eq!(show["recovery_codes_left"], 9);
+    assert!(env.ok(&["mailbox", "show", "alice@example.com"]).stdout.contains("Recovery codes left"));
+    let text = env.ok(&["mailbox", "recovery-codes", "alice@example.com"]).stdout;
+    assert!(text.contains("alice@example.com has 9 unused recovery codes"), "{text}");
+
+    let unknown = env.run(&["mailbox", "recovery-codes", "nobody@example.com", "--new"]);
+    assert_eq!(unknown.status, 2, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("no mailbox nobody@example.com"), "{}", unknown.stderr);
 }
 
 /// `mailbox tap` from the command line: shown once (text and JSON), accepted by `login verify`,
@@ -495,5 +591,5 @@ fn a_temporary_access_pass_from_the_command_line() {
     assert!(short.stderr.contains("10 to 43200 minutes"), "{}", short.stderr);
     let bad = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", "abc"]);
     assert_eq!(bad.status, 2);
-    assert!(bad.stderr.contains("6 digits (or an access pass"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("6 digits (or a recovery code or access pass"), "{}", bad.stderr);
 }

@@ -16,8 +16,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::{
-    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LoginIp, MailboxAddress, MailboxChallenge,
-    Provider, Reason, VerifyAnswer, totp,
+    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LetterCode, LoginIp, MailboxAddress,
+    MailboxChallenge, Provider, Reason, Verified, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
 use mailmfa::service::{IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation};
@@ -92,7 +92,7 @@ fn enrol_by_login(service: &Service, address: &MailboxAddress, from: &str) -> Ve
     };
     let secret = secret_of(&otpauth_uri);
     let code = totp::code_at_step(&secret, totp::step_of(NOW));
-    assert_eq!(service.verify_login(address, ip(from), &code).unwrap(), VerifyAnswer::Accepted);
+    assert_eq!(service.verify_login(address, ip(from), &code).unwrap().answer, VerifyAnswer::Accepted);
     secret
 }
 
@@ -441,7 +441,10 @@ fn unlock_clears_a_lock() {
     let right: u32 = totp::code_at_step(&secret_of(&otpauth_uri), totp::step_of(NOW)).parse().unwrap();
     let wrong = format!("{:06}", (right + 1) % 1_000_000);
     for _ in 0..5 {
-        assert!(matches!(service.verify_login(&dave, ip("203.0.113.30"), &wrong), Ok(VerifyAnswer::Rejected { .. })));
+        assert!(matches!(
+            service.verify_login(&dave, ip("203.0.113.30"), &wrong),
+            Ok(Verified { answer: VerifyAnswer::Rejected { .. }, .. })
+        ));
     }
     assert!(service.mailbox(&dave).unwrap().mailbox.locked_for(NOW).is_some());
     let mut harness = console.harness();
@@ -792,7 +795,11 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
 
     let begin = |service: &Service| {
         let caller = Caller { key: Some(key.clone()), source: "127.0.0.1".parse().unwrap() };
-        let request = ApiRequest::Begin { address: "alice@example.com".to_owned(), ip: "192.0.2.1".to_owned() };
+        let request = ApiRequest::Begin {
+            address: "alice@example.com".to_owned(),
+            ip: "192.0.2.1".to_owned(),
+            device_token: None,
+        };
         service.api_batch(vec![(caller, request)]).pop().unwrap().result
     };
     begin(&console.service()).expect("the login service takes the key the console showed");
@@ -927,9 +934,12 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
     let details = service.mailbox(&alice).unwrap();
     assert_eq!(details.mailbox.locked_for(NOW), None, "issuing the pass cleared the lock");
     assert_eq!(details.access_pass_until, Some(NOW + 3600));
-    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap(), VerifyAnswer::Accepted);
+    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap().answer, VerifyAnswer::Accepted);
     assert!(
-        matches!(service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap(), VerifyAnswer::Rejected { .. }),
+        matches!(
+            service.verify_login(&alice, ip("198.51.100.7"), &pass).unwrap().answer,
+            VerifyAnswer::Rejected { .. }
+        ),
         "once"
     );
 
@@ -942,4 +952,79 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
             .iter()
             .any(|e| e.action == "mailbox.access_pass" && e.detail.as_deref().is_some_and(|d| d.contains("once")))
     );
+}
+
+/// Properties count the recovery codes left and issue a new set, shown once with Copy and
+/// Save…: the new codes work in a login, the old set does not, and the saved file is the codes'
+/// owner-only text.
+#[test]
+fn properties_issue_new_recovery_codes_shown_once() {
+    let console = Console::new();
+    let service = console.service();
+    let alice = address("alice@example.com");
+    enrol_by_login(&service, &alice, "203.0.113.10");
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_label("10 left");
+    harness.get_by_label("New recovery codes").click();
+    harness.run();
+
+    let codes = harness.state().shown_recovery_codes(&alice).expect("the codes are shown");
+    assert_eq!(codes.len(), 10);
+    harness.get_by_label("Copy codes");
+    harness.get_by_label("Save…");
+    harness.get_by_label_contains("Recovery codes for alice@example.com, shown only now");
+    assert_eq!(service.verify_login(&alice, ip("198.51.100.7"), &codes[0]).unwrap().answer, VerifyAnswer::Accepted);
+    assert_eq!(service.mailbox(&alice).unwrap().recovery_codes_left, 9);
+
+    let file = console.env.path("alice recovery codes.txt");
+    let parsed: Vec<LetterCode> = codes.iter().map(|c| c.parse().unwrap()).collect();
+    service.write_recovery_codes(&alice, &parsed, &file, IfExists::Refuse).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(codes.iter().all(|c| text.contains(c.as_str())), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    harness.get_by_label("Hide codes").click();
+    harness.run();
+    assert_eq!(harness.state().shown_recovery_codes(&alice), None);
+    let audit = service.audit(Some(&alice), 20).unwrap();
+    assert!(audit.iter().any(|e| e.action == "mailbox.recovery_codes"));
+    assert!(audit.iter().any(|e| e.action == "mailbox.save_recovery_codes"));
+}
+
+/// Properties count the devices the user asked to remember, and *Forget remembered devices* makes
+/// each of them challenged again (audited).
+#[test]
+fn properties_forget_the_remembered_devices() {
+    let console = Console::new();
+    let service = console.service();
+    let alice = address("alice@example.com");
+    service.set_setting("remember.days", "30").unwrap();
+    let secret = enrol_by_login(&service, &alice, "203.0.113.10");
+    let code = totp::code_at_step(&secret, totp::step_of(NOW) + 1);
+    let verified = service.verify_login_remembering(&alice, ip("203.0.113.10"), &code, true).unwrap();
+    let token = verified.device_token.expect("a remembered device");
+    let on_device = || service.begin_login_on(&alice, ip("198.51.100.7"), Some(&token)).unwrap();
+    assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) });
+
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, "example.com", "alice");
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness.get_by_label("Remembered devices");
+    harness.get_by_label("Forget remembered devices").click();
+    harness.run();
+
+    assert_eq!(service.mailbox(&alice).unwrap().remembered_devices, 0);
+    assert!(matches!(on_device(), BeginAnswer::Challenge { .. }), "challenged again");
+    let audit = service.audit(Some(&alice), 20).unwrap();
+    assert!(audit.iter().any(|e| e.action == "mailbox.forget_devices"));
 }

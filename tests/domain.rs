@@ -422,7 +422,10 @@ fn codes_are_exactly_six_ascii_digits() {
         "      ",
     ] {
         let err = refused_short::<Code>(raw, "6 digits");
-        assert_eq!(err, "the code must be exactly 6 digits (or an access pass such as abcde-fghjk)", "{raw:?}");
+        assert_eq!(
+            err, "the code must be exactly 6 digits (or a recovery code or access pass such as abcde-fghjk)",
+            "{raw:?}"
+        );
     }
     let err = refused_short::<Code>(&"9".repeat(TEN_KB), "6 digits");
     assert!(!err.contains("999999"), "a code error never echoes the input: {err}");
@@ -660,17 +663,17 @@ fn settings_are_checked_when_set() {
 
 #[test]
 fn access_passes_read_as_people_type_them() {
-    use mailmfa::domain::{AccessPass, Passcode};
-    let pass = AccessPass::from_random(&[0, 1, 2, 3, 4, 31, 30, 29, 28, 255]);
+    use mailmfa::domain::{LetterCode, Passcode};
+    let pass = LetterCode::from_random(&[0, 1, 2, 3, 4, 31, 30, 29, 28, 255]);
     assert_eq!(pass.shown(), "01234-zyxwz");
     for typed in ["01234-zyxwz", "01234zyxwz", "O1234-ZYXWZ", "o l 2 3 4 z y x w z", "0I234-zyxwz"] {
-        assert_eq!(ok::<AccessPass>(typed).letters(), "01234zyxwz", "{typed:?}");
+        assert_eq!(ok::<LetterCode>(typed).letters(), "01234zyxwz", "{typed:?}");
     }
     for wrong in ["01234-zyxw", "01234-zyxwzz", "01234-zyxwu", "ABCDE-FGHJ!", ""] {
-        assert!(wrong.parse::<AccessPass>().is_err(), "{wrong:?}");
+        assert!(wrong.parse::<LetterCode>().is_err(), "{wrong:?}");
     }
     assert!(matches!(ok::<Passcode>("123456"), Passcode::Code(_)));
-    assert!(matches!(ok::<Passcode>("abcde-fghjk"), Passcode::AccessPass(_)));
+    assert!(matches!(ok::<Passcode>("abcde-fghjk"), Passcode::Letters(_)));
     assert!(" 123456".parse::<Passcode>().is_err(), "a code is exactly six digits");
-    assert_eq!(format!("{:?}", ok::<AccessPass>("abcde-fghjk")), "AccessPass(*****-*****)");
+    assert_eq!(format!("{:?}", ok::<LetterCode>("abcde-fghjk")), "LetterCode(*****-*****)");
 }

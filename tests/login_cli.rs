@@ -34,13 +34,22 @@ fn current_code(secret: &[u8]) -> String {
 
 /// Enrols alice from `ip` through the binary and returns her secret.
 fn enrol(env: &TestEnv, ip: &str) -> Vec<u8> {
+    enrol_with_codes(env, ip).0
+}
+
+/// Enrols alice from `ip` through the binary: her secret, and the recovery codes it brought.
+fn enrol_with_codes(env: &TestEnv, ip: &str) -> (Vec<u8>, Vec<String>) {
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", ip, "--json"]).json();
     assert_eq!(begin["decision"], "enroll", "{begin}");
     let secret = secret_of(begin["otpauth_uri"].as_str().unwrap());
     let verify =
         env.ok(&["login", "verify", "alice@example.com", "--ip", ip, "--code", &current_code(&secret), "--json"]);
-    assert_eq!(verify.json(), json!({"result": "accepted"}));
-    secret
+    let answer = verify.json();
+    assert_eq!(answer["result"], "accepted", "{answer}");
+    let codes: Vec<String> =
+        answer["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    assert_eq!(codes.len(), 10, "{answer}");
+    (secret, codes)
 }
 
 fn six_digits(text: &str) -> String {
@@ -80,7 +89,9 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
     let secret = secret_of(&uri);
     let code = current_code(&secret);
     let accepted = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code]);
-    assert_eq!((accepted.status, accepted.stdout.trim()), (0, "Accepted."));
+    assert_eq!(accepted.status, 0, "{}", accepted.stderr);
+    assert!(accepted.stdout.starts_with("Accepted.\n  "), "the enrolment's recovery codes follow: {}", accepted.stdout);
+    assert!(accepted.stdout.contains("They are not shown again"), "{}", accepted.stdout);
     let replay = env.run(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code, "--json"]);
     assert_eq!(replay.status, 1);
     assert_eq!(replay.json(), json!({"result": "rejected", "reason": "invalid_code"}));
@@ -100,6 +111,41 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
     let again = env.ok(&["login", "begin", "alice@example.com", "--ip", "2001:db8::7", "--json"]).json();
     assert_eq!(again["decision"], "enroll");
     assert_ne!(secret_of(again["otpauth_uri"].as_str().unwrap()), secret);
+}
+
+/// One recovery code raced by four processes on one store (local and shared): exactly one is let
+/// in, 20 times over, and the others get a wrong-code answer.
+#[test]
+fn processes_racing_one_recovery_code_exactly_one_is_accepted() {
+    for shared in [false, true] {
+        let env = seeded("always");
+        if shared {
+            env.ok(&["store", "mode", "shared"]);
+        }
+        let (_, mut codes) = enrol_with_codes(&env, "203.0.113.7");
+        for round in 0..20 {
+            if codes.is_empty() {
+                codes = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json()
+                    ["recovery_codes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned())
+                    .collect();
+            }
+            let code = codes.pop().unwrap();
+            let runs = race(&env, shared, &code, 4);
+            let accepted = runs.iter().filter(|r| r.status == 0).count();
+            assert_eq!(
+                accepted,
+                1,
+                "shared={shared} round {round}: {:?}",
+                runs.iter().map(|r| &r.stdout).collect::<Vec<_>>()
+            );
+            // The losers are wrong codes: unlock so the lockout does not end the rounds.
+            env.ok(&["mailbox", "unlock", "alice@example.com"]);
+        }
+    }
 }
 
 fn race(env: &TestEnv, shared: bool, code: &str, racers: usize) -> Vec<Run> {

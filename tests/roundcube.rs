@@ -100,9 +100,21 @@ impl Site {
     }
 
     /// On the enrolment page: reads the QR code off the screen as a phone camera would, checks
-    /// that the key for typing by hand is the same secret, and types the app's first code.
-    /// Returns the secret.
+    /// that the key for typing by hand is the same secret, types the app's first code, and goes
+    /// on from the recovery codes. Returns the secret.
     fn enrol(&self) -> Vec<u8> {
+        self.enrol_with_codes().0
+    }
+
+    /// [`Site::enrol`], returning the recovery codes the page showed once too.
+    fn enrol_with_codes(&self) -> (Vec<u8>, Vec<String>) {
+        let enrolled = self.enrol_to_codes();
+        self.browser.find("#mailmfa-continue").click();
+        enrolled
+    }
+
+    /// [`Site::enrol`] up to the page of recovery codes, before going on.
+    fn enrol_to_codes(&self) -> (Vec<u8>, Vec<String>) {
         let b = &self.browser;
         b.wait_for("#mailmfa-qrcode");
         assert_eq!(b.find("#mailmfa-title").text(), "Set up two-factor authentication");
@@ -114,7 +126,11 @@ impl Site {
         assert_eq!(typed, secret, "the key for manual entry");
         let secret = decode_secret(&secret).unwrap().to_vec();
         self.enter_code(&current_code(&secret));
-        secret
+        b.wait_for("#mailmfa-codes");
+        assert_eq!(b.find("#mailmfa-title").text(), "Recovery codes");
+        let codes: Vec<String> = b.find_all("#mailmfa-codes li").iter().map(|li| li.text()).collect();
+        assert_eq!(codes.len(), 10, "{}", b.visible_text());
+        (secret, codes)
     }
 
     /// Types a code into the code field and presses Verify.
@@ -425,6 +441,93 @@ fn an_access_pass_from_the_administrator_opens_the_mailbox() {
     assert!(site.alice()["access_pass_until"].is_null(), "a --once pass is used up");
 }
 
+/// The recovery codes the enrolment showed open the mailbox once each, in the field folded under
+/// the code field; the settings page counts them and gives a new set, shown once, that voids the
+/// old one.
+#[test]
+fn recovery_codes_open_the_mailbox_once_and_the_settings_page_gives_new_ones() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.sign_in();
+    let (_, codes) = site.enrol_with_codes();
+    site.expect_inbox();
+    b.goto(&site.webmail.url("?_task=mailmfa&_action=codes"));
+    site.expect_inbox();
+    assert!(b.try_find("#mailmfa-codes").is_none(), "the codes are shown once");
+
+    let use_code = |code: &str| {
+        // From the inbox, or from the code page after a refused code.
+        match b.try_find("#mailmfa-signout a, a#mailmfa-signout") {
+            Some(cancel) => {
+                cancel.click();
+                b.wait_for("#rcmloginuser");
+            }
+            None => site.sign_out(),
+        }
+        site.sign_in();
+        b.wait_for("#mailmfa-code");
+        b.find("details.mailmfa-access-pass summary").click();
+        b.find("#mailmfa-pass").type_text(code);
+        b.find("#mailmfa-pass-verify").click();
+    };
+    use_code(&codes[0]);
+    site.expect_inbox();
+    use_code(&codes[0]);
+    assert!(b.wait_for("#mailmfa-note").text().contains("not right"), "a recovery code works once");
+    assert_eq!(site.alice()["recovery_codes_left"], 9);
+    use_code(&codes[1]);
+    site.expect_inbox();
+
+    b.find("#taskmenu a.settings").click();
+    b.wait_for("#settings-menu li.mailmfa a").click();
+    let left = b.wait_for("#mailmfa-codes-left").text();
+    assert!(left.contains("You have 8 unused recovery codes"), "{left}");
+    b.find("#mailmfa-new-codes-button").click();
+    let note = b.wait_for("#mailmfa-settings-note").text();
+    assert!(note.contains("new recovery codes"), "{note}");
+    let new: Vec<String> = b.find_all("#mailmfa-new-codes li").iter().map(|li| li.text()).collect();
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|c| !codes.contains(c)), "a new set");
+    assert_eq!(site.alice()["recovery_codes_left"], 10);
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings"));
+    assert!(b.wait_for("#mailmfa-codes-left").text().contains("10 unused"));
+    assert!(b.try_find("#mailmfa-new-codes").is_none(), "new codes are shown once");
+
+    use_code(&codes[2]);
+    assert!(b.wait_for("#mailmfa-note").text().contains("not right"), "the old set is void");
+    b.find("details.mailmfa-access-pass summary").click();
+    b.find("#mailmfa-pass").type_text(&new[0]);
+    b.find("#mailmfa-pass-verify").click();
+    site.expect_inbox();
+}
+
+/// "Remember this browser": ticked at the enrolment's first code, the next sign-in opens the inbox
+/// without the code page, until the administrator forgets the device.
+#[test]
+fn a_remembered_browser_opens_the_inbox_without_a_code() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    site.sign_in();
+    let remember = b.wait_for("#mailmfa-remember");
+    assert!(b.visible_text().contains("Remember this browser for 30 days"), "{}", b.visible_text());
+    remember.click();
+    site.enrol_with_codes();
+    site.expect_inbox();
+    assert_eq!(site.alice()["remembered_devices"], 1);
+
+    site.sign_out();
+    site.sign_in();
+    site.expect_inbox();
+    let audit = site.env.ok(&["audit", "--json", "--limit", "1"]).json();
+    assert_eq!((audit[0]["outcome"].as_str(), audit[0]["detail"].as_str()), (Some("allow"), Some("remembered_device")));
+
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
+    site.sign_out();
+    site.sign_in();
+    b.wait_for("#mailmfa-code");
+}
+
 #[test]
 fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
     let phpunit = browser::require_program("phpunit", "phpunit php-curl");
@@ -455,7 +558,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (8 tests"), "{report}");
+    assert!(report.contains("OK (9 tests"), "{report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 
@@ -491,7 +594,12 @@ fn screenshots_of_the_sign_in_pages() {
             b.set_viewport_size(1280, height.as_u64().unwrap_or(800).max(800) as u32);
         }
         save(&format!("roundcube-enrol{suffix}.png"), b.screenshot());
-        let secret = site.enrol();
+        let (secret, _) = site.enrol_to_codes();
+        if desktop {
+            b.set_viewport_size(1280, 800);
+            save("roundcube-recovery-codes.png", b.screenshot());
+        }
+        b.find("#mailmfa-continue").click();
         site.expect_inbox();
         if desktop {
             b.set_viewport_size(1280, 800);

@@ -101,7 +101,9 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
     let wrong = verify(&server, key, transaction, "000000");
     assert_eq!(wrong.json, json!({"result": "rejected", "reason": "invalid_code"}));
     let code = code_at_step(&secret, step_of(now));
-    assert_eq!(verify(&server, key, transaction, &code).json, json!({"result": "accepted"}));
+    let accepted = verify(&server, key, transaction, &code).json;
+    assert_eq!(accepted["result"], "accepted", "{accepted}");
+    assert_eq!(accepted["recovery_codes"].as_array().map(Vec::len), Some(10), "the enrolment brings recovery codes");
     let ended = verify(&server, key, transaction, &code);
     assert_eq!(ended.status, 404, "the transaction ended at the accepted code: {:?}", ended.json);
     assert!(ended.json["error"].as_str().unwrap().contains("transaction"));
@@ -132,7 +134,7 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
         shown.json,
         json!({"address": "bob@example.com", "challenge": "inherit", "effective_challenge": "always",
                "may_change_challenge": true, "provider": "sms", "providers": ["totp", "sms", "smtp"],
-               "sms_number": "+•••••••••67", "alt_email": null}),
+               "sms_number": "+•••••••••67", "alt_email": null, "recovery_codes_left": 0}),
         "the settings page shows what applies, and the number only masked"
     );
     let changed = settings(json!({"challenge": "new-ip"}));
@@ -558,5 +560,98 @@ fn an_access_pass_verifies_over_the_api() {
     assert_eq!(verify(&server, key, &transaction, &pass).json, json!({"result": "accepted"}));
     let text = serde_json::to_string(&audit(&site.env)).unwrap();
     assert!(!text.contains(&pass) && !text.contains(&pass.replace('-', "")), "the pass in the audit log");
+    assert_eq!(server.stop(), Some(0));
+}
+
+/// Recovery codes over the API: the enrolment's verify answer carries them once, one of them
+/// verifies once in place of a code, the settings page counts what is left, and a user's request
+/// for new ones voids the old (audited, and no code in the audit log).
+#[test]
+fn recovery_codes_over_the_api() {
+    let site = Site::new();
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+    let enrol = begin(&server, key, "alice@example.com");
+    let transaction = enrol.json["transaction_id"].as_str().unwrap().to_owned();
+    let uri = enrol.json["otpauth_uri"].as_str().unwrap();
+    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let accepted = verify(&server, key, &transaction, &code_at_step(&secret, step_of(now))).json;
+    let codes: Vec<String> =
+        accepted["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    assert_eq!(codes.len(), 10);
+
+    let left = |server: &Server| {
+        call(&agent(), "GET", &server.url("/v1/users/alice@example.com/settings"), Some(key), None).json
+            ["recovery_codes_left"]
+            .clone()
+    };
+    assert_eq!(left(&server), 10);
+    let transaction = begin(&server, key, "alice@example.com").json["transaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&server, key, &transaction, &codes[3]).json, json!({"result": "accepted"}));
+    let transaction = begin(&server, key, "alice@example.com").json["transaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&server, key, &transaction, &codes[3]).json["reason"], "invalid_code", "used once");
+    assert_eq!(left(&server), 9);
+
+    let url = server.url("/v1/users/alice@example.com/recovery-codes");
+    assert_eq!(call(&agent(), "POST", &url, None, Some("{}")).status, 401);
+    let renewed = call(&agent(), "POST", &url, Some(key), None);
+    assert_eq!(renewed.status, 200, "{:?}", renewed.json);
+    assert_eq!(renewed.json["address"], "alice@example.com");
+    let new: Vec<String> =
+        renewed.json["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    assert_eq!(new.len(), 10);
+    assert_eq!(left(&server), 10);
+    assert_eq!(verify(&server, key, &transaction, &codes[4]).json["reason"], "invalid_code", "the old set is void");
+    assert_eq!(verify(&server, key, &transaction, &new[0]).json["result"], "accepted");
+    let unknown = call(&agent(), "POST", &server.url("/v1/users/nobody@example.com/recovery-codes"), Some(key), None);
+    assert_eq!(unknown.status, 400, "{:?}", unknown.json);
+
+    let entries = audit(&site.env);
+    assert!(entries.iter().any(|e| e["action"] == "user.recovery_codes" && e["outcome"] == "ok"), "{entries:?}");
+    let text = serde_json::to_string(&entries).unwrap();
+    for code in codes.iter().chain(&new) {
+        assert!(!text.contains(code.as_str()) && !text.contains(&code.replace('-', "")), "{code} in the audit log");
+    }
+    assert_eq!(server.stop(), Some(0));
+}
+
+/// Remembering a device over the API: `begin` says for how many days a device may be remembered,
+/// `verify` with `"remember": true` answers its token, and a `begin` that brings the token is let
+/// through without a transaction; a forged token is not, and neither is the token once forgotten.
+#[test]
+fn a_remembered_device_over_the_api() {
+    let site = Site::new();
+    site.env.ok(&["settings", "set", "remember.days", "7"]);
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+    let enrol = begin(&server, key, "alice@example.com");
+    assert_eq!(enrol.json["remember_days"], 7, "{:?}", enrol.json);
+    let uri = enrol.json["otpauth_uri"].as_str().unwrap();
+    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let body = json!({"transaction_id": enrol.json["transaction_id"], "code": code_at_step(&secret, step_of(now)),
+                      "remember": true});
+    let accepted = post(&server, "/v1/login/verify", Some(key), body).json;
+    assert_eq!(accepted["result"], "accepted", "{accepted}");
+    let token = accepted["device_token"].as_str().expect("a device token").to_owned();
+
+    let on_device = |token: &str| {
+        post(
+            &server,
+            "/v1/login/begin",
+            Some(key),
+            json!({"address": "alice@example.com", "ip": "198.51.100.4",
+                                                           "device_token": token}),
+        )
+        .json
+    };
+    assert_eq!(on_device(&token), json!({"decision": "allow", "reason": "remembered_device"}));
+    assert_eq!(on_device("forged-token")["decision"], "challenge");
+    assert_eq!(begin(&server, key, "alice@example.com").json["decision"], "challenge", "not without the token");
+    site.env.ok(&["mailbox", "reset", "alice@example.com", "--devices"]);
+    assert_eq!(on_device(&token)["decision"], "challenge", "forgotten");
+    let text = serde_json::to_string(&audit(&site.env)).unwrap();
+    assert!(!text.contains(&token), "the token in the audit log");
     assert_eq!(server.stop(), Some(0));
 }

@@ -198,9 +198,21 @@ fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
     let wrong = post_form(&url, &[("csrf", &csrf), ("code", "000000")]);
     assert!(wrong.html.contains("not right"));
     let done = post_form(&url, &[("csrf", &csrf), ("code", &code_at_step(&secret, step_of(now())))]);
-    assert_eq!(done.status, 303, "{}", done.html);
-    let location = done.header("location").unwrap().to_owned();
+    // The completed enrolment shows its recovery codes once, then links on with the ticket.
+    assert_eq!(done.status, 200, "{}", done.html);
+    assert_eq!(done.header("cache-control"), Some("no-store"));
+    assert!(done.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    let codes: Vec<&str> = done.html.split("<li>").skip(1).map(|li| li.split("</li>").next().unwrap()).collect();
+    assert_eq!(codes.len(), 10, "{}", done.html);
+    assert!(codes.iter().all(|c| c.len() == 11 && &c[5..6] == "-"), "{codes:?}");
+    let download = done.html.split("href=\"data:text/plain;charset=utf-8,").nth(1).unwrap().split('"').next().unwrap();
+    let file = form_urlencoded::parse(format!("f={download}").as_bytes()).next().unwrap().1.into_owned();
+    assert!(codes.iter().all(|c| file.contains(c)), "the text file holds the codes: {file:?}");
+    let location = done.html.split("class=\"button\" href=\"").nth(1).unwrap().split('"').next().unwrap();
+    let location = location.replace("&amp;", "&");
     assert!(location.starts_with(&format!("{RETURN}&mailmfa_ticket=")), "{location}");
+    let again = post_form(&url, &[("csrf", &csrf), ("code", &code_at_step(&secret, step_of(now())))]);
+    assert_eq!(again.status, 404, "the codes page is not shown twice");
     let ticket = location.split("mailmfa_ticket=").nth(1).unwrap();
     assert_eq!(site.redeem(ticket), json!({"result": "accepted", "address": "alice@example.com"}));
     assert_eq!(site.redeem(ticket), json!({"result": "rejected", "reason": "invalid_ticket"}), "a ticket works once");
@@ -291,6 +303,13 @@ fn a_person_enrols_in_a_real_browser_and_the_webmail_redeems_the_ticket_once() {
     assert!(b.wait_for(".note.bad").text().contains("not right"), "{}", b.visible_text());
     assert!(b.url().starts_with(&site.server.base), "a wrong code stays on the page: {}", b.url());
     submit_code(&b, &code_at_step(&secret, step_of(now())));
+    // The recovery codes, once, before going on.
+    b.wait_for("ol.codes");
+    let codes: Vec<String> = b.find_all("ol.codes li").iter().map(|li| li.text()).collect();
+    assert_eq!(codes.len(), 10, "{}", b.visible_text());
+    assert!(b.visible_text().contains("shown only now"), "{}", b.visible_text());
+    assert!(!scrolls_sideways(&b));
+    b.find("a.button").click();
     b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
     b.wait_for("#inbox");
     let landed = b.url();
@@ -303,6 +322,22 @@ fn a_person_enrols_in_a_real_browser_and_the_webmail_redeems_the_ticket_once() {
     b.goto(&url);
     b.wait_for("h1");
     assert!(b.visible_text().contains("has ended"), "{}", b.visible_text());
+
+    // The phone is lost: a recovery code signs in once, in the field folded under the code field.
+    for attempt in ["first", "second"] {
+        b.goto(&webmail.signin(&site, "alice@example.com"));
+        b.wait_for("#code");
+        b.find("details.access-pass summary").click();
+        b.find("#pass").type_text(&codes[0]);
+        b.find("details.access-pass button[type=submit]").click();
+        if attempt == "first" {
+            b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+        } else {
+            assert!(b.wait_for(".note.bad").text().contains("not right"), "a recovery code works once");
+        }
+    }
+    let left = site.env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json()["recovery_codes_left"].clone();
+    assert_eq!(left, 9);
 }
 
 /// On a 360 px phone the pages fit the screen, the enrol page offers to open the account in the
@@ -350,13 +385,22 @@ fn screenshots_of_the_hosted_pages() {
         if screen.phone_pixel_ratio.is_none() {
             b.set_viewport_size(1280, 900);
         }
-        for (page, address) in [("enrol", "alice@example.com"), ("code", "bob@example.com")] {
-            b.goto(&webmail.signin(&site, address));
-            b.wait_for("#code");
+        let shoot = |page: &str| {
             let path = folder.join(format!("signin-{page}{suffix}.png"));
             std::fs::write(&path, b.screenshot()).unwrap();
             eprintln!("wrote {}", path.display());
+        };
+        for (page, address) in [("enrol", "alice@example.com"), ("code", "bob@example.com")] {
+            b.goto(&webmail.signin(&site, address));
+            b.wait_for("#code");
+            shoot(page);
         }
+        b.goto(&webmail.signin(&site, "alice@example.com"));
+        let uri = decode_qr(&b.wait_for("img.qr").screenshot());
+        let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
+        submit_code(&b, &code_at_step(&secret, step_of(now())));
+        b.wait_for("ol.codes");
+        shoot("recovery-codes");
     }
 }
 
@@ -382,4 +426,45 @@ fn an_access_pass_signs_in_on_the_hosted_page() {
     assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "alice@example.com");
     let details = site.env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json();
     assert!(details["access_pass_until"].is_null(), "a --once pass is used up: {details}");
+}
+
+/// "Remember this device" on the hosted page: the browser gets an HttpOnly cookie, and its next
+/// sign-in page sends it straight back to the webmail with a ticket, until the administrator
+/// forgets the device.
+#[test]
+fn a_remembered_browser_goes_straight_back_to_the_webmail() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    let codes = site.env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
+    let b = Browser::start(Screen::desktop(1280, 900));
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(b.visible_text().contains("Remember this device for 30 days"), "{}", b.visible_text());
+    b.find("details.access-pass summary").click();
+    b.find("#pass").type_text(codes["recovery_codes"][0].as_str().unwrap());
+    b.find("#remember-pass").click();
+    b.find("details.access-pass button[type=submit]").click();
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    assert_eq!(site.env.ok(&["mailbox", "show", "alice@example.com", "--json"]).json()["remembered_devices"], 1);
+
+    // The next sign-in: the page is passed straight through, with a ticket the webmail redeems.
+    let url = webmail.signin(&site, "alice@example.com");
+    b.goto(&url);
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "alice@example.com");
+    let audit = site.env.ok(&["audit", "--json", "--limit", "1"]).json();
+    assert!(audit.to_string().contains("remembered_device"), "{audit}");
+
+    // Script cannot read the cookie; once the device is forgotten, the page asks again.
+    b.goto(&site.server.url("/signin/0000"));
+    b.wait_for("h1");
+    assert!(b.cookies().iter().any(|(name, _)| name == "mailmfa_device"), "the cookie is there: {:?}", b.cookies());
+    let script_sees = b.execute("return document.cookie;", json!([]));
+    assert!(!script_sees.as_str().unwrap_or_default().contains("mailmfa_device"), "{script_sees}");
+    site.env.ok(&["mailbox", "reset", "alice@example.com", "--devices"]);
+    b.goto(&webmail.signin(&site, "alice@example.com"));
+    b.wait_for("img.qr");
+    assert!(b.url().starts_with(&site.server.base), "asked again: {}", b.url());
 }

@@ -155,16 +155,20 @@ pub enum MailboxCommand {
     },
     /// Change a mailbox's challenge mode, provider, SMS number or alternate address.
     Set(MailboxSetArgs),
-    /// Reset the two factor code and/or the country exceptions.
+    /// Reset the two factor code, the country exceptions and/or the remembered devices.
     Reset {
         /// mailbox@postoffice
         address: String,
-        /// Forget the TOTP secret: the next login enrols again with a new QR code.
+        /// Forget the TOTP secret (and the remembered devices): the next login enrols again with a
+        /// new QR code.
         #[arg(long)]
         code: bool,
         /// Forget the known countries and IP addresses.
         #[arg(long)]
         countries: bool,
+        /// Forget the devices the user asked to remember: each is challenged again.
+        #[arg(long)]
+        devices: bool,
     },
     /// Unlock a mailbox locked after failed codes.
     Unlock {
@@ -182,6 +186,15 @@ pub enum MailboxCommand {
         /// It works for one login only.
         #[arg(long)]
         once: bool,
+    },
+    /// How many recovery codes the mailbox has left; with --new, issue a new set of ten (the old
+    /// ones stop working) and show them once.
+    RecoveryCodes {
+        /// mailbox@postoffice
+        address: String,
+        /// Issue new codes, voiding the old.
+        #[arg(long)]
+        new: bool,
     },
     /// Write the enrolment QR code (PNG) of the mailbox's pending or active TOTP secret.
     Qr {
@@ -222,6 +235,9 @@ pub enum LoginCommand {
         /// The IP address the login comes from.
         #[arg(long)]
         ip: String,
+        /// The token `login verify --remember` gave this device, if it has one.
+        #[arg(long, value_name = "TOKEN")]
+        device_token: Option<String>,
     },
     /// Check the code the user typed.
     Verify {
@@ -230,9 +246,12 @@ pub enum LoginCommand {
         /// The IP address the login comes from (the same as at begin).
         #[arg(long)]
         ip: String,
-        /// The six-digit code.
+        /// The six-digit code, a recovery code or an access pass.
         #[arg(long)]
         code: String,
+        /// Remember this device (when `remember.days` allows): the answer carries its token.
+        #[arg(long)]
+        remember: bool,
     },
 }
 

@@ -17,8 +17,8 @@ use args::{
 use output::{Output, table, when};
 
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, MailboxAddress, MailboxChallenge,
-    PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
+    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, LetterCode, MailboxAddress,
+    MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
 use crate::service::{
     IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, StoreMode,
@@ -152,6 +152,7 @@ fn coverage(service: &Service, postoffice: Option<&PostOfficeName>, csv: bool) -
         "ENROLLED",
         "LOCKED",
         "NEVER SIGNED IN",
+        "NO RECOVERY CODES",
     ];
     Ok(Output::data(table(&headers, &rows), json))
 }
@@ -291,15 +292,24 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
         }
         MailboxCommand::Show { address } => show_mailbox(service, &parse(&address)?),
         MailboxCommand::Set(args) => set_mailbox(service, args, Configurer::Administrator),
-        MailboxCommand::Reset { address, code, countries } => {
+        MailboxCommand::Reset { address, code, countries, devices } => {
             let address: MailboxAddress = parse(&address)?;
-            if !code && !countries {
-                return Err(usage("give --code and/or --countries"));
+            if !code && !countries && !devices {
+                return Err(usage("give --code, --countries and/or --devices"));
             }
             let mut said = Vec::new();
             if code {
                 service.reset_two_factor_code(&address)?;
-                said.push("Reset the two factor code: the next login enrols again.".to_owned());
+                said.push(
+                    "Reset the two factor code (and forgot the remembered devices): the next login enrols again."
+                        .to_owned(),
+                );
+            }
+            let mut devices_forgotten = json!(null);
+            if devices && !code {
+                let n = service.forget_devices(&address)?;
+                said.push(format!("Forgot {n} remembered device{}.", if n == 1 { "" } else { "s" }));
+                devices_forgotten = json!(n);
             }
             let mut forgotten = json!(null);
             if countries {
@@ -309,7 +319,8 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
             }
             Ok(Output::done(
                 format!("{address}: {}", said.join(" ")),
-                json!({"mailbox": address, "code_reset": code, "countries_reset": countries, "forgotten": forgotten}),
+                json!({"mailbox": address, "code_reset": code, "countries_reset": countries, "forgotten": forgotten,
+                       "devices_forgotten": devices_forgotten}),
             ))
         }
         MailboxCommand::Unlock { address } => {
@@ -331,6 +342,28 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
                 json!({"address": address, "tap": pass, "expires_at": until, "once": once}),
             ))
         }
+        MailboxCommand::RecoveryCodes { address, new: true } => {
+            let address: MailboxAddress = parse(&address)?;
+            let codes = service.new_recovery_codes(&address)?;
+            Ok(Output::done(
+                format!(
+                    "New recovery codes for {address} (the old ones no longer work):\n{}",
+                    recovery_codes_text(&codes)
+                ),
+                json!({"address": address, "recovery_codes": codes}),
+            ))
+        }
+        MailboxCommand::RecoveryCodes { address, new: false } => {
+            let address: MailboxAddress = parse(&address)?;
+            let left = service.mailbox(&address)?.recovery_codes_left;
+            Ok(Output::done(
+                format!(
+                    "{address} has {left} unused recovery code{}. `--new` issues ten new ones.",
+                    if left == 1 { "" } else { "s" }
+                ),
+                json!({"address": address, "recovery_codes_left": left}),
+            ))
+        }
         MailboxCommand::Qr { address, out } => {
             let address: MailboxAddress = parse(&address)?;
             let state = service.write_enrolment_qr(&address, &out, IfExists::Refuse)?;
@@ -340,6 +373,17 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
             ))
         }
     }
+}
+
+/// Recovery codes as a user copies them: two columns, and what they are for.
+fn recovery_codes_text(codes: &[LetterCode]) -> String {
+    let lines: Vec<String> =
+        codes.chunks(2).map(|pair| pair.iter().map(LetterCode::shown).collect::<Vec<_>>().join("    ")).collect();
+    format!(
+        "{}\nEach works once in place of a code if the phone is lost. They are not shown again: \
+         keep them somewhere safe.",
+        lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    )
 }
 
 fn challenge_cell(own: MailboxChallenge, effective: ChallengeMode) -> String {
@@ -365,6 +409,8 @@ fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
     line("Failed attempts", r.failures.to_string());
     line("Locked until", r.locked_for(now).and(r.locked_until).map(when).unwrap_or_default());
     line("Access pass until", d.access_pass_until.map(when).unwrap_or_default());
+    line("Recovery codes left", d.recovery_codes_left.to_string());
+    line("Remembered devices", d.remembered_devices.to_string());
     line("Last login", r.last_login.map(when).unwrap_or_default());
     let values = |list: &[KnownLocation]| list.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
     line("Known countries", values(&d.known_countries));
@@ -380,6 +426,8 @@ fn show_mailbox(service: &Service, address: &MailboxAddress) -> CliResult {
         "enrolment": r.enrolment, "sms_number": r.sms_number, "alt_email": r.alt_email, "failures": r.failures,
         "locked_until": r.locked_for(now).and(r.locked_until).map(when), "last_login": r.last_login.map(when),
         "access_pass_until": d.access_pass_until.map(when),
+        "recovery_codes_left": d.recovery_codes_left,
+        "remembered_devices": d.remembered_devices,
         "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
     });
     Ok(Output::data(text, value))
@@ -412,8 +460,8 @@ pub(crate) fn set_mailbox(service: &Service, args: MailboxSetArgs, by: Configure
 
 fn login(service: &Service, command: LoginCommand) -> CliResult {
     match command {
-        LoginCommand::Begin { address, ip } => {
-            let answer = service.login_begin(&address, &ip)?;
+        LoginCommand::Begin { address, ip, device_token } => {
+            let answer = service.login_begin(&address, &ip, device_token.as_deref())?;
             let why = answer.reason().map(|r| format!(" ({})", r.describe())).unwrap_or_default();
             let text = match &answer {
                 BeginAnswer::Allow { .. } => format!("Allow: no second factor needed{why}."),
@@ -430,11 +478,24 @@ fn login(service: &Service, command: LoginCommand) -> CliResult {
             let json = serde_json::to_value(&answer).unwrap_or_default();
             Ok(if answer.proceeds() { Output::done(text, json) } else { Output::refused(text, json) })
         }
-        LoginCommand::Verify { address, ip, code } => {
-            let answer = service.login_verify(&address, &ip, &code)?;
-            let json = serde_json::to_value(answer).unwrap_or_default();
-            Ok(match answer {
-                VerifyAnswer::Accepted => Output::done("Accepted.".to_owned(), json),
+        LoginCommand::Verify { address, ip, code, remember } => {
+            let verified = service.login_verify(&address, &ip, &code, remember)?;
+            let json = serde_json::to_value(&verified).unwrap_or_default();
+            Ok(match verified.answer {
+                VerifyAnswer::Accepted => {
+                    let mut text = "Accepted.".to_owned();
+                    if let Some(codes) = &verified.recovery_codes {
+                        text += &format!("\n{}", recovery_codes_text(codes));
+                    }
+                    match (&verified.device_token, remember) {
+                        (Some(token), _) => text += &format!("\nDevice remembered; its token: {token}"),
+                        (None, true) => {
+                            text += "\nThe device was not remembered (remember.days is 0, or this was an access pass)."
+                        }
+                        (None, false) => {}
+                    }
+                    Output::done(text, json)
+                }
                 VerifyAnswer::Rejected { reason } => Output::refused(format!("Rejected: {reason}."), json),
             })
         }

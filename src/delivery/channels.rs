@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::sms::{HttpMethod, SmsAuth, SmsBody, SmsGateway, SmsPreset, SuccessRule};
 use super::smtp::{SmtpRelay, SmtpSecurity};
 use super::{DeliveryError, Service as Channel, render_template};
-use crate::domain::{PhoneNumber, Provider, Settings};
+use crate::domain::{Notice, PhoneNumber, Provider, Settings};
 
 /// A message carrying a one-time code, already rendered from the templates.
 pub struct CodeMessage {
@@ -30,6 +30,29 @@ impl CodeMessage {
             Provider::Sms | Provider::Totp => ("", settings.sms_message.as_str()),
         };
         Self { subject: render_template(subject, &values), body: Zeroizing::new(render_template(body, &values)) }
+    }
+
+    /// The e-mail of a notification, from the `notify.*` templates: `{mailbox}`, `{issuer}`,
+    /// `{event}`, `{time}`, `{ip}`, `{country}`, `{left}` (recovery codes) and `{until}` (an access
+    /// pass).
+    pub fn for_notice(settings: &Settings, notice: &Notice) -> Self {
+        let unknown = "unknown";
+        let detail = notice.detail.as_deref().unwrap_or(unknown);
+        let at = crate::clock::format_readable(notice.at);
+        let values = [
+            ("mailbox", notice.mailbox.as_str()),
+            ("issuer", settings.issuer.as_str()),
+            ("event", notice.event.label()),
+            ("time", at.as_str()),
+            ("ip", notice.ip.as_deref().unwrap_or(unknown)),
+            ("country", notice.country.as_deref().unwrap_or(unknown)),
+            ("left", detail),
+            ("until", detail),
+        ];
+        Self {
+            subject: render_template(&settings.notify_subject, &values),
+            body: Zeroizing::new(render_template(notice.event.template(settings), &values)),
+        }
     }
 
     /// The message of a test send: it carries no code.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::Provider;
+use super::{LetterCode, Provider};
 
 /// Why the engine decided as it did (the `reason` of the JSON answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,6 +23,8 @@ pub enum Reason {
     KnownCountry,
     /// The IP address is in a trusted network (of the platform or the post office).
     TrustedNetwork,
+    /// The login comes from a device the user had remembered after an accepted code.
+    RememberedDevice,
     /// The country is new for the mailbox.
     NewCountry,
     /// The country of the address could not be resolved.
@@ -45,6 +47,7 @@ impl Reason {
             Self::NewIp => "new_ip",
             Self::KnownCountry => "known_country",
             Self::TrustedNetwork => "trusted_network",
+            Self::RememberedDevice => "remembered_device",
             Self::NewCountry => "new_country",
             Self::UnknownCountry => "unknown_country",
             Self::SendLimit => "send_limit",
@@ -62,6 +65,7 @@ impl Reason {
             Self::NewIp => "the IP address is new for this mailbox",
             Self::KnownCountry => "the country is known for this mailbox",
             Self::TrustedNetwork => "the IP address is in a trusted network",
+            Self::RememberedDevice => "the device was remembered after an accepted code",
             Self::NewCountry => "the country is new for this mailbox",
             Self::UnknownCountry => "the country of the IP address is unknown",
             Self::SendLimit => "too many codes were sent in the last hour",
@@ -193,4 +197,27 @@ pub enum VerifyAnswer {
         /// Why.
         reason: RejectReason,
     },
+}
+
+/// `login verify`'s whole answer: the result, and what an accepted code hands its user once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    /// Accepted or rejected, and why.
+    #[serde(flatten)]
+    pub answer: VerifyAnswer,
+    /// New recovery codes, issued when this code completed a TOTP enrolment. Shown to the user
+    /// this once: only their keyed hashes are kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<LetterCode>>,
+    /// The token of a device the user asked to remember: a later `begin` that brings it is let
+    /// through until it expires or is revoked. Only its keyed hash is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+}
+
+impl Verified {
+    /// A result that hands nothing out.
+    pub fn only(answer: VerifyAnswer) -> Self {
+        Self { answer, recovery_codes: None, device_token: None }
+    }
 }

@@ -7,6 +7,7 @@ mod login;
 mod mailbox;
 mod names;
 mod network;
+mod notice;
 mod policy;
 mod report;
 mod settings;
@@ -18,13 +19,14 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditRecord};
-pub use login::{BeginAnswer, Reason, RejectReason, VerifyAnswer};
+pub use login::{BeginAnswer, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice, known_since};
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
+pub use notice::{Notice, NoticeEvent};
 pub use policy::{
-    AccessPass, ChallengeMode, Code, Configurer, EnrolmentState, LoginIp, MailboxChallenge, Passcode, Provider,
-    ProviderSwitches, Switch, offered_providers,
+    ChallengeMode, Code, Configurer, EnrolmentState, LetterCode, LoginIp, MailboxChallenge, PASS_LETTERS, Passcode,
+    Provider, ProviderSwitches, RECOVERY_CODES, Switch, offered_providers,
 };
 pub use report::{CoverageCounts, CoverageGroup, CoverageReport, CoverageRow};
 pub use settings::{SETTINGS, SettingDef, SettingGroup, SettingKind, SettingValue, Settings, setting};
@@ -77,7 +79,7 @@ pub enum DomainError {
         reason: String,
     },
     /// A code is not six digits (nor an access pass).
-    #[error("the code must be exactly 6 digits (or an access pass such as abcde-fghjk)")]
+    #[error("the code must be exactly 6 digits (or a recovery code or access pass such as abcde-fghjk)")]
     BadCode,
 }
 

@@ -290,20 +290,23 @@ impl FromStr for Code {
     }
 }
 
-/// The letters of a temporary access pass: Crockford's base 32, which leaves out `i`, `l`, `o`
-/// and `u` so nothing reads as something else.
+/// The letters of access passes and recovery codes: Crockford's base 32, which leaves out `i`,
+/// `l`, `o` and `u` so nothing reads as something else.
 const PASS_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-/// How many letters an access pass has (50 random bits).
-const PASS_LETTERS: usize = 10;
+/// How many letters a letter code has (50 random bits).
+pub const PASS_LETTERS: usize = 10;
 
-/// A temporary access pass an administrator gives a user who lost their device: ten letters of
-/// [`PASS_ALPHABET`], shown as `abcde-fghjk`. Typed in any case, with or without the dash; `o`,
-/// `i` and `l` are read as `0`, `1` and `1`.
+/// How many recovery codes a mailbox gets at a time.
+pub const RECOVERY_CODES: usize = 10;
+
+/// A code of ten letters of [`PASS_ALPHABET`], shown as `abcde-fghjk`: a temporary access pass an
+/// administrator gives a user who lost their device, or one of the user's recovery codes. Typed
+/// in any case, with or without the dash; `o`, `i` and `l` are read as `0`, `1` and `1`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AccessPass(String);
+pub struct LetterCode(String);
 
-impl AccessPass {
-    /// The pass made from random bytes (one letter from each byte's low five bits).
+impl LetterCode {
+    /// The code made from random bytes (one letter from each byte's low five bits).
     pub fn from_random(bytes: &[u8; PASS_LETTERS]) -> Self {
         Self(bytes.iter().map(|b| char::from(PASS_ALPHABET[usize::from(b & 31)])).collect())
     }
@@ -319,13 +322,13 @@ impl AccessPass {
     }
 }
 
-impl fmt::Debug for AccessPass {
+impl fmt::Debug for LetterCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessPass(*****-*****)")
+        f.write_str("LetterCode(*****-*****)")
     }
 }
 
-impl FromStr for AccessPass {
+impl FromStr for LetterCode {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
@@ -346,13 +349,21 @@ impl FromStr for AccessPass {
     }
 }
 
-/// What a user types where a code is asked for: the six-digit code, or an access pass.
+impl Serialize for LetterCode {
+    /// As people read it: only answers that hand a code to its user serialize one.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.shown())
+    }
+}
+
+/// What a user types where a code is asked for: the six-digit code, or ten letters (an access
+/// pass or a recovery code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Passcode {
     /// A TOTP or one-time code.
     Code(Code),
-    /// A temporary access pass.
-    AccessPass(AccessPass),
+    /// A temporary access pass or a recovery code.
+    Letters(LetterCode),
 }
 
 impl FromStr for Passcode {
@@ -362,7 +373,7 @@ impl FromStr for Passcode {
         match raw.parse::<Code>() {
             Ok(code) => Ok(Self::Code(code)),
             Err(DomainError::Empty(what)) => Err(DomainError::Empty(what)),
-            Err(_) => raw.parse::<AccessPass>().map(Self::AccessPass),
+            Err(_) => raw.parse::<LetterCode>().map(Self::Letters),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The coverage report: per post office, how many mailboxes are under which challenge mode and
-//! provider, in which state, and how many never signed in. The store groups the mailboxes by what
+//! provider, in which state, how many never signed in, and how many enrolled ones have no recovery
+//! code left. The store groups the mailboxes by what
 //! decides these (one aggregate query); the rules that turn a group into a mode and a state are the
 //! domain's own ([`MailboxChallenge::effective`], [`MailboxStatus`]), so the report and the mailbox
 //! table cannot disagree.
@@ -30,6 +31,8 @@ pub struct CoverageGroup {
     pub locked: bool,
     /// No login of theirs was ever accepted.
     pub never_signed_in: bool,
+    /// Enrolled in a TOTP app, without an unused recovery code: a lost phone locks them out.
+    pub no_recovery_codes: bool,
     /// How many mailboxes.
     pub count: i64,
 }
@@ -47,15 +50,17 @@ pub struct CoverageCounts {
     pub statuses: [i64; 4],
     /// No login ever accepted.
     pub never_signed_in: i64,
+    /// Enrolled in a TOTP app, without an unused recovery code.
+    pub no_recovery_codes: i64,
 }
 
 impl CoverageCounts {
     /// Every number in the order of the CSV columns and `report coverage`'s table: mailboxes, the
-    /// modes, the providers, the states, never signed in.
+    /// modes, the providers, the states, never signed in, no recovery codes left.
     pub fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
         std::iter::once(self.mailboxes)
             .chain(self.modes.iter().chain(&self.providers).chain(&self.statuses).copied())
-            .chain(std::iter::once(self.never_signed_in))
+            .chain([self.never_signed_in, self.no_recovery_codes])
     }
 
     /// Mailboxes under this mode.
@@ -85,6 +90,9 @@ impl CoverageCounts {
         if group.never_signed_in {
             self.never_signed_in += n;
         }
+        if group.no_recovery_codes {
+            self.no_recovery_codes += n;
+        }
     }
 }
 
@@ -97,7 +105,7 @@ fn bump<const N: usize>(counts: &mut [i64; N], at: Option<usize>, n: i64) {
 impl Serialize for CoverageCounts {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let words = |pairs: Vec<(&'static str, i64)>| pairs.into_iter().collect::<std::collections::BTreeMap<_, _>>();
-        let mut map = serializer.serialize_map(Some(5))?;
+        let mut map = serializer.serialize_map(Some(6))?;
         map.serialize_entry("mailboxes", &self.mailboxes)?;
         map.serialize_entry("modes", &words(ChallengeMode::ALL.iter().map(|m| (m.word(), self.mode(*m))).collect()))?;
         map.serialize_entry(
@@ -109,6 +117,7 @@ impl Serialize for CoverageCounts {
             &words(MailboxStatus::ALL.iter().map(|s| (s.label(), self.status(*s))).collect()),
         )?;
         map.serialize_entry("never_signed_in", &self.never_signed_in)?;
+        map.serialize_entry("no_recovery_codes", &self.no_recovery_codes)?;
         map.end()
     }
 }
@@ -158,7 +167,7 @@ impl CoverageReport {
         header.extend(ChallengeMode::ALL.iter().map(|m| m.word().to_owned()));
         header.extend(Provider::ALL.iter().map(|p| p.word().to_owned()));
         header.extend(MailboxStatus::ALL.iter().map(|s| s.label().replace(' ', "_")));
-        header.push("never_signed_in".to_owned());
+        header.extend(["never_signed_in".to_owned(), "no_recovery_codes".to_owned()]);
         let mut out = header.join(",") + "\r\n";
         let line = |name: &str, c: &CoverageCounts| {
             let cells: Vec<String> =

@@ -56,6 +56,8 @@ pub enum SettingGroup {
     SmsCustom,
     /// The login service (`mailmfa serve`).
     LoginService,
+    /// E-mails to a mailbox about its sign-in.
+    Notifications,
 }
 
 impl SettingGroup {
@@ -69,6 +71,7 @@ impl SettingGroup {
             Self::SmsGateway => "SMS gateway",
             Self::SmsCustom => "Custom SMS gateway",
             Self::LoginService => "Login service",
+            Self::Notifications => "Notifications",
         }
     }
 }
@@ -400,6 +403,20 @@ settings! {
         help: "networks (CIDR, comma-separated) whose logins count as known in Prompt by IP Address and Prompt by Country; Prompt Always still challenges",
         rule: networks,
     }
+    remember_days: i64 = "remember.days" {
+        default: "0",
+        kind: SettingKind::Int { min: 0, max: 90 },
+        group: Security,
+        label: "Remember devices for (days)",
+        help: "after an accepted code a user may tick \"remember this device\", and that device is not asked again for this many days; 0 = off",
+    }
+    remember_max_devices: i64 = "remember.max_devices" {
+        default: "5",
+        kind: SettingKind::Int { min: 1, max: 100 },
+        group: Security,
+        label: "Remembered devices per mailbox",
+        help: "when a mailbox remembers one more device, the oldest is forgotten",
+    }
     known_max_age_days: i64 = "known.max_age_days" {
         default: "90",
         kind: SettingKind::Int { min: 0, max: 3650 },
@@ -595,6 +612,55 @@ settings! {
         group: SmsGateway,
         label: "Gateway timeout (seconds)",
         help: "gateway request timeout",
+    }
+    notify_enabled: bool = "notify.enabled" {
+        default: "false",
+        kind: SettingKind::Bool,
+        group: Notifications,
+        label: "E-mail users about their sign-in",
+        help: "e-mail a mailbox (through the SMTP relay, in the background) when it signs in from a new country, its code is reset, it is locked, a recovery code is used or an access pass is issued",
+    }
+    notify_subject: String = "notify.subject" {
+        default: "{issuer}: {event}",
+        kind: SettingKind::Text,
+        group: Notifications,
+        label: "Subject",
+        help: "subject template of every notification ({event}, {mailbox}, {issuer})",
+    }
+    notify_new_country: String = "notify.new_country" {
+        default: "Someone signed in to {mailbox} from a country it had not signed in from before: {country} (IP address {ip}), at {time}. If this was not you, change your password now and tell your administrator.",
+        kind: SettingKind::MultilineText,
+        group: Notifications,
+        label: "Sign-in from a new country",
+        help: "text template ({mailbox}, {country}, {ip}, {time}, {issuer})",
+    }
+    notify_code_reset: String = "notify.code_reset" {
+        default: "The two-step sign-in of {mailbox} was reset at {time}: the next sign-in sets up the authenticator app again. If you did not ask for this, tell your administrator.",
+        kind: SettingKind::MultilineText,
+        group: Notifications,
+        label: "Two-step sign-in reset",
+        help: "text template ({mailbox}, {time}, {issuer})",
+    }
+    notify_lockout: String = "notify.lockout" {
+        default: "Signing in to {mailbox} was paused at {time} after too many wrong codes, the last from IP address {ip} ({country}). If this was not you, someone knows your password: change it now.",
+        kind: SettingKind::MultilineText,
+        group: Notifications,
+        label: "Sign-in paused",
+        help: "text template ({mailbox}, {ip}, {country}, {time}, {issuer})",
+    }
+    notify_recovery_code: String = "notify.recovery_code" {
+        default: "A recovery code was used to sign in to {mailbox} from IP address {ip} ({country}) at {time}; {left} are left. If this was not you, change your password now and tell your administrator.",
+        kind: SettingKind::MultilineText,
+        group: Notifications,
+        label: "Recovery code used",
+        help: "text template ({mailbox}, {ip}, {country}, {left}, {time}, {issuer})",
+    }
+    notify_access_pass: String = "notify.access_pass" {
+        default: "Your administrator issued a temporary access pass for {mailbox} at {time}; it works until {until}. If you did not ask for one, tell your administrator.",
+        kind: SettingKind::MultilineText,
+        group: Notifications,
+        label: "Access pass issued",
+        help: "text template ({mailbox}, {until}, {time}, {issuer})",
     }
     serve_listen: String = "serve.listen" {
         default: "127.0.0.1:8750",

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login/verify", post(verify))
         .route("/v1/login/resend", post(resend))
         .route("/v1/users/{address}/settings", get(show_user_settings).put(user_settings))
+        .route("/v1/users/{address}/recovery-codes", post(new_recovery_codes))
         .route("/v1/signin", post(signin))
         .route("/v1/signin/redeem", post(redeem))
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
@@ -262,6 +263,7 @@ async fn health(State(state): State<AppState>) -> Response {
 struct BeginBody {
     address: String,
     ip: String,
+    device_token: Option<String>,
 }
 
 async fn begin(
@@ -272,7 +274,8 @@ async fn begin(
 ) -> Result<Response, Failure> {
     let caller = caller(source, &headers);
     let ApiAnswer::Begin(answer, transaction) =
-        run(&state, caller, ApiRequest::Begin { address: body.address, ip: body.ip }).await?
+        run(&state, caller, ApiRequest::Begin { address: body.address, ip: body.ip, device_token: body.device_token })
+            .await?
     else {
         return Err(Failure::NotFound);
     };
@@ -280,6 +283,9 @@ async fn begin(
     if let Some(transaction) = transaction {
         json["transaction_id"] = json!(transaction.transaction_id);
         json["expires_in"] = json!(transaction.expires_in);
+        if transaction.remember_days > 0 {
+            json["remember_days"] = json!(transaction.remember_days);
+        }
     }
     if let BeginAnswer::Enroll { otpauth_uri, .. } = &answer {
         let uri = otpauth_uri.clone();
@@ -297,6 +303,8 @@ async fn begin(
 struct VerifyBody {
     transaction_id: String,
     code: String,
+    #[serde(default)]
+    remember: bool,
 }
 
 async fn verify(
@@ -306,7 +314,7 @@ async fn verify(
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Response, Failure> {
     let caller = caller(source, &headers);
-    let request = ApiRequest::Verify { transaction_id: body.transaction_id, code: body.code };
+    let request = ApiRequest::Verify { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
     match run(&state, caller, request).await? {
         ApiAnswer::Verify(answer) => Ok(axum::Json(answer).into_response()),
         _ => Err(Failure::NotFound),
@@ -361,6 +369,19 @@ async fn show_user_settings(
     let caller = caller(source, &headers);
     match run(&state, caller, ApiRequest::ShowUserSettings { address }).await? {
         ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
+        _ => Err(Failure::NotFound),
+    }
+}
+
+async fn new_recovery_codes(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let caller = caller(source, &headers);
+    match run(&state, caller, ApiRequest::NewRecoveryCodes { address }).await? {
+        ApiAnswer::RecoveryCodes(codes) => Ok(axum::Json(codes).into_response()),
         _ => Err(Failure::NotFound),
     }
 }

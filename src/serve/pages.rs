@@ -4,7 +4,7 @@
 //! `Referrer-Policy: no-referrer`; every form carries the sign-in's CSRF token.
 
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use maud::{DOCTYPE, Markup, html};
@@ -27,9 +27,30 @@ pub async fn stylesheet() -> Response {
     response
 }
 
-/// `GET /signin/{id}`.
-pub async fn view(State(state): State<AppState>, source: axum::Extension<Source>, Path(id): Path<String>) -> Response {
-    page(&state, source.0, PageRequest::View { signin: id }).await
+/// The cookie that holds the token of a remembered browser.
+const DEVICE_COOKIE: &str = "mailmfa_device";
+
+/// `GET /signin/{id}`: a browser remembered for the mailbox (its cookie) goes straight back.
+pub async fn view(
+    State(state): State<AppState>,
+    source: axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    page(&state, source.0, PageRequest::View { signin: id, device: device_cookie(&headers) }).await
+}
+
+/// The remembered-device token among the request's cookies.
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == DEVICE_COOKIE)
+        .map(|(_, token)| token.to_owned())
+        .filter(|token| !token.is_empty() && token.len() <= 128)
 }
 
 /// `POST /signin/{id}`: the code form.
@@ -39,7 +60,8 @@ pub async fn code(
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
-    let request = PageRequest::Code { signin: id, csrf: form.get("csrf"), code: form.get("code") };
+    let remember = form.get("remember") == "1";
+    let request = PageRequest::Code { signin: id, csrf: form.get("csrf"), code: form.get("code"), remember };
     page(&state, source.0, request).await
 }
 
@@ -67,12 +89,26 @@ async fn page(state: &AppState, source: Source, request: PageRequest) -> Respons
     let base = state.public_url.as_deref().unwrap_or("");
     let t = &ENGLISH;
     match answer {
-        PageAnswer::Done { redirect } => {
+        PageAnswer::Done { redirect, recovery_codes: Some(codes), remember } => {
+            let shown: Vec<String> = codes.iter().map(|c| c.shown()).collect();
+            let file = format!("{}\r\n{}\r\n", t.codes_file_heading, shown.join("\r\n"));
+            let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&file));
+            let body = html! {
+                h1 { (t.codes_title) }
+                p { (t.codes_intro) }
+                ol.codes { @for code in &shown { li { (code) } } }
+                p.save { a download="recovery-codes.txt" href=(download) { (t.codes_download) } }
+                a.button href=(redirect) { (t.codes_continue) }
+            };
+            let response = secure(document(t, base, t.codes_title, body).into_response(), None);
+            remembered(response, base, remember)
+        }
+        PageAnswer::Done { redirect, recovery_codes: None, remember } => {
             let mut response = StatusCode::SEE_OTHER.into_response();
             if let Ok(location) = HeaderValue::from_str(&redirect) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
-            secure(response, None)
+            remembered(secure(response, None), base, remember)
         }
         PageAnswer::Enrol { page, otpauth_uri, secret_groups } => {
             let uri = otpauth_uri.clone();
@@ -137,6 +173,24 @@ async fn page(state: &AppState, source: Source, request: PageRequest) -> Respons
     }
 }
 
+/// Sets the cookie of a browser just remembered: the sign-in pages' path only, script-proof, sent
+/// along when the webmail sends the browser to a sign-in page, and over HTTPS only where the pages
+/// are served over HTTPS.
+fn remembered(mut response: Response, base: &str, remember: Option<(String, i64)>) -> Response {
+    let Some((token, days)) = remember else { return response };
+    let path = base.find("://").map_or("", |at| base[at + 3..].find('/').map_or("", |p| &base[at + 3 + p..]));
+    let secure = if base.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!(
+        "{DEVICE_COOKIE}={token}; Max-Age={}; Path={}/signin; HttpOnly; SameSite=Lax{secure}",
+        days * 86_400,
+        path.trim_end_matches('/')
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
 fn who(t: &Texts, page: &PageFacts) -> Markup {
     html! { p.who { (t.signing_in_as) " " strong { (page.address) } } }
 }
@@ -165,6 +219,7 @@ fn code_form(t: &Texts, base: &str, page: &PageFacts, focus: bool) -> Markup {
             label for="code" { (t.code_label) }
             input #code type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
                 autocomplete="one-time-code" autofocus[focus] required;
+            (remember_box(t, page, "remember"))
             button type="submit" { (t.verify_button) }
         }
         details.access-pass {
@@ -174,7 +229,20 @@ fn code_form(t: &Texts, base: &str, page: &PageFacts, focus: bool) -> Markup {
                 label for="pass" { (t.access_pass_label) }
                 input #pass type="text" name="code" maxlength="16" autocomplete="off" autocapitalize="off"
                     spellcheck="false" placeholder="abcde-fghjk" required;
+                (remember_box(t, page, "remember-pass"))
                 button type="submit" { (t.verify_button) }
+            }
+        }
+    }
+}
+
+/// "Remember this device for N days", where the platform allows it.
+fn remember_box(t: &Texts, page: &PageFacts, id: &str) -> Markup {
+    html! {
+        @if page.remember_days > 0 {
+            label.remember for=(id) {
+                input #(id) type="checkbox" name="remember" value="1";
+                " " (t.remember_device) " " (page.remember_days) " " (t.days)
             }
         }
     }
@@ -207,6 +275,16 @@ fn error_page(status: StatusCode, message: &str) -> Response {
     let mut response = document(t, "", t.expired_title, body).into_response();
     *response.status_mut() = status;
     secure(response, None)
+}
+
+/// Text for a `data:` URL: everything but unreserved characters escaped.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `45 seconds`, `3 minutes`.

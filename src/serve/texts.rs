@@ -29,10 +29,24 @@ pub struct Texts {
     pub code_label: &'static str,
     /// The submit button.
     pub verify_button: &'static str,
-    /// The folded-away way in for a user whose administrator gave them an access pass.
+    /// The folded-away way in for a user without their phone: a recovery code or an access pass.
     pub access_pass_summary: &'static str,
-    /// The label of the access pass field.
+    /// The label of the recovery code / access pass field.
     pub access_pass_label: &'static str,
+    /// The title of the page that shows new recovery codes.
+    pub codes_title: &'static str,
+    /// What recovery codes are for, above them.
+    pub codes_intro: &'static str,
+    /// The link that saves them as a text file.
+    pub codes_download: &'static str,
+    /// The text file's first line.
+    pub codes_file_heading: &'static str,
+    /// The link on to the mailbox.
+    pub codes_continue: &'static str,
+    /// The checkbox that remembers the browser, before the number of days.
+    pub remember_device: &'static str,
+    /// "days".
+    pub days: &'static str,
     /// The resend button.
     pub resend_button: &'static str,
     /// A wrong code.
@@ -76,8 +90,16 @@ pub const ENGLISH: Texts = Texts {
     code_sent_email: "We e-mailed a 6-digit code to",
     code_label: "6-digit code",
     verify_button: "Sign in",
-    access_pass_summary: "Lost your phone? Use an access pass",
-    access_pass_label: "Access pass from your administrator",
+    access_pass_summary: "Lost your phone? Use a recovery code",
+    access_pass_label: "Recovery code, or access pass from your administrator",
+    codes_title: "Save your recovery codes",
+    codes_intro: "If you lose your phone, each of these codes signs you in once in place of a code from the app. \
+                  Write them down or save them somewhere safe: they are shown only now.",
+    codes_download: "Save as a text file",
+    codes_file_heading: "Recovery codes: each works once in place of a sign-in code.",
+    codes_continue: "I have saved them. Continue",
+    remember_device: "Remember this device for",
+    days: "days",
     resend_button: "Send a new code",
     wrong_code: "That code is not right. Check the code and try again.",
     bad_code: "The code has 6 digits.",

@@ -5,15 +5,15 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::engine::access_pass_context;
+use super::engine::{access_pass_context, issue_recovery_codes};
 use super::store::{StoredAccessPass, Tx};
 use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AccessPass, AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState,
-    IpNetwork, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, PhoneNumber, PostOffice,
-    PostOfficeName, Provider, ProviderSwitches, SETTINGS, SettingDef, Settings, join_networks, known_since,
-    natural_order, setting, totp,
+    AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState, IpNetwork,
+    KnownLocation, LetterCode, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, NoticeEvent, PhoneNumber,
+    PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, Settings,
+    join_networks, known_since, natural_order, setting, totp,
 };
 
 /// What `postoffice set` changes; `None` keeps a value.
@@ -85,13 +85,17 @@ pub struct MailboxDetails {
     pub known_countries: Vec<KnownLocation>,
     /// When its temporary access pass stops working, if it has one that still works.
     pub access_pass_until: Option<UnixTime>,
+    /// How many of its recovery codes are unused.
+    pub recovery_codes_left: i64,
+    /// How many devices it remembers that have not expired.
+    pub remembered_devices: i64,
 }
 
 /// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
 #[derive(Debug, Clone)]
 pub struct IssuedAccessPass {
     /// The pass, to give to the user.
-    pub pass: AccessPass,
+    pub pass: LetterCode,
     /// When it stops working.
     pub expires_at: UnixTime,
     /// It works once.
@@ -197,7 +201,18 @@ impl Service {
             let known_countries = tx.known_countries(mailbox.id, since)?;
             let now = self.now();
             let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
-            Ok(MailboxDetails { mailbox, known_ips, known_countries, access_pass_until })
+            let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
+            let days = self.world.current(tx)?.0.settings.remember_days;
+            let remembered_devices =
+                if days == 0 { 0 } else { tx.remembered_devices(mailbox.id, now - days * 86_400)? };
+            Ok(MailboxDetails {
+                mailbox,
+                known_ips,
+                known_countries,
+                access_pass_until,
+                recovery_codes_left,
+                remembered_devices,
+            })
         })
     }
 
@@ -257,7 +272,21 @@ impl Service {
         self.audited("mailbox.reset_code", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
             tx.reset_two_factor_code(mb.id)?;
-            Ok(((), format!("was {}", mb.enrolment.word())))
+            let devices = tx.forget_devices(mb.id)?;
+            self.queue_notice_in(tx, &mb, NoticeEvent::CodeReset, None)?;
+            Ok(((), format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
+        })
+        .inspect(|()| self.send_notices_later())
+    }
+
+    /// Forgets the devices the mailbox's user asked to remember: each is challenged again. How
+    /// many there were.
+    pub fn forget_devices(&self, address: &MailboxAddress) -> ServiceResult<usize> {
+        let shown = address.to_string();
+        self.audited("mailbox.forget_devices", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            let devices = tx.forget_devices(mb.id)?;
+            Ok((devices, format!("devices_forgotten={devices}")))
         })
     }
 
@@ -289,7 +318,7 @@ impl Service {
         }
         let mut letters = [0u8; 10];
         self.world.random.fill(&mut letters)?;
-        let pass = AccessPass::from_random(&letters);
+        let pass = LetterCode::from_random(&letters);
         let shown = address.to_string();
         self.audited("mailbox.access_pass", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
@@ -298,8 +327,22 @@ impl Service {
             tx.set_access_pass(mb.id, &StoredAccessPass { hash, expires_at, once })?;
             // The administrator lets the user back in: a lock from the lost device's attempts ends.
             tx.unlock_mailbox(mb.id)?;
+            let until = Some(crate::clock::format_readable(expires_at));
+            self.queue_notice_in(tx, &mb, NoticeEvent::AccessPassIssued, until)?;
             let detail = format!("valid {minutes} min{}; lock cleared", if once { ", once" } else { "" });
             Ok((IssuedAccessPass { pass: pass.clone(), expires_at, once }, detail))
+        })
+        .inspect(|_| self.send_notices_later())
+    }
+
+    /// Issues the mailbox ten new recovery codes, voiding the old ones, used or not. Audited; the
+    /// codes are for its user, shown this once (the store keeps only keyed hashes).
+    pub fn new_recovery_codes(&self, address: &MailboxAddress) -> ServiceResult<Vec<LetterCode>> {
+        let shown = address.to_string();
+        self.audited("mailbox.recovery_codes", Some(&shown), |tx| {
+            let mb = existing_mailbox(tx, address)?;
+            let codes = issue_recovery_codes(tx, self.world.random.as_ref(), mb.id, self.now())?;
+            Ok((codes, format!("{} new recovery codes; the old ones voided", RECOVERY_CODES)))
         })
     }
 
@@ -346,6 +389,30 @@ impl Service {
                 source,
             })?;
             Ok((state, format!("state={} written to {}", state.word(), path.display())))
+        })
+    }
+
+    /// Writes recovery codes just issued to a text file for their user, owner-only. Audited (the
+    /// codes themselves are not).
+    pub fn write_recovery_codes(
+        &self,
+        address: &MailboxAddress,
+        codes: &[LetterCode],
+        path: &Path,
+        if_exists: IfExists,
+    ) -> ServiceResult<()> {
+        let shown = address.to_string();
+        let text = format!(
+            "Recovery codes for {address}\r\nEach works once in place of a sign-in code. Keep them somewhere safe.\r\n\r\n{}\r\n",
+            codes.iter().map(LetterCode::shown).collect::<Vec<_>>().join("\r\n")
+        );
+        self.audited("mailbox.save_recovery_codes", Some(&shown), |_| {
+            super::files::write_owner_only(path, text.as_bytes(), if_exists).map_err(|source| ServiceError::Io {
+                action: "write",
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Ok(((), format!("{} codes written to {}", codes.len(), path.display())))
         })
     }
 

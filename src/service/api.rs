@@ -9,14 +9,16 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::crypto::to_hex;
+use super::engine::issue_recovery_codes;
 use super::login::{CodeDelivery, LoginStart, attempt_entry, parse_login, shown};
 use super::signin::{PageAnswer, PageRequest};
 use super::store::{ClientRow, TransactionRow, Tx};
 use super::{MailboxChanges, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditEntry, BeginAnswer, ChallengeMode, Configurer, EmailAddress, IpNetwork, LoginIp, Mailbox, MailboxAddress,
-    MailboxChallenge, Passcode, PhoneNumber, Provider, VerifyAnswer, offered_providers, parse_networks,
+    AuditEntry, BeginAnswer, ChallengeMode, Configurer, EmailAddress, IpNetwork, LetterCode, LoginIp, Mailbox,
+    MailboxAddress, MailboxChallenge, Passcode, PhoneNumber, Provider, Verified, VerifyAnswer, offered_providers,
+    parse_networks,
 };
 
 /// The prefix of every API key.
@@ -105,6 +107,17 @@ pub struct UserSettingsView {
     pub sms_number: Option<String>,
     /// The alternate e-mail address, most of it hidden.
     pub alt_email: Option<String>,
+    /// How many of its recovery codes are unused.
+    pub recovery_codes_left: i64,
+}
+
+/// New recovery codes a user asked for on the webmail's options page, to show them once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewRecoveryCodes {
+    /// The mailbox.
+    pub address: String,
+    /// The codes; the ones before no longer work.
+    pub recovery_codes: Vec<LetterCode>,
 }
 
 /// One request of the JSON API.
@@ -116,6 +129,8 @@ pub enum ApiRequest {
         address: String,
         /// The login's IP address, as sent.
         ip: String,
+        /// The token of a device the user had remembered, if the webmail has one.
+        device_token: Option<String>,
     },
     /// `POST /v1/login/verify`.
     Verify {
@@ -123,6 +138,8 @@ pub enum ApiRequest {
         transaction_id: String,
         /// The code the user typed.
         code: String,
+        /// The user ticked "remember this device".
+        remember: bool,
     },
     /// `POST /v1/login/resend`.
     Resend {
@@ -140,6 +157,11 @@ pub enum ApiRequest {
         address: String,
         /// What to change.
         settings: UserSettings,
+    },
+    /// `POST /v1/users/{address}/recovery-codes`.
+    NewRecoveryCodes {
+        /// The mailbox, as in the path.
+        address: String,
     },
     /// `POST /v1/signin`: a login that the hosted pages complete.
     Signin {
@@ -167,6 +189,7 @@ impl ApiRequest {
             Self::Resend { .. } => "login.resend",
             Self::ShowUserSettings { .. } => "user.show",
             Self::UserSettings { .. } => "user.set",
+            Self::NewRecoveryCodes { .. } => "user.recovery_codes",
             Self::Signin { .. } => "signin.begin",
             Self::Redeem { .. } => "signin.redeem",
             Self::Page(_) => "signin.page",
@@ -181,6 +204,8 @@ pub struct Transaction {
     pub transaction_id: String,
     /// Seconds until it ends unless a code is accepted.
     pub expires_in: i64,
+    /// For how many days a device may be remembered at the accepted code (0: it may not).
+    pub remember_days: i64,
 }
 
 /// What a request got.
@@ -188,8 +213,8 @@ pub struct Transaction {
 pub enum ApiAnswer {
     /// The decision, and the transaction that waits for a code.
     Begin(BeginAnswer, Option<Transaction>),
-    /// The code was accepted or refused.
-    Verify(VerifyAnswer),
+    /// The code was accepted or refused (with new recovery codes when it completed an enrolment).
+    Verify(Verified),
     /// A new code went out, or the send limit was reached.
     Resend(BeginAnswer),
     /// The decision, and the sign-in page that completes it.
@@ -200,6 +225,8 @@ pub enum ApiAnswer {
     Page(PageAnswer),
     /// The mailbox's own settings (after the change, for a change).
     UserSettings(UserSettingsView),
+    /// New recovery codes.
+    RecoveryCodes(NewRecoveryCodes),
 }
 
 /// One request's result, and the code it still has to send (after the commit).
@@ -277,7 +304,10 @@ impl Service {
             calls.iter().map(|(caller, request)| self.api_call_in(tx, caller, request)).collect()
         });
         match together {
-            Ok(outcomes) => outcomes,
+            Ok(outcomes) => {
+                self.send_notices_later();
+                outcomes
+            }
             Err(_) if calls.len() > 1 => calls.into_iter().flat_map(|call| self.api_batch(vec![call])).collect(),
             Err(e) => vec![ApiOutcome { result: Err(e), delivery: None }],
         }
@@ -318,9 +348,9 @@ impl Service {
     ) -> ServiceResult<(ApiAnswer, Option<CodeDelivery>)> {
         let now = self.now();
         match request {
-            ApiRequest::Begin { address, ip } => {
+            ApiRequest::Begin { address, ip, device_token } => {
                 let (address, ip) = parse_login(address, ip)?;
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, device_token.as_deref())?;
                 let transaction = self.open_transaction(tx, client, &address, ip, &answer)?;
                 Ok((ApiAnswer::Begin(answer, transaction), delivery))
             }
@@ -333,18 +363,18 @@ impl Service {
                 let (answer, delivery) = self.signin_page(tx, page)?;
                 Ok((ApiAnswer::Page(answer), delivery))
             }
-            ApiRequest::Verify { transaction_id, code } => {
+            ApiRequest::Verify { transaction_id, code, remember } => {
                 let (row, address, ip) = self.transaction_of(tx, client, transaction_id)?;
                 let code: Passcode = code.parse()?;
-                let answer = self.verify_login_in(tx, &address, ip, &code)?;
-                if answer == VerifyAnswer::Accepted {
+                let verified = self.verify_login_in(tx, &address, ip, &code, *remember)?;
+                if verified.answer == VerifyAnswer::Accepted {
                     tx.end_transaction(&row.id)?;
                 }
-                Ok((ApiAnswer::Verify(answer), None))
+                Ok((ApiAnswer::Verify(verified), None))
             }
             ApiRequest::Resend { transaction_id } => {
                 let (row, address, ip) = self.transaction_of(tx, client, transaction_id)?;
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
                 match &answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         tx.extend_transaction(&row.id, now + self.login_lifetime(tx)?)?;
@@ -374,6 +404,22 @@ impl Service {
             ApiRequest::ShowUserSettings { address } => {
                 let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
                 Ok((ApiAnswer::UserSettings(user_settings_view(tx, &mailbox)?), None))
+            }
+            ApiRequest::NewRecoveryCodes { address } => {
+                let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
+                let recovery_codes = issue_recovery_codes(tx, self.world.random.as_ref(), mailbox.id, now)?;
+                tx.insert_audit(&AuditEntry {
+                    at: now,
+                    actor: format!("client:{}", client.name),
+                    mailbox: Some(mailbox.address.to_string()),
+                    action: "user.recovery_codes".to_owned(),
+                    ip: Some(caller.source.to_string()),
+                    outcome: "ok".to_owned(),
+                    detail: Some(format!("{} new recovery codes; the old ones voided", recovery_codes.len())),
+                    ..AuditEntry::default()
+                })?;
+                let answer = NewRecoveryCodes { address: mailbox.address.to_string(), recovery_codes };
+                Ok((ApiAnswer::RecoveryCodes(answer), None))
             }
         }
     }
@@ -438,7 +484,8 @@ impl Service {
             expires_at: now + lifetime,
         };
         tx.insert_transaction(&row, now)?;
-        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime }))
+        let remember_days = self.world.current(tx)?.0.settings.remember_days;
+        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime, remember_days }))
     }
 
     /// `n` random bytes as hexadecimal.
@@ -456,9 +503,10 @@ impl Service {
     /// The audit entry of a request that failed.
     fn api_failure(&self, caller: &Caller, request: &ApiRequest, e: &ServiceError) -> AuditEntry {
         let (mailbox, ip) = match request {
-            ApiRequest::Begin { address, ip } => (Some(shown(address)), Some(shown(ip))),
+            ApiRequest::Begin { address, ip, .. } => (Some(shown(address)), Some(shown(ip))),
             ApiRequest::UserSettings { address, .. }
             | ApiRequest::ShowUserSettings { address }
+            | ApiRequest::NewRecoveryCodes { address }
             | ApiRequest::Signin { address, .. } => (Some(shown(address)), None),
             ApiRequest::Verify { .. } | ApiRequest::Resend { .. } | ApiRequest::Redeem { .. } | ApiRequest::Page(_) => {
                 (None, None)
@@ -514,5 +562,6 @@ fn user_settings_view(tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSetti
         providers: offered_providers(&tx.providers()?, Configurer::EndUser),
         sms_number: mailbox.sms_number.as_ref().map(PhoneNumber::masked),
         alt_email: mailbox.alt_email.as_ref().map(EmailAddress::masked),
+        recovery_codes_left: tx.recovery_codes_left(mailbox.id)?,
     })
 }

@@ -10,7 +10,7 @@ use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
-    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, Passcode, PhoneNumber, Provider, VerifyAnswer,
+    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, Passcode, PhoneNumber, Provider, Verified,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -49,21 +49,32 @@ impl Service {
     /// Decides what a login of `address` from `ip` needs and enrols or stores a code if it needs
     /// one — without sending the code yet: see [`LoginStart::delivery`].
     pub fn start_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
-        let attempt = self.store.write(|tx| self.start_login_in(tx, address, ip));
+        self.start_login_on(address, ip, None)
+    }
+
+    /// [`Service::start_login`] on a device the user may have had remembered (its token).
+    pub fn start_login_on(
+        &self,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        device: Option<&str>,
+    ) -> ServiceResult<LoginStart> {
+        let attempt = self.store.write(|tx| self.start_login_in(tx, address, ip, device));
         self.audit_failed_attempt("login.begin", address, ip, attempt)
     }
 
-    /// [`Service::start_login`] inside the caller's transaction.
+    /// [`Service::start_login_on`] inside the caller's transaction.
     pub(super) fn start_login_in(
         &self,
         tx: &Tx<'_>,
         address: &MailboxAddress,
         ip: LoginIp,
+        device: Option<&str>,
     ) -> ServiceResult<LoginStart> {
         let snapshot = self.snapshot_for_login(tx)?;
         let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
         let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
-        let (answer, pending) = engine::begin(tx, &cx, address, &origin)?;
+        let (answer, pending) = engine::begin(tx, &cx, address, &origin, device)?;
         let delivery = pending.map(|pending| CodeDelivery {
             message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
             sender: Arc::clone(&snapshot.sender),
@@ -89,7 +100,17 @@ impl Service {
 
     /// Decides what a login needs and, if a code goes out, sends it before answering.
     pub fn begin_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<BeginAnswer> {
-        let LoginStart { answer, delivery } = self.start_login(address, ip)?;
+        self.begin_login_on(address, ip, None)
+    }
+
+    /// [`Service::begin_login`] on a device the user may have had remembered (its token).
+    pub fn begin_login_on(
+        &self,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        device: Option<&str>,
+    ) -> ServiceResult<BeginAnswer> {
+        let LoginStart { answer, delivery } = self.start_login_on(address, ip, device)?;
         if let Some(delivery) = delivery {
             self.finish_delivery(delivery.send())?;
         }
@@ -98,39 +119,68 @@ impl Service {
 
     /// Checks the code typed at login (six digits; anything else is bad input, not a failure,
     /// though it is audited like every attempt).
-    pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<VerifyAnswer> {
+    pub fn verify_login(&self, address: &MailboxAddress, ip: LoginIp, code: &str) -> ServiceResult<Verified> {
+        self.verify_login_remembering(address, ip, code, false)
+    }
+
+    /// [`Service::verify_login`]; with `remember`, an accepted code also remembers the device
+    /// (when `remember.days` allows) and the answer carries its token.
+    pub fn verify_login_remembering(
+        &self,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        code: &str,
+        remember: bool,
+    ) -> ServiceResult<Verified> {
         let attempt = code
             .parse::<Passcode>()
             .map_err(ServiceError::from)
-            .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code)));
+            .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code, remember)));
+        self.send_notices_later();
         self.audit_failed_attempt("login.verify", address, ip, attempt)
     }
 
-    /// [`Service::verify_login`] inside the caller's transaction.
+    /// [`Service::verify_login_remembering`] inside the caller's transaction.
     pub(super) fn verify_login_in(
         &self,
         tx: &Tx<'_>,
         address: &MailboxAddress,
         ip: LoginIp,
         code: &Passcode,
-    ) -> ServiceResult<VerifyAnswer> {
+        remember: bool,
+    ) -> ServiceResult<Verified> {
         let snapshot = self.snapshot_for_login(tx)?;
         let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
         let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
-        Ok(engine::verify(tx, &cx, address, &origin, code)?)
+        Ok(engine::verify(tx, &cx, address, &origin, code, remember)?)
+    }
+
+    /// Whether a sign-in page opened in a browser remembered for the mailbox (`token`, its cookie)
+    /// may go on without a code; if so the login is recorded and audited as accepted.
+    pub(super) fn remembered_device_in(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        token: &str,
+    ) -> ServiceResult<bool> {
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        Ok(engine::verify_remembered_device(tx, &cx, address, &origin, token)?)
     }
 
     /// `login begin` as a webmail asks it, with the address and IP as they came: input that does
     /// not parse is refused and audited like every other attempt.
-    pub fn login_begin(&self, address: &str, ip: &str) -> ServiceResult<BeginAnswer> {
+    pub fn login_begin(&self, address: &str, ip: &str, device: Option<&str>) -> ServiceResult<BeginAnswer> {
         let (address, ip) = self.login_input("login.begin", address, ip)?;
-        self.begin_login(&address, ip)
+        self.begin_login_on(&address, ip, device)
     }
 
     /// `login verify` as a webmail asks it, with the address, IP and code as they came.
-    pub fn login_verify(&self, address: &str, ip: &str, code: &str) -> ServiceResult<VerifyAnswer> {
+    pub fn login_verify(&self, address: &str, ip: &str, code: &str, remember: bool) -> ServiceResult<Verified> {
         let (address, ip) = self.login_input("login.verify", address, ip)?;
-        self.verify_login(&address, ip, code)
+        self.verify_login_remembering(&address, ip, code, remember)
     }
 
     /// Why the country database cannot be used, if it cannot (every country is unknown meanwhile).

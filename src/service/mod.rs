@@ -15,6 +15,7 @@ mod files;
 mod import;
 mod keys;
 mod login;
+mod notify;
 mod signin;
 mod store;
 mod world;
@@ -25,7 +26,8 @@ pub use admin::{
     ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, SettingView,
 };
 pub use api::{
-    ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, Transaction, UserSettings, UserSettingsView,
+    ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, NewRecoveryCodes, Transaction, UserSettings,
+    UserSettingsView,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;
@@ -51,6 +53,7 @@ pub struct Service {
     actor: String,
     clock: Arc<dyn Clock>,
     world: World,
+    notifier: notify::Notifier,
 }
 
 impl Service {
@@ -66,7 +69,13 @@ impl Service {
     }
 
     fn over(store: Store) -> Self {
-        Self { store, actor: os_user(), clock: Arc::new(SystemClock), world: World::default() }
+        Self {
+            store,
+            actor: os_user(),
+            clock: Arc::new(SystemClock),
+            world: World::default(),
+            notifier: notify::Notifier::default(),
+        }
     }
 
     /// The same service acting as `actor` in the audit log.

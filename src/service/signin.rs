@@ -10,12 +10,15 @@ use super::login::{CodeDelivery, LoginStart, parse_login};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason, VerifyAnswer,
-    totp,
+    BeginAnswer, EnrolmentState, LetterCode, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason,
+    VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
 const TICKET_SECONDS: i64 = 60;
+/// How long the ticket lasts behind the page that shows new recovery codes: time to write them
+/// down before going on.
+const TICKET_SECONDS_WITH_CODES: i64 = 600;
 
 /// A request of a sign-in page.
 #[derive(Debug, Clone)]
@@ -24,6 +27,8 @@ pub enum PageRequest {
     View {
         /// The sign-in.
         signin: String,
+        /// The token of a device the browser was remembered as (its cookie), if any.
+        device: Option<String>,
     },
     /// The code form.
     Code {
@@ -33,6 +38,8 @@ pub enum PageRequest {
         csrf: String,
         /// The code typed.
         code: String,
+        /// "Remember this device" was ticked.
+        remember: bool,
     },
     /// The "send a new code" form.
     Resend {
@@ -90,10 +97,15 @@ pub enum PageAnswer {
     },
     /// The sign-in ended or never was.
     Expired,
-    /// Done: send the browser back to the webmail with its ticket.
+    /// Done: send the browser back to the webmail with its ticket, or first show the recovery
+    /// codes that the completed enrolment brought, once.
     Done {
         /// The return URL with `mailmfa_ticket` added.
         redirect: String,
+        /// New recovery codes to show before going on.
+        recovery_codes: Option<Vec<LetterCode>>,
+        /// A device to remember in the browser (its token), and for how many days.
+        remember: Option<(String, i64)>,
     },
 }
 
@@ -110,6 +122,8 @@ pub struct PageFacts {
     pub note: Option<PageNote>,
     /// The scheme, host and port of the return URL (the forms' CSP lets them go there).
     pub return_origin: String,
+    /// For how many days the browser may be remembered (0: the choice is not offered).
+    pub remember_days: i64,
 }
 
 impl Service {
@@ -127,7 +141,7 @@ impl Service {
             return Err(ServiceError::ReturnUrlRefused(return_url.chars().take(200).collect()));
         }
         let (address, ip) = parse_login(address, ip)?;
-        let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+        let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
         let Some(transaction) = self.open_transaction(tx, client, &address, ip, &answer)? else {
             return Ok((answer, None, delivery));
         };
@@ -165,9 +179,9 @@ impl Service {
     ) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
         let now = self.now();
         let id = match request {
-            PageRequest::View { signin } | PageRequest::Code { signin, .. } | PageRequest::Resend { signin, .. } => {
-                signin
-            }
+            PageRequest::View { signin, .. }
+            | PageRequest::Code { signin, .. }
+            | PageRequest::Resend { signin, .. } => signin,
         };
         let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired, None)) };
         let forged = match request {
@@ -183,19 +197,24 @@ impl Service {
         };
         let (address, ip) = parse_login(&transaction.mailbox, &transaction.ip)?;
         match request {
+            PageRequest::View { device: Some(token), .. } if self.remembered_device_in(tx, &address, ip, token)? => {
+                let redirect = self.complete_signin(tx, &signin, &transaction.id, TICKET_SECONDS)?;
+                Ok((PageAnswer::Done { redirect, recovery_codes: None, remember: None }, None))
+            }
             PageRequest::View { .. } => Ok((self.page_of(tx, &signin, None)?, None)),
-            PageRequest::Code { code, .. } => {
+            PageRequest::Code { code, remember, .. } => {
                 let Ok(code) = code.trim().parse::<Passcode>() else {
                     return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
                 };
-                match self.verify_login_in(tx, &address, ip, &code)? {
+                let verified = self.verify_login_in(tx, &address, ip, &code, *remember)?;
+                match verified.answer {
                     VerifyAnswer::Accepted => {
-                        tx.end_transaction(&transaction.id)?;
-                        tx.end_signin(&signin.id)?;
-                        let ticket = self.new_ticket()?;
-                        let hash = tx.key().code_hash(TICKET_CONTEXT, &ticket);
-                        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, now + TICKET_SECONDS)?;
-                        Ok((PageAnswer::Done { redirect: with_ticket(&signin.return_url, &ticket) }, None))
+                        let lifetime =
+                            if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
+                        let redirect = self.complete_signin(tx, &signin, &transaction.id, lifetime)?;
+                        let days = self.world.current(tx)?.0.settings.remember_days;
+                        let remember = verified.device_token.map(|token| (token, days));
+                        Ok((PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember }, None))
                     }
                     VerifyAnswer::Rejected { reason } => {
                         let note = match reason {
@@ -209,7 +228,7 @@ impl Service {
                 }
             }
             PageRequest::Resend { .. } => {
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip)?;
+                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
                 let note = match answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         let until = now + self.login_lifetime(tx)?;
@@ -222,6 +241,23 @@ impl Service {
                 Ok((self.page_of(tx, &signin, note)?, delivery))
             }
         }
+    }
+
+    /// Ends an accepted sign-in: its transaction and pages end, and the return URL gets a ticket
+    /// that works once within `lifetime` seconds.
+    fn complete_signin(
+        &self,
+        tx: &Tx<'_>,
+        signin: &SigninRow,
+        transaction: &str,
+        lifetime: i64,
+    ) -> ServiceResult<String> {
+        tx.end_transaction(transaction)?;
+        tx.end_signin(&signin.id)?;
+        let ticket = self.new_ticket()?;
+        let hash = tx.key().code_hash(TICKET_CONTEXT, &ticket);
+        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, self.now() + lifetime)?;
+        Ok(with_ticket(&signin.return_url, &ticket))
     }
 
     /// What the page of a live sign-in shows now.
@@ -238,6 +274,7 @@ impl Service {
             csrf: signin.csrf.clone(),
             note,
             return_origin: origin_of(&signin.return_url).to_owned(),
+            remember_days: self.world.current(tx)?.0.settings.remember_days,
         };
         let provider = mailbox.challenge_provider(&tx.providers()?).unwrap_or(mailbox.provider);
         if provider == Provider::Totp && mailbox.status(now) == MailboxStatus::Pending {

@@ -48,6 +48,17 @@ impl Default for World {
 }
 
 impl World {
+    /// A world with the same replacements (random source, countries, sender), for another
+    /// connection of the same service.
+    pub fn like(other: &Self) -> Self {
+        Self {
+            random: Arc::clone(&other.random),
+            countries: other.countries.clone(),
+            sender: other.sender.clone(),
+            snapshot: RefCell::new(None),
+        }
+    }
+
     /// Replaces the country database.
     pub fn set_countries(&mut self, countries: Arc<dyn CountryLookup>) {
         self.countries = Some(countries);
@@ -58,6 +69,12 @@ impl World {
     pub fn set_sender(&mut self, sender: Arc<dyn CodeSender>) {
         self.sender = Some(sender);
         self.forget();
+    }
+
+    /// Whether the settings last read turn notifications on (`true` while none were read yet, so
+    /// that a caller looks rather than miss one).
+    pub fn notifies(&self) -> bool {
+        self.snapshot.borrow().as_ref().is_none_or(|s| s.settings.notify_enabled)
     }
 
     /// Drops the snapshot, so the next use builds it again.

@@ -205,6 +205,11 @@ impl ConsoleApp {
         self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_pass)
     }
 
+    /// The recovery codes the Properties window of `address` shows, just after they were issued.
+    pub fn shown_recovery_codes(&self, address: &MailboxAddress) -> Option<Vec<String>> {
+        self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_codes)
+    }
+
     /// The coverage report the Reports pane shows, once it was shown.
     pub fn shown_coverage(&self) -> Option<&CoverageReport> {
         self.reports.report()

@@ -16,7 +16,8 @@ use super::new_dialog::NewDialog;
 use super::postoffice_properties::PostOfficeProperties;
 use super::store_dialogs;
 use crate::domain::{
-    BeginAnswer, Configurer, IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef, SettingGroup,
+    BeginAnswer, Configurer, IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
+    SettingGroup,
 };
 use crate::qr::QrError;
 use crate::service::{
@@ -120,6 +121,13 @@ impl ConsoleApp {
                 self.mailbox_done(address, result, "Unlocked");
             }
             MailboxCommand::IssueAccessPass { minutes, once } => self.issue_access_pass(address, minutes, once),
+            MailboxCommand::NewRecoveryCodes => self.new_recovery_codes(address),
+            MailboxCommand::ForgetDevices => {
+                let Some(service) = self.service() else { return };
+                let result = service.forget_devices(address).map(drop);
+                self.mailbox_done(address, result.into(), "Forgot the remembered devices of");
+            }
+            MailboxCommand::SaveRecoveryCodes(codes) => self.save_recovery_codes(address, &codes),
             MailboxCommand::Delete => self.delete_mailbox(address),
             MailboxCommand::RevealQr => self.reveal_qr(address),
             MailboxCommand::SaveQrPng => self.save_qr_png(address),
@@ -208,6 +216,32 @@ impl ConsoleApp {
             if let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address) {
                 window.show_issued_pass(issued);
             }
+        }
+    }
+
+    fn new_recovery_codes(&mut self, address: &MailboxAddress) {
+        let Some(service) = self.service() else { return };
+        let result = service.new_recovery_codes(address);
+        let codes = result.as_ref().ok().cloned();
+        self.mailbox_done(address, result.map(drop).into(), "Issued new recovery codes for");
+        if let Some(codes) = codes
+            && let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address)
+        {
+            window.show_issued_codes(codes);
+        }
+    }
+
+    fn save_recovery_codes(&mut self, address: &MailboxAddress, codes: &[LetterCode]) {
+        let file_name = format!("{address} recovery codes.txt");
+        let Some(path) = store_dialogs::pick_save("Save Recovery Codes", &file_name, ("Text file", &["txt"])) else {
+            return;
+        };
+        let Some(service) = self.service() else { return };
+        let result = service.write_recovery_codes(address, codes, &path, IfExists::Replace);
+        self.audit.invalidate();
+        match result {
+            Ok(()) => self.info(format!("Saved the recovery codes of {address} to {}.", path.display())),
+            Err(e) => self.error(e.to_string()),
         }
     }
 

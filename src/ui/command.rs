@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{IpNetwork, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
+use crate::domain::{IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
 use crate::service::{MailboxChanges, PostOfficeChanges};
 
 use super::model::{Node, RecentStore};
@@ -79,6 +79,12 @@ pub enum MailboxCommand {
         /// It works once.
         once: bool,
     },
+    /// Forget the devices its user asked to remember.
+    ForgetDevices,
+    /// Issue ten new recovery codes, voiding the old (shown once in its Properties window).
+    NewRecoveryCodes,
+    /// Save recovery codes on show to a text file chosen in a native dialog.
+    SaveRecoveryCodes(Vec<LetterCode>),
     /// Remove it.
     Delete,
     /// Reveal (audited) the enrolment QR code in its Properties window.

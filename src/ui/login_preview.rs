@@ -10,7 +10,7 @@ use egui::{Context, Id, RichText, TextureHandle, Ui};
 use super::command::{Command, PreviewCommand};
 use super::mailbox_properties::QR_PREVIEW_SIZE;
 use super::model::duration;
-use crate::domain::{BeginAnswer, DomainError, LoginIp, MailboxAddress, Passcode, VerifyAnswer};
+use crate::domain::{BeginAnswer, DomainError, LetterCode, LoginIp, MailboxAddress, Passcode, Verified, VerifyAnswer};
 use crate::service::ServiceError;
 
 /// What `begin` answered, with the QR code of an enrolment.
@@ -46,7 +46,7 @@ pub struct LoginPreview {
     code_error: Option<DomainError>,
     begin: Option<Result<BeginView, ServiceError>>,
     delivery: Delivery,
-    verify: Option<Result<VerifyAnswer, ServiceError>>,
+    verify: Option<Result<Verified, ServiceError>>,
     open: bool,
 }
 
@@ -115,7 +115,7 @@ impl LoginPreview {
     }
 
     /// Takes the answer of `verify` (or why there is none).
-    pub fn set_verify(&mut self, result: Result<VerifyAnswer, ServiceError>) {
+    pub fn set_verify(&mut self, result: Result<Verified, ServiceError>) {
         self.verify = Some(result);
     }
 
@@ -211,13 +211,22 @@ impl LoginPreview {
             ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         match &self.verify {
-            Some(Ok(VerifyAnswer::Accepted)) => {
+            Some(Ok(Verified { answer: VerifyAnswer::Accepted, recovery_codes, .. })) => {
                 ui.colored_label(
                     egui::Color32::from_rgb(46, 140, 67),
                     "Accepted: the login goes on. The IP address and its country are now known for this mailbox.",
                 );
+                if let Some(codes) = recovery_codes {
+                    ui.label(
+                        "The enrolment is complete, and the mailbox got its recovery codes. A real login shows them \
+                         to the user this once; they are not shown again:",
+                    );
+                    let rows =
+                        codes.chunks(5).map(|row| row.iter().map(LetterCode::shown).collect::<Vec<_>>().join("   "));
+                    ui.label(RichText::new(rows.collect::<Vec<_>>().join("\n")).monospace());
+                }
             }
-            Some(Ok(VerifyAnswer::Rejected { reason })) => {
+            Some(Ok(Verified { answer: VerifyAnswer::Rejected { reason }, .. })) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("Rejected ({reason}): the login is refused."));
             }
             Some(Err(e)) => {

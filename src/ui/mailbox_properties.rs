@@ -9,11 +9,11 @@ use zeroize::Zeroizing;
 
 use super::command::{Command, Confirmation, MailboxCommand};
 use super::model::{duration, when};
-use super::shown_once::shown_once;
+use super::shown_once::{shown_once, shown_once_saved};
 use crate::clock::UnixTime;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, MailboxAddress, MailboxChallenge,
-    PhoneNumber, Provider,
+    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, LetterCode, MailboxAddress,
+    MailboxChallenge, PhoneNumber, Provider,
 };
 use crate::service::{ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, ServiceError};
 
@@ -86,6 +86,7 @@ pub struct MailboxProperties {
     pass_minutes: i64,
     pass_once: bool,
     issued_pass: Option<IssuedAccessPass>,
+    issued_codes: Option<Vec<LetterCode>>,
     open: bool,
 }
 
@@ -105,6 +106,7 @@ impl MailboxProperties {
             pass_minutes: 60,
             pass_once: true,
             issued_pass: None,
+            issued_codes: None,
             open: true,
         }
     }
@@ -165,6 +167,16 @@ impl MailboxProperties {
     /// The access pass on show, as the administrator reads it (tests copy it from here).
     pub fn issued_pass(&self) -> Option<String> {
         self.issued_pass.as_ref().map(|issued| issued.pass.shown())
+    }
+
+    /// Shows recovery codes just issued, once.
+    pub fn show_issued_codes(&mut self, codes: Vec<LetterCode>) {
+        self.issued_codes = Some(codes);
+    }
+
+    /// The recovery codes on show, as the administrator reads them (tests copy them from here).
+    pub fn issued_codes(&self) -> Option<Vec<String>> {
+        self.issued_codes.as_ref().map(|codes| codes.iter().map(LetterCode::shown).collect())
     }
 
     /// Hides the QR code (after the code was reset it no longer applies).
@@ -391,8 +403,42 @@ impl MailboxProperties {
                 }
             });
             ui.end_row();
+
+            ui.label("Recovery codes");
+            ui.horizontal(|ui| {
+                ui.label(match self.details.recovery_codes_left {
+                    0 => "none left".to_owned(),
+                    left => format!("{left} left"),
+                });
+                if ui
+                    .button("New recovery codes")
+                    .on_hover_text(
+                        "Ten new codes, each good for one login in place of a code; the old ones stop working. \
+                         Shown once, for the user",
+                    )
+                    .clicked()
+                {
+                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::NewRecoveryCodes));
+                }
+            });
+            ui.end_row();
+
+            ui.label("Remembered devices");
+            ui.horizontal(|ui| {
+                let devices = self.details.remembered_devices;
+                ui.label(if devices == 0 { "none".to_owned() } else { devices.to_string() });
+                if ui
+                    .add_enabled(devices > 0, egui::Button::new("Forget remembered devices"))
+                    .on_hover_text("Every device the user asked to remember is challenged again at its next login")
+                    .clicked()
+                {
+                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::ForgetDevices));
+                }
+            });
+            ui.end_row();
         });
         self.issued_pass_ui(ui);
+        self.issued_codes_ui(ui, commands);
 
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -532,6 +578,27 @@ impl MailboxProperties {
         );
         if shown_once(ui, &note, &issued.pass.shown(), "pass") {
             self.issued_pass = None;
+        }
+    }
+}
+
+impl MailboxProperties {
+    /// The recovery codes just issued, with Copy and Save…: shown until hidden, never again.
+    fn issued_codes_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        let Some(codes) = &self.issued_codes else { return };
+        let note = format!(
+            "Recovery codes for {}, shown only now: give them to the user. Each works once; the old ones no \
+             longer do.",
+            self.address
+        );
+        let text = codes.chunks(2).map(|pair| pair.iter().map(LetterCode::shown).collect::<Vec<_>>().join("   "));
+        let text = text.collect::<Vec<_>>().join("\n");
+        let mut save = || {
+            let command = MailboxCommand::SaveRecoveryCodes(codes.clone());
+            commands.push(Command::Mailbox(self.address.clone(), command));
+        };
+        if shown_once_saved(ui, &note, &text, "codes", &mut save) {
+            self.issued_codes = None;
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::clock::{UnixTime, format_utc};
+use crate::clock::{UnixTime, format_readable, format_utc};
 use crate::domain::{
     Configurer, MailboxAddress, MailboxSummary, PostOffice, PostOfficeName, Provider, ProviderSwitches,
     offered_providers,
@@ -154,7 +154,7 @@ impl Snapshot {
 /// A time for people: `2026-11-29 01:07:02 UTC`, or `never`.
 pub fn when(time: Option<UnixTime>) -> String {
     match time {
-        Some(t) => format_utc(t).replace('T', " ").replace('Z', " UTC"),
+        Some(t) => format_readable(t),
         None => "never".to_owned(),
     }
 }

@@ -183,7 +183,8 @@ fn capitalised(text: &str) -> String {
 }
 
 /// The groups of the Settings pane.
-const GROUPS: [SettingGroup; 3] = [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo];
+const GROUPS: [SettingGroup; 4] =
+    [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo, SettingGroup::Notifications];
 
 /// The Settings pane.
 pub struct SettingsPane {
@@ -210,15 +211,11 @@ impl SettingsPane {
     /// Draws the pane.
     pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
         self.form.load_if_needed(snapshot);
-        egui::ScrollArea::vertical().id_salt("settings-pane").auto_shrink(false).show(ui, |ui| {
-            ui.heading("Settings");
-            ui.label(RichText::new("The security policy every server sharing this store applies.").weak());
-            for group in GROUPS {
-                ui.add_space(8.0);
-                ui.label(RichText::new(group.title()).strong());
-                self.form.group_ui(ui, group, |ui, def, value| path_buttons(ui, def, value, commands));
-            }
-            ui.add_space(8.0);
+        ui.heading("Settings");
+        ui.label(RichText::new("The security policy every server sharing this store applies.").weak());
+        // The buttons stay in sight below the groups, however far they scroll.
+        egui::Panel::bottom("settings-buttons").show(ui, |ui| {
+            ui.add_space(4.0);
             ui.horizontal(|ui| {
                 if ui.button("Apply settings").clicked() {
                     if let Some(values) = self.form.parse().filter(|v| !v.is_empty()) {
@@ -229,6 +226,13 @@ impl SettingsPane {
                     self.form.load(snapshot);
                 }
             });
+        });
+        egui::ScrollArea::vertical().id_salt("settings-pane").auto_shrink(false).show(ui, |ui| {
+            for group in GROUPS {
+                ui.add_space(8.0);
+                ui.label(RichText::new(group.title()).strong());
+                self.form.group_ui(ui, group, |ui, def, value| path_buttons(ui, def, value, commands));
+            }
         });
     }
 }

@@ -11,7 +11,8 @@
  * unless the administrator chose `mailmfa_fail_open`.
  *
  * Settings → Two-factor authentication lets users change their own challenge mode and provider
- * where the administrator allows it (`PUT /v1/users/{address}/settings`).
+ * where the administrator allows it (`PUT /v1/users/{address}/settings`), and get new recovery
+ * codes. Recovery codes — from the enrolment, or from the settings — are shown once.
  *
  * The plugin's state lives in the Roundcube session under the key `mailmfa`; the code the user
  * types and the API key never go into a URL, a log or a page.
@@ -25,6 +26,9 @@ class mailmfa extends rcube_plugin
 {
     /** The session key of the plugin's state. */
     const SESSION = 'mailmfa';
+
+    /** The cookie that holds the token of a browser the user asked to remember. */
+    const DEVICE_COOKIE = 'mailmfa_device';
 
     /** The actions of the plugin's own sign-in task, the only ones open before the code. */
     const SIGN_IN_ACTIONS = ['', 'index', 'verify', 'resend'];
@@ -50,6 +54,7 @@ class mailmfa extends rcube_plugin
             $this->add_hook('settings_actions', [$this, 'settings_actions']);
             $this->register_action('plugin.mailmfa-settings', [$this, 'settings_page']);
             $this->register_action('plugin.mailmfa-settings-save', [$this, 'settings_save']);
+            $this->register_action('plugin.mailmfa-recovery-codes', [$this, 'new_recovery_codes']);
             $this->include_stylesheet($this->local_skin_path() . '/mailmfa.css');
         }
 
@@ -59,6 +64,7 @@ class mailmfa extends rcube_plugin
         $this->register_action('index', [$this, 'sign_in_page']);
         $this->register_action('verify', [$this, 'verify']);
         $this->register_action('resend', [$this, 'resend']);
+        $this->register_action('codes', [$this, 'codes_page']);
     }
 
     /**
@@ -141,8 +147,10 @@ class mailmfa extends rcube_plugin
             $this->note('codemissing', 'error');
         }
 
+        $remember = !empty(rcube_utils::get_input_string('_remember', rcube_utils::INPUT_POST));
+
         try {
-            $answer = $this->client()->verify($state['transaction'], $code);
+            $answer = $this->client()->verify($state['transaction'], $code, $remember && !empty($state['remember']));
         }
         catch (MailmfaError $e) {
             if ($e->status == 404) {
@@ -160,6 +168,20 @@ class mailmfa extends rcube_plugin
             $this->rc->session->set_auth_cookie();
 
             $_SESSION[self::SESSION] = ['passed' => true];
+
+            // The browser is remembered: its next sign-in brings the token and needs no code.
+            if (!empty($answer['device_token']) && !empty($state['remember'])) {
+                rcube_utils::setcookie(self::DEVICE_COOKIE, (string) $answer['device_token'],
+                    time() + 86400 * (int) $state['remember']);
+            }
+
+            // A completed enrolment brings recovery codes: shown once, before the mailbox.
+            if (!empty($answer['recovery_codes']) && is_array($answer['recovery_codes'])) {
+                $_SESSION[self::SESSION]['recovery_codes'] = array_map('strval', $answer['recovery_codes']);
+                $_SESSION[self::SESSION]['return'] = $state['return'] ?? ['_task' => 'mail'];
+                $this->rc->output->redirect(['_task' => 'mailmfa', '_action' => 'codes']);
+            }
+
             $this->rc->output->redirect($state['return'] ?? ['_task' => 'mail']);
         }
 
@@ -179,6 +201,34 @@ class mailmfa extends rcube_plugin
         }
 
         $this->stop('expired');
+    }
+
+    /**
+     * Action `codes`: the recovery codes a completed enrolment brought, once (the sign-in is
+     * done by then). Shown again, the page has nothing to show and goes on to the mailbox.
+     */
+    function codes_page()
+    {
+        $state = $_SESSION[self::SESSION] ?? [];
+        $codes = $state['recovery_codes'] ?? [];
+        unset($_SESSION[self::SESSION]['recovery_codes']);
+
+        if (!$this->passed() || empty($codes)) {
+            $this->rc->output->redirect($state['return'] ?? ['_task' => 'mail']);
+        }
+
+        $this->page_setup();
+        $return = $state['return'] ?? ['_task' => 'mail'];
+        $this->rc->output->add_handlers([
+                'plugin.mailmfa-codes' => function ($attrib) use ($codes) {
+                    return $this->codes_list($codes, $attrib['id'] ?? 'mailmfa-codes');
+                },
+                'plugin.mailmfa-continue' => function ($attrib) use ($return) {
+                    return html::a(['href' => $this->rc->url($return), 'id' => $attrib['id'] ?? 'mailmfa-continue',
+                        'class' => 'btn btn-primary mainaction'], rcube::Q($this->gettext('codescontinue')));
+                },
+        ]);
+        $this->rc->output->send('mailmfa.codes');
     }
 
     /**
@@ -297,6 +347,26 @@ class mailmfa extends rcube_plugin
     }
 
     /**
+     * Action `plugin.mailmfa-recovery-codes` (POST): ten new recovery codes, shown once on the
+     * settings page; the old ones stop working.
+     */
+    function new_recovery_codes()
+    {
+        try {
+            $answer = $this->client()->new_recovery_codes($this->rc->get_user_name());
+            $_SESSION[self::SESSION]['new_codes'] = array_map('strval', $answer['recovery_codes'] ?? []);
+            $note = ['newcodesshown', 'confirmation', []];
+        }
+        catch (MailmfaError $e) {
+            $this->log_failure('recovery-codes', $e);
+            $note = ['settingsunavailable', 'error', []];
+        }
+
+        $_SESSION[self::SESSION]['settings_note'] = $note;
+        $this->rc->output->redirect(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']);
+    }
+
+    /**
      * Template object: the outcome of the last save, once.
      */
     function settings_note_object($attrib)
@@ -369,13 +439,72 @@ class mailmfa extends rcube_plugin
         $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-primary submit', 'id' => 'mailmfa-save'],
             rcube::Q($this->gettext('save')));
 
-        return $this->rc->output->form_tag([
+        $form = $this->rc->output->form_tag([
                 'id'     => $attrib['id'] ?? 'mailmfa-settings-form',
                 'method' => 'post',
                 'action' => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings-save']),
             ],
             $intro . $unread . $table->show() . html::p(['class' => 'formbuttons'], $button)
         );
+
+        return $form . $this->recovery_section($current);
+    }
+
+    /**
+     * The settings page's recovery codes: how many are left, new ones just issued (once), and
+     * the button that issues new ones.
+     */
+    private function recovery_section($current)
+    {
+        $codes = $_SESSION[self::SESSION]['new_codes'] ?? [];
+        unset($_SESSION[self::SESSION]['new_codes']);
+
+        $html = html::tag('h2', ['class' => 'mailmfa-recovery-title'], rcube::Q($this->gettext('codestitle')));
+
+        if (!empty($codes)) {
+            $html .= html::p(null, rcube::Q($this->gettext('codesintro'))) . $this->codes_list($codes, 'mailmfa-new-codes');
+        }
+        else if (isset($current['recovery_codes_left'])) {
+            $html .= html::p(['id' => 'mailmfa-codes-left'], rcube::Q($this->gettext([
+                'name' => 'codesleft', 'vars' => ['count' => (int) $current['recovery_codes_left']],
+            ])));
+        }
+
+        $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-secondary', 'id' => 'mailmfa-new-codes-button'],
+            rcube::Q($this->gettext('newcodes')));
+
+        return $html . $this->rc->output->form_tag([
+                'id'     => 'mailmfa-recovery-form',
+                'method' => 'post',
+                'action' => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-recovery-codes']),
+            ],
+            html::p(['class' => 'form-text text-muted'], rcube::Q($this->gettext('newcodeshint'))) . html::p(null, $button)
+        );
+    }
+
+    /**
+     * "Remember this browser for N days", where the service allows remembering.
+     */
+    private function remember_box($state, $id)
+    {
+        if (empty($state['remember'])) {
+            return '';
+        }
+
+        $box = html::tag('input', ['type' => 'checkbox', 'name' => '_remember', 'value' => '1', 'id' => $id]);
+
+        return html::div('mailmfa-remember form-check', $box . ' ' . html::label(['for' => $id, 'class' => 'form-check-label'],
+            rcube::Q($this->gettext(['name' => 'rememberdevice', 'vars' => ['days' => (int) $state['remember']]]))));
+    }
+
+    /**
+     * Recovery codes as a list to copy or print.
+     */
+    private function codes_list(array $codes, $id)
+    {
+        $items = implode('', array_map(function ($code) { return html::tag('li', null, rcube::Q($code)); }, $codes));
+
+        return html::tag('ol', ['id' => $id, 'class' => 'mailmfa-codes'], $items);
     }
 
     /**
@@ -487,6 +616,7 @@ class mailmfa extends rcube_plugin
             ],
             html::label(['for' => 'mailmfa-code', 'class' => 'mailmfa-label'], rcube::Q($this->gettext($label)))
             . html::div('mailmfa-code-row', $input . $button)
+            . $this->remember_box($state, 'mailmfa-remember')
         );
 
         // Folded away: the temporary access pass an administrator gives a user who lost their
@@ -508,6 +638,7 @@ class mailmfa extends rcube_plugin
         $pass_form = $this->rc->output->form_tag(['id' => 'mailmfa-pass-form', 'method' => 'post', 'action' => $action],
             html::label(['for' => 'mailmfa-pass', 'class' => 'mailmfa-label'], rcube::Q($this->gettext('accesspasslabel')))
             . html::div('mailmfa-code-row', $pass . $pass_button)
+            . $this->remember_box($state, 'mailmfa-remember-pass')
         );
 
         return $form . html::tag('details', ['class' => 'mailmfa-access-pass'],
@@ -556,7 +687,8 @@ class mailmfa extends rcube_plugin
         $state = ['return' => $return];
 
         try {
-            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr());
+            $device = isset($_COOKIE[self::DEVICE_COOKIE]) ? (string) $_COOKIE[self::DEVICE_COOKIE] : null;
+            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), $device);
         }
         catch (MailmfaError $e) {
             $this->log_failure('begin', $e);
@@ -590,6 +722,7 @@ class mailmfa extends rcube_plugin
                 'transaction' => (string) $answer['transaction_id'],
                 'provider'    => $answer['provider'],
                 'sent_to'     => isset($answer['sent_to']) ? (string) $answer['sent_to'] : null,
+                'remember'    => (int) ($answer['remember_days'] ?? 0),
                 'otpauth_uri' => isset($answer['otpauth_uri']) ? (string) $answer['otpauth_uri'] : null,
                 'qr'          => isset($answer['qr_png_base64']) ? (string) $answer['qr_png_base64'] : null,
             ];

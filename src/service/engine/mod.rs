@@ -7,6 +7,7 @@
 //! sharing a store cannot both accept one code. Nothing here sends anything or reads the clock: a
 //! code to send comes back as a [`PendingCode`] for the service to deliver after the commit.
 
+use base64::Engine as _;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -14,8 +15,9 @@ use super::crypto::{CryptoError, to_hex};
 use super::store::{StoreError, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AccessPass, AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LoginIp, Mailbox, MailboxAddress,
-    MailboxId, Passcode, PostOfficeName, Provider, Reason, RejectReason, Settings, VerifyAnswer, known_since, totp,
+    AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LetterCode, LoginIp, Mailbox, MailboxAddress,
+    MailboxId, Notice, NoticeEvent, PASS_LETTERS, Passcode, PostOfficeName, Provider, RECOVERY_CODES, Reason,
+    RejectReason, Settings, Verified, VerifyAnswer, known_since, totp,
 };
 
 /// Why the engine could not answer at all.
@@ -96,12 +98,13 @@ pub struct PendingCode {
 }
 
 /// Decides what a login of `address` needs, enrols or stores a code if it needs one, and records
-/// the decision.
+/// the decision. `device` is the token of a device the user may have had remembered.
 pub fn begin(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     address: &MailboxAddress,
     origin: &Origin,
+    device: Option<&str>,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
     let (mb, created) = match tx.mailbox(address)? {
         Some(mb) => (mb, false),
@@ -110,7 +113,7 @@ pub fn begin(
             (create_mailbox(tx, address, cx.now)?, true)
         }
     };
-    let (answer, pending) = decide(tx, cx, &mb, origin)?;
+    let (answer, pending) = decide(tx, cx, &mb, origin, device)?;
     if created {
         // A login that is refused keeps nothing of itself but its audit entry: not even the
         // mailbox its first login would have made.
@@ -166,6 +169,7 @@ fn decide(
     cx: &Context<'_>,
     mb: &Mailbox,
     origin: &Origin,
+    device: Option<&str>,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
     let now = cx.now;
     if let Some(wait) = mb.locked_for(now) {
@@ -184,6 +188,13 @@ fn decide(
             return Ok((BeginAnswer::Allow { reason: Some(allowed) }, None));
         }
     };
+    // A remembered device is let through where a challenge would be asked (never past a lock).
+    if let Some(token) = device
+        && is_remembered_device(tx, cx, mb, token)?
+    {
+        tx.record_login_without_challenge(mb.id, now)?;
+        return Ok((BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) }, None));
+    }
     let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
         return Ok((BeginAnswer::Refused { reason: Reason::NoUsableProvider }, None));
     };
@@ -270,20 +281,21 @@ fn one_time_code(random: &dyn RandomSource) -> Result<Zeroizing<String>, EngineE
 }
 
 /// Checks a code typed at login. Right → the IP and country become known and the failure counter
-/// clears; wrong → the failure counter grows and may lock the mailbox. While locked, every code
-/// gets the same answer.
+/// clears (and a completed TOTP enrolment brings the mailbox its recovery codes); wrong → the
+/// failure counter grows and may lock the mailbox. While locked, every code gets the same answer.
 pub fn verify(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     address: &MailboxAddress,
     origin: &Origin,
     passcode: &Passcode,
-) -> Result<VerifyAnswer, EngineError> {
-    let (answer, detail) = match tx.mailbox(address)? {
-        None => (VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }, None),
-        Some(mb) => check(tx, cx, &mb, passcode, origin)?,
+    remember: bool,
+) -> Result<Verified, EngineError> {
+    let (verified, detail) = match tx.mailbox(address)? {
+        None => (Verified::only(VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }), None),
+        Some(mb) => check(tx, cx, &mb, passcode, origin, remember)?,
     };
-    let outcome = match answer {
+    let outcome = match verified.answer {
         VerifyAnswer::Accepted => "accepted".to_owned(),
         VerifyAnswer::Rejected { reason } => format!("rejected:{reason}"),
     };
@@ -297,7 +309,7 @@ pub fn verify(
         outcome,
         detail,
     })?;
-    Ok(answer)
+    Ok(verified)
 }
 
 fn check(
@@ -306,29 +318,57 @@ fn check(
     mb: &Mailbox,
     passcode: &Passcode,
     origin: &Origin,
-) -> Result<(VerifyAnswer, Option<String>), EngineError> {
+    remember: bool,
+) -> Result<(Verified, Option<String>), EngineError> {
     let now = cx.now;
     let ip = origin.ip_text();
-    let rejected = |reason| VerifyAnswer::Rejected { reason };
+    let rejected = |reason| Verified::only(VerifyAnswer::Rejected { reason });
     if mb.locked_for(now).is_some() {
         return Ok((rejected(RejectReason::Locked), Some("mailbox locked; code not checked".to_owned())));
     }
     let outcome = match passcode {
-        Passcode::AccessPass(pass) => check_access_pass(tx, mb, pass, now)?,
+        Passcode::Letters(letters) => check_letters(tx, cx, mb, letters, origin)?,
         Passcode::Code(code) => match check_code(tx, cx, mb, code, origin)? {
             Checked::Outcome(outcome) => outcome,
-            Checked::Answer(answer, detail) => return Ok((answer, Some(detail))),
+            Checked::Answer(answer, detail) => return Ok((Verified::only(answer), Some(detail))),
         },
     };
     match outcome {
-        Ok(detail) => {
+        Ok(Accepted { mut detail, enrolled, access_pass }) => {
             let forget_before = known_since(now, cx.settings.known_max_age_days);
+            // A country the mailbox never signed in from is news to its user — unless it is the
+            // first place it signs in from at all.
+            let new_country = match &origin.country {
+                Some(country) if cx.settings.notify_enabled => {
+                    !tx.is_known_country(mb.id, country, forget_before)?
+                        && !tx.known_countries(mb.id, forget_before)?.is_empty()
+                }
+                _ => false,
+            };
             tx.record_success(mb.id, &ip, origin.country.as_deref(), now, forget_before)?;
-            Ok((VerifyAnswer::Accepted, detail))
+            if new_country {
+                notify(tx, cx, mb, NoticeEvent::NewCountry, Some(origin), None)?;
+            }
+            let mut verified = Verified::only(VerifyAnswer::Accepted);
+            if enrolled {
+                let codes = issue_recovery_codes(tx, cx.random, mb.id, now)?;
+                detail = Some(format!("totp enrolment completed; {} recovery codes issued", codes.len()));
+                verified.recovery_codes = Some(codes);
+            }
+            // An administrator's access pass lets the user in; it does not vouch for the device.
+            if remember && !access_pass && cx.settings.remember_days > 0 {
+                verified.device_token = Some(remember_device(tx, cx, mb.id)?);
+                let remembered = format!("device remembered for {} days", cx.settings.remember_days);
+                detail = Some(detail.map_or(remembered.clone(), |d| format!("{d}; {remembered}")));
+            }
+            Ok((verified, detail))
         }
         Err((reason, detail)) => {
             let lock = cx.settings.lockout().lock_after(mb.failures + 1, mb.lock_count, now);
             tx.record_failure(mb.id, lock)?;
+            if lock.is_some() {
+                notify(tx, cx, mb, NoticeEvent::Lockout, Some(origin), None)?;
+            }
             // The wrong code that locks the mailbox already answers `locked`, so a webmail shows
             // the lock now rather than at the next attempt.
             match lock {
@@ -342,6 +382,29 @@ fn check(
     }
 }
 
+/// Gives the mailbox a new set of recovery codes, voiding the set before: the codes, to be shown
+/// to their user once (only their keyed hashes are kept).
+pub fn issue_recovery_codes(
+    tx: &Tx<'_>,
+    random: &dyn RandomSource,
+    mailbox: MailboxId,
+    now: UnixTime,
+) -> Result<Vec<LetterCode>, EngineError> {
+    let mut codes: Vec<LetterCode> = Vec::with_capacity(RECOVERY_CODES);
+    while codes.len() < RECOVERY_CODES {
+        let mut bytes = Zeroizing::new([0u8; PASS_LETTERS]);
+        random.fill(bytes.as_mut())?;
+        let code = LetterCode::from_random(&bytes);
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    let context = recovery_code_context(mailbox);
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|code| tx.key().code_hash(&context, code.letters())).collect();
+    tx.replace_recovery_codes(mailbox, &hashes, now)?;
+    Ok(codes)
+}
+
 /// What checking a code came to: an outcome that counts (accepted, or a failure towards the
 /// lockout), or an answer that ends the check without counting (nothing asked, expired).
 enum Checked {
@@ -349,8 +412,17 @@ enum Checked {
     Answer(VerifyAnswer, String),
 }
 
-/// An accepted passcode (with what to add to the audit entry), or why it was refused.
-type CheckOutcome = Result<Option<String>, (RejectReason, String)>;
+/// An accepted passcode, or why it was refused.
+type CheckOutcome = Result<Accepted, (RejectReason, String)>;
+
+/// What an accepted passcode adds to the audit entry, whether it completed a TOTP enrolment, and
+/// whether it was an administrator's access pass.
+#[derive(Default)]
+struct Accepted {
+    detail: Option<String>,
+    enrolled: bool,
+    access_pass: bool,
+}
 
 /// A six-digit code against the mailbox's TOTP secret or its outstanding one-time code.
 fn check_code(
@@ -377,8 +449,7 @@ fn check_code(
             Some(secret) => match totp::matching_step(&secret.secret, code, now, secret.last_step) {
                 Some(step) => {
                     tx.accept_totp_step(mb.id, step)?;
-                    let enrolled = secret.state == EnrolmentState::Pending;
-                    Ok(enrolled.then(|| "totp enrolment completed".to_owned()))
+                    Ok(Accepted { enrolled: secret.state == EnrolmentState::Pending, ..Accepted::default() })
                 }
                 None if totp::matching_step(&secret.secret, code, now, None).is_some() => {
                     Err((RejectReason::InvalidCode, "replayed TOTP code (step already used)".to_owned()))
@@ -400,7 +471,7 @@ fn check_code(
                 let context = code_context(mb.id, &pending.attempt, &ip);
                 if tx.key().code_matches(&context, code.digits(), &pending.code_hash) {
                     tx.void_one_time_code(mb.id, &pending.attempt)?;
-                    Ok(None)
+                    Ok(Accepted::default())
                 } else if pending.ip != ip {
                     Err((RejectReason::InvalidCode, "code issued to another IP address".to_owned()))
                 } else {
@@ -412,20 +483,121 @@ fn check_code(
     Ok(Checked::Outcome(outcome))
 }
 
-/// An access pass against the one an administrator issued: it stands in for any code until it
-/// expires, or once. A pending TOTP enrolment stays pending (the user enrols at a later login).
-fn check_access_pass(tx: &Tx<'_>, mb: &Mailbox, pass: &AccessPass, now: UnixTime) -> Result<CheckOutcome, EngineError> {
-    Ok(match tx.access_pass(mb.id)? {
-        None => Err((RejectReason::InvalidCode, "no access pass issued".to_owned())),
-        Some(stored) if stored.expires_at <= now => Err((RejectReason::InvalidCode, "access pass expired".to_owned())),
-        Some(stored) if tx.key().code_matches(&access_pass_context(mb.id), pass.letters(), &stored.hash) => {
-            if stored.once {
-                tx.clear_access_pass(mb.id)?;
-            }
-            Ok(Some(format!("temporary access pass{}", if stored.once { " (used up)" } else { "" })))
+/// Ten letters: the access pass an administrator issued (it stands in for any code until it
+/// expires, or once), else one of the mailbox's unused recovery codes (each works once). A
+/// pending TOTP enrolment stays pending: the user enrols at a later login.
+fn check_letters(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    letters: &LetterCode,
+    origin: &Origin,
+) -> Result<CheckOutcome, EngineError> {
+    let now = cx.now;
+    let pass = tx.access_pass(mb.id)?;
+    if let Some(stored) = pass.as_ref().filter(|p| p.expires_at > now)
+        && tx.key().code_matches(&access_pass_context(mb.id), letters.letters(), &stored.hash)
+    {
+        if stored.once {
+            tx.clear_access_pass(mb.id)?;
         }
-        Some(_) => Err((RejectReason::InvalidCode, "wrong access pass".to_owned())),
+        let detail = format!("temporary access pass{}", if stored.once { " (used up)" } else { "" });
+        return Ok(Ok(Accepted { detail: Some(detail), enrolled: false, access_pass: true }));
+    }
+    let hash = tx.key().code_hash(&recovery_code_context(mb.id), letters.letters());
+    if tx.use_recovery_code(mb.id, &hash, now)? {
+        let left = tx.recovery_codes_left(mb.id)?;
+        notify(tx, cx, mb, NoticeEvent::RecoveryCodeUsed, Some(origin), Some(left.to_string()))?;
+        return Ok(Ok(Accepted { detail: Some(format!("recovery_code used; {left} left")), ..Accepted::default() }));
+    }
+    let pass = match pass {
+        None => "no access pass issued",
+        Some(p) if p.expires_at <= now => "access pass expired",
+        Some(_) => "wrong access pass",
+    };
+    Ok(Err((RejectReason::InvalidCode, format!("{pass}; no unused recovery code matches"))))
+}
+
+/// A sign-in page opened in a browser the mailbox remembered (`token`): the login goes on as if a
+/// code was accepted — recorded, and audited as `login.verify` — unless the mailbox is locked or
+/// the device is not (or no longer) remembered. Whether it goes on.
+pub fn verify_remembered_device(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    address: &MailboxAddress,
+    origin: &Origin,
+    token: &str,
+) -> Result<bool, EngineError> {
+    let Some(mb) = tx.mailbox(address)? else { return Ok(false) };
+    if mb.locked_for(cx.now).is_some() || !is_remembered_device(tx, cx, &mb, token)? {
+        return Ok(false);
+    }
+    tx.record_login_without_challenge(mb.id, cx.now)?;
+    tx.insert_audit(&AuditEntry {
+        at: cx.now,
+        actor: ACTOR.to_owned(),
+        mailbox: Some(address.to_string()),
+        action: "login.verify".to_owned(),
+        ip: Some(origin.ip_text()),
+        country: origin.country.clone(),
+        outcome: "accepted".to_owned(),
+        detail: Some(Reason::RememberedDevice.word().to_owned()),
+    })?;
+    Ok(true)
+}
+
+/// Remembers the device of an accepted code: a new token (256 random bits), of which only the
+/// keyed hash is kept, bound to the mailbox.
+fn remember_device(tx: &Tx<'_>, cx: &Context<'_>, mailbox: MailboxId) -> Result<String, EngineError> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    cx.random.fill(bytes.as_mut())?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref());
+    let hash = tx.key().code_hash(&device_context(mailbox), &token);
+    tx.remember_device(mailbox, &hash, cx.now, cx.settings.remember_max_devices)?;
+    Ok(token)
+}
+
+/// Whether `token` is of a device the mailbox remembered less than `remember.days` ago (and
+/// remembering is on); a remembered device is marked as used.
+pub fn is_remembered_device(tx: &Tx<'_>, cx: &Context<'_>, mb: &Mailbox, token: &str) -> Result<bool, EngineError> {
+    if cx.settings.remember_days == 0 || token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
+    let hash = tx.key().code_hash(&device_context(mb.id), token);
+    let created = tx.use_remembered_device(mb.id, &hash, cx.now)?;
+    Ok(created.is_some_and(|at| at + cx.settings.remember_days * 86_400 > cx.now))
+}
+
+/// What binds a remembered device's hash: the mailbox, so a token works for its mailbox only.
+fn device_context(mailbox: MailboxId) -> String {
+    format!("device:{}", mailbox.0)
+}
+
+/// Queues a notification to the mailbox, when notifications are on: it goes out after the commit.
+fn notify(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    event: NoticeEvent,
+    origin: Option<&Origin>,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
+    if !cx.settings.notify_enabled {
+        return Ok(());
+    }
+    tx.queue_notice(&Notice {
+        mailbox: mb.address.to_string(),
+        event,
+        at: cx.now,
+        ip: origin.map(Origin::ip_text),
+        country: origin.and_then(|o| o.country.clone()),
+        detail,
     })
+}
+
+/// What binds a recovery code's hash: the mailbox.
+fn recovery_code_context(mailbox: MailboxId) -> String {
+    format!("recovery:{}", mailbox.0)
 }
 
 /// What binds an access pass's hash: the mailbox.

@@ -473,11 +473,12 @@ impl Tx<'_> {
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
                     coalesce(m.locked_until > ?2, 0) AS locked, m.last_login IS NULL AS never_signed_in,
+                    m.totp_state = 'active' AND m.recovery_left = 0 AS no_recovery_codes,
                     count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
              GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email, locked,
-                      never_signed_in",
+                      never_signed_in, no_recovery_codes",
         )?;
         let mut rows = stmt.query(params![postoffice.map(|p| p.0), now])?;
         let mut groups = Vec::new();
@@ -493,6 +494,7 @@ impl Tx<'_> {
                 has_alt_email: r.get("has_alt_email")?,
                 locked: r.get("locked")?,
                 never_signed_in: r.get("never_signed_in")?,
+                no_recovery_codes: r.get("no_recovery_codes")?,
                 count: r.get("n")?,
             });
         }
@@ -539,5 +541,91 @@ impl Tx<'_> {
             .prepare_cached("UPDATE mailbox SET tap_hash = NULL, tap_expires_at = NULL, tap_once = 0 WHERE id = ?1")?
             .execute([id.0])?;
         Ok(())
+    }
+
+    /// Gives the mailbox a new set of recovery codes (their keyed hashes), voiding every code of
+    /// the set before, used or not.
+    pub fn replace_recovery_codes(&self, id: MailboxId, hashes: &[Vec<u8>], now: UnixTime) -> StoreResult<()> {
+        self.tx.prepare_cached("DELETE FROM recovery_code WHERE mailbox_id = ?1")?.execute([id.0])?;
+        let mut insert =
+            self.tx.prepare_cached("INSERT INTO recovery_code (mailbox_id, hash, issued_at) VALUES (?1, ?2, ?3)")?;
+        for hash in hashes {
+            insert.execute(params![id.0, hash, now])?;
+        }
+        self.tx
+            .prepare_cached("UPDATE mailbox SET recovery_left = ?2 WHERE id = ?1")?
+            .execute(params![id.0, hashes.len() as i64])?;
+        Ok(())
+    }
+
+    /// Uses up the mailbox's unused recovery code with this hash: whether there was one. The
+    /// update is the check, so two logins racing with one code cannot both use it.
+    pub fn use_recovery_code(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<bool> {
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE recovery_code SET used_at = ?3 WHERE mailbox_id = ?1 AND hash = ?2 AND used_at IS NULL",
+            )?
+            .execute(params![id.0, hash, now])?;
+        if changed == 1 {
+            self.tx
+                .prepare_cached("UPDATE mailbox SET recovery_left = recovery_left - 1 WHERE id = ?1")?
+                .execute([id.0])?;
+        }
+        Ok(changed == 1)
+    }
+
+    /// How many of the mailbox's recovery codes are unused.
+    pub fn recovery_codes_left(&self, id: MailboxId) -> StoreResult<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT recovery_left FROM mailbox WHERE id = ?1")?
+            .query_row([id.0], |r| r.get(0))?)
+    }
+
+    /// Remembers a device (the keyed hash of its token) for the mailbox, forgetting its oldest
+    /// devices beyond `max`.
+    pub fn remember_device(&self, id: MailboxId, hash: &[u8], now: UnixTime, max: i64) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)",
+            )?
+            .execute(params![id.0, hash, now])?;
+        self.tx
+            .prepare_cached(
+                "DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
+                     SELECT hash FROM remembered_device WHERE mailbox_id = ?1
+                     ORDER BY created_at DESC, last_used DESC LIMIT ?2)",
+            )?
+            .execute(params![id.0, max])?;
+        Ok(())
+    }
+
+    /// When the mailbox remembered the device of this token hash, if it did; marks it used.
+    pub fn use_remembered_device(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<Option<UnixTime>> {
+        let created: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2")?
+            .query_row(params![id.0, hash], |r| r.get(0))
+            .optional()?;
+        if created.is_some() {
+            self.tx
+                .prepare_cached("UPDATE remembered_device SET last_used = ?3 WHERE mailbox_id = ?1 AND hash = ?2")?
+                .execute(params![id.0, hash, now])?;
+        }
+        Ok(created)
+    }
+
+    /// Forgets every device the mailbox remembered: how many there were.
+    pub fn forget_devices(&self, id: MailboxId) -> StoreResult<usize> {
+        Ok(self.tx.prepare_cached("DELETE FROM remembered_device WHERE mailbox_id = ?1")?.execute([id.0])?)
+    }
+
+    /// How many devices the mailbox remembered after `since` (the ones that have not expired).
+    pub fn remembered_devices(&self, id: MailboxId, since: UnixTime) -> StoreResult<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT count(*) FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2")?
+            .query_row(params![id.0, since], |r| r.get(0))?)
     }
 }

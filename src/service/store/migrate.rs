@@ -15,6 +15,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_signin_pages.sql"),
     include_str!("migrations/0005_trust.sql"),
     include_str!("migrations/0006_access_pass.sql"),
+    include_str!("migrations/0007_recovery_codes.sql"),
+    include_str!("migrations/0008_remembered_devices.sql"),
+    include_str!("migrations/0009_notifications.sql"),
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ mod clients;
 mod location;
 mod mailboxes;
 mod migrate;
+mod notices;
 mod platform;
 mod postoffices;
 
@@ -287,6 +288,26 @@ impl Store {
         tx.commit().map_err(busy_or)?;
         self.mode = Some(mode);
         Ok(())
+    }
+
+    /// Another connection to the same store file, with the key already checked (for a worker
+    /// thread); `None` for a store in memory, which has no other connection.
+    pub fn reopen(&self) -> StoreResult<Option<Self>> {
+        let Some(location) = &self.location else { return Ok(None) };
+        let path = location.path();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        tune(&conn)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(Some(Self {
+            conn,
+            key: self.key.clone(),
+            store_id: self.store_id.clone(),
+            location: Some(location.clone()),
+            mode: self.mode,
+        }))
     }
 
     /// A store in memory with a fresh key, for tests and previews.

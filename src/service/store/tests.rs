@@ -71,10 +71,11 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE signin_ticket; DROP TABLE signin; DROP TABLE login_transaction; DROP TABLE api_client;
+        "DROP TABLE notification; DROP TABLE remembered_device; DROP TABLE recovery_code;
+         DROP TABLE signin_ticket; DROP TABLE signin; DROP TABLE login_transaction; DROP TABLE api_client;
          ALTER TABLE postoffice DROP COLUMN trusted_networks;
          ALTER TABLE mailbox DROP COLUMN tap_hash; ALTER TABLE mailbox DROP COLUMN tap_expires_at;
-         ALTER TABLE mailbox DROP COLUMN tap_once;
+         ALTER TABLE mailbox DROP COLUMN tap_once; ALTER TABLE mailbox DROP COLUMN recovery_left;
          ALTER TABLE mailbox DROP COLUMN totp_created_at; DELETE FROM meta WHERE key = 'mode';
          PRAGMA user_version = 1;",
     )
@@ -88,4 +89,8 @@ fn a_schema_1_store_migrates() {
     let mode: String = store.conn.query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "local");
     store.conn.query_row("SELECT totp_created_at FROM mailbox LIMIT 1", [], |_| Ok(())).optional().unwrap();
+    for table in ["recovery_code", "remembered_device", "notification"] {
+        let rows: i64 = store.conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0, "{table} was made by the migration");
+    }
 }

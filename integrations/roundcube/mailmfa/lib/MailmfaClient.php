@@ -47,14 +47,21 @@ class MailmfaClient
     /**
      * `POST /v1/login/begin`: the decision for a login whose password was just accepted.
      *
-     * @param string $address The mailbox
-     * @param string $ip      The browser's address
+     * @param string      $address The mailbox
+     * @param string      $ip      The browser's address
+     * @param string|null $device  The token of a device the user had remembered (its cookie)
      *
-     * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}
+     * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}; a
+     *               challenge or enrolment also "remember_days" when a device may be remembered
      */
-    public function begin($address, $ip)
+    public function begin($address, $ip, $device = null)
     {
-        return $this->call('POST', '/v1/login/begin', ['address' => (string) $address, 'ip' => (string) $ip]);
+        $body = ['address' => (string) $address, 'ip' => (string) $ip];
+        if ($device !== null && $device !== '') {
+            $body['device_token'] = (string) $device;
+        }
+
+        return $this->call('POST', '/v1/login/begin', $body);
     }
 
     /**
@@ -62,14 +69,17 @@ class MailmfaClient
      *
      * @param string $transaction_id The transaction begin answered with
      * @param string $code           The code
+     * @param bool   $remember       The user asked to remember this device
      *
-     * @return array {"result": "accepted"} or {"result": "rejected", "reason": …}
+     * @return array {"result": "accepted"} (with "recovery_codes" after an enrolment, and
+     *               "device_token" when the device is remembered) or {"result": "rejected", "reason": …}
      */
-    public function verify($transaction_id, $code)
+    public function verify($transaction_id, $code, $remember = false)
     {
         return $this->call('POST', '/v1/login/verify', [
                 'transaction_id' => (string) $transaction_id,
                 'code'           => (string) $code,
+                'remember'       => (bool) $remember,
         ]);
     }
 
@@ -91,7 +101,8 @@ class MailmfaClient
      * @param string $address The mailbox
      *
      * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
-     *               "provider", "providers", "sms_number", "alt_email"} (numbers and addresses masked)
+     *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left"}
+     *               (numbers and addresses masked)
      */
     public function show_user_settings($address)
     {
@@ -112,6 +123,19 @@ class MailmfaClient
 
         return $this->call('PUT', '/v1/users/' . rawurlencode((string) $address) . '/settings',
             array_map('strval', $known));
+    }
+
+    /**
+     * `POST /v1/users/{address}/recovery-codes`: ten new recovery codes for the user, to show
+     * once; the ones before stop working.
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "recovery_codes": ["abcde-fghjk", …]}
+     */
+    public function new_recovery_codes($address)
+    {
+        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes');
     }
 
     /**

@@ -52,7 +52,10 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
 
         $this->assertSame(['result' => 'rejected', 'reason' => 'invalid_code'],
             $client->verify($begin['transaction_id'], $wrong));
-        $this->assertSame(['result' => 'accepted'], $client->verify($begin['transaction_id'], $code));
+        $accepted = $client->verify($begin['transaction_id'], $code);
+        $this->assertSame('accepted', $accepted['result']);
+        $this->assertCount(10, $accepted['recovery_codes'], 'the enrolment brings recovery codes');
+        $this->assertMatchesRegularExpression('/^[0-9a-z]{5}-[0-9a-z]{5}$/', $accepted['recovery_codes'][0]);
 
         // The transaction ended with the accepted code.
         $error = self::failure(function () use ($client, $begin, $code) {
@@ -60,6 +63,11 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         });
         $this->assertSame(404, $error->status);
         $this->assertFalse($error->unavailable());
+
+        // A recovery code stands in for the app's code, once.
+        $next = $client->begin(self::env('MAILMFA_TEST_TOTP_USER'), '198.51.100.7');
+        $this->assertSame('challenge', $next['decision']);
+        $this->assertSame(['result' => 'accepted'], $client->verify($next['transaction_id'], $accepted['recovery_codes'][0]));
     }
 
     public function test_an_sms_code_is_sent_again_on_request()
@@ -119,6 +127,25 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         });
         $this->assertSame(400, $invalid->status);
         $this->assertStringContainsString('E.164', $invalid->getMessage());
+    }
+
+    public function test_new_recovery_codes_replace_the_old()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_SMS_USER');
+
+        $first = $client->new_recovery_codes($address);
+        $this->assertSame($address, $first['address']);
+        $this->assertCount(10, $first['recovery_codes']);
+        $this->assertSame(10, $client->show_user_settings($address)['recovery_codes_left']);
+        $second = $client->new_recovery_codes($address)['recovery_codes'];
+        $this->assertCount(10, $second);
+        $this->assertEmpty(array_intersect($first['recovery_codes'], $second), 'a new set');
+
+        $unknown = self::failure(function () use ($client) {
+            $client->new_recovery_codes('nobody@example.test');
+        });
+        $this->assertSame(400, $unknown->status);
     }
 
     public function test_a_wrong_key_is_refused_and_never_repeated()

@@ -1,0 +1,148 @@
+//! Notifications to a mailbox's own address (DESIGN.md §10). What happened queues a notice in its
+//! own transaction (`notification` table), so a notice exists exactly when what it tells of was
+//! committed. After the commit a worker thread with a connection of its own sends what waits,
+//! through the SMTP relay — never on the request's path: a slow or dead relay delays no login.
+//! Each send is audited (`notify.send`, ok or failed) and the notice removed; a notice claimed by
+//! a sender that died is taken over after five minutes. Dropping the service waits for the worker
+//! to finish what was queued (a CLI call prints its answer first, then waits).
+
+use std::cell::RefCell;
+use std::sync::mpsc;
+use std::thread;
+
+use super::store::Tx;
+use super::world::World;
+use super::{Service, ServiceResult};
+use crate::delivery::CodeMessage;
+use crate::domain::{AuditEntry, Mailbox, Notice, NoticeEvent, Provider};
+
+/// How many notices one claim takes.
+const BATCH: i64 = 20;
+
+/// The actor the audit log names for notifications.
+const ACTOR: &str = "notify";
+
+/// The background sender of one service, started at its first notice.
+#[derive(Default)]
+pub(super) struct Notifier {
+    worker: RefCell<Option<Worker>>,
+}
+
+struct Worker {
+    kick: mpsc::Sender<()>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        if let Some(Worker { kick, thread }) = self.worker.take() {
+            // Closing the channel ends the worker once it has sent what waits.
+            drop(kick);
+            drop(thread.join());
+        }
+    }
+}
+
+impl Service {
+    /// Queues a notice about `mailbox` in the caller's transaction, when notifications are on.
+    pub(super) fn queue_notice_in(
+        &self,
+        tx: &Tx<'_>,
+        mailbox: &Mailbox,
+        event: NoticeEvent,
+        detail: Option<String>,
+    ) -> ServiceResult<()> {
+        if self.world.current(tx)?.0.settings.notify_enabled {
+            let at = self.now();
+            tx.queue_notice(&Notice {
+                mailbox: mailbox.address.to_string(),
+                event,
+                at,
+                ip: None,
+                country: None,
+                detail,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Has the notices that wait sent in the background. A store in memory has no second
+    /// connection: there they are sent at once (previews and tests only).
+    pub(super) fn send_notices_later(&self) {
+        if !self.world.notifies() {
+            return;
+        }
+        let mut worker = self.notifier.worker.borrow_mut();
+        if worker.is_none() {
+            match self.store.reopen() {
+                Ok(Some(store)) => {
+                    let sender = Service {
+                        store,
+                        actor: ACTOR.to_owned(),
+                        clock: self.clock.clone(),
+                        world: World::like(&self.world),
+                        notifier: Notifier::default(),
+                    };
+                    let (kick, kicks) = mpsc::channel::<()>();
+                    let spawned = thread::Builder::new().name("mailmfa-notify".to_owned()).spawn(move || {
+                        while kicks.recv().is_ok() {
+                            while kicks.try_recv().is_ok() {}
+                            // A failure to reach the store leaves the notices for the next kick
+                            // (or another process); each send's own failure is audited.
+                            drop(sender.send_due_notices());
+                        }
+                    });
+                    if let Ok(thread) = spawned {
+                        *worker = Some(Worker { kick, thread });
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    drop(worker);
+                    drop(self.send_due_notices());
+                    return;
+                }
+            }
+        }
+        // A worker that is gone (it panicked) is started afresh at the next notice.
+        if worker.as_ref().is_some_and(|w| w.kick.send(()).is_err()) {
+            *worker = None;
+        }
+    }
+
+    /// Sends every notice that waits, claimed first so that two senders never send one twice;
+    /// each is audited and removed, sent or not. How many were sent.
+    pub fn send_due_notices(&self) -> ServiceResult<usize> {
+        let mut sent = 0;
+        loop {
+            let now = self.now();
+            let (claimed, snapshot) = self
+                .store
+                .write(|tx| -> ServiceResult<_> { Ok((tx.claim_notices(now, BATCH)?, self.world.current(tx)?.0)) })?;
+            if claimed.is_empty() {
+                return Ok(sent);
+            }
+            for (id, notice) in claimed {
+                let message = CodeMessage::for_notice(&snapshot.settings, &notice);
+                let result = snapshot.sender.send(Provider::Smtp, &notice.mailbox, &message);
+                let (outcome, detail) = match &result {
+                    Ok(()) => ("ok", notice.event.word().to_owned()),
+                    Err(e) => ("failed", format!("{}: {e}", notice.event.word())),
+                };
+                let entry = AuditEntry {
+                    at: self.now(),
+                    actor: ACTOR.to_owned(),
+                    mailbox: Some(notice.mailbox.clone()),
+                    action: "notify.send".to_owned(),
+                    outcome: outcome.to_owned(),
+                    detail: Some(detail),
+                    ..AuditEntry::default()
+                };
+                self.store.write(|tx| -> ServiceResult<()> {
+                    tx.remove_notice(id)?;
+                    Ok(tx.insert_audit(&entry)?)
+                })?;
+                sent += usize::from(result.is_ok());
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Notifications waiting to be e-mailed: queued in the transaction of what they tell of, claimed
+//! by one sender, removed once sent or failed.
+
+use rusqlite::params;
+
+use super::{StoreError, StoreResult, Tx};
+use crate::clock::UnixTime;
+use crate::domain::{Notice, NoticeEvent};
+
+/// How long a claim holds before another sender may take the notification over (its sender died).
+const CLAIM_SECONDS: i64 = 300;
+
+impl Tx<'_> {
+    /// Queues a notification; it is sent once this transaction commits.
+    pub fn queue_notice(&self, notice: &Notice) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO notification (mailbox, event, at, ip, country, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                notice.mailbox,
+                notice.event.word(),
+                notice.at,
+                notice.ip,
+                notice.country,
+                notice.detail
+            ])?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` notifications no other sender holds, oldest first: their ids and
+    /// notices.
+    pub fn claim_notices(&self, now: UnixTime, limit: i64) -> StoreResult<Vec<(i64, Notice)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE notification SET claimed_at = ?1 WHERE id IN (
+                 SELECT id FROM notification WHERE claimed_at IS NULL OR claimed_at < ?1 - ?2 ORDER BY id LIMIT ?3)
+             RETURNING id, mailbox, event, at, ip, country, detail",
+        )?;
+        let mut rows = stmt.query(params![now, CLAIM_SECONDS, limit])?;
+        let mut claimed = Vec::new();
+        while let Some(r) = rows.next()? {
+            let word: String = r.get("event")?;
+            let event = NoticeEvent::from_word(&word)
+                .ok_or_else(|| StoreError::Corrupt(format!("a notification of an unknown event {word:?}")))?;
+            let notice = Notice {
+                mailbox: r.get("mailbox")?,
+                event,
+                at: r.get("at")?,
+                ip: r.get("ip")?,
+                country: r.get("country")?,
+                detail: r.get("detail")?,
+            };
+            claimed.push((r.get("id")?, notice));
+        }
+        claimed.sort_by_key(|(id, _)| *id);
+        Ok(claimed)
+    }
+
+    /// Removes a notification that was sent, or failed for good.
+    pub fn remove_notice(&self, id: i64) -> StoreResult<()> {
+        self.tx.prepare_cached("DELETE FROM notification WHERE id = ?1")?.execute([id])?;
+        Ok(())
+    }
+}
