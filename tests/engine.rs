@@ -905,6 +905,16 @@ fn recovery_codes_come_with_the_enrolment_and_each_works_once() {
     }
 }
 
+/// Every byte of the store file and its write-ahead log, to search for secrets.
+fn store_bytes(rig: &Rig) -> Vec<u8> {
+    ["", "-wal"]
+        .iter()
+        .flat_map(|suffix| {
+            common::file_bytes(&std::path::PathBuf::from(format!("{}{suffix}", rig.env.store_path().display())))
+        })
+        .collect()
+}
+
 /// A second accepted code after the enrolment, to see what a later verify answers.
 fn verified_again(rig: &Rig, secret: &[u8]) -> mailmfa::domain::Verified {
     rig.clock.advance(30);
@@ -931,12 +941,7 @@ fn new_recovery_codes_void_the_old_and_only_hashes_are_stored() {
     assert_eq!(rig.verify("203.0.113.9", &bobs[0]), rejected(RejectReason::InvalidCode), "bob's code is not alice's");
     assert_eq!(rig.service.mailbox(&bob).unwrap().recovery_codes_left, 10, "and stays bob's");
 
-    let bytes: Vec<u8> = ["", "-wal"]
-        .iter()
-        .flat_map(|suffix| {
-            common::file_bytes(&std::path::PathBuf::from(format!("{}{suffix}", rig.env.store_path().display())))
-        })
-        .collect();
+    let bytes = store_bytes(&rig);
     assert!(bytes.len() > 4096, "the store was read");
     for code in old.iter().chain(&new).chain(&bobs) {
         for form in [code.clone(), code.replace('-', ""), code.replace('-', "").to_uppercase()] {
@@ -1036,12 +1041,7 @@ fn a_remembered_device_skips_the_challenge_until_it_is_revoked_expires_or_the_co
     assert_eq!(begin_on(&addr(), &second), allowed);
     assert_eq!(begin_on(&addr(), &third), allowed);
 
-    let bytes: Vec<u8> = ["", "-wal"]
-        .iter()
-        .flat_map(|suffix| {
-            common::file_bytes(&std::path::PathBuf::from(format!("{}{suffix}", rig.env.store_path().display())))
-        })
-        .collect();
+    let bytes = store_bytes(&rig);
     for t in [&second, &third, &bob_token] {
         assert!(!common::contains(&bytes, t.as_bytes()), "a device token is in the store file");
     }
