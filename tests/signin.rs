@@ -530,3 +530,29 @@ fn a_code_that_cannot_be_sent_is_said_on_the_page() {
     assert!(resent.html.contains("new code is on its way"), "{}", resent.html);
     assert_eq!(site.gateway.requests().len(), 1);
 }
+
+/// One browser remembered for two mailboxes: the cookie keeps a token for each, and both go
+/// straight back to the webmail afterwards.
+#[test]
+fn one_browser_remembers_two_mailboxes() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    let b = Browser::start(Screen::desktop(1280, 900));
+    for address in ["alice@example.com", "bob@example.com"] {
+        let codes = site.env.ok(&["mailbox", "recovery-codes", address, "--new", "--json"]).json();
+        b.goto(&webmail.signin(&site, address));
+        b.wait_for("#code");
+        b.find("details.access-pass summary").click();
+        b.find("#pass").type_text(codes["recovery_codes"][0].as_str().unwrap());
+        b.find("#remember-pass").click();
+        b.find("details.access-pass button[type=submit]").click();
+        b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    }
+    for address in ["alice@example.com", "bob@example.com"] {
+        b.goto(&webmail.signin(&site, address));
+        b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+        let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+        assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], address, "{address} is remembered too");
+    }
+}

@@ -10,8 +10,8 @@ use super::login::{CodeDelivery, LoginStart, parse_login};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, LetterCode, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason,
-    VerifyAnswer, totp,
+    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Reason,
+    RejectReason, VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -27,8 +27,8 @@ pub enum PageRequest {
     View {
         /// The sign-in.
         signin: String,
-        /// The token of a device the browser was remembered as (its cookie), if any.
-        device: Option<String>,
+        /// The tokens the browser was remembered with (its cookie), one per mailbox.
+        device: Vec<String>,
     },
     /// The code form.
     Code {
@@ -165,6 +165,23 @@ impl Service {
         Ok((answer, Some(row.id), None))
     }
 
+    /// Whether one of a browser's tokens is of a device the mailbox remembered (the login is then
+    /// recorded and audited as accepted).
+    fn remembered_browser(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        tokens: &[String],
+    ) -> ServiceResult<bool> {
+        for token in tokens {
+            if self.remembered_device_in(tx, address, ip, token)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The code a sign-in held back, unsealed, if it still holds one (given out once).
     fn take_held_code(&self, tx: &Tx<'_>, signin: &SigninRow) -> ServiceResult<Option<Zeroizing<String>>> {
         let Some(sealed) = tx.take_signin_code(&signin.id)? else { return Ok(None) };
@@ -210,7 +227,7 @@ impl Service {
         };
         let (address, ip) = parse_login(&transaction.mailbox, &transaction.ip)?;
         match request {
-            PageRequest::View { device: Some(token), .. } if self.remembered_device_in(tx, &address, ip, token)? => {
+            PageRequest::View { device, .. } if self.remembered_browser(tx, &address, ip, device)? => {
                 // The code held for this sign-in is not needed: it is voided unsent, and does not
                 // count against the send limit.
                 if let Some(held) = self.take_held_code(tx, &signin)?
