@@ -522,6 +522,18 @@ fn a_remembered_browser_opens_the_inbox_without_a_code() {
     let audit = site.env.ok(&["audit", "--json", "--limit", "1"]).json();
     assert_eq!((audit[0]["outcome"].as_str(), audit[0]["detail"].as_str()), (Some("allow"), Some("remembered_device")));
 
+    // The same browser remembered for bob too: each mailbox keeps its own.
+    site.sign_out();
+    site.sign_in_as(&site.bob);
+    b.wait_for("#mailmfa-remember").click();
+    site.enter_code(&site.last_sms_code().0);
+    site.expect_inbox();
+    for user in [&site.alice, &site.bob] {
+        site.sign_out();
+        site.sign_in_as(user);
+        site.expect_inbox();
+    }
+
     site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
     site.sign_out();
     site.sign_in();

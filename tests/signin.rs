@@ -468,3 +468,91 @@ fn a_remembered_browser_goes_straight_back_to_the_webmail() {
     b.wait_for("img.qr");
     assert!(b.url().starts_with(&site.server.base), "asked again: {}", b.url());
 }
+
+/// The code of a hosted sign-in goes out when its page is opened, not when the webmail starts the
+/// sign-in: a browser remembered for an SMS mailbox goes straight back to the webmail and no text
+/// message is sent at all.
+#[test]
+fn a_remembered_browser_is_sent_no_code() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    let sent = || site.gateway.requests().len();
+    let b = Browser::start(Screen::desktop(1280, 900));
+
+    let url = webmail.signin(&site, "bob@example.com");
+    assert_eq!(sent(), 0, "nothing is sent before the page is opened");
+    b.goto(&url);
+    b.wait_for("#code");
+    assert_eq!(sent(), 1, "the page sent the code");
+    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
+    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    b.find("#code").type_text(&code);
+    b.find("#remember").click();
+    b.find("form:not([action$='/resend']) button[type=submit]").click();
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    b.goto(&url);
+    b.wait_for("h1");
+    assert_eq!(sent(), 1, "opening the ended page again sends nothing");
+
+    let again = webmail.signin(&site, "bob@example.com");
+    b.goto(&again);
+    b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    assert_eq!(sent(), 1, "a remembered browser is sent no code");
+    let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+    assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], "bob@example.com");
+}
+
+/// A gateway that is down when the page is opened: the page says the code could not be sent
+/// (503), the failure is audited, and once the gateway is back *Send a new code* works.
+#[test]
+fn a_code_that_cannot_be_sent_is_said_on_the_page() {
+    let site = Site::new();
+    let working = site.gateway.url("/sms");
+    site.env.ok(&["settings", "set", "sms.url", "http://127.0.0.1:9/dead"]);
+    let started = site.signin("bob@example.com", RETURN);
+    assert_eq!(started.status, 200, "{:?}", started.json);
+    let url = started.json["signin_url"].as_str().unwrap().to_owned();
+    let page = get(&url);
+    assert_eq!(page.status, 503);
+    assert!(page.html.contains("could not be sent"), "{}", page.html);
+    let audit = site.env.ok(&["audit", "--json", "--limit", "20"]).json();
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e["action"] == "login.send_code" && e["outcome"] == "failed"),
+        "{audit}"
+    );
+
+    site.env.ok(&["settings", "set", "sms.url", &working]);
+    let page = get(&url);
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(site.gateway.requests().is_empty(), "reopening the page does not send again");
+    let resent = post_form(&format!("{url}/resend"), &[("csrf", &page.input("csrf"))]);
+    assert!(resent.html.contains("new code is on its way"), "{}", resent.html);
+    assert_eq!(site.gateway.requests().len(), 1);
+}
+
+/// One browser remembered for two mailboxes: the cookie keeps a token for each, and both go
+/// straight back to the webmail afterwards.
+#[test]
+fn one_browser_remembers_two_mailboxes() {
+    let site = Site::new();
+    let webmail = Webmail::on(&site);
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    let b = Browser::start(Screen::desktop(1280, 900));
+    for address in ["alice@example.com", "bob@example.com"] {
+        let codes = site.env.ok(&["mailbox", "recovery-codes", address, "--new", "--json"]).json();
+        b.goto(&webmail.signin(&site, address));
+        b.wait_for("#code");
+        b.find("details.access-pass summary").click();
+        b.find("#pass").type_text(codes["recovery_codes"][0].as_str().unwrap());
+        b.find("#remember-pass").click();
+        b.find("details.access-pass button[type=submit]").click();
+        b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+    }
+    for address in ["alice@example.com", "bob@example.com"] {
+        b.goto(&webmail.signin(&site, address));
+        b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
+        let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+        assert_eq!(site.redeem_as(&webmail.key, &ticket)["address"], address, "{address} is remembered too");
+    }
+}

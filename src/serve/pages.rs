@@ -27,8 +27,10 @@ pub async fn stylesheet() -> Response {
     response
 }
 
-/// The cookie that holds the token of a remembered browser.
+/// The cookie that holds the tokens of a remembered browser, one per mailbox remembered in it.
 const DEVICE_COOKIE: &str = "mailmfa_device";
+/// How many mailboxes one browser's cookie remembers (the oldest goes first).
+const TOKENS_PER_BROWSER: usize = 5;
 
 /// `GET /signin/{id}`: a browser remembered for the mailbox (its cookie) goes straight back.
 pub async fn view(
@@ -37,32 +39,36 @@ pub async fn view(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    page(&state, source.0, PageRequest::View { signin: id, device: device_cookie(&headers) }).await
+    page(&state, source.0, PageRequest::View { signin: id, device: device_tokens(&headers) }, Vec::new()).await
 }
 
-/// The remembered-device token among the request's cookies.
-fn device_cookie(headers: &HeaderMap) -> Option<String> {
+/// The remembered-device tokens in the request's cookie (dot-separated, base64url each).
+fn device_tokens(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == DEVICE_COOKIE)
-        .map(|(_, token)| token.to_owned())
+        .filter(|(name, _)| *name == DEVICE_COOKIE)
+        .flat_map(|(_, tokens)| tokens.split('.'))
         .filter(|token| !token.is_empty() && token.len() <= 128)
+        .take(TOKENS_PER_BROWSER)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `POST /signin/{id}`: the code form.
 pub async fn code(
     State(state): State<AppState>,
     source: axum::Extension<Source>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
     let remember = form.get("remember") == "1";
     let request = PageRequest::Code { signin: id, csrf: form.get("csrf"), code: form.get("code"), remember };
-    page(&state, source.0, request).await
+    page(&state, source.0, request, device_tokens(&headers)).await
 }
 
 /// `POST /signin/{id}/resend`.
@@ -72,11 +78,12 @@ pub async fn resend(
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
-    page(&state, source.0, PageRequest::Resend { signin: id, csrf: form.get("csrf") }).await
+    page(&state, source.0, PageRequest::Resend { signin: id, csrf: form.get("csrf") }, Vec::new()).await
 }
 
-/// Runs a page's request and renders what it shows, or sends the browser back to the webmail.
-async fn page(state: &AppState, source: Source, request: PageRequest) -> Response {
+/// Runs a page's request and renders what it shows, or sends the browser back to the webmail;
+/// `tokens` are the browser's remembered-device tokens, kept beside a new one.
+async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Vec<String>) -> Response {
     let caller = Caller { key: None, source: source.0 };
     let answer = match run(state, caller, ApiRequest::Page(request)).await {
         Ok(ApiAnswer::Page(answer)) => answer,
@@ -101,14 +108,14 @@ async fn page(state: &AppState, source: Source, request: PageRequest) -> Respons
                 a.button href=(redirect) { (t.codes_continue) }
             };
             let response = secure(document(t, base, t.codes_title, body).into_response(), None);
-            remembered(response, base, remember)
+            remembered(response, base, remember, tokens)
         }
         PageAnswer::Done { redirect, recovery_codes: None, remember } => {
             let mut response = StatusCode::SEE_OTHER.into_response();
             if let Ok(location) = HeaderValue::from_str(&redirect) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
-            remembered(secure(response, None), base, remember)
+            remembered(secure(response, None), base, remember, tokens)
         }
         PageAnswer::Enrol { page, otpauth_uri, secret_groups } => {
             let uri = otpauth_uri.clone();
@@ -173,11 +180,20 @@ async fn page(state: &AppState, source: Source, request: PageRequest) -> Respons
     }
 }
 
-/// Sets the cookie of a browser just remembered: the sign-in pages' path only, script-proof, sent
-/// along when the webmail sends the browser to a sign-in page, and over HTTPS only where the pages
-/// are served over HTTPS.
-fn remembered(mut response: Response, base: &str, remember: Option<(String, i64)>) -> Response {
+/// Sets the cookie of a browser just remembered, its new token beside those it had (for other
+/// mailboxes; the oldest beyond [`TOKENS_PER_BROWSER`] go): the sign-in pages' path only,
+/// script-proof, sent along when the webmail sends the browser to a sign-in page, and over HTTPS
+/// only where the pages are served over HTTPS.
+fn remembered(
+    mut response: Response,
+    base: &str,
+    remember: Option<(String, i64)>,
+    mut tokens: Vec<String>,
+) -> Response {
     let Some((token, days)) = remember else { return response };
+    tokens.push(token);
+    let keep = tokens.len().saturating_sub(TOKENS_PER_BROWSER);
+    let token = tokens[keep..].join(".");
     let path = base.find("://").map_or("", |at| base[at + 3..].find('/').map_or("", |p| &base[at + 3 + p..]));
     let secure = if base.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(

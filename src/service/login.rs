@@ -4,13 +4,17 @@
 
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 use super::engine::{self, Context, Origin, PendingCode};
 use super::store::Tx;
 use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
+use crate::clock::UnixTime;
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
-    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, Passcode, PhoneNumber, Provider, Verified,
+    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode, PhoneNumber, Provider,
+    Verified,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -31,6 +35,18 @@ pub struct CodeDelivery {
     origin: Origin,
 }
 
+/// A code held by a sign-in ([`CodeDelivery::held`]), read back; `None` if it does not read.
+fn parse_held(text: &str) -> Option<PendingCode> {
+    let mut lines = text.split('\n');
+    let provider = lines.next()?.parse::<Provider>().ok()?;
+    let destination = lines.next()?.to_owned();
+    let attempt = lines.next()?.to_owned();
+    let mailbox = MailboxId(lines.next()?.parse().ok()?);
+    let issued_at = lines.next()?.parse().ok()?;
+    let code = Zeroizing::new(lines.next()?.to_owned());
+    Some(PendingCode { provider, destination, code, attempt, mailbox, issued_at })
+}
+
 /// A delivery that was attempted, for [`Service::finish_delivery`].
 pub struct SentCode {
     delivery: CodeDelivery,
@@ -38,6 +54,37 @@ pub struct SentCode {
 }
 
 impl CodeDelivery {
+    fn of(snapshot: &Snapshot, address: &MailboxAddress, origin: Origin, pending: PendingCode) -> Self {
+        Self {
+            message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
+            sender: Arc::clone(&snapshot.sender),
+            pending,
+            address: address.clone(),
+            origin,
+        }
+    }
+
+    /// The code and where it goes, as text for a hosted sign-in to hold (sealed) until its page
+    /// is first opened: provider, destination, attempt, mailbox id, issue time and code, a line
+    /// each.
+    pub(super) fn held(&self) -> Zeroizing<String> {
+        let p = &self.pending;
+        Zeroizing::new(format!(
+            "{}\n{}\n{}\n{}\n{}\n{}",
+            p.provider.word(),
+            p.destination,
+            p.attempt,
+            p.mailbox.0,
+            p.issued_at,
+            p.code.as_str()
+        ))
+    }
+
+    /// The code's mailbox and the `begin` that issued it (to void it unsent).
+    pub(super) fn issued(&self) -> (MailboxId, &str, UnixTime) {
+        (self.pending.mailbox, &self.pending.attempt, self.pending.issued_at)
+    }
+
     /// Sends the code through its channel (blocking, up to the channel's timeout).
     pub fn send(self) -> SentCode {
         let result = self.sender.send(self.pending.provider, &self.pending.destination, &self.message);
@@ -75,14 +122,22 @@ impl Service {
         let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
         let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
         let (answer, pending) = engine::begin(tx, &cx, address, &origin, device)?;
-        let delivery = pending.map(|pending| CodeDelivery {
-            message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
-            sender: Arc::clone(&snapshot.sender),
-            pending,
-            address: address.clone(),
-            origin,
-        });
+        let delivery = pending.map(|pending| CodeDelivery::of(&snapshot, address, origin, pending));
         Ok(LoginStart { answer, delivery })
+    }
+
+    /// The delivery of a code a hosted sign-in held back (see [`CodeDelivery::held`]), to send now.
+    pub(super) fn held_delivery(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        held: &str,
+    ) -> ServiceResult<Option<CodeDelivery>> {
+        let Some(pending) = parse_held(held) else { return Ok(None) };
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        Ok(Some(CodeDelivery::of(&snapshot, address, origin, pending)))
     }
 
     /// Records how a delivery went. A code that could not be sent is voided — it neither stays

@@ -10,8 +10,8 @@ use super::login::{CodeDelivery, LoginStart, parse_login};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, LetterCode, MailboxAddress, MailboxStatus, Passcode, Provider, Reason, RejectReason,
-    VerifyAnswer, totp,
+    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Reason,
+    RejectReason, VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -27,8 +27,8 @@ pub enum PageRequest {
     View {
         /// The sign-in.
         signin: String,
-        /// The token of a device the browser was remembered as (its cookie), if any.
-        device: Option<String>,
+        /// The tokens the browser was remembered with (its cookie), one per mailbox.
+        device: Vec<String>,
     },
     /// The code form.
     Code {
@@ -156,7 +156,37 @@ impl Service {
             expires_at: now + transaction.expires_in,
         };
         tx.insert_signin(&row, now)?;
-        Ok((answer, Some(row.id), delivery))
+        // The code goes out when the page is first opened: a browser remembered for the mailbox
+        // then needs none, and gets none.
+        if let Some(delivery) = delivery {
+            let sealed = tx.key().seal(&held_context(&row.id), delivery.held().as_bytes())?;
+            tx.hold_signin_code(&row.id, &sealed)?;
+        }
+        Ok((answer, Some(row.id), None))
+    }
+
+    /// Whether one of a browser's tokens is of a device the mailbox remembered (the login is then
+    /// recorded and audited as accepted).
+    fn remembered_browser(
+        &self,
+        tx: &Tx<'_>,
+        address: &MailboxAddress,
+        ip: LoginIp,
+        tokens: &[String],
+    ) -> ServiceResult<bool> {
+        for token in tokens {
+            if self.remembered_device_in(tx, address, ip, token)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The code a sign-in held back, unsealed, if it still holds one (given out once).
+    fn take_held_code(&self, tx: &Tx<'_>, signin: &SigninRow) -> ServiceResult<Option<Zeroizing<String>>> {
+        let Some(sealed) = tx.take_signin_code(&signin.id)? else { return Ok(None) };
+        let opened = tx.key().open(&held_context(&signin.id), &sealed)?;
+        Ok(std::str::from_utf8(&opened).ok().map(|text| Zeroizing::new(text.to_owned())))
     }
 
     /// The mailbox a ticket vouches for: once, within a minute, for the client that asked.
@@ -197,11 +227,26 @@ impl Service {
         };
         let (address, ip) = parse_login(&transaction.mailbox, &transaction.ip)?;
         match request {
-            PageRequest::View { device: Some(token), .. } if self.remembered_device_in(tx, &address, ip, token)? => {
+            PageRequest::View { device, .. } if self.remembered_browser(tx, &address, ip, device)? => {
+                // The code held for this sign-in is not needed: it is voided unsent, and does not
+                // count against the send limit.
+                if let Some(held) = self.take_held_code(tx, &signin)?
+                    && let Some(delivery) = self.held_delivery(tx, &address, ip, &held)?
+                {
+                    let (mailbox, attempt, issued_at) = delivery.issued();
+                    tx.void_one_time_code(mailbox, attempt)?;
+                    tx.forget_code_send(mailbox, issued_at)?;
+                }
                 let redirect = self.complete_signin(tx, &signin, &transaction.id, TICKET_SECONDS)?;
                 Ok((PageAnswer::Done { redirect, recovery_codes: None, remember: None }, None))
             }
-            PageRequest::View { .. } => Ok((self.page_of(tx, &signin, None)?, None)),
+            PageRequest::View { .. } => {
+                let delivery = match self.take_held_code(tx, &signin)? {
+                    Some(held) => self.held_delivery(tx, &address, ip, &held)?,
+                    None => None,
+                };
+                Ok((self.page_of(tx, &signin, None)?, delivery))
+            }
             PageRequest::Code { code, remember, .. } => {
                 let Ok(code) = code.trim().parse::<Passcode>() else {
                     return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
@@ -302,6 +347,11 @@ impl Service {
 }
 
 const TICKET_CONTEXT: &str = "signin:ticket";
+
+/// What binds the sealed code a sign-in holds: the sign-in.
+fn held_context(signin: &str) -> String {
+    format!("signin:held:{signin}")
+}
 
 /// Whether `url` lies within `prefix`: the same scheme and host (and port) exactly, and a path that
 /// starts with the prefix's path — `https://mail.example.com` does not admit

@@ -27,8 +27,8 @@ class mailmfa extends rcube_plugin
     /** The session key of the plugin's state. */
     const SESSION = 'mailmfa';
 
-    /** The cookie that holds the token of a browser the user asked to remember. */
-    const DEVICE_COOKIE = 'mailmfa_device';
+    /** The cookie that holds the token of a browser the user asked to remember (one per mailbox). */
+    const DEVICE_COOKIE = 'mailmfa_device_';
 
     /** The actions of the plugin's own sign-in task, the only ones open before the code. */
     const SIGN_IN_ACTIONS = ['', 'index', 'verify', 'resend'];
@@ -171,7 +171,7 @@ class mailmfa extends rcube_plugin
 
             // The browser is remembered: its next sign-in brings the token and needs no code.
             if (!empty($answer['device_token']) && !empty($state['remember'])) {
-                rcube_utils::setcookie(self::DEVICE_COOKIE, (string) $answer['device_token'],
+                rcube_utils::setcookie($this->device_cookie(), (string) $answer['device_token'],
                     time() + 86400 * (int) $state['remember']);
             }
 
@@ -483,6 +483,15 @@ class mailmfa extends rcube_plugin
     }
 
     /**
+     * The name of the remembered-browser cookie of the signed-in mailbox: one per mailbox, so
+     * that a browser remembered for two mailboxes keeps both (the name does not show the address).
+     */
+    private function device_cookie()
+    {
+        return self::DEVICE_COOKIE . substr(hash('sha256', strtolower($this->rc->get_user_name())), 0, 16);
+    }
+
+    /**
      * "Remember this browser for N days", where the service allows remembering.
      */
     private function remember_box($state, $id)
@@ -687,7 +696,7 @@ class mailmfa extends rcube_plugin
         $state = ['return' => $return];
 
         try {
-            $device = isset($_COOKIE[self::DEVICE_COOKIE]) ? (string) $_COOKIE[self::DEVICE_COOKIE] : null;
+            $device = isset($_COOKIE[$this->device_cookie()]) ? (string) $_COOKIE[$this->device_cookie()] : null;
             $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), $device);
         }
         catch (MailmfaError $e) {

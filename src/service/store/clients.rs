@@ -176,6 +176,26 @@ impl Tx<'_> {
 
     /// A sign-in that has not expired at `now`; expired ones (and expired tickets) are forgotten on
     /// the way.
+    /// Holds a sign-in's code (sealed) until its page is first opened.
+    pub fn hold_signin_code(&self, id: &str, sealed: &[u8]) -> StoreResult<()> {
+        self.tx.prepare_cached("UPDATE signin SET held_code = ?2 WHERE id = ?1")?.execute(params![id, sealed])?;
+        Ok(())
+    }
+
+    /// Takes the code a sign-in holds, if it still holds one: it is given out once.
+    pub fn take_signin_code(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let held: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT held_code FROM signin WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if held.is_some() {
+            self.tx.prepare_cached("UPDATE signin SET held_code = NULL WHERE id = ?1")?.execute([id])?;
+        }
+        Ok(held)
+    }
+
     pub fn signin(&self, id: &str, now: UnixTime) -> StoreResult<Option<SigninRow>> {
         self.tx.prepare_cached("DELETE FROM signin WHERE expires_at <= ?1")?.execute([now])?;
         self.tx.prepare_cached("DELETE FROM signin_ticket WHERE expires_at <= ?1")?.execute([now])?;

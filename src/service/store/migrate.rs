@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_recovery_codes.sql"),
     include_str!("migrations/0008_remembered_devices.sql"),
     include_str!("migrations/0009_notifications.sql"),
+    include_str!("migrations/0010_signin_held_code.sql"),
 ];
 
 /// The schema version this build writes.
