@@ -609,6 +609,7 @@ fn screenshots_of_the_sign_in_pages() {
     for (suffix, screen) in [("", Screen::desktop(1280, 800)), ("-phone", Screen::phone(360, 780, 2.0))] {
         let desktop = screen.phone_pixel_ratio.is_none();
         let site = Site::on(screen);
+        site.env.ok(&["settings", "set", "remember.days", "30"]);
         let b = &site.browser;
         if desktop {
             b.set_viewport_size(1280, 800);
