@@ -534,8 +534,23 @@ fn a_remembered_browser_opens_the_inbox_without_a_code() {
         site.expect_inbox();
     }
 
-    site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
+    // Bob forgets his remembered browsers on the settings page: the next sign-in asks again.
+    b.find("#taskmenu a.settings").click();
+    b.wait_for("#settings-menu li.mailmfa a").click();
+    let remembered = b.wait_for("#mailmfa-browsers").text();
+    assert!(remembered.contains("without a code: 1"), "{remembered}");
+    b.find("#mailmfa-forget-browsers").click();
+    let note = b.wait_for("#mailmfa-settings-note").text();
+    assert!(note.contains("asks for a code at its next sign-in"), "{note}");
+    assert!(b.try_find("#mailmfa-browsers").is_none(), "none left to forget");
+    assert_eq!(site.env.ok(&["mailbox", "show", "bob@example.test", "--json"]).json()["remembered_devices"], 0);
     site.sign_out();
+    site.sign_in_as(&site.bob);
+    b.wait_for("#mailmfa-code");
+
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
+    b.find("#mailmfa-signout").click();
+    b.wait_for("#rcmloginuser");
     site.sign_in();
     b.wait_for("#mailmfa-code");
 }
@@ -570,7 +585,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (9 tests"), "{report}");
+    assert!(report.contains("OK (10 tests"), "{report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 
@@ -594,6 +609,7 @@ fn screenshots_of_the_sign_in_pages() {
     for (suffix, screen) in [("", Screen::desktop(1280, 800)), ("-phone", Screen::phone(360, 780, 2.0))] {
         let desktop = screen.phone_pixel_ratio.is_none();
         let site = Site::on(screen);
+        site.env.ok(&["settings", "set", "remember.days", "30"]);
         let b = &site.browser;
         if desktop {
             b.set_viewport_size(1280, 800);

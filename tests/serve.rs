@@ -134,7 +134,8 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
         shown.json,
         json!({"address": "bob@example.com", "challenge": "inherit", "effective_challenge": "always",
                "may_change_challenge": true, "provider": "sms", "providers": ["totp", "sms", "smtp"],
-               "sms_number": "+•••••••••67", "alt_email": null, "recovery_codes_left": 0}),
+               "sms_number": "+•••••••••67", "alt_email": null, "recovery_codes_left": 0,
+               "remembered_devices": 0}),
         "the settings page shows what applies, and the number only masked"
     );
     let changed = settings(json!({"challenge": "new-ip"}));
@@ -649,8 +650,16 @@ fn a_remembered_device_over_the_api() {
     assert_eq!(on_device(&token), json!({"decision": "allow", "reason": "remembered_device"}));
     assert_eq!(on_device("forged-token")["decision"], "challenge");
     assert_eq!(begin(&server, key, "alice@example.com").json["decision"], "challenge", "not without the token");
-    site.env.ok(&["mailbox", "reset", "alice@example.com", "--devices"]);
+    let settings = server.url("/v1/users/alice@example.com/settings");
+    assert_eq!(call(&agent(), "GET", &settings, Some(key), None).json["remembered_devices"], 1);
+    // The user forgets their remembered devices from the webmail's settings page.
+    let devices = server.url("/v1/users/alice@example.com/devices");
+    assert_eq!(call(&agent(), "DELETE", &devices, None, None).status, 401);
+    let forgotten = call(&agent(), "DELETE", &devices, Some(key), None);
+    assert_eq!(forgotten.status, 200, "{:?}", forgotten.json);
+    assert_eq!(forgotten.json["remembered_devices"], 0);
     assert_eq!(on_device(&token)["decision"], "challenge", "forgotten");
+    assert!(audit(&site.env).iter().any(|e| e["action"] == "user.forget_devices" && e["outcome"] == "ok"));
     let text = serde_json::to_string(&audit(&site.env)).unwrap();
     assert!(!text.contains(&token), "the token in the audit log");
     assert_eq!(server.stop(), Some(0));

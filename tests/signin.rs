@@ -380,6 +380,7 @@ fn screenshots_of_the_hosted_pages() {
     std::fs::create_dir_all(&folder).unwrap();
     for (suffix, screen) in [("", Screen::desktop(1280, 900)), ("-phone", Screen::phone(360, 780, 2.0))] {
         let site = Site::new();
+        site.env.ok(&["settings", "set", "remember.days", "30"]);
         let webmail = Webmail::on(&site);
         let b = Browser::start(screen);
         if screen.phone_pixel_ratio.is_none() {

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login/resend", post(resend))
         .route("/v1/users/{address}/settings", get(show_user_settings).put(user_settings))
         .route("/v1/users/{address}/recovery-codes", post(new_recovery_codes))
+        .route("/v1/users/{address}/devices", delete(forget_devices))
         .route("/v1/signin", post(signin))
         .route("/v1/signin/redeem", post(redeem))
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
@@ -382,6 +383,19 @@ async fn new_recovery_codes(
     let caller = caller(source, &headers);
     match run(&state, caller, ApiRequest::NewRecoveryCodes { address }).await? {
         ApiAnswer::RecoveryCodes(codes) => Ok(axum::Json(codes).into_response()),
+        _ => Err(Failure::NotFound),
+    }
+}
+
+async fn forget_devices(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let caller = caller(source, &headers);
+    match run(&state, caller, ApiRequest::ForgetDevices { address }).await? {
+        ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
         _ => Err(Failure::NotFound),
     }
 }

@@ -109,6 +109,8 @@ pub struct UserSettingsView {
     pub alt_email: Option<String>,
     /// How many of its recovery codes are unused.
     pub recovery_codes_left: i64,
+    /// How many devices it remembers (that have not expired).
+    pub remembered_devices: i64,
 }
 
 /// New recovery codes a user asked for on the webmail's options page, to show them once.
@@ -163,6 +165,11 @@ pub enum ApiRequest {
         /// The mailbox, as in the path.
         address: String,
     },
+    /// `DELETE /v1/users/{address}/devices`: the user forgets their remembered devices.
+    ForgetDevices {
+        /// The mailbox, as in the path.
+        address: String,
+    },
     /// `POST /v1/signin`: a login that the hosted pages complete.
     Signin {
         /// The mailbox, as sent.
@@ -190,6 +197,7 @@ impl ApiRequest {
             Self::ShowUserSettings { .. } => "user.show",
             Self::UserSettings { .. } => "user.set",
             Self::NewRecoveryCodes { .. } => "user.recovery_codes",
+            Self::ForgetDevices { .. } => "user.forget_devices",
             Self::Signin { .. } => "signin.begin",
             Self::Redeem { .. } => "signin.redeem",
             Self::Page(_) => "signin.page",
@@ -399,11 +407,11 @@ impl Service {
                     ..AuditEntry::default()
                 })?;
                 let mailbox = super::admin::existing_mailbox(tx, &address)?;
-                Ok((ApiAnswer::UserSettings(user_settings_view(tx, &mailbox)?), None))
+                Ok((ApiAnswer::UserSettings(user_settings_view(self, tx, &mailbox)?), None))
             }
             ApiRequest::ShowUserSettings { address } => {
                 let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
-                Ok((ApiAnswer::UserSettings(user_settings_view(tx, &mailbox)?), None))
+                Ok((ApiAnswer::UserSettings(user_settings_view(self, tx, &mailbox)?), None))
             }
             ApiRequest::NewRecoveryCodes { address } => {
                 let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
@@ -420,6 +428,21 @@ impl Service {
                 })?;
                 let answer = NewRecoveryCodes { address: mailbox.address.to_string(), recovery_codes };
                 Ok((ApiAnswer::RecoveryCodes(answer), None))
+            }
+            ApiRequest::ForgetDevices { address } => {
+                let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
+                let forgotten = tx.forget_devices(mailbox.id)?;
+                tx.insert_audit(&AuditEntry {
+                    at: now,
+                    actor: format!("client:{}", client.name),
+                    mailbox: Some(mailbox.address.to_string()),
+                    action: "user.forget_devices".to_owned(),
+                    ip: Some(caller.source.to_string()),
+                    outcome: "ok".to_owned(),
+                    detail: Some(format!("devices_forgotten={forgotten}")),
+                    ..AuditEntry::default()
+                })?;
+                Ok((ApiAnswer::UserSettings(user_settings_view(self, tx, &mailbox)?), None))
             }
         }
     }
@@ -507,6 +530,7 @@ impl Service {
             ApiRequest::UserSettings { address, .. }
             | ApiRequest::ShowUserSettings { address }
             | ApiRequest::NewRecoveryCodes { address }
+            | ApiRequest::ForgetDevices { address }
             | ApiRequest::Signin { address, .. } => (Some(shown(address)), None),
             ApiRequest::Verify { .. } | ApiRequest::Resend { .. } | ApiRequest::Redeem { .. } | ApiRequest::Page(_) => {
                 (None, None)
@@ -552,7 +576,10 @@ fn client_name(raw: &str) -> ServiceResult<String> {
 }
 
 /// What a mailbox's user sees of its settings.
-fn user_settings_view(tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSettingsView> {
+fn user_settings_view(service: &Service, tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSettingsView> {
+    let days = service.world.current(tx)?.0.settings.remember_days;
+    let remembered_devices =
+        if days == 0 { 0 } else { tx.remembered_devices(mailbox.id, service.now() - days * 86_400)? };
     Ok(UserSettingsView {
         address: mailbox.address.to_string(),
         challenge: mailbox.challenge,
@@ -563,5 +590,6 @@ fn user_settings_view(tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSetti
         sms_number: mailbox.sms_number.as_ref().map(PhoneNumber::masked),
         alt_email: mailbox.alt_email.as_ref().map(EmailAddress::masked),
         recovery_codes_left: tx.recovery_codes_left(mailbox.id)?,
+        remembered_devices,
     })
 }

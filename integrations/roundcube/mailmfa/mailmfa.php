@@ -55,6 +55,7 @@ class mailmfa extends rcube_plugin
             $this->register_action('plugin.mailmfa-settings', [$this, 'settings_page']);
             $this->register_action('plugin.mailmfa-settings-save', [$this, 'settings_save']);
             $this->register_action('plugin.mailmfa-recovery-codes', [$this, 'new_recovery_codes']);
+            $this->register_action('plugin.mailmfa-forget-browsers', [$this, 'forget_browsers']);
             $this->include_stylesheet($this->local_skin_path() . '/mailmfa.css');
         }
 
@@ -367,6 +368,26 @@ class mailmfa extends rcube_plugin
     }
 
     /**
+     * Action `plugin.mailmfa-forget-browsers` (POST): every browser remembered for the mailbox,
+     * this one included, asks for a code again.
+     */
+    function forget_browsers()
+    {
+        try {
+            $this->client()->forget_devices($this->rc->get_user_name());
+            rcube_utils::setcookie($this->device_cookie(), '', time() - 86400);
+            $note = ['browsersforgotten', 'confirmation', []];
+        }
+        catch (MailmfaError $e) {
+            $this->log_failure('forget-devices', $e);
+            $note = ['settingsunavailable', 'error', []];
+        }
+
+        $_SESSION[self::SESSION]['settings_note'] = $note;
+        $this->rc->output->redirect(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']);
+    }
+
+    /**
      * Template object: the outcome of the last save, once.
      */
     function settings_note_object($attrib)
@@ -447,7 +468,32 @@ class mailmfa extends rcube_plugin
             $intro . $unread . $table->show() . html::p(['class' => 'formbuttons'], $button)
         );
 
-        return $form . $this->recovery_section($current);
+        return $form . $this->recovery_section($current) . $this->browsers_section($current);
+    }
+
+    /**
+     * The settings page's remembered browsers: how many, and the button that forgets them all.
+     */
+    private function browsers_section($current)
+    {
+        if (empty($current['remembered_devices'])) {
+            return '';
+        }
+
+        $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-secondary', 'id' => 'mailmfa-forget-browsers'],
+            rcube::Q($this->gettext('forgetbrowsers')));
+
+        return html::tag('h2', ['class' => 'mailmfa-recovery-title'], rcube::Q($this->gettext('browserstitle')))
+            . html::p(['id' => 'mailmfa-browsers'], rcube::Q($this->gettext([
+                'name' => 'browsersremembered', 'vars' => ['count' => (int) $current['remembered_devices']],
+            ])))
+            . $this->rc->output->form_tag([
+                    'id'     => 'mailmfa-browsers-form',
+                    'method' => 'post',
+                    'action' => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-forget-browsers']),
+                ],
+                html::p(null, $button)
+            );
     }
 
     /**

@@ -101,7 +101,8 @@ class MailmfaClient
      * @param string $address The mailbox
      *
      * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
-     *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left"}
+     *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left",
+     *               "remembered_devices"}
      *               (numbers and addresses masked)
      */
     public function show_user_settings($address)
@@ -136,6 +137,19 @@ class MailmfaClient
     public function new_recovery_codes($address)
     {
         return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes');
+    }
+
+    /**
+     * `DELETE /v1/users/{address}/devices`: the user forgets every browser remembered for the
+     * mailbox; each asks for a code again.
+     *
+     * @param string $address The mailbox
+     *
+     * @return array The settings after it, as show_user_settings() returns them
+     */
+    public function forget_devices($address)
+    {
+        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/devices');
     }
 
     /**

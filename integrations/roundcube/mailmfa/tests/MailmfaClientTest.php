@@ -148,6 +148,21 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         $this->assertSame(400, $unknown->status);
     }
 
+    public function test_forgetting_devices_answers_the_settings()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_SMS_USER');
+
+        $after = $client->forget_devices($address);
+        $this->assertSame($address, $after['address']);
+        $this->assertSame(0, $after['remembered_devices']);
+
+        $unknown = self::failure(function () use ($client) {
+            $client->forget_devices('nobody@example.test');
+        });
+        $this->assertSame(400, $unknown->status);
+    }
+
     public function test_a_wrong_key_is_refused_and_never_repeated()
     {
         $key    = 'mmfa_000000000000_' . str_repeat('x', 32);
