@@ -186,3 +186,53 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A notification the relay refused is tried again five minutes later (any sender, any process),
+/// three times in all: it arrives once the relay is back, or is given up — each attempt audited.
+#[test]
+fn a_failed_notification_is_tried_again_then_given_up() {
+    use mailmfa::clock::FixedClock;
+    let env = seeded(9);
+    let clock = std::sync::Arc::new(FixedClock::new(SystemClock.now()));
+    let service = env.service_on(clock.clone()).with_actor("admin");
+    let alice = "alice@example.com".parse().unwrap();
+    let failures = |env: &TestEnv, what: &str| {
+        audit(env)
+            .iter()
+            .filter(|e| e["action"] == "notify.send" && e["detail"].as_str().is_some_and(|d| d.contains(what)))
+            .count()
+    };
+
+    service.issue_access_pass(&alice, 60, false).unwrap();
+    wait_for("the first attempt", || failures(&env, "tried again in 5 minutes") == 1);
+    clock.advance(299);
+    service.send_due_notices().unwrap();
+    assert_eq!(failures(&env, "tried again in 5 minutes"), 1, "not before five minutes");
+    clock.advance(1);
+    service.send_due_notices().unwrap();
+    wait_for("the second attempt", || failures(&env, "tried again in 5 minutes") == 2);
+
+    // The relay is back: the third attempt delivers it.
+    let server = start_smtp(Opts::new(Mode::Plain));
+    env.ok(&["settings", "set", "smtp.port", &server.addr.port().to_string()]);
+    clock.advance(300);
+    service.send_due_notices().unwrap();
+    wait_for("the notification to arrive", || server.received().len() == 1);
+    let mut seen = 0;
+    let (subject, _) = next_message(&server, &mut seen);
+    assert_eq!(subject, "Subject: Example Mail: temporary access pass issued");
+
+    // Down for good: three attempts, then given up.
+    env.ok(&["settings", "set", "smtp.port", "9"]);
+    service.issue_access_pass(&alice, 60, false).unwrap();
+    wait_for("the first attempt", || failures(&env, "tried again in 5 minutes") == 3);
+    for _ in 0..2 {
+        clock.advance(300);
+        service.send_due_notices().unwrap();
+    }
+    wait_for("the notification to be given up", || failures(&env, "given up after 3 attempts") == 1);
+    clock.advance(300);
+    assert_eq!(service.send_due_notices().unwrap(), 0);
+    assert_eq!(server.received().len(), 1, "nothing more arrived");
+    assert_eq!(failures(&env, "given up"), 1, "given up once, and not tried again");
+}

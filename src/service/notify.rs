@@ -2,13 +2,15 @@
 //! own transaction (`notification` table), so a notice exists exactly when what it tells of was
 //! committed. After the commit a worker thread with a connection of its own sends what waits,
 //! through the SMTP relay — never on the request's path: a slow or dead relay delays no login.
-//! Each send is audited (`notify.send`, ok or failed) and the notice removed; a notice claimed by
-//! a sender that died is taken over after five minutes. Dropping the service waits for the worker
-//! to finish what was queued (a CLI call prints its answer first, then waits).
+//! Each attempt is audited (`notify.send`, ok or failed). A sent notice is removed; a failed one is
+//! tried again five minutes later, by any sender, three times in all; a notice claimed by a sender
+//! that died is taken over after five minutes too. Dropping the service waits for the worker to
+//! finish a last round (a CLI call prints its answer first, then waits).
 
 use std::cell::RefCell;
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use super::store::Tx;
 use super::world::World;
@@ -18,6 +20,12 @@ use crate::domain::{AuditEntry, Mailbox, Notice, NoticeEvent, Provider};
 
 /// How many notices one claim takes.
 const BATCH: i64 = 20;
+
+/// How many times a notice is tried before it is given up.
+const ATTEMPTS: i64 = 3;
+
+/// How often a running worker looks for notices due to be tried again, without being asked.
+const RETRY_LOOK: Duration = Duration::from_secs(60);
 
 /// The actor the audit log names for notifications.
 const ACTOR: &str = "notify";
@@ -85,11 +93,20 @@ impl Service {
                     };
                     let (kick, kicks) = mpsc::channel::<()>();
                     let spawned = thread::Builder::new().name("mailmfa-notify".to_owned()).spawn(move || {
-                        while kicks.recv().is_ok() {
+                        // Asked, or once a minute for notices due again; ends when the service
+                        // drops its end, after one last round.
+                        loop {
+                            let last = match kicks.recv_timeout(RETRY_LOOK) {
+                                Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => false,
+                                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+                            };
                             while kicks.try_recv().is_ok() {}
-                            // A failure to reach the store leaves the notices for the next kick
+                            // A failure to reach the store leaves the notices for the next round
                             // (or another process); each send's own failure is audited.
                             drop(sender.send_due_notices());
+                            if last {
+                                break;
+                            }
                         }
                     });
                     if let Ok(thread) = spawned {
@@ -109,8 +126,9 @@ impl Service {
         }
     }
 
-    /// Sends every notice that waits, claimed first so that two senders never send one twice;
-    /// each is audited and removed, sent or not. How many were sent.
+    /// Sends every notice that is due, claimed first so that two senders never send one twice.
+    /// Each attempt is audited; a sent notice is removed, a failed one tried again five minutes
+    /// later, three times in all. How many were sent.
     pub fn send_due_notices(&self) -> ServiceResult<usize> {
         let mut sent = 0;
         loop {
@@ -121,12 +139,14 @@ impl Service {
             if claimed.is_empty() {
                 return Ok(sent);
             }
-            for (id, notice) in claimed {
+            for (id, attempts, notice) in claimed {
                 let message = CodeMessage::for_notice(&snapshot.settings, &notice);
                 let result = snapshot.sender.send(Provider::Smtp, &notice.mailbox, &message);
+                let again = result.is_err() && attempts + 1 < ATTEMPTS;
                 let (outcome, detail) = match &result {
                     Ok(()) => ("ok", notice.event.word().to_owned()),
-                    Err(e) => ("failed", format!("{}: {e}", notice.event.word())),
+                    Err(e) if again => ("failed", format!("{}: {e}; tried again in 5 minutes", notice.event.word())),
+                    Err(e) => ("failed", format!("{}: {e}; given up after {ATTEMPTS} attempts", notice.event.word())),
                 };
                 let entry = AuditEntry {
                     at: self.now(),
@@ -138,7 +158,11 @@ impl Service {
                     ..AuditEntry::default()
                 };
                 self.store.write(|tx| -> ServiceResult<()> {
-                    tx.remove_notice(id)?;
+                    if again {
+                        tx.retry_notice_later(id, self.now())?;
+                    } else {
+                        tx.remove_notice(id)?;
+                    }
                     Ok(tx.insert_audit(&entry)?)
                 })?;
                 sent += usize::from(result.is_ok());

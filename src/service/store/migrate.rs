@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_remembered_devices.sql"),
     include_str!("migrations/0009_notifications.sql"),
     include_str!("migrations/0010_signin_held_code.sql"),
+    include_str!("migrations/0011_notification_attempts.sql"),
 ];
 
 /// The schema version this build writes.

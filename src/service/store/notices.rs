@@ -1,5 +1,5 @@
 //! Notifications waiting to be e-mailed: queued in the transaction of what they tell of, claimed
-//! by one sender, removed once sent or failed.
+//! by one sender, removed once sent or given up.
 
 use rusqlite::params;
 
@@ -7,7 +7,8 @@ use super::{StoreError, StoreResult, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{Notice, NoticeEvent};
 
-/// How long a claim holds before another sender may take the notification over (its sender died).
+/// How long a claim holds before another sender may take the notification over (its sender died,
+/// or its send failed and it waits to be tried again).
 const CLAIM_SECONDS: i64 = 300;
 
 impl Tx<'_> {
@@ -28,13 +29,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Claims up to `limit` notifications no other sender holds, oldest first: their ids and
-    /// notices.
-    pub fn claim_notices(&self, now: UnixTime, limit: i64) -> StoreResult<Vec<(i64, Notice)>> {
+    /// Claims up to `limit` notifications no other sender holds, oldest first: their ids, the
+    /// attempts made before, and the notices.
+    pub fn claim_notices(&self, now: UnixTime, limit: i64) -> StoreResult<Vec<(i64, i64, Notice)>> {
         let mut stmt = self.tx.prepare_cached(
             "UPDATE notification SET claimed_at = ?1 WHERE id IN (
-                 SELECT id FROM notification WHERE claimed_at IS NULL OR claimed_at < ?1 - ?2 ORDER BY id LIMIT ?3)
-             RETURNING id, mailbox, event, at, ip, country, detail",
+                 SELECT id FROM notification WHERE claimed_at IS NULL OR claimed_at <= ?1 - ?2 ORDER BY id LIMIT ?3)
+             RETURNING id, attempts, mailbox, event, at, ip, country, detail",
         )?;
         let mut rows = stmt.query(params![now, CLAIM_SECONDS, limit])?;
         let mut claimed = Vec::new();
@@ -50,10 +51,19 @@ impl Tx<'_> {
                 country: r.get("country")?,
                 detail: r.get("detail")?,
             };
-            claimed.push((r.get("id")?, notice));
+            claimed.push((r.get("id")?, r.get("attempts")?, notice));
         }
-        claimed.sort_by_key(|(id, _)| *id);
+        claimed.sort_by_key(|(id, _, _)| *id);
         Ok(claimed)
+    }
+
+    /// Counts a failed attempt; the notification stays claimed for [`CLAIM_SECONDS`], then any
+    /// sender tries it again.
+    pub fn retry_notice_later(&self, id: i64, now: UnixTime) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE notification SET attempts = attempts + 1, claimed_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
+        Ok(())
     }
 
     /// Removes a notification that was sent, or failed for good.
