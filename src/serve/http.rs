@@ -354,11 +354,7 @@ async fn user_settings(
     Path(address): Path<String>,
     ApiJson(settings): ApiJson<UserSettings>,
 ) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    match run(&state, caller, ApiRequest::UserSettings { address, settings }).await? {
-        ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
-        _ => Err(Failure::NotFound),
-    }
+    user_call(&state, source, &headers, ApiRequest::UserSettings { address, settings }).await
 }
 
 async fn show_user_settings(
@@ -367,11 +363,7 @@ async fn show_user_settings(
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    match run(&state, caller, ApiRequest::ShowUserSettings { address }).await? {
-        ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
-        _ => Err(Failure::NotFound),
-    }
+    user_call(&state, source, &headers, ApiRequest::ShowUserSettings { address }).await
 }
 
 async fn new_recovery_codes(
@@ -380,11 +372,7 @@ async fn new_recovery_codes(
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    match run(&state, caller, ApiRequest::NewRecoveryCodes { address }).await? {
-        ApiAnswer::RecoveryCodes(codes) => Ok(axum::Json(codes).into_response()),
-        _ => Err(Failure::NotFound),
-    }
+    user_call(&state, source, &headers, ApiRequest::NewRecoveryCodes { address }).await
 }
 
 async fn forget_devices(
@@ -393,9 +381,19 @@ async fn forget_devices(
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    match run(&state, caller, ApiRequest::ForgetDevices { address }).await? {
+    user_call(&state, source, &headers, ApiRequest::ForgetDevices { address }).await
+}
+
+/// A call a webmail's settings page makes for its user: the answer as JSON.
+async fn user_call(
+    state: &AppState,
+    source: Source,
+    headers: &HeaderMap,
+    request: ApiRequest,
+) -> Result<Response, Failure> {
+    match run(state, caller(source, headers), request).await? {
         ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
+        ApiAnswer::RecoveryCodes(codes) => Ok(axum::Json(codes).into_response()),
         _ => Err(Failure::NotFound),
     }
 }

@@ -396,16 +396,7 @@ impl Service {
                 let address: MailboxAddress = address.parse()?;
                 let changes = settings.changes()?;
                 let detail = super::admin::set_mailbox_in(tx, &address, &changes, Configurer::EndUser)?;
-                tx.insert_audit(&AuditEntry {
-                    at: now,
-                    actor: format!("client:{}", client.name),
-                    mailbox: Some(address.to_string()),
-                    action: "user.set".to_owned(),
-                    ip: Some(caller.source.to_string()),
-                    outcome: "ok".to_owned(),
-                    detail: Some(detail),
-                    ..AuditEntry::default()
-                })?;
+                tx.insert_audit(&user_entry(now, client, caller, &address, request.action(), detail))?;
                 let mailbox = super::admin::existing_mailbox(tx, &address)?;
                 Ok((ApiAnswer::UserSettings(user_settings_view(self, tx, &mailbox)?), None))
             }
@@ -416,32 +407,16 @@ impl Service {
             ApiRequest::NewRecoveryCodes { address } => {
                 let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
                 let recovery_codes = issue_recovery_codes(tx, self.world.random.as_ref(), mailbox.id, now)?;
-                tx.insert_audit(&AuditEntry {
-                    at: now,
-                    actor: format!("client:{}", client.name),
-                    mailbox: Some(mailbox.address.to_string()),
-                    action: "user.recovery_codes".to_owned(),
-                    ip: Some(caller.source.to_string()),
-                    outcome: "ok".to_owned(),
-                    detail: Some(format!("{} new recovery codes; the old ones voided", recovery_codes.len())),
-                    ..AuditEntry::default()
-                })?;
+                let detail = format!("{} new recovery codes; the old ones voided", recovery_codes.len());
+                tx.insert_audit(&user_entry(now, client, caller, &mailbox.address, request.action(), detail))?;
                 let answer = NewRecoveryCodes { address: mailbox.address.to_string(), recovery_codes };
                 Ok((ApiAnswer::RecoveryCodes(answer), None))
             }
             ApiRequest::ForgetDevices { address } => {
                 let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
                 let forgotten = tx.forget_devices(mailbox.id)?;
-                tx.insert_audit(&AuditEntry {
-                    at: now,
-                    actor: format!("client:{}", client.name),
-                    mailbox: Some(mailbox.address.to_string()),
-                    action: "user.forget_devices".to_owned(),
-                    ip: Some(caller.source.to_string()),
-                    outcome: "ok".to_owned(),
-                    detail: Some(format!("devices_forgotten={forgotten}")),
-                    ..AuditEntry::default()
-                })?;
+                let detail = format!("devices_forgotten={forgotten}");
+                tx.insert_audit(&user_entry(now, client, caller, &mailbox.address, request.action(), detail))?;
                 Ok((ApiAnswer::UserSettings(user_settings_view(self, tx, &mailbox)?), None))
             }
         }
@@ -576,6 +551,27 @@ fn client_name(raw: &str) -> ServiceResult<String> {
 }
 
 /// What a mailbox's user sees of its settings.
+/// The audit entry of what a mailbox's user did through a client (the webmail's settings page).
+fn user_entry(
+    at: UnixTime,
+    client: &ClientRow,
+    caller: &Caller,
+    mailbox: &MailboxAddress,
+    action: &str,
+    detail: String,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: format!("client:{}", client.name),
+        mailbox: Some(mailbox.to_string()),
+        action: action.to_owned(),
+        ip: Some(caller.source.to_string()),
+        outcome: "ok".to_owned(),
+        detail: Some(detail),
+        ..AuditEntry::default()
+    }
+}
+
 fn user_settings_view(service: &Service, tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSettingsView> {
     let days = service.world.current(tx)?.0.settings.remember_days;
     let remembered_devices =
