@@ -118,6 +118,16 @@ fn tree_item<'a>(harness: &'a Harness<'static, ConsoleApp>, label: &'a str) -> e
 }
 
 /// Selects a post office in the tree and a mailbox in its table, then runs the frames.
+/// The console with the Properties window of `mailbox@postoffice` open.
+fn properties_of(console: &Console, postoffice: &str, mailbox: &str) -> Harness<'static, ConsoleApp> {
+    let mut harness = console.harness();
+    harness.run();
+    select_mailbox(&mut harness, postoffice, mailbox);
+    harness.get_by_label("Properties").click();
+    harness.run();
+    harness
+}
+
 fn select_mailbox(harness: &mut Harness<'static, ConsoleApp>, postoffice: &str, mailbox: &str) {
     tree_item(harness, postoffice).click();
     harness.run();
@@ -161,11 +171,7 @@ fn tree_navigates_post_offices_and_mailboxes_by_mouse_and_keyboard() {
 #[test]
 fn properties_ok_saves_challenge_mode_and_provider() {
     let console = Console::new();
-    let mut harness = console.harness();
-    harness.run();
-    select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Properties").click();
-    harness.run();
+    let mut harness = properties_of(&console, "example.com", "alice");
 
     harness.get_by_role_and_label(Role::ComboBox, "Challenge mode").click();
     harness.run();
@@ -920,11 +926,7 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
         service.verify_login(&alice, ip("203.0.113.10"), "000000").unwrap();
     }
     assert!(service.mailbox(&alice).unwrap().mailbox.locked_for(NOW).is_some());
-    let mut harness = console.harness();
-    harness.run();
-    select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Properties").click();
-    harness.run();
+    let mut harness = properties_of(&console, "example.com", "alice");
     harness.get_by_label("Issue access pass").click();
     harness.run();
 
@@ -963,11 +965,7 @@ fn properties_issue_new_recovery_codes_shown_once() {
     let service = console.service();
     let alice = address("alice@example.com");
     enrol_by_login(&service, &alice, "203.0.113.10");
-    let mut harness = console.harness();
-    harness.run();
-    select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Properties").click();
-    harness.run();
+    let mut harness = properties_of(&console, "example.com", "alice");
     harness.get_by_label("10 left");
     harness.get_by_label("New recovery codes").click();
     harness.run();
@@ -1014,11 +1012,7 @@ fn properties_forget_the_remembered_devices() {
     let on_device = || service.begin_login_on(&alice, ip("198.51.100.7"), Some(&token)).unwrap();
     assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) });
 
-    let mut harness = console.harness();
-    harness.run();
-    select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Properties").click();
-    harness.run();
+    let mut harness = properties_of(&console, "example.com", "alice");
     harness.get_by_label("Remembered devices");
     harness.get_by_label("Forget remembered devices").click();
     harness.run();

@@ -17,8 +17,8 @@ use args::{
 use output::{Output, table, when};
 
 use crate::domain::{
-    BeginAnswer, ChallengeMode, Configurer, DomainError, EmailAddress, KnownLocation, LetterCode, MailboxAddress,
-    MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
+    BeginAnswer, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, KnownLocation, LetterCode,
+    MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Switch, VerifyAnswer,
 };
 use crate::service::{
     IfExists, KeyFolder, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, StoreMode,
@@ -137,23 +137,11 @@ fn coverage(service: &Service, postoffice: Option<&PostOfficeName>, csv: bool) -
     let mut rows: Vec<Vec<String>> =
         report.postoffices.iter().map(|r| cells(r.postoffice.as_str(), &r.counts)).collect();
     rows.push(cells("(all)", &report.total));
-    let headers = [
-        "POST OFFICE",
-        "MAILBOXES",
-        "NEVER",
-        "ALWAYS",
-        "NEW-IP",
-        "NEW-COUNTRY",
-        "TOTP",
-        "SMS",
-        "SMTP",
-        "NOT ENROLLED",
-        "PENDING",
-        "ENROLLED",
-        "LOCKED",
-        "NEVER SIGNED IN",
-        "NO RECOVERY CODES",
-    ];
+    let headers: Vec<String> = CoverageReport::columns()
+        .iter()
+        .map(|word| if word == "postoffice" { "POST OFFICE".to_owned() } else { word.replace('_', " ").to_uppercase() })
+        .collect();
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     Ok(Output::data(table(&headers, &rows), json))
 }
 
@@ -377,12 +365,11 @@ fn mailbox(service: &Service, command: MailboxCommand) -> CliResult {
 
 /// Recovery codes as a user copies them: two columns, and what they are for.
 fn recovery_codes_text(codes: &[LetterCode]) -> String {
-    let lines: Vec<String> =
-        codes.chunks(2).map(|pair| pair.iter().map(LetterCode::shown).collect::<Vec<_>>().join("    ")).collect();
+    let table = LetterCode::table(codes, 2);
     format!(
         "{}\nEach works once in place of a code if the phone is lost. They are not shown again: \
          keep them somewhere safe.",
-        lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+        table.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
     )
 }
 

@@ -221,6 +221,12 @@ pub fn known_since(now: UnixTime, max_age_days: i64) -> UnixTime {
     if max_age_days <= 0 { UnixTime::MIN } else { now - max_age_days * 86_400 }
 }
 
+/// The oldest time at which a remembered device still counts, when devices are remembered for
+/// `days` (`None` when remembering is off: no device counts).
+pub fn remembered_since(now: UnixTime, days: i64) -> Option<UnixTime> {
+    (days > 0).then(|| now - days * 86_400)
+}
+
 /// How failed codes lock a mailbox: after `threshold` consecutive failures it locks for
 /// `first_lock_seconds`, doubled for each earlier lock since the last success, never longer than
 /// [`Lockout::MAX_SECONDS`].

@@ -20,7 +20,9 @@ use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use login::{BeginAnswer, Reason, RejectReason, Verified, VerifyAnswer};
-pub use mailbox::{KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice, known_since};
+pub use mailbox::{
+    KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice, known_since, remembered_since,
+};
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
 pub use notice::{Notice, NoticeEvent};

@@ -320,6 +320,12 @@ impl LetterCode {
     pub fn shown(&self) -> String {
         format!("{}-{}", &self.0[..5], &self.0[5..])
     }
+
+    /// Codes as people copy them: `per_row` to a line, three spaces apart.
+    pub fn table(codes: &[Self], per_row: usize) -> String {
+        let rows = codes.chunks(per_row.max(1)).map(|row| row.iter().map(Self::shown).collect::<Vec<_>>().join("   "));
+        rows.collect::<Vec<_>>().join("\n")
+    }
 }
 
 impl fmt::Debug for LetterCode {

@@ -161,14 +161,20 @@ impl CoverageReport {
         Self { postoffices: rows, total }
     }
 
-    /// The report as CSV: a header, a line per post office, and the total as `(all)`.
-    pub fn to_csv(&self) -> String {
+    /// The names of the columns, as the CSV header has them: the post office, then one per
+    /// number of [`CoverageCounts::numbers`].
+    pub fn columns() -> Vec<String> {
         let mut header = vec!["postoffice".to_owned(), "mailboxes".to_owned()];
         header.extend(ChallengeMode::ALL.iter().map(|m| m.word().to_owned()));
         header.extend(Provider::ALL.iter().map(|p| p.word().to_owned()));
         header.extend(MailboxStatus::ALL.iter().map(|s| s.label().replace(' ', "_")));
         header.extend(["never_signed_in".to_owned(), "no_recovery_codes".to_owned()]);
-        let mut out = header.join(",") + "\r\n";
+        header
+    }
+
+    /// The report as CSV: a header, a line per post office, and the total as `(all)`.
+    pub fn to_csv(&self) -> String {
+        let mut out = Self::columns().join(",") + "\r\n";
         let line = |name: &str, c: &CoverageCounts| {
             let cells: Vec<String> =
                 std::iter::once(name.to_owned()).chain(c.numbers().map(|n| n.to_string())).collect();

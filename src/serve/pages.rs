@@ -8,11 +8,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use maud::{DOCTYPE, Markup, html};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::http::{AppState, Failure, MAX_BODY, Source, run};
 use super::texts::{ENGLISH, Texts};
 use crate::domain::Provider;
-use crate::service::{ApiAnswer, ApiRequest, Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError};
+use crate::service::{
+    ApiAnswer, ApiRequest, Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError, path_of,
+};
 
 /// The stylesheet of the pages.
 const STYLESHEET: &str = include_str!("mailmfa.css");
@@ -99,7 +102,7 @@ async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Ve
         PageAnswer::Done { redirect, recovery_codes: Some(codes), remember } => {
             let shown: Vec<String> = codes.iter().map(|c| c.shown()).collect();
             let file = format!("{}\r\n{}\r\n", t.codes_file_heading, shown.join("\r\n"));
-            let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&file));
+            let download = format!("data:text/plain;charset=utf-8,{}", utf8_percent_encode(&file, NON_ALPHANUMERIC));
             let body = html! {
                 h1 { (t.codes_title) }
                 p { (t.codes_intro) }
@@ -194,12 +197,11 @@ fn remembered(
     tokens.push(token);
     let keep = tokens.len().saturating_sub(TOKENS_PER_BROWSER);
     let token = tokens[keep..].join(".");
-    let path = base.find("://").map_or("", |at| base[at + 3..].find('/').map_or("", |p| &base[at + 3 + p..]));
     let secure = if base.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(
         "{DEVICE_COOKIE}={token}; Max-Age={}; Path={}/signin; HttpOnly; SameSite=Lax{secure}",
         days * 86_400,
-        path.trim_end_matches('/')
+        path_of(base)
     );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -291,16 +293,6 @@ fn error_page(status: StatusCode, message: &str) -> Response {
     let mut response = document(t, "", t.expired_title, body).into_response();
     *response.status_mut() = status;
     secure(response, None)
-}
-
-/// Text for a `data:` URL: everything but unreserved characters escaped.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `45 seconds`, `3 minutes`.

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::engine::{access_pass_context, issue_recovery_codes};
-use super::store::{StoredAccessPass, Tx};
+use super::engine;
+use super::store::Tx;
 use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
@@ -196,15 +196,14 @@ impl Service {
     pub fn mailbox(&self, address: &MailboxAddress) -> ServiceResult<MailboxDetails> {
         self.store.read(|tx| {
             let mailbox = existing_mailbox(tx, address)?;
-            let since = known_since(self.now(), self.world.current(tx)?.0.settings.known_max_age_days);
+            let now = self.now();
+            let settings = self.world.current(tx)?.0.settings;
+            let since = known_since(now, settings.known_max_age_days);
             let known_ips = tx.known_ips(mailbox.id, since)?;
             let known_countries = tx.known_countries(mailbox.id, since)?;
-            let now = self.now();
             let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
             let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
-            let days = self.world.current(tx)?.0.settings.remember_days;
-            let remembered_devices =
-                if days == 0 { 0 } else { tx.remembered_devices(mailbox.id, now - days * 86_400)? };
+            let remembered_devices = engine::remembered_devices(tx, &settings, now, mailbox.id)?;
             Ok(MailboxDetails {
                 mailbox,
                 known_ips,
@@ -214,6 +213,11 @@ impl Service {
                 remembered_devices,
             })
         })
+    }
+
+    /// Writes the coverage report of every post office as CSV (for a spreadsheet).
+    pub fn write_coverage_csv(&self, path: &Path, if_exists: IfExists) -> ServiceResult<()> {
+        super::files::write_file(path, self.coverage(None)?.to_csv().as_bytes(), if_exists)
     }
 
     /// The coverage report of one post office, or of all.
@@ -273,7 +277,7 @@ impl Service {
             let mb = existing_mailbox(tx, address)?;
             tx.reset_two_factor_code(mb.id)?;
             let devices = tx.forget_devices(mb.id)?;
-            self.queue_notice_in(tx, &mb, NoticeEvent::CodeReset, None)?;
+            self.notify_in(tx, &mb, NoticeEvent::CodeReset, None)?;
             Ok(((), format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
         })
         .inspect(|()| self.send_notices_later())
@@ -316,21 +320,17 @@ impl Service {
             )
             .into());
         }
-        let mut letters = [0u8; 10];
-        self.world.random.fill(&mut letters)?;
-        let pass = LetterCode::from_random(&letters);
         let shown = address.to_string();
         self.audited("mailbox.access_pass", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
             let expires_at = self.now() + minutes * 60;
-            let hash = tx.key().code_hash(&access_pass_context(mb.id), pass.letters());
-            tx.set_access_pass(mb.id, &StoredAccessPass { hash, expires_at, once })?;
+            let pass = engine::issue_access_pass(tx, self.world.random.as_ref(), mb.id, expires_at, once)?;
             // The administrator lets the user back in: a lock from the lost device's attempts ends.
             tx.unlock_mailbox(mb.id)?;
             let until = Some(crate::clock::format_readable(expires_at));
-            self.queue_notice_in(tx, &mb, NoticeEvent::AccessPassIssued, until)?;
+            self.notify_in(tx, &mb, NoticeEvent::AccessPassIssued, until)?;
             let detail = format!("valid {minutes} min{}; lock cleared", if once { ", once" } else { "" });
-            Ok((IssuedAccessPass { pass: pass.clone(), expires_at, once }, detail))
+            Ok((IssuedAccessPass { pass, expires_at, once }, detail))
         })
         .inspect(|_| self.send_notices_later())
     }
@@ -341,7 +341,7 @@ impl Service {
         let shown = address.to_string();
         self.audited("mailbox.recovery_codes", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
-            let codes = issue_recovery_codes(tx, self.world.random.as_ref(), mb.id, self.now())?;
+            let codes = engine::issue_recovery_codes(tx, self.world.random.as_ref(), mb.id, self.now())?;
             Ok((codes, format!("{} new recovery codes; the old ones voided", RECOVERY_CODES)))
         })
     }
@@ -383,11 +383,7 @@ impl Service {
         self.audited("mailbox.show_qr", Some(&shown), |tx| {
             let (uri, state) = enrolment_of(tx, &issuer, address)?;
             let png = crate::qr::png(&uri, 300)?;
-            super::files::write_owner_only(path, &png, if_exists).map_err(|source| ServiceError::Io {
-                action: "write",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            super::files::write_file(path, &png, if_exists)?;
             Ok((state, format!("state={} written to {}", state.word(), path.display())))
         })
     }
@@ -407,11 +403,7 @@ impl Service {
             codes.iter().map(LetterCode::shown).collect::<Vec<_>>().join("\r\n")
         );
         self.audited("mailbox.save_recovery_codes", Some(&shown), |_| {
-            super::files::write_owner_only(path, text.as_bytes(), if_exists).map_err(|source| ServiceError::Io {
-                action: "write",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            super::files::write_file(path, text.as_bytes(), if_exists)?;
             Ok(((), format!("{} codes written to {}", codes.len(), path.display())))
         })
     }

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::crypto::to_hex;
-use super::engine::issue_recovery_codes;
+use super::engine;
 use super::login::{CodeDelivery, LoginStart, attempt_entry, parse_login, shown};
 use super::signin::{PageAnswer, PageRequest};
 use super::store::{ClientRow, TransactionRow, Tx};
@@ -406,7 +406,7 @@ impl Service {
             }
             ApiRequest::NewRecoveryCodes { address } => {
                 let mailbox = super::admin::existing_mailbox(tx, &address.parse()?)?;
-                let recovery_codes = issue_recovery_codes(tx, self.world.random.as_ref(), mailbox.id, now)?;
+                let recovery_codes = engine::issue_recovery_codes(tx, self.world.random.as_ref(), mailbox.id, now)?;
                 let detail = format!("{} new recovery codes; the old ones voided", recovery_codes.len());
                 tx.insert_audit(&user_entry(now, client, caller, &mailbox.address, request.action(), detail))?;
                 let answer = NewRecoveryCodes { address: mailbox.address.to_string(), recovery_codes };
@@ -550,7 +550,6 @@ fn client_name(raw: &str) -> ServiceResult<String> {
     Ok(name.to_owned())
 }
 
-/// What a mailbox's user sees of its settings.
 /// The audit entry of what a mailbox's user did through a client (the webmail's settings page).
 fn user_entry(
     at: UnixTime,
@@ -572,10 +571,10 @@ fn user_entry(
     }
 }
 
+/// What a mailbox's user sees of its settings.
 fn user_settings_view(service: &Service, tx: &Tx<'_>, mailbox: &Mailbox) -> ServiceResult<UserSettingsView> {
-    let days = service.world.current(tx)?.0.settings.remember_days;
-    let remembered_devices =
-        if days == 0 { 0 } else { tx.remembered_devices(mailbox.id, service.now() - days * 86_400)? };
+    let settings = service.world.current(tx)?.0.settings;
+    let remembered_devices = engine::remembered_devices(tx, &settings, service.now(), mailbox.id)?;
     Ok(UserSettingsView {
         address: mailbox.address.to_string(),
         challenge: mailbox.challenge,

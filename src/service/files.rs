@@ -1,7 +1,7 @@
-//! Writing files that hold secrets (store keys, enrolment QR codes): through a new, randomly named
-//! file in the target's folder, created exclusively (never an existing file or a link someone
-//! planted) and owner-only, then renamed to the target — over an existing file only when the caller
-//! says so.
+//! Writing files that hold secrets or personal data (store keys, enrolment QR codes, recovery codes,
+//! reports): through a new, randomly named file in the target's folder, created exclusively (never an
+//! existing file or a link someone planted) and owner-only, then renamed to the target — over an
+//! existing file only when the caller says so.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,6 +13,15 @@ pub enum IfExists {
     Refuse,
     /// Replace it (the console, after the native Save dialog asked the administrator).
     Replace,
+}
+
+/// [`write_owner_only`] for a service action: a failure is the service's error naming the file.
+pub(super) fn write_file(path: &Path, bytes: &[u8], if_exists: IfExists) -> Result<(), super::ServiceError> {
+    write_owner_only(path, bytes, if_exists).map_err(|source| super::ServiceError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Writes `bytes` to `path`, readable and writable by its owner only.

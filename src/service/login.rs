@@ -10,7 +10,6 @@ use super::engine::{self, Context, Origin, PendingCode};
 use super::store::Tx;
 use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
-use crate::clock::UnixTime;
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
     AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode, PhoneNumber, Provider,
@@ -36,7 +35,7 @@ pub struct CodeDelivery {
 }
 
 /// A code held by a sign-in ([`CodeDelivery::held`]), read back; `None` if it does not read.
-fn parse_held(text: &str) -> Option<PendingCode> {
+pub(super) fn parse_held(text: &str) -> Option<PendingCode> {
     let mut lines = text.split('\n');
     let provider = lines.next()?.parse::<Provider>().ok()?;
     let destination = lines.next()?.to_owned();
@@ -80,11 +79,6 @@ impl CodeDelivery {
         ))
     }
 
-    /// The code's mailbox and the `begin` that issued it (to void it unsent).
-    pub(super) fn issued(&self) -> (MailboxId, &str, UnixTime) {
-        (self.pending.mailbox, &self.pending.attempt, self.pending.issued_at)
-    }
-
     /// Sends the code through its channel (blocking, up to the channel's timeout).
     pub fn send(self) -> SentCode {
         let result = self.sender.send(self.pending.provider, &self.pending.destination, &self.message);
@@ -118,9 +112,8 @@ impl Service {
         ip: LoginIp,
         device: Option<&str>,
     ) -> ServiceResult<LoginStart> {
-        let snapshot = self.snapshot_for_login(tx)?;
-        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
-        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        let (snapshot, origin) = self.login_world(tx, ip)?;
+        let cx = self.context(&snapshot);
         let (answer, pending) = engine::begin(tx, &cx, address, &origin, device)?;
         let delivery = pending.map(|pending| CodeDelivery::of(&snapshot, address, origin, pending));
         Ok(LoginStart { answer, delivery })
@@ -135,8 +128,7 @@ impl Service {
         held: &str,
     ) -> ServiceResult<Option<CodeDelivery>> {
         let Some(pending) = parse_held(held) else { return Ok(None) };
-        let snapshot = self.snapshot_for_login(tx)?;
-        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        let (snapshot, origin) = self.login_world(tx, ip)?;
         Ok(Some(CodeDelivery::of(&snapshot, address, origin, pending)))
     }
 
@@ -204,9 +196,8 @@ impl Service {
         code: &Passcode,
         remember: bool,
     ) -> ServiceResult<Verified> {
-        let snapshot = self.snapshot_for_login(tx)?;
-        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
-        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        let (snapshot, origin) = self.login_world(tx, ip)?;
+        let cx = self.context(&snapshot);
         Ok(engine::verify(tx, &cx, address, &origin, code, remember)?)
     }
 
@@ -219,9 +210,8 @@ impl Service {
         ip: LoginIp,
         token: &str,
     ) -> ServiceResult<bool> {
-        let snapshot = self.snapshot_for_login(tx)?;
-        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
-        let cx = Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() };
+        let (snapshot, origin) = self.login_world(tx, ip)?;
+        let cx = self.context(&snapshot);
         Ok(engine::verify_remembered_device(tx, &cx, address, &origin, token)?)
     }
 
@@ -236,6 +226,19 @@ impl Service {
     pub fn login_verify(&self, address: &str, ip: &str, code: &str, remember: bool) -> ServiceResult<Verified> {
         let (address, ip) = self.login_input("login.verify", address, ip)?;
         self.verify_login_remembering(&address, ip, code, remember)
+    }
+
+    /// What a login step needs from outside the store: the settings snapshot, and where the login
+    /// comes from (its country looked up).
+    fn login_world(&self, tx: &Tx<'_>, ip: LoginIp) -> ServiceResult<(Snapshot, Origin)> {
+        let snapshot = self.snapshot_for_login(tx)?;
+        let origin = Origin { ip, country: snapshot.countries.country(ip.addr()) };
+        Ok((snapshot, origin))
+    }
+
+    /// The engine's context for a step now, under `snapshot`'s settings.
+    pub(super) fn context<'a>(&'a self, snapshot: &'a Snapshot) -> Context<'a> {
+        Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() }
     }
 
     /// Why the country database cannot be used, if it cannot (every country is unknown meanwhile).

@@ -34,7 +34,7 @@ pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
-pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, url_within};
+pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, path_of, url_within};
 pub use store::{SCHEMA_VERSION, StoreLocation, StoreMode, default_store_path, display_path};
 
 use self::store::{Store, Tx};

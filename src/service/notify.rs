@@ -12,11 +12,12 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use super::engine;
 use super::store::Tx;
 use super::world::World;
 use super::{Service, ServiceResult};
 use crate::delivery::CodeMessage;
-use crate::domain::{AuditEntry, Mailbox, Notice, NoticeEvent, Provider};
+use crate::domain::{AuditEntry, Mailbox, NoticeEvent, Provider};
 
 /// How many notices one claim takes.
 const BATCH: i64 = 20;
@@ -52,26 +53,17 @@ impl Drop for Notifier {
 }
 
 impl Service {
-    /// Queues a notice about `mailbox` in the caller's transaction, when notifications are on.
-    pub(super) fn queue_notice_in(
+    /// Queues a notice about `mailbox` in the caller's transaction (when notifications are on), as
+    /// the engine queues those of a login.
+    pub(super) fn notify_in(
         &self,
         tx: &Tx<'_>,
         mailbox: &Mailbox,
         event: NoticeEvent,
         detail: Option<String>,
     ) -> ServiceResult<()> {
-        if self.world.current(tx)?.0.settings.notify_enabled {
-            let at = self.now();
-            tx.queue_notice(&Notice {
-                mailbox: mailbox.address.to_string(),
-                event,
-                at,
-                ip: None,
-                country: None,
-                detail,
-            })?;
-        }
-        Ok(())
+        let (snapshot, _) = self.world.current(tx)?;
+        Ok(engine::notify(tx, &self.context(&snapshot), mailbox, event, None, detail)?)
     }
 
     /// Has the notices that wait sent in the background. A store in memory has no second

@@ -6,7 +6,8 @@
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use super::login::{CodeDelivery, LoginStart, parse_login};
+use super::engine;
+use super::login::{CodeDelivery, LoginStart, parse_held, parse_login};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
@@ -230,12 +231,8 @@ impl Service {
             PageRequest::View { device, .. } if self.remembered_browser(tx, &address, ip, device)? => {
                 // The code held for this sign-in is not needed: it is voided unsent, and does not
                 // count against the send limit.
-                if let Some(held) = self.take_held_code(tx, &signin)?
-                    && let Some(delivery) = self.held_delivery(tx, &address, ip, &held)?
-                {
-                    let (mailbox, attempt, issued_at) = delivery.issued();
-                    tx.void_one_time_code(mailbox, attempt)?;
-                    tx.forget_code_send(mailbox, issued_at)?;
+                if let Some(pending) = self.take_held_code(tx, &signin)?.and_then(|held| parse_held(&held)) {
+                    engine::withdraw_code(tx, &pending)?;
                 }
                 let redirect = self.complete_signin(tx, &signin, &transaction.id, TICKET_SECONDS)?;
                 Ok((PageAnswer::Done { redirect, recovery_codes: None, remember: None }, None))
@@ -371,6 +368,13 @@ fn split_origin(url: &str) -> (&str, &str) {
     let after = scheme_end + 3;
     let end = url[after..].find(['/', '?', '#']).map_or(url.len(), |i| after + i);
     (&url[..end], &url[end..])
+}
+
+/// The path of a URL without its query, and without a trailing `/` (`""` for none): where the
+/// pages live below a public address such as `https://example.com/mfa/`.
+pub fn path_of(url: &str) -> &str {
+    let rest = split_origin(url).1;
+    rest.split(['?', '#']).next().unwrap_or("").trim_end_matches('/')
 }
 
 /// The origin of a URL, for the pages' CSP.

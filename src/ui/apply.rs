@@ -213,9 +213,14 @@ impl ConsoleApp {
         let issued = result.as_ref().ok().cloned();
         self.mailbox_done(address, result.map(drop).into(), "Issued a temporary access pass for");
         if let Some(issued) = issued {
-            if let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address) {
-                window.show_issued_pass(issued);
-            }
+            self.in_window(address, |window| window.show_issued_pass(issued));
+        }
+    }
+
+    /// Does `f` to the open Properties window of `address`, if there is one.
+    fn in_window(&mut self, address: &MailboxAddress, f: impl FnOnce(&mut MailboxProperties)) {
+        if let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address) {
+            f(window);
         }
     }
 
@@ -224,10 +229,8 @@ impl ConsoleApp {
         let result = service.new_recovery_codes(address);
         let codes = result.as_ref().ok().cloned();
         self.mailbox_done(address, result.map(drop).into(), "Issued new recovery codes for");
-        if let Some(codes) = codes
-            && let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address)
-        {
-            window.show_issued_codes(codes);
+        if let Some(codes) = codes {
+            self.in_window(address, |window| window.show_issued_codes(codes));
         }
     }
 
@@ -252,9 +255,7 @@ impl ConsoleApp {
             Ok(RevealedQr { uri, state, texture })
         });
         self.audit.invalidate();
-        if let Some(window) = self.mailbox_windows.iter_mut().find(|w| w.address() == address) {
-            window.set_qr(revealed);
-        }
+        self.in_window(address, |window| window.set_qr(revealed));
     }
 
     fn save_qr_png(&mut self, address: &MailboxAddress) {
@@ -568,10 +569,7 @@ impl ConsoleApp {
     /// Writes the coverage report as CSV (the Save dialog asked before replacing a file).
     fn export_coverage(&mut self, file: &std::path::Path) {
         let Some(service) = self.service() else { return };
-        let written = service.coverage(None).map_err(|e| e.to_string()).and_then(|report| {
-            std::fs::write(file, report.to_csv()).map_err(|e| format!("cannot write {}: {e}", file.display()))
-        });
-        match written {
+        match service.write_coverage_csv(file, IfExists::Replace) {
             Ok(()) => self.info(format!("Wrote the coverage report to {}.", file.display())),
             Err(e) => self.error(format!("The coverage report was not exported: {e}")),
         }

@@ -221,9 +221,7 @@ impl LoginPreview {
                         "The enrolment is complete, and the mailbox got its recovery codes. A real login shows them \
                          to the user this once; they are not shown again:",
                     );
-                    let rows =
-                        codes.chunks(5).map(|row| row.iter().map(LetterCode::shown).collect::<Vec<_>>().join("   "));
-                    ui.label(RichText::new(rows.collect::<Vec<_>>().join("\n")).monospace());
+                    ui.label(RichText::new(LetterCode::table(codes, 5)).monospace());
                 }
             }
             Some(Ok(Verified { answer: VerifyAnswer::Rejected { reason }, .. })) => {

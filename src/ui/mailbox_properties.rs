@@ -591,8 +591,7 @@ impl MailboxProperties {
              longer do.",
             self.address
         );
-        let text = codes.chunks(2).map(|pair| pair.iter().map(LetterCode::shown).collect::<Vec<_>>().join("   "));
-        let text = text.collect::<Vec<_>>().join("\n");
+        let text = LetterCode::table(codes, 2);
         let mut save = || {
             let command = MailboxCommand::SaveRecoveryCodes(codes.clone());
             commands.push(Command::Mailbox(self.address.clone(), command));

@@ -353,18 +353,10 @@ class mailmfa extends rcube_plugin
      */
     function new_recovery_codes()
     {
-        try {
-            $answer = $this->client()->new_recovery_codes($this->rc->get_user_name());
+        $this->settings_call('recovery-codes', 'newcodesshown', function (MailmfaClient $client, $address) {
+            $answer = $client->new_recovery_codes($address);
             $_SESSION[self::SESSION]['new_codes'] = array_map('strval', $answer['recovery_codes'] ?? []);
-            $note = ['newcodesshown', 'confirmation', []];
-        }
-        catch (MailmfaError $e) {
-            $this->log_failure('recovery-codes', $e);
-            $note = ['settingsunavailable', 'error', []];
-        }
-
-        $_SESSION[self::SESSION]['settings_note'] = $note;
-        $this->rc->output->redirect(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']);
+        });
     }
 
     /**
@@ -373,13 +365,28 @@ class mailmfa extends rcube_plugin
      */
     function forget_browsers()
     {
-        try {
-            $this->client()->forget_devices($this->rc->get_user_name());
+        $this->settings_call('forget-devices', 'browsersforgotten', function (MailmfaClient $client, $address) {
+            $client->forget_devices($address);
             rcube_utils::setcookie($this->device_cookie(), '', time() - 86400);
-            $note = ['browsersforgotten', 'confirmation', []];
+        });
+    }
+
+    /**
+     * Runs one of the settings page's buttons against the service, keeps the outcome as the page's
+     * note (`$done` on success), and sends the browser back to the page (ends the request).
+     *
+     * @param string   $call What the log names the call
+     * @param string   $done The label of the note on success
+     * @param callable $act  Given the client and the mailbox
+     */
+    private function settings_call($call, $done, callable $act)
+    {
+        try {
+            $act($this->client(), $this->rc->get_user_name());
+            $note = [$done, 'confirmation', []];
         }
         catch (MailmfaError $e) {
-            $this->log_failure('forget-devices', $e);
+            $this->log_failure($call, $e);
             $note = ['settingsunavailable', 'error', []];
         }
 

@@ -12,12 +12,12 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use super::crypto::{CryptoError, to_hex};
-use super::store::{StoreError, TotpSecret, Tx};
+use super::store::{StoreError, StoredAccessPass, TotpSecret, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditEntry, BeginAnswer, ChallengeMode, Code, EnrolmentState, LetterCode, LoginIp, Mailbox, MailboxAddress,
     MailboxId, Notice, NoticeEvent, PASS_LETTERS, Passcode, PostOfficeName, Provider, RECOVERY_CODES, Reason,
-    RejectReason, Settings, Verified, VerifyAnswer, known_since, totp,
+    RejectReason, Settings, Verified, VerifyAnswer, known_since, remembered_since, totp,
 };
 
 /// Why the engine could not answer at all.
@@ -252,8 +252,7 @@ pub fn void_unsent(
     pending: &PendingCode,
     why: &str,
 ) -> Result<(), StoreError> {
-    tx.void_one_time_code(pending.mailbox, &pending.attempt)?;
-    tx.forget_code_send(pending.mailbox, pending.issued_at)?;
+    withdraw_code(tx, pending)?;
     tx.insert_audit(&AuditEntry {
         at: now,
         actor: ACTOR.to_owned(),
@@ -264,6 +263,13 @@ pub fn void_unsent(
         outcome: "failed".to_owned(),
         detail: Some(format!("{}: {why}", pending.provider)),
     })
+}
+
+/// Takes back a code that was never sent: it stops working and no longer counts against the
+/// hourly send limit.
+pub fn withdraw_code(tx: &Tx<'_>, pending: &PendingCode) -> Result<(), StoreError> {
+    tx.void_one_time_code(pending.mailbox, &pending.attempt)?;
+    tx.forget_code_send(pending.mailbox, pending.issued_at)
 }
 
 /// Six digits, uniformly distributed, from the random source.
@@ -299,6 +305,19 @@ pub fn verify(
         VerifyAnswer::Accepted => "accepted".to_owned(),
         VerifyAnswer::Rejected { reason } => format!("rejected:{reason}"),
     };
+    audit_verify(tx, cx, address, origin, outcome, detail)?;
+    Ok(verified)
+}
+
+/// The `login.verify` entry of a checked code (or of a remembered browser let through).
+fn audit_verify(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    address: &MailboxAddress,
+    origin: &Origin,
+    outcome: String,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
     tx.insert_audit(&AuditEntry {
         at: cx.now,
         actor: ACTOR.to_owned(),
@@ -308,8 +327,7 @@ pub fn verify(
         country: origin.country.clone(),
         outcome,
         detail,
-    })?;
-    Ok(verified)
+    })
 }
 
 fn check(
@@ -533,16 +551,8 @@ pub fn verify_remembered_device(
         return Ok(false);
     }
     tx.record_login_without_challenge(mb.id, cx.now)?;
-    tx.insert_audit(&AuditEntry {
-        at: cx.now,
-        actor: ACTOR.to_owned(),
-        mailbox: Some(address.to_string()),
-        action: "login.verify".to_owned(),
-        ip: Some(origin.ip_text()),
-        country: origin.country.clone(),
-        outcome: "accepted".to_owned(),
-        detail: Some(Reason::RememberedDevice.word().to_owned()),
-    })?;
+    let detail = Some(Reason::RememberedDevice.word().to_owned());
+    audit_verify(tx, cx, address, origin, "accepted".to_owned(), detail)?;
     Ok(true)
 }
 
@@ -559,13 +569,27 @@ fn remember_device(tx: &Tx<'_>, cx: &Context<'_>, mailbox: MailboxId) -> Result<
 
 /// Whether `token` is of a device the mailbox remembered less than `remember.days` ago (and
 /// remembering is on); a remembered device is marked as used.
-pub fn is_remembered_device(tx: &Tx<'_>, cx: &Context<'_>, mb: &Mailbox, token: &str) -> Result<bool, EngineError> {
-    if cx.settings.remember_days == 0 || token.is_empty() || token.len() > 128 {
+fn is_remembered_device(tx: &Tx<'_>, cx: &Context<'_>, mb: &Mailbox, token: &str) -> Result<bool, EngineError> {
+    let Some(since) = remembered_since(cx.now, cx.settings.remember_days) else { return Ok(false) };
+    if token.is_empty() || token.len() > 128 {
         return Ok(false);
     }
     let hash = tx.key().code_hash(&device_context(mb.id), token);
     let created = tx.use_remembered_device(mb.id, &hash, cx.now)?;
-    Ok(created.is_some_and(|at| at + cx.settings.remember_days * 86_400 > cx.now))
+    Ok(created.is_some_and(|at| at > since))
+}
+
+/// How many devices the mailbox remembers that have not expired (none while remembering is off).
+pub fn remembered_devices(
+    tx: &Tx<'_>,
+    settings: &Settings,
+    now: UnixTime,
+    mailbox: MailboxId,
+) -> Result<i64, StoreError> {
+    match remembered_since(now, settings.remember_days) {
+        Some(since) => tx.remembered_devices(mailbox, since),
+        None => Ok(0),
+    }
 }
 
 /// What binds a remembered device's hash: the mailbox, so a token works for its mailbox only.
@@ -574,7 +598,7 @@ fn device_context(mailbox: MailboxId) -> String {
 }
 
 /// Queues a notification to the mailbox, when notifications are on: it goes out after the commit.
-fn notify(
+pub fn notify(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     mb: &Mailbox,
@@ -600,8 +624,25 @@ fn recovery_code_context(mailbox: MailboxId) -> String {
     format!("recovery:{}", mailbox.0)
 }
 
+/// Gives the mailbox a new temporary access pass until `expires_at` (or for one login), replacing
+/// any it had: the pass, to be given to its user once (only its keyed hash is kept).
+pub fn issue_access_pass(
+    tx: &Tx<'_>,
+    random: &dyn RandomSource,
+    mailbox: MailboxId,
+    expires_at: UnixTime,
+    once: bool,
+) -> Result<LetterCode, EngineError> {
+    let mut bytes = Zeroizing::new([0u8; PASS_LETTERS]);
+    random.fill(bytes.as_mut())?;
+    let pass = LetterCode::from_random(&bytes);
+    let hash = tx.key().code_hash(&access_pass_context(mailbox), pass.letters());
+    tx.set_access_pass(mailbox, &StoredAccessPass { hash, expires_at, once })?;
+    Ok(pass)
+}
+
 /// What binds an access pass's hash: the mailbox.
-pub fn access_pass_context(mailbox: MailboxId) -> String {
+fn access_pass_context(mailbox: MailboxId) -> String {
     format!("tap:{}", mailbox.0)
 }
 
