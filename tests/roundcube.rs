@@ -130,6 +130,16 @@ impl Site {
         assert_eq!(b.find("#mailmfa-title").text(), "Recovery codes");
         let codes: Vec<String> = b.find_all("#mailmfa-codes li").iter().map(|li| li.text()).collect();
         assert_eq!(codes.len(), 10, "{}", b.visible_text());
+        let line = b
+            .execute(
+                "return parseFloat(getComputedStyle(document.querySelector('#mailmfa-codes li')).lineHeight);",
+                json!([]),
+            )
+            .as_f64()
+            .unwrap();
+        for li in b.find_all("#mailmfa-codes li") {
+            assert!(li.rect().3 < line * 1.5, "{:?} breaks across lines", li.text());
+        }
         (secret, codes)
     }
 
@@ -625,8 +635,8 @@ fn screenshots_of_the_sign_in_pages() {
         let (secret, _) = site.enrol_to_codes();
         if desktop {
             b.set_viewport_size(1280, 800);
-            save("roundcube-recovery-codes.png", b.screenshot());
         }
+        save(&format!("roundcube-recovery-codes{suffix}.png"), b.screenshot());
         b.find("#mailmfa-continue").click();
         site.expect_inbox();
         if desktop {

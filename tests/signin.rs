@@ -355,6 +355,18 @@ fn the_pages_fit_a_phone_and_a_code_by_sms_completes_the_sign_in() {
     assert!(link.attribute("href").unwrap().starts_with("otpauth://totp/"));
     let (_, _, width, _) = b.find("#code").rect();
     assert!(width >= 250.0, "the code field is {width} px wide on a phone");
+    // The recovery codes after the first code: each on one line, nothing wider than the phone.
+    let key = b.find(".key").text().replace([' ', '\n'], "");
+    submit_code(&b, &code_at_step(&decode_secret(&key).unwrap(), step_of(now())));
+    b.wait_for("ol.codes");
+    assert!(!scrolls_sideways(&b), "the recovery codes page is wider than a phone");
+    let line = b
+        .execute("return parseFloat(getComputedStyle(document.querySelector('ol.codes li')).lineHeight);", json!([]))
+        .as_f64()
+        .unwrap();
+    for li in b.find_all("ol.codes li") {
+        assert!(li.rect().3 < line * 1.5, "{:?} breaks across lines on a phone", li.text());
+    }
 
     b.goto(&webmail.signin(&site, "bob@example.com"));
     let lead = b.wait_for("main").text();
