@@ -58,12 +58,12 @@ impl Service {
     ) -> ServiceResult<(Service, PathBuf)> {
         let (store_id, key) = keyring::read_export(export_file)?;
         match Store::peek_store_id(location)? {
-            None => return Err(ServiceError::NotAStore(location.path().to_path_buf())),
+            None => return Err(ServiceError::NotAStore(location.to_string())),
             Some(id) if id != store_id => {
                 return Err(ServiceError::KeyForAnotherStore {
                     file: export_file.to_path_buf(),
                     key_store: store_id,
-                    store: location.path().to_path_buf(),
+                    store: location.to_string(),
                     store_id: id,
                 });
             }
@@ -72,7 +72,7 @@ impl Service {
         if !Store::key_opens(location, &store_id, &key)? {
             return Err(ServiceError::KeyDoesNotOpen {
                 file: export_file.to_path_buf(),
-                store: location.path().to_path_buf(),
+                store: location.to_string(),
             });
         }
         let written = keys.ring().save(&store_id, &key)?;

@@ -116,7 +116,7 @@ impl ConsoleApp {
         }
         let persisted = remembered.unwrap_or_default();
         let location = explicit
-            .or_else(|| persisted.recent.first().map(|r| StoreLocation::new(&r.path, r.shared)))
+            .or_else(|| persisted.recent.first().map(RecentStore::location))
             .unwrap_or_else(|| StoreLocation::new(default_store_path(), false));
         let store = open_store(&location, &keys);
         let mut app = Self::with_store(cc.egui_ctx.clone(), keys, store, persisted);
@@ -527,8 +527,8 @@ impl ConsoleApp {
         let title = match &self.store {
             StoreState::Open(_) => {
                 store_dialogs::remember(&mut self.persisted.recent, location);
-                self.info(format!("Opened {}.", location.path().display()));
-                format!("{TITLE} — {}", location.path().display())
+                self.info(format!("Opened {location}."));
+                format!("{TITLE} — {location}")
             }
             StoreState::Failed(_) => {
                 self.error("The store could not be opened.");
@@ -590,10 +590,16 @@ fn load(service: Service, location: Option<StoreLocation>) -> StoreState {
     }
 }
 
+/// A store file's absolute path, or a database server's URL (without its password), as the
+/// console shows where a store is.
+pub(super) fn shown(location: &StoreLocation) -> String {
+    location.file().map_or_else(|| location.to_string(), |path| display_path(path).display().to_string())
+}
+
 /// The store's path as the status bar and the overview show it.
 pub(super) fn store_path(service: &Service) -> String {
     match service.location() {
-        Some(location) => display_path(location.path()).display().to_string(),
+        Some(location) => shown(location),
         None => "(in memory)".to_owned(),
     }
 }

@@ -528,13 +528,13 @@ impl ConsoleApp {
         let current = self.location();
         match command {
             StoreCommand::OpenDialog { shared } => {
-                if let Some(location) = store_dialogs::pick_existing(shared, current.as_ref().map(StoreLocation::path))
+                if let Some(location) = store_dialogs::pick_existing(shared, current.as_ref().and_then(StoreLocation::file))
                 {
                     self.open_location(&location);
                 }
             }
             StoreCommand::NewDialog => self.new_store(current.as_ref()),
-            StoreCommand::OpenRecent(recent) => self.open_location(&StoreLocation::new(recent.path, recent.shared)),
+            StoreCommand::OpenRecent(recent) => self.open_location(&recent.location()),
             StoreCommand::OpenDefault => self.open_location(&StoreLocation::new(default_store_path(), false)),
             StoreCommand::Retry => {
                 if let Some(location) = current {
@@ -576,7 +576,7 @@ impl ConsoleApp {
     }
 
     fn new_store(&mut self, current: Option<&StoreLocation>) {
-        let Some(path) = store_dialogs::pick_new(current.map(StoreLocation::path)) else { return };
+        let Some(path) = store_dialogs::pick_new(current.and_then(StoreLocation::file)) else { return };
         if path.exists() {
             self.error(format!("{} already exists; open it with File > Open Store…", path.display()));
         } else {

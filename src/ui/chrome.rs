@@ -91,7 +91,7 @@ impl ConsoleApp {
                         let path = failed
                             .location
                             .as_ref()
-                            .map_or_else(|| "(in memory)".to_owned(), |location| location.path().display().to_string());
+                            .map_or_else(|| "(in memory)".to_owned(), super::app::shown);
                         ui.label(format!("Store: {path} — not open"));
                     }
                 }

@@ -9,7 +9,7 @@ use egui::{RichText, Ui};
 use super::command::{Command, StoreCommand};
 use super::model::RecentStore;
 use super::ui_command::{Target, UiCommand};
-use crate::service::{ServiceError, StoreLocation, StoreMode, display_path};
+use crate::service::{ServiceError, StoreLocation};
 
 /// How many recent stores File → Recent Stores lists.
 pub const RECENT_LIMIT: usize = 8;
@@ -66,7 +66,7 @@ pub fn pick_save(title: &str, file_name: &str, filter: (&str, &[&str])) -> Optio
 
 /// Puts `location` first in the recent list.
 pub fn remember(recent: &mut Vec<RecentStore>, location: &StoreLocation) {
-    let entry = RecentStore { path: display_path(location.path()), shared: location.mode() == StoreMode::Shared };
+    let entry = RecentStore::of(location);
     recent.retain(|r| r.path != entry.path);
     recent.insert(0, entry);
     recent.truncate(RECENT_LIMIT);
@@ -92,7 +92,8 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
     ui.heading("The store could not be opened");
     ui.add_space(6.0);
     match &failed.location {
-        Some(location) => ui.label(format!("Store: {} ({})", location.path().display(), location.mode().word())),
+        Some(location) if location.file().is_none() => ui.label(format!("Store: {location} (database server)")),
+        Some(location) => ui.label(format!("Store: {location} ({})", location.mode().word())),
         None => ui.label("Store: in memory"),
     };
     ui.add_space(6.0);

@@ -1,0 +1,265 @@
+//! A throw-away PostgreSQL cluster for the integration tests, one per test binary.
+//!
+//! [`cluster`] starts it on first use: `initdb` into a fresh folder named `mailmfa-pg-<pid>-…` under the
+//! system temporary folder, then the `postgres` server itself as a child process, listening only on a Unix
+//! socket in that folder. Durability is switched off for speed. When run as root, `initdb` and the server
+//! run as the user `nobody`, since PostgreSQL refuses to run as root.
+//!
+//! Statics are never dropped, so the cluster is stopped by a small watchdog shell instead: it waits for
+//! end-of-file on a pipe whose only writer is this test process. The kernel closes that pipe however the
+//! process ends (normal exit, panic, Ctrl-C, SIGKILL); the watchdog then asks the server for a fast
+//! shutdown, waits for it and removes the folder. Folders left behind by a watchdog that was itself killed
+//! are removed by the next test binary that starts a cluster.
+//!
+//! [`Cluster::stop`] and [`Cluster::restart`] break the connections of every test in the same binary, so
+//! tests that call them belong in a test file of their own.
+
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Where Debian puts the PostgreSQL 15 server binaries.
+const BIN_DIR: &str = "/usr/lib/postgresql/15/bin";
+/// The superuser that `initdb` creates; it logs in without a password over the socket.
+const USER: &str = "mailmfa";
+/// The user id and group id of `nobody`, which the server runs as when the tests run as root.
+const NOBODY: u32 = 65534;
+/// How long the server may take to accept connections after it was started.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// What the watchdog runs once this process is gone: fast shutdown, wait up to 30 s, remove the folder.
+const WATCHDOG: &str = r#"trap '' INT HUP
+cat >/dev/null
+pid=$(head -n 1 "$1/pg/postmaster.pid" 2>/dev/null)
+[ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = postgres ] && kill -INT "$pid"
+for _ in $(seq 300); do [ -e "$1/pg/postmaster.pid" ] || break; sleep 0.1; done
+rm -rf "$1""#;
+
+/// A running PostgreSQL cluster, shared by every test of one test binary.
+pub struct Cluster {
+    /// The folder holding the data directory `pg`, the server log and the server's socket.
+    dir: PathBuf,
+    /// Whether the server and `initdb` must be switched to the user `nobody`.
+    as_nobody: bool,
+    /// The running server, or `None` while it is stopped.
+    server: Mutex<Option<Child>>,
+    /// The write end of the watchdog's pipe; it stays open until this process ends.
+    _watchdog: ChildStdin,
+}
+
+/// The cluster of this test binary, started on the first call.
+///
+/// Panics, on this and every later call, if the cluster could not be started, for instance because the
+/// PostgreSQL server binaries are not installed.
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+    match CLUSTER.get_or_init(Cluster::launch) {
+        Ok(cluster) => cluster,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+impl Cluster {
+    /// Creates a new empty database and returns the URL to connect to it, such as
+    /// `postgres://mailmfa@/mailmfa_test_123_4?host=/tmp/mailmfa-pg-123-AbCd`.
+    ///
+    /// Every call gives a different database, from any thread. Panics if the server is stopped.
+    pub fn new_database(&self) -> String {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let name = format!("mailmfa_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut client =
+            self.connect().unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {}", describe(&e)));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create database {name}: {}", describe(&e)));
+        format!("postgres://{USER}@/{name}?host={}", url_encode(&self.dir.to_string_lossy()))
+    }
+
+    /// Stops the server with a fast shutdown, which ends open sessions, and waits until it has exited.
+    /// Does nothing if it is already stopped.
+    pub fn stop(&self) {
+        stop_server(&mut self.lock());
+    }
+
+    /// Starts the server again after [`Cluster::stop`] and waits until it accepts connections.
+    /// Does nothing if it is already running.
+    pub fn start(&self) {
+        self.start_server(&mut self.lock()).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Stops the server and starts it again on the same folder and socket, waiting until it accepts
+    /// connections. Databases and their data are kept; open connections are broken.
+    pub fn restart(&self) {
+        let mut server = self.lock();
+        stop_server(&mut server);
+        self.start_server(&mut server).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Makes the folder, starts its watchdog, runs `initdb` and starts the server.
+    fn launch() -> Result<Cluster, String> {
+        if !Path::new(BIN_DIR).join("postgres").exists() || !Path::new(BIN_DIR).join("initdb").exists() {
+            return Err(format!(
+                "PostgreSQL 15 server binaries not found at {BIN_DIR}: install them with \
+                 `apt-get install postgresql` (scripts/test does this)"
+            ));
+        }
+        remove_stale_folders();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("mailmfa-pg-{}-", std::process::id()))
+            .tempdir()
+            .map_err(|e| format!("cannot make a folder for the test PostgreSQL: {e}"))?
+            .keep();
+        let mut watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG, "mailmfa-pg-watchdog"])
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start the watchdog of the test PostgreSQL: {e}"))?;
+        let as_nobody = fs::metadata(&dir).map_err(|e| e.to_string())?.uid() == 0;
+        if as_nobody {
+            std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).map_err(|e| format!("cannot chown: {e}"))?;
+        }
+        let cluster = Cluster {
+            _watchdog: watchdog.stdin.take().ok_or("the watchdog has no stdin")?,
+            dir,
+            as_nobody,
+            server: Mutex::new(None),
+        };
+        let status = cluster
+            .command("initdb")?
+            .args(["-A", "trust", "-U", USER, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions", "-D"])
+            .arg(cluster.dir.join("pg"))
+            .status()
+            .map_err(|e| format!("cannot run initdb: {e}"))?;
+        if !status.success() {
+            return Err(format!("initdb failed ({status}); its output:\n{}", cluster.log_tail()));
+        }
+        cluster.start_server(&mut cluster.lock())?;
+        Ok(cluster)
+    }
+
+    /// Starts the server unless it is running, and waits until it accepts connections.
+    fn start_server(&self, server: &mut Option<Child>) -> Result<(), String> {
+        if server.is_some() {
+            return Ok(());
+        }
+        let child = server.insert(
+            self.command("postgres")?
+                .arg("-D")
+                .arg(self.dir.join("pg"))
+                .arg("-k")
+                .arg(&self.dir)
+                .args(["-c", "listen_addresses=", "-c", "max_connections=200", "-c", "fsync=off"])
+                .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                .spawn()
+                .map_err(|e| format!("cannot start the test PostgreSQL: {e}"))?,
+        );
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                *server = None;
+                return Err(format!("the test PostgreSQL exited ({status}); its log ends:\n{}", self.log_tail()));
+            }
+            if self.connect().is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(format!("the test PostgreSQL did not start in 30 s; its log ends:\n{}", self.log_tail()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A command running one of the server binaries, as `nobody` when needed, logging to `server.log`.
+    fn command(&self, program: &str) -> Result<Command, String> {
+        let log = File::options().create(true).append(true).open(self.dir.join("server.log"));
+        let log = log.map_err(|e| format!("cannot open the test PostgreSQL log: {e}"))?;
+        let mut command = Command::new(Path::new(BIN_DIR).join(program));
+        command
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .process_group(0);
+        if self.as_nobody {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+        Ok(command)
+    }
+
+    /// Connects to the `postgres` database as the superuser.
+    fn connect(&self) -> Result<postgres::Client, postgres::Error> {
+        postgres::Config::new().host_path(&self.dir).user(USER).dbname("postgres").connect(postgres::NoTls)
+    }
+
+    /// The last lines of the server log, for error messages.
+    fn log_tail(&self) -> String {
+        let log = fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Locks the server slot, even if a test panicked while holding it.
+    fn lock(&self) -> MutexGuard<'_, Option<Child>> {
+        self.server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Asks the server for a fast shutdown and waits until it has exited.
+fn stop_server(server: &mut Option<Child>) {
+    if let Some(mut child) = server.take() {
+        if !interrupt(&child.id().to_string()) {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+    }
+}
+
+/// Sends SIGINT, which asks PostgreSQL for a fast shutdown, to the process `pid`.
+fn interrupt(pid: &str) -> bool {
+    let status = Command::new("sh").args(["-c", "kill -INT \"$1\"", "sh", pid]).status();
+    status.is_ok_and(|status| status.success())
+}
+
+/// Cleans up after test processes that are gone but whose watchdog did not finish: removes their
+/// `mailmfa-pg-<pid>-…` folders, or, if their server still runs, stops it so that a later run removes them.
+fn remove_stale_folders() {
+    let running = |pid: &str, arg: &str| {
+        !pid.is_empty()
+            && fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(arg))
+    };
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix("mailmfa-pg-") else { continue };
+        let data = entry.path().join("pg");
+        let pid_file = fs::read_to_string(data.join("postmaster.pid")).unwrap_or_default();
+        let server = pid_file.lines().next().unwrap_or_default().trim();
+        if running(rest.split('-').next().unwrap_or_default(), "") {
+            continue;
+        }
+        if running(server, &data.to_string_lossy()) {
+            interrupt(server);
+        } else {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The server's own message for a database error, which the error's `Display` leaves out.
+fn describe(error: &postgres::Error) -> String {
+    error.as_db_error().map_or_else(|| error.to_string(), ToString::to_string)
+}
+
+/// Percent-encodes every byte of `text` except letters, digits and `/._-`, for a URL query value.
+fn url_encode(text: &str) -> String {
+    let keep = |b: u8| b.is_ascii_alphanumeric() || b"/._-".contains(&b);
+    text.bytes().map(|b| if keep(b) { char::from(b).to_string() } else { format!("%{b:02X}") }).collect()
+}
