@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{TestEnv, contains, file_bytes};
+use common::{Backend, TestEnv, contains, file_bytes};
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::totp::{decode_secret, secret_base32};
 use mailmfa::domain::{MailboxAddress, PostOfficeName};
@@ -28,8 +28,9 @@ const NOW: i64 = 1_700_000_000;
 const PASSWORD: &str = "relay-Pa55word-7d1e";
 const SMS_TOKEN: &str = "gateway-token-4b2c99";
 
+/// The test's store, asked for in shared mode or as it is (a database server has no modes).
 fn location(env: &TestEnv, shared: bool) -> StoreLocation {
-    StoreLocation::new(env.store_path(), shared)
+    if shared { StoreLocation::new(env.store_path(), true) } else { env.location() }
 }
 
 fn try_open_with(env: &TestEnv, shared: bool, keys: &KeyFolder) -> Result<Service, StoreError> {
@@ -492,7 +493,12 @@ fn concurrent_mailbox_adds(shared: bool) {
     assert_all_succeeded(&runs);
 
     let service = open(&env, shared);
-    assert_eq!(service.journal_mode().unwrap(), if shared { "delete" } else { "wal" });
+    let journal = match (common::backend(), shared) {
+        (Backend::Postgres, _) => "server",
+        (Backend::Sqlite, true) => "delete",
+        (Backend::Sqlite, false) => "wal",
+    };
+    assert_eq!(service.journal_mode().unwrap(), journal);
     let rows = service.mailboxes(None).unwrap();
     let found: BTreeSet<String> = rows.iter().map(|r| r.address.to_string()).collect();
     let expected: BTreeSet<String> =
@@ -516,7 +522,6 @@ fn concurrent_mailbox_adds(shared: bool) {
     assert_eq!(keys.len(), 1, "{keys:?}");
 }
 
-#[test]
 fn processes_adding_mailboxes_at_once_lose_nothing_local() {
     concurrent_mailbox_adds(false);
 }
@@ -528,12 +533,11 @@ fn processes_adding_mailboxes_at_once_lose_nothing_shared() {
 
 /// Two servers starting on a store file that does not exist yet: every process succeeds and they
 /// all end up with one store id and one key.
-#[test]
 fn processes_creating_a_new_store_at_once_agree() {
     const ROUNDS: usize = 6;
     const PROCESSES: usize = 4;
     let mut failures = Vec::new();
-    for shared in [false, true] {
+    for &shared in common::sharing_modes() {
         for round in 0..ROUNDS {
             let env = TestEnv::new();
             let runs = run_groups(&env, PROCESSES, 1, |g, _| {
@@ -558,19 +562,18 @@ fn processes_creating_a_new_store_at_once_agree() {
         failures.is_empty(),
         "{} of {} first opens failed:\n{}",
         failures.len(),
-        2 * ROUNDS * PROCESSES,
+        common::sharing_modes().len() * ROUNDS * PROCESSES,
         failures.join("\n")
     );
 }
 
 /// Imports are read-check-write: each looks the post office up and creates it if missing. Run at
 /// once, they must neither fail ("appeared twice") nor lose rows.
-#[test]
 fn concurrent_imports_into_one_post_office() {
     const GROUPS: usize = 2;
     const PER_GROUP: usize = 8;
     const ROWS: usize = 25;
-    for shared in [false, true] {
+    for &shared in common::sharing_modes() {
         let env = TestEnv::new();
         env.ok(&[if shared { "--shared" } else { "--json" }, "provider", "list"]);
         for g in 0..GROUPS {
@@ -824,6 +827,7 @@ fn closed_store(env: &TestEnv) -> (String, Vec<u8>, Vec<u8>) {
     service.set_setting("smtp.password", PASSWORD).unwrap();
     drop(service);
     assert!(!sidecar(env, "-wal").exists(), "the WAL is folded in when the last connection closes");
+    assert!(!env.stored_bytes().is_empty(), "the store is there");
     let key_file = fs::read(env.keys().key_path(&id)).unwrap();
     (id, secret, key_file)
 }
@@ -835,11 +839,10 @@ fn assert_data_intact(env: &TestEnv, secret: &[u8]) {
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
-#[test]
 fn a_wrong_key_is_refused_and_changes_nothing() {
     let env = TestEnv::new();
     let (id, secret, key_file) = closed_store(&env);
-    let before = fs::read(env.store_path()).unwrap();
+    let before = env.stored_bytes();
     write_key_file(&env.keys().key_path(&id), &id, &[7; 32]);
 
     let err = try_open(&env, false).err().unwrap();
@@ -848,7 +851,7 @@ fn a_wrong_key_is_refused_and_changes_nothing() {
     assert!(message.contains("nothing was changed"), "{message}");
     assert!(message.contains("key import"), "{message}");
     assert!(message.contains(&env.keys().key_path(&id).display().to_string()), "{message}");
-    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the store changed");
+    assert_eq!(env.stored_bytes(), before, "the store changed");
 
     let run = env.run(&["mailbox", "list"]);
     assert_eq!(run.status, 2);
@@ -858,7 +861,7 @@ fn a_wrong_key_is_refused_and_changes_nothing() {
         "{}",
         run.stderr
     );
-    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the binary changed the store");
+    assert_eq!(env.stored_bytes(), before, "the binary changed the store");
 
     restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
@@ -880,11 +883,10 @@ fn a_wrong_key_in_the_other_mode_changes_nothing() {
     assert_data_intact(&env, &secret);
 }
 
-#[test]
 fn a_missing_key_is_refused_and_changes_nothing() {
     let env = TestEnv::new();
     let (id, secret, key_file) = closed_store(&env);
-    let before = fs::read(env.store_path()).unwrap();
+    let before = env.stored_bytes();
     fs::remove_file(env.keys().key_path(&id)).unwrap();
     assert!(fs::read_dir(env.key_dir()).unwrap().next().is_none());
 
@@ -895,7 +897,7 @@ fn a_missing_key_is_refused_and_changes_nothing() {
     }
     let message = err.to_string();
     assert!(message.contains("key import") && message.contains(&id), "{message}");
-    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(env.stored_bytes(), before);
     assert!(fs::read_dir(env.key_dir()).unwrap().next().is_none(), "a new key was made for an existing store");
 
     // A key folder that does not exist at all is the same.
@@ -906,17 +908,16 @@ fn a_missing_key_is_refused_and_changes_nothing() {
     let run = env.run(&["postoffice", "list"]);
     assert_eq!(run.status, 2);
     assert!(run.stderr.contains("key import"), "{}", run.stderr);
-    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(env.stored_bytes(), before);
 
     restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
 
-#[test]
 fn another_stores_key_file_is_refused() {
     let env = TestEnv::new();
     let (id, secret, key_file) = closed_store(&env);
-    let before = fs::read(env.store_path()).unwrap();
+    let before = env.stored_bytes();
     // A key file for a different store id, under this store's name.
     let keys = env.keys();
     write_key_file(&keys.key_path(&id), "0123456789abcdef0123456789abcdef", &[9; 32]);
@@ -925,7 +926,7 @@ fn another_stores_key_file_is_refused() {
     fs::write(keys.key_path(&id), "garbage").unwrap();
     let err = try_open(&env, false).err().unwrap();
     assert!(matches!(err, StoreError::Crypto(CryptoError::BadKeyFile { .. })), "{err:?}");
-    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(env.stored_bytes(), before);
     restore_key_file(&keys.key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
@@ -1042,3 +1043,12 @@ fn a_killed_import_leaves_all_or_nothing_shared() {
 fn an_import_killed_after_200_ms_leaves_all_or_nothing() {
     kill_mid_import(false, Some(Duration::from_millis(200)));
 }
+
+on_each_backend!(
+    processes_adding_mailboxes_at_once_lose_nothing_local,
+    processes_creating_a_new_store_at_once_agree,
+    concurrent_imports_into_one_post_office,
+    a_wrong_key_is_refused_and_changes_nothing,
+    a_missing_key_is_refused_and_changes_nothing,
+    another_stores_key_file_is_refused,
+);

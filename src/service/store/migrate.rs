@@ -57,7 +57,7 @@ pub(crate) fn schema_version(conn: Conn<'_>) -> StoreResult<i64> {
     let sql = match conn.dialect() {
         Dialect::Sqlite => "SELECT user_version AS version FROM pragma_user_version",
         Dialect::Postgres => {
-            if conn.query_one("SELECT to_regclass('meta') IS NULL AS empty", &[])?.get::<bool>("empty")? {
+            if !conn.query_one(super::HAS_META, &[])?.get::<bool>("present")? {
                 return Ok(0);
             }
             "SELECT CAST(value AS BIGINT) AS version FROM meta WHERE key = 'schema_version'"

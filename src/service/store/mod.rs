@@ -158,6 +158,12 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Whether the database on a server has the store's `meta` table. Read from the catalog in the
+/// statement's snapshot (`to_regclass` may answer from a cache that has not yet seen another
+/// server create the store).
+const HAS_META: &str = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+                         WHERE schemaname = current_schema() AND tablename = 'meta') AS present";
+
 /// Schema versions mailmfa could ever have written; anything else is not a mailmfa store.
 const PLAUSIBLE_VERSIONS: std::ops::RangeInclusive<i64> = 1..=10_000;
 
@@ -387,7 +393,7 @@ struct ServerStore {
 
 impl ServerStore {
     fn inspect(conn: Conn<'_>, shown: &str) -> StoreResult<Self> {
-        if conn.query_one("SELECT to_regclass('meta') IS NOT NULL AS present", &[])?.get::<bool>("present")? {
+        if conn.query_one(HAS_META, &[])?.get::<bool>("present")? {
             let version = migrate::schema_version(conn)?;
             if !PLAUSIBLE_VERSIONS.contains(&version) {
                 return Err(StoreError::NotAStore {
