@@ -102,7 +102,7 @@ impl PgConn {
             self.reconnect()?;
         }
         match self.client.borrow_mut().batch_execute(sql) {
-            Err(e) if e.is_closed() || e.as_db_error().is_none() => {}
+            Err(e) if connection_lost(&e) => {}
             other => return other.map_err(|e| self.error(e)),
         }
         self.reconnect()?;
@@ -188,11 +188,19 @@ fn open_client(config: &Config, tls: &MakeRustlsConnect, shown: &str) -> StoreRe
 /// A PostgreSQL error as the store reports it: a lock held too long is "busy", a connection
 /// that went away says so and that the next try connects again.
 pub(crate) fn server_error(shown: &str, e: postgres::Error) -> StoreError {
+    if connection_lost(&e) {
+        return StoreError::ServerGone { server: shown.to_owned(), reason: cause(&e) };
+    }
     match e.code() {
         Some(code) if *code == SqlState::LOCK_NOT_AVAILABLE => StoreError::Busy,
-        Some(_) => StoreError::Server { server: shown.to_owned(), reason: cause(&e) },
-        None => StoreError::ServerGone { server: shown.to_owned(), reason: cause(&e) },
+        _ => StoreError::Server { server: shown.to_owned(), reason: cause(&e) },
     }
+}
+
+/// Whether the connection is gone: closed, broken, or ended by the server (a shutdown or a
+/// restart, SQLSTATE class 57P "operator intervention").
+fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed() || e.code().is_none_or(|code| code.code().starts_with("57P"))
 }
 
 /// The message of an error and of what caused it, in one line.

@@ -1,0 +1,58 @@
+//! A database server that goes away and comes back: the login service's long-lived connection and
+//! the command line say so clearly while it is down, and carry on once it is back, with nothing
+//! lost. A test binary of its own, because stopping the cluster breaks every test sharing it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, TestEnv, pg};
+use mailmfa::clock::{Clock, SystemClock};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::{BeginAnswer, MailboxAddress, VerifyAnswer};
+
+fn alice() -> MailboxAddress {
+    "alice@example.com".parse().unwrap()
+}
+
+#[test]
+fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
+    let env = TestEnv::on(Backend::Postgres);
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    // One service stays open throughout, as `mailmfa serve` does.
+    let service = mailmfa::service::Service::open(&env.location(), &env.keys()).unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } = service.begin_login(&alice(), "203.0.113.9".parse().unwrap()).unwrap()
+    else {
+        panic!("alice enrols")
+    };
+    let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let secret = decode_secret(b32).unwrap().to_vec();
+    let code = |offset: i64| code_at_step(&secret, step_of(SystemClock.now()) + offset);
+    let verified = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(-1)).unwrap();
+    assert_eq!(verified.answer, VerifyAnswer::Accepted);
+
+    pg::cluster().stop();
+    let down = service.add_mailbox(&"bob@example.com".parse().unwrap()).unwrap_err().to_string();
+    assert!(down.contains("database server"), "{down}");
+    assert!(!down.contains("db error"), "the server's own words, not the client's: {down}");
+    let run = env.run(&["mailbox", "list"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot connect to the database server"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "one clear line: {}", run.stderr);
+
+    pg::cluster().start();
+    service.add_mailbox(&"bob@example.com".parse().unwrap()).unwrap();
+    // A restart between two requests is not even seen: the next one connects anew.
+    pg::cluster().restart();
+    let answer = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(0)).unwrap();
+    assert_eq!(answer.answer, VerifyAnswer::Accepted, "alice's secret survived");
+    let list = env.ok(&["mailbox", "list", "--json"]).json();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|m| m["address"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice@example.com", "bob@example.com"]);
+    assert_eq!(list[0]["status"], "enrolled", "{list}");
+    let audit = env.ok(&["audit", "--json"]).json();
+    let failed = audit.as_array().unwrap().iter().filter(|e| e["outcome"] == "failed").count();
+    // The audit log is in the database: what was refused while it was down was said to the caller.
+    assert_eq!(failed, 0, "{audit}");
+}
