@@ -1052,3 +1052,81 @@ on_each_backend!(
     a_missing_key_is_refused_and_changes_nothing,
     another_stores_key_file_is_refused,
 );
+
+// --- (i) moving between back ends -------------------------------------------------------------------
+
+/// `store copy` from a SQLite file to PostgreSQL and back to a new file: the mailboxes, providers,
+/// settings and audit log read the same on all three (apart from the copies' own audit entries),
+/// the sealed secrets still open (alice's TOTP code is accepted on each), and a target that holds
+/// data is refused unless `--replace`.
+#[test]
+fn a_store_copied_to_postgres_and_back_reads_the_same() {
+    let env = TestEnv::on(Backend::Sqlite);
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["mailbox", "add", "bob@example.com"]);
+    env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15555550123"]);
+    env.ok(&["provider", "set", "smtp", "--user-configurable", "off"]);
+    env.ok(&["settings", "set", "smtp.password", PASSWORD]);
+    env.ok(&["settings", "set", "issuer", "Example Mail"]);
+    env.ok(&["client", "add", "webmail.example.com"]);
+    let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]).json();
+    let uri = begin["otpauth_uri"].as_str().unwrap();
+    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
+    let code = |offset: i64| {
+        mailmfa::domain::totp::code_at_step(&secret, mailmfa::domain::totp::step_of(now()) + offset)
+    };
+    env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code(-1)]);
+
+    let server = common::pg::cluster().new_database();
+    let back = env.path("back.sqlite3").into_os_string();
+    let file = env.store_arg();
+    let store_on = |store: &std::ffi::OsStr, args: &[&str]| {
+        let mut cmd = env.command();
+        cmd.env("MAILMFA_STORE", store).args(args);
+        let run = common::output(cmd.output().unwrap());
+        assert_eq!(run.status, 0, "{args:?} on {store:?}: {}{}", run.stdout, run.stderr);
+        run
+    };
+    let view = |store: &std::ffi::OsStr| {
+        let audit = store_on(store, &["audit", "--limit", "1000", "--json"]).json();
+        let entries: Vec<_> =
+            audit.as_array().unwrap().iter().filter(|e| e["action"] != "store.copy").map(|e| e["id"].clone()).collect();
+        [
+            store_on(store, &["mailbox", "list", "--json"]).json(),
+            store_on(store, &["provider", "list", "--json"]).json(),
+            store_on(store, &["settings", "show", "--json"]).json(),
+            serde_json::json!(entries),
+        ]
+    };
+    let before = view(&file);
+
+    env.ok(&["store", "copy", &file.to_string_lossy(), &server]);
+    let refused = env.run(&["store", "copy", &file.to_string_lossy(), &server]);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("nothing was copied") && refused.stderr.contains("--replace"), "{}", refused.stderr);
+    env.ok(&["store", "copy", &file.to_string_lossy(), &server, "--replace"]);
+    assert_eq!(view(server.as_ref()), before, "on PostgreSQL");
+    env.ok(&["store", "copy", &server, &back.to_string_lossy()]);
+    assert_eq!(view(&back), before, "back in a file");
+    assert_eq!(fs::read_dir(env.key_dir()).unwrap().count(), 1, "one key opens all three");
+
+    let verify = ["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code"];
+    store_on(server.as_ref(), &[&verify[..], &[code(0).as_str()]].concat());
+    store_on(&back, &[&verify[..], &[code(0).as_str()]].concat());
+    let shown = store_on(&back, &["settings", "show", "--json"]).stdout;
+    assert!(!shown.contains(PASSWORD), "the relay password stays sealed: {shown}");
+    let copies = store_on(&back, &["audit", "--limit", "1000", "--json"]).json();
+    let copies = copies.as_array().unwrap().iter().filter(|e| e["action"] == "store.copy").count();
+    // Each copy is in its target's log and travels on with the next copy; the replaced copy's
+    // entry went with what it replaced.
+    assert_eq!(copies, 2);
+    let same = env.run(&["store", "copy", &back.to_string_lossy(), &back.to_string_lossy()]);
+    assert_eq!(same.status, 2, "{}", same.stderr);
+}
+
+fn now() -> i64 {
+    use mailmfa::clock::Clock;
+    mailmfa::clock::SystemClock.now()
+}

@@ -102,6 +102,9 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
             json!({"store": location.to_string(), "mode": mode.word()}),
         ));
     }
+    if let Command::Store(StoreCommand::Copy { from, to, replace }) = &command {
+        return copy_store(from, to, *replace);
+    }
     let service = open_service(location)?;
     match command {
         Command::Postoffice(c) => postoffice(&service, c),
@@ -130,6 +133,23 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         }
         Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
     }
+}
+
+fn copy_store(from: &std::ffi::OsStr, to: &std::ffi::OsStr, replace: bool) -> CliResult {
+    let from = StoreLocation::parse(from, false)?;
+    let to = StoreLocation::parse(to, false)?;
+    let summary = open_service(&from)?.copy_store(&to, &KeyFolder::default_location(), replace)?;
+    let rows: Vec<Vec<String>> = summary.tables.iter().map(|(table, n)| vec![table.clone(), n.to_string()]).collect();
+    let text = format!(
+        "Copied {from} to {to} (store {}; the same key file opens it):\n{}",
+        summary.store_id,
+        output::table(&["TABLE", "ROWS"], &rows)
+    );
+    let tables: serde_json::Map<String, serde_json::Value> = summary.tables.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
+    Ok(Output::data(
+        text,
+        json!({"from": from.to_string(), "to": to.to_string(), "store_id": summary.store_id, "tables": tables}),
+    ))
 }
 
 fn coverage(service: &Service, postoffice: Option<&PostOfficeName>, csv: bool) -> CliResult {

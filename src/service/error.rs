@@ -120,6 +120,9 @@ pub enum ServiceError {
         /// The store (file or database server).
         store: String,
     },
+    /// A store was to be copied onto itself.
+    #[error("{0} is the store being copied; copy it to another file or database")]
+    SameStore(String),
     /// The store is in memory, so there is no file to do this with.
     #[error("this store is in memory; {0} needs a store file")]
     InMemory(&'static str),

@@ -6,6 +6,7 @@
 
 mod audit;
 mod clients;
+mod copy;
 mod location;
 mod mailboxes;
 mod migrate;
@@ -28,6 +29,7 @@ use postgres::PgConn;
 use sql::{Conn, Dialect};
 
 pub use clients::{ClientRow, SigninRow, TransactionRow};
+pub use copy::CopySummary;
 pub use location::{ServerAddress, StoreLocation, StoreMode, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
@@ -121,6 +123,14 @@ pub enum StoreError {
         path: String,
         /// The mode the store records.
         recorded: StoreMode,
+    },
+    /// A copy was asked into a store that holds data.
+    #[error(
+        "the target store already holds {rows} rows; nothing was copied — copy into a new file or an empty database, or give --replace to replace what it holds"
+    )]
+    NotEmpty {
+        /// How many rows it holds.
+        rows: i64,
     },
     /// Another server kept the store locked for too long.
     #[error("the store is busy: another server or process held its lock for too long; try again")]
@@ -518,10 +528,15 @@ fn read_identity(conn: Conn<'_>) -> StoreResult<Option<(String, Vec<u8>)>> {
 
 fn write_identity(conn: Conn<'_>, store_id: &str, key: &StoreKey) -> StoreResult<()> {
     let check = key.seal(&key_check_context(store_id), b"mailmfa store key check")?;
+    write_identity_check(conn, store_id, &check)
+}
+
+/// Writes the store's id and the sealed check its key must open.
+fn write_identity_check(conn: Conn<'_>, store_id: &str, check: &[u8]) -> StoreResult<()> {
     conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", &[&store_id])?;
     match conn.dialect() {
         Dialect::Sqlite => conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&check])?,
-        Dialect::Postgres => conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&to_hex(&check)])?,
+        Dialect::Postgres => conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&to_hex(check)])?,
     };
     Ok(())
 }
