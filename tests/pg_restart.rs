@@ -22,7 +22,8 @@ fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
     env.ok(&["mailbox", "add", "alice@example.com"]);
     // One service stays open throughout, as `mailmfa serve` does.
     let service = mailmfa::service::Service::open(&env.location(), &env.keys()).unwrap();
-    let BeginAnswer::Enroll { otpauth_uri, .. } = service.begin_login(&alice(), "203.0.113.9".parse().unwrap()).unwrap()
+    let BeginAnswer::Enroll { otpauth_uri, .. } =
+        service.begin_login(&alice(), "203.0.113.9".parse().unwrap()).unwrap()
     else {
         panic!("alice enrols")
     };

@@ -1074,9 +1074,8 @@ fn a_store_copied_to_postgres_and_back_reads_the_same() {
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]).json();
     let uri = begin["otpauth_uri"].as_str().unwrap();
     let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
-    let code = |offset: i64| {
-        mailmfa::domain::totp::code_at_step(&secret, mailmfa::domain::totp::step_of(now()) + offset)
-    };
+    let code =
+        |offset: i64| mailmfa::domain::totp::code_at_step(&secret, mailmfa::domain::totp::step_of(now()) + offset);
     env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code(-1)]);
 
     let server = common::pg::cluster().new_database();
@@ -1105,7 +1104,11 @@ fn a_store_copied_to_postgres_and_back_reads_the_same() {
     env.ok(&["store", "copy", &file.to_string_lossy(), &server]);
     let refused = env.run(&["store", "copy", &file.to_string_lossy(), &server]);
     assert_eq!(refused.status, 2, "{}", refused.stderr);
-    assert!(refused.stderr.contains("nothing was copied") && refused.stderr.contains("--replace"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("nothing was copied") && refused.stderr.contains("--replace"),
+        "{}",
+        refused.stderr
+    );
     env.ok(&["store", "copy", &file.to_string_lossy(), &server, "--replace"]);
     assert_eq!(view(server.as_ref()), before, "on PostgreSQL");
     env.ok(&["store", "copy", &server, &back.to_string_lossy()]);

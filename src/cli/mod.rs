@@ -145,7 +145,8 @@ fn copy_store(from: &std::ffi::OsStr, to: &std::ffi::OsStr, replace: bool) -> Cl
         summary.store_id,
         output::table(&["TABLE", "ROWS"], &rows)
     );
-    let tables: serde_json::Map<String, serde_json::Value> = summary.tables.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
+    let tables: serde_json::Map<String, serde_json::Value> =
+        summary.tables.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
     Ok(Output::data(
         text,
         json!({"from": from.to_string(), "to": to.to_string(), "store_id": summary.store_id, "tables": tables}),

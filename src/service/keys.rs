@@ -72,10 +72,7 @@ impl Service {
             Some(_) => {}
         }
         if !Store::key_opens(location, &store_id, &key)? {
-            return Err(ServiceError::KeyDoesNotOpen {
-                file: export_file.to_path_buf(),
-                store: location.to_string(),
-            });
+            return Err(ServiceError::KeyDoesNotOpen { file: export_file.to_path_buf(), store: location.to_string() });
         }
         let written = keys.ring().save(&store_id, &key)?;
         let service = Service::open(location, keys)?;

@@ -35,7 +35,9 @@ pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
 pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, path_of, url_within};
-pub use store::{CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, default_store_path, display_path};
+pub use store::{
+    CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, default_store_path, display_path,
+};
 
 use self::store::{Store, Tx};
 use self::world::World;

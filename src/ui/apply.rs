@@ -528,7 +528,8 @@ impl ConsoleApp {
         let current = self.location();
         match command {
             StoreCommand::OpenDialog { shared } => {
-                if let Some(location) = store_dialogs::pick_existing(shared, current.as_ref().and_then(StoreLocation::file))
+                if let Some(location) =
+                    store_dialogs::pick_existing(shared, current.as_ref().and_then(StoreLocation::file))
                 {
                     self.open_location(&location);
                 }

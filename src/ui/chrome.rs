@@ -88,10 +88,7 @@ impl ConsoleApp {
                         }
                     }
                     StoreState::Failed(failed) => {
-                        let path = failed
-                            .location
-                            .as_ref()
-                            .map_or_else(|| "(in memory)".to_owned(), super::app::shown);
+                        let path = failed.location.as_ref().map_or_else(|| "(in memory)".to_owned(), super::app::shown);
                         ui.label(format!("Store: {path} — not open"));
                     }
                 }

@@ -10,9 +10,7 @@ use crate::domain::{
     Configurer, MailboxAddress, MailboxSummary, PostOffice, PostOfficeName, Provider, ProviderSwitches,
     offered_providers,
 };
-use crate::service::{
-    ServerAddress, Service, ServiceResult, SettingView, StoreLocation, StoreMode, display_path,
-};
+use crate::service::{ServerAddress, Service, ServiceResult, SettingView, StoreLocation, StoreMode, display_path};
 
 /// A node of the console tree; the selection is one of these.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

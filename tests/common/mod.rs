@@ -241,7 +241,9 @@ impl RawStore {
                 .filter_map(|m| match m {
                     postgres::SimpleQueryMessage::Row(row) => Some(
                         (0..row.len())
-                            .map(|i| row.get(i).map(|v| v.strip_prefix("\\x").map_or_else(|| v.to_owned(), str::to_owned)))
+                            .map(|i| {
+                                row.get(i).map(|v| v.strip_prefix("\\x").map_or_else(|| v.to_owned(), str::to_owned))
+                            })
                             .collect(),
                     ),
                     _ => None,

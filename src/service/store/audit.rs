@@ -6,8 +6,11 @@ use crate::domain::{AuditEntry, AuditRecord};
 impl Tx<'_> {
     /// Appends an entry.
     pub fn insert_audit(&self, e: &AuditEntry) -> StoreResult<()> {
-        self.execute("INSERT INTO audit (at, actor, mailbox, action, ip, country, outcome, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &[&e.at, &e.actor, &e.mailbox, &e.action, &e.ip, &e.country, &e.outcome, &e.detail])?;
+        self.execute(
+            "INSERT INTO audit (at, actor, mailbox, action, ip, country, outcome, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[&e.at, &e.actor, &e.mailbox, &e.action, &e.ip, &e.country, &e.outcome, &e.detail],
+        )?;
         Ok(())
     }
 
@@ -20,16 +23,16 @@ impl Tx<'_> {
         )?;
         rows.iter()
             .map(|r| {
-            Ok(AuditRecord {
-                id: r.get("id")?,
-                at: r.get("at")?,
-                actor: r.get("actor")?,
-                mailbox: r.get("mailbox")?,
-                action: r.get("action")?,
-                ip: r.get("ip")?,
-                country: r.get("country")?,
-                outcome: r.get("outcome")?,
-                detail: r.get("detail")?,
+                Ok(AuditRecord {
+                    id: r.get("id")?,
+                    at: r.get("at")?,
+                    actor: r.get("actor")?,
+                    mailbox: r.get("mailbox")?,
+                    action: r.get("action")?,
+                    ip: r.get("ip")?,
+                    country: r.get("country")?,
+                    outcome: r.get("outcome")?,
+                    detail: r.get("detail")?,
                 })
             })
             .collect()

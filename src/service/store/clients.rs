@@ -55,19 +55,28 @@ const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, created_at
 impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
-        let inserted = self.execute("INSERT INTO api_client (id, name, key_hash, allow, return_urls, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING", &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.created_at])?;
+        let inserted = self.execute(
+            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.created_at],
+        )?;
         Ok(inserted == 1)
     }
 
     /// Every client, by name.
     pub fn clients(&self) -> StoreResult<Vec<ClientRow>> {
-        self.query(&format!("SELECT {CLIENT_COLUMNS} FROM api_client ORDER BY name"), &[])?.iter().map(client_row).collect()
+        self.query(&format!("SELECT {CLIENT_COLUMNS} FROM api_client ORDER BY name"), &[])?
+            .iter()
+            .map(client_row)
+            .collect()
     }
 
     /// The client whose key has this id.
     pub fn client(&self, id: &str) -> StoreResult<Option<ClientRow>> {
-        Ok(self.query_opt(&format!("SELECT {CLIENT_COLUMNS} FROM api_client WHERE id = ?1"), &[&id])?.map(|r| client_row(&r)).transpose()?)
+        Ok(self
+            .query_opt(&format!("SELECT {CLIENT_COLUMNS} FROM api_client WHERE id = ?1"), &[&id])?
+            .map(|r| client_row(&r))
+            .transpose()?)
     }
 
     /// Removes the client of that name (and its transactions); `false` when there is none.
@@ -83,23 +92,31 @@ impl Tx<'_> {
 
     /// Starts a login transaction.
     pub fn insert_transaction(&self, row: &TransactionRow, now: UnixTime) -> StoreResult<()> {
-        self.execute("INSERT INTO login_transaction (id, client_id, mailbox, ip, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &[&row.id, &row.client_id, &row.mailbox, &row.ip, &now, &row.expires_at])?;
+        self.execute(
+            "INSERT INTO login_transaction (id, client_id, mailbox, ip, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[&row.id, &row.client_id, &row.mailbox, &row.ip, &now, &row.expires_at],
+        )?;
         Ok(())
     }
 
     /// A transaction that has not expired at `now`; expired ones are forgotten on the way.
     pub fn transaction(&self, id: &str, now: UnixTime) -> StoreResult<Option<TransactionRow>> {
         self.execute("DELETE FROM login_transaction WHERE expires_at <= ?1", &[&now])?;
-        Ok(self.query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?.map(|r| -> StoreResult<_> { {
-                Ok(TransactionRow {
-                    id: r.get("id")?,
-                    client_id: r.get("client_id")?,
-                    mailbox: r.get("mailbox")?,
-                    ip: r.get("ip")?,
-                    expires_at: r.get("expires_at")?,
-                })
-            } }).transpose()?)
+        Ok(self
+            .query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?
+            .map(|r| -> StoreResult<_> {
+                {
+                    Ok(TransactionRow {
+                        id: r.get("id")?,
+                        client_id: r.get("client_id")?,
+                        mailbox: r.get("mailbox")?,
+                        ip: r.get("ip")?,
+                        expires_at: r.get("expires_at")?,
+                    })
+                }
+            })
+            .transpose()?)
     }
 
     /// Moves a transaction's end (a new code was sent).
@@ -137,8 +154,20 @@ pub struct SigninRow {
 impl Tx<'_> {
     /// Starts a sign-in.
     pub fn insert_signin(&self, row: &SigninRow, now: UnixTime) -> StoreResult<()> {
-        self.execute("INSERT INTO signin (id, client_id, transaction_id, mailbox, return_url, csrf, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &[&row.id, &row.client_id, &row.transaction_id, &row.mailbox, &row.return_url, &row.csrf, &now, &row.expires_at])?;
+        self.execute(
+            "INSERT INTO signin (id, client_id, transaction_id, mailbox, return_url, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                &row.id,
+                &row.client_id,
+                &row.transaction_id,
+                &row.mailbox,
+                &row.return_url,
+                &row.csrf,
+                &now,
+                &row.expires_at,
+            ],
+        )?;
         Ok(())
     }
 
@@ -152,7 +181,10 @@ impl Tx<'_> {
 
     /// Takes the code a sign-in holds, if it still holds one: it is given out once.
     pub fn take_signin_code(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
-        let held: Option<Vec<u8>> = self.query_opt("SELECT held_code FROM signin WHERE id = ?1", &[&id])?.map(|r| -> StoreResult<_> { r.at(0) }).transpose()?
+        let held: Option<Vec<u8>> = self
+            .query_opt("SELECT held_code FROM signin WHERE id = ?1", &[&id])?
+            .map(|r| -> StoreResult<_> { r.at(0) })
+            .transpose()?
             .flatten();
         if held.is_some() {
             self.execute("UPDATE signin SET held_code = NULL WHERE id = ?1", &[&id])?;
@@ -163,17 +195,25 @@ impl Tx<'_> {
     pub fn signin(&self, id: &str, now: UnixTime) -> StoreResult<Option<SigninRow>> {
         self.execute("DELETE FROM signin WHERE expires_at <= ?1", &[&now])?;
         self.execute("DELETE FROM signin_ticket WHERE expires_at <= ?1", &[&now])?;
-        Ok(self.query_opt("SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1", &[&id])?.map(|r| -> StoreResult<_> { {
-                Ok(SigninRow {
-                    id: r.get("id")?,
-                    client_id: r.get("client_id")?,
-                    transaction_id: r.get("transaction_id")?,
-                    mailbox: r.get("mailbox")?,
-                    return_url: r.get("return_url")?,
-                    csrf: r.get("csrf")?,
-                    expires_at: r.get("expires_at")?,
-                })
-            } }).transpose()?)
+        Ok(self
+            .query_opt(
+                "SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1",
+                &[&id],
+            )?
+            .map(|r| -> StoreResult<_> {
+                {
+                    Ok(SigninRow {
+                        id: r.get("id")?,
+                        client_id: r.get("client_id")?,
+                        transaction_id: r.get("transaction_id")?,
+                        mailbox: r.get("mailbox")?,
+                        return_url: r.get("return_url")?,
+                        csrf: r.get("csrf")?,
+                        expires_at: r.get("expires_at")?,
+                    })
+                }
+            })
+            .transpose()?)
     }
 
     /// Ends a sign-in.
@@ -184,14 +224,20 @@ impl Tx<'_> {
 
     /// Keeps the hash of a new ticket.
     pub fn insert_ticket(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
-        self.execute("INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)", &[&hash, &client_id, &mailbox, &expires_at])?;
+        self.execute(
+            "INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[&hash, &client_id, &mailbox, &expires_at],
+        )?;
         Ok(())
     }
 
     /// Takes a ticket: the mailbox it names if it is valid for `client_id` at `now`; a ticket is
     /// removed by its first use, whoever presents it.
     pub fn take_ticket(&self, hash: &[u8], client_id: &str, now: UnixTime) -> StoreResult<Option<String>> {
-        let row: Option<(String, String, UnixTime)> = self.query_opt("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?.map(|r| -> StoreResult<_> { Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)) }).transpose()?;
+        let row: Option<(String, String, UnixTime)> = self
+            .query_opt("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?
+            .map(|r| -> StoreResult<_> { Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)) })
+            .transpose()?;
         self.execute("DELETE FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?;
         Ok(row.filter(|(client, _, expires)| client == client_id && *expires > now).map(|(_, mailbox, _)| mailbox))
     }

@@ -207,7 +207,10 @@ impl ServerAddress {
 
 impl std::fmt::Debug for ServerAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerAddress").field("url", &self.url).field("password", &self.password.as_ref().map(|_| "…")).finish()
+        f.debug_struct("ServerAddress")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
     }
 }
 
@@ -224,7 +227,8 @@ impl std::str::FromStr for ServerAddress {
     /// taken out of the URL, from the user part or a `password=` option.
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let raw = raw.trim();
-        let invalid = |reason: &str| DomainError::invalid("database server URL", "(not shown: it may hold a password)", reason);
+        let invalid =
+            |reason: &str| DomainError::invalid("database server URL", "(not shown: it may hold a password)", reason);
         if !Self::is_url(raw) {
             return Err(invalid("it must start with postgres:// or postgresql://"));
         }
@@ -255,8 +259,9 @@ impl std::str::FromStr for ServerAddress {
             match key {
                 "password" => password = Some(decode(value).ok_or_else(|| invalid("its password is not valid UTF-8"))?),
                 "sslrootcert" => {
-                    root_certificates =
-                        Some(PathBuf::from(decode(value).ok_or_else(|| invalid("its sslrootcert is not valid UTF-8"))?));
+                    root_certificates = Some(PathBuf::from(
+                        decode(value).ok_or_else(|| invalid("its sslrootcert is not valid UTF-8"))?,
+                    ));
                     kept.push(pair);
                 }
                 _ => kept.push(pair),
@@ -307,16 +312,22 @@ mod tests {
 
     #[test]
     fn a_server_url_keeps_its_password_apart() {
-        let loc = StoreLocation::parse(OsStr::new("postgres://mfa:s%3Acret@db1.example.com:5433/mailmfa?sslmode=require"), false)
-            .unwrap();
+        let loc = StoreLocation::parse(
+            OsStr::new("postgres://mfa:s%3Acret@db1.example.com:5433/mailmfa?sslmode=require"),
+            false,
+        )
+        .unwrap();
         let server = loc.database_server().unwrap();
         assert_eq!(loc.to_string(), "postgres://mfa@db1.example.com:5433/mailmfa?sslmode=require");
         assert_eq!(server.password().unwrap().as_str(), "s:cret");
         assert!(!format!("{loc:?}").contains("cret"));
         assert_eq!(loc.file(), None);
 
-        let loc = StoreLocation::parse(OsStr::new("postgresql://mfa@/mailmfa?host=/run/pg&password=pw&sslrootcert=/etc/ca.pem"), false)
-            .unwrap();
+        let loc = StoreLocation::parse(
+            OsStr::new("postgresql://mfa@/mailmfa?host=/run/pg&password=pw&sslrootcert=/etc/ca.pem"),
+            false,
+        )
+        .unwrap();
         let server = loc.database_server().unwrap();
         assert_eq!(server.to_string(), "postgresql://mfa@/mailmfa?host=/run/pg&sslrootcert=/etc/ca.pem");
         assert_eq!(server.connection_url(), "postgresql://mfa@/mailmfa?host=/run/pg");

@@ -134,7 +134,13 @@ impl Tx<'_> {
 
     /// The mailbox at that address.
     pub fn mailbox(&self, address: &MailboxAddress) -> StoreResult<Option<Mailbox>> {
-        let raw = self.query_opt(&format!("SELECT {COLUMNS} {FROM} WHERE p.name = ?1 AND m.name = ?2"), &[&address.postoffice.as_str(), &address.mailbox.as_str()])?.map(|r| raw_mailbox(&r)).transpose()?;
+        let raw = self
+            .query_opt(
+                &format!("SELECT {COLUMNS} {FROM} WHERE p.name = ?1 AND m.name = ?2"),
+                &[&address.postoffice.as_str(), &address.mailbox.as_str()],
+            )?
+            .map(|r| raw_mailbox(&r))
+            .transpose()?;
         raw.map(RawMailbox::parse).transpose()
     }
 
@@ -172,7 +178,16 @@ impl Tx<'_> {
         sms_number: Option<&PhoneNumber>,
         alt_email: Option<&EmailAddress>,
     ) -> StoreResult<()> {
-        self.execute("UPDATE mailbox SET challenge = ?2, provider = ?3, sms_number = ?4, alt_email = ?5 WHERE id = ?1", &[&id.0, &challenge.word(), &provider.word(), &sms_number.map(PhoneNumber::as_str), &alt_email.map(EmailAddress::as_str)])?;
+        self.execute(
+            "UPDATE mailbox SET challenge = ?2, provider = ?3, sms_number = ?4, alt_email = ?5 WHERE id = ?1",
+            &[
+                &id.0,
+                &challenge.word(),
+                &provider.word(),
+                &sms_number.map(PhoneNumber::as_str),
+                &alt_email.map(EmailAddress::as_str),
+            ],
+        )?;
         Ok(())
     }
 
@@ -188,8 +203,11 @@ impl Tx<'_> {
     /// Forgets the TOTP secret, its replay state, the failure counter and any outstanding code: the
     /// next login enrols again.
     pub fn reset_two_factor_code(&self, id: MailboxId) -> StoreResult<()> {
-        self.execute("UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL,
-                    failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1", &[&id.0])?;
+        self.execute(
+            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL,
+                    failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1",
+            &[&id.0],
+        )?;
         self.execute("DELETE FROM otp_code WHERE mailbox_id = ?1", &[&id.0])?;
         Ok(())
     }
@@ -210,9 +228,22 @@ impl Tx<'_> {
     /// The mailbox's TOTP secret, unsealed, if it has one.
     pub fn totp_secret(&self, id: MailboxId) -> StoreResult<Option<TotpSecret>> {
         type Row = (Option<Vec<u8>>, String, Option<i64>, Option<i64>);
-        let row: Option<Row> = self.query_opt("SELECT totp_secret, totp_state, totp_last_step, totp_created_at FROM mailbox WHERE id = ?1", &[&id.0])?.map(|r| -> StoreResult<_> { {
-                Ok((r.get("totp_secret")?, r.get("totp_state")?, r.get("totp_last_step")?, r.get("totp_created_at")?))
-            } }).transpose()?;
+        let row: Option<Row> = self
+            .query_opt(
+                "SELECT totp_secret, totp_state, totp_last_step, totp_created_at FROM mailbox WHERE id = ?1",
+                &[&id.0],
+            )?
+            .map(|r| -> StoreResult<_> {
+                {
+                    Ok((
+                        r.get("totp_secret")?,
+                        r.get("totp_state")?,
+                        r.get("totp_last_step")?,
+                        r.get("totp_created_at")?,
+                    ))
+                }
+            })
+            .transpose()?;
         let Some((Some(sealed), state, last_step, created_at)) = row else {
             return Ok(None);
         };
@@ -229,15 +260,21 @@ impl Tx<'_> {
         now: UnixTime,
     ) -> StoreResult<()> {
         let sealed = self.key.seal(&secret_context(id), secret)?;
-        self.execute("UPDATE mailbox SET totp_secret = ?2, totp_state = ?3, totp_last_step = NULL, totp_created_at = ?4
-             WHERE id = ?1", &[&id.0, &sealed, &state.word(), &now])?;
+        self.execute(
+            "UPDATE mailbox SET totp_secret = ?2, totp_state = ?3, totp_last_step = NULL, totp_created_at = ?4
+             WHERE id = ?1",
+            &[&id.0, &sealed, &state.word(), &now],
+        )?;
         Ok(())
     }
 
     /// Forgets a TOTP secret that was never confirmed (its enrolment expired).
     pub fn discard_pending_secret(&self, id: MailboxId) -> StoreResult<()> {
-        self.execute("UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL
-             WHERE id = ?1 AND totp_state = 'pending'", &[&id.0])?;
+        self.execute(
+            "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL
+             WHERE id = ?1 AND totp_state = 'pending'",
+            &[&id.0],
+        )?;
         Ok(())
     }
 
@@ -275,12 +312,18 @@ impl Tx<'_> {
 
     /// Whether the IP address is known for the mailbox, seen at `since` or later.
     pub fn is_known_ip(&self, id: MailboxId, ip: &str, since: UnixTime) -> StoreResult<bool> {
-        Ok(self.exists("SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2 AND last_seen >= ?3", &[&id.0, &ip, &since])?)
+        Ok(self.exists(
+            "SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2 AND last_seen >= ?3",
+            &[&id.0, &ip, &since],
+        )?)
     }
 
     /// Whether the country is known for the mailbox, seen at `since` or later.
     pub fn is_known_country(&self, id: MailboxId, country: &str, since: UnixTime) -> StoreResult<bool> {
-        Ok(self.exists("SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2 AND last_seen >= ?3", &[&id.0, &country, &since])?)
+        Ok(self.exists(
+            "SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2 AND last_seen >= ?3",
+            &[&id.0, &country, &since],
+        )?)
     }
 
     /// Marks a known IP address as seen now (a login it let through without a challenge).
@@ -291,7 +334,10 @@ impl Tx<'_> {
 
     /// Marks a known country as seen now (a login it let through without a challenge).
     pub fn touch_known_country(&self, id: MailboxId, country: &str, now: UnixTime) -> StoreResult<()> {
-        self.execute("UPDATE known_country SET last_seen = ?3 WHERE mailbox_id = ?1 AND country = ?2", &[&id.0, &country, &now])?;
+        self.execute(
+            "UPDATE known_country SET last_seen = ?3 WHERE mailbox_id = ?1 AND country = ?2",
+            &[&id.0, &country, &now],
+        )?;
         Ok(())
     }
 
@@ -311,13 +357,22 @@ impl Tx<'_> {
         ] {
             self.execute(sql, &[&id.0, &forget_before])?;
         }
-        self.execute("INSERT INTO known_ip (mailbox_id, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_seen = excluded.last_seen", &[&id.0, &ip, &now])?;
+        self.execute(
+            "INSERT INTO known_ip (mailbox_id, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_seen = excluded.last_seen",
+            &[&id.0, &ip, &now],
+        )?;
         if let Some(country) = country {
-            self.execute("INSERT INTO known_country (mailbox_id, country, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-                     ON CONFLICT (mailbox_id, country) DO UPDATE SET last_seen = excluded.last_seen", &[&id.0, &country, &now])?;
+            self.execute(
+                "INSERT INTO known_country (mailbox_id, country, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                     ON CONFLICT (mailbox_id, country) DO UPDATE SET last_seen = excluded.last_seen",
+                &[&id.0, &country, &now],
+            )?;
         }
-        self.execute("UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL, last_login = ?2 WHERE id = ?1", &[&id.0, &now])?;
+        self.execute(
+            "UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL, last_login = ?2 WHERE id = ?1",
+            &[&id.0, &now],
+        )?;
         Ok(())
     }
 
@@ -331,10 +386,11 @@ impl Tx<'_> {
     /// mailbox locks until then and the counter starts again.
     pub fn record_failure(&self, id: MailboxId, lock_until: Option<UnixTime>) -> StoreResult<()> {
         match lock_until {
-            Some(until) => self.execute("UPDATE mailbox SET failures = 0, lock_count = lock_count + 1, locked_until = ?2 WHERE id = ?1", &[&id.0, &until])?,
-            None => {
-                self.execute("UPDATE mailbox SET failures = failures + 1 WHERE id = ?1", &[&id.0])?
-            }
+            Some(until) => self.execute(
+                "UPDATE mailbox SET failures = 0, lock_count = lock_count + 1, locked_until = ?2 WHERE id = ?1",
+                &[&id.0, &until],
+            )?,
+            None => self.execute("UPDATE mailbox SET failures = failures + 1 WHERE id = ?1", &[&id.0])?,
         };
         Ok(())
     }
@@ -351,17 +407,26 @@ impl Tx<'_> {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> StoreResult<()> {
-        self.execute("INSERT INTO otp_code (mailbox_id, attempt, ip, provider, code_hash, created_at, expires_at)
+        self.execute(
+            "INSERT INTO otp_code (mailbox_id, attempt, ip, provider, code_hash, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (mailbox_id) DO UPDATE SET attempt = excluded.attempt, ip = excluded.ip,
                  provider = excluded.provider, code_hash = excluded.code_hash, created_at = excluded.created_at,
-                 expires_at = excluded.expires_at", &[&id.0, &attempt, &ip, &provider.word(), &code_hash, &now, &expires_at])?;
+                 expires_at = excluded.expires_at",
+            &[&id.0, &attempt, &ip, &provider.word(), &code_hash, &now, &expires_at],
+        )?;
         Ok(())
     }
 
     /// The outstanding one-time code of a mailbox.
     pub fn one_time_code(&self, id: MailboxId) -> StoreResult<Option<OneTimeCodeRow>> {
-        let row: Option<(String, String, String, Vec<u8>, i64)> = self.query_opt("SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1", &[&id.0])?.map(|r| -> StoreResult<_> { Ok((r.at(0)?, r.at(1)?, r.at(2)?, r.at(3)?, r.at(4)?)) }).transpose()?;
+        let row: Option<(String, String, String, Vec<u8>, i64)> = self
+            .query_opt(
+                "SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1",
+                &[&id.0],
+            )?
+            .map(|r| -> StoreResult<_> { Ok((r.at(0)?, r.at(1)?, r.at(2)?, r.at(3)?, r.at(4)?)) })
+            .transpose()?;
         row.map(|(attempt, ip, provider, code_hash, expires_at)| {
             Ok(OneTimeCodeRow { attempt, ip, provider: parse_stored(&provider)?, code_hash, expires_at })
         })
@@ -463,13 +528,19 @@ pub struct StoredAccessPass {
 impl Tx<'_> {
     /// Gives the mailbox a temporary access pass (replacing any it had).
     pub fn set_access_pass(&self, id: MailboxId, pass: &StoredAccessPass) -> StoreResult<()> {
-        self.execute("UPDATE mailbox SET tap_hash = ?2, tap_expires_at = ?3, tap_once = ?4 WHERE id = ?1", &[&id.0, &pass.hash, &pass.expires_at, &pass.once])?;
+        self.execute(
+            "UPDATE mailbox SET tap_hash = ?2, tap_expires_at = ?3, tap_once = ?4 WHERE id = ?1",
+            &[&id.0, &pass.hash, &pass.expires_at, &pass.once],
+        )?;
         Ok(())
     }
 
     /// The mailbox's temporary access pass, if it has one.
     pub fn access_pass(&self, id: MailboxId) -> StoreResult<Option<StoredAccessPass>> {
-        let row: Option<(Option<Vec<u8>>, Option<i64>, bool)> = self.query_opt("SELECT tap_hash, tap_expires_at, tap_once FROM mailbox WHERE id = ?1", &[&id.0])?.map(|r| -> StoreResult<_> { Ok((r.get("tap_hash")?, r.get("tap_expires_at")?, r.get("tap_once")?)) }).transpose()?;
+        let row: Option<(Option<Vec<u8>>, Option<i64>, bool)> = self
+            .query_opt("SELECT tap_hash, tap_expires_at, tap_once FROM mailbox WHERE id = ?1", &[&id.0])?
+            .map(|r| -> StoreResult<_> { Ok((r.get("tap_hash")?, r.get("tap_expires_at")?, r.get("tap_once")?)) })
+            .transpose()?;
         Ok(match row {
             Some((Some(hash), Some(expires_at), once)) => Some(StoredAccessPass { hash, expires_at, once }),
             _ => None,
@@ -478,7 +549,10 @@ impl Tx<'_> {
 
     /// Takes the mailbox's temporary access pass away.
     pub fn clear_access_pass(&self, id: MailboxId) -> StoreResult<()> {
-        self.execute("UPDATE mailbox SET tap_hash = NULL, tap_expires_at = NULL, tap_once = 0 WHERE id = ?1", &[&id.0])?;
+        self.execute(
+            "UPDATE mailbox SET tap_hash = NULL, tap_expires_at = NULL, tap_once = 0 WHERE id = ?1",
+            &[&id.0],
+        )?;
         Ok(())
     }
 
@@ -487,7 +561,10 @@ impl Tx<'_> {
     pub fn replace_recovery_codes(&self, id: MailboxId, hashes: &[Vec<u8>], now: UnixTime) -> StoreResult<()> {
         self.execute("DELETE FROM recovery_code WHERE mailbox_id = ?1", &[&id.0])?;
         for hash in hashes {
-            self.execute("INSERT INTO recovery_code (mailbox_id, hash, issued_at) VALUES (?1, ?2, ?3)", &[&id.0, hash, &now])?;
+            self.execute(
+                "INSERT INTO recovery_code (mailbox_id, hash, issued_at) VALUES (?1, ?2, ?3)",
+                &[&id.0, hash, &now],
+            )?;
         }
         self.execute("UPDATE mailbox SET recovery_left = ?2 WHERE id = ?1", &[&id.0, &(hashes.len() as i64)])?;
         Ok(())
@@ -496,7 +573,10 @@ impl Tx<'_> {
     /// Uses up the mailbox's unused recovery code with this hash: whether there was one. The
     /// update is the check, so two logins racing with one code cannot both use it.
     pub fn use_recovery_code(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<bool> {
-        let changed = self.execute("UPDATE recovery_code SET used_at = ?3 WHERE mailbox_id = ?1 AND hash = ?2 AND used_at IS NULL", &[&id.0, &hash, &now])?;
+        let changed = self.execute(
+            "UPDATE recovery_code SET used_at = ?3 WHERE mailbox_id = ?1 AND hash = ?2 AND used_at IS NULL",
+            &[&id.0, &hash, &now],
+        )?;
         if changed == 1 {
             self.execute("UPDATE mailbox SET recovery_left = recovery_left - 1 WHERE id = ?1", &[&id.0])?;
         }
@@ -505,7 +585,10 @@ impl Tx<'_> {
 
     /// How many of the mailbox's recovery codes are unused.
     pub fn recovery_codes_left(&self, id: MailboxId) -> StoreResult<i64> {
-        Ok({ let r = self.query_one("SELECT recovery_left FROM mailbox WHERE id = ?1", &[&id.0])?; r.at(0) }?)
+        Ok({
+            let r = self.query_one("SELECT recovery_left FROM mailbox WHERE id = ?1", &[&id.0])?;
+            r.at(0)
+        }?)
     }
 
     /// Remembers a device (the keyed hash of its token) for the mailbox, forgetting its oldest
@@ -513,17 +596,26 @@ impl Tx<'_> {
     pub fn remember_device(&self, id: MailboxId, hash: &[u8], now: UnixTime, max: i64) -> StoreResult<()> {
         self.execute("INSERT INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT (mailbox_id, hash) DO UPDATE SET created_at = excluded.created_at, last_used = excluded.last_used", &[&id.0, &hash, &now])?;
-        self.execute("DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
+        self.execute(
+            "DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
                      SELECT hash FROM remembered_device WHERE mailbox_id = ?1
-                     ORDER BY created_at DESC, last_used DESC LIMIT ?2)", &[&id.0, &max])?;
+                     ORDER BY created_at DESC, last_used DESC LIMIT ?2)",
+            &[&id.0, &max],
+        )?;
         Ok(())
     }
 
     /// When the mailbox remembered the device of this token hash, if it did; marks it used.
     pub fn use_remembered_device(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<Option<UnixTime>> {
-        let created: Option<i64> = self.query_opt("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2", &[&id.0, &hash])?.map(|r| -> StoreResult<_> { r.at(0) }).transpose()?;
+        let created: Option<i64> = self
+            .query_opt("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2", &[&id.0, &hash])?
+            .map(|r| -> StoreResult<_> { r.at(0) })
+            .transpose()?;
         if created.is_some() {
-            self.execute("UPDATE remembered_device SET last_used = ?3 WHERE mailbox_id = ?1 AND hash = ?2", &[&id.0, &hash, &now])?;
+            self.execute(
+                "UPDATE remembered_device SET last_used = ?3 WHERE mailbox_id = ?1 AND hash = ?2",
+                &[&id.0, &hash, &now],
+            )?;
         }
         Ok(created)
     }
@@ -535,6 +627,12 @@ impl Tx<'_> {
 
     /// How many devices the mailbox remembered after `since` (the ones that have not expired).
     pub fn remembered_devices(&self, id: MailboxId, since: UnixTime) -> StoreResult<i64> {
-        Ok({ let r = self.query_one("SELECT count(*) FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2", &[&id.0, &since])?; r.at(0) }?)
+        Ok({
+            let r = self.query_one(
+                "SELECT count(*) FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2",
+                &[&id.0, &since],
+            )?;
+            r.at(0)
+        }?)
     }
 }

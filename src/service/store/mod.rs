@@ -143,7 +143,6 @@ impl From<DomainError> for StoreError {
     }
 }
 
-
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -216,7 +215,11 @@ impl Store {
         let (store_id, key) = in_server_transaction(&pg, false, |conn| {
             let found = ServerStore::inspect(conn, &shown)?;
             if found.version > SCHEMA_VERSION {
-                return Err(StoreError::NewerSchema { path: shown.clone(), found: found.version, supported: SCHEMA_VERSION });
+                return Err(StoreError::NewerSchema {
+                    path: shown.clone(),
+                    found: found.version,
+                    supported: SCHEMA_VERSION,
+                });
             }
             check_key(conn, &shown, keyring)
         })?;
@@ -388,7 +391,11 @@ fn in_server_transaction<T, E: From<StoreError>>(
         }
     }
     let open = Open(pg);
-    if write { pg.begin_write()? } else { pg.begin_read()? };
+    if write {
+        pg.begin_write()?
+    } else {
+        pg.begin_read()?
+    };
     let out = f(Conn::Postgres(pg))?;
     pg.commit()?;
     std::mem::forget(open);
@@ -469,8 +476,8 @@ impl Tx<'_> {
 }
 
 fn check_key(conn: Conn<'_>, shown: &str, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
-    let (store_id, check) = read_identity(conn)?
-        .ok_or_else(|| StoreError::Corrupt("the store has a schema but no store id".to_owned()))?;
+    let (store_id, check) =
+        read_identity(conn)?.ok_or_else(|| StoreError::Corrupt("the store has a schema but no store id".to_owned()))?;
     let key_path = keyring.path_for(&store_id);
     let key = keyring.load(&store_id)?.ok_or_else(|| StoreError::MissingKey {
         path: shown.to_owned(),
@@ -536,7 +543,9 @@ fn write_identity_check(conn: Conn<'_>, store_id: &str, check: &[u8]) -> StoreRe
     conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", &[&store_id])?;
     match conn.dialect() {
         Dialect::Sqlite => conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&check])?,
-        Dialect::Postgres => conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&to_hex(check)])?,
+        Dialect::Postgres => {
+            conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&to_hex(check)])?
+        }
     };
     Ok(())
 }

@@ -12,7 +12,10 @@ const CLAIM_SECONDS: i64 = 300;
 impl Tx<'_> {
     /// Queues a notification; it is sent once this transaction commits.
     pub fn queue_notice(&self, notice: &Notice) -> StoreResult<()> {
-        self.execute("INSERT INTO notification (mailbox, event, at, ip, country, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &[&notice.mailbox, &notice.event.word(), &notice.at, &notice.ip, &notice.country, &notice.detail])?;
+        self.execute(
+            "INSERT INTO notification (mailbox, event, at, ip, country, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[&notice.mailbox, &notice.event.word(), &notice.at, &notice.ip, &notice.country, &notice.detail],
+        )?;
         Ok(())
     }
 

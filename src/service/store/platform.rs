@@ -43,13 +43,19 @@ impl Tx<'_> {
 
     /// Stores a provider's switches.
     pub fn set_provider(&self, provider: Provider, switches: ProviderSwitches) -> StoreResult<()> {
-        self.execute("UPDATE provider SET enabled = ?2, admin_configurable = ?3, user_configurable = ?4 WHERE name = ?1", &[&provider.word(), &switches.enabled, &switches.admin_configurable, &switches.user_configurable])?;
+        self.execute(
+            "UPDATE provider SET enabled = ?2, admin_configurable = ?3, user_configurable = ?4 WHERE name = ?1",
+            &[&provider.word(), &switches.enabled, &switches.admin_configurable, &switches.user_configurable],
+        )?;
         Ok(())
     }
 
     /// A setting's value (unsealed for secrets), or its default.
     pub fn setting(&self, def: &SettingDef) -> StoreResult<Zeroizing<String>> {
-        let row: Option<(Option<String>, Option<Vec<u8>>)> = self.query_opt("SELECT value, sealed FROM setting WHERE key = ?1", &[&def.key])?.map(|r| -> StoreResult<_> { Ok((r.get("value")?, r.get("sealed")?)) }).transpose()?;
+        let row: Option<(Option<String>, Option<Vec<u8>>)> = self
+            .query_opt("SELECT value, sealed FROM setting WHERE key = ?1", &[&def.key])?
+            .map(|r| -> StoreResult<_> { Ok((r.get("value")?, r.get("sealed")?)) })
+            .transpose()?;
         match row {
             None => Ok(Zeroizing::new(def.default.to_owned())),
             Some((value, sealed)) => self.stored_text(def.key, value, sealed),
@@ -99,8 +105,11 @@ impl Tx<'_> {
         } else {
             (Some(value), None)
         };
-        self.execute("INSERT INTO setting (key, value, sealed) VALUES (?1, ?2, ?3)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, sealed = excluded.sealed", &[&def.key, &plain, &sealed])?;
+        self.execute(
+            "INSERT INTO setting (key, value, sealed) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, sealed = excluded.sealed",
+            &[&def.key, &plain, &sealed],
+        )?;
         self.execute(
             "INSERT INTO meta (key, value) VALUES ('settings_version', '1')
              ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)",

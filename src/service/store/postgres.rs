@@ -24,7 +24,7 @@ use super::sql::{Arg, Kind, Row, Value, dollar_parameters};
 use super::{StoreError, StoreResult};
 
 /// The advisory lock every write transaction takes ("mailmfa" in ASCII).
-const WRITE_LOCK: i64 = 0x6d61_696c_6d66_61;
+const WRITE_LOCK: i64 = 0x006d_6169_6c6d_6661;
 /// How long a write waits for another server's transaction before the store reports "busy".
 const LOCK_TIMEOUT: &str = "10s";
 /// How long connecting may take when the address does not say.

@@ -48,7 +48,10 @@ impl Tx<'_> {
         users_may_configure: bool,
         trusted_networks: &[IpNetwork],
     ) -> StoreResult<()> {
-        self.execute("UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4 WHERE id = ?1", &[&id.0, &challenge.word(), &users_may_configure, &join_networks(trusted_networks)])?;
+        self.execute(
+            "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4 WHERE id = ?1",
+            &[&id.0, &challenge.word(), &users_may_configure, &join_networks(trusted_networks)],
+        )?;
         Ok(())
     }
 
