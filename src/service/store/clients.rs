@@ -73,10 +73,10 @@ impl Tx<'_> {
 
     /// The client whose key has this id.
     pub fn client(&self, id: &str) -> StoreResult<Option<ClientRow>> {
-        Ok(self
-            .query_opt(&format!("SELECT {CLIENT_COLUMNS} FROM api_client WHERE id = ?1"), &[&id])?
-            .map(|r| client_row(&r))
-            .transpose()?)
+        self.query_opt(&format!("SELECT {CLIENT_COLUMNS} FROM api_client WHERE id = ?1"), &[&id])?
+            .as_ref()
+            .map(client_row)
+            .transpose()
     }
 
     /// Removes the client of that name (and its transactions); `false` when there is none.
@@ -103,20 +103,17 @@ impl Tx<'_> {
     /// A transaction that has not expired at `now`; expired ones are forgotten on the way.
     pub fn transaction(&self, id: &str, now: UnixTime) -> StoreResult<Option<TransactionRow>> {
         self.execute("DELETE FROM login_transaction WHERE expires_at <= ?1", &[&now])?;
-        Ok(self
-            .query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?
-            .map(|r| -> StoreResult<_> {
-                {
-                    Ok(TransactionRow {
-                        id: r.get("id")?,
-                        client_id: r.get("client_id")?,
-                        mailbox: r.get("mailbox")?,
-                        ip: r.get("ip")?,
-                        expires_at: r.get("expires_at")?,
-                    })
-                }
+        self.query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?
+            .map(|r| {
+                Ok(TransactionRow {
+                    id: r.get("id")?,
+                    client_id: r.get("client_id")?,
+                    mailbox: r.get("mailbox")?,
+                    ip: r.get("ip")?,
+                    expires_at: r.get("expires_at")?,
+                })
             })
-            .transpose()?)
+            .transpose()
     }
 
     /// Moves a transaction's end (a new code was sent).
@@ -183,7 +180,7 @@ impl Tx<'_> {
     pub fn take_signin_code(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
         let held: Option<Vec<u8>> = self
             .query_opt("SELECT held_code FROM signin WHERE id = ?1", &[&id])?
-            .map(|r| -> StoreResult<_> { r.at(0) })
+            .map(|r| r.get("held_code"))
             .transpose()?
             .flatten();
         if held.is_some() {
@@ -195,25 +192,22 @@ impl Tx<'_> {
     pub fn signin(&self, id: &str, now: UnixTime) -> StoreResult<Option<SigninRow>> {
         self.execute("DELETE FROM signin WHERE expires_at <= ?1", &[&now])?;
         self.execute("DELETE FROM signin_ticket WHERE expires_at <= ?1", &[&now])?;
-        Ok(self
-            .query_opt(
-                "SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1",
-                &[&id],
-            )?
-            .map(|r| -> StoreResult<_> {
-                {
-                    Ok(SigninRow {
-                        id: r.get("id")?,
-                        client_id: r.get("client_id")?,
-                        transaction_id: r.get("transaction_id")?,
-                        mailbox: r.get("mailbox")?,
-                        return_url: r.get("return_url")?,
-                        csrf: r.get("csrf")?,
-                        expires_at: r.get("expires_at")?,
-                    })
-                }
+        self.query_opt(
+            "SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1",
+            &[&id],
+        )?
+        .map(|r| {
+            Ok(SigninRow {
+                id: r.get("id")?,
+                client_id: r.get("client_id")?,
+                transaction_id: r.get("transaction_id")?,
+                mailbox: r.get("mailbox")?,
+                return_url: r.get("return_url")?,
+                csrf: r.get("csrf")?,
+                expires_at: r.get("expires_at")?,
             })
-            .transpose()?)
+        })
+        .transpose()
     }
 
     /// Ends a sign-in.

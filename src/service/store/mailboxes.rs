@@ -234,14 +234,7 @@ impl Tx<'_> {
                 &[&id.0],
             )?
             .map(|r| -> StoreResult<_> {
-                {
-                    Ok((
-                        r.get("totp_secret")?,
-                        r.get("totp_state")?,
-                        r.get("totp_last_step")?,
-                        r.get("totp_created_at")?,
-                    ))
-                }
+                Ok((r.get("totp_secret")?, r.get("totp_state")?, r.get("totp_last_step")?, r.get("totp_created_at")?))
             })
             .transpose()?;
         let Some((Some(sealed), state, last_step, created_at)) = row else {
@@ -312,18 +305,18 @@ impl Tx<'_> {
 
     /// Whether the IP address is known for the mailbox, seen at `since` or later.
     pub fn is_known_ip(&self, id: MailboxId, ip: &str, since: UnixTime) -> StoreResult<bool> {
-        Ok(self.exists(
+        self.exists(
             "SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2 AND last_seen >= ?3",
             &[&id.0, &ip, &since],
-        )?)
+        )
     }
 
     /// Whether the country is known for the mailbox, seen at `since` or later.
     pub fn is_known_country(&self, id: MailboxId, country: &str, since: UnixTime) -> StoreResult<bool> {
-        Ok(self.exists(
+        self.exists(
             "SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2 AND last_seen >= ?3",
             &[&id.0, &country, &since],
-        )?)
+        )
     }
 
     /// Marks a known IP address as seen now (a login it let through without a challenge).
@@ -420,15 +413,18 @@ impl Tx<'_> {
 
     /// The outstanding one-time code of a mailbox.
     pub fn one_time_code(&self, id: MailboxId) -> StoreResult<Option<OneTimeCodeRow>> {
-        let row: Option<(String, String, String, Vec<u8>, i64)> = self
-            .query_opt(
-                "SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1",
-                &[&id.0],
-            )?
-            .map(|r| -> StoreResult<_> { Ok((r.at(0)?, r.at(1)?, r.at(2)?, r.at(3)?, r.at(4)?)) })
-            .transpose()?;
-        row.map(|(attempt, ip, provider, code_hash, expires_at)| {
-            Ok(OneTimeCodeRow { attempt, ip, provider: parse_stored(&provider)?, code_hash, expires_at })
+        self.query_opt(
+            "SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1",
+            &[&id.0],
+        )?
+        .map(|r| {
+            Ok(OneTimeCodeRow {
+                attempt: r.get("attempt")?,
+                ip: r.get("ip")?,
+                provider: parse_stored(&r.get::<String>("provider")?)?,
+                code_hash: r.get("code_hash")?,
+                expires_at: r.get("expires_at")?,
+            })
         })
         .transpose()
     }
@@ -585,17 +581,17 @@ impl Tx<'_> {
 
     /// How many of the mailbox's recovery codes are unused.
     pub fn recovery_codes_left(&self, id: MailboxId) -> StoreResult<i64> {
-        Ok({
-            let r = self.query_one("SELECT recovery_left FROM mailbox WHERE id = ?1", &[&id.0])?;
-            r.at(0)
-        }?)
+        self.query_one("SELECT recovery_left FROM mailbox WHERE id = ?1", &[&id.0])?.get("recovery_left")
     }
 
     /// Remembers a device (the keyed hash of its token) for the mailbox, forgetting its oldest
     /// devices beyond `max`.
     pub fn remember_device(&self, id: MailboxId, hash: &[u8], now: UnixTime, max: i64) -> StoreResult<()> {
-        self.execute("INSERT INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)
-             ON CONFLICT (mailbox_id, hash) DO UPDATE SET created_at = excluded.created_at, last_used = excluded.last_used", &[&id.0, &hash, &now])?;
+        self.execute(
+            "INSERT INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (mailbox_id, hash) DO UPDATE SET created_at = excluded.created_at, last_used = excluded.last_used",
+            &[&id.0, &hash, &now],
+        )?;
         self.execute(
             "DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
                      SELECT hash FROM remembered_device WHERE mailbox_id = ?1
@@ -609,7 +605,7 @@ impl Tx<'_> {
     pub fn use_remembered_device(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<Option<UnixTime>> {
         let created: Option<i64> = self
             .query_opt("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2", &[&id.0, &hash])?
-            .map(|r| -> StoreResult<_> { r.at(0) })
+            .map(|r| r.get("created_at"))
             .transpose()?;
         if created.is_some() {
             self.execute(
@@ -622,17 +618,15 @@ impl Tx<'_> {
 
     /// Forgets every device the mailbox remembered: how many there were.
     pub fn forget_devices(&self, id: MailboxId) -> StoreResult<usize> {
-        Ok(self.execute("DELETE FROM remembered_device WHERE mailbox_id = ?1", &[&id.0])?)
+        self.execute("DELETE FROM remembered_device WHERE mailbox_id = ?1", &[&id.0])
     }
 
     /// How many devices the mailbox remembered after `since` (the ones that have not expired).
     pub fn remembered_devices(&self, id: MailboxId, since: UnixTime) -> StoreResult<i64> {
-        Ok({
-            let r = self.query_one(
-                "SELECT count(*) FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2",
-                &[&id.0, &since],
-            )?;
-            r.at(0)
-        }?)
+        self.query_one(
+            "SELECT count(*) AS n FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2",
+            &[&id.0, &since],
+        )?
+        .get("n")
     }
 }

@@ -158,7 +158,7 @@ pub struct Store {
 /// The connection of a store.
 enum Db {
     Sqlite(Connection),
-    Postgres(PgConn),
+    Postgres(Box<PgConn>),
 }
 
 impl std::fmt::Debug for Store {
@@ -192,7 +192,7 @@ impl Store {
     /// Opens (creating if the database is empty) the store in a database on a PostgreSQL server.
     /// Creating and migrating hold the write lock, so servers starting together create it once.
     fn open_server(location: &StoreLocation, address: &ServerAddress, keyring: &KeyRing) -> StoreResult<Self> {
-        let pg = PgConn::connect(address)?;
+        let pg = Box::new(PgConn::connect(address)?);
         let shown = pg.shown().to_owned();
         let found = in_server_transaction(&pg, false, |conn| ServerStore::inspect(conn, &shown))?;
         if found.version < SCHEMA_VERSION {
@@ -248,7 +248,7 @@ impl Store {
     pub fn reopen(&self) -> StoreResult<Option<Self>> {
         let Some(location) = &self.location else { return Ok(None) };
         let db = match (&self.db, location.file()) {
-            (Db::Postgres(pg), _) => Db::Postgres(pg.reopen()?),
+            (Db::Postgres(pg), _) => Db::Postgres(Box::new(pg.reopen()?)),
             (Db::Sqlite(_), Some(path)) => Db::Sqlite(sqlite::reopen(path)?),
             (Db::Sqlite(_), None) => return Ok(None),
         };

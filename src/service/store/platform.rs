@@ -95,7 +95,7 @@ impl Tx<'_> {
 
     /// Whether the setting was ever set (as opposed to showing its default).
     pub fn setting_is_set(&self, def: &SettingDef) -> StoreResult<bool> {
-        Ok(self.exists("SELECT 1 FROM setting WHERE key = ?1", &[&def.key])?)
+        self.exists("SELECT 1 FROM setting WHERE key = ?1", &[&def.key])
     }
 
     /// Stores a setting's already validated value; secrets are sealed to their key.

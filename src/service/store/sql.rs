@@ -315,7 +315,7 @@ impl Conn<'_> {
         match *self {
             Conn::Sqlite(conn) => {
                 let mut stmt = conn.prepare_cached(sql)?;
-                let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+                let names: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
                 let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
                 let mut out = Vec::new();
                 while let Some(r) = rows.next()? {
