@@ -23,7 +23,12 @@ impl ConsoleApp {
             egui::MenuBar::new().ui(ui, |ui| {
                 ui.menu_button("File", |ui| {
                     let commands = &mut self.commands;
-                    for command in [UiCommand::OpenStore, UiCommand::OpenSharedStore, UiCommand::NewStore] {
+                    for command in [
+                        UiCommand::OpenStore,
+                        UiCommand::OpenSharedStore,
+                        UiCommand::NewStore,
+                        UiCommand::OpenDatabaseServer,
+                    ] {
                         command.menu_item(ui, &target, commands);
                     }
                     ui.menu_button("Recent Stores", |ui| {

@@ -128,6 +128,10 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
         if ui.button("Open Another Store…").clicked() {
             commands.push(Command::Store(StoreCommand::OpenDialog { shared: false }));
         }
+        let server = failed.location.as_ref().filter(|l| l.database_server().is_some()).map(ToString::to_string);
+        if ui.button("Open Database Server…").clicked() {
+            commands.push(Command::Store(StoreCommand::ServerDialog { url: server }));
+        }
         if ui.button("Open the Default Store").clicked() {
             commands.push(Command::Store(StoreCommand::OpenDefault));
         }

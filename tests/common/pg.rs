@@ -11,6 +11,9 @@
 //! shutdown, waits for it and removes the folder. Folders left behind by a watchdog that was itself killed
 //! are removed by the next test binary that starts a cluster.
 //!
+//! The superuser `mailmfa` logs in without a password; roles made by
+//! [`Cluster::new_database_with_password`] need theirs (SCRAM), as on a real server.
+//!
 //! [`Cluster::stop`] and [`Cluster::restart`] break the connections of every test in the same binary, so
 //! tests that call them belong in a test file of their own.
 
@@ -79,6 +82,24 @@ impl Cluster {
         format!("postgres://{USER}@/{name}?host={}", url_encode(&self.dir.to_string_lossy()))
     }
 
+    /// Creates a role that must log in with `password` and a new database it owns; returns the
+    /// URL to connect to it, without the password.
+    pub fn new_database_with_password(&self, password: &str) -> String {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let role = format!("mailmfa_user_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let url = self.new_database();
+        let database = url.split('/').nth(3).and_then(|rest| rest.split('?').next()).expect("a database name");
+        let mut client =
+            self.connect().unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {}", describe(&e)));
+        client
+            .batch_execute(&format!(
+                "CREATE ROLE {role} LOGIN PASSWORD '{}'; ALTER DATABASE {database} OWNER TO {role}",
+                password.replace('\'', "''")
+            ))
+            .unwrap_or_else(|e| panic!("cannot create role {role}: {}", describe(&e)));
+        url.replacen(&format!("//{USER}@"), &format!("//{role}@"), 1)
+    }
+
     /// Stops the server with a fast shutdown, which ends open sessions, and waits until it has exited.
     /// Does nothing if it is already stopped.
     pub fn stop(&self) {
@@ -141,6 +162,10 @@ impl Cluster {
         if !status.success() {
             return Err(format!("initdb failed ({status}); its output:\n{}", cluster.log_tail()));
         }
+        // The superuser needs no password on the socket; every other role needs its own.
+        let hba = format!("local all {USER} trust\nlocal all all scram-sha-256\n");
+        fs::write(cluster.dir.join("pg").join("pg_hba.conf"), hba)
+            .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
         cluster.start_server(&mut cluster.lock())?;
         Ok(cluster)
     }
