@@ -2,7 +2,8 @@
 //!
 //! [`cluster`] starts it on first use: `initdb` into a fresh folder named `mailmfa-pg-<pid>-…` under the
 //! system temporary folder, then the `postgres` server itself as a child process, listening only on a Unix
-//! socket in that folder. Durability is switched off for speed. When run as root, `initdb` and the server
+//! socket in that folder. Durability is switched off for speed (not in [`durable_cluster`], for
+//! benchmarks). When run as root, `initdb` and the server
 //! run as the user `nobody`, since PostgreSQL refuses to run as root.
 //!
 //! Statics are never dropped, so the cluster is stopped by a small watchdog shell instead: it waits for
@@ -48,6 +49,8 @@ pub struct Cluster {
     dir: PathBuf,
     /// Whether the server and `initdb` must be switched to the user `nobody`.
     as_nobody: bool,
+    /// Whether the server flushes every commit to disk (else durability is off, for speed).
+    durable: bool,
     /// The running server, or `None` while it is stopped.
     server: Mutex<Option<Child>>,
     /// The write end of the watchdog's pipe; it stays open until this process ends.
@@ -60,7 +63,17 @@ pub struct Cluster {
 /// PostgreSQL server binaries are not installed.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-    match CLUSTER.get_or_init(Cluster::launch) {
+    match CLUSTER.get_or_init(|| Cluster::launch(false)) {
+        Ok(cluster) => cluster,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// A cluster that keeps PostgreSQL's durability (every commit flushed to disk, as a production
+/// server does), for benchmarks that compare it with SQLite's `synchronous=FULL`.
+pub fn durable_cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+    match CLUSTER.get_or_init(|| Cluster::launch(true)) {
         Ok(cluster) => cluster,
         Err(message) => panic!("{message}"),
     }
@@ -121,7 +134,7 @@ impl Cluster {
     }
 
     /// Makes the folder, starts its watchdog, runs `initdb` and starts the server.
-    fn launch() -> Result<Cluster, String> {
+    fn launch(durable: bool) -> Result<Cluster, String> {
         if !Path::new(BIN_DIR).join("postgres").exists() || !Path::new(BIN_DIR).join("initdb").exists() {
             return Err(format!(
                 "PostgreSQL 15 server binaries not found at {BIN_DIR}: install them with \
@@ -151,6 +164,7 @@ impl Cluster {
             _watchdog: watchdog.stdin.take().ok_or("the watchdog has no stdin")?,
             dir,
             as_nobody,
+            durable,
             server: Mutex::new(None),
         };
         let status = cluster
@@ -181,8 +195,12 @@ impl Cluster {
                 .arg(self.dir.join("pg"))
                 .arg("-k")
                 .arg(&self.dir)
-                .args(["-c", "listen_addresses=", "-c", "max_connections=200", "-c", "fsync=off"])
-                .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                .args(["-c", "listen_addresses=", "-c", "max_connections=200"])
+                .args(if self.durable {
+                    &[][..]
+                } else {
+                    &["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"][..]
+                })
                 .spawn()
                 .map_err(|e| format!("cannot start the test PostgreSQL: {e}"))?,
         );
