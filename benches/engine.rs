@@ -117,7 +117,7 @@ fn store_benches(c: &mut Criterion, store: &str, location: &StoreLocation, keys:
 
     let mut report = c.benchmark_group("report");
     report.sample_size(10);
-    report.bench_function(&format!("coverage report ({store}, 100k mailboxes, 1,000 post offices)"), |b| {
+    report.bench_function(format!("coverage report ({store}, 100k mailboxes, 1,000 post offices)"), |b| {
         b.iter(|| {
             let coverage = service.coverage(None).unwrap();
             assert_eq!(coverage.total.mailboxes, 100_000);
@@ -128,7 +128,7 @@ fn store_benches(c: &mut Criterion, store: &str, location: &StoreLocation, keys:
 
     let mut group = c.benchmark_group("cli");
     group.sample_size(20);
-    group.bench_function(&format!("mailmfa login begin --json ({store}, process round trip)"), |b| {
+    group.bench_function(format!("mailmfa login begin --json ({store}, process round trip)"), |b| {
         b.iter(|| {
             let out = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
                 .arg("--store")
