@@ -1133,3 +1133,52 @@ fn now() -> i64 {
     use mailmfa::clock::Clock;
     mailmfa::clock::SystemClock.now()
 }
+
+// --- (j) a database server over the network -------------------------------------------------------
+
+/// Over TCP the connection is TLS (rustls), checked against the certificate authority the URL
+/// names: with it a store is made and used; without it the server's certificate is refused and the
+/// message says what to add; a password that does not match is refused; and a server that takes
+/// TLS only refuses `sslmode=disable`. The password never shows in a message.
+#[test]
+fn a_database_server_over_tcp_speaks_tls_checked_against_its_certificate_authority() {
+    const PASSWORD: &str = "Tls-db-pass-51c0";
+    let cluster = common::pg::tls_cluster();
+    let socket_url = cluster.new_database_with_password(PASSWORD);
+    let (role, database) = socket_url
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split_once("@/"))
+        .map(|(role, rest)| (role.to_owned(), rest.split('?').next().unwrap().to_owned()))
+        .unwrap();
+    let base = format!("postgres://{role}@127.0.0.1:{}/{database}", cluster.tcp_port());
+    let env = TestEnv::on(Backend::Sqlite);
+    let run = |url: &str, password: &str| {
+        let mut cmd = env.command();
+        cmd.env("MAILMFA_STORE", url).env("PGPASSWORD", password).args(["postoffice", "list", "--json"]);
+        common::output(cmd.output().unwrap())
+    };
+
+    let ca = cluster.ca_file();
+    let trusted = format!("{base}?sslmode=require&sslrootcert={}", ca.display());
+    let ok = run(&trusted, PASSWORD);
+    assert_eq!(ok.status, 0, "{}", ok.stderr);
+    let mut cmd = env.command();
+    cmd.env("MAILMFA_STORE", &trusted).env("PGPASSWORD", PASSWORD).args(["postoffice", "add", "tls.example"]);
+    assert_eq!(common::output(cmd.output().unwrap()).status, 0);
+    assert_eq!(run(&trusted, PASSWORD).json()[0]["name"], "tls.example");
+
+    let unknown = run(&format!("{base}?sslmode=require"), PASSWORD);
+    assert_eq!(unknown.status, 2);
+    assert!(unknown.stderr.contains("certificate") && unknown.stderr.contains("sslrootcert="), "{}", unknown.stderr);
+
+    let wrong = run(&trusted, "not-the-password");
+    assert_eq!(wrong.status, 2);
+    assert!(wrong.stderr.contains("password authentication failed"), "{}", wrong.stderr);
+
+    let plain = run(&format!("{base}?sslmode=disable"), PASSWORD);
+    assert_eq!(plain.status, 2);
+    assert!(plain.stderr.contains("no encryption") || plain.stderr.contains("pg_hba.conf"), "{}", plain.stderr);
+    for out in [&ok, &unknown, &wrong, &plain] {
+        assert!(!out.stderr.contains(PASSWORD) && !out.stdout.contains(PASSWORD), "{}", out.stderr);
+    }
+}

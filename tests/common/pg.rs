@@ -51,6 +51,10 @@ pub struct Cluster {
     as_nobody: bool,
     /// Whether the server flushes every commit to disk (else durability is off, for speed).
     durable: bool,
+    /// The port of its socket, and of 127.0.0.1 when it takes TLS connections there.
+    port: u16,
+    /// Whether it takes TLS connections on 127.0.0.1.
+    tls: bool,
     /// The running server, or `None` while it is stopped.
     server: Mutex<Option<Child>>,
     /// The write end of the watchdog's pipe; it stays open until this process ends.
@@ -63,7 +67,17 @@ pub struct Cluster {
 /// PostgreSQL server binaries are not installed.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-    match CLUSTER.get_or_init(|| Cluster::launch(false)) {
+    match CLUSTER.get_or_init(|| Cluster::launch(false, false)) {
+        Ok(cluster) => cluster,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// A cluster that also listens on 127.0.0.1 ([`Cluster::tcp_port`]) for TLS connections only,
+/// with a certificate for 127.0.0.1 from a certificate authority of its own ([`Cluster::ca_file`]).
+pub fn tls_cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+    match CLUSTER.get_or_init(|| Cluster::launch(false, true)) {
         Ok(cluster) => cluster,
         Err(message) => panic!("{message}"),
     }
@@ -73,7 +87,7 @@ pub fn cluster() -> &'static Cluster {
 /// server does), for benchmarks that compare it with SQLite's `synchronous=FULL`.
 pub fn durable_cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-    match CLUSTER.get_or_init(|| Cluster::launch(true)) {
+    match CLUSTER.get_or_init(|| Cluster::launch(true, false)) {
         Ok(cluster) => cluster,
         Err(message) => panic!("{message}"),
     }
@@ -92,7 +106,7 @@ impl Cluster {
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create database {name}: {}", describe(&e)));
-        format!("postgres://{USER}@/{name}?host={}", url_encode(&self.dir.to_string_lossy()))
+        format!("postgres://{USER}@/{name}?host={}&port={}", url_encode(&self.dir.to_string_lossy()), self.port)
     }
 
     /// Creates a role that must log in with `password` and a new database it owns; returns the
@@ -111,6 +125,47 @@ impl Cluster {
             ))
             .unwrap_or_else(|e| panic!("cannot create role {role}: {}", describe(&e)));
         url.replacen(&format!("//{USER}@"), &format!("//{role}@"), 1)
+    }
+
+    /// The port of 127.0.0.1 it takes TLS connections on ([`tls_cluster`] only).
+    pub fn tcp_port(&self) -> u16 {
+        assert!(self.tls, "only the TLS cluster listens on 127.0.0.1");
+        self.port
+    }
+
+    /// The PEM file of the certificate authority that signed its certificate ([`tls_cluster`]).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// Writes a certificate authority, and a certificate and key for 127.0.0.1 that it signed,
+    /// and names them in the server's configuration.
+    fn write_certificates(&self) -> Result<(), String> {
+        let fail = |e: rcgen::Error| format!("cannot make the test certificates: {e}");
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "mailmfa test database CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().map_err(fail)?).map_err(fail)?;
+        let key = rcgen::KeyPair::generate().map_err(fail)?;
+        let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .and_then(|params| params.signed_by(&key, &ca))
+            .map_err(fail)?;
+        let write = |name: &str, text: String| {
+            let path = self.dir.join(name);
+            fs::write(&path, text).map_err(|e| format!("cannot write {name}: {e}"))?;
+            if self.as_nobody {
+                std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).map_err(|e| e.to_string())?;
+            }
+            fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())
+        };
+        write("ca.pem", ca.pem())?;
+        write("server.pem", server.pem())?;
+        write("server.key", key.serialize_pem())?;
+        let conf = format!("ssl_cert_file = '{0}/server.pem'\nssl_key_file = '{0}/server.key'\n", self.dir.display());
+        let mut file = File::options().append(true).open(self.dir.join("pg").join("postgresql.conf"));
+        file.as_mut()
+            .map_err(|e| e.to_string())
+            .and_then(|f| std::io::Write::write_all(f, conf.as_bytes()).map_err(|e| e.to_string()))
     }
 
     /// Stops the server with a fast shutdown, which ends open sessions, and waits until it has exited.
@@ -134,7 +189,7 @@ impl Cluster {
     }
 
     /// Makes the folder, starts its watchdog, runs `initdb` and starts the server.
-    fn launch(durable: bool) -> Result<Cluster, String> {
+    fn launch(durable: bool, tls: bool) -> Result<Cluster, String> {
         if !Path::new(BIN_DIR).join("postgres").exists() || !Path::new(BIN_DIR).join("initdb").exists() {
             return Err(format!(
                 "PostgreSQL 15 server binaries not found at {BIN_DIR}: install them with \
@@ -162,9 +217,11 @@ impl Cluster {
         }
         let cluster = Cluster {
             _watchdog: watchdog.stdin.take().ok_or("the watchdog has no stdin")?,
+            port: if tls { free_port()? } else { 5432 },
             dir,
             as_nobody,
             durable,
+            tls,
             server: Mutex::new(None),
         };
         let status = cluster
@@ -177,7 +234,11 @@ impl Cluster {
             return Err(format!("initdb failed ({status}); its output:\n{}", cluster.log_tail()));
         }
         // The superuser needs no password on the socket; every other role needs its own.
-        let hba = format!("local all {USER} trust\nlocal all all scram-sha-256\n");
+        let mut hba = format!("local all {USER} trust\nlocal all all scram-sha-256\n");
+        if tls {
+            cluster.write_certificates()?;
+            hba.push_str("hostssl all all 127.0.0.1/32 scram-sha-256\n");
+        }
         fs::write(cluster.dir.join("pg").join("pg_hba.conf"), hba)
             .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
         cluster.start_server(&mut cluster.lock())?;
@@ -195,7 +256,12 @@ impl Cluster {
                 .arg(self.dir.join("pg"))
                 .arg("-k")
                 .arg(&self.dir)
-                .args(["-c", "listen_addresses=", "-c", "max_connections=200"])
+                .args(["-c", "max_connections=200", "-c", &format!("port={}", self.port)])
+                .args(if self.tls {
+                    vec!["-c", "listen_addresses=127.0.0.1", "-c", "ssl=on"]
+                } else {
+                    vec!["-c", "listen_addresses="]
+                })
                 .args(if self.durable {
                     &[][..]
                 } else {
@@ -239,7 +305,12 @@ impl Cluster {
 
     /// Connects to the `postgres` database as the superuser.
     fn connect(&self) -> Result<postgres::Client, postgres::Error> {
-        postgres::Config::new().host_path(&self.dir).user(USER).dbname("postgres").connect(postgres::NoTls)
+        postgres::Config::new()
+            .host_path(&self.dir)
+            .port(self.port)
+            .user(USER)
+            .dbname("postgres")
+            .connect(postgres::NoTls)
     }
 
     /// The last lines of the server log, for error messages.
@@ -253,6 +324,12 @@ impl Cluster {
     fn lock(&self) -> MutexGuard<'_, Option<Child>> {
         self.server.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A port of 127.0.0.1 that nothing listens on now.
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// Asks the server for a fast shutdown and waits until it has exited.

@@ -177,9 +177,18 @@ impl PgConn {
 }
 
 fn open_client(config: &Config, tls: &MakeRustlsConnect, shown: &str) -> StoreResult<Client> {
-    let mut client = config.connect(tls.clone()).map_err(|e| StoreError::Open {
-        path: shown.to_owned(),
-        reason: format!("cannot connect to the database server: {}", cause(&e)),
+    let mut client = config.connect(tls.clone()).map_err(|e| {
+        let cause = cause(&e);
+        let hint = if cause.contains("certificate") {
+            "; a certificate from your own certificate authority needs its file named in the URL: \
+             sslrootcert=/path/to/ca.pem"
+        } else {
+            ""
+        };
+        StoreError::Open {
+            path: shown.to_owned(),
+            reason: format!("cannot connect to the database server: {cause}{hint}"),
+        }
     })?;
     client.batch_execute(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'")).map_err(|e| server_error(shown, e))?;
     Ok(client)
