@@ -164,3 +164,26 @@ impl super::sql::ToArg for Arg<'_> {
         *self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table added by a migration but not to [`TABLES`] would be left behind by every copy.
+    #[test]
+    fn every_table_of_the_schema_is_copied() {
+        let store = Store::open_in_memory().unwrap();
+        let mut schema: Vec<String> = store
+            .read(|tx| {
+                tx.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'meta' ORDER BY name", &[])
+            })
+            .unwrap()
+            .iter()
+            .map(|r| r.get("name").unwrap())
+            .collect();
+        let mut copied: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
+        schema.sort();
+        copied.sort();
+        assert_eq!(copied, schema);
+    }
+}
