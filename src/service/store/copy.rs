@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::sql::{Arg, Conn, Dialect, Kind, Row};
+use super::sql::{Arg, Conn, Dialect, Kind, Row, ToArg};
 use super::{Store, StoreError, StoreResult, Tx, read_identity, write_identity_check};
 
 /// The tables of a store, parents before the tables that refer to them. `meta` is not copied as
@@ -124,14 +124,13 @@ fn held_rows(conn: Conn<'_>) -> StoreResult<i64> {
 fn insert_rows(conn: Conn<'_>, table: &str, rows: &[Row]) -> StoreResult<()> {
     let Some(first) = rows.first() else { return Ok(()) };
     let kinds = column_kinds(conn, table)?;
-    let (names, _) = first.clone().into_parts();
+    let names = first.names();
     let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT INTO {table} ({}) VALUES ({})", names.join(", "), placeholders.join(", "));
     let column_kinds: Vec<Kind> = names.iter().map(|n| kinds.get(n).copied().unwrap_or(Kind::Text)).collect();
     for row in rows {
-        let (_, values) = row.clone().into_parts();
-        let args: Vec<Arg<'_>> = values.iter().zip(&column_kinds).map(|(v, k)| v.as_arg(*k)).collect();
-        let refs: Vec<&dyn super::sql::ToArg> = args.iter().map(|a| a as &dyn super::sql::ToArg).collect();
+        let args: Vec<Arg<'_>> = row.values().iter().zip(&column_kinds).map(|(v, k)| v.as_arg(*k)).collect();
+        let refs: Vec<&dyn ToArg> = args.iter().map(|a| a as &dyn ToArg).collect();
         conn.execute(&sql, &refs)?;
     }
     Ok(())
@@ -157,12 +156,6 @@ fn column_kinds(conn: Conn<'_>, table: &str) -> StoreResult<HashMap<String, Kind
             Ok((r.get("name")?, kind))
         })
         .collect()
-}
-
-impl super::sql::ToArg for Arg<'_> {
-    fn arg(&self) -> Arg<'_> {
-        *self
-    }
 }
 
 #[cfg(test)]

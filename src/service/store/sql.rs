@@ -126,6 +126,12 @@ impl Typed for Vec<u8> {
     const KIND: Kind = Kind::Blob;
 }
 
+impl ToArg for Arg<'_> {
+    fn arg(&self) -> Arg<'_> {
+        *self
+    }
+}
+
 impl<T: ToArg + ?Sized> ToArg for &T {
     fn arg(&self) -> Arg<'_> {
         (**self).arg()
@@ -276,9 +282,14 @@ impl Row {
         T::from_value(value).ok_or_else(|| StoreError::Corrupt(format!("column {index} does not hold {}", T::WHAT)))
     }
 
-    /// The column names and values, in order (for copying rows between stores).
-    pub(crate) fn into_parts(self) -> (Arc<[String]>, Vec<Value>) {
-        (self.names, self.values)
+    /// The column names, in order (for copying rows between stores).
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The values, in column order (for copying rows between stores).
+    pub(crate) fn values(&self) -> &[Value] {
+        &self.values
     }
 }
 
