@@ -35,6 +35,7 @@ impl ServerDialog {
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
+            .min_width(560.0)
             .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
             .show(ctx, |ui| {
                 ui.label("A store on a PostgreSQL server, shared by the mail servers that connect to it.");

@@ -114,7 +114,15 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
              Key…), copy the file here, then choose Import Key… below.",
         );
     }
-    ui.label("• If another program or server holds the file, wait a moment and try again.");
+    if failed.location.as_ref().is_some_and(|l| l.database_server().is_some()) {
+        ui.label(
+            "• Check the server's address, port and database, the password, and the sslrootcert file if the URL \
+             names one; the server must let this machine in (its pg_hba.conf).",
+        );
+        ui.label("• If the database server was restarting, try again.");
+    } else {
+        ui.label("• If another program or server holds the file, wait a moment and try again.");
+    }
     ui.label("• A store written by a newer mailmfa needs that version on this server too.");
     ui.label("• Or open another store.");
     ui.add_space(8.0);

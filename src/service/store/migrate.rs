@@ -49,6 +49,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0011_notification_attempts"),
 ];
 
+/// Whether the database on a server has the store's `meta` table. Read from the catalog in the
+/// statement's snapshot (`to_regclass` may answer from a cache that has not yet seen another
+/// server create the store).
+const HAS_META: &str = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+                         WHERE schemaname = current_schema() AND tablename = 'meta') AS present";
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -57,7 +63,7 @@ pub(crate) fn schema_version(conn: Conn<'_>) -> StoreResult<i64> {
     let sql = match conn.dialect() {
         Dialect::Sqlite => "SELECT user_version AS version FROM pragma_user_version",
         Dialect::Postgres => {
-            if !conn.query_one(super::HAS_META, &[])?.get::<bool>("present")? {
+            if !conn.query_one(HAS_META, &[])?.get::<bool>("present")? {
                 return Ok(0);
             }
             "SELECT CAST(value AS BIGINT) AS version FROM meta WHERE key = 'schema_version'"

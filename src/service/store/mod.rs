@@ -167,12 +167,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Whether the database on a server has the store's `meta` table. Read from the catalog in the
-/// statement's snapshot (`to_regclass` may answer from a cache that has not yet seen another
-/// server create the store).
-const HAS_META: &str = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
-                         WHERE schemaname = current_schema() AND tablename = 'meta') AS present";
-
 /// Schema versions mailmfa could ever have written; anything else is not a mailmfa store.
 const PLAUSIBLE_VERSIONS: std::ops::RangeInclusive<i64> = 1..=10_000;
 
@@ -194,25 +188,8 @@ impl Store {
     fn open_server(location: &StoreLocation, address: &ServerAddress, keyring: &KeyRing) -> StoreResult<Self> {
         let pg = Box::new(PgConn::connect(address)?);
         let shown = pg.shown().to_owned();
-        let found = in_server_transaction(&pg, false, |conn| ServerStore::inspect(conn, &shown))?;
-        if found.version < SCHEMA_VERSION {
-            in_server_transaction(&pg, true, |conn| match ServerStore::inspect(conn, &shown)?.version {
-                0 => {
-                    migrate::migrate_in(conn, migrate::MIGRATIONS)?;
-                    let store_id = new_store_id()?;
-                    let key = StoreKey::generate()?;
-                    write_identity(conn, &store_id, &key)?;
-                    keyring.save(&store_id, &key)?;
-                    Ok(())
-                }
-                version if version < SCHEMA_VERSION => {
-                    check_key(conn, &shown, keyring)?;
-                    migrate::migrate_in(conn, migrate::MIGRATIONS)
-                }
-                _ => Ok(()),
-            })?;
-        }
-        let (store_id, key) = in_server_transaction(&pg, false, |conn| {
+        // A store of the current schema is checked in one read; only a new or older one is written.
+        let current = in_server_transaction(&pg, false, |conn| {
             let found = ServerStore::inspect(conn, &shown)?;
             if found.version > SCHEMA_VERSION {
                 return Err(StoreError::NewerSchema {
@@ -221,8 +198,28 @@ impl Store {
                     supported: SCHEMA_VERSION,
                 });
             }
-            check_key(conn, &shown, keyring)
+            (found.version == SCHEMA_VERSION).then(|| check_key(conn, &shown, keyring)).transpose()
         })?;
+        let (store_id, key) = match current {
+            Some(identity) => identity,
+            None => in_server_transaction(&pg, true, |conn| {
+                match ServerStore::inspect(conn, &shown)?.version {
+                    0 => {
+                        migrate::migrate_in(conn, migrate::MIGRATIONS)?;
+                        let store_id = new_store_id()?;
+                        let key = StoreKey::generate()?;
+                        write_identity(conn, &store_id, &key)?;
+                        keyring.save(&store_id, &key)?;
+                    }
+                    version if version < SCHEMA_VERSION => {
+                        check_key(conn, &shown, keyring)?;
+                        migrate::migrate_in(conn, migrate::MIGRATIONS)?;
+                    }
+                    _ => {}
+                }
+                check_key(conn, &shown, keyring)
+            })?,
+        };
         Ok(Self { db: Db::Postgres(pg), key, store_id, location: Some(location.clone()), mode: None })
     }
 
@@ -410,8 +407,8 @@ struct ServerStore {
 
 impl ServerStore {
     fn inspect(conn: Conn<'_>, shown: &str) -> StoreResult<Self> {
-        if conn.query_one(HAS_META, &[])?.get::<bool>("present")? {
-            let version = migrate::schema_version(conn)?;
+        let version = migrate::schema_version(conn)?;
+        if version != 0 {
             if !PLAUSIBLE_VERSIONS.contains(&version) {
                 return Err(StoreError::NotAStore {
                     path: shown.to_owned(),
