@@ -85,7 +85,7 @@ impl Service {
     /// there as `store.copy`. The copy takes this store's identity, so this store's key opens it:
     /// the key file of the target's own identity, if it had another, is removed.
     pub fn copy_store(&self, target: &StoreLocation, keys: &KeyFolder, replace: bool) -> ServiceResult<CopySummary> {
-        if self.location() == Some(target) {
+        if self.location().map(ToString::to_string) == Some(target.to_string()) {
             return Err(ServiceError::SameStore(target.to_string()));
         }
         let into = Store::open(target, keys.ring())?;
