@@ -1,10 +1,17 @@
-//! Engine throughput on a file store with 100,000 mailboxes: TOTP verification alone, begin+verify
-//! in-process, and one `mailmfa login begin` round trip through the binary. Figures in
-//! BENCHMARKS.md. Run with `cargo bench --bench engine`.
+//! Engine throughput with 100,000 mailboxes, on a SQLite file and on PostgreSQL (a throw-away
+//! local cluster that flushes every commit, as SQLite's `synchronous=FULL` does): TOTP
+//! verification alone, verify and begin+verify in-process, the coverage report, and one `mailmfa
+//! login begin` round trip through the binary. Figures in BENCHMARKS.md. Run with
+//! `cargo bench --bench engine`.
 #![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "../tests/common/pg.rs"]
+mod pg;
 
 use std::fmt::Write as _;
 use std::hint::black_box;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -27,10 +34,9 @@ impl CodeSender for NoSend {
 }
 
 /// 1,000 post offices × 100 mailboxes, all `always`, imported through the service.
-fn seeded_store(dir: &std::path::Path) -> (Service, Arc<FixedClock>) {
+fn seeded_store(location: &StoreLocation, keys: &KeyFolder) -> (Service, Arc<FixedClock>) {
     let clock = Arc::new(FixedClock::new(T0));
-    let location = StoreLocation::new(dir.join("bench.sqlite3"), false);
-    let service = Service::open(&location, &KeyFolder::new(dir.join("keys")))
+    let service = Service::open(location, keys)
         .unwrap()
         .with_actor("bench")
         .with_clock(clock.clone())
@@ -72,17 +78,28 @@ fn next_code(clock: &FixedClock, secret: &[u8]) -> String {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let (service, clock) = seeded_store(dir.path());
-    let address: MailboxAddress = "user042@po0500.example".parse().unwrap();
-    let secret = enrol(&service, &address, &clock);
-    let ip = "203.0.113.9".parse().unwrap();
-
+    let keys = dir.path().join("keys");
+    let secret = decode_secret("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").unwrap().to_vec();
     c.bench_function("totp check (±1 window, constant time)", |b| {
         let code: Code = code_at_step(&secret, step_of(T0)).parse().unwrap();
         b.iter(|| black_box(matching_step(&secret, black_box(&code), T0, None)))
     });
 
-    c.bench_function("verify accepted (file store, 100k mailboxes)", |b| {
+    let file = StoreLocation::new(dir.path().join("bench.sqlite3"), false);
+    let server = StoreLocation::parse(pg::durable_cluster().new_database().as_ref(), false).unwrap();
+    for (store, location) in [("file store", file), ("PostgreSQL", server)] {
+        store_benches(c, store, &location, &keys);
+    }
+}
+
+/// The benchmarks that go through a store, on the store at `location` (`store` names it).
+fn store_benches(c: &mut Criterion, store: &str, location: &StoreLocation, keys: &Path) {
+    let (service, clock) = seeded_store(location, &KeyFolder::new(keys));
+    let address: MailboxAddress = "user042@po0500.example".parse().unwrap();
+    let secret = enrol(&service, &address, &clock);
+    let ip = "203.0.113.9".parse().unwrap();
+
+    c.bench_function(&format!("verify accepted ({store}, 100k mailboxes)"), |b| {
         // Each accepted step can never be accepted again: move the clock one step per iteration.
         b.iter(|| {
             let code = next_code(&clock, &secret);
@@ -90,7 +107,7 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    c.bench_function("begin + verify (file store, 100k mailboxes)", |b| {
+    c.bench_function(&format!("begin + verify ({store}, 100k mailboxes)"), |b| {
         b.iter(|| {
             let code = next_code(&clock, &secret);
             assert!(matches!(service.begin_login(&address, ip).unwrap(), BeginAnswer::Challenge { .. }));
@@ -100,7 +117,7 @@ fn benches(c: &mut Criterion) {
 
     let mut report = c.benchmark_group("report");
     report.sample_size(10);
-    report.bench_function("coverage report (100k mailboxes, 1,000 post offices)", |b| {
+    report.bench_function(format!("coverage report ({store}, 100k mailboxes, 1,000 post offices)"), |b| {
         b.iter(|| {
             let coverage = service.coverage(None).unwrap();
             assert_eq!(coverage.total.mailboxes, 100_000);
@@ -111,12 +128,13 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("cli");
     group.sample_size(20);
-    group.bench_function("mailmfa login begin --json (process round trip)", |b| {
+    group.bench_function(format!("mailmfa login begin --json ({store}, process round trip)"), |b| {
         b.iter(|| {
             let out = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
-                .args(["--store", dir.path().join("bench.sqlite3").to_str().unwrap()])
+                .arg("--store")
+                .arg(location.to_string())
                 .args(["login", "begin", "user042@po0500.example", "--ip", "203.0.113.9", "--json"])
-                .env("MAILMFA_KEY_DIR", dir.path().join("keys"))
+                .env("MAILMFA_KEY_DIR", keys)
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -152,3 +152,11 @@ click 1125 176
 sleep 1
 click "${BEGIN_X:-802}" "${BEGIN_Y:-190}"
 shot login-preview
+key Escape
+
+# File → Open Database Server…, a URL typed (the fourth item of the File menu).
+click 20 12
+click 87 108
+xdotool type --delay 30 "postgres://mailmfa@db1.example.com/mailmfa?sslmode=require&sslrootcert=/etc/mailmfa/db-ca.pem"
+shot open-database-server
+key Escape

@@ -28,8 +28,17 @@ pub fn main() -> ExitCode {
 #[cfg(feature = "gui")]
 #[allow(clippy::print_stderr)]
 fn open_console(cli: Cli) -> ExitCode {
-    let from_env = std::env::var_os("MAILMFA_STORE").filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    let explicit = cli.store.or(from_env).map(|path| crate::service::StoreLocation::new(path, cli.shared));
+    let from_env = std::env::var_os("MAILMFA_STORE").filter(|p| !p.is_empty());
+    let explicit = match cli.store.map(std::path::PathBuf::into_os_string).or(from_env) {
+        None => None,
+        Some(raw) => match crate::service::StoreLocation::parse(&raw, cli.shared) {
+            Ok(location) => Some(location),
+            Err(e) => {
+                eprintln!("mailmfa: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     match crate::ui::run(explicit) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1022,3 +1022,98 @@ fn properties_forget_the_remembered_devices() {
     let audit = service.audit(Some(&alice), 20).unwrap();
     assert!(audit.iter().any(|e| e.action == "mailbox.forget_devices"));
 }
+
+/// What the console writes to the user's settings when it saves them.
+#[derive(Default)]
+struct SavedSettings(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for SavedSettings {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
+    fn flush(&mut self) {}
+}
+
+/// File → Open Database Server…: a wrong password is explained and the URL offered again; the
+/// right one opens (and creates) the store on PostgreSQL; Recent Stores keeps the server without
+/// its password, whether it was typed apart or inside the URL, and asks for it again.
+#[test]
+fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
+    const PASSWORD: &str = "Db-pass-9f3e1c";
+    let console = Console::new();
+    let url = common::pg::cluster().new_database_with_password(PASSWORD);
+    let (location, keys) = (console.env.location(), console.env.keys());
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keys));
+    harness.run();
+    let connect = |harness: &mut Harness<'static, ConsoleApp>, url: &str, password: &str| {
+        if !url.is_empty() {
+            harness.get_by_role_and_label(Role::TextInput, "Server URL").type_text(url);
+        }
+        harness.get_by_role_and_label(Role::PasswordInput, "Password").focus();
+        harness.run();
+        harness.get_by_role_and_label(Role::PasswordInput, "Password").type_text(password);
+        harness.run();
+        harness.get_by_label("Connect").click();
+        harness.run();
+    };
+
+    harness.get_by_label("File").click();
+    harness.run();
+    // The menu's item (the Actions pane offers the same command below it).
+    harness.get_all_by_label("Open Database Server…").last().expect("File → Open Database Server…").click();
+    harness.run();
+    connect(&mut harness, &url, "not-the-password");
+    let error = harness.state().store_error().expect("a wrong password opens nothing").to_string();
+    assert!(error.contains("password authentication failed"), "{error}");
+    assert!(!error.contains("not-the-password"), "{error}");
+    harness.get_by_label("The store could not be opened");
+
+    // The failure page offers the server again, its URL filled in: only the password is typed.
+    harness.get_by_label("Open Database Server…").click();
+    harness.run();
+    connect(&mut harness, "", PASSWORD);
+    let service = harness.state().service().expect("the right password opens the store");
+    assert_eq!(service.location().and_then(|l| l.database_server()).map(ToString::to_string), Some(url.clone()));
+    assert_eq!(service.mode_word(), "server");
+    harness.get_by_role_and_label(Role::TreeItem, "Post Offices");
+    harness.get_by_label(&format!("Store: {url}"));
+
+    // A password inside the URL is taken out of it just the same.
+    let with_password = url.replacen("@/", &format!(":{PASSWORD}@/"), 1);
+    harness.state_mut().push(Command::Store(StoreCommand::OpenDefault));
+    harness.run();
+    harness.state_mut().push(Command::Store(StoreCommand::ServerDialog { url: None }));
+    harness.run();
+    connect(&mut harness, &with_password, "");
+    assert!(
+        harness.state().service().is_some_and(|s| s.mode_word() == "server"),
+        "{:?}",
+        harness.state().store_error()
+    );
+
+    let mut saved = SavedSettings::default();
+    eframe::App::save(harness.state_mut(), &mut saved);
+    let written = format!("{:?}", saved.0);
+    assert!(written.contains(&url.replace('/', "\\/")) || written.contains(&url), "{written}");
+    assert!(!written.contains(PASSWORD), "the password was written to the settings: {written}");
+    let recent = harness.state().recent_stores().first().cloned().expect("a recent store");
+    assert_eq!(recent.path.to_string_lossy(), url);
+
+    // Opening it from Recent Stores asks for the password, the URL filled in.
+    harness.state_mut().push(Command::Store(StoreCommand::OpenRecent(recent)));
+    harness.run();
+    harness.get_by_label("Open Database Server");
+    connect(&mut harness, "", PASSWORD);
+    assert!(harness.state().service().is_some_and(|s| s.mode_word() == "server"));
+}

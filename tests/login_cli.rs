@@ -61,7 +61,6 @@ fn six_digits(text: &str) -> String {
         .unwrap_or_else(|| panic!("no code in {text:?}"))
 }
 
-#[test]
 fn enrol_verify_and_new_ip_from_the_command_line() {
     let env = seeded("new-ip");
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]);
@@ -113,11 +112,10 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
     assert_ne!(secret_of(again["otpauth_uri"].as_str().unwrap()), secret);
 }
 
-/// One recovery code raced by four processes on one store (local and shared): exactly one is let
-/// in, 20 times over, and the others get a wrong-code answer.
-#[test]
+/// One recovery code raced by four processes on one store (a local and a shared file, and a
+/// database server): exactly one is let in, 20 times over, and the others get a wrong-code answer.
 fn processes_racing_one_recovery_code_exactly_one_is_accepted() {
-    for shared in [false, true] {
+    for &shared in common::sharing_modes() {
         let env = seeded("always");
         if shared {
             env.ok(&["store", "mode", "shared"]);
@@ -162,9 +160,8 @@ fn race(env: &TestEnv, shared: bool, code: &str, racers: usize) -> Vec<Run> {
     children.into_iter().map(|c| common::output(c.wait_with_output().unwrap())).collect()
 }
 
-#[test]
 fn processes_racing_one_code_exactly_one_is_accepted() {
-    for shared in [false, true] {
+    for &shared in common::sharing_modes() {
         let env = seeded("always");
         if shared {
             env.ok(&["store", "mode", "shared"]);
@@ -182,7 +179,6 @@ fn processes_racing_one_code_exactly_one_is_accepted() {
     }
 }
 
-#[test]
 fn lockout_counts_failures_across_processes() {
     let env = seeded("always");
     let secret = enrol(&env, "203.0.113.7");
@@ -413,3 +409,10 @@ fn login_input_errors_exit_2() {
     assert_eq!(unknown.status, 1);
     assert_eq!(unknown.json(), json!({"result": "rejected", "reason": "no_challenge"}));
 }
+
+on_each_backend!(
+    enrol_verify_and_new_ip_from_the_command_line,
+    processes_racing_one_recovery_code_exactly_one_is_accepted,
+    processes_racing_one_code_exactly_one_is_accepted,
+    lockout_counts_failures_across_processes,
+);

@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{TestEnv, contains, file_bytes};
+use common::{Backend, TestEnv, contains, file_bytes};
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::totp::{decode_secret, secret_base32};
 use mailmfa::domain::{MailboxAddress, PostOfficeName};
@@ -28,8 +28,9 @@ const NOW: i64 = 1_700_000_000;
 const PASSWORD: &str = "relay-Pa55word-7d1e";
 const SMS_TOKEN: &str = "gateway-token-4b2c99";
 
+/// The test's store, asked for in shared mode or as it is (a database server has no modes).
 fn location(env: &TestEnv, shared: bool) -> StoreLocation {
-    StoreLocation::new(env.store_path(), shared)
+    if shared { StoreLocation::new(env.store_path(), true) } else { env.location() }
 }
 
 fn try_open_with(env: &TestEnv, shared: bool, keys: &KeyFolder) -> Result<Service, StoreError> {
@@ -492,7 +493,12 @@ fn concurrent_mailbox_adds(shared: bool) {
     assert_all_succeeded(&runs);
 
     let service = open(&env, shared);
-    assert_eq!(service.journal_mode().unwrap(), if shared { "delete" } else { "wal" });
+    let journal = match (common::backend(), shared) {
+        (Backend::Postgres, _) => "server",
+        (Backend::Sqlite, true) => "delete",
+        (Backend::Sqlite, false) => "wal",
+    };
+    assert_eq!(service.journal_mode().unwrap(), journal);
     let rows = service.mailboxes(None).unwrap();
     let found: BTreeSet<String> = rows.iter().map(|r| r.address.to_string()).collect();
     let expected: BTreeSet<String> =
@@ -516,7 +522,6 @@ fn concurrent_mailbox_adds(shared: bool) {
     assert_eq!(keys.len(), 1, "{keys:?}");
 }
 
-#[test]
 fn processes_adding_mailboxes_at_once_lose_nothing_local() {
     concurrent_mailbox_adds(false);
 }
@@ -528,12 +533,11 @@ fn processes_adding_mailboxes_at_once_lose_nothing_shared() {
 
 /// Two servers starting on a store file that does not exist yet: every process succeeds and they
 /// all end up with one store id and one key.
-#[test]
 fn processes_creating_a_new_store_at_once_agree() {
     const ROUNDS: usize = 6;
     const PROCESSES: usize = 4;
     let mut failures = Vec::new();
-    for shared in [false, true] {
+    for &shared in common::sharing_modes() {
         for round in 0..ROUNDS {
             let env = TestEnv::new();
             let runs = run_groups(&env, PROCESSES, 1, |g, _| {
@@ -558,19 +562,18 @@ fn processes_creating_a_new_store_at_once_agree() {
         failures.is_empty(),
         "{} of {} first opens failed:\n{}",
         failures.len(),
-        2 * ROUNDS * PROCESSES,
+        common::sharing_modes().len() * ROUNDS * PROCESSES,
         failures.join("\n")
     );
 }
 
 /// Imports are read-check-write: each looks the post office up and creates it if missing. Run at
 /// once, they must neither fail ("appeared twice") nor lose rows.
-#[test]
 fn concurrent_imports_into_one_post_office() {
     const GROUPS: usize = 2;
     const PER_GROUP: usize = 8;
     const ROWS: usize = 25;
-    for shared in [false, true] {
+    for &shared in common::sharing_modes() {
         let env = TestEnv::new();
         env.ok(&[if shared { "--shared" } else { "--json" }, "provider", "list"]);
         for g in 0..GROUPS {
@@ -824,6 +827,7 @@ fn closed_store(env: &TestEnv) -> (String, Vec<u8>, Vec<u8>) {
     service.set_setting("smtp.password", PASSWORD).unwrap();
     drop(service);
     assert!(!sidecar(env, "-wal").exists(), "the WAL is folded in when the last connection closes");
+    assert!(!env.stored_bytes().is_empty(), "the store is there");
     let key_file = fs::read(env.keys().key_path(&id)).unwrap();
     (id, secret, key_file)
 }
@@ -835,11 +839,10 @@ fn assert_data_intact(env: &TestEnv, secret: &[u8]) {
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
-#[test]
 fn a_wrong_key_is_refused_and_changes_nothing() {
     let env = TestEnv::new();
     let (id, secret, key_file) = closed_store(&env);
-    let before = fs::read(env.store_path()).unwrap();
+    let before = env.stored_bytes();
     write_key_file(&env.keys().key_path(&id), &id, &[7; 32]);
 
     let err = try_open(&env, false).err().unwrap();
@@ -848,7 +851,7 @@ fn a_wrong_key_is_refused_and_changes_nothing() {
     assert!(message.contains("nothing was changed"), "{message}");
     assert!(message.contains("key import"), "{message}");
     assert!(message.contains(&env.keys().key_path(&id).display().to_string()), "{message}");
-    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the store changed");
+    assert_eq!(env.stored_bytes(), before, "the store changed");
 
     let run = env.run(&["mailbox", "list"]);
     assert_eq!(run.status, 2);
@@ -858,7 +861,7 @@ fn a_wrong_key_is_refused_and_changes_nothing() {
         "{}",
         run.stderr
     );
-    assert_eq!(fs::read(env.store_path()).unwrap(), before, "the binary changed the store");
+    assert_eq!(env.stored_bytes(), before, "the binary changed the store");
 
     restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
@@ -880,11 +883,10 @@ fn a_wrong_key_in_the_other_mode_changes_nothing() {
     assert_data_intact(&env, &secret);
 }
 
-#[test]
 fn a_missing_key_is_refused_and_changes_nothing() {
     let env = TestEnv::new();
     let (id, secret, key_file) = closed_store(&env);
-    let before = fs::read(env.store_path()).unwrap();
+    let before = env.stored_bytes();
     fs::remove_file(env.keys().key_path(&id)).unwrap();
     assert!(fs::read_dir(env.key_dir()).unwrap().next().is_none());
 
@@ -895,7 +897,7 @@ fn a_missing_key_is_refused_and_changes_nothing() {
     }
     let message = err.to_string();
     assert!(message.contains("key import") && message.contains(&id), "{message}");
-    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(env.stored_bytes(), before);
     assert!(fs::read_dir(env.key_dir()).unwrap().next().is_none(), "a new key was made for an existing store");
 
     // A key folder that does not exist at all is the same.
@@ -906,17 +908,16 @@ fn a_missing_key_is_refused_and_changes_nothing() {
     let run = env.run(&["postoffice", "list"]);
     assert_eq!(run.status, 2);
     assert!(run.stderr.contains("key import"), "{}", run.stderr);
-    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(env.stored_bytes(), before);
 
     restore_key_file(&env.keys().key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
 
-#[test]
 fn another_stores_key_file_is_refused() {
     let env = TestEnv::new();
     let (id, secret, key_file) = closed_store(&env);
-    let before = fs::read(env.store_path()).unwrap();
+    let before = env.stored_bytes();
     // A key file for a different store id, under this store's name.
     let keys = env.keys();
     write_key_file(&keys.key_path(&id), "0123456789abcdef0123456789abcdef", &[9; 32]);
@@ -925,7 +926,7 @@ fn another_stores_key_file_is_refused() {
     fs::write(keys.key_path(&id), "garbage").unwrap();
     let err = try_open(&env, false).err().unwrap();
     assert!(matches!(err, StoreError::Crypto(CryptoError::BadKeyFile { .. })), "{err:?}");
-    assert_eq!(fs::read(env.store_path()).unwrap(), before);
+    assert_eq!(env.stored_bytes(), before);
     restore_key_file(&keys.key_path(&id), &key_file);
     assert_data_intact(&env, &secret);
 }
@@ -1041,4 +1042,143 @@ fn a_killed_import_leaves_all_or_nothing_shared() {
 #[test]
 fn an_import_killed_after_200_ms_leaves_all_or_nothing() {
     kill_mid_import(false, Some(Duration::from_millis(200)));
+}
+
+on_each_backend!(
+    processes_adding_mailboxes_at_once_lose_nothing_local,
+    processes_creating_a_new_store_at_once_agree,
+    concurrent_imports_into_one_post_office,
+    a_wrong_key_is_refused_and_changes_nothing,
+    a_missing_key_is_refused_and_changes_nothing,
+    another_stores_key_file_is_refused,
+);
+
+// --- (i) moving between back ends -------------------------------------------------------------------
+
+/// `store copy` from a SQLite file to PostgreSQL and back to a new file: the mailboxes, providers,
+/// settings and audit log read the same on all three (apart from the copies' own audit entries),
+/// the sealed secrets still open (alice's TOTP code is accepted on each), and a target that holds
+/// data is refused unless `--replace`.
+#[test]
+fn a_store_copied_to_postgres_and_back_reads_the_same() {
+    let env = TestEnv::on(Backend::Sqlite);
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    env.ok(&["mailbox", "add", "bob@example.com"]);
+    env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15555550123"]);
+    env.ok(&["provider", "set", "smtp", "--user-configurable", "off"]);
+    env.ok(&["settings", "set", "smtp.password", PASSWORD]);
+    env.ok(&["settings", "set", "issuer", "Example Mail"]);
+    env.ok(&["client", "add", "webmail.example.com"]);
+    let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]).json();
+    let uri = begin["otpauth_uri"].as_str().unwrap();
+    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
+    let code =
+        |offset: i64| mailmfa::domain::totp::code_at_step(&secret, mailmfa::domain::totp::step_of(now()) + offset);
+    env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code(-1)]);
+
+    let server = common::pg::cluster().new_database();
+    let back = env.path("back.sqlite3").into_os_string();
+    let file = env.store_arg();
+    let store_on = |store: &std::ffi::OsStr, args: &[&str]| {
+        let mut cmd = env.command();
+        cmd.env("MAILMFA_STORE", store).args(args);
+        let run = common::output(cmd.output().unwrap());
+        assert_eq!(run.status, 0, "{args:?} on {store:?}: {}{}", run.stdout, run.stderr);
+        run
+    };
+    let view = |store: &std::ffi::OsStr| {
+        let audit = store_on(store, &["audit", "--limit", "1000", "--json"]).json();
+        let entries: Vec<_> =
+            audit.as_array().unwrap().iter().filter(|e| e["action"] != "store.copy").map(|e| e["id"].clone()).collect();
+        [
+            store_on(store, &["mailbox", "list", "--json"]).json(),
+            store_on(store, &["provider", "list", "--json"]).json(),
+            store_on(store, &["settings", "show", "--json"]).json(),
+            serde_json::json!(entries),
+        ]
+    };
+    let before = view(&file);
+
+    env.ok(&["store", "copy", &file.to_string_lossy(), &server]);
+    let refused = env.run(&["store", "copy", &file.to_string_lossy(), &server]);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("nothing was copied") && refused.stderr.contains("--replace"),
+        "{}",
+        refused.stderr
+    );
+    env.ok(&["store", "copy", &file.to_string_lossy(), &server, "--replace"]);
+    assert_eq!(view(server.as_ref()), before, "on PostgreSQL");
+    env.ok(&["store", "copy", &server, &back.to_string_lossy()]);
+    assert_eq!(view(&back), before, "back in a file");
+    assert_eq!(fs::read_dir(env.key_dir()).unwrap().count(), 1, "one key opens all three");
+
+    let verify = ["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code"];
+    store_on(server.as_ref(), &[&verify[..], &[code(0).as_str()]].concat());
+    store_on(&back, &[&verify[..], &[code(0).as_str()]].concat());
+    let shown = store_on(&back, &["settings", "show", "--json"]).stdout;
+    assert!(!shown.contains(PASSWORD), "the relay password stays sealed: {shown}");
+    let copies = store_on(&back, &["audit", "--limit", "1000", "--json"]).json();
+    let copies = copies.as_array().unwrap().iter().filter(|e| e["action"] == "store.copy").count();
+    // Each copy is in its target's log and travels on with the next copy; the replaced copy's
+    // entry went with what it replaced.
+    assert_eq!(copies, 2);
+    let same = env.run(&["store", "copy", &back.to_string_lossy(), &back.to_string_lossy()]);
+    assert_eq!(same.status, 2, "{}", same.stderr);
+}
+
+fn now() -> i64 {
+    use mailmfa::clock::Clock;
+    mailmfa::clock::SystemClock.now()
+}
+
+// --- (j) a database server over the network -------------------------------------------------------
+
+/// Over TCP the connection is TLS (rustls), checked against the certificate authority the URL
+/// names: with it a store is made and used; without it the server's certificate is refused and the
+/// message says what to add; a password that does not match is refused; and a server that takes
+/// TLS only refuses `sslmode=disable`. The password never shows in a message.
+#[test]
+fn a_database_server_over_tcp_speaks_tls_checked_against_its_certificate_authority() {
+    const PASSWORD: &str = "Tls-db-pass-51c0";
+    let cluster = common::pg::tls_cluster();
+    let socket_url = cluster.new_database_with_password(PASSWORD);
+    let (role, database) = socket_url
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split_once("@/"))
+        .map(|(role, rest)| (role.to_owned(), rest.split('?').next().unwrap().to_owned()))
+        .unwrap();
+    let base = format!("postgres://{role}@127.0.0.1:{}/{database}", cluster.tcp_port());
+    let env = TestEnv::on(Backend::Sqlite);
+    let run = |url: &str, password: &str| {
+        let mut cmd = env.command();
+        cmd.env("MAILMFA_STORE", url).env("PGPASSWORD", password).args(["postoffice", "list", "--json"]);
+        common::output(cmd.output().unwrap())
+    };
+
+    let ca = cluster.ca_file();
+    let trusted = format!("{base}?sslmode=require&sslrootcert={}", ca.display());
+    let ok = run(&trusted, PASSWORD);
+    assert_eq!(ok.status, 0, "{}", ok.stderr);
+    let mut cmd = env.command();
+    cmd.env("MAILMFA_STORE", &trusted).env("PGPASSWORD", PASSWORD).args(["postoffice", "add", "tls.example"]);
+    assert_eq!(common::output(cmd.output().unwrap()).status, 0);
+    assert_eq!(run(&trusted, PASSWORD).json()[0]["name"], "tls.example");
+
+    let unknown = run(&format!("{base}?sslmode=require"), PASSWORD);
+    assert_eq!(unknown.status, 2);
+    assert!(unknown.stderr.contains("certificate") && unknown.stderr.contains("sslrootcert="), "{}", unknown.stderr);
+
+    let wrong = run(&trusted, "not-the-password");
+    assert_eq!(wrong.status, 2);
+    assert!(wrong.stderr.contains("password authentication failed"), "{}", wrong.stderr);
+
+    let plain = run(&format!("{base}?sslmode=disable"), PASSWORD);
+    assert_eq!(plain.status, 2);
+    assert!(plain.stderr.contains("no encryption") || plain.stderr.contains("pg_hba.conf"), "{}", plain.stderr);
+    for out in [&ok, &unknown, &wrong, &plain] {
+        assert!(!out.stderr.contains(PASSWORD) && !out.stdout.contains(PASSWORD), "{}", out.stderr);
+    }
 }

@@ -330,6 +330,19 @@ pub enum StoreCommand {
         /// local or shared.
         mode: String,
     },
+    /// Copy every row of one store into another: a file to a database server (to move to
+    /// PostgreSQL) or back, in one transaction on the target, counts checked. The copy keeps the
+    /// store's identity, so the same key file opens it. The target must be new or empty unless
+    /// --replace.
+    Copy {
+        /// The store to copy: a file's path or a postgres:// URL.
+        from: std::ffi::OsString,
+        /// The store to copy into (created if it does not exist): a path or a postgres:// URL.
+        to: std::ffi::OsString,
+        /// Replace whatever the target holds.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 /// `mailmfa serve`

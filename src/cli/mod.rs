@@ -4,7 +4,7 @@
 mod args;
 mod output;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -59,7 +59,13 @@ pub fn run(cli: Cli) -> ExitCode {
     let Some(command) = cli.command else {
         return ExitCode::from(2);
     };
-    let location = StoreLocation::resolve(cli.store, cli.shared);
+    let location = match StoreLocation::resolve(cli.store.map(PathBuf::into_os_string), cli.shared) {
+        Ok(location) => location,
+        Err(e) => {
+            output::print_error(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
     match execute(command, &location) {
         Ok(out) => {
             let status = out.status();
@@ -88,12 +94,16 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
     if let Command::Store(StoreCommand::Mode { mode }) = &command {
         let mode: StoreMode = parse(mode)?;
         // The store is opened as it is; the command is the explicit way to change its mode.
-        let mut service = open_service(&StoreLocation::new(location.path(), false))?;
+        let as_it_is = location.file().map_or_else(|| location.clone(), |path| StoreLocation::new(path, false));
+        let mut service = open_service(&as_it_is)?;
         service.set_mode(mode)?;
         return Ok(Output::done(
-            format!("The store {} is now {mode}.", location.path().display()),
-            json!({"store": location.path().display().to_string(), "mode": mode.word()}),
+            format!("The store {location} is now {mode}."),
+            json!({"store": location.to_string(), "mode": mode.word()}),
         ));
+    }
+    if let Command::Store(StoreCommand::Copy { from, to, replace }) = &command {
+        return copy_store(from, to, *replace);
     }
     let service = open_service(location)?;
     match command {
@@ -123,6 +133,24 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         }
         Command::Audit { mailbox, limit } => audit(&service, mailbox.as_deref(), limit),
     }
+}
+
+fn copy_store(from: &std::ffi::OsStr, to: &std::ffi::OsStr, replace: bool) -> CliResult {
+    let from = StoreLocation::parse(from, false)?;
+    let to = StoreLocation::parse(to, false)?;
+    let summary = open_service(&from)?.copy_store(&to, &KeyFolder::default_location(), replace)?;
+    let rows: Vec<Vec<String>> = summary.tables.iter().map(|(table, n)| vec![table.clone(), n.to_string()]).collect();
+    let text = format!(
+        "Copied {from} to {to} (store {}; the same key file opens it):\n{}",
+        summary.store_id,
+        output::table(&["TABLE", "ROWS"], &rows)
+    );
+    let tables: serde_json::Map<String, serde_json::Value> =
+        summary.tables.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
+    Ok(Output::data(
+        text,
+        json!({"from": from.to_string(), "to": to.to_string(), "store_id": summary.store_id, "tables": tables}),
+    ))
 }
 
 fn coverage(service: &Service, postoffice: Option<&PostOfficeName>, csv: bool) -> CliResult {

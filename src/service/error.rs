@@ -95,34 +95,34 @@ pub enum ServiceError {
     #[error("TOTP codes come from the user's app; test sms or smtp")]
     NothingToTest,
     /// The file to import a key into is not a mailmfa store.
-    #[error(
-        "{path} is not an initialised mailmfa store; point --store at the shared store this key belongs to",
-        path = .0.display()
-    )]
-    NotAStore(PathBuf),
+    #[error("{0} is not an initialised mailmfa store; point --store at the shared store this key belongs to")]
+    NotAStore(String),
     /// The key file belongs to another store.
     #[error(
-        "the key in {} belongs to store {key_store}, but {} is store {store_id}; nothing was changed",
-        file.display(), store.display()
+        "the key in {} belongs to store {key_store}, but {store} is store {store_id}; nothing was changed",
+        file.display()
     )]
     KeyForAnotherStore {
         /// The key file.
         file: PathBuf,
         /// The store the key belongs to.
         key_store: String,
-        /// The store file.
-        store: PathBuf,
+        /// The store (file or database server).
+        store: String,
         /// Its id.
         store_id: String,
     },
     /// The key file does not open the store it names.
-    #[error("the key in {} does not open {}; nothing was changed", file.display(), store.display())]
+    #[error("the key in {} does not open {store}; nothing was changed", file.display())]
     KeyDoesNotOpen {
         /// The key file.
         file: PathBuf,
-        /// The store file.
-        store: PathBuf,
+        /// The store (file or database server).
+        store: String,
     },
+    /// A store was to be copied onto itself.
+    #[error("{0} is the store being copied; copy it to another file or database")]
+    SameStore(String),
     /// The store is in memory, so there is no file to do this with.
     #[error("this store is in memory; {0} needs a store file")]
     InMemory(&'static str),

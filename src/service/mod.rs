@@ -35,7 +35,9 @@ pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
 pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, path_of, url_within};
-pub use store::{SCHEMA_VERSION, StoreLocation, StoreMode, default_store_path, display_path};
+pub use store::{
+    CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, default_store_path, display_path,
+};
 
 use self::store::{Store, Tx};
 use self::world::World;
@@ -112,14 +114,18 @@ impl Service {
         self.store.location()
     }
 
-    /// Local or shared, as the store records it; `None` in memory.
+    /// Local or shared, as a store file records it; `None` in memory and on a database server.
     pub fn mode(&self) -> Option<StoreMode> {
         self.store.mode()
     }
 
-    /// `local`, `shared`, or `memory`.
+    /// `local`, `shared`, `server` (a store on a database server), or `memory`.
     pub fn mode_word(&self) -> &'static str {
-        self.mode().map_or("memory", StoreMode::word)
+        match (self.mode(), self.location()) {
+            (Some(mode), _) => mode.word(),
+            (None, Some(_)) => "server",
+            (None, None) => "memory",
+        }
     }
 
     /// Switches the store between local (WAL, one server) and shared (rollback journal, a file

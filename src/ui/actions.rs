@@ -38,7 +38,12 @@ fn sections(target: &Target) -> Vec<Section> {
     let folder = match target.node() {
         Node::Root => Some(Section {
             title: "mailmfa".to_owned(),
-            commands: &[UiCommand::OpenStore, UiCommand::OpenSharedStore, UiCommand::ExportKey],
+            commands: &[
+                UiCommand::OpenStore,
+                UiCommand::OpenSharedStore,
+                UiCommand::OpenDatabaseServer,
+                UiCommand::ExportKey,
+            ],
         }),
         Node::PostOffices | Node::PostOffice(_) | Node::Mailbox(_) => Some(Section {
             title: "Post Offices".to_owned(),

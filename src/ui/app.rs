@@ -22,6 +22,7 @@ use super::new_dialog::NewDialog;
 use super::postoffice_properties::PostOfficeProperties;
 use super::providers::ProvidersPane;
 use super::reports::ReportsPane;
+use super::server_dialog::ServerDialog;
 use super::settings::SettingsPane;
 use super::store_dialogs::{self, FailedStore};
 use super::tree::Tree;
@@ -89,6 +90,7 @@ pub struct ConsoleApp {
     pub(super) mailbox_windows: Vec<MailboxProperties>,
     pub(super) postoffice_windows: Vec<PostOfficeProperties>,
     pub(super) new_dialog: Option<NewDialog>,
+    pub(super) server_dialog: Option<ServerDialog>,
     pub(super) confirm: Option<Confirmation>,
     pub(super) previews: Vec<LoginPreview>,
     pub(super) about_open: bool,
@@ -116,7 +118,7 @@ impl ConsoleApp {
         }
         let persisted = remembered.unwrap_or_default();
         let location = explicit
-            .or_else(|| persisted.recent.first().map(|r| StoreLocation::new(&r.path, r.shared)))
+            .or_else(|| persisted.recent.first().map(RecentStore::location))
             .unwrap_or_else(|| StoreLocation::new(default_store_path(), false));
         let store = open_store(&location, &keys);
         let mut app = Self::with_store(cc.egui_ctx.clone(), keys, store, persisted);
@@ -143,6 +145,7 @@ impl ConsoleApp {
             mailbox_windows: Vec::new(),
             postoffice_windows: Vec::new(),
             new_dialog: None,
+            server_dialog: None,
             confirm: None,
             previews: Vec::new(),
             about_open: false,
@@ -218,6 +221,11 @@ impl ConsoleApp {
     /// How many background jobs are running.
     pub fn running_jobs(&self) -> usize {
         self.jobs.running()
+    }
+
+    /// File → Recent Stores, newest first, as the console saves it.
+    pub fn recent_stores(&self) -> &[RecentStore] {
+        &self.persisted.recent
     }
 
     /// Why the store could not be opened, if it could not.
@@ -302,7 +310,7 @@ impl ConsoleApp {
         if self.confirm.is_some() {
             return;
         }
-        let typing = ctx.egui_wants_keyboard_input() || self.new_dialog.is_some();
+        let typing = ctx.egui_wants_keyboard_input() || self.new_dialog.is_some() || self.server_dialog.is_some();
         let commands = UiCommand::shortcuts(ctx, &self.target(), typing);
         self.commands.extend(commands);
     }
@@ -327,6 +335,9 @@ impl ConsoleApp {
         if self.new_dialog.is_some() {
             open.push((rank(NewDialog::id()), Closable::NewDialog));
         }
+        if self.server_dialog.is_some() {
+            open.push((rank(ServerDialog::id()), Closable::ServerDialog));
+        }
         if self.about_open {
             open.push((rank(super::chrome::about_id()), Closable::About));
         }
@@ -336,6 +347,7 @@ impl ConsoleApp {
         let Some((_, top)) = open.into_iter().max_by_key(|(rank, _)| *rank) else { return };
         match top {
             Closable::NewDialog => self.new_dialog = None,
+            Closable::ServerDialog => self.server_dialog = None,
             Closable::About => self.about_open = false,
             Closable::Mailbox(i) => {
                 if let Some(window) = self.mailbox_windows.get_mut(i) {
@@ -426,6 +438,11 @@ impl ConsoleApp {
                 if !dialog.show(ctx, &open.snapshot, &mut self.commands) {
                     self.new_dialog = None;
                 }
+            }
+        }
+        if let Some(dialog) = &mut self.server_dialog {
+            if !dialog.show(ctx, &mut self.commands) {
+                self.server_dialog = None;
             }
         }
         for preview in &mut self.previews {
@@ -527,8 +544,8 @@ impl ConsoleApp {
         let title = match &self.store {
             StoreState::Open(_) => {
                 store_dialogs::remember(&mut self.persisted.recent, location);
-                self.info(format!("Opened {}.", location.path().display()));
-                format!("{TITLE} — {}", location.path().display())
+                self.info(format!("Opened {location}."));
+                format!("{TITLE} — {location}")
             }
             StoreState::Failed(_) => {
                 self.error("The store could not be opened.");
@@ -542,6 +559,7 @@ impl ConsoleApp {
 /// A window Esc may close.
 enum Closable {
     NewDialog,
+    ServerDialog,
     About,
     Mailbox(usize),
     PostOffice(usize),
@@ -590,10 +608,16 @@ fn load(service: Service, location: Option<StoreLocation>) -> StoreState {
     }
 }
 
+/// A store file's absolute path, or a database server's URL (without its password), as the
+/// console shows where a store is.
+pub(super) fn shown(location: &StoreLocation) -> String {
+    location.file().map_or_else(|| location.to_string(), |path| display_path(path).display().to_string())
+}
+
 /// The store's path as the status bar and the overview show it.
 pub(super) fn store_path(service: &Service) -> String {
     match service.location() {
-        Some(location) => display_path(location.path()).display().to_string(),
+        Some(location) => shown(location),
         None => "(in memory)".to_owned(),
     }
 }

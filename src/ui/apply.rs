@@ -14,6 +14,7 @@ use super::mailbox_properties::{MailboxProperties, QR_PREVIEW_SIZE, RevealedQr};
 use super::model::Node;
 use super::new_dialog::NewDialog;
 use super::postoffice_properties::PostOfficeProperties;
+use super::server_dialog::ServerDialog;
 use super::store_dialogs;
 use crate::domain::{
     BeginAnswer, Configurer, IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
@@ -528,13 +529,22 @@ impl ConsoleApp {
         let current = self.location();
         match command {
             StoreCommand::OpenDialog { shared } => {
-                if let Some(location) = store_dialogs::pick_existing(shared, current.as_ref().map(StoreLocation::path))
+                if let Some(location) =
+                    store_dialogs::pick_existing(shared, current.as_ref().and_then(StoreLocation::file))
                 {
                     self.open_location(&location);
                 }
             }
             StoreCommand::NewDialog => self.new_store(current.as_ref()),
-            StoreCommand::OpenRecent(recent) => self.open_location(&StoreLocation::new(recent.path, recent.shared)),
+            StoreCommand::OpenRecent(recent) => match recent.location() {
+                // A server's password is never remembered: ask for it.
+                location if location.database_server().is_some() => {
+                    self.server_dialog = Some(ServerDialog::new(Some(location.to_string())));
+                }
+                location => self.open_location(&location),
+            },
+            StoreCommand::ServerDialog { url } => self.server_dialog = Some(ServerDialog::new(url)),
+            StoreCommand::OpenServer(address) => self.open_location(&StoreLocation::server(address)),
             StoreCommand::OpenDefault => self.open_location(&StoreLocation::new(default_store_path(), false)),
             StoreCommand::Retry => {
                 if let Some(location) = current {
@@ -576,7 +586,7 @@ impl ConsoleApp {
     }
 
     fn new_store(&mut self, current: Option<&StoreLocation>) {
-        let Some(path) = store_dialogs::pick_new(current.map(StoreLocation::path)) else { return };
+        let Some(path) = store_dialogs::pick_new(current.and_then(StoreLocation::file)) else { return };
         if path.exists() {
             self.error(format!("{} already exists; open it with File > Open Store…", path.display()));
         } else {

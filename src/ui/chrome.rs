@@ -23,7 +23,12 @@ impl ConsoleApp {
             egui::MenuBar::new().ui(ui, |ui| {
                 ui.menu_button("File", |ui| {
                     let commands = &mut self.commands;
-                    for command in [UiCommand::OpenStore, UiCommand::OpenSharedStore, UiCommand::NewStore] {
+                    for command in [
+                        UiCommand::OpenStore,
+                        UiCommand::OpenSharedStore,
+                        UiCommand::NewStore,
+                        UiCommand::OpenDatabaseServer,
+                    ] {
                         command.menu_item(ui, &target, commands);
                     }
                     ui.menu_button("Recent Stores", |ui| {
@@ -88,10 +93,7 @@ impl ConsoleApp {
                         }
                     }
                     StoreState::Failed(failed) => {
-                        let path = failed
-                            .location
-                            .as_ref()
-                            .map_or_else(|| "(in memory)".to_owned(), |location| location.path().display().to_string());
+                        let path = failed.location.as_ref().map_or_else(|| "(in memory)".to_owned(), super::app::shown);
                         ui.label(format!("Store: {path} — not open"));
                     }
                 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::domain::{IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
-use crate::service::{MailboxChanges, PostOfficeChanges};
+use crate::service::{MailboxChanges, PostOfficeChanges, ServerAddress};
 
 use super::model::{Node, RecentStore};
 
@@ -169,6 +169,13 @@ pub enum StoreCommand {
     },
     /// File → New Store…
     NewDialog,
+    /// File → Open Database Server…, with this URL filled in.
+    ServerDialog {
+        /// The server's URL (without a password), if one is known.
+        url: Option<String>,
+    },
+    /// Open the store on this database server.
+    OpenServer(ServerAddress),
     /// Open a store from the recent list.
     OpenRecent(RecentStore),
     /// Open the default local store.

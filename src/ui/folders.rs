@@ -22,6 +22,7 @@ pub fn root_ui(ui: &mut Ui, snapshot: &Snapshot, store_path: &str, mode: &str, c
         ui.label(match mode {
             "shared" => "shared (rollback journal; several servers use this file)",
             "memory" => "in memory (nothing is kept)",
+            "server" => "server (PostgreSQL; shared by the mail servers that connect to it)",
             _ => "local (WAL; this server only)",
         });
         ui.end_row();

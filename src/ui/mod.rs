@@ -21,6 +21,7 @@ mod new_dialog;
 mod postoffice_properties;
 mod providers;
 mod reports;
+mod server_dialog;
 mod settings;
 mod shown_once;
 mod store_dialogs;

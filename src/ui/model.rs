@@ -10,7 +10,7 @@ use crate::domain::{
     Configurer, MailboxAddress, MailboxSummary, PostOffice, PostOfficeName, Provider, ProviderSwitches,
     offered_providers,
 };
-use crate::service::{Service, ServiceResult, SettingView};
+use crate::service::{ServerAddress, Service, ServiceResult, SettingView, StoreLocation, StoreMode, display_path};
 
 /// A node of the console tree; the selection is one of these.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -49,10 +49,29 @@ impl Node {
 /// A store the console opened before, remembered across runs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecentStore {
-    /// The database file.
+    /// The database file, or a database server's URL without its password.
     pub path: PathBuf,
     /// Opened as a shared store (rollback journal).
     pub shared: bool,
+}
+
+impl RecentStore {
+    /// The store `location` as the recent list keeps it (never with a password).
+    pub fn of(location: &StoreLocation) -> Self {
+        match location.file() {
+            Some(path) => Self { path: display_path(path), shared: location.mode() == StoreMode::Shared },
+            None => Self { path: PathBuf::from(location.to_string()), shared: false },
+        }
+    }
+
+    /// Where to open it again: a file, or a database server (its password still to be asked).
+    pub fn location(&self) -> StoreLocation {
+        self.path
+            .to_str()
+            .filter(|raw| ServerAddress::is_url(raw))
+            .and_then(|raw| raw.parse().ok())
+            .map_or_else(|| StoreLocation::new(&self.path, self.shared), StoreLocation::server)
+    }
 }
 
 /// What the panes draw from: the post offices, providers and settings, and the mailbox rows of the

@@ -9,7 +9,7 @@ use egui::{RichText, Ui};
 use super::command::{Command, StoreCommand};
 use super::model::RecentStore;
 use super::ui_command::{Target, UiCommand};
-use crate::service::{ServiceError, StoreLocation, StoreMode, display_path};
+use crate::service::{ServiceError, StoreLocation};
 
 /// How many recent stores File → Recent Stores lists.
 pub const RECENT_LIMIT: usize = 8;
@@ -66,7 +66,7 @@ pub fn pick_save(title: &str, file_name: &str, filter: (&str, &[&str])) -> Optio
 
 /// Puts `location` first in the recent list.
 pub fn remember(recent: &mut Vec<RecentStore>, location: &StoreLocation) {
-    let entry = RecentStore { path: display_path(location.path()), shared: location.mode() == StoreMode::Shared };
+    let entry = RecentStore::of(location);
     recent.retain(|r| r.path != entry.path);
     recent.insert(0, entry);
     recent.truncate(RECENT_LIMIT);
@@ -92,7 +92,8 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
     ui.heading("The store could not be opened");
     ui.add_space(6.0);
     match &failed.location {
-        Some(location) => ui.label(format!("Store: {} ({})", location.path().display(), location.mode().word())),
+        Some(location) if location.file().is_none() => ui.label(format!("Store: {location} (database server)")),
+        Some(location) => ui.label(format!("Store: {location} ({})", location.mode().word())),
         None => ui.label("Store: in memory"),
     };
     ui.add_space(6.0);
@@ -113,7 +114,15 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
              Key…), copy the file here, then choose Import Key… below.",
         );
     }
-    ui.label("• If another program or server holds the file, wait a moment and try again.");
+    if failed.location.as_ref().is_some_and(|l| l.database_server().is_some()) {
+        ui.label(
+            "• Check the server's address, port and database, the password, and the sslrootcert file if the URL \
+             names one; the server must let this machine in (its pg_hba.conf).",
+        );
+        ui.label("• If the database server was restarting, try again.");
+    } else {
+        ui.label("• If another program or server holds the file, wait a moment and try again.");
+    }
     ui.label("• A store written by a newer mailmfa needs that version on this server too.");
     ui.label("• Or open another store.");
     ui.add_space(8.0);
@@ -126,6 +135,10 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
         }
         if ui.button("Open Another Store…").clicked() {
             commands.push(Command::Store(StoreCommand::OpenDialog { shared: false }));
+        }
+        let server = failed.location.as_ref().filter(|l| l.database_server().is_some()).map(ToString::to_string);
+        if ui.button("Open Database Server…").clicked() {
+            commands.push(Command::Store(StoreCommand::ServerDialog { url: server }));
         }
         if ui.button("Open the Default Store").clicked() {
             commands.push(Command::Store(StoreCommand::OpenDefault));

@@ -98,6 +98,8 @@ pub enum UiCommand {
     OpenSharedStore,
     /// Create a store.
     NewStore,
+    /// Open a store on a PostgreSQL server.
+    OpenDatabaseServer,
     /// Install an exported store key.
     ImportKey,
     /// Export the store key.
@@ -114,7 +116,7 @@ pub enum UiCommand {
 
 impl UiCommand {
     /// Every command.
-    pub const ALL: [UiCommand; 20] = [
+    pub const ALL: [UiCommand; 21] = [
         Self::Properties,
         Self::ResetCode,
         Self::ResetCountries,
@@ -129,6 +131,7 @@ impl UiCommand {
         Self::OpenStore,
         Self::OpenSharedStore,
         Self::NewStore,
+        Self::OpenDatabaseServer,
         Self::ImportKey,
         Self::ExportKey,
         Self::Refresh,
@@ -154,6 +157,7 @@ impl UiCommand {
             Self::OpenStore => "Open Store…",
             Self::OpenSharedStore => "Open Shared Store…",
             Self::NewStore => "New Store…",
+            Self::OpenDatabaseServer => "Open Database Server…",
             Self::ImportKey => "Import Key…",
             Self::ExportKey => "Export Key…",
             Self::Refresh => "Refresh",
@@ -180,6 +184,7 @@ impl UiCommand {
             Self::OpenStore => "Open a store file used by this server only",
             Self::OpenSharedStore => "Open a store file that several servers use on a share",
             Self::NewStore => "Create an empty store file",
+            Self::OpenDatabaseServer => "Open a store on a PostgreSQL server that several mail servers share",
             Self::ImportKey => "Install the key of this store from a file exported on another server",
             Self::ExportKey => "Write this store's key to a file, for another server sharing the store",
             Self::Refresh => "Reload everything from the store",
@@ -242,6 +247,7 @@ impl UiCommand {
             Self::OpenStore => Some(Command::Store(StoreCommand::OpenDialog { shared: false })),
             Self::OpenSharedStore => Some(Command::Store(StoreCommand::OpenDialog { shared: true })),
             Self::NewStore => Some(Command::Store(StoreCommand::NewDialog)),
+            Self::OpenDatabaseServer => Some(Command::Store(StoreCommand::ServerDialog { url: None })),
             Self::ImportKey => Some(Command::Store(StoreCommand::ImportKey)),
             Self::ExportKey => target.has_store.then_some(Command::Store(StoreCommand::ExportKey)),
             Self::Refresh => target.has_store.then_some(Command::Refresh),

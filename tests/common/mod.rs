@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 pub mod http_server;
+pub mod pg;
 pub mod serve;
 pub mod smtp_server;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -13,9 +15,65 @@ use std::sync::Arc;
 use mailmfa::clock::FixedClock;
 use mailmfa::service::{KeyFolder, Service, StoreLocation};
 
-/// A temporary folder holding a store file and a key folder.
+/// Which back end a test's stores are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the test's folder.
+    Sqlite,
+    /// A new database on this test binary's throw-away PostgreSQL cluster ([`pg::cluster`]).
+    Postgres,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Sqlite) };
+}
+
+/// The back end the running test is on.
+pub fn backend() -> Backend {
+    BACKEND.get()
+}
+
+/// The store modes to race on: local and shared for a SQLite file (`false`, `true`: whether
+/// `--shared`), just the one for a database server.
+pub fn sharing_modes() -> &'static [bool] {
+    match backend() {
+        Backend::Sqlite => &[false, true],
+        Backend::Postgres => &[false],
+    }
+}
+
+/// Runs `test` with every [`TestEnv`] it makes on `backend`.
+pub fn on_backend(backend: Backend, test: fn()) {
+    BACKEND.set(backend);
+    test();
+}
+
+/// Runs each named test function once on each back end, as `sqlite::NAME` and `postgres::NAME`:
+/// the same test, parameterised, not a copy.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                $crate::common::on_backend($crate::common::Backend::Sqlite, super::$name);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                $crate::common::on_backend($crate::common::Backend::Postgres, super::$name);
+            })*
+        }
+    };
+}
+
+/// A temporary folder holding a key folder and a store: a file in the folder, or a database on
+/// the test PostgreSQL cluster when the test runs on that back end.
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    server: Option<String>,
 }
 
 /// What one run of the binary printed.
@@ -34,8 +92,56 @@ impl Run {
 }
 
 impl TestEnv {
+    /// A new environment on the back end the running test is on.
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temp dir") }
+        Self::on(BACKEND.get())
+    }
+
+    /// A new environment on `backend`.
+    pub fn on(backend: Backend) -> Self {
+        let server = (backend == Backend::Postgres).then(|| pg::cluster().new_database());
+        Self { dir: tempfile::tempdir().expect("temp dir"), backend, server }
+    }
+
+    /// What `--store` or `MAILMFA_STORE` names: the file's path or the database's URL.
+    pub fn store_arg(&self) -> std::ffi::OsString {
+        self.server.clone().map_or_else(|| self.store_path().into_os_string(), Into::into)
+    }
+
+    /// A connection to the test's store as it is kept, below mailmfa: SQLite's file or the
+    /// database on the server.
+    pub fn raw(&self) -> RawStore {
+        match &self.server {
+            None => RawStore::Sqlite(rusqlite::Connection::open(self.store_path()).expect("open the store file")),
+            Some(url) => RawStore::Postgres(std::cell::RefCell::new(
+                url.parse::<postgres::Config>().expect("URL").connect(postgres::NoTls).expect("connect"),
+            )),
+        }
+    }
+
+    /// Everything the store keeps, to search for secrets that must never be there: the bytes of
+    /// the store file and its write-ahead log, or every row of every table on a database server.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match self.raw() {
+            RawStore::Sqlite(_) => ["", "-wal"]
+                .iter()
+                .flat_map(|suffix| file_bytes(&PathBuf::from(format!("{}{suffix}", self.store_path().display()))))
+                .collect(),
+            RawStore::Postgres(client) => {
+                let mut client = client.into_inner();
+                let tables = client
+                    .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                    .expect("tables");
+                let mut out = Vec::new();
+                for table in tables {
+                    let name: String = table.get(0);
+                    for row in client.query(&format!("SELECT t::text FROM {name} t"), &[]).expect("rows") {
+                        out.extend(row.get::<_, String>(0).into_bytes());
+                    }
+                }
+                out
+            }
+        }
     }
 
     pub fn store_path(&self) -> PathBuf {
@@ -55,7 +161,7 @@ impl TestEnv {
     }
 
     pub fn location(&self) -> StoreLocation {
-        StoreLocation::new(self.store_path(), false)
+        StoreLocation::parse(&self.store_arg(), false).expect("a store location")
     }
 
     /// Opens the store in-process, as an administrator named `test` at a fixed time.
@@ -71,7 +177,7 @@ impl TestEnv {
     /// The binary with this environment's store and key folder.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailmfa"));
-        cmd.env("MAILMFA_STORE", self.store_path()).env("MAILMFA_KEY_DIR", self.key_dir()).env_remove("MAILMFA_CLOCK");
+        cmd.env("MAILMFA_STORE", self.store_arg()).env("MAILMFA_KEY_DIR", self.key_dir()).env_remove("MAILMFA_CLOCK");
         cmd
     }
 
@@ -86,6 +192,69 @@ impl TestEnv {
         assert_eq!(run.status, 0, "mailmfa {args:?} failed: {}{}", run.stdout, run.stderr);
         run
     }
+}
+
+/// A store below mailmfa, for tests that look at what is kept.
+pub enum RawStore {
+    Sqlite(rusqlite::Connection),
+    Postgres(std::cell::RefCell<postgres::Client>),
+}
+
+impl RawStore {
+    /// The integer a query answers (in SQL both back ends read).
+    pub fn int(&self, sql: &str) -> i64 {
+        match self {
+            Self::Sqlite(conn) => conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Self::Postgres(client) => {
+                client.borrow_mut().query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get::<_, i64>(0)
+            }
+        }
+    }
+
+    /// Every row of a query, each column as text (bytes as lowercase hex), `None` for NULL.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self {
+            Self::Sqlite(conn) => {
+                let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => None,
+                                rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                                rusqlite::types::ValueRef::Blob(b) => Some(hex(b)),
+                            })
+                        })
+                        .collect()
+                })
+                .and_then(Iterator::collect)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Self::Postgres(client) => client
+                .borrow_mut()
+                .simple_query(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| {
+                                row.get(i).map(|v| v.strip_prefix("\\x").map_or_else(|| v.to_owned(), str::to_owned))
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn output(out: Output) -> Run {

@@ -1,7 +1,6 @@
 //! The login service's rows: API clients (only a keyed hash of each key) and login transactions.
 
-use rusqlite::{OptionalExtension, Row, params};
-
+use super::sql::Row;
 use super::{StoreResult, Tx};
 use crate::clock::UnixTime;
 
@@ -39,7 +38,7 @@ pub struct TransactionRow {
     pub expires_at: UnixTime,
 }
 
-fn client_row(r: &Row<'_>) -> rusqlite::Result<ClientRow> {
+fn client_row(r: &Row) -> StoreResult<ClientRow> {
     Ok(ClientRow {
         id: r.get("id")?,
         name: r.get("name")?,
@@ -56,58 +55,56 @@ const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, created_at
 impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
-        let inserted = self.tx.execute(
+        let inserted = self.execute(
             "INSERT INTO api_client (id, name, key_hash, allow, return_urls, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
-            params![row.id, row.name, row.key_hash, row.allow, row.return_urls, row.created_at],
+            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.created_at],
         )?;
         Ok(inserted == 1)
     }
 
     /// Every client, by name.
     pub fn clients(&self) -> StoreResult<Vec<ClientRow>> {
-        let mut stmt = self.tx.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM api_client ORDER BY name"))?;
-        Ok(stmt.query_map([], client_row)?.collect::<Result<_, _>>()?)
+        self.query(&format!("SELECT {CLIENT_COLUMNS} FROM api_client ORDER BY name"), &[])?
+            .iter()
+            .map(client_row)
+            .collect()
     }
 
     /// The client whose key has this id.
     pub fn client(&self, id: &str) -> StoreResult<Option<ClientRow>> {
-        Ok(self
-            .tx
-            .prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM api_client WHERE id = ?1"))?
-            .query_row([id], client_row)
-            .optional()?)
+        self.query_opt(&format!("SELECT {CLIENT_COLUMNS} FROM api_client WHERE id = ?1"), &[&id])?
+            .as_ref()
+            .map(client_row)
+            .transpose()
     }
 
     /// Removes the client of that name (and its transactions); `false` when there is none.
     pub fn delete_client(&self, name: &str) -> StoreResult<bool> {
-        Ok(self.tx.execute("DELETE FROM api_client WHERE name = ?1", [name])? == 1)
+        Ok(self.execute("DELETE FROM api_client WHERE name = ?1", &[&name])? == 1)
     }
 
     /// Notes that a client called.
     pub fn touch_client(&self, id: &str, now: UnixTime) -> StoreResult<()> {
-        self.tx.prepare_cached("UPDATE api_client SET last_used = ?2 WHERE id = ?1")?.execute(params![id, now])?;
+        self.execute("UPDATE api_client SET last_used = ?2 WHERE id = ?1", &[&id, &now])?;
         Ok(())
     }
 
     /// Starts a login transaction.
     pub fn insert_transaction(&self, row: &TransactionRow, now: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO login_transaction (id, client_id, mailbox, ip, created_at, expires_at)
+        self.execute(
+            "INSERT INTO login_transaction (id, client_id, mailbox, ip, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![row.id, row.client_id, row.mailbox, row.ip, now, row.expires_at])?;
+            &[&row.id, &row.client_id, &row.mailbox, &row.ip, &now, &row.expires_at],
+        )?;
         Ok(())
     }
 
     /// A transaction that has not expired at `now`; expired ones are forgotten on the way.
     pub fn transaction(&self, id: &str, now: UnixTime) -> StoreResult<Option<TransactionRow>> {
-        self.tx.prepare_cached("DELETE FROM login_transaction WHERE expires_at <= ?1")?.execute([now])?;
-        Ok(self
-            .tx
-            .prepare_cached("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1")?
-            .query_row([id], |r| {
+        self.execute("DELETE FROM login_transaction WHERE expires_at <= ?1", &[&now])?;
+        self.query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?
+            .map(|r| {
                 Ok(TransactionRow {
                     id: r.get("id")?,
                     client_id: r.get("client_id")?,
@@ -116,20 +113,18 @@ impl Tx<'_> {
                     expires_at: r.get("expires_at")?,
                 })
             })
-            .optional()?)
+            .transpose()
     }
 
     /// Moves a transaction's end (a new code was sent).
     pub fn extend_transaction(&self, id: &str, expires_at: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE login_transaction SET expires_at = ?2 WHERE id = ?1")?
-            .execute(params![id, expires_at])?;
+        self.execute("UPDATE login_transaction SET expires_at = ?2 WHERE id = ?1", &[&id, &expires_at])?;
         Ok(())
     }
 
     /// Ends a transaction (its code was accepted).
     pub fn end_transaction(&self, id: &str) -> StoreResult<()> {
-        self.tx.prepare_cached("DELETE FROM login_transaction WHERE id = ?1")?.execute([id])?;
+        self.execute("DELETE FROM login_transaction WHERE id = ?1", &[&id])?;
         Ok(())
     }
 }
@@ -156,21 +151,20 @@ pub struct SigninRow {
 impl Tx<'_> {
     /// Starts a sign-in.
     pub fn insert_signin(&self, row: &SigninRow, now: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO signin (id, client_id, transaction_id, mailbox, return_url, csrf, created_at, expires_at)
+        self.execute(
+            "INSERT INTO signin (id, client_id, transaction_id, mailbox, return_url, csrf, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                row.id,
-                row.client_id,
-                row.transaction_id,
-                row.mailbox,
-                row.return_url,
-                row.csrf,
-                now,
-                row.expires_at
-            ])?;
+            &[
+                &row.id,
+                &row.client_id,
+                &row.transaction_id,
+                &row.mailbox,
+                &row.return_url,
+                &row.csrf,
+                &now,
+                &row.expires_at,
+            ],
+        )?;
         Ok(())
     }
 
@@ -178,59 +172,56 @@ impl Tx<'_> {
     /// the way.
     /// Holds a sign-in's code (sealed) until its page is first opened.
     pub fn hold_signin_code(&self, id: &str, sealed: &[u8]) -> StoreResult<()> {
-        self.tx.prepare_cached("UPDATE signin SET held_code = ?2 WHERE id = ?1")?.execute(params![id, sealed])?;
+        self.execute("UPDATE signin SET held_code = ?2 WHERE id = ?1", &[&id, &sealed])?;
         Ok(())
     }
 
     /// Takes the code a sign-in holds, if it still holds one: it is given out once.
     pub fn take_signin_code(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
         let held: Option<Vec<u8>> = self
-            .tx
-            .prepare_cached("SELECT held_code FROM signin WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?
+            .query_opt("SELECT held_code FROM signin WHERE id = ?1", &[&id])?
+            .map(|r| r.get("held_code"))
+            .transpose()?
             .flatten();
         if held.is_some() {
-            self.tx.prepare_cached("UPDATE signin SET held_code = NULL WHERE id = ?1")?.execute([id])?;
+            self.execute("UPDATE signin SET held_code = NULL WHERE id = ?1", &[&id])?;
         }
         Ok(held)
     }
 
     pub fn signin(&self, id: &str, now: UnixTime) -> StoreResult<Option<SigninRow>> {
-        self.tx.prepare_cached("DELETE FROM signin WHERE expires_at <= ?1")?.execute([now])?;
-        self.tx.prepare_cached("DELETE FROM signin_ticket WHERE expires_at <= ?1")?.execute([now])?;
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok(SigninRow {
-                    id: r.get("id")?,
-                    client_id: r.get("client_id")?,
-                    transaction_id: r.get("transaction_id")?,
-                    mailbox: r.get("mailbox")?,
-                    return_url: r.get("return_url")?,
-                    csrf: r.get("csrf")?,
-                    expires_at: r.get("expires_at")?,
-                })
+        self.execute("DELETE FROM signin WHERE expires_at <= ?1", &[&now])?;
+        self.execute("DELETE FROM signin_ticket WHERE expires_at <= ?1", &[&now])?;
+        self.query_opt(
+            "SELECT id, client_id, transaction_id, mailbox, return_url, csrf, expires_at FROM signin WHERE id = ?1",
+            &[&id],
+        )?
+        .map(|r| {
+            Ok(SigninRow {
+                id: r.get("id")?,
+                client_id: r.get("client_id")?,
+                transaction_id: r.get("transaction_id")?,
+                mailbox: r.get("mailbox")?,
+                return_url: r.get("return_url")?,
+                csrf: r.get("csrf")?,
+                expires_at: r.get("expires_at")?,
             })
-            .optional()?)
+        })
+        .transpose()
     }
 
     /// Ends a sign-in.
     pub fn end_signin(&self, id: &str) -> StoreResult<()> {
-        self.tx.prepare_cached("DELETE FROM signin WHERE id = ?1")?.execute([id])?;
+        self.execute("DELETE FROM signin WHERE id = ?1", &[&id])?;
         Ok(())
     }
 
     /// Keeps the hash of a new ticket.
     pub fn insert_ticket(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![hash, client_id, mailbox, expires_at])?;
+        self.execute(
+            "INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[&hash, &client_id, &mailbox, &expires_at],
+        )?;
         Ok(())
     }
 
@@ -238,11 +229,10 @@ impl Tx<'_> {
     /// removed by its first use, whoever presents it.
     pub fn take_ticket(&self, hash: &[u8], client_id: &str, now: UnixTime) -> StoreResult<Option<String>> {
         let row: Option<(String, String, UnixTime)> = self
-            .tx
-            .prepare_cached("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1")?
-            .query_row([hash], |r| Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)))
-            .optional()?;
-        self.tx.prepare_cached("DELETE FROM signin_ticket WHERE ticket_hash = ?1")?.execute([hash])?;
+            .query_opt("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?
+            .map(|r| -> StoreResult<_> { Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)) })
+            .transpose()?;
+        self.execute("DELETE FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?;
         Ok(row.filter(|(client, _, expires)| client == client_id && *expires > now).map(|(_, mailbox, _)| mailbox))
     }
 }

@@ -1,9 +1,9 @@
 //! Mailbox rows and their two-factor state: policy, sealed TOTP secret, failure counter and lock,
 //! known IP addresses and countries.
 
-use rusqlite::{OptionalExtension, Row, params};
 use zeroize::Zeroizing;
 
+use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{
@@ -45,7 +45,7 @@ const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.ch
         m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
 
-/// The columns of [`COLUMNS`] as read from SQLite, before the words are parsed.
+/// The columns of [`COLUMNS`] as read from the store, before the words are parsed.
 struct RawMailbox {
     id: i64,
     postoffice_id: i64,
@@ -65,7 +65,7 @@ struct RawMailbox {
     last_login: Option<i64>,
 }
 
-fn raw_mailbox(r: &Row<'_>) -> rusqlite::Result<RawMailbox> {
+fn raw_mailbox(r: &Row) -> StoreResult<RawMailbox> {
     Ok(RawMailbox {
         id: r.get("id")?,
         postoffice_id: r.get("postoffice_id")?,
@@ -108,7 +108,7 @@ impl RawMailbox {
     }
 }
 
-fn known_location(r: &Row<'_>) -> rusqlite::Result<KnownLocation> {
+fn known_location(r: &Row) -> StoreResult<KnownLocation> {
     Ok(KnownLocation { value: r.get("value")?, first_seen: r.get("first_seen")?, last_seen: r.get("last_seen")? })
 }
 
@@ -124,23 +124,23 @@ impl Tx<'_> {
         name: &MailboxName,
         now: UnixTime,
     ) -> StoreResult<Option<MailboxId>> {
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO mailbox (postoffice_id, name, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (postoffice_id, name) DO NOTHING",
-            )?
-            .execute(params![postoffice.0, name.as_str(), now])?;
-        Ok((inserted == 1).then(|| MailboxId(self.tx.last_insert_rowid())))
+        let inserted = self.query_opt(
+            "INSERT INTO mailbox (postoffice_id, name, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (postoffice_id, name) DO NOTHING RETURNING id",
+            &[&postoffice.0, &name.as_str(), &now],
+        )?;
+        inserted.map(|r| Ok(MailboxId(r.get("id")?))).transpose()
     }
 
     /// The mailbox at that address.
     pub fn mailbox(&self, address: &MailboxAddress) -> StoreResult<Option<Mailbox>> {
         let raw = self
-            .tx
-            .prepare_cached(&format!("SELECT {COLUMNS} {FROM} WHERE p.name = ?1 AND m.name = ?2"))?
-            .query_row(params![address.postoffice.as_str(), address.mailbox.as_str()], raw_mailbox)
-            .optional()?;
+            .query_opt(
+                &format!("SELECT {COLUMNS} {FROM} WHERE p.name = ?1 AND m.name = ?2"),
+                &[&address.postoffice.as_str(), &address.mailbox.as_str()],
+            )?
+            .map(|r| raw_mailbox(&r))
+            .transpose()?;
         raw.map(RawMailbox::parse).transpose()
     }
 
@@ -150,15 +150,17 @@ impl Tx<'_> {
         postoffice: Option<PostOfficeId>,
         now: UnixTime,
     ) -> StoreResult<Vec<MailboxSummary>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {COLUMNS}, (SELECT group_concat(country, ',') FROM
-                    (SELECT country FROM known_country k WHERE k.mailbox_id = m.id ORDER BY country)) AS countries
-             {FROM} WHERE ?1 IS NULL OR m.postoffice_id = ?1
-             ORDER BY p.name, m.name"
-        ))?;
-        let mut rows = stmt.query([postoffice.map(|p| p.0)])?;
+        let rows = self.query(
+            &format!(
+                "SELECT {COLUMNS}, (SELECT string_agg(country, ',' ORDER BY country) FROM known_country k
+                                    WHERE k.mailbox_id = m.id) AS countries
+                 {FROM} WHERE ?1 IS NULL OR m.postoffice_id = ?1
+                 ORDER BY p.name, m.name"
+            ),
+            &[&postoffice.map(|p| p.0)],
+        )?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
+        for r in &rows {
             let countries: Option<String> = r.get("countries")?;
             let mailbox = raw_mailbox(r)?.parse()?;
             let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
@@ -176,23 +178,22 @@ impl Tx<'_> {
         sms_number: Option<&PhoneNumber>,
         alt_email: Option<&EmailAddress>,
     ) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE mailbox SET challenge = ?2, provider = ?3, sms_number = ?4, alt_email = ?5 WHERE id = ?1",
-            )?
-            .execute(params![
-                id.0,
-                challenge.word(),
-                provider.word(),
-                sms_number.map(PhoneNumber::as_str),
-                alt_email.map(EmailAddress::as_str)
-            ])?;
+        self.execute(
+            "UPDATE mailbox SET challenge = ?2, provider = ?3, sms_number = ?4, alt_email = ?5 WHERE id = ?1",
+            &[
+                &id.0,
+                &challenge.word(),
+                &provider.word(),
+                &sms_number.map(PhoneNumber::as_str),
+                &alt_email.map(EmailAddress::as_str),
+            ],
+        )?;
         Ok(())
     }
 
     /// Removes a mailbox and everything that hangs off it.
     pub fn delete_mailbox(&self, id: MailboxId) -> StoreResult<()> {
-        let n = self.tx.execute("DELETE FROM mailbox WHERE id = ?1", [id.0])?;
+        let n = self.execute("DELETE FROM mailbox WHERE id = ?1", &[&id.0])?;
         if n != 1 {
             return Err(StoreError::Corrupt(format!("mailbox {id} vanished")));
         }
@@ -202,26 +203,25 @@ impl Tx<'_> {
     /// Forgets the TOTP secret, its replay state, the failure counter and any outstanding code: the
     /// next login enrols again.
     pub fn reset_two_factor_code(&self, id: MailboxId) -> StoreResult<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL,
                     failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1",
-            [id.0],
+            &[&id.0],
         )?;
-        self.tx.execute("DELETE FROM otp_code WHERE mailbox_id = ?1", [id.0])?;
+        self.execute("DELETE FROM otp_code WHERE mailbox_id = ?1", &[&id.0])?;
         Ok(())
     }
 
     /// Forgets the known countries and IP addresses; returns how many of each were forgotten.
     pub fn reset_country_exceptions(&self, id: MailboxId) -> StoreResult<(usize, usize)> {
-        let countries = self.tx.execute("DELETE FROM known_country WHERE mailbox_id = ?1", [id.0])?;
-        let ips = self.tx.execute("DELETE FROM known_ip WHERE mailbox_id = ?1", [id.0])?;
+        let countries = self.execute("DELETE FROM known_country WHERE mailbox_id = ?1", &[&id.0])?;
+        let ips = self.execute("DELETE FROM known_ip WHERE mailbox_id = ?1", &[&id.0])?;
         Ok((countries, ips))
     }
 
     /// Clears the lock and the failure counter.
     pub fn unlock_mailbox(&self, id: MailboxId) -> StoreResult<()> {
-        self.tx
-            .execute("UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1", [id.0])?;
+        self.execute("UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL WHERE id = ?1", &[&id.0])?;
         Ok(())
     }
 
@@ -229,14 +229,14 @@ impl Tx<'_> {
     pub fn totp_secret(&self, id: MailboxId) -> StoreResult<Option<TotpSecret>> {
         type Row = (Option<Vec<u8>>, String, Option<i64>, Option<i64>);
         let row: Option<Row> = self
-            .tx
-            .prepare_cached(
+            .query_opt(
                 "SELECT totp_secret, totp_state, totp_last_step, totp_created_at FROM mailbox WHERE id = ?1",
+                &[&id.0],
             )?
-            .query_row([id.0], |r| {
+            .map(|r| -> StoreResult<_> {
                 Ok((r.get("totp_secret")?, r.get("totp_state")?, r.get("totp_last_step")?, r.get("totp_created_at")?))
             })
-            .optional()?;
+            .transpose()?;
         let Some((Some(sealed), state, last_step, created_at)) = row else {
             return Ok(None);
         };
@@ -253,81 +253,84 @@ impl Tx<'_> {
         now: UnixTime,
     ) -> StoreResult<()> {
         let sealed = self.key.seal(&secret_context(id), secret)?;
-        self.tx.execute(
+        self.execute(
             "UPDATE mailbox SET totp_secret = ?2, totp_state = ?3, totp_last_step = NULL, totp_created_at = ?4
              WHERE id = ?1",
-            params![id.0, sealed, state.word(), now],
+            &[&id.0, &sealed, &state.word(), &now],
         )?;
         Ok(())
     }
 
     /// Forgets a TOTP secret that was never confirmed (its enrolment expired).
     pub fn discard_pending_secret(&self, id: MailboxId) -> StoreResult<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL
              WHERE id = ?1 AND totp_state = 'pending'",
-            [id.0],
+            &[&id.0],
         )?;
         Ok(())
     }
 
     /// Records an accepted TOTP step and makes the secret active.
     pub fn accept_totp_step(&self, id: MailboxId, step: i64) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE mailbox SET totp_state = 'active', totp_last_step = ?2 WHERE id = ?1")?
-            .execute(params![id.0, step])?;
+        self.execute("UPDATE mailbox SET totp_state = 'active', totp_last_step = ?2 WHERE id = ?1", &[&id.0, &step])?;
         Ok(())
     }
 
     /// The mailbox's known IP addresses seen at `since` or later, with first and last time seen,
     /// newest first.
     pub fn known_ips(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<KnownLocation>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.query(
             "SELECT ip AS value, first_seen, last_seen FROM known_ip WHERE mailbox_id = ?1 AND last_seen >= ?2
              ORDER BY last_seen DESC, ip",
-        )?;
-        Ok(stmt.query_map(params![id.0, since], known_location)?.collect::<Result<_, _>>()?)
+            &[&id.0, &since],
+        )?
+        .iter()
+        .map(known_location)
+        .collect()
     }
 
     /// The mailbox's known countries seen at `since` or later, with first and last time seen,
     /// newest first.
     pub fn known_countries(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<KnownLocation>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.query(
             "SELECT country AS value, first_seen, last_seen FROM known_country WHERE mailbox_id = ?1 AND last_seen >= ?2
              ORDER BY last_seen DESC, country",
-        )?;
-        Ok(stmt.query_map(params![id.0, since], known_location)?.collect::<Result<_, _>>()?)
+            &[&id.0, &since],
+        )?
+        .iter()
+        .map(known_location)
+        .collect()
     }
 
     /// Whether the IP address is known for the mailbox, seen at `since` or later.
     pub fn is_known_ip(&self, id: MailboxId, ip: &str, since: UnixTime) -> StoreResult<bool> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2 AND last_seen >= ?3")?
-            .exists(params![id.0, ip, since])?)
+        self.exists(
+            "SELECT 1 FROM known_ip WHERE mailbox_id = ?1 AND ip = ?2 AND last_seen >= ?3",
+            &[&id.0, &ip, &since],
+        )
     }
 
     /// Whether the country is known for the mailbox, seen at `since` or later.
     pub fn is_known_country(&self, id: MailboxId, country: &str, since: UnixTime) -> StoreResult<bool> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2 AND last_seen >= ?3")?
-            .exists(params![id.0, country, since])?)
+        self.exists(
+            "SELECT 1 FROM known_country WHERE mailbox_id = ?1 AND country = ?2 AND last_seen >= ?3",
+            &[&id.0, &country, &since],
+        )
     }
 
     /// Marks a known IP address as seen now (a login it let through without a challenge).
     pub fn touch_known_ip(&self, id: MailboxId, ip: &str, now: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE known_ip SET last_seen = ?3 WHERE mailbox_id = ?1 AND ip = ?2")?
-            .execute(params![id.0, ip, now])?;
+        self.execute("UPDATE known_ip SET last_seen = ?3 WHERE mailbox_id = ?1 AND ip = ?2", &[&id.0, &ip, &now])?;
         Ok(())
     }
 
     /// Marks a known country as seen now (a login it let through without a challenge).
     pub fn touch_known_country(&self, id: MailboxId, country: &str, now: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE known_country SET last_seen = ?3 WHERE mailbox_id = ?1 AND country = ?2")?
-            .execute(params![id.0, country, now])?;
+        self.execute(
+            "UPDATE known_country SET last_seen = ?3 WHERE mailbox_id = ?1 AND country = ?2",
+            &[&id.0, &country, &now],
+        )?;
         Ok(())
     }
 
@@ -345,33 +348,30 @@ impl Tx<'_> {
             "DELETE FROM known_ip WHERE mailbox_id = ?1 AND last_seen < ?2",
             "DELETE FROM known_country WHERE mailbox_id = ?1 AND last_seen < ?2",
         ] {
-            self.tx.prepare_cached(sql)?.execute(params![id.0, forget_before])?;
+            self.execute(sql, &[&id.0, &forget_before])?;
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO known_ip (mailbox_id, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+        self.execute(
+            "INSERT INTO known_ip (mailbox_id, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
                  ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_seen = excluded.last_seen",
-            )?
-            .execute(params![id.0, ip, now])?;
+            &[&id.0, &ip, &now],
+        )?;
         if let Some(country) = country {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO known_country (mailbox_id, country, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+            self.execute(
+                "INSERT INTO known_country (mailbox_id, country, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
                      ON CONFLICT (mailbox_id, country) DO UPDATE SET last_seen = excluded.last_seen",
-                )?
-                .execute(params![id.0, country, now])?;
+                &[&id.0, &country, &now],
+            )?;
         }
-        self.tx
-            .prepare_cached(
-                "UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL, last_login = ?2 WHERE id = ?1",
-            )?
-            .execute(params![id.0, now])?;
+        self.execute(
+            "UPDATE mailbox SET failures = 0, lock_count = 0, locked_until = NULL, last_login = ?2 WHERE id = ?1",
+            &[&id.0, &now],
+        )?;
         Ok(())
     }
 
     /// Records a login that needed no second factor: only the last-login time moves.
     pub fn record_login_without_challenge(&self, id: MailboxId, now: UnixTime) -> StoreResult<()> {
-        self.tx.prepare_cached("UPDATE mailbox SET last_login = ?2 WHERE id = ?1")?.execute(params![id.0, now])?;
+        self.execute("UPDATE mailbox SET last_login = ?2 WHERE id = ?1", &[&id.0, &now])?;
         Ok(())
     }
 
@@ -379,15 +379,11 @@ impl Tx<'_> {
     /// mailbox locks until then and the counter starts again.
     pub fn record_failure(&self, id: MailboxId, lock_until: Option<UnixTime>) -> StoreResult<()> {
         match lock_until {
-            Some(until) => self
-                .tx
-                .prepare_cached(
-                    "UPDATE mailbox SET failures = 0, lock_count = lock_count + 1, locked_until = ?2 WHERE id = ?1",
-                )?
-                .execute(params![id.0, until])?,
-            None => {
-                self.tx.prepare_cached("UPDATE mailbox SET failures = failures + 1 WHERE id = ?1")?.execute([id.0])?
-            }
+            Some(until) => self.execute(
+                "UPDATE mailbox SET failures = 0, lock_count = lock_count + 1, locked_until = ?2 WHERE id = ?1",
+                &[&id.0, &until],
+            )?,
+            None => self.execute("UPDATE mailbox SET failures = failures + 1 WHERE id = ?1", &[&id.0])?,
         };
         Ok(())
     }
@@ -404,64 +400,75 @@ impl Tx<'_> {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO otp_code (mailbox_id, attempt, ip, provider, code_hash, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![id.0, attempt, ip, provider.word(), code_hash, now, expires_at])?;
+        self.execute(
+            "INSERT INTO otp_code (mailbox_id, attempt, ip, provider, code_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (mailbox_id) DO UPDATE SET attempt = excluded.attempt, ip = excluded.ip,
+                 provider = excluded.provider, code_hash = excluded.code_hash, created_at = excluded.created_at,
+                 expires_at = excluded.expires_at",
+            &[&id.0, &attempt, &ip, &provider.word(), &code_hash, &now, &expires_at],
+        )?;
         Ok(())
     }
 
     /// The outstanding one-time code of a mailbox.
     pub fn one_time_code(&self, id: MailboxId) -> StoreResult<Option<OneTimeCodeRow>> {
-        let row: Option<(String, String, String, Vec<u8>, i64)> = self
-            .tx
-            .prepare_cached("SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1")?
-            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            .optional()?;
-        row.map(|(attempt, ip, provider, code_hash, expires_at)| {
-            Ok(OneTimeCodeRow { attempt, ip, provider: parse_stored(&provider)?, code_hash, expires_at })
+        self.query_opt(
+            "SELECT attempt, ip, provider, code_hash, expires_at FROM otp_code WHERE mailbox_id = ?1",
+            &[&id.0],
+        )?
+        .map(|r| {
+            Ok(OneTimeCodeRow {
+                attempt: r.get("attempt")?,
+                ip: r.get("ip")?,
+                provider: parse_stored(&r.get::<String>("provider")?)?,
+                code_hash: r.get("code_hash")?,
+                expires_at: r.get("expires_at")?,
+            })
         })
         .transpose()
     }
 
     /// Removes the one-time code of that attempt (used, expired, or not deliverable).
     pub fn void_one_time_code(&self, id: MailboxId, attempt: &str) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("DELETE FROM otp_code WHERE mailbox_id = ?1 AND attempt = ?2")?
-            .execute(params![id.0, attempt])?;
+        self.execute("DELETE FROM otp_code WHERE mailbox_id = ?1 AND attempt = ?2", &[&id.0, &attempt])?;
         Ok(())
     }
 
     /// Records that a code was sent (for the hourly send limit) and forgets sends older than a day.
     pub fn record_code_send(&self, id: MailboxId, now: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("INSERT INTO code_send (mailbox_id, sent_at) VALUES (?1, ?2)")?
-            .execute(params![id.0, now])?;
-        self.tx
-            .prepare_cached("DELETE FROM code_send WHERE mailbox_id = ?1 AND sent_at < ?2")?
-            .execute(params![id.0, now - 86_400])?;
+        self.execute("INSERT INTO code_send (mailbox_id, sent_at) VALUES (?1, ?2)", &[&id.0, &now])?;
+        self.execute("DELETE FROM code_send WHERE mailbox_id = ?1 AND sent_at < ?2", &[&id.0, &(now - 86_400)])?;
         Ok(())
     }
 
     /// Takes back one send recorded at `at` (a code that could not be delivered).
     pub fn forget_code_send(&self, id: MailboxId, at: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
+        // Sends at the same second are alike: any one of them goes. The row's own address is
+        // `rowid` on SQLite and `ctid` on PostgreSQL.
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
                 "DELETE FROM code_send WHERE rowid =
-                    (SELECT rowid FROM code_send WHERE mailbox_id = ?1 AND sent_at = ?2 LIMIT 1)",
-            )?
-            .execute(params![id.0, at])?;
+                    (SELECT rowid FROM code_send WHERE mailbox_id = ?1 AND sent_at = ?2 LIMIT 1)"
+            }
+            Dialect::Postgres => {
+                "DELETE FROM code_send WHERE ctid =
+                    (SELECT ctid FROM code_send WHERE mailbox_id = ?1 AND sent_at = ?2 LIMIT 1)"
+            }
+        };
+        self.execute(sql, &[&id.0, &at])?;
         Ok(())
     }
 
     /// When codes were sent to the mailbox since `since`, oldest first.
     pub fn code_sends_since(&self, id: MailboxId, since: UnixTime) -> StoreResult<Vec<UnixTime>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT sent_at FROM code_send WHERE mailbox_id = ?1 AND sent_at > ?2 ORDER BY sent_at")?;
-        Ok(stmt.query_map(params![id.0, since], |r| r.get(0))?.collect::<Result<_, _>>()?)
+        self.query(
+            "SELECT sent_at FROM code_send WHERE mailbox_id = ?1 AND sent_at > ?2 ORDER BY sent_at",
+            &[&id.0, &since],
+        )?
+        .iter()
+        .map(|r| r.get("sent_at"))
+        .collect()
     }
 }
 
@@ -469,21 +476,22 @@ impl Tx<'_> {
     /// The mailboxes of one post office (or of all) grouped by what the coverage report counts
     /// by, each group with its size: one aggregate query, however many mailboxes there are.
     pub fn coverage_groups(&self, postoffice: Option<PostOfficeId>, now: UnixTime) -> StoreResult<Vec<CoverageGroup>> {
-        let mut stmt = self.tx.prepare_cached(
+        let rows = self.query(
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
-                    coalesce(m.locked_until > ?2, 0) AS locked, m.last_login IS NULL AS never_signed_in,
+                    (m.locked_until IS NOT NULL AND m.locked_until > ?2) AS locked,
+                    m.last_login IS NULL AS never_signed_in,
                     m.totp_state = 'active' AND m.recovery_left = 0 AS no_recovery_codes,
                     count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
              GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email, locked,
                       never_signed_in, no_recovery_codes",
+            &[&postoffice.map(|p| p.0), &now],
         )?;
-        let mut rows = stmt.query(params![postoffice.map(|p| p.0), now])?;
         let mut groups = Vec::new();
-        while let Some(r) = rows.next()? {
-            let word = |column: &str| r.get::<_, String>(column);
+        for r in &rows {
+            let word = |column: &str| r.get::<String>(column);
             groups.push(CoverageGroup {
                 postoffice: parse_stored(&word("postoffice")?)?,
                 challenge: parse_stored(&word("challenge")?)?,
@@ -516,19 +524,19 @@ pub struct StoredAccessPass {
 impl Tx<'_> {
     /// Gives the mailbox a temporary access pass (replacing any it had).
     pub fn set_access_pass(&self, id: MailboxId, pass: &StoredAccessPass) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE mailbox SET tap_hash = ?2, tap_expires_at = ?3, tap_once = ?4 WHERE id = ?1")?
-            .execute(params![id.0, pass.hash, pass.expires_at, pass.once])?;
+        self.execute(
+            "UPDATE mailbox SET tap_hash = ?2, tap_expires_at = ?3, tap_once = ?4 WHERE id = ?1",
+            &[&id.0, &pass.hash, &pass.expires_at, &pass.once],
+        )?;
         Ok(())
     }
 
     /// The mailbox's temporary access pass, if it has one.
     pub fn access_pass(&self, id: MailboxId) -> StoreResult<Option<StoredAccessPass>> {
         let row: Option<(Option<Vec<u8>>, Option<i64>, bool)> = self
-            .tx
-            .prepare_cached("SELECT tap_hash, tap_expires_at, tap_once FROM mailbox WHERE id = ?1")?
-            .query_row([id.0], |r| Ok((r.get("tap_hash")?, r.get("tap_expires_at")?, r.get("tap_once")?)))
-            .optional()?;
+            .query_opt("SELECT tap_hash, tap_expires_at, tap_once FROM mailbox WHERE id = ?1", &[&id.0])?
+            .map(|r| -> StoreResult<_> { Ok((r.get("tap_hash")?, r.get("tap_expires_at")?, r.get("tap_once")?)) })
+            .transpose()?;
         Ok(match row {
             Some((Some(hash), Some(expires_at), once)) => Some(StoredAccessPass { hash, expires_at, once }),
             _ => None,
@@ -537,95 +545,88 @@ impl Tx<'_> {
 
     /// Takes the mailbox's temporary access pass away.
     pub fn clear_access_pass(&self, id: MailboxId) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE mailbox SET tap_hash = NULL, tap_expires_at = NULL, tap_once = 0 WHERE id = ?1")?
-            .execute([id.0])?;
+        self.execute(
+            "UPDATE mailbox SET tap_hash = NULL, tap_expires_at = NULL, tap_once = 0 WHERE id = ?1",
+            &[&id.0],
+        )?;
         Ok(())
     }
 
     /// Gives the mailbox a new set of recovery codes (their keyed hashes), voiding every code of
     /// the set before, used or not.
     pub fn replace_recovery_codes(&self, id: MailboxId, hashes: &[Vec<u8>], now: UnixTime) -> StoreResult<()> {
-        self.tx.prepare_cached("DELETE FROM recovery_code WHERE mailbox_id = ?1")?.execute([id.0])?;
-        let mut insert =
-            self.tx.prepare_cached("INSERT INTO recovery_code (mailbox_id, hash, issued_at) VALUES (?1, ?2, ?3)")?;
+        self.execute("DELETE FROM recovery_code WHERE mailbox_id = ?1", &[&id.0])?;
         for hash in hashes {
-            insert.execute(params![id.0, hash, now])?;
+            self.execute(
+                "INSERT INTO recovery_code (mailbox_id, hash, issued_at) VALUES (?1, ?2, ?3)",
+                &[&id.0, hash, &now],
+            )?;
         }
-        self.tx
-            .prepare_cached("UPDATE mailbox SET recovery_left = ?2 WHERE id = ?1")?
-            .execute(params![id.0, hashes.len() as i64])?;
+        self.execute("UPDATE mailbox SET recovery_left = ?2 WHERE id = ?1", &[&id.0, &(hashes.len() as i64)])?;
         Ok(())
     }
 
     /// Uses up the mailbox's unused recovery code with this hash: whether there was one. The
     /// update is the check, so two logins racing with one code cannot both use it.
     pub fn use_recovery_code(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE recovery_code SET used_at = ?3 WHERE mailbox_id = ?1 AND hash = ?2 AND used_at IS NULL",
-            )?
-            .execute(params![id.0, hash, now])?;
+        let changed = self.execute(
+            "UPDATE recovery_code SET used_at = ?3 WHERE mailbox_id = ?1 AND hash = ?2 AND used_at IS NULL",
+            &[&id.0, &hash, &now],
+        )?;
         if changed == 1 {
-            self.tx
-                .prepare_cached("UPDATE mailbox SET recovery_left = recovery_left - 1 WHERE id = ?1")?
-                .execute([id.0])?;
+            self.execute("UPDATE mailbox SET recovery_left = recovery_left - 1 WHERE id = ?1", &[&id.0])?;
         }
         Ok(changed == 1)
     }
 
     /// How many of the mailbox's recovery codes are unused.
     pub fn recovery_codes_left(&self, id: MailboxId) -> StoreResult<i64> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT recovery_left FROM mailbox WHERE id = ?1")?
-            .query_row([id.0], |r| r.get(0))?)
+        self.query_one("SELECT recovery_left FROM mailbox WHERE id = ?1", &[&id.0])?.get("recovery_left")
     }
 
     /// Remembers a device (the keyed hash of its token) for the mailbox, forgetting its oldest
     /// devices beyond `max`.
     pub fn remember_device(&self, id: MailboxId, hash: &[u8], now: UnixTime, max: i64) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)",
-            )?
-            .execute(params![id.0, hash, now])?;
-        self.tx
-            .prepare_cached(
-                "DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
+        self.execute(
+            "INSERT INTO remembered_device (mailbox_id, hash, created_at, last_used) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (mailbox_id, hash) DO UPDATE SET created_at = excluded.created_at, last_used = excluded.last_used",
+            &[&id.0, &hash, &now],
+        )?;
+        self.execute(
+            "DELETE FROM remembered_device WHERE mailbox_id = ?1 AND hash NOT IN (
                      SELECT hash FROM remembered_device WHERE mailbox_id = ?1
                      ORDER BY created_at DESC, last_used DESC LIMIT ?2)",
-            )?
-            .execute(params![id.0, max])?;
+            &[&id.0, &max],
+        )?;
         Ok(())
     }
 
     /// When the mailbox remembered the device of this token hash, if it did; marks it used.
     pub fn use_remembered_device(&self, id: MailboxId, hash: &[u8], now: UnixTime) -> StoreResult<Option<UnixTime>> {
         let created: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2")?
-            .query_row(params![id.0, hash], |r| r.get(0))
-            .optional()?;
+            .query_opt("SELECT created_at FROM remembered_device WHERE mailbox_id = ?1 AND hash = ?2", &[&id.0, &hash])?
+            .map(|r| r.get("created_at"))
+            .transpose()?;
         if created.is_some() {
-            self.tx
-                .prepare_cached("UPDATE remembered_device SET last_used = ?3 WHERE mailbox_id = ?1 AND hash = ?2")?
-                .execute(params![id.0, hash, now])?;
+            self.execute(
+                "UPDATE remembered_device SET last_used = ?3 WHERE mailbox_id = ?1 AND hash = ?2",
+                &[&id.0, &hash, &now],
+            )?;
         }
         Ok(created)
     }
 
     /// Forgets every device the mailbox remembered: how many there were.
     pub fn forget_devices(&self, id: MailboxId) -> StoreResult<usize> {
-        Ok(self.tx.prepare_cached("DELETE FROM remembered_device WHERE mailbox_id = ?1")?.execute([id.0])?)
+        self.execute("DELETE FROM remembered_device WHERE mailbox_id = ?1", &[&id.0])
     }
 
     /// How many devices the mailbox remembered after `since` (the ones that have not expired).
     pub fn remembered_devices(&self, id: MailboxId, since: UnixTime) -> StoreResult<i64> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT count(*) FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2")?
-            .query_row(params![id.0, since], |r| r.get(0))?)
+        self.query_one(
+            "SELECT count(*) AS n FROM remembered_device WHERE mailbox_id = ?1 AND created_at > ?2",
+            &[&id.0, &since],
+        )?
+        .get("n")
     }
 }

@@ -1,50 +1,38 @@
-//! The SQLite store: opening a local or shared database file with the right PRAGMAs, migrating its
-//! schema, binding it to its store key, and running every change in one `BEGIN IMMEDIATE`
-//! transaction. The typed queries live on [`Tx`], in the sibling files.
+//! The store: a SQLite file (local or shared) or a database on a PostgreSQL server, its schema
+//! migrated from one list, bound to its store key (kept outside the database), and every change
+//! run in one transaction that writers take one at a time (`BEGIN IMMEDIATE` on SQLite, an
+//! advisory lock on PostgreSQL). The typed queries live on [`Tx`], in the sibling files, written
+//! once for both back ends (`sql.rs`).
 
 mod audit;
 mod clients;
+mod copy;
 mod location;
 mod mailboxes;
 mod migrate;
 mod notices;
 mod platform;
+mod postgres;
 mod postoffices;
+mod sql;
+mod sqlite;
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use thiserror::Error;
 
-use super::crypto::{CryptoError, KeyRing, StoreKey, to_hex};
+use super::crypto::{CryptoError, KeyRing, StoreKey, from_hex, to_hex};
 use crate::domain::DomainError;
+use postgres::PgConn;
+use sql::{Conn, Dialect};
 
 pub use clients::{ClientRow, SigninRow, TransactionRow};
-pub use location::{StoreLocation, StoreMode, default_store_path};
+pub use copy::CopySummary;
+pub use location::{ServerAddress, StoreLocation, StoreMode, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
-
-/// How long one statement waits for another process's lock before SQLite reports "busy".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How a connection of the store works: waits up to [`BUSY_TIMEOUT`] for another process's lock,
-/// keeps [`STATEMENT_CACHE`] prepared statements, and plans each statement once (SQLite's query
-/// planner stability guarantee): without it, a statement whose plan could depend on its bound
-/// values is planned again whenever it is reused, which for the mailbox lookup of every login
-/// cost a fifth of the login service's writer.
-fn tune(conn: &Connection) -> StoreResult<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    Ok(())
-}
-
-/// How many prepared statements a connection keeps: more than a login's read-check-write uses, so
-/// the statements of the hot path are parsed once per connection, not once per request.
-const STATEMENT_CACHE: usize = 128;
-/// How often a write transaction is retried when it still cannot take the write lock.
-const WRITE_ATTEMPTS: u32 = 8;
 
 /// What can go wrong with the store. Messages say what to do where there is something to do.
 #[derive(Debug, Error)]
@@ -52,6 +40,24 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database server refused a statement.
+    #[error("the database server {server} reported: {reason}")]
+    Server {
+        /// The server and database, without a password.
+        server: String,
+        /// What it said.
+        reason: String,
+    },
+    /// The connection to the database server broke (a restart, a failover, the network).
+    #[error(
+        "lost the connection to the database server {server} ({reason}); nothing of the interrupted change was kept — try again, mailmfa connects anew"
+    )]
+    ServerGone {
+        /// The server and database, without a password.
+        server: String,
+        /// Why.
+        reason: String,
+    },
     /// The file was written by a newer mailmfa.
     #[error(
         "the store {path} has schema version {found}, but this mailmfa understands up to {supported}; upgrade mailmfa on this server (the store was not changed)"
@@ -102,7 +108,7 @@ pub enum StoreError {
     },
     /// The file at the store's path is not a mailmfa store; it was left as it is.
     #[error(
-        "{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet to create one"
+        "{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet (or an empty database) to create one"
     )]
     NotAStore {
         /// The file.
@@ -118,6 +124,14 @@ pub enum StoreError {
         /// The mode the store records.
         recorded: StoreMode,
     },
+    /// A copy was asked into a store that holds data.
+    #[error(
+        "the target store already holds {rows} rows; nothing was copied — copy into a new file or an empty database, or give --replace to replace what it holds"
+    )]
+    NotEmpty {
+        /// How many rows it holds.
+        rows: i64,
+    },
     /// Another server kept the store locked for too long.
     #[error("the store is busy: another server or process held its lock for too long; try again")]
     Busy,
@@ -132,13 +146,19 @@ impl From<DomainError> for StoreError {
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// An open store: one SQLite connection and the key that unseals its secrets.
+/// An open store: one connection and the key that unseals its secrets.
 pub struct Store {
-    conn: Connection,
+    db: Db,
     key: StoreKey,
     store_id: String,
     location: Option<StoreLocation>,
     mode: Option<StoreMode>,
+}
+
+/// The connection of a store.
+enum Db {
+    Sqlite(Connection),
+    Postgres(Box<PgConn>),
 }
 
 impl std::fmt::Debug for Store {
@@ -147,162 +167,90 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// User versions mailmfa could ever have written; anything else is not a mailmfa store.
+/// Schema versions mailmfa could ever have written; anything else is not a mailmfa store.
 const PLAUSIBLE_VERSIONS: std::ops::RangeInclusive<i64> = 1..=10_000;
 
 impl Store {
     /// Opens the store at `location` with its key from `keyring`, creating it if the file does not
-    /// exist. Opening writes nothing unless something is due (a migration, a journal mode that
-    /// differs from the one the store records), so it works on a read-only file. Opening is
-    /// retried for a while when another process holds the file's lock.
+    /// exist or the database is empty. Opening writes nothing unless something is due (a
+    /// migration, a journal mode that differs from the one the store records), so it works on a
+    /// read-only file.
     pub fn open(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
-        let mut attempt = 0;
-        loop {
-            let result = if location.path().exists() {
-                Self::open_existing(location, keyring)
-            } else {
-                Self::create(location, keyring).and_then(|()| Self::open_existing(location, keyring))
-            };
-            match result {
-                Err(StoreError::Sqlite(e)) if is_busy(&e) && attempt + 1 < WRITE_ATTEMPTS => {
-                    attempt += 1;
-                    thread::sleep(Duration::from_millis(25 << attempt.min(5)));
-                }
-                Err(StoreError::Sqlite(e)) if is_busy(&e) => return Err(StoreError::Busy),
-                other => return other,
-            }
+        match (location.file(), location.database_server()) {
+            (Some(path), _) => sqlite::open(location, path, keyring),
+            (None, Some(address)) => Self::open_server(location, address, keyring),
+            (None, None) => unreachable!("a store location is a file or a database server"),
         }
     }
 
-    fn open_existing(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
-        let path = location.path();
-        let shown = path.display().to_string();
-        let not_ours = |reason: String| StoreError::NotAStore { path: shown.clone(), reason };
-        let meta =
-            std::fs::metadata(path).map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
-        if !meta.is_file() {
-            return Err(not_ours("it is not a file".to_owned()));
-        }
-        if meta.len() == 0 {
-            return Err(not_ours("the file is empty".to_owned()));
-        }
-        // No SQLITE_OPEN_CREATE: a file removed since the check above is an error, not a new store.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::Open { path: shown.clone(), reason: e.to_string() })?;
-        tune(&conn)?;
-        let version = migrate::schema_version(&conn).map_err(|e| {
-            if is_busy(&e) { StoreError::Sqlite(e) } else { not_ours(format!("SQLite cannot read it ({e})")) }
+    /// Opens (creating if the database is empty) the store in a database on a PostgreSQL server.
+    /// Creating and migrating hold the write lock, so servers starting together create it once.
+    fn open_server(location: &StoreLocation, address: &ServerAddress, keyring: &KeyRing) -> StoreResult<Self> {
+        let pg = Box::new(PgConn::connect(address)?);
+        let shown = pg.shown().to_owned();
+        // A store of the current schema is checked in one read; only a new or older one is written.
+        let current = in_server_transaction(&pg, false, |conn| {
+            let found = ServerStore::inspect(conn, &shown)?;
+            if found.version > SCHEMA_VERSION {
+                return Err(StoreError::NewerSchema {
+                    path: shown.clone(),
+                    found: found.version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            (found.version == SCHEMA_VERSION).then(|| check_key(conn, &shown, keyring)).transpose()
         })?;
-        if version > SCHEMA_VERSION && PLAUSIBLE_VERSIONS.contains(&version) {
-            return Err(StoreError::NewerSchema { path: shown, found: version, supported: SCHEMA_VERSION });
-        }
-        if !PLAUSIBLE_VERSIONS.contains(&version) {
-            let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-            return Err(not_ours(match (version, tables) {
-                (0, 0) => "it is an empty SQLite database without a mailmfa schema".to_owned(),
-                (0, _) => format!("it is an SQLite database with {tables} other objects and no mailmfa identity"),
-                _ => format!("its schema version {version} is not one mailmfa writes"),
-            }));
-        }
-        // The key is checked before anything is written, so a wrong or missing key changes nothing
-        // (not even the journal mode).
-        let (store_id, key) = Self::check_key(&conn, path, keyring)?;
-        let current: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
-        let recorded = read_mode(&conn)?;
-        let mode =
-            recorded.unwrap_or(if current.eq_ignore_ascii_case("wal") { StoreMode::Local } else { StoreMode::Shared });
-        if location.requested_mode().is_some_and(|asked| asked != mode) {
-            return Err(StoreError::ModeMismatch { path: shown, recorded: mode });
-        }
-        if !current.eq_ignore_ascii_case(mode.journal()) {
-            set_journal_mode(&conn, &shown, mode)?;
-        }
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        if version < SCHEMA_VERSION {
-            migrate::migrate(&conn, migrate::MIGRATIONS, mode)?;
-        }
-        Ok(Self { conn, key, store_id, location: Some(location.clone()), mode: Some(mode) })
-    }
-
-    /// Creates a new store at `location`: the schema, a new id and key, and the mode asked for are
-    /// written to a new owner-only file beside it, the key is saved, and the file is then moved to
-    /// the store's path unless a store appeared there meanwhile (then that one is used, and this
-    /// attempt's key removed). No process ever sees a store without its identity.
-    fn create(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<()> {
-        let path = location.path();
-        let shown = path.display().to_string();
-        let fail = |reason: String| StoreError::Open { path: shown.clone(), reason };
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
-            // A new folder of the store (such as %ProgramData%\mailmfa) is for the service and the
-            // administrators only; on Unix the file itself is created owner-only below.
-            #[cfg(windows)]
-            super::crypto::keyring::restrict_folder(dir)?;
-        }
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".mailmfa-new-").suffix(".sqlite3");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        let file = builder.tempfile_in(dir).map_err(|e| fail(format!("cannot create a file in its folder: {e}")))?;
-        let mode = location.mode();
-        let (store_id, key) = {
-            let conn = Connection::open(file.path()).map_err(|e| fail(e.to_string()))?;
-            conn.pragma_update(None, "journal_mode", "DELETE")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            let tx = begin_immediate(&conn)?;
-            migrate::migrate_in(&tx, migrate::MIGRATIONS)?;
-            let store_id = new_store_id()?;
-            let key = StoreKey::generate()?;
-            write_identity(&tx, &store_id, &key)?;
-            write_mode(&tx, mode)?;
-            tx.commit().map_err(busy_or)?;
-            (store_id, key)
-        };
-        keyring.save(&store_id, &key)?;
-        match file.persist_noclobber(path) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let forgotten = keyring.forget(&store_id);
-                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                    forgotten.map_err(StoreError::from)
-                } else {
-                    Err(fail(format!("cannot move the new store into place: {}", e.error)))
+        let (store_id, key) = match current {
+            Some(identity) => identity,
+            None => in_server_transaction(&pg, true, |conn| {
+                match ServerStore::inspect(conn, &shown)?.version {
+                    0 => {
+                        migrate::migrate_in(conn, migrate::MIGRATIONS)?;
+                        let store_id = new_store_id()?;
+                        let key = StoreKey::generate()?;
+                        write_identity(conn, &store_id, &key)?;
+                        keyring.save(&store_id, &key)?;
+                    }
+                    version if version < SCHEMA_VERSION => {
+                        check_key(conn, &shown, keyring)?;
+                        migrate::migrate_in(conn, migrate::MIGRATIONS)?;
+                    }
+                    _ => {}
                 }
-            }
-        }
+                check_key(conn, &shown, keyring)
+            })?,
+        };
+        Ok(Self { db: Db::Postgres(pg), key, store_id, location: Some(location.clone()), mode: None })
     }
 
-    /// Switches the store's mode (journal) and records it: the explicit way to turn a local store
-    /// into a shared one or back. Needs the store to itself: no other process may have it open.
+    /// Switches a store file's mode (journal) and records it: the explicit way to turn a local
+    /// store into a shared one or back. Needs the store to itself: no other process may have it
+    /// open.
     pub fn set_mode(&mut self, mode: StoreMode) -> StoreResult<()> {
-        let shown = self.location.as_ref().map_or_else(|| "(memory)".to_owned(), |l| l.path().display().to_string());
-        set_journal_mode(&self.conn, &shown, mode)?;
-        let tx = begin_immediate(&self.conn)?;
-        write_mode(&tx, mode)?;
-        tx.commit().map_err(busy_or)?;
+        let shown = self.location.as_ref().map_or_else(|| "(memory)".to_owned(), ToString::to_string);
+        let Db::Sqlite(conn) = &self.db else {
+            return Err(StoreError::Open {
+                path: shown,
+                reason: "a store on a database server has no local or shared mode".to_owned(),
+            });
+        };
+        sqlite::set_journal_mode(conn, &shown, mode)?;
+        self.write(|tx| write_mode(tx, mode))?;
         self.mode = Some(mode);
         Ok(())
     }
 
-    /// Another connection to the same store file, with the key already checked (for a worker
+    /// Another connection to the same store, with the key already checked (for a worker
     /// thread); `None` for a store in memory, which has no other connection.
     pub fn reopen(&self) -> StoreResult<Option<Self>> {
         let Some(location) = &self.location else { return Ok(None) };
-        let path = location.path();
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
-        tune(&conn)?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let db = match (&self.db, location.file()) {
+            (Db::Postgres(pg), _) => Db::Postgres(Box::new(pg.reopen()?)),
+            (Db::Sqlite(_), Some(path)) => Db::Sqlite(sqlite::reopen(path)?),
+            (Db::Sqlite(_), None) => return Ok(None),
+        };
         Ok(Some(Self {
-            conn,
+            db,
             key: self.key.clone(),
             store_id: self.store_id.clone(),
             location: Some(location.clone()),
@@ -312,17 +260,11 @@ impl Store {
 
     /// A store in memory with a fresh key, for tests and previews.
     pub fn open_in_memory() -> StoreResult<Self> {
-        let conn = Connection::open_in_memory()?;
-        tune(&conn)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrate::migrate(&conn, migrate::MIGRATIONS, StoreMode::Local)?;
-        let key = StoreKey::generate()?;
-        let store_id = new_store_id()?;
-        write_identity(&conn, &store_id, &key)?;
-        Ok(Self { conn, key, store_id, location: None, mode: None })
+        let (conn, store_id, key) = sqlite::open_in_memory()?;
+        Ok(Self { db: Db::Sqlite(conn), key, store_id, location: None, mode: None })
     }
 
-    /// Local or shared, as the store records it; `None` in memory.
+    /// Local or shared, as a store file records it; `None` in memory and on a database server.
     pub fn mode(&self) -> Option<StoreMode> {
         self.mode
     }
@@ -342,81 +284,169 @@ impl Store {
         &self.key
     }
 
-    /// The journal mode SQLite reports for the open connection (`wal`, `delete`, `memory`).
+    /// The journal mode SQLite reports for the open connection (`wal`, `delete`, `memory`), or
+    /// `server` for a database server.
     pub fn journal_mode(&self) -> StoreResult<String> {
-        Ok(self.conn.pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))?.to_ascii_lowercase())
+        match &self.db {
+            Db::Sqlite(conn) => sqlite::journal_mode(conn),
+            Db::Postgres(_) => Ok("server".to_owned()),
+        }
+    }
+
+    /// Integrity check as SQLite reports it (`ok` when sound); a database server checks its own
+    /// pages, so there the check is that the schema answers.
+    pub fn integrity_check(&self) -> StoreResult<String> {
+        match &self.db {
+            Db::Sqlite(conn) => Ok(conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?),
+            Db::Postgres(pg) => in_server_transaction(pg, false, |conn| {
+                conn.query_one("SELECT count(*) AS n FROM meta", &[])?;
+                Ok("ok".to_owned())
+            }),
+        }
     }
 
     /// Runs `f` in a read transaction.
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(busy_or)?;
-        let out = f(&Tx { tx: &tx, key: &self.key })?;
-        tx.commit().map_err(busy_or)?;
-        Ok(out)
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let tx = Transaction::new_unchecked(conn, TransactionBehavior::Deferred).map_err(sqlite::busy_or)?;
+                let out = f(&Tx { conn: Conn::Sqlite(&tx), key: &self.key })?;
+                tx.commit().map_err(sqlite::busy_or)?;
+                Ok(out)
+            }
+            Db::Postgres(pg) => in_server_transaction(pg, false, |conn| f(&Tx { conn, key: &self.key })),
+        }
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
-    /// read, so a read-check-write cannot interleave with another process's. An error from `f`
-    /// rolls everything back.
+    /// Runs `f` in one write transaction: the write lock is taken before anything is read, so a
+    /// read-check-write cannot interleave with another process's. An error from `f` rolls
+    /// everything back.
     pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
-        let tx = begin_immediate(&self.conn)?;
-        let out = f(&Tx { tx: &tx, key: &self.key })?;
-        tx.commit().map_err(busy_or)?;
-        Ok(out)
+        match &self.db {
+            Db::Sqlite(conn) => {
+                let tx = sqlite::begin_immediate(conn)?;
+                let out = f(&Tx { conn: Conn::Sqlite(&tx), key: &self.key })?;
+                tx.commit().map_err(sqlite::busy_or)?;
+                Ok(out)
+            }
+            Db::Postgres(pg) => in_server_transaction(pg, true, |conn| f(&Tx { conn, key: &self.key })),
+        }
     }
 
-    /// Integrity check as SQLite reports it (`ok` when sound).
-    pub fn integrity_check(&self) -> StoreResult<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?)
-    }
-
-    fn check_key(conn: &Connection, path: &Path, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
-        let (store_id, check) = read_identity(conn)?
-            .ok_or_else(|| StoreError::Corrupt("the store has a schema but no store id".to_owned()))?;
-        let key_path = keyring.path_for(&store_id);
-        let key = keyring.load(&store_id)?.ok_or_else(|| StoreError::MissingKey {
-            path: path.display().to_string(),
-            store_id: store_id.clone(),
-            key_path: key_path.display().to_string(),
-        })?;
-        key.open(&key_check_context(&store_id), &check).map_err(|_| StoreError::WrongKey {
-            path: path.display().to_string(),
-            key_path: key_path.display().to_string(),
-        })?;
-        Ok((store_id, key))
-    }
-
-    /// Checks that `key` opens this store's key check, for `key import`.
+    /// Checks that `key` opens the key check of the store at `location`, for `key import`.
     pub fn key_opens(location: &StoreLocation, store_id: &str, key: &StoreKey) -> StoreResult<bool> {
-        let conn = Connection::open_with_flags(location.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| StoreError::Open { path: location.path().display().to_string(), reason: e.to_string() })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        let Some((id, check)) = read_identity(&conn)? else {
-            return Ok(false);
+        let check = |conn: Conn<'_>| -> StoreResult<bool> {
+            let Some((id, check)) = read_identity(conn)? else { return Ok(false) };
+            Ok(id == store_id && key.open(&key_check_context(&id), &check).is_ok())
         };
-        Ok(id == store_id && key.open(&key_check_context(&id), &check).is_ok())
+        match (location.file(), location.database_server()) {
+            (Some(path), _) => check(Conn::Sqlite(&sqlite::open_read_only(path)?)),
+            (None, Some(address)) => in_server_transaction(&PgConn::connect(address)?, false, check),
+            (None, None) => Ok(false),
+        }
     }
 
     /// Reads the id of the store at `location` without its key (for `key import`).
     pub fn peek_store_id(location: &StoreLocation) -> StoreResult<Option<String>> {
-        let path = location.path();
-        if !path.exists() {
-            return Ok(None);
+        match (location.file(), location.database_server()) {
+            (Some(path), _) => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                let conn = sqlite::open_read_only(path)?;
+                if migrate::schema_version(Conn::Sqlite(&conn))? < 1 {
+                    return Ok(None);
+                }
+                Ok(read_identity(Conn::Sqlite(&conn))?.map(|(id, _)| id))
+            }
+            (None, Some(address)) => {
+                let pg = PgConn::connect(address)?;
+                let shown = pg.shown().to_owned();
+                in_server_transaction(&pg, false, |conn| {
+                    if ServerStore::inspect(conn, &shown)?.version < 1 {
+                        return Ok(None);
+                    }
+                    Ok(read_identity(conn)?.map(|(id, _)| id))
+                })
+            }
+            (None, None) => Ok(None),
         }
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        if migrate::schema_version(&conn)? < 1 {
-            return Ok(None);
+    }
+}
+
+/// Runs `f` in one transaction on the server: a write takes the store's write lock first. The
+/// transaction is rolled back unless `f` succeeds and the commit does — also when `f` panics.
+fn in_server_transaction<T, E: From<StoreError>>(
+    pg: &PgConn,
+    write: bool,
+    f: impl FnOnce(Conn<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    struct Open<'a>(&'a PgConn);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            self.0.rollback();
         }
-        Ok(read_identity(&conn)?.map(|(id, _)| id))
+    }
+    let open = Open(pg);
+    if write {
+        pg.begin_write()?
+    } else {
+        pg.begin_read()?
+    };
+    let out = f(Conn::Postgres(pg))?;
+    pg.commit()?;
+    std::mem::forget(open);
+    Ok(out)
+}
+
+/// What a database on a server holds: nothing, a mailmfa store of a schema version, or other
+/// tables (then it is not ours to use).
+struct ServerStore {
+    version: i64,
+}
+
+impl ServerStore {
+    fn inspect(conn: Conn<'_>, shown: &str) -> StoreResult<Self> {
+        let version = migrate::schema_version(conn)?;
+        if version != 0 {
+            if !PLAUSIBLE_VERSIONS.contains(&version) {
+                return Err(StoreError::NotAStore {
+                    path: shown.to_owned(),
+                    reason: format!("its schema version {version} is not one mailmfa writes"),
+                });
+            }
+            return Ok(Self { version });
+        }
+        let tables: i64 = conn
+            .query_one(
+                "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()",
+                &[],
+            )?
+            .get("n")?;
+        if tables > 0 {
+            return Err(StoreError::NotAStore {
+                path: shown.to_owned(),
+                reason: format!(
+                    "the database holds {tables} other tables and no mailmfa store; give mailmfa a database of its own"
+                ),
+            });
+        }
+        Ok(Self { version: 0 })
     }
 }
 
 /// A transaction on the store with its key at hand; the typed queries are its methods.
 pub struct Tx<'a> {
-    tx: &'a Transaction<'a>,
+    conn: Conn<'a>,
     key: &'a StoreKey,
+}
+
+impl<'a> Deref for Tx<'a> {
+    type Target = Conn<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
 }
 
 impl Tx<'_> {
@@ -427,48 +457,33 @@ impl Tx<'_> {
 
     /// Marks a point inside the transaction that [`Tx::rollback_to`] can return to.
     pub fn savepoint(&self, name: &str) -> StoreResult<()> {
-        self.run_cached(&format!("SAVEPOINT {name}"))
+        self.run(&format!("SAVEPOINT {name}"))
     }
 
     /// Undoes everything since the savepoint `name`, and ends it.
     pub fn rollback_to(&self, name: &str) -> StoreResult<()> {
-        self.run_cached(&format!("ROLLBACK TO {name}"))?;
+        self.run(&format!("ROLLBACK TO {name}"))?;
         self.release(name)
     }
 
     /// Keeps everything since the savepoint `name`, and ends it.
     pub fn release(&self, name: &str) -> StoreResult<()> {
-        self.run_cached(&format!("RELEASE {name}"))
-    }
-
-    /// Runs one statement without parameters through the statement cache (each API request takes
-    /// a savepoint, so these run thousands of times a second).
-    fn run_cached(&self, sql: &str) -> StoreResult<()> {
-        self.tx.prepare_cached(sql)?.execute([])?;
-        Ok(())
+        self.run(&format!("RELEASE {name}"))
     }
 }
 
-fn begin_immediate(conn: &Connection) -> StoreResult<Transaction<'_>> {
-    let mut attempt = 0;
-    loop {
-        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
-            Ok(tx) => return Ok(tx),
-            Err(e) if is_busy(&e) && attempt + 1 < WRITE_ATTEMPTS => {
-                attempt += 1;
-                thread::sleep(Duration::from_millis(25 << attempt.min(5)));
-            }
-            Err(e) => return Err(busy_or(e)),
-        }
-    }
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
-}
-
-fn busy_or(e: rusqlite::Error) -> StoreError {
-    if is_busy(&e) { StoreError::Busy } else { StoreError::Sqlite(e) }
+fn check_key(conn: Conn<'_>, shown: &str, keyring: &KeyRing) -> StoreResult<(String, StoreKey)> {
+    let (store_id, check) =
+        read_identity(conn)?.ok_or_else(|| StoreError::Corrupt("the store has a schema but no store id".to_owned()))?;
+    let key_path = keyring.path_for(&store_id);
+    let key = keyring.load(&store_id)?.ok_or_else(|| StoreError::MissingKey {
+        path: shown.to_owned(),
+        store_id: store_id.clone(),
+        key_path: key_path.display().to_string(),
+    })?;
+    key.open(&key_check_context(&store_id), &check)
+        .map_err(|_| StoreError::WrongKey { path: shown.to_owned(), key_path: key_path.display().to_string() })?;
+    Ok((store_id, key))
 }
 
 fn key_check_context(store_id: &str) -> String {
@@ -481,44 +496,54 @@ fn new_store_id() -> StoreResult<String> {
     Ok(to_hex(&id))
 }
 
-fn read_mode(conn: &Connection) -> StoreResult<Option<StoreMode>> {
-    let word: Option<String> =
-        conn.query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'mode'", [], |r| r.get(0)).optional()?;
+fn read_mode(conn: Conn<'_>) -> StoreResult<Option<StoreMode>> {
+    let word: Option<String> = conn
+        .query_opt("SELECT CAST(value AS TEXT) AS value FROM meta WHERE key = 'mode'", &[])?
+        .map(|r| r.get("value"))
+        .transpose()?;
     word.map(|w| w.parse().map_err(StoreError::from)).transpose()
 }
 
-fn write_mode(conn: &Connection, mode: StoreMode) -> StoreResult<()> {
+fn write_mode(conn: &Conn<'_>, mode: StoreMode) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('mode', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![mode.word()],
+        &[&mode.word()],
     )?;
     Ok(())
 }
 
-fn set_journal_mode(conn: &Connection, shown: &str, mode: StoreMode) -> StoreResult<()> {
-    let journal = mode.journal();
-    let set: String = conn.pragma_update_and_check(None, "journal_mode", journal, |row| row.get(0))?;
-    if set.eq_ignore_ascii_case(journal) {
-        return Ok(());
-    }
-    Err(StoreError::Open {
-        path: shown.to_owned(),
-        reason: format!("SQLite kept journal mode {set} instead of {journal}; is another process using the file?"),
-    })
-}
-
-fn read_identity(conn: &Connection) -> StoreResult<Option<(String, Vec<u8>)>> {
-    let id: Option<String> =
-        conn.query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'store_id'", [], |r| r.get(0)).optional()?;
-    let check: Option<Vec<u8>> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| r.get(0)).optional()?;
+/// The store's id and key check. The key check is bytes; a database server keeps `meta` as
+/// text, so there it is hex.
+fn read_identity(conn: Conn<'_>) -> StoreResult<Option<(String, Vec<u8>)>> {
+    let id: Option<String> = conn
+        .query_opt("SELECT CAST(value AS TEXT) AS value FROM meta WHERE key = 'store_id'", &[])?
+        .map(|r| r.get("value"))
+        .transpose()?;
+    let check = match conn.query_opt("SELECT value FROM meta WHERE key = 'key_check'", &[])? {
+        None => None,
+        Some(row) => Some(match conn.dialect() {
+            Dialect::Sqlite => row.get::<Vec<u8>>("value")?,
+            Dialect::Postgres => from_hex(&row.get::<String>("value")?)
+                .ok_or_else(|| StoreError::Corrupt("the store's key check is not hex".to_owned()))?,
+        }),
+    };
     Ok(id.zip(check))
 }
 
-fn write_identity(conn: &Connection, store_id: &str, key: &StoreKey) -> StoreResult<()> {
+fn write_identity(conn: Conn<'_>, store_id: &str, key: &StoreKey) -> StoreResult<()> {
     let check = key.seal(&key_check_context(store_id), b"mailmfa store key check")?;
-    conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", params![store_id])?;
-    conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", params![check])?;
+    write_identity_check(conn, store_id, &check)
+}
+
+/// Writes the store's id and the sealed check its key must open.
+fn write_identity_check(conn: Conn<'_>, store_id: &str, check: &[u8]) -> StoreResult<()> {
+    conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", &[&store_id])?;
+    match conn.dialect() {
+        Dialect::Sqlite => conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&check])?,
+        Dialect::Postgres => {
+            conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?1)", &[&to_hex(check)])?
+        }
+    };
     Ok(())
 }
 

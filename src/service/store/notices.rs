@@ -1,8 +1,6 @@
 //! Notifications waiting to be e-mailed: queued in the transaction of what they tell of, claimed
 //! by one sender, removed once sent or given up.
 
-use rusqlite::params;
-
 use super::{StoreError, StoreResult, Tx};
 use crate::clock::UnixTime;
 use crate::domain::{Notice, NoticeEvent};
@@ -14,32 +12,24 @@ const CLAIM_SECONDS: i64 = 300;
 impl Tx<'_> {
     /// Queues a notification; it is sent once this transaction commits.
     pub fn queue_notice(&self, notice: &Notice) -> StoreResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO notification (mailbox, event, at, ip, country, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                notice.mailbox,
-                notice.event.word(),
-                notice.at,
-                notice.ip,
-                notice.country,
-                notice.detail
-            ])?;
+        self.execute(
+            "INSERT INTO notification (mailbox, event, at, ip, country, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[&notice.mailbox, &notice.event.word(), &notice.at, &notice.ip, &notice.country, &notice.detail],
+        )?;
         Ok(())
     }
 
     /// Claims up to `limit` notifications no other sender holds, oldest first: their ids, the
     /// attempts made before, and the notices.
     pub fn claim_notices(&self, now: UnixTime, limit: i64) -> StoreResult<Vec<(i64, i64, Notice)>> {
-        let mut stmt = self.tx.prepare_cached(
+        let rows = self.query(
             "UPDATE notification SET claimed_at = ?1 WHERE id IN (
                  SELECT id FROM notification WHERE claimed_at IS NULL OR claimed_at <= ?1 - ?2 ORDER BY id LIMIT ?3)
              RETURNING id, attempts, mailbox, event, at, ip, country, detail",
+            &[&now, &CLAIM_SECONDS, &limit],
         )?;
-        let mut rows = stmt.query(params![now, CLAIM_SECONDS, limit])?;
         let mut claimed = Vec::new();
-        while let Some(r) = rows.next()? {
+        for r in rows {
             let word: String = r.get("event")?;
             let event = NoticeEvent::from_word(&word)
                 .ok_or_else(|| StoreError::Corrupt(format!("a notification of an unknown event {word:?}")))?;
@@ -60,15 +50,13 @@ impl Tx<'_> {
     /// Counts a failed attempt; the notification stays claimed for [`CLAIM_SECONDS`], then any
     /// sender tries it again.
     pub fn retry_notice_later(&self, id: i64, now: UnixTime) -> StoreResult<()> {
-        self.tx
-            .prepare_cached("UPDATE notification SET attempts = attempts + 1, claimed_at = ?2 WHERE id = ?1")?
-            .execute(params![id, now])?;
+        self.execute("UPDATE notification SET attempts = attempts + 1, claimed_at = ?2 WHERE id = ?1", &[&id, &now])?;
         Ok(())
     }
 
     /// Removes a notification that was sent, or failed for good.
     pub fn remove_notice(&self, id: i64) -> StoreResult<()> {
-        self.tx.prepare_cached("DELETE FROM notification WHERE id = ?1")?.execute([id])?;
+        self.execute("DELETE FROM notification WHERE id = ?1", &[&id])?;
         Ok(())
     }
 }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
 use super::{StoreError, StoreResult, Tx, parse_stored};
@@ -15,24 +14,17 @@ fn setting_context(key: &str) -> String {
 impl Tx<'_> {
     /// The switches of every provider, in the console's order.
     pub fn providers(&self) -> StoreResult<Vec<(Provider, ProviderSwitches)>> {
-        let mut stmt =
-            self.tx.prepare_cached("SELECT name, enabled, admin_configurable, user_configurable FROM provider")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>("name")?,
-                    r.get("enabled")?,
-                    r.get("admin_configurable")?,
-                    r.get("user_configurable")?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = self.query("SELECT name, enabled, admin_configurable, user_configurable FROM provider", &[])?;
         let mut out = rows
-            .into_iter()
-            .map(|(name, enabled, admin_configurable, user_configurable)| {
+            .iter()
+            .map(|r| {
                 Ok((
-                    parse_stored::<Provider>(&name)?,
-                    ProviderSwitches { enabled, admin_configurable, user_configurable },
+                    parse_stored::<Provider>(&r.get::<String>("name")?)?,
+                    ProviderSwitches {
+                        enabled: r.get("enabled")?,
+                        admin_configurable: r.get("admin_configurable")?,
+                        user_configurable: r.get("user_configurable")?,
+                    },
                 ))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -51,9 +43,9 @@ impl Tx<'_> {
 
     /// Stores a provider's switches.
     pub fn set_provider(&self, provider: Provider, switches: ProviderSwitches) -> StoreResult<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE provider SET enabled = ?2, admin_configurable = ?3, user_configurable = ?4 WHERE name = ?1",
-            params![provider.word(), switches.enabled, switches.admin_configurable, switches.user_configurable],
+            &[&provider.word(), &switches.enabled, &switches.admin_configurable, &switches.user_configurable],
         )?;
         Ok(())
     }
@@ -61,10 +53,9 @@ impl Tx<'_> {
     /// A setting's value (unsealed for secrets), or its default.
     pub fn setting(&self, def: &SettingDef) -> StoreResult<Zeroizing<String>> {
         let row: Option<(Option<String>, Option<Vec<u8>>)> = self
-            .tx
-            .prepare_cached("SELECT value, sealed FROM setting WHERE key = ?1")?
-            .query_row([def.key], |r| Ok((r.get("value")?, r.get("sealed")?)))
-            .optional()?;
+            .query_opt("SELECT value, sealed FROM setting WHERE key = ?1", &[&def.key])?
+            .map(|r| -> StoreResult<_> { Ok((r.get("value")?, r.get("sealed")?)) })
+            .transpose()?;
         match row {
             None => Ok(Zeroizing::new(def.default.to_owned())),
             Some((value, sealed)) => self.stored_text(def.key, value, sealed),
@@ -73,13 +64,10 @@ impl Tx<'_> {
 
     /// Every setting, typed (secrets unsealed): one query for all of them.
     pub fn settings(&self) -> StoreResult<Settings> {
-        let mut stmt = self.tx.prepare_cached("SELECT key, value, sealed FROM setting")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>("key")?, r.get("value")?, r.get("sealed")?)))?
-            .collect::<Result<Vec<_>, _>>()?;
         let mut stored = HashMap::new();
-        for (key, value, sealed) in rows {
-            let text = self.stored_text(&key, value, sealed)?;
+        for r in self.query("SELECT key, value, sealed FROM setting", &[])? {
+            let key: String = r.get("key")?;
+            let text = self.stored_text(&key, r.get("value")?, r.get("sealed")?)?;
             stored.insert(key, text);
         }
         Ok(Settings::from_stored(|def| stored.remove(def.key))?)
@@ -101,17 +89,13 @@ impl Tx<'_> {
     /// A number that changes whenever a setting is stored, by any process: a cached
     /// [`Settings`] is current while this number is unchanged.
     pub fn settings_version(&self) -> StoreResult<i64> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT value FROM meta WHERE key = 'settings_version'")?
-            .query_row([], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+        self.query_opt("SELECT CAST(value AS BIGINT) AS version FROM meta WHERE key = 'settings_version'", &[])?
+            .map_or(Ok(0), |r| r.get("version"))
     }
 
     /// Whether the setting was ever set (as opposed to showing its default).
     pub fn setting_is_set(&self, def: &SettingDef) -> StoreResult<bool> {
-        Ok(self.tx.prepare_cached("SELECT 1 FROM setting WHERE key = ?1")?.exists([def.key])?)
+        self.exists("SELECT 1 FROM setting WHERE key = ?1", &[&def.key])
     }
 
     /// Stores a setting's already validated value; secrets are sealed to their key.
@@ -121,15 +105,15 @@ impl Tx<'_> {
         } else {
             (Some(value), None)
         };
-        self.tx.execute(
+        self.execute(
             "INSERT INTO setting (key, value, sealed) VALUES (?1, ?2, ?3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, sealed = excluded.sealed",
-            params![def.key, plain, sealed],
+            &[&def.key, &plain, &sealed],
         )?;
-        self.tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('settings_version', 1)
-             ON CONFLICT (key) DO UPDATE SET value = value + 1",
-            [],
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ('settings_version', '1')
+             ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)",
+            &[],
         )?;
         Ok(())
     }

@@ -6,6 +6,13 @@ use crate::domain::setting;
 
 const NOW: i64 = 1_700_000_000;
 
+fn sqlite(store: &Store) -> &Connection {
+    match &store.db {
+        Db::Sqlite(conn) => conn,
+        Db::Postgres(_) => unreachable!("these tests open store files"),
+    }
+}
+
 fn open(dir: &tempfile::TempDir) -> Store {
     let location = StoreLocation::new(dir.path().join("store.sqlite3"), false);
     Store::open(&location, &KeyRing::new(dir.path().join("keys"))).unwrap()
@@ -84,13 +91,13 @@ fn a_schema_1_store_migrates() {
     let store = open(&dir);
     assert_eq!(store.mode(), Some(StoreMode::Local));
     assert_eq!(store.read(|tx| tx.postoffices()).unwrap().len(), 1);
-    let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let version: i64 = sqlite(&store).pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    let mode: String = store.conn.query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| r.get(0)).unwrap();
+    let mode: String = sqlite(&store).query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "local");
-    store.conn.query_row("SELECT totp_created_at FROM mailbox LIMIT 1", [], |_| Ok(())).optional().unwrap();
+    sqlite(&store).prepare("SELECT totp_created_at FROM mailbox LIMIT 1").unwrap();
     for table in ["recovery_code", "remembered_device", "notification"] {
-        let rows: i64 = store.conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+        let rows: i64 = sqlite(&store).query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 0, "{table} was made by the migration");
     }
 }

@@ -1,0 +1,94 @@
+//! A database server that goes away and comes back: the login service's long-lived connection and
+//! the command line say so clearly while it is down, and carry on once it is back, with nothing
+//! lost. A test binary of its own, because stopping the cluster breaks every test sharing it; its
+//! tests take turns.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::{Mutex, PoisonError};
+
+use common::serve::{Server, agent, call};
+use common::{Backend, TestEnv, pg};
+use mailmfa::clock::{Clock, SystemClock};
+use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::{BeginAnswer, MailboxAddress, VerifyAnswer};
+
+/// Held by each test for its whole run: one test's stopped server must not be another's.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn alice() -> MailboxAddress {
+    "alice@example.com".parse().unwrap()
+}
+
+#[test]
+fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let env = TestEnv::on(Backend::Postgres);
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    // One service stays open throughout, as `mailmfa serve` does.
+    let service = mailmfa::service::Service::open(&env.location(), &env.keys()).unwrap();
+    let BeginAnswer::Enroll { otpauth_uri, .. } =
+        service.begin_login(&alice(), "203.0.113.9".parse().unwrap()).unwrap()
+    else {
+        panic!("alice enrols")
+    };
+    let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let secret = decode_secret(b32).unwrap().to_vec();
+    let code = |offset: i64| code_at_step(&secret, step_of(SystemClock.now()) + offset);
+    let verified = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(-1)).unwrap();
+    assert_eq!(verified.answer, VerifyAnswer::Accepted);
+
+    pg::cluster().stop();
+    let down = service.add_mailbox(&"bob@example.com".parse().unwrap()).unwrap_err().to_string();
+    assert!(down.contains("database server"), "{down}");
+    assert!(!down.contains("db error"), "the server's own words, not the client's: {down}");
+    let run = env.run(&["mailbox", "list"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot connect to the database server"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "one clear line: {}", run.stderr);
+
+    pg::cluster().start();
+    service.add_mailbox(&"bob@example.com".parse().unwrap()).unwrap();
+    // A restart between two requests is not even seen: the next one connects anew.
+    pg::cluster().restart();
+    let answer = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(0)).unwrap();
+    assert_eq!(answer.answer, VerifyAnswer::Accepted, "alice's secret survived");
+    let list = env.ok(&["mailbox", "list", "--json"]).json();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|m| m["address"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice@example.com", "bob@example.com"]);
+    assert_eq!(list[0]["status"], "enrolled", "{list}");
+    let audit = env.ok(&["audit", "--json"]).json();
+    let failed = audit.as_array().unwrap().iter().filter(|e| e["outcome"] == "failed").count();
+    // The audit log is in the database: what was refused while it was down was said to the caller.
+    assert_eq!(failed, 0, "{audit}");
+}
+
+/// `mailmfa serve` on a database server that goes away: a login while it is down is answered 503
+/// with the reason, and the next login after it is back is decided as usual — no restart of the
+/// service.
+#[test]
+fn the_login_service_answers_503_while_the_server_is_down_and_recovers_by_itself() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let env = TestEnv::on(Backend::Postgres);
+    env.ok(&["postoffice", "add", "example.com"]);
+    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
+    env.ok(&["mailbox", "add", "alice@example.com"]);
+    let key = env.ok(&["client", "add", "webmail", "--json"]).json()["key"].as_str().unwrap().to_owned();
+    let server = Server::start(&env, &[]);
+    let body = r#"{"address": "alice@example.com", "ip": "203.0.113.9"}"#;
+    let begin = || call(&agent(), "POST", &server.url("/v1/login/begin"), Some(&key), Some(body));
+
+    assert_eq!(begin().status, 200);
+    pg::cluster().stop();
+    let down = begin();
+    assert_eq!(down.status, 503, "{:?}", down.json);
+    assert!(down.json["error"].as_str().unwrap().contains("database server"), "{:?}", down.json);
+    pg::cluster().start();
+    let back = begin();
+    assert_eq!(back.status, 200, "{:?}", back.json);
+    assert_eq!(back.json["decision"], "enroll");
+    drop(server);
+}
