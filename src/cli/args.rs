@@ -12,8 +12,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "mailmfa", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// The store (SQLite file); default: $MAILMFA_STORE, else the user's data folder.
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The store: a SQLite file's path, or the postgres:// URL of a database on a PostgreSQL server
+    /// (its password from PGPASSWORD); default: $MAILMFA_STORE, else the user's data folder.
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub store: Option<PathBuf>,
     /// The store is one file shared by several servers (rollback journal instead of WAL). A UNC
     /// path implies it.
