@@ -91,9 +91,19 @@ impl Rig {
     }
 
     fn set(&self, challenge: Option<&str>, provider: Option<Provider>) {
+        self.set_on(&addr(), challenge, provider);
+    }
+
+    fn set_on(&self, address: &MailboxAddress, challenge: Option<&str>, provider: Option<Provider>) {
         let changes =
             MailboxChanges { challenge: challenge.map(|c| c.parse().unwrap()), provider, ..MailboxChanges::default() };
-        self.service.set_mailbox(&addr(), &changes, Configurer::Administrator).unwrap();
+        self.service.set_mailbox(address, &changes, Configurer::Administrator).unwrap();
+    }
+
+    /// Adds another mailbox of example.com, challenged on every login.
+    fn add_challenged(&self, address: &MailboxAddress) {
+        self.service.add_mailbox(address).unwrap();
+        self.set_on(address, Some("always"), None);
     }
 
     fn begin(&self, ip: &str) -> BeginAnswer {
@@ -163,14 +173,7 @@ fn enrolment_secrets_are_160_random_bits_each() {
     let rig = Rig::new();
     rig.set(Some("always"), None);
     let bob: MailboxAddress = "bob@example.com".parse().unwrap();
-    rig.service.add_mailbox(&bob).unwrap();
-    rig.service
-        .set_mailbox(
-            &bob,
-            &MailboxChanges { challenge: Some("always".parse().unwrap()), ..MailboxChanges::default() },
-            Configurer::Administrator,
-        )
-        .unwrap();
+    rig.add_challenged(&bob);
     let BeginAnswer::Enroll { otpauth_uri: first, .. } = rig.begin("203.0.113.9") else { panic!("alice enrols") };
     let BeginAnswer::Enroll { otpauth_uri: second, .. } = rig.try_begin(&bob, "203.0.113.9").unwrap() else {
         panic!("bob enrols")
@@ -933,14 +936,7 @@ fn a_remembered_device_skips_the_challenge_until_it_is_revoked_expires_or_the_co
 
     // Bob's token is bob's: it does not let alice in, nor alice's bob.
     let bob: MailboxAddress = "bob@example.com".parse().unwrap();
-    rig.service.add_mailbox(&bob).unwrap();
-    rig.service
-        .set_mailbox(
-            &bob,
-            &MailboxChanges { challenge: Some("always".parse().unwrap()), ..MailboxChanges::default() },
-            Configurer::Administrator,
-        )
-        .unwrap();
+    rig.add_challenged(&bob);
     let BeginAnswer::Enroll { otpauth_uri, .. } = rig.try_begin(&bob, "203.0.113.9").unwrap() else { panic!("enrol") };
     let bob_secret = secret_of(&otpauth_uri);
     let bob_token = rig
