@@ -74,18 +74,6 @@ impl PgConn {
         Ok(Self { client: RefCell::new(client), config, tls, statements: RefCell::default(), shown })
     }
 
-    /// Another connection to the same database (for a worker thread).
-    pub fn reopen(&self) -> StoreResult<Self> {
-        let client = open_client(&self.config, &self.tls, &self.shown)?;
-        Ok(Self {
-            client: RefCell::new(client),
-            config: self.config.clone(),
-            tls: self.tls.clone(),
-            statements: RefCell::default(),
-            shown: self.shown.clone(),
-        })
-    }
-
     /// The server and database, without a password, as messages show it.
     pub fn shown(&self) -> &str {
         &self.shown
