@@ -68,7 +68,6 @@ fn audit(env: &TestEnv) -> Vec<Value> {
     env.ok(&["audit", "--json", "--limit", "1000"]).json().as_array().unwrap().clone()
 }
 
-#[test]
 fn each_event_is_e_mailed_to_the_mailbox_and_audited() {
     let server = start_smtp(Opts::new(Mode::Plain));
     let env = seeded(server.addr.port());
@@ -132,7 +131,6 @@ fn each_event_is_e_mailed_to_the_mailbox_and_audited() {
 /// comes while the relay still hangs, and the notification is delivered once the relay answers —
 /// it was sent after the answer, not before. A relay that is down fails the notification, audited,
 /// and the login still gets its answer.
-#[test]
 fn a_hanging_or_dead_relay_delays_no_login() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -189,7 +187,6 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
 
 /// A notification the relay refused is tried again five minutes later (any sender, any process),
 /// three times in all: it arrives once the relay is back, or is given up — each attempt audited.
-#[test]
 fn a_failed_notification_is_tried_again_then_given_up() {
     use mailmfa::clock::FixedClock;
     let env = seeded(9);
@@ -236,3 +233,9 @@ fn a_failed_notification_is_tried_again_then_given_up() {
     assert_eq!(server.received().len(), 1, "nothing more arrived");
     assert_eq!(failures(&env, "given up"), 1, "given up once, and not tried again");
 }
+
+on_each_backend!(
+    each_event_is_e_mailed_to_the_mailbox_and_audited,
+    a_hanging_or_dead_relay_delays_no_login,
+    a_failed_notification_is_tried_again_then_given_up,
+);

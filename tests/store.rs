@@ -1182,3 +1182,35 @@ fn a_database_server_over_tcp_speaks_tls_checked_against_its_certificate_authori
         assert!(!out.stderr.contains(PASSWORD) && !out.stdout.contains(PASSWORD), "{}", out.stderr);
     }
 }
+
+/// A server that takes the connection and then says nothing (a hung machine, a wrong port that
+/// happens to accept): opening the store gives up after the connect timeout with a clear message,
+/// instead of holding the command for ever.
+#[test]
+fn a_database_server_that_never_answers_is_given_up_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let env = TestEnv::on(Backend::Sqlite);
+    let mut child = env
+        .command()
+        .env("MAILMFA_STORE", format!("postgres://mailmfa@127.0.0.1:{port}/mailmfa?connect_timeout=1"))
+        .args(["mailbox", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Only a guard against a hang, far above the one second asked for.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("mailmfa still waits for a server that never answers");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let run = common::output(child.wait_with_output().unwrap());
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("did not answer within 1 s"), "{}", run.stderr);
+    drop(held.join().unwrap());
+}

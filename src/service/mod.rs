@@ -36,7 +36,7 @@ pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
 pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, path_of, url_within};
 pub use store::{
-    CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, default_store_path, display_path,
+    CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path, display_path,
 };
 
 use self::store::{Store, Tx};
@@ -121,10 +121,10 @@ impl Service {
 
     /// `local`, `shared`, `server` (a store on a database server), or `memory`.
     pub fn mode_word(&self) -> &'static str {
-        match (self.mode(), self.location()) {
+        match (self.mode(), self.location().map(StoreLocation::place)) {
             (Some(mode), _) => mode.word(),
-            (None, Some(_)) => "server",
-            (None, None) => "memory",
+            (None, Some(StorePlace::Server(_))) => "server",
+            (None, _) => "memory",
         }
     }
 

@@ -4,7 +4,7 @@
 //! the model only after a change. The menus, status bar, confirmation and About live in
 //! [`super::chrome`], slow work in [`super::jobs`].
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use egui::{Context, Id, Key, LayerId, Modifiers, Order, Ui, ViewportCommand};
 
@@ -91,6 +91,7 @@ pub struct ConsoleApp {
     pub(super) postoffice_windows: Vec<PostOfficeProperties>,
     pub(super) new_dialog: Option<NewDialog>,
     pub(super) server_dialog: Option<ServerDialog>,
+    pub(super) opening: Option<Opening>,
     pub(super) confirm: Option<Confirmation>,
     pub(super) previews: Vec<LoginPreview>,
     pub(super) about_open: bool,
@@ -146,6 +147,7 @@ impl ConsoleApp {
             postoffice_windows: Vec::new(),
             new_dialog: None,
             server_dialog: None,
+            opening: None,
             confirm: None,
             previews: Vec::new(),
             about_open: false,
@@ -507,10 +509,53 @@ impl ConsoleApp {
 
     /// Opens the store at `location`, or shows why it cannot be opened; every window of the
     /// previous store closes.
+    /// A store on a database server is opened on a thread of its own, so a slow or unreachable
+    /// server (up to its connect timeout) never freezes the window: the status bar says it is
+    /// connecting, and the store is put in place when the connection answered.
     pub(super) fn open_location(&mut self, location: &StoreLocation) {
-        let store = open_store(location, &self.keys);
-        self.replace_store(store);
-        self.opened(location);
+        if location.database_server().is_none() {
+            let store = open_store(location, &self.keys);
+            self.replace_store(store);
+            self.opened(location);
+            return;
+        }
+        let (sender, receiver) = mpsc::channel();
+        let (opening, keys, ctx) = (location.clone(), self.keys.clone(), self.ctx.clone());
+        let spawned = std::thread::Builder::new().name("mailmfa-open".to_owned()).spawn(move || {
+            if sender.send(open_store(&opening, &keys)).is_ok() {
+                ctx.request_repaint();
+            }
+        });
+        match spawned {
+            Ok(_) => {
+                self.info(format!("Connecting to {location}…"));
+                self.opening = Some(Opening { location: location.clone(), receiver });
+            }
+            Err(e) => self.error(format!("Could not start connecting: {e}")),
+        }
+    }
+
+    /// Whether a store on a database server is being opened.
+    pub fn is_opening(&self) -> bool {
+        self.opening.is_some()
+    }
+
+    /// Puts the store that finished opening in place (called every frame).
+    fn poll_opening(&mut self) {
+        let Some(opening) = &self.opening else { return };
+        let received = opening.receiver.try_recv();
+        if matches!(received, Err(mpsc::TryRecvError::Empty)) {
+            return;
+        }
+        let location = opening.location.clone();
+        self.opening = None;
+        match received {
+            Ok(store) => {
+                self.replace_store(store);
+                self.opened(&location);
+            }
+            Err(_) => self.error(format!("Connecting to {location} stopped without an answer.")),
+        }
     }
 
     /// Puts `service` in place of the open store (after a key import opened it).
@@ -556,6 +601,12 @@ impl ConsoleApp {
     }
 }
 
+/// A store on a database server being opened on another thread.
+pub(super) struct Opening {
+    location: StoreLocation,
+    receiver: mpsc::Receiver<StoreState>,
+}
+
 /// A window Esc may close.
 enum Closable {
     NewDialog,
@@ -569,6 +620,7 @@ enum Closable {
 impl eframe::App for ConsoleApp {
     fn logic(&mut self, _ctx: &Context, _frame: &mut eframe::Frame) {
         self.poll_jobs();
+        self.poll_opening();
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {

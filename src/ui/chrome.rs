@@ -97,7 +97,7 @@ impl ConsoleApp {
                         ui.label(format!("Store: {path} — not open"));
                     }
                 }
-                if self.jobs.running() > 0 {
+                if self.jobs.running() > 0 || self.is_opening() {
                     ui.separator();
                     ui.spinner();
                 }

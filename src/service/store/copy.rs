@@ -58,14 +58,15 @@ impl Store {
         replace: bool,
         before_commit: impl FnOnce(&Tx<'_>, &CopySummary) -> Result<(), E>,
     ) -> Result<CopySummary, E> {
-        let (identity, rows) = self.read(|tx| -> StoreResult<_> {
+        // Everything of the source from one snapshot.
+        let (identity, settings_version, rows) = self.read(|tx| -> StoreResult<_> {
             let identity = read_identity(tx.conn)?
                 .ok_or_else(|| StoreError::Corrupt("the source store has no identity".to_owned()))?;
             let rows = TABLES
                 .iter()
                 .map(|table| Ok((*table, tx.query(&format!("SELECT * FROM {table}"), &[])?)))
                 .collect::<StoreResult<Vec<(&str, Vec<Row>)>>>()?;
-            Ok((identity, rows))
+            Ok((identity, tx.settings_version()?, rows))
         })?;
         target.write(|tx| {
             let held = held_rows(tx.conn)?;
@@ -103,7 +104,7 @@ impl Store {
             write_identity_check(tx.conn, &identity.0, &identity.1)?;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('settings_version', ?1)",
-                &[&self.read(|source| source.settings_version())?.to_string()],
+                &[&settings_version.to_string()],
             )?;
             before_commit(tx, &summary)?;
             Ok(summary)

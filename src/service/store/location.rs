@@ -110,6 +110,14 @@ impl StoreLocation {
         }
     }
 
+    /// Where the store is, to tell the two kinds apart in one `match`.
+    pub fn place(&self) -> StorePlace<'_> {
+        match &self.place {
+            Place::File { path, .. } => StorePlace::File(path),
+            Place::Server(address) => StorePlace::Server(address),
+        }
+    }
+
     /// The store file, or `None` for a database server.
     pub fn file(&self) -> Option<&Path> {
         match &self.place {
@@ -138,6 +146,15 @@ impl StoreLocation {
     pub fn requested_mode(&self) -> Option<StoreMode> {
         matches!(self.place, Place::File { shared: true, .. }).then_some(StoreMode::Shared)
     }
+}
+
+/// A store file or a database on a server, as [`StoreLocation::place`] answers.
+#[derive(Debug, Clone, Copy)]
+pub enum StorePlace<'a> {
+    /// A SQLite file.
+    File(&'a Path),
+    /// A database on a PostgreSQL server.
+    Server(&'a ServerAddress),
 }
 
 impl std::fmt::Display for StoreLocation {

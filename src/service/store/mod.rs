@@ -30,7 +30,7 @@ use sql::{Conn, Dialect};
 
 pub use clients::{ClientRow, SigninRow, TransactionRow};
 pub use copy::CopySummary;
-pub use location::{ServerAddress, StoreLocation, StoreMode, default_store_path};
+pub use location::{ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
 
@@ -176,10 +176,9 @@ impl Store {
     /// migration, a journal mode that differs from the one the store records), so it works on a
     /// read-only file.
     pub fn open(location: &StoreLocation, keyring: &KeyRing) -> StoreResult<Self> {
-        match (location.file(), location.database_server()) {
-            (Some(path), _) => sqlite::open(location, path, keyring),
-            (None, Some(address)) => Self::open_server(location, address, keyring),
-            (None, None) => unreachable!("a store location is a file or a database server"),
+        match location.place() {
+            StorePlace::File(path) => sqlite::open(location, path, keyring),
+            StorePlace::Server(address) => Self::open_server(location, address, keyring),
         }
     }
 
@@ -244,10 +243,9 @@ impl Store {
     /// thread); `None` for a store in memory, which has no other connection.
     pub fn reopen(&self) -> StoreResult<Option<Self>> {
         let Some(location) = &self.location else { return Ok(None) };
-        let db = match (&self.db, location.file()) {
-            (Db::Postgres(pg), _) => Db::Postgres(Box::new(pg.reopen()?)),
-            (Db::Sqlite(_), Some(path)) => Db::Sqlite(sqlite::reopen(path)?),
-            (Db::Sqlite(_), None) => return Ok(None),
+        let db = match location.place() {
+            StorePlace::File(path) => Db::Sqlite(sqlite::reopen(path)?),
+            StorePlace::Server(address) => Db::Postgres(Box::new(PgConn::connect(address)?)),
         };
         Ok(Some(Self {
             db,
@@ -339,17 +337,16 @@ impl Store {
             let Some((id, check)) = read_identity(conn)? else { return Ok(false) };
             Ok(id == store_id && key.open(&key_check_context(&id), &check).is_ok())
         };
-        match (location.file(), location.database_server()) {
-            (Some(path), _) => check(Conn::Sqlite(&sqlite::open_read_only(path)?)),
-            (None, Some(address)) => in_server_transaction(&PgConn::connect(address)?, false, check),
-            (None, None) => Ok(false),
+        match location.place() {
+            StorePlace::File(path) => check(Conn::Sqlite(&sqlite::open_read_only(path)?)),
+            StorePlace::Server(address) => in_server_transaction(&PgConn::connect(address)?, false, check),
         }
     }
 
     /// Reads the id of the store at `location` without its key (for `key import`).
     pub fn peek_store_id(location: &StoreLocation) -> StoreResult<Option<String>> {
-        match (location.file(), location.database_server()) {
-            (Some(path), _) => {
+        match location.place() {
+            StorePlace::File(path) => {
                 if !path.exists() {
                     return Ok(None);
                 }
@@ -359,7 +356,7 @@ impl Store {
                 }
                 Ok(read_identity(Conn::Sqlite(&conn))?.map(|(id, _)| id))
             }
-            (None, Some(address)) => {
+            StorePlace::Server(address) => {
                 let pg = PgConn::connect(address)?;
                 let shown = pg.shown().to_owned();
                 in_server_transaction(&pg, false, |conn| {
@@ -369,7 +366,6 @@ impl Store {
                     Ok(read_identity(conn)?.map(|(id, _)| id))
                 })
             }
-            (None, None) => Ok(None),
         }
     }
 }

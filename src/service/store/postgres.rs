@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -29,6 +29,8 @@ const WRITE_LOCK: i64 = 0x006d_6169_6c6d_6661;
 const LOCK_TIMEOUT: &str = "10s";
 /// How long connecting may take when the address does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long data sent to the server may go unacknowledged before the connection counts as broken.
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Prepared = (Statement, Arc<[String]>);
 
@@ -59,24 +61,17 @@ impl PgConn {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // A server that stops answering in the middle of a login (a network partition, a frozen
+        // machine) ends the connection instead of holding the login for ever.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(SILENCE_TIMEOUT);
+        }
         if config.get_application_name().is_none() {
             config.application_name("mailmfa");
         }
         let tls = MakeRustlsConnect::new(tls_config(address).map_err(unusable)?);
         let client = open_client(&config, &tls, &shown)?;
         Ok(Self { client: RefCell::new(client), config, tls, statements: RefCell::default(), shown })
-    }
-
-    /// Another connection to the same database (for a worker thread).
-    pub fn reopen(&self) -> StoreResult<Self> {
-        let client = open_client(&self.config, &self.tls, &self.shown)?;
-        Ok(Self {
-            client: RefCell::new(client),
-            config: self.config.clone(),
-            tls: self.tls.clone(),
-            statements: RefCell::default(),
-            shown: self.shown.clone(),
-        })
     }
 
     /// The server and database, without a password, as messages show it.
@@ -176,8 +171,26 @@ impl PgConn {
     }
 }
 
+/// Connects, giving up after the connect timeout. The client library bounds only the opening of
+/// the socket; a server that takes the connection and then says nothing would hold the caller for
+/// ever. So the connection is made on a thread of its own, and waited for at most that long (the
+/// thread ends when the server finally answers or drops the connection).
 fn open_client(config: &Config, tls: &MakeRustlsConnect, shown: &str) -> StoreResult<Client> {
-    let mut client = config.connect(tls.clone()).map_err(|e| {
+    let limit = config.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
+    let (sender, receiver) = mpsc::channel();
+    let (connecting, tls) = (config.clone(), tls.clone());
+    std::thread::Builder::new()
+        .name("mailmfa-pg-connect".to_owned())
+        .spawn(move || drop(sender.send(connecting.connect(tls))))
+        .map_err(|e| StoreError::Open { path: shown.to_owned(), reason: format!("cannot start connecting: {e}") })?;
+    let connected = receiver.recv_timeout(limit).map_err(|_| StoreError::Open {
+        path: shown.to_owned(),
+        reason: format!(
+            "the database server did not answer within {} s (connect_timeout in the URL sets how long to wait)",
+            limit.as_secs_f32()
+        ),
+    })?;
+    let mut client = connected.map_err(|e| {
         let cause = cause(&e);
         let hint = if cause.contains("certificate") {
             "; a certificate from your own certificate authority needs its file named in the URL: \
