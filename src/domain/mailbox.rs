@@ -2,6 +2,7 @@
 //! state alone: the mode in force, the lock, the Status column, which provider a challenge uses, and
 //! how a lock grows.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use serde::Serialize;
@@ -72,7 +73,12 @@ impl Mailbox {
 
     /// Seconds until the lock ends, if locked at `now`.
     pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
-        self.locked_until.filter(|&until| until > now).map(|until| until - now)
+        locked_for(self.locked_until, now)
+    }
+
+    /// Whether *Unlock* has anything to do: a lock, or failures that count toward the next one.
+    pub fn can_unlock(&self, now: UnixTime) -> bool {
+        self.locked_for(now).is_some() || self.failures > 0
     }
 
     /// The Status column.
@@ -107,6 +113,17 @@ impl Mailbox {
         }
         Provider::ALL.into_iter().filter(|p| *p != self.provider).find(|p| enabled(*p) && self.reachable_by(*p, true))
     }
+}
+
+/// Seconds until a lock that lasts until `locked_until` ends, if it has not ended at `now`.
+pub(crate) fn locked_for(locked_until: Option<UnixTime>, now: UnixTime) -> Option<i64> {
+    locked_until.filter(|&until| until > now).map(|until| until - now)
+}
+
+/// Whether a mailbox enrolled in an authenticator app has no recovery code left: a lost phone
+/// would lock its user out.
+pub(crate) fn lacks_recovery_codes(enrolment: EnrolmentState, recovery_codes_left: i64) -> bool {
+    enrolment == EnrolmentState::Active && recovery_codes_left == 0
 }
 
 /// A mailbox's Status column: locked, or how far its provider is set up. It serialises as the
@@ -167,10 +184,11 @@ impl fmt::Display for MailboxStatus {
     }
 }
 
-/// One line of a post office's mailbox table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One line of a post office's mailbox table (serialised as `mailbox list --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxSummary {
     /// Its id.
+    #[serde(skip)]
     pub id: MailboxId,
     /// `mailbox@postoffice`.
     pub address: MailboxAddress,
@@ -183,9 +201,13 @@ pub struct MailboxSummary {
     /// The Status column.
     pub status: MailboxStatus,
     /// The last accepted login.
+    #[serde(serialize_with = "crate::clock::serialize_utc")]
     pub last_login: Option<UnixTime>,
     /// Known countries, sorted.
     pub known_countries: Vec<String>,
+    /// Whether *Unlock* has anything to do ([`Mailbox::can_unlock`]).
+    #[serde(skip)]
+    pub can_unlock: bool,
 }
 
 impl MailboxSummary {
@@ -200,8 +222,111 @@ impl MailboxSummary {
             status: mailbox.status(now),
             last_login: mailbox.last_login,
             known_countries,
+            can_unlock: mailbox.can_unlock(now),
         }
     }
+}
+
+/// How a cell of the mailbox table names things: with the console's labels (`Prompt by IP
+/// Address`, the mailbox's name within its post office), or with the words a script types
+/// (`new-ip`, the whole address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vocabulary {
+    /// What the console shows.
+    Labels,
+    /// What `mailbox list` prints.
+    Words,
+}
+
+/// What a cell of the mailbox table holds; each face draws a time and a status in its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text as it is.
+    Text(String),
+    /// A time, or never.
+    Time(Option<UnixTime>),
+    /// The Status column.
+    Status(MailboxStatus),
+}
+
+/// A column of the mailbox table. The console's result pane and `mailbox list` both show
+/// [`MAILBOX_COLUMNS`], so a column added there appears in both.
+#[derive(Debug, Clone, Copy)]
+pub struct MailboxColumn {
+    /// Its title.
+    pub title: &'static str,
+    /// Its cell for a mailbox.
+    pub cell: fn(&MailboxSummary, Vocabulary) -> Cell,
+    /// How it sorts (ties go by name).
+    pub order: fn(&MailboxSummary, &MailboxSummary) -> Ordering,
+    /// How wide the console draws it at first, in points.
+    pub width: f32,
+}
+
+/// The columns of the mailbox table, in order.
+pub const MAILBOX_COLUMNS: [MailboxColumn; 6] = [
+    MailboxColumn {
+        title: "Mailbox",
+        cell: |m, words| match words {
+            Vocabulary::Labels => Cell::Text(m.address.mailbox.to_string()),
+            Vocabulary::Words => Cell::Text(m.address.to_string()),
+        },
+        order: by_name,
+        width: 130.0,
+    },
+    MailboxColumn {
+        title: "Challenge",
+        cell: |m, words| {
+            let mode = match words {
+                Vocabulary::Labels => m.effective_challenge.label(),
+                Vocabulary::Words => m.effective_challenge.word(),
+            };
+            Cell::Text(if m.challenge == MailboxChallenge::Inherit {
+                format!("{mode} (inherited)")
+            } else {
+                mode.to_owned()
+            })
+        },
+        order: |a, b| a.effective_challenge.label().cmp(b.effective_challenge.label()),
+        width: 200.0,
+    },
+    MailboxColumn {
+        title: "Provider",
+        cell: |m, words| {
+            Cell::Text(
+                match words {
+                    Vocabulary::Labels => m.provider.label(),
+                    Vocabulary::Words => m.provider.word(),
+                }
+                .to_owned(),
+            )
+        },
+        order: |a, b| a.provider.label().cmp(b.provider.label()),
+        width: 100.0,
+    },
+    MailboxColumn {
+        title: "Status",
+        cell: |m, _| Cell::Status(m.status),
+        order: |a, b| a.status.cmp(&b.status),
+        width: 90.0,
+    },
+    MailboxColumn {
+        title: "Last login",
+        cell: |m, _| Cell::Time(m.last_login),
+        order: |a, b| a.last_login.cmp(&b.last_login),
+        width: 135.0,
+    },
+    MailboxColumn {
+        title: "Known countries",
+        cell: |m, _| Cell::Text(m.known_countries.join(", ")),
+        order: |a, b| a.known_countries.cmp(&b.known_countries),
+        width: 120.0,
+    },
+];
+
+/// Mailbox names in natural order: `user2` before `user10`.
+pub fn by_name(a: &MailboxSummary, b: &MailboxSummary) -> Ordering {
+    super::natural_order(a.address.mailbox.as_str(), b.address.mailbox.as_str())
 }
 
 /// An IP address or a country known for a mailbox, with when it was first and last seen.

@@ -8,35 +8,23 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::DomainError;
+use super::words::{word_list, words};
 
-/// When a mailbox is asked for its second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChallengeMode {
-    /// No second challenge.
-    Never,
-    /// A challenge on every login.
-    Always,
-    /// A challenge when the login comes from an IP address not yet known for the mailbox.
-    NewIp,
-    /// A challenge when the login comes from a country not yet known for the mailbox.
-    NewCountry,
+words! {
+    /// When a mailbox is asked for its second factor.
+    pub enum ChallengeMode ("challenge mode") {
+        /// No second challenge.
+        Never = "never",
+        /// A challenge on every login.
+        Always = "always",
+        /// A challenge when the login comes from an IP address not yet known for the mailbox.
+        NewIp = "new-ip",
+        /// A challenge when the login comes from a country not yet known for the mailbox.
+        NewCountry = "new-country",
+    }
 }
 
 impl ChallengeMode {
-    /// Every mode, in the order the console lists them.
-    pub const ALL: [ChallengeMode; 4] = [Self::Never, Self::Always, Self::NewIp, Self::NewCountry];
-
-    /// The command-line word (`new-ip`).
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Never => "never",
-            Self::Always => "always",
-            Self::NewIp => "new-ip",
-            Self::NewCountry => "new-country",
-        }
-    }
-
     /// The name the console shows (`Prompt by IP Address`).
     pub fn label(self) -> &'static str {
         match self {
@@ -46,22 +34,25 @@ impl ChallengeMode {
             Self::NewCountry => "Prompt by Country",
         }
     }
-}
 
-impl FromStr for ChallengeMode {
-    type Err = DomainError;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.word().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| DomainError::invalid("challenge mode", raw, "use never, always, new-ip or new-country"))
+    /// The name in a narrow column's header (`By IP`).
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::Always => "Always",
+            Self::NewIp => "By IP",
+            Self::NewCountry => "By country",
+        }
     }
-}
 
-impl fmt::Display for ChallengeMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
+    /// The name a mail user reads on the webmail's settings page (`At every sign-in`).
+    pub fn user_label(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::Always => "At every sign-in",
+            Self::NewIp => "When I sign in from a new IP address",
+            Self::NewCountry => "When I sign in from a new country",
+        }
     }
 }
 
@@ -83,6 +74,19 @@ impl MailboxChallenge {
         }
     }
 
+    /// The name a mail user reads on the webmail's settings page.
+    pub fn user_label(self) -> &'static str {
+        match self {
+            Self::Inherit => "As my organisation decides",
+            Self::Mode(mode) => mode.user_label(),
+        }
+    }
+
+    /// Every choice: inherit, then each mode.
+    pub fn all() -> impl Iterator<Item = Self> {
+        std::iter::once(Self::Inherit).chain(ChallengeMode::ALL.map(Self::Mode))
+    }
+
     /// The mode in force, given the post office's default.
     pub fn effective(self, postoffice_default: ChallengeMode) -> ChallengeMode {
         match self {
@@ -100,7 +104,7 @@ impl FromStr for MailboxChallenge {
             return Ok(Self::Inherit);
         }
         raw.parse().map(Self::Mode).map_err(|_| {
-            DomainError::invalid("challenge mode", raw, "use inherit, never, always, new-ip or new-country")
+            DomainError::invalid("challenge mode", raw, format!("use {}", word_list(Self::all().map(Self::word))))
         })
     }
 }
@@ -117,31 +121,20 @@ impl Serialize for MailboxChallenge {
     }
 }
 
-/// What delivers the second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// An RFC 6238 authenticator app.
-    Totp,
-    /// A one-time code by SMS through the HTTP gateway.
-    Sms,
-    /// A one-time code e-mailed to an alternate address through the SMTP relay.
-    Smtp,
+words! {
+    /// What delivers the second factor.
+    #[derive(PartialOrd, Ord)]
+    pub enum Provider ("provider") {
+        /// An RFC 6238 authenticator app.
+        Totp = "totp",
+        /// A one-time code by SMS through the HTTP gateway.
+        Sms = "sms",
+        /// A one-time code e-mailed to an alternate address through the SMTP relay.
+        Smtp = "smtp",
+    }
 }
 
 impl Provider {
-    /// Every provider, in the order the console lists them.
-    pub const ALL: [Provider; 3] = [Self::Totp, Self::Sms, Self::Smtp];
-
-    /// The command-line word.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Totp => "totp",
-            Self::Sms => "sms",
-            Self::Smtp => "smtp",
-        }
-    }
-
     /// The name the console shows.
     pub fn label(self) -> &'static str {
         match self {
@@ -150,22 +143,23 @@ impl Provider {
             Self::Smtp => "SMTP address",
         }
     }
-}
 
-impl FromStr for Provider {
-    type Err = DomainError;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.word().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| DomainError::invalid("provider", raw, "use totp, sms or smtp"))
+    /// The name in a narrow column's header.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::Totp => "TOTP",
+            Self::Sms => "SMS",
+            Self::Smtp => "E-mail",
+        }
     }
-}
 
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
+    /// The name a mail user reads on the webmail's settings page.
+    pub fn user_label(self) -> &'static str {
+        match self {
+            Self::Totp => "Authenticator app",
+            Self::Sms => "Text message (SMS)",
+            Self::Smtp => "E-mail to another address",
+        }
     }
 }
 
@@ -205,39 +199,27 @@ pub enum Configurer {
     EndUser,
 }
 
-/// Where a mailbox's TOTP secret stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnrolmentState {
-    /// No secret: the next login that needs TOTP enrols.
-    None,
-    /// A secret was shown as a QR code and waits for its first code.
-    Pending,
-    /// The secret verified once and is in use.
-    Active,
-}
-
-impl EnrolmentState {
-    /// The stored word.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Pending => "pending",
-            Self::Active => "active",
-        }
+words! {
+    /// Where a mailbox's TOTP secret stands.
+    pub enum EnrolmentState ("enrolment state") {
+        /// No secret: the next login that needs TOTP enrols.
+        None = "none",
+        /// A secret was shown as a QR code and waits for its first code.
+        Pending = "pending",
+        /// The secret verified once and is in use.
+        Active = "active",
     }
 }
 
-impl FromStr for EnrolmentState {
+/// A value to set, or an empty one to clear it (an SMS number, an alternate address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clearable<T>(pub Option<T>);
+
+impl<T: FromStr<Err = DomainError>> FromStr for Clearable<T> {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        match raw {
-            "none" => Ok(Self::None),
-            "pending" => Ok(Self::Pending),
-            "active" => Ok(Self::Active),
-            _ => Err(DomainError::invalid("enrolment state", raw, "expected none, pending or active")),
-        }
+        if raw.trim().is_empty() { Ok(Self(None)) } else { raw.parse().map(|value| Self(Some(value))) }
     }
 }
 

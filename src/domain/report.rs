@@ -8,7 +8,9 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+use super::mailbox::{lacks_recovery_codes, locked_for};
 use super::{ChallengeMode, EnrolmentState, MailboxChallenge, MailboxStatus, PostOfficeName, Provider};
+use crate::clock::UnixTime;
 
 /// Mailboxes that share everything the report counts by: the store's answer, one row per group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +29,12 @@ pub struct CoverageGroup {
     pub has_sms: bool,
     /// They have an alternate address.
     pub has_alt_email: bool,
-    /// They are locked now.
-    pub locked: bool,
+    /// Until when they are locked (a time past: no longer).
+    pub locked_until: Option<UnixTime>,
     /// No login of theirs was ever accepted.
     pub never_signed_in: bool,
-    /// Enrolled in a TOTP app, without an unused recovery code: a lost phone locks them out.
-    pub no_recovery_codes: bool,
+    /// How many unused recovery codes each has.
+    pub recovery_codes_left: i64,
     /// How many mailboxes.
     pub count: i64,
 }
@@ -43,11 +45,11 @@ pub struct CoverageCounts {
     /// Mailboxes.
     pub mailboxes: i64,
     /// By the mode in force, in [`ChallengeMode::ALL`] order.
-    pub modes: [i64; 4],
+    pub modes: [i64; ChallengeMode::ALL.len()],
     /// By provider, in [`Provider::ALL`] order.
-    pub providers: [i64; 3],
+    pub providers: [i64; Provider::ALL.len()],
     /// By state, in [`MailboxStatus::ALL`] order.
-    pub statuses: [i64; 4],
+    pub statuses: [i64; MailboxStatus::ALL.len()],
     /// No login ever accepted.
     pub never_signed_in: i64,
     /// Enrolled in a TOTP app, without an unused recovery code.
@@ -78,11 +80,11 @@ impl CoverageCounts {
         MailboxStatus::ALL.iter().position(|s| *s == status).map_or(0, |i| self.statuses[i])
     }
 
-    fn add(&mut self, group: &CoverageGroup) {
+    fn add(&mut self, group: &CoverageGroup, now: UnixTime) {
         let n = group.count;
         let mode = group.challenge.effective(group.postoffice_challenge);
-        let status =
-            MailboxStatus::of(group.locked, group.provider, group.enrolment, group.has_sms, group.has_alt_email);
+        let locked = locked_for(group.locked_until, now).is_some();
+        let status = MailboxStatus::of(locked, group.provider, group.enrolment, group.has_sms, group.has_alt_email);
         self.mailboxes += n;
         bump(&mut self.modes, ChallengeMode::ALL.iter().position(|m| *m == mode), n);
         bump(&mut self.providers, Provider::ALL.iter().position(|p| *p == group.provider), n);
@@ -90,7 +92,7 @@ impl CoverageCounts {
         if group.never_signed_in {
             self.never_signed_in += n;
         }
-        if group.no_recovery_codes {
+        if lacks_recovery_codes(group.enrolment, group.recovery_codes_left) {
             self.no_recovery_codes += n;
         }
     }
@@ -143,8 +145,12 @@ pub struct CoverageReport {
 }
 
 impl CoverageReport {
-    /// The report of these post offices (listed by name) from the store's groups.
-    pub fn from_groups(postoffices: impl IntoIterator<Item = PostOfficeName>, groups: &[CoverageGroup]) -> Self {
+    /// The report of these post offices (listed by name) from the store's groups, as of `now`.
+    pub fn from_groups(
+        postoffices: impl IntoIterator<Item = PostOfficeName>,
+        groups: &[CoverageGroup],
+        now: UnixTime,
+    ) -> Self {
         let mut rows: Vec<CoverageRow> = postoffices
             .into_iter()
             .map(|postoffice| CoverageRow { postoffice, counts: CoverageCounts::default() })
@@ -154,8 +160,8 @@ impl CoverageReport {
         for group in groups {
             let at = rows.binary_search_by(|r| r.postoffice.as_str().cmp(group.postoffice.as_str()));
             if let Some(row) = at.ok().and_then(|i| rows.get_mut(i)) {
-                row.counts.add(group);
-                total.add(group);
+                row.counts.add(group, now);
+                total.add(group, now);
             }
         }
         Self { postoffices: rows, total }

@@ -1,9 +1,11 @@
-//! `mailmfa serve`: the login engine as a long-running HTTP service (DESIGN.md §8). This face
+//! `mailmfa serve`: the login engine as a long-running HTTP service (docs/DESIGN.md §8). This face
 //! parses HTTP and calls the service, as the command line parses arguments: [`http`] has the
 //! routes, [`writer`] the group commit (one thread owns the store), [`limits`] the request rates,
 //! and this file the listener — plain HTTP only on a loopback address, HTTPS (rustls) anywhere
 //! else — with its connection cap, read timeouts and graceful shutdown.
 
+mod api;
+mod failure;
 mod http;
 mod limits;
 mod pages;
@@ -65,9 +67,6 @@ pub enum ServeError {
         "{0} is not a loopback address: other machines would send codes and keys in the clear. Set serve.tls_cert and serve.tls_key (PEM files) for HTTPS, or listen on 127.0.0.1 behind a reverse proxy that terminates TLS"
     )]
     NeedsTls(SocketAddr),
-    /// `serve.listen` is not an address.
-    #[error("serve.listen {0:?} is not address:port")]
-    BadListen(String),
     /// Only one of the certificate and the key is set.
     #[error("set both serve.tls_cert and serve.tls_key, or neither")]
     HalfTls,
@@ -108,10 +107,7 @@ pub fn run(
 ) -> Result<(), ServeError> {
     let service = Service::open(location, keys)?;
     let settings = service.typed_settings()?;
-    let listen = match options.listen {
-        Some(addr) => addr,
-        None => settings.serve_listen.parse().map_err(|_| ServeError::BadListen(settings.serve_listen.clone()))?,
-    };
+    let listen = options.listen.unwrap_or(settings.serve_listen);
     let tls = tls_acceptor(&settings.serve_tls_cert, &settings.serve_tls_key)?;
     if tls.is_none() && !listen.ip().is_loopback() {
         return Err(ServeError::NeedsTls(listen));

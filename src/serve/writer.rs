@@ -7,13 +7,13 @@ use std::thread;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::service::{ApiOutcome, ApiRequest, Caller, SentCode, Service, ServiceError, ServiceResult};
+use crate::service::{ApiJob, ApiOutcome, ApiRequest, Caller, SentCode, Service, ServiceError, ServiceResult};
 
 /// The most requests one commit takes.
 pub const MAX_BATCH: usize = 512;
 
 enum Job {
-    Api(Caller, ApiRequest, oneshot::Sender<ApiOutcome>),
+    Api(ApiJob),
     Delivered(SentCode, oneshot::Sender<ServiceResult<()>>),
 }
 
@@ -40,9 +40,11 @@ impl Writer {
     }
 
     /// Runs one API request; the answer comes after its commit.
-    pub async fn call(&self, caller: Caller, request: ApiRequest) -> ApiOutcome {
+    pub async fn call<R: ApiRequest>(&self, caller: Caller, request: R) -> ApiOutcome<R::Answer> {
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send(Job::Api(caller, request, reply)).await.is_err() {
+        // A receiver that went away (the client hung up) needs no answer.
+        let job = ApiJob::new(caller, request, move |outcome| drop(reply.send(outcome)));
+        if self.jobs.send(Job::Api(job)).await.is_err() {
             return ApiOutcome { result: Err(stopped()), delivery: None };
         }
         answer.await.unwrap_or(ApiOutcome { result: Err(stopped()), delivery: None })
@@ -61,14 +63,10 @@ impl Writer {
 fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
     while let Some(first) = queue.blocking_recv() {
         let mut calls = Vec::new();
-        let mut replies = Vec::new();
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Api(caller, request, reply) => {
-                    calls.push((caller, request));
-                    replies.push(reply);
-                }
+                Job::Api(call) => calls.push(call),
                 Job::Delivered(sent, reply) => {
                     // A receiver that went away (the client hung up) needs no answer.
                     drop(reply.send(service.finish_delivery(sent)));
@@ -78,11 +76,8 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 next = queue.try_recv().ok();
             }
         }
-        if calls.is_empty() {
-            continue;
-        }
-        for (outcome, reply) in service.api_batch(calls).into_iter().zip(replies) {
-            drop(reply.send(outcome));
+        if !calls.is_empty() {
+            service.api_batch(calls);
         }
     }
 }

@@ -12,9 +12,39 @@ use crate::clock::UnixTime;
 use crate::domain::{
     AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState, IpNetwork,
     KnownLocation, LetterCode, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, NoticeEvent, PhoneNumber,
-    PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, Settings,
-    join_networks, known_since, natural_order, setting, totp,
+    PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, SettingKind,
+    Settings, join_networks, known_since, natural_order, setting, totp,
 };
+
+/// What `mailbox reset` forgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetParts {
+    /// The TOTP secret, its replay state and failure counter (and with them the remembered
+    /// devices): the next login enrols again.
+    pub code: bool,
+    /// The known countries and IP addresses.
+    pub countries: bool,
+    /// The remembered devices.
+    pub devices: bool,
+}
+
+impl ResetParts {
+    /// Whether nothing is asked for.
+    pub fn is_empty(self) -> bool {
+        self == Self::default()
+    }
+}
+
+/// What `mailbox reset` forgot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetDone {
+    /// The two factor code was reset.
+    pub code_reset: bool,
+    /// How many remembered devices were forgotten, if they were.
+    pub devices_forgotten: Option<usize>,
+    /// How many known countries and IP addresses were forgotten, if they were.
+    pub places_forgotten: Option<(usize, usize)>,
+}
 
 /// What `postoffice set` changes; `None` keeps a value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -197,7 +227,7 @@ impl Service {
         self.store.read(|tx| {
             let mailbox = existing_mailbox(tx, address)?;
             let now = self.now();
-            let settings = self.world.current(tx)?.0.settings;
+            let settings = self.world.current(tx)?.settings;
             let since = known_since(now, settings.known_max_age_days);
             let known_ips = tx.known_ips(mailbox.id, since)?;
             let known_countries = tx.known_countries(mailbox.id, since)?;
@@ -231,8 +261,8 @@ impl Service {
                 }
                 None => (tx.postoffices()?.into_iter().map(|po| po.name).collect(), None),
             };
-            let groups = tx.coverage_groups(id, now)?;
-            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups))
+            let groups = tx.coverage_groups(id)?;
+            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups, now))
         })
     }
 
@@ -271,16 +301,33 @@ impl Service {
 
     /// Clears the TOTP secret (so the next login enrols with a new QR code), its replay state, the
     /// failure counter and any outstanding code.
-    pub fn reset_two_factor_code(&self, address: &MailboxAddress) -> ServiceResult<()> {
+    pub fn reset_two_factor_code(&self, address: &MailboxAddress) -> ServiceResult<usize> {
         let shown = address.to_string();
         self.audited("mailbox.reset_code", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
             tx.reset_two_factor_code(mb.id)?;
+            // A remembered device vouched for the old factor; it must not outlive it.
             let devices = tx.forget_devices(mb.id)?;
             self.notify_in(tx, &mb, NoticeEvent::CodeReset, None)?;
-            Ok(((), format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
+            Ok((devices, format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
         })
-        .inspect(|()| self.send_notices_later())
+        .inspect(|_| self.send_notices_later())
+    }
+
+    /// `mailbox reset`: the parts asked for, each its own audited action. A code reset forgets
+    /// the remembered devices too, so they are not forgotten twice.
+    pub fn reset_mailbox(&self, address: &MailboxAddress, parts: ResetParts) -> ServiceResult<ResetDone> {
+        let mut done = ResetDone::default();
+        if parts.code {
+            done.code_reset = true;
+            done.devices_forgotten = Some(self.reset_two_factor_code(address)?);
+        } else if parts.devices {
+            done.devices_forgotten = Some(self.forget_devices(address)?);
+        }
+        if parts.countries {
+            done.places_forgotten = Some(self.reset_country_exceptions(address)?);
+        }
+        Ok(done)
     }
 
     /// Forgets the devices the mailbox's user asked to remember: each is challenged again. How
@@ -475,8 +522,8 @@ impl Service {
     pub fn set_setting(&self, key: &str, raw: &str) -> ServiceResult<()> {
         let def = setting(key)?;
         let value = Zeroizing::new(def.parse(raw)?);
-        if def.key == "geoip.path" && !value.is_empty() && !Path::new(value.as_str()).is_file() {
-            return Err(ServiceError::GeoipMissing(value.as_str().into()));
+        if def.kind == SettingKind::Path && !value.is_empty() && !Path::new(value.as_str()).is_file() {
+            return Err(ServiceError::FileMissing { key: def.key, path: value.as_str().into() });
         }
         self.audited("settings.set", None, |tx| {
             tx.set_setting(def, &value)?;

@@ -31,7 +31,7 @@ pub enum ServiceError {
     #[error("there is no mailbox {0}")]
     NoMailbox(MailboxAddress),
     /// A login named a post office the store does not have.
-    #[error("there is no post office {0} in the mailmfa store; add it with `mailmfa postoffice add`")]
+    #[error("there is no post office {0} in the mailmfa store")]
     UnknownPostOffice(PostOfficeName),
     /// The post office to create exists.
     #[error("a post office named {0} already exists")]
@@ -40,9 +40,7 @@ pub enum ServiceError {
     #[error("the mailbox {0} already exists")]
     MailboxExists(MailboxAddress),
     /// The post office still has mailboxes.
-    #[error(
-        "post office {name} has {mailboxes} mailboxes; remove them first or confirm removing them too (--with-mailboxes)"
-    )]
+    #[error("post office {name} has {mailboxes} mailboxes; nothing was removed")]
     PostOfficeNotEmpty {
         /// The post office.
         name: PostOfficeName,
@@ -79,9 +77,14 @@ pub enum ServiceError {
         /// The provider chosen.
         provider: Provider,
     },
-    /// The GeoIP database file to use does not exist.
-    #[error("the GeoIP database {path} does not exist", path = .0.display())]
-    GeoipMissing(PathBuf),
+    /// A setting names a file that does not exist.
+    #[error("{key}: the file {} does not exist", path.display())]
+    FileMissing {
+        /// The setting.
+        key: &'static str,
+        /// The file it names.
+        path: PathBuf,
+    },
     /// The country database cannot be read.
     #[error(transparent)]
     Geo(#[from] GeoError),
@@ -95,7 +98,7 @@ pub enum ServiceError {
     #[error("TOTP codes come from the user's app; test sms or smtp")]
     NothingToTest,
     /// The file to import a key into is not a mailmfa store.
-    #[error("{0} is not an initialised mailmfa store; point --store at the shared store this key belongs to")]
+    #[error("{0} is not an initialised mailmfa store")]
     NotAStore(String),
     /// The key file belongs to another store.
     #[error(
@@ -166,9 +169,7 @@ pub enum ServiceError {
     #[error("this login's code comes from an authenticator app; there is nothing to send again")]
     NothingToResend,
     /// A sign-in's return URL is not one the client may send browsers back to.
-    #[error(
-        "the return URL {0:?} is not within a return URL prefix of this API client (mailmfa client add --return-url)"
-    )]
+    #[error("the return URL {0:?} is not within a return URL prefix of this API client")]
     ReturnUrlRefused(String),
     /// The hosted pages need the address browsers reach them at.
     #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]

@@ -1,4 +1,4 @@
-//! The hosted sign-in pages' side of the front door (DESIGN.md §9): a webmail starts a sign-in
+//! The hosted sign-in pages' side of the front door (docs/DESIGN.md §9): a webmail starts a sign-in
 //! with a return URL its client may use; the browser completes it on mailmfa's pages (enrol, code,
 //! resend, locked, expired); the webmail redeems the ticket the browser brings back — once, within a
 //! minute, and only the client that asked for it.
@@ -6,8 +6,9 @@
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
+use super::api::{ApiRequest, CallContext, Done};
 use super::engine;
-use super::login::{CodeDelivery, LoginStart, parse_held, parse_login};
+use super::login::{CodeDelivery, LoginStart, parse_held, parse_login, shown};
 use super::store::{ClientRow, SigninRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
@@ -127,9 +128,84 @@ pub struct PageFacts {
     pub remember_days: i64,
 }
 
+/// `POST /v1/signin`: a login that the hosted pages complete.
+#[derive(Debug, Clone)]
+pub struct SigninRequest {
+    /// The mailbox, as sent.
+    pub address: String,
+    /// The login's IP address, as sent.
+    pub ip: String,
+    /// Where the browser goes back to, with a ticket.
+    pub return_url: String,
+}
+
+/// What `POST /v1/signin` decided, and the sign-in whose pages complete it (unless it is `allow`).
+#[derive(Debug)]
+pub struct SigninStarted {
+    /// The decision.
+    pub answer: BeginAnswer,
+    /// The sign-in's id: its page is `/signin/{id}`.
+    pub signin: Option<String>,
+}
+
+impl ApiRequest for SigninRequest {
+    type Answer = SigninStarted;
+
+    fn action(&self) -> &'static str {
+        "signin.begin"
+    }
+
+    fn subject(&self) -> (Option<String>, Option<String>) {
+        (Some(shown(&self.address)), None)
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<SigninStarted>> {
+        let (answer, signin, delivery) =
+            cx.service.start_signin(cx.tx, cx.client()?, &self.address, &self.ip, &self.return_url)?;
+        Ok(Done { answer: SigninStarted { answer, signin }, delivery })
+    }
+}
+
+/// `POST /v1/signin/redeem`: the ticket a browser brought back.
+#[derive(Debug, Clone)]
+pub struct RedeemRequest {
+    /// The ticket.
+    pub ticket: String,
+}
+
+impl ApiRequest for RedeemRequest {
+    /// The mailbox the ticket vouches for, or `None` for one unknown, used or expired.
+    type Answer = Option<MailboxAddress>;
+
+    fn action(&self) -> &'static str {
+        "signin.redeem"
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Option<MailboxAddress>>> {
+        Ok(Done::only(cx.service.redeem_ticket(cx.tx, cx.client()?, &self.ticket)?))
+    }
+}
+
+impl ApiRequest for PageRequest {
+    type Answer = PageAnswer;
+
+    fn action(&self) -> &'static str {
+        "signin.page"
+    }
+
+    fn needs_client(&self) -> bool {
+        false
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<PageAnswer>> {
+        let (answer, delivery) = cx.service.signin_page(cx.tx, self)?;
+        Ok(Done { answer, delivery })
+    }
+}
+
 impl Service {
     /// Starts a sign-in: the decision and, unless it is `allow`, the sign-in whose pages complete it.
-    pub(super) fn start_signin(
+    fn start_signin(
         &self,
         tx: &Tx<'_>,
         client: &ClientRow,
@@ -142,7 +218,7 @@ impl Service {
             return Err(ServiceError::ReturnUrlRefused(return_url.chars().take(200).collect()));
         }
         let (address, ip) = parse_login(address, ip)?;
-        let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
+        let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None)?;
         let Some(transaction) = self.open_transaction(tx, client, &address, ip, &answer)? else {
             return Ok((answer, None, delivery));
         };
@@ -191,23 +267,14 @@ impl Service {
     }
 
     /// The mailbox a ticket vouches for: once, within a minute, for the client that asked.
-    pub(super) fn redeem_ticket(
-        &self,
-        tx: &Tx<'_>,
-        client: &ClientRow,
-        ticket: &str,
-    ) -> ServiceResult<Option<MailboxAddress>> {
+    fn redeem_ticket(&self, tx: &Tx<'_>, client: &ClientRow, ticket: &str) -> ServiceResult<Option<MailboxAddress>> {
         let hash = tx.key().code_hash(TICKET_CONTEXT, ticket);
         let mailbox = tx.take_ticket(&hash, &client.id, self.now())?;
         Ok(mailbox.map(|m| m.parse()).transpose()?)
     }
 
     /// A sign-in page, or one of its forms.
-    pub(super) fn signin_page(
-        &self,
-        tx: &Tx<'_>,
-        request: &PageRequest,
-    ) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
+    fn signin_page(&self, tx: &Tx<'_>, request: &PageRequest) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
         let now = self.now();
         let id = match request {
             PageRequest::View { signin, .. }
@@ -245,32 +312,10 @@ impl Service {
                 Ok((self.page_of(tx, &signin, None)?, delivery))
             }
             PageRequest::Code { code, remember, .. } => {
-                let Ok(code) = code.trim().parse::<Passcode>() else {
-                    return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
-                };
-                let verified = self.verify_login_in(tx, &address, ip, &code, *remember)?;
-                match verified.answer {
-                    VerifyAnswer::Accepted => {
-                        let lifetime =
-                            if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
-                        let redirect = self.complete_signin(tx, &signin, &transaction.id, lifetime)?;
-                        let days = self.world.current(tx)?.0.settings.remember_days;
-                        let remember = verified.device_token.map(|token| (token, days));
-                        Ok((PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember }, None))
-                    }
-                    VerifyAnswer::Rejected { reason } => {
-                        let note = match reason {
-                            RejectReason::Expired => PageNote::ExpiredCode,
-                            RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => {
-                                PageNote::WrongCode
-                            }
-                        };
-                        Ok((self.page_of(tx, &signin, Some(note))?, None))
-                    }
-                }
+                Ok((self.code_typed(tx, &signin, &transaction.id, (&address, ip), code, *remember)?, None))
             }
             PageRequest::Resend { .. } => {
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
+                let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None)?;
                 let note = match answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         let until = now + self.login_lifetime(tx)?;
@@ -281,6 +326,40 @@ impl Service {
                     _ => None,
                 };
                 Ok((self.page_of(tx, &signin, note)?, delivery))
+            }
+        }
+    }
+
+    /// The code form of a sign-in: an accepted code completes it, anything else shows the form
+    /// again with what was wrong.
+    fn code_typed(
+        &self,
+        tx: &Tx<'_>,
+        signin: &SigninRow,
+        transaction: &str,
+        (address, ip): (&MailboxAddress, LoginIp),
+        code: &str,
+        remember: bool,
+    ) -> ServiceResult<PageAnswer> {
+        let Ok(code) = code.trim().parse::<Passcode>() else {
+            return self.page_of(tx, signin, Some(PageNote::BadCode));
+        };
+        let verified = self.verify_login_in(tx, address, ip, &code, remember)?;
+        match verified.answer {
+            VerifyAnswer::Accepted => {
+                let lifetime =
+                    if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
+                let redirect = self.complete_signin(tx, signin, transaction, lifetime)?;
+                let days = self.world.current(tx)?.settings.remember_days;
+                let remember = verified.device_token.map(|token| (token, days));
+                Ok(PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember })
+            }
+            VerifyAnswer::Rejected { reason } => {
+                let note = match reason {
+                    RejectReason::Expired => PageNote::ExpiredCode,
+                    RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => PageNote::WrongCode,
+                };
+                self.page_of(tx, signin, Some(note))
             }
         }
     }
@@ -316,12 +395,12 @@ impl Service {
             csrf: signin.csrf.clone(),
             note,
             return_origin: origin_of(&signin.return_url).to_owned(),
-            remember_days: self.world.current(tx)?.0.settings.remember_days,
+            remember_days: self.world.current(tx)?.settings.remember_days,
         };
         let provider = mailbox.challenge_provider(&tx.providers()?).unwrap_or(mailbox.provider);
         if provider == Provider::Totp && mailbox.status(now) == MailboxStatus::Pending {
             if let Some(secret) = tx.totp_secret(mailbox.id)?.filter(|s| s.state == EnrolmentState::Pending) {
-                let (snapshot, _) = self.world.current(tx)?;
+                let snapshot = self.world.current(tx)?;
                 let otpauth_uri = totp::otpauth_uri(&snapshot.settings.issuer, &address, &secret.secret);
                 let b32 = totp::secret_base32(&secret.secret);
                 let groups: Vec<&str> = b32.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();

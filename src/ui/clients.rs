@@ -6,7 +6,7 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::command::{Command, Confirmation, PlatformCommand};
+use super::intent::{Confirmation, Intent, PlatformIntent};
 use super::model::when_short;
 use super::shown_once::shown_once;
 use crate::domain::{DomainError, parse_networks, parse_url_prefixes};
@@ -79,7 +79,7 @@ impl ClientsPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         egui::ScrollArea::vertical().id_salt("clients-pane").auto_shrink(false).show(ui, |ui| {
             ui.heading("API Clients");
             ui.label(
@@ -91,9 +91,9 @@ impl ClientsPane {
             );
             ui.add_space(6.0);
             self.key_ui(ui);
-            self.table_ui(ui, commands);
+            self.table_ui(ui, intents);
             ui.add_space(12.0);
-            self.form_ui(ui, commands);
+            self.form_ui(ui, intents);
         });
     }
 
@@ -109,7 +109,7 @@ impl ClientsPane {
         ui.add_space(6.0);
     }
 
-    fn table_ui(&self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn table_ui(&self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         if self.clients.is_empty() {
             ui.label("No API clients yet. Create one below, then give its key to the webmail.");
             return;
@@ -156,7 +156,7 @@ impl ClientsPane {
                         });
                         row.col(|ui| {
                             if ui.button("Remove…").on_hover_text(format!("Remove {}", client.name)).clicked() {
-                                commands.push(Confirmation::remove_client(&client.name));
+                                intents.push(Confirmation::remove_client(&client.name));
                             }
                         });
                     });
@@ -164,7 +164,7 @@ impl ClientsPane {
         });
     }
 
-    fn form_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn form_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.label(RichText::new("New API client").strong().size(15.0));
         ui.separator();
         let mut enter = false;
@@ -202,19 +202,19 @@ impl ClientsPane {
             match self.parse() {
                 Ok(command) => {
                     self.problem = None;
-                    commands.push(command);
+                    intents.push(command);
                 }
                 Err(e) => self.problem = Some(Problem::Invalid(e)),
             }
         }
     }
 
-    fn parse(&self) -> Result<Command, DomainError> {
+    fn parse(&self) -> Result<Intent, DomainError> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err(DomainError::Empty("client name"));
         }
-        Ok(Command::Platform(PlatformCommand::AddClient {
+        Ok(Intent::Platform(PlatformIntent::AddClient {
             name: name.to_owned(),
             allow: parse_networks(&self.allow)?,
             return_urls: parse_url_prefixes(&self.return_urls)?,

@@ -5,7 +5,7 @@
 use egui::{Color32, RichText, Ui, pos2, vec2};
 use egui_extras::{Column, TableBuilder};
 
-use super::command::{Command, StoreCommand};
+use super::intent::{Intent, StoreIntent};
 use crate::domain::{ChallengeMode, CoverageCounts, CoverageReport, MailboxStatus, Provider};
 
 /// How many post offices the chart shows besides the total: the largest ones.
@@ -41,12 +41,12 @@ impl ReportsPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.horizontal(|ui| {
             ui.heading("Reports — Coverage");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Export CSV…").clicked() {
-                    commands.push(Command::Store(StoreCommand::ExportCoverage));
+                    intents.push(Intent::Store(StoreIntent::ExportCoverage));
                 }
             });
         });
@@ -125,8 +125,8 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
     let mut titles = vec!["Post office".to_owned(), "Mailboxes".to_owned()];
     titles.extend(MailboxStatus::ALL.iter().map(|s| capitalised(s.label())));
     titles.extend(["Never signed in".to_owned(), "No recovery codes".to_owned()]);
-    titles.extend(ChallengeMode::ALL.iter().map(|m| short_mode(*m).to_owned()));
-    titles.extend(Provider::ALL.iter().map(|p| short_provider(*p).to_owned()));
+    titles.extend(ChallengeMode::ALL.iter().map(|m| m.short_label().to_owned()));
+    titles.extend(Provider::ALL.iter().map(|p| p.short_label().to_owned()));
     let row_count = report.postoffices.len() + 1;
     let height = egui::TextStyle::Body.resolve(ui.style()).size.max(ui.spacing().interact_size.y);
     ui.push_id("coverage-table", |ui| {
@@ -170,25 +170,6 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
                 });
             });
     });
-}
-
-/// A challenge mode in a narrow column's header (the full name is in the Properties windows).
-fn short_mode(mode: ChallengeMode) -> &'static str {
-    match mode {
-        ChallengeMode::Never => "Never",
-        ChallengeMode::Always => "Always",
-        ChallengeMode::NewIp => "By IP",
-        ChallengeMode::NewCountry => "By country",
-    }
-}
-
-/// A provider in a narrow column's header.
-fn short_provider(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Totp => "TOTP",
-        Provider::Sms => "SMS",
-        Provider::Smtp => "E-mail",
-    }
 }
 
 fn capitalised(word: &str) -> String {

@@ -474,20 +474,19 @@ impl Tx<'_> {
 
 impl Tx<'_> {
     /// The mailboxes of one post office (or of all) grouped by what the coverage report counts
-    /// by, each group with its size: one aggregate query, however many mailboxes there are.
-    pub fn coverage_groups(&self, postoffice: Option<PostOfficeId>, now: UnixTime) -> StoreResult<Vec<CoverageGroup>> {
+    /// by, each group with its size: one aggregate query, however many mailboxes there are. The
+    /// groups carry the facts (the lock's end, the recovery codes left); what they mean is the
+    /// domain's to say.
+    pub fn coverage_groups(&self, postoffice: Option<PostOfficeId>) -> StoreResult<Vec<CoverageGroup>> {
         let rows = self.query(
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
-                    (m.locked_until IS NOT NULL AND m.locked_until > ?2) AS locked,
-                    m.last_login IS NULL AS never_signed_in,
-                    m.totp_state = 'active' AND m.recovery_left = 0 AS no_recovery_codes,
-                    count(*) AS n
+                    m.locked_until, m.last_login IS NULL AS never_signed_in, m.recovery_left, count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
-             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email, locked,
-                      never_signed_in, no_recovery_codes",
-            &[&postoffice.map(|p| p.0), &now],
+             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email,
+                      m.locked_until, never_signed_in, m.recovery_left",
+            &[&postoffice.map(|p| p.0)],
         )?;
         let mut groups = Vec::new();
         for r in &rows {
@@ -500,9 +499,9 @@ impl Tx<'_> {
                 enrolment: parse_stored(&word("totp_state")?)?,
                 has_sms: r.get("has_sms")?,
                 has_alt_email: r.get("has_alt_email")?,
-                locked: r.get("locked")?,
+                locked_until: r.get("locked_until")?,
                 never_signed_in: r.get("never_signed_in")?,
-                no_recovery_codes: r.get("no_recovery_codes")?,
+                recovery_codes_left: r.get("recovery_left")?,
                 count: r.get("n")?,
             });
         }

@@ -71,9 +71,7 @@ pub enum StoreError {
         supported: i64,
     },
     /// This machine has no key file for the store.
-    #[error(
-        "this machine has no key for the store {path} (store id {store_id}); import it with `mailmfa key import FILE` using a file made by `mailmfa key export` on a server that opens this store (expected at {key_path})"
-    )]
+    #[error("this machine has no key for the store {path} (store id {store_id}; it was looked for at {key_path})")]
     MissingKey {
         /// The database file.
         path: String,
@@ -84,7 +82,7 @@ pub enum StoreError {
     },
     /// The key file does not open this store.
     #[error(
-        "the key {key_path} does not open the store {path}: it belongs to another store or was replaced; nothing was changed — import the right key with `mailmfa key import FILE`"
+        "the key {key_path} does not open the store {path}: it belongs to another store or was replaced; nothing was changed"
     )]
     WrongKey {
         /// The database file.
@@ -107,9 +105,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The file at the store's path is not a mailmfa store; it was left as it is.
-    #[error(
-        "{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet (or an empty database) to create one"
-    )]
+    #[error("{path} is not a mailmfa store: {reason}; it was left as it is")]
     NotAStore {
         /// The file.
         path: String,
@@ -117,7 +113,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The store was asked for in another mode than the one it records.
-    #[error("the store {path} is a {recorded} store, not a {} one; nothing was changed — switch it with `mailmfa store mode {}` on the one server that uses it now, or open it without --shared", recorded.other().word(), recorded.other().word())]
+    #[error("the store {path} is a {recorded} store, not a {} one; nothing was changed", recorded.other().word())]
     ModeMismatch {
         /// The database file.
         path: String,
@@ -125,9 +121,7 @@ pub enum StoreError {
         recorded: StoreMode,
     },
     /// A copy was asked into a store that holds data.
-    #[error(
-        "the target store already holds {rows} rows; nothing was copied — copy into a new file or an empty database, or give --replace to replace what it holds"
-    )]
+    #[error("the target store already holds {rows} rows; nothing was copied")]
     NotEmpty {
         /// How many rows it holds.
         rows: i64,

@@ -1,4 +1,4 @@
-//! [`Command`]: what an administrator asked for, recorded while drawing and applied by the app
+//! [`Intent`]: what an administrator asked for, recorded while drawing and applied by the app
 //! after the frame ([`super::apply`]). Commands are grouped by what they act on, so applying one is
 //! a short dispatch to the group's handler. The confirmations asked before irreversible actions
 //! live here too, so every place that offers such an action asks the same question.
@@ -12,7 +12,7 @@ use super::model::{Node, RecentStore};
 
 /// Something an administrator asked for, recorded while drawing and applied after the frame.
 #[derive(Debug, Clone)]
-pub enum Command {
+pub enum Intent {
     /// Select a tree node.
     Select(Node),
     /// Reload everything from the store (F5).
@@ -24,15 +24,15 @@ pub enum Command {
     /// Open a window or dialog (or bring it to the front).
     Open(Window),
     /// Act on one mailbox.
-    Mailbox(MailboxAddress, MailboxCommand),
+    Mailbox(MailboxAddress, MailboxIntent),
     /// Create, change or remove a post office.
-    PostOffice(PostOfficeCommand),
+    PostOffice(PostOfficeIntent),
     /// A step of a mailbox's login preview.
-    Preview(MailboxAddress, PreviewCommand),
+    Preview(MailboxAddress, PreviewIntent),
     /// Providers, settings and API clients.
-    Platform(PlatformCommand),
+    Platform(PlatformIntent),
     /// Open, create or import into stores; keys and CSV files.
-    Store(StoreCommand),
+    Store(StoreIntent),
     /// File → Exit.
     Exit,
 }
@@ -56,7 +56,7 @@ pub enum Window {
 
 /// What to do with a mailbox.
 #[derive(Debug, Clone)]
-pub enum MailboxCommand {
+pub enum MailboxIntent {
     /// Create it (from the New Mailbox dialog).
     Add,
     /// Save its Two Factor settings (from its Properties window).
@@ -95,7 +95,7 @@ pub enum MailboxCommand {
 
 /// What to do with a post office.
 #[derive(Debug, Clone)]
-pub enum PostOfficeCommand {
+pub enum PostOfficeIntent {
     /// Create it.
     Add(PostOfficeName),
     /// Save its properties.
@@ -113,7 +113,7 @@ pub enum PostOfficeCommand {
 
 /// A step of the login preview.
 #[derive(Debug, Clone)]
-pub enum PreviewCommand {
+pub enum PreviewIntent {
     /// Ask the engine whether to challenge a login from `ip` (a code it sends goes out in the
     /// background).
     Begin(LoginIp),
@@ -128,7 +128,7 @@ pub enum PreviewCommand {
 
 /// Providers, settings and API clients.
 #[derive(Debug, Clone)]
-pub enum PlatformCommand {
+pub enum PlatformIntent {
     /// Change a provider's switches.
     SetProvider {
         /// The provider.
@@ -161,7 +161,7 @@ pub enum PlatformCommand {
 
 /// Stores, keys and imports.
 #[derive(Debug, Clone)]
-pub enum StoreCommand {
+pub enum StoreIntent {
     /// File → Open Store… / Open Shared Store…
     OpenDialog {
         /// Open it as a shared store.
@@ -182,18 +182,18 @@ pub enum StoreCommand {
     OpenDefault,
     /// Try the store that failed again.
     Retry,
-    /// Choose an exported key file in a native dialog, then import it ([`StoreCommand::ImportKeyFrom`]).
+    /// Choose an exported key file in a native dialog, then import it ([`StoreIntent::ImportKeyFrom`]).
     ImportKey,
     /// Install the store key in this exported key file for the current store, and open it.
     ImportKeyFrom(PathBuf),
     /// Write the open store's key for another server.
     ExportKey,
-    /// Choose a CSV file in a native dialog, then import it ([`StoreCommand::ImportCsvFrom`]).
+    /// Choose a CSV file in a native dialog, then import it ([`StoreIntent::ImportCsvFrom`]).
     ImportCsv,
     /// Import post offices and mailboxes from this CSV file (in the background).
     ImportCsvFrom(PathBuf),
     /// Choose a file in a native dialog, then write the coverage report there as CSV
-    /// ([`StoreCommand::ExportCoverageTo`]).
+    /// ([`StoreIntent::ExportCoverageTo`]).
     ExportCoverage,
     /// Write the coverage report of every post office to this file as CSV.
     ExportCoverageTo(PathBuf),
@@ -236,13 +236,13 @@ pub struct Confirmation {
     /// The text of the button that does it (unique, so tests and screen readers find it).
     pub confirm_label: String,
     /// What to do when confirmed.
-    pub command: Box<Command>,
+    pub intent: Box<Intent>,
 }
 
 impl Confirmation {
     /// Asks before resetting a mailbox's two factor code.
-    pub fn reset_code(address: &MailboxAddress) -> Command {
-        Command::Confirm(Self {
+    pub fn reset_code(address: &MailboxAddress) -> Intent {
+        Intent::Confirm(Self {
             title: "Reset two factor code".to_owned(),
             message: format!(
                 "Reset the two factor code of {address}?\n\nIts TOTP secret, replay state and failure counter are \
@@ -250,64 +250,64 @@ impl Confirmation {
                  authenticator entry stops working."
             ),
             confirm_label: "Yes, reset the code".to_owned(),
-            command: Box::new(Command::Mailbox(address.clone(), MailboxCommand::ResetCode)),
+            intent: Box::new(Intent::Mailbox(address.clone(), MailboxIntent::ResetCode)),
         })
     }
 
     /// Asks before forgetting a mailbox's known countries and IP addresses.
-    pub fn reset_countries(address: &MailboxAddress) -> Command {
-        Command::Confirm(Self {
+    pub fn reset_countries(address: &MailboxAddress) -> Intent {
+        Intent::Confirm(Self {
             title: "Reset country exceptions".to_owned(),
             message: format!(
                 "Forget the known countries and IP addresses of {address}?\n\nWith Prompt by Country (or by IP \
                  Address) its next login from anywhere is challenged again."
             ),
             confirm_label: "Yes, forget them".to_owned(),
-            command: Box::new(Command::Mailbox(address.clone(), MailboxCommand::ResetCountries)),
+            intent: Box::new(Intent::Mailbox(address.clone(), MailboxIntent::ResetCountries)),
         })
     }
 
     /// Asks before deleting a mailbox.
-    pub fn delete_mailbox(address: &MailboxAddress) -> Command {
-        Command::Confirm(Self {
+    pub fn delete_mailbox(address: &MailboxAddress) -> Intent {
+        Intent::Confirm(Self {
             title: "Delete mailbox".to_owned(),
             message: format!(
                 "Delete {address} from mailmfa?\n\nIts two-factor settings, secret and known addresses are removed \
                  (the mail server's mailbox is not touched). Its audit entries stay."
             ),
             confirm_label: "Yes, delete the mailbox".to_owned(),
-            command: Box::new(Command::Mailbox(address.clone(), MailboxCommand::Delete)),
+            intent: Box::new(Intent::Mailbox(address.clone(), MailboxIntent::Delete)),
         })
     }
 
     /// Asks before deleting a post office with its `mailboxes`.
-    pub fn delete_postoffice(name: &PostOfficeName, mailboxes: i64) -> Command {
+    pub fn delete_postoffice(name: &PostOfficeName, mailboxes: i64) -> Intent {
         let what = match mailboxes {
             0 => String::new(),
             1 => " and its mailbox".to_owned(),
             n => format!(" and its {n} mailboxes"),
         };
-        Command::Confirm(Self {
+        Intent::Confirm(Self {
             title: "Delete post office".to_owned(),
             message: format!(
                 "Delete the post office {name}{what} from mailmfa?\n\nTheir two-factor settings and secrets are \
                  removed (the mail server is not touched). Audit entries stay."
             ),
             confirm_label: "Yes, delete the post office".to_owned(),
-            command: Box::new(Command::PostOffice(PostOfficeCommand::Delete(name.clone()))),
+            intent: Box::new(Intent::PostOffice(PostOfficeIntent::Delete(name.clone()))),
         })
     }
 
     /// Asks before removing an API client.
-    pub fn remove_client(name: &str) -> Command {
-        Command::Confirm(Self {
+    pub fn remove_client(name: &str) -> Intent {
+        Intent::Confirm(Self {
             title: "Remove API client".to_owned(),
             message: format!(
                 "Remove the API client {name}?\n\nIts key stops working at once and its logins in progress end; a \
                  webmail that uses it can no longer ask for second factors. Its audit entries stay."
             ),
             confirm_label: "Yes, remove the client".to_owned(),
-            command: Box::new(Command::Platform(PlatformCommand::RemoveClient(name.to_owned()))),
+            intent: Box::new(Intent::Platform(PlatformIntent::RemoveClient(name.to_owned()))),
         })
     }
 }

@@ -1,0 +1,122 @@
+//! `mailmfa postoffice add|remove|list|set`.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::output::{Output, table};
+use super::values::Networks;
+use super::{CliError, CliResult};
+use crate::domain::{ChallengeMode, PostOffice, PostOfficeName, Switch, join_networks};
+use crate::service::{PostOfficeChanges, Service};
+
+/// `mailmfa postoffice …`
+#[derive(Debug, Subcommand)]
+pub enum PostofficeCommand {
+    /// Create a post office (challenge mode never, self-service off).
+    Add {
+        /// Its name.
+        name: PostOfficeName,
+    },
+    /// Remove a post office.
+    Remove {
+        /// Its name.
+        name: PostOfficeName,
+        /// Also remove its mailboxes.
+        #[arg(long)]
+        with_mailboxes: bool,
+    },
+    /// List post offices.
+    List,
+    /// Set a post office's default challenge mode, self-service switch and trusted networks.
+    Set {
+        /// Its name.
+        name: PostOfficeName,
+        /// never, always, new-ip or new-country.
+        #[arg(long, value_name = "MODE")]
+        challenge: Option<ChallengeMode>,
+        /// Whether users may configure their own two-factor settings (true/false).
+        #[arg(long, value_name = "BOOL")]
+        users_may_configure: Option<Switch>,
+        /// Networks whose logins count as known in new-ip and new-country modes (CIDR,
+        /// comma-separated; "" trusts none).
+        #[arg(long, value_name = "CIDR,…")]
+        trusted_networks: Option<Networks>,
+    },
+}
+
+/// Runs a `postoffice` command.
+pub fn run(service: &Service, command: PostofficeCommand) -> CliResult {
+    match command {
+        PostofficeCommand::Add { name } => {
+            service.add_postoffice(&name)?;
+            Ok(Output::done(format!("Added post office {name}."), json!({"postoffice": name, "added": true})))
+        }
+        PostofficeCommand::Remove { name, with_mailboxes } => {
+            let removed = service.remove_postoffice(&name, with_mailboxes)?;
+            Ok(Output::done(
+                format!("Removed post office {name} and {removed} mailboxes."),
+                json!({"postoffice": name, "removed": true, "mailboxes_removed": removed}),
+            ))
+        }
+        PostofficeCommand::List => list(service),
+        PostofficeCommand::Set { name, challenge, users_may_configure, trusted_networks } => {
+            let changes = PostOfficeChanges {
+                challenge,
+                users_may_configure: users_may_configure.map(|s| s.0),
+                trusted_networks: trusted_networks.map(|n| n.0),
+            };
+            if changes == PostOfficeChanges::default() {
+                return Err(CliError::usage("give --challenge, --users-may-configure and/or --trusted-networks"));
+            }
+            service.set_postoffice(&name, &changes)?;
+            let po = service.postoffice(&name)?;
+            let trusted = join_networks(&po.trusted_networks);
+            Ok(Output::done(
+                format!(
+                    "Post office {name}: challenge {}, users may configure: {}, trusted networks: {}.",
+                    po.challenge,
+                    po.users_may_configure,
+                    if trusted.is_empty() { "none" } else { &trusted }
+                ),
+                settings_json(&po),
+            ))
+        }
+    }
+}
+
+fn list(service: &Service) -> CliResult {
+    let list = service.postoffices()?;
+    let rows = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.to_string(),
+                p.challenge.to_string(),
+                p.users_may_configure.to_string(),
+                join_networks(&p.trusted_networks),
+                p.mailboxes.to_string(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    let value = list
+        .iter()
+        .map(|p| {
+            json!({"name": p.name, "challenge": p.challenge, "users_may_configure": p.users_may_configure,
+                   "trusted_networks": networks(p), "mailboxes": p.mailboxes})
+        })
+        .collect::<Vec<_>>();
+    Ok(Output::data(
+        table(&["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "TRUSTED NETWORKS", "MAILBOXES"], &rows),
+        value.into(),
+    ))
+}
+
+/// A post office's policy as JSON.
+fn settings_json(po: &PostOffice) -> serde_json::Value {
+    json!({"postoffice": po.name, "challenge": po.challenge, "users_may_configure": po.users_may_configure,
+           "trusted_networks": networks(po)})
+}
+
+fn networks(po: &PostOffice) -> Vec<String> {
+    po.trusted_networks.iter().map(ToString::to_string).collect()
+}

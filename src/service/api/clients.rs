@@ -1,0 +1,146 @@
+//! API clients: the programs that call the login service, each with a key of which only a keyed
+//! hash is kept, the networks it may call from and the return URLs of its hosted sign-ins.
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::Caller;
+use crate::clock::UnixTime;
+use crate::domain::{IpNetwork, parse_networks};
+use crate::service::crypto::to_hex;
+use crate::service::store::{ClientRow, Tx};
+use crate::service::{Service, ServiceError, ServiceResult};
+
+/// The prefix of every API key.
+const KEY_PREFIX: &str = "mmfa_";
+
+/// An API client as administrators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiClient {
+    /// Its name.
+    pub name: String,
+    /// The source networks it may call from (none: any).
+    pub allow: Vec<String>,
+    /// The prefixes its hosted sign-in pages may return to.
+    pub return_urls: Vec<String>,
+    /// When it was made.
+    pub created_at: UnixTime,
+    /// When it last called, if ever.
+    pub last_used: Option<UnixTime>,
+}
+
+impl ApiClient {
+    fn of(row: &ClientRow) -> Self {
+        let list = |text: &str| text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        Self {
+            name: row.name.clone(),
+            allow: list(&row.allow),
+            return_urls: list(&row.return_urls),
+            created_at: row.created_at,
+            last_used: row.last_used,
+        }
+    }
+}
+
+/// A new client's key, shown once: `mmfa_<id>_<secret>`.
+pub struct ClientKey(pub zeroize::Zeroizing<String>);
+
+impl Service {
+    /// Creates an API client and returns its key, which is never shown again: the store keeps only
+    /// a keyed hash of it.
+    pub fn add_client(
+        &self,
+        name: &str,
+        allow: &[IpNetwork],
+        return_urls: &[String],
+    ) -> ServiceResult<(ApiClient, ClientKey)> {
+        let name = client_name(name)?;
+        for url in return_urls {
+            crate::domain::check_url_prefix(url)?;
+        }
+        let mut id = [0u8; 6];
+        let mut secret = zeroize::Zeroizing::new([0u8; 24]);
+        self.world.random.fill(&mut id)?;
+        self.world.random.fill(secret.as_mut())?;
+        let id = to_hex(&id);
+        let secret = zeroize::Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret.as_ref()));
+        let key = ClientKey(zeroize::Zeroizing::new(format!("{KEY_PREFIX}{id}_{}", secret.as_str())));
+        let allow_text = allow.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let row = self.audited("client.add", None, |tx| {
+            let row = ClientRow {
+                key_hash: tx.key().code_hash(&key_context(&id), &secret),
+                id: id.clone(),
+                name: name.clone(),
+                allow: allow_text.clone(),
+                return_urls: return_urls.join(","),
+                created_at: self.now(),
+                last_used: None,
+            };
+            if !tx.insert_client(&row)? {
+                return Err(ServiceError::ClientExists(name.clone()));
+            }
+            let detail = format!("client={name} allow={}", if allow_text.is_empty() { "any" } else { &allow_text });
+            Ok((row, detail))
+        })?;
+        Ok((ApiClient::of(&row), key))
+    }
+
+    /// Every API client, by name.
+    pub fn clients(&self) -> ServiceResult<Vec<ApiClient>> {
+        Ok(self.store.read(|tx| tx.clients())?.iter().map(ApiClient::of).collect())
+    }
+
+    /// Removes an API client: its key stops working at once, and its open transactions end.
+    pub fn remove_client(&self, name: &str) -> ServiceResult<()> {
+        let name = client_name(name)?;
+        self.audited("client.remove", None, |tx| {
+            if !tx.delete_client(&name)? {
+                return Err(ServiceError::NoClient(name.clone()));
+            }
+            Ok(((), format!("client={name}")))
+        })
+    }
+
+    /// The client the key belongs to, calling from an allowed address; every refusal audited (by
+    /// the caller of this, after its savepoint is rolled back).
+    pub(super) fn authenticate(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
+        let key = caller.key.as_deref().ok_or(ServiceError::NoApiKey)?;
+        let (id, secret) = key
+            .strip_prefix(KEY_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+            .filter(|(id, _)| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or(ServiceError::BadApiKey)?;
+        let client = tx.client(id)?.ok_or(ServiceError::BadApiKey)?;
+        if !tx.key().code_matches(&key_context(id), secret, &client.key_hash) {
+            return Err(ServiceError::BadApiKey);
+        }
+        let allowed = parse_networks(&client.allow).map_err(|e| ServiceError::Store(e.into()))?;
+        if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(caller.source)) {
+            return Err(ServiceError::SourceNotAllowed(caller.source));
+        }
+        // The last-used time is to the second: one write per client per second is enough.
+        let now = self.now();
+        if client.last_used != Some(now) {
+            tx.touch_client(&client.id, now)?;
+        }
+        Ok(client)
+    }
+}
+
+fn key_context(id: &str) -> String {
+    format!("api_client:{id}")
+}
+
+/// A client's name: 1–64 letters, digits, `.`, `-` or `_`.
+fn client_name(raw: &str) -> ServiceResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
+        return Err(crate::domain::DomainError::invalid(
+            "client name",
+            raw,
+            "use 1 to 64 letters, digits, '.', '-' or '_'",
+        )
+        .into());
+    }
+    Ok(name.to_owned())
+}
