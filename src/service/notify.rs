@@ -1,4 +1,4 @@
-//! Notifications to a mailbox's own address (DESIGN.md §10). What happened queues a notice in its
+//! Notifications to a mailbox's own address (docs/DESIGN.md §10). What happened queues a notice in its
 //! own transaction (`notification` table), so a notice exists exactly when what it tells of was
 //! committed. After the commit a worker thread with a connection of its own sends what waits,
 //! through the SMTP relay — never on the request's path: a slow or dead relay delays no login.
