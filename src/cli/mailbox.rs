@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{Output, table, when};
+use super::values::words;
 use super::{CliError, CliResult};
 use crate::domain::{
     Cell, Clearable, Configurer, EmailAddress, KnownLocation, LetterCode, MAILBOX_COLUMNS, MailboxAddress,
@@ -95,11 +96,11 @@ pub enum MailboxCommand {
 pub struct MailboxSetArgs {
     /// mailbox@postoffice
     pub address: MailboxAddress,
-    /// inherit, never, always, new-ip or new-country.
-    #[arg(long, value_name = "MODE")]
+    /// The challenge mode, or inherit the post office's.
+    #[arg(long, value_name = "MODE", value_parser = words::<MailboxChallenge>())]
     pub challenge: Option<MailboxChallenge>,
-    /// totp, sms or smtp.
-    #[arg(long, value_name = "PROVIDER")]
+    /// What delivers the codes.
+    #[arg(long, value_name = "PROVIDER", value_parser = words::<Provider>())]
     pub provider: Option<Provider>,
     /// SMS number in E.164 form (+15551234567); "" clears it.
     #[arg(long, value_name = "E164")]

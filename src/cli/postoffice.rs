@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::output::{Output, table};
-use super::values::Networks;
+use super::values::{Networks, words};
 use super::{CliError, CliResult};
 use crate::domain::{ChallengeMode, PostOffice, PostOfficeName, Switch, join_networks};
 use crate::service::{PostOfficeChanges, Service};
@@ -31,8 +31,8 @@ pub enum PostofficeCommand {
     Set {
         /// Its name.
         name: PostOfficeName,
-        /// never, always, new-ip or new-country.
-        #[arg(long, value_name = "MODE")]
+        /// The challenge mode its mailboxes inherit.
+        #[arg(long, value_name = "MODE", value_parser = words::<ChallengeMode>())]
         challenge: Option<ChallengeMode>,
         /// Whether users may configure their own two-factor settings (true/false).
         #[arg(long, value_name = "BOOL")]

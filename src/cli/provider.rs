@@ -4,6 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::output::{Output, table};
+use super::values::words;
 use super::{CliError, CliResult};
 use crate::domain::{Provider, ProviderSwitches, Switch};
 use crate::service::Service;
@@ -15,7 +16,8 @@ pub enum ProviderCommand {
     List,
     /// Change a provider's switches.
     Set {
-        /// totp, sms or smtp.
+        /// The provider.
+        #[arg(value_parser = words::<Provider>())]
         provider: Provider,
         /// Whether the provider exists at all.
         #[arg(long, value_name = "BOOL")]
@@ -29,7 +31,8 @@ pub enum ProviderCommand {
     },
     /// Send one test message through the SMS gateway or the SMTP relay.
     Test {
-        /// sms or smtp.
+        /// The provider whose channel to test (sms or smtp: TOTP codes are never sent).
+        #[arg(value_parser = words::<Provider>())]
         provider: Provider,
         /// The phone number (E.164) or e-mail address to send to.
         #[arg(long, value_name = "DESTINATION")]

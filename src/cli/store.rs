@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::output::{Output, table};
+use super::values::words;
 use super::{CliResult, open_service};
 use crate::service::{KeyFolder, StoreLocation, StoreMode};
 
@@ -15,7 +16,8 @@ pub enum StoreCommand {
     /// Switch the store between local (WAL; one server) and shared (rollback journal; one file on a
     /// share that several servers use). No other server may have it open meanwhile.
     Mode {
-        /// local or shared.
+        /// The mode to switch to.
+        #[arg(value_parser = words::<StoreMode>())]
         mode: StoreMode,
     },
     /// Copy every row of one store into another: a file to a database server (to move to

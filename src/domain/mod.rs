@@ -37,7 +37,8 @@ pub use settings::{
     BodyTemplate, HttpMethod, HttpStatuses, JsonExpectation, SETTINGS, SettingDef, SettingGroup, SettingKind,
     SettingValue, Settings, SmsAuthKind, SmsBodyKind, SmsPreset, SmtpSecurity, setting,
 };
-pub use words::{Word, parse_word, word_list};
+pub(crate) use words::words;
+pub use words::{Word, parse_word};
 
 /// The database id of a post office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

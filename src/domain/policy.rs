@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::DomainError;
-use super::words::{word_list, words};
+use super::words::{Word, parse_word, words};
 
 words! {
     /// When a mailbox is asked for its second factor.
@@ -83,9 +83,15 @@ impl MailboxChallenge {
     }
 
     /// Every choice: inherit, then each mode.
-    pub fn all() -> impl Iterator<Item = Self> {
-        std::iter::once(Self::Inherit).chain(ChallengeMode::ALL.map(Self::Mode))
-    }
+    pub const ALL: [Self; ChallengeMode::ALL.len() + 1] = {
+        let mut all = [Self::Inherit; ChallengeMode::ALL.len() + 1];
+        let mut i = 0;
+        while i < ChallengeMode::ALL.len() {
+            all[i + 1] = Self::Mode(ChallengeMode::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
     /// The mode in force, given the post office's default.
     pub fn effective(self, postoffice_default: ChallengeMode) -> ChallengeMode {
@@ -96,16 +102,20 @@ impl MailboxChallenge {
     }
 }
 
+impl Word for MailboxChallenge {
+    const WHAT: &'static str = "challenge mode";
+    const VALUES: &'static [Self] = &Self::ALL;
+
+    fn word(self) -> &'static str {
+        MailboxChallenge::word(self)
+    }
+}
+
 impl FromStr for MailboxChallenge {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        if raw.trim().eq_ignore_ascii_case("inherit") {
-            return Ok(Self::Inherit);
-        }
-        raw.parse().map(Self::Mode).map_err(|_| {
-            DomainError::invalid("challenge mode", raw, format!("use {}", word_list(Self::all().map(Self::word))))
-        })
+        parse_word(raw)
     }
 }
 

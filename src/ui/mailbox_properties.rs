@@ -343,7 +343,7 @@ impl MailboxProperties {
             .width(260.0)
             .selected_text(challenge_label(self.draft.challenge, po_default))
             .show_ui(ui, |ui| {
-                for choice in MailboxChallenge::all() {
+                for choice in MailboxChallenge::ALL.into_iter() {
                     ui.selectable_value(&mut self.draft.challenge, choice, challenge_label(choice, po_default));
                 }
             })

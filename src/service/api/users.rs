@@ -91,7 +91,10 @@ pub struct Choice {
 impl Default for UserChoices {
     fn default() -> Self {
         Self {
-            challenge: MailboxChallenge::all().map(|c| Choice { value: c.word(), label: c.user_label() }).collect(),
+            challenge: MailboxChallenge::ALL
+                .into_iter()
+                .map(|c| Choice { value: c.word(), label: c.user_label() })
+                .collect(),
             provider: Provider::ALL.iter().map(|p| Choice { value: p.word(), label: p.user_label() }).collect(),
         }
     }
