@@ -27,7 +27,8 @@ pub enum PostofficeCommand {
     },
     /// List post offices.
     List,
-    /// Set a post office's default challenge mode, self-service switch and trusted networks.
+    /// Set a post office's default challenge mode, self-service switch, trusted networks and
+    /// whether remembered devices skip Prompt Always.
     Set {
         /// Its name.
         name: PostOfficeName,
@@ -41,6 +42,10 @@ pub enum PostofficeCommand {
         /// comma-separated; "" trusts none).
         #[arg(long, value_name = "CIDR,…")]
         trusted_networks: Option<Networks>,
+        /// Whether a device its user had remembered skips Prompt Always too (true/false). Off by
+        /// default: Prompt Always asks at every sign-in, remembered device or not.
+        #[arg(long, value_name = "BOOL")]
+        remember_in_always: Option<Switch>,
     },
 }
 
@@ -59,24 +64,29 @@ pub fn run(service: &Service, command: PostofficeCommand) -> CliResult {
             ))
         }
         PostofficeCommand::List => list(service),
-        PostofficeCommand::Set { name, challenge, users_may_configure, trusted_networks } => {
+        PostofficeCommand::Set { name, challenge, users_may_configure, trusted_networks, remember_in_always } => {
             let changes = PostOfficeChanges {
                 challenge,
                 users_may_configure: users_may_configure.map(|s| s.0),
                 trusted_networks: trusted_networks.map(|n| n.0),
+                remember_in_always: remember_in_always.map(|s| s.0),
             };
             if changes == PostOfficeChanges::default() {
-                return Err(CliError::usage("give --challenge, --users-may-configure and/or --trusted-networks"));
+                return Err(CliError::usage(
+                    "give --challenge, --users-may-configure, --trusted-networks and/or --remember-in-always",
+                ));
             }
             service.set_postoffice(&name, &changes)?;
             let po = service.postoffice(&name)?;
             let trusted = join_networks(&po.trusted_networks);
             Ok(Output::done(
                 format!(
-                    "Post office {name}: challenge {}, users may configure: {}, trusted networks: {}.",
+                    "Post office {name}: challenge {}, users may configure: {}, trusted networks: {}, remembered \
+                     devices skip Prompt Always: {}.",
                     po.challenge,
                     po.users_may_configure,
-                    if trusted.is_empty() { "none" } else { &trusted }
+                    if trusted.is_empty() { "none" } else { &trusted },
+                    po.remember_in_always
                 ),
                 settings_json(&po),
             ))
@@ -94,6 +104,7 @@ fn list(service: &Service) -> CliResult {
                 p.challenge.to_string(),
                 p.users_may_configure.to_string(),
                 join_networks(&p.trusted_networks),
+                p.remember_in_always.to_string(),
                 p.mailboxes.to_string(),
             ]
         })
@@ -102,11 +113,15 @@ fn list(service: &Service) -> CliResult {
         .iter()
         .map(|p| {
             json!({"name": p.name, "challenge": p.challenge, "users_may_configure": p.users_may_configure,
-                   "trusted_networks": networks(p), "mailboxes": p.mailboxes})
+                   "trusted_networks": networks(p), "remember_in_always": p.remember_in_always,
+                   "mailboxes": p.mailboxes})
         })
         .collect::<Vec<_>>();
     Ok(Output::data(
-        table(&["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "TRUSTED NETWORKS", "MAILBOXES"], &rows),
+        table(
+            &["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "TRUSTED NETWORKS", "REMEMBER IN ALWAYS", "MAILBOXES"],
+            &rows,
+        ),
         value.into(),
     ))
 }
@@ -114,7 +129,7 @@ fn list(service: &Service) -> CliResult {
 /// A post office's policy as JSON.
 fn settings_json(po: &PostOffice) -> serde_json::Value {
     json!({"postoffice": po.name, "challenge": po.challenge, "users_may_configure": po.users_may_configure,
-           "trusted_networks": networks(po)})
+           "trusted_networks": networks(po), "remember_in_always": po.remember_in_always})
 }
 
 fn networks(po: &PostOffice) -> Vec<String> {

@@ -26,6 +26,8 @@ pub struct PostOffice {
     pub users_may_configure: bool,
     /// Networks whose logins count as known in Prompt by IP Address and Prompt by Country.
     pub trusted_networks: Vec<IpNetwork>,
+    /// Whether a remembered device skips Prompt Always too (by default Always asks every time).
+    pub remember_in_always: bool,
     /// How many mailboxes it has.
     pub mailboxes: i64,
 }
@@ -47,6 +49,8 @@ pub struct Mailbox {
     pub users_may_configure: bool,
     /// The networks its post office trusts.
     pub postoffice_trusted_networks: Vec<IpNetwork>,
+    /// Whether its post office lets remembered devices skip Prompt Always.
+    pub postoffice_remember_in_always: bool,
     /// What delivers its codes.
     pub provider: Provider,
     /// Its SMS number.
@@ -74,6 +78,16 @@ impl Mailbox {
     /// Seconds until the lock ends, if locked at `now`.
     pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
         locked_for(self.locked_until, now)
+    }
+
+    /// Whether a device its user had remembered may skip the challenge of the mode in force:
+    /// where the mode asks about known places, yes; Prompt Always means always, unless the post
+    /// office lets remembered devices skip it too.
+    pub fn remembered_device_skips_challenge(&self) -> bool {
+        match self.effective_challenge() {
+            ChallengeMode::Never | ChallengeMode::NewIp | ChallengeMode::NewCountry => true,
+            ChallengeMode::Always => self.postoffice_remember_in_always,
+        }
     }
 
     /// Whether *Unlock* has anything to do: a lock, or failures that count toward the next one.

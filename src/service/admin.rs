@@ -55,6 +55,8 @@ pub struct PostOfficeChanges {
     pub users_may_configure: Option<bool>,
     /// The networks it trusts (an empty list trusts none).
     pub trusted_networks: Option<Vec<IpNetwork>>,
+    /// Whether remembered devices skip Prompt Always too.
+    pub remember_in_always: Option<bool>,
 }
 
 /// What an administrator wants changed on a mailbox; `None` leaves a value as it is, and
@@ -184,17 +186,24 @@ impl Service {
     /// Changes a post office's default mode, self-service switch and trusted networks.
     pub fn set_postoffice(&self, name: &PostOfficeName, changes: &PostOfficeChanges) -> ServiceResult<()> {
         self.audited("postoffice.set", None, |tx| {
-            let po = existing_postoffice(tx, name)?;
-            let challenge = changes.challenge.unwrap_or(po.challenge);
-            let users = changes.users_may_configure.unwrap_or(po.users_may_configure);
-            let trusted = changes.trusted_networks.as_ref().unwrap_or(&po.trusted_networks);
-            tx.update_postoffice(po.id, challenge, users, trusted)?;
-            let trusted_text = join_networks(trusted);
+            let was = existing_postoffice(tx, name)?;
+            let po = PostOffice {
+                challenge: changes.challenge.unwrap_or(was.challenge),
+                users_may_configure: changes.users_may_configure.unwrap_or(was.users_may_configure),
+                trusted_networks: changes.trusted_networks.clone().unwrap_or(was.trusted_networks),
+                remember_in_always: changes.remember_in_always.unwrap_or(was.remember_in_always),
+                ..was
+            };
+            tx.update_postoffice(&po)?;
+            let trusted = join_networks(&po.trusted_networks);
             Ok((
                 (),
                 format!(
-                    "postoffice={name} challenge={challenge} users_may_configure={users} trusted_networks={}",
-                    if trusted_text.is_empty() { "none" } else { &trusted_text }
+                    "postoffice={name} challenge={} users_may_configure={} trusted_networks={} remember_in_always={}",
+                    po.challenge,
+                    po.users_may_configure,
+                    if trusted.is_empty() { "none" } else { &trusted },
+                    po.remember_in_always
                 ),
             ))
         })

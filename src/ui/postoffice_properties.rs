@@ -13,6 +13,7 @@ pub struct PostOfficeProperties {
     name: PostOfficeName,
     challenge: ChallengeMode,
     users_may_configure: bool,
+    remember_in_always: bool,
     trusted_networks: String,
     trusted_error: Option<DomainError>,
     mailboxes: i64,
@@ -27,6 +28,7 @@ impl PostOfficeProperties {
             name: record.name.clone(),
             challenge: record.challenge,
             users_may_configure: record.users_may_configure,
+            remember_in_always: record.remember_in_always,
             trusted_networks: join_networks(&record.trusted_networks),
             trusted_error: None,
             mailboxes: record.mailboxes,
@@ -117,6 +119,10 @@ impl PostOfficeProperties {
             ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         ui.checkbox(&mut self.users_may_configure, "Users may configure their own two-factor settings");
+        ui.checkbox(&mut self.remember_in_always, "Remembered devices skip Prompt Always too").on_hover_text(
+            "Off: Prompt Always asks at every sign-in, even on a device the user had remembered. Prompt by IP \
+             Address and Prompt by Country always let a remembered device through.",
+        );
         ui.label(
             RichText::new("Mailboxes set to Inherit use the default challenge mode; the others keep their own.").weak(),
         );
@@ -141,6 +147,7 @@ impl PostOfficeProperties {
                         let changes = PostOfficeChanges {
                             challenge: Some(self.challenge),
                             users_may_configure: Some(self.users_may_configure),
+                            remember_in_always: Some(self.remember_in_always),
                             trusted_networks: Some(trusted),
                         };
                         intents.push(Intent::PostOffice(PostOfficeIntent::Save {

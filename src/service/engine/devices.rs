@@ -42,7 +42,8 @@ pub(super) fn remember_device(tx: &Tx<'_>, cx: &Context<'_>, mailbox: MailboxId)
 }
 
 /// Whether `token` is of a device the mailbox remembered less than `remember.days` ago (and
-/// remembering is on); a remembered device is marked as used.
+/// remembering is on), and the mode in force lets a remembered device skip its challenge
+/// (Prompt Always does not, unless the post office says so); a remembered device is marked as used.
 pub(super) fn is_remembered_device(
     tx: &Tx<'_>,
     cx: &Context<'_>,
@@ -50,7 +51,7 @@ pub(super) fn is_remembered_device(
     token: &str,
 ) -> Result<bool, EngineError> {
     let Some(since) = remembered_since(cx.now, cx.settings.remember_days) else { return Ok(false) };
-    if token.is_empty() || token.len() > 128 {
+    if !mb.remembered_device_skips_challenge() || token.is_empty() || token.len() > 128 {
         return Ok(false);
     }
     let hash = tx.key().code_hash(&device_context(mb.id), token);

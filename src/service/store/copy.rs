@@ -26,6 +26,7 @@ const TABLES: &[&str] = &[
     "recovery_code",
     "remembered_device",
     "notification",
+    "step_up",
 ];
 
 /// The tables whose identity column the target numbers on from the copied rows (PostgreSQL).

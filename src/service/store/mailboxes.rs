@@ -41,6 +41,7 @@ pub struct TotpSecret {
 /// The columns [`RawMailbox`] reads.
 const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
         p.challenge AS postoffice_challenge, p.users_may_configure, p.trusted_networks AS postoffice_trusted_networks,
+        p.remember_in_always AS postoffice_remember_in_always,
         m.provider, m.sms_number, m.alt_email,
         m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
@@ -55,6 +56,7 @@ struct RawMailbox {
     postoffice_challenge: String,
     users_may_configure: bool,
     postoffice_trusted_networks: String,
+    postoffice_remember_in_always: bool,
     provider: String,
     sms_number: Option<String>,
     alt_email: Option<String>,
@@ -75,6 +77,7 @@ fn raw_mailbox(r: &Row) -> StoreResult<RawMailbox> {
         postoffice_challenge: r.get("postoffice_challenge")?,
         users_may_configure: r.get("users_may_configure")?,
         postoffice_trusted_networks: r.get("postoffice_trusted_networks")?,
+        postoffice_remember_in_always: r.get("postoffice_remember_in_always")?,
         provider: r.get("provider")?,
         sms_number: r.get("sms_number")?,
         alt_email: r.get("alt_email")?,
@@ -96,6 +99,7 @@ impl RawMailbox {
             postoffice_challenge: parse_stored(&self.postoffice_challenge)?,
             users_may_configure: self.users_may_configure,
             postoffice_trusted_networks: parse_stored_networks(&self.postoffice_trusted_networks)?,
+            postoffice_remember_in_always: self.postoffice_remember_in_always,
             provider: parse_stored(&self.provider)?,
             sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
             alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,

@@ -48,6 +48,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0010_signin_held_code"),
     migration!("0011_notification_attempts"),
     migration!("0012_words_unchecked"),
+    migration!("0013_hardening"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the
