@@ -59,7 +59,7 @@ pub async fn begin(
     ApiJson(body): ApiJson<BeginBody>,
 ) -> Result<Response, Failure> {
     let request = BeginRequest { address: body.address, ip: body.ip, device_token: body.device_token };
-    let Begun { answer, transaction } = run(&state, caller(source, &headers), request).await?;
+    let Begun { answer, transaction } = run(&state, caller(&state, source, &headers), request).await?;
     let qr_png_base64 = match &answer {
         BeginAnswer::Enroll { otpauth_uri, .. } => Some(qr_png_base64(otpauth_uri.clone()).await?),
         _ => None,
@@ -100,7 +100,7 @@ pub async fn verify(
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Response, Failure> {
     let request = VerifyRequest { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
-    Ok(axum::Json(run(&state, caller(source, &headers), request).await?).into_response())
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -125,7 +125,7 @@ pub async fn resend(
     ApiJson(body): ApiJson<ResendBody>,
 ) -> Result<Response, Failure> {
     let request = ResendRequest { transaction_id: body.transaction_id };
-    let reply = match run(&state, caller(source, &headers), request).await? {
+    let reply = match run(&state, caller(&state, source, &headers), request).await? {
         BeginAnswer::Challenge { sent_to: Some(sent_to), .. } => ResendReply::Sent { sent_to },
         other => ResendReply::Not(other),
     };
@@ -141,7 +141,7 @@ pub async fn user_settings(
     ApiJson(settings): ApiJson<UserSettings>,
 ) -> Result<Response, Failure> {
     let request = UserSettingsRequest { address, settings };
-    Ok(axum::Json(run(&state, caller(source, &headers), request).await?).into_response())
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
 /// `GET /v1/users/{address}/settings`.
@@ -152,7 +152,7 @@ pub async fn show_user_settings(
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
     let request = ShowUserSettingsRequest { address };
-    Ok(axum::Json(run(&state, caller(source, &headers), request).await?).into_response())
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
 /// `POST /v1/users/{address}/recovery-codes`.
@@ -163,7 +163,7 @@ pub async fn new_recovery_codes(
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
     let request = NewRecoveryCodesRequest { address };
-    Ok(axum::Json(run(&state, caller(source, &headers), request).await?).into_response())
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
 /// `DELETE /v1/users/{address}/devices`.
@@ -174,7 +174,7 @@ pub async fn forget_devices(
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
     let request = ForgetDevicesRequest { address };
-    Ok(axum::Json(run(&state, caller(source, &headers), request).await?).into_response())
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -204,7 +204,7 @@ pub async fn signin(
 ) -> Result<Response, Failure> {
     let base = state.public_url.clone().ok_or(ServiceError::NoPublicUrl)?;
     let request = SigninRequest { address: body.address, ip: body.ip, return_url: body.return_url };
-    let started = run(&state, caller(source, &headers), request).await?;
+    let started = run(&state, caller(&state, source, &headers), request).await?;
     let signin_url = started.signin.map(|id| format!("{base}/signin/{id}"));
     let answer = match started.answer {
         BeginAnswer::Enroll { provider, reason, .. } if signin_url.is_some() => {
@@ -236,7 +236,7 @@ pub async fn redeem(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RedeemBody>,
 ) -> Result<Response, Failure> {
-    let reply = match run(&state, caller(source, &headers), RedeemRequest { ticket: body.ticket }).await? {
+    let reply = match run(&state, caller(&state, source, &headers), RedeemRequest { ticket: body.ticket }).await? {
         Some(address) => RedeemReply::Accepted { address },
         None => RedeemReply::Rejected { reason: "invalid_ticket" },
     };

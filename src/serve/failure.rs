@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::http::MAX_BODY;
+use super::refusals::Refused;
 use crate::service::{ServiceError, StoreError};
 
 /// Why a request gets no 200: a service error, or one of the HTTP layer's own.
@@ -41,13 +42,34 @@ struct ErrorBody {
     reason: Option<&'static str>,
 }
 
+impl Failure {
+    /// What was wrong, when the request was turned away before it reached the service (or for
+    /// its client's rate): such refusals are counted rather than audited one by one.
+    fn refused_at_the_door(&self) -> Option<Refused> {
+        let (status, what) = match self {
+            Self::TooMany(_) | Self::Service(ServiceError::TooManyRequests(_)) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too many requests")
+            }
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+            Self::BadBody(status, _) if *status == StatusCode::UNSUPPORTED_MEDIA_TYPE => (*status, "body not JSON"),
+            Self::BadBody(status, _) => (*status, "body not the JSON expected"),
+            Self::SlowBody => (StatusCode::REQUEST_TIMEOUT, "body too slow"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "no such route"),
+            Self::Service(_) | Self::Internal(_) => return None,
+        };
+        Some(Refused { status, what })
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let retry_after = match &self {
             Self::TooMany(seconds) => Some((*seconds).max(1)),
             Self::Service(ServiceError::Store(StoreError::Busy)) => Some(1),
+            Self::Service(ServiceError::TooManyRequests(seconds)) => Some((*seconds).max(1)),
             _ => None,
         };
+        let refused = self.refused_at_the_door();
         let (status, error, reason) = match self {
             Self::Service(e) => (status_of(&e), e.to_string(), refusal_reason(&e)),
             Self::TooMany(seconds) => {
@@ -69,6 +91,9 @@ impl IntoResponse for Failure {
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(refused) = refused {
+            response.extensions_mut().insert(refused);
+        }
         response
     }
 }
@@ -82,6 +107,7 @@ fn status_of(e: &ServiceError) -> StatusCode {
             StatusCode::FORBIDDEN
         }
         ServiceError::UnknownTransaction => StatusCode::NOT_FOUND,
+        ServiceError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Domain(_)
         | ServiceError::NoPostOffice(_)
         | ServiceError::NoMailbox(_)

@@ -11,13 +11,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::de::DeserializeOwned;
 
 use super::api;
 pub use super::failure::Failure;
 use super::limits::RateLimits;
+use super::refusals::{Refusals, Refused};
 use super::writer::Writer;
 use crate::domain::IpNetwork;
 use crate::service::{ApiOutcome, ApiRequest, Caller};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The reverse proxies whose `X-Forwarded-For` is believed (`serve.trusted_proxies`).
     pub trusted_proxies: Arc<Vec<IpNetwork>>,
+    /// The requests turned away at the door in the current minute.
+    pub refusals: Arc<Refusals>,
 }
 
 /// The connection's peer, put into each request by the listener.
@@ -71,21 +74,30 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Works out where a request comes from, and holds it back over its source's or its client's
-/// rate before anything of it is read.
-async fn admit(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: axum::middleware::Next,
-) -> Result<Response, Failure> {
+/// Works out where a request comes from, and holds it back over its source's rate before anything
+/// of it is read (a client's own rate is counted once its key is verified).
+async fn admit(State(state): State<AppState>, mut request: Request, next: axum::middleware::Next) -> Response {
     let Some(peer) = request.extensions().get::<Peer>().copied() else {
-        return Err(Failure::NotFound);
+        return Failure::NotFound.into_response();
     };
     let source = forwarded_source(peer.0.ip().to_canonical(), &state.trusted_proxies, request.headers());
     request.extensions_mut().insert(Source(source));
-    let key = bearer(request.headers());
-    state.limits.admit(source, key.as_deref()).map_err(Failure::TooMany)?;
-    Ok(next.run(request).await)
+    let has_key = bearer(request.headers()).is_some();
+    let response = match state.limits.admit(source, has_key) {
+        Ok(()) => next.run(request).await,
+        Err(seconds) => Failure::TooMany(seconds).into_response(),
+    };
+    let refused = match response.extensions().get::<Refused>() {
+        Some(refused) => Some(*refused),
+        None if response.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            Some(Refused { status: StatusCode::METHOD_NOT_ALLOWED, what: "method not allowed" })
+        }
+        None => None,
+    };
+    if let Some(first) = refused.and_then(|refused| state.refusals.note(source, refused)) {
+        state.writer.refusals(vec![first]).await;
+    }
+    response
 }
 
 /// The address a request comes from. A peer that is not a trusted proxy is the source itself;
@@ -117,13 +129,12 @@ pub fn forwarded_source(peer: IpAddr, trusted: &[IpNetwork], headers: &HeaderMap
     source
 }
 
-/// The `Authorization: Bearer` key, if one was sent.
+/// The `Authorization: Bearer` key, if one was sent. The scheme is case-insensitive (RFC 9110
+/// §11.1): `bearer` and `BEARER` are `Bearer`.
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|k| k.trim().to_owned())
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim().to_owned())
 }
 
 /// A JSON body: `application/json`, at most [`MAX_BODY`] bytes, arriving within [`BODY_TIMEOUT`].
@@ -159,9 +170,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Who calls: the request's source and the key it sent.
-pub fn caller(source: Source, headers: &HeaderMap) -> Caller {
-    Caller { key: bearer(headers), source: source.0 }
+/// Who calls: the request's source and the key it sent, counted against the service's rates.
+pub fn caller(state: &AppState, source: Source, headers: &HeaderMap) -> Caller {
+    Caller { key: bearer(headers), source: source.0, budget: Some(state.limits.clone()) }
 }
 
 /// Runs a request through the writer, and delivers its code (if any) before answering.

@@ -5,10 +5,12 @@
 //! else — with its connection cap, read timeouts and graceful shutdown.
 
 mod api;
+mod connections;
 mod failure;
 mod http;
 mod limits;
 mod pages;
+mod refusals;
 mod texts;
 #[cfg(windows)]
 pub mod windows;
@@ -24,16 +26,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tower::ServiceExt as _;
 
+use self::connections::{Connections, MAX_CONNECTIONS};
+use self::refusals::Refusals;
 pub use self::writer::MAX_BATCH;
 use crate::service::{KeyFolder, Service, ServiceError, StoreLocation};
 
-/// The most connections open at once; more wait in the operating system's queue.
-const MAX_CONNECTIONS: usize = 4096;
 /// How long a client may take to send a request's head (and how long an idle connection stays).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a TLS handshake may take.
@@ -118,12 +119,25 @@ pub fn run(
     let (writer, writer_thread) = writer::Writer::start(service, options.max_batch).map_err(ServeError::Start)?;
     let public_url = Some(settings.serve_public_url.trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
     let trusted_proxies = Arc::new(settings.serve_trusted_proxies.clone());
-    let state = http::AppState { writer, limits, store_kind, public_url, trusted_proxies };
+    let per_address = usize::try_from(settings.serve_connections_per_address).unwrap_or(MAX_CONNECTIONS);
+    let connections = Connections::new(per_address, settings.serve_trusted_proxies.clone());
+    let refusals = Arc::new(Refusals::default());
+    let state = http::AppState {
+        writer: writer.clone(),
+        limits,
+        store_kind,
+        public_url,
+        trusted_proxies,
+        refusals: Arc::clone(&refusals),
+    };
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
         let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
         listening(bound, tls.is_some());
-        accept_loop(listener, http::router(state), tls, shutdown).await;
+        let counting = tokio::spawn(record_refusals(writer.clone(), Arc::clone(&refusals)));
+        accept_loop(listener, http::router(state), tls, connections, shutdown).await;
+        counting.abort();
+        writer.refusals(refusals.take(true)).await;
         Ok(())
     });
     // Every handle on the writer is gone with the router: it finishes what is queued and ends.
@@ -157,15 +171,25 @@ fn tls_acceptor(cert: &str, key: &str) -> Result<Option<TlsAcceptor>, ServeError
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
+/// Records, every half minute, how many refusals followed the first of their kind in the windows
+/// that ended.
+async fn record_refusals(writer: writer::Writer, refusals: Arc<Refusals>) {
+    let mut ticks = tokio::time::interval(refusals::WINDOW / 2);
+    loop {
+        ticks.tick().await;
+        writer.refusals(refusals.take(false)).await;
+    }
+}
+
 /// Accepts connections until `shutdown`, then waits (bounded) for the open ones to finish.
 async fn accept_loop(
     listener: TcpListener,
     router: axum::Router,
     tls: Option<TlsAcceptor>,
+    connections: Arc<Connections>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
     tokio::pin!(shutdown);
@@ -181,7 +205,7 @@ async fn accept_loop(
             },
             () = &mut shutdown => break,
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+        let Some(slot) = connections.admit(peer.ip().to_canonical()) else {
             drop(stream);
             continue;
         };

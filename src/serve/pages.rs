@@ -85,7 +85,7 @@ pub async fn resend(
 /// Runs a page's request and renders what it shows, or sends the browser back to the webmail;
 /// `tokens` are the browser's remembered-device tokens, kept beside a new one.
 async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Vec<String>) -> Response {
-    let caller = Caller { key: None, source: source.0 };
+    let caller = Caller::new(None, source.0);
     let answer = match run(state, caller, request).await {
         Ok(answer) => answer,
         Err(Failure::Service(ServiceError::Delivery(_))) => {

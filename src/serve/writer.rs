@@ -7,7 +7,9 @@ use std::thread;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::service::{ApiJob, ApiOutcome, ApiRequest, Caller, SentCode, Service, ServiceError, ServiceResult};
+use crate::service::{
+    ApiJob, ApiOutcome, ApiRequest, Caller, HttpRefusals, SentCode, Service, ServiceError, ServiceResult,
+};
 
 /// The most requests one commit takes.
 pub const MAX_BATCH: usize = 512;
@@ -15,6 +17,7 @@ pub const MAX_BATCH: usize = 512;
 enum Job {
     Api(ApiJob),
     Delivered(SentCode, oneshot::Sender<ServiceResult<()>>),
+    Refusals(Vec<HttpRefusals>),
 }
 
 /// The handle handlers send jobs through.
@@ -50,6 +53,14 @@ impl Writer {
         answer.await.unwrap_or(ApiOutcome { result: Err(stopped()), delivery: None })
     }
 
+    /// Records requests turned away at the door in the audit log (a trace: should the writer have
+    /// stopped, there is nothing left to record them in).
+    pub async fn refusals(&self, refusals: Vec<HttpRefusals>) {
+        if !refusals.is_empty() {
+            drop(self.jobs.send(Job::Refusals(refusals)).await);
+        }
+    }
+
     /// Records how a delivery went (voiding the code if it failed).
     pub async fn delivered(&self, sent: SentCode) -> ServiceResult<()> {
         let (reply, answer) = oneshot::channel();
@@ -71,6 +82,8 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                     // A receiver that went away (the client hung up) needs no answer.
                     drop(reply.send(service.finish_delivery(sent)));
                 }
+                // A trace that cannot be written is not worth failing anything for.
+                Job::Refusals(refusals) => drop(service.record_http_refusals(&refusals)),
             }
             if calls.len() < max_batch {
                 next = queue.try_recv().ok();

@@ -159,6 +159,9 @@ pub enum ServiceError {
     /// A call to the login service came with a key that is not (or no longer) valid.
     #[error("the API key is not valid")]
     BadApiKey,
+    /// The API client made more requests than its rate allows: come back in so many seconds.
+    #[error("this API client made too many requests; try again in {0} s")]
+    TooManyRequests(u64),
     /// A call to the login service came from an address its client may not call from.
     #[error("this API client may not call from {0}")]
     SourceNotAllowed(std::net::IpAddr),

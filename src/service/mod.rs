@@ -27,9 +27,10 @@ pub use admin::{
     SettingView,
 };
 pub use api::{
-    ApiClient, ApiJob, ApiOutcome, ApiRequest, BeginRequest, Begun, CallContext, Caller, Choice, ClientKey, Done,
-    ForgetDevicesRequest, NewRecoveryCodes, NewRecoveryCodesRequest, ResendRequest, ShowUserSettingsRequest,
-    Transaction, UserChoices, UserSettings, UserSettingsRequest, UserSettingsView, VerifyRequest,
+    ApiClient, ApiJob, ApiOutcome, ApiRequest, BeginRequest, Begun, CallBudget, CallContext, Caller, Choice, ClientKey,
+    Done, ForgetDevicesRequest, HttpRefusals, NewRecoveryCodes, NewRecoveryCodesRequest, ResendRequest,
+    ShowUserSettingsRequest, Transaction, UserChoices, UserSettings, UserSettingsRequest, UserSettingsView,
+    VerifyRequest,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;

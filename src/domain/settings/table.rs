@@ -358,13 +358,20 @@ settings! {
         kind: SettingKind::Int { min: 1, max: 1000000 },
         group: LoginService,
         label: "Requests per second per client",
-        help: "requests one API client may make per second (bursts of twice as many)",
+        help: "requests one API client may make per second once its key is verified (bursts of twice as many); a wrong key naming it costs it nothing",
+    }
+    serve_connections_per_address: i64 = "serve.connections_per_address" {
+        default: "256",
+        kind: SettingKind::Int { min: 1, max: 4096 },
+        group: LoginService,
+        label: "Connections per address",
+        help: "connections one address may keep open at once (4096 in all); a reverse proxy of serve.trusted_proxies is held only by the total",
     }
     serve_ip_rate: i64 = "serve.ip_rate" {
         default: "1000",
         kind: SettingKind::Int { min: 1, max: 1000000 },
         group: LoginService,
         label: "Requests per second per address",
-        help: "requests one source address may make per second (bursts of twice as many)",
+        help: "requests without a key one source address may make per second, and failed keys it may send (bursts of twice as many); neither touches a client's own rate",
     }
 }

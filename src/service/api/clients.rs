@@ -101,9 +101,29 @@ impl Service {
         })
     }
 
-    /// The client the key belongs to, calling from an allowed address; every refusal audited (by
-    /// the caller of this, after its savepoint is rolled back).
+    /// The client the key belongs to, calling from an allowed address and within its rate; every
+    /// refusal audited (by the caller of this, after its savepoint is rolled back). The client's
+    /// budget is spent only once its key is verified; a failed key is counted against its source.
     pub(super) fn authenticate(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
+        let client = self.verified_client(tx, caller);
+        if let Some(budget) = &caller.budget {
+            match &client {
+                Ok(client) => budget.client(&client.id).map_err(ServiceError::TooManyRequests)?,
+                Err(_) => budget.failed(caller.source),
+            }
+        }
+        let client = client?;
+        // The last-used time is to the second: one write per client per second is enough.
+        let now = self.now();
+        if client.last_used != Some(now) {
+            tx.touch_client(&client.id, now)?;
+        }
+        Ok(client)
+    }
+
+    /// The client whose key the caller sent, if the key is right and the caller's address one the
+    /// client may call from.
+    fn verified_client(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
         let key = caller.key.as_deref().ok_or(ServiceError::NoApiKey)?;
         let (id, secret) = key
             .strip_prefix(KEY_PREFIX)
@@ -117,11 +137,6 @@ impl Service {
         let allowed = parse_networks(&client.allow).map_err(|e| ServiceError::Store(e.into()))?;
         if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(caller.source)) {
             return Err(ServiceError::SourceNotAllowed(caller.source));
-        }
-        // The last-used time is to the second: one write per client per second is enough.
-        let now = self.now();
-        if client.last_used != Some(now) {
-            tx.touch_client(&client.id, now)?;
         }
         Ok(client)
     }

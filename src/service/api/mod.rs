@@ -12,6 +12,7 @@ mod login;
 mod users;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 pub use clients::{ApiClient, ClientKey};
 pub use login::{BeginRequest, Begun, ResendRequest, Transaction, VerifyRequest};
@@ -25,13 +26,41 @@ use super::store::{ClientRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{AuditEntry, AuditOutcome};
 
-/// Who calls: the bearer key as sent (if any) and the address the connection comes from.
-#[derive(Debug, Clone)]
+/// Who calls: the bearer key as sent (if any), the address the connection comes from, and the
+/// budget its requests are counted against.
+#[derive(Clone)]
 pub struct Caller {
     /// The `Authorization: Bearer` key.
     pub key: Option<String>,
     /// The connection's source address.
     pub source: IpAddr,
+    /// Where a verified client's request, or a failed key, is counted (the login service's
+    /// rates); `None` counts nothing.
+    pub budget: Option<Arc<dyn CallBudget>>,
+}
+
+impl Caller {
+    /// A caller whose requests count against nothing (tests, tools).
+    pub fn new(key: Option<String>, source: IpAddr) -> Self {
+        Self { key, source, budget: None }
+    }
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+/// The budget of a caller's requests: a client's is spent only once its key was verified, so a
+/// wrong key naming its id costs it nothing; a failed key is counted against its source.
+pub trait CallBudget: Send + Sync {
+    /// Takes one request from the verified client's budget, or says in how many seconds one is
+    /// back.
+    fn client(&self, client_id: &str) -> Result<(), u64>;
+    /// Counts a request whose key was missing, wrong, or sent from an address its client may not
+    /// call from.
+    fn failed(&self, source: IpAddr);
 }
 
 /// A request of the JSON API: what it asks, and how the service answers it inside the batch's
@@ -147,7 +176,11 @@ impl<R: ApiRequest> Job for Pending<R> {
             }
             Err(e) => {
                 tx.rollback_to(CALL)?;
-                tx.insert_audit(&service.api_failure(&self.caller, &self.request, &e))?;
+                // A client over its rate is counted with the other refusals at the door (one entry
+                // a minute), not a row per request.
+                if !matches!(e, ServiceError::TooManyRequests(_)) {
+                    tx.insert_audit(&service.api_failure(&self.caller, &self.request, &e))?;
+                }
                 ApiOutcome { result: Err(e), delivery: None }
             }
         });
@@ -208,5 +241,47 @@ impl Service {
         let mut entry = attempt_entry(self.now(), action, mailbox, ip, outcome, e);
         entry.detail = Some(format!("{e} (from {})", caller.source));
         entry
+    }
+}
+
+/// Requests the login service turned away before they reached the service (too large, not JSON,
+/// over a rate, no such route), counted per source and kind: the audit log gets the first of a
+/// kind from a source at once, and how many more followed it in the minute after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRefusals {
+    /// Where they came from.
+    pub source: IpAddr,
+    /// The answer's status.
+    pub status: u16,
+    /// What was wrong, in a few words (`body too large`).
+    pub what: &'static str,
+    /// How many: the first alone, or the ones that followed it.
+    pub count: u64,
+    /// Whether these followed a first one already recorded.
+    pub more: bool,
+}
+
+impl Service {
+    /// Records requests the login service turned away at its door, one entry per source and kind.
+    pub fn record_http_refusals(&self, refusals: &[HttpRefusals]) -> ServiceResult<()> {
+        let now = self.now();
+        let entries: Vec<AuditEntry> = refusals
+            .iter()
+            .map(|r| AuditEntry {
+                at: now,
+                actor: "http".to_owned(),
+                action: "http.refused".to_owned(),
+                ip: Some(r.source.to_string()),
+                outcome: AuditOutcome::Refused,
+                detail: Some(if r.more {
+                    format!("{} {}: {} more from this address in the minute since the first", r.status, r.what, r.count)
+                } else {
+                    format!("{} {}", r.status, r.what)
+                }),
+                ..AuditEntry::default()
+            })
+            .collect();
+        self.store.write(|tx| entries.iter().try_for_each(|entry| tx.insert_audit(entry)))?;
+        Ok(())
     }
 }
