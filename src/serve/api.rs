@@ -192,6 +192,8 @@ struct SigninReply {
     #[serde(flatten)]
     answer: BeginAnswer,
     #[serde(skip_serializing_if = "Option::is_none")]
+    signin_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     signin_url: Option<String>,
 }
 
@@ -205,20 +207,21 @@ pub async fn signin(
     let base = state.public_url.clone().ok_or(ServiceError::NoPublicUrl)?;
     let request = SigninRequest { address: body.address, ip: body.ip, return_url: body.return_url };
     let started = run(&state, caller(&state, source, &headers), request).await?;
-    let signin_url = started.signin.map(|id| format!("{base}/signin/{id}"));
+    let signin_url = started.signin.as_ref().map(|id| format!("{base}/signin/{id}"));
     let answer = match started.answer {
         BeginAnswer::Enroll { provider, reason, .. } if signin_url.is_some() => {
             BeginAnswer::Enroll { provider, otpauth_uri: String::new(), reason }
         }
         answer => answer,
     };
-    Ok(axum::Json(SigninReply { answer, signin_url }).into_response())
+    Ok(axum::Json(SigninReply { answer, signin_id: started.signin, signin_url }).into_response())
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemBody {
     ticket: String,
+    signin_id: String,
 }
 
 /// `redeem`'s answer.
@@ -236,7 +239,7 @@ pub async fn redeem(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RedeemBody>,
 ) -> Result<Response, Failure> {
-    let reply = match run(&state, caller(&state, source, &headers), RedeemRequest { ticket: body.ticket }).await? {
+    let reply = match run(&state, caller(&state, source, &headers), RedeemRequest { ticket: body.ticket, signin_id: body.signin_id }).await? {
         Some(address) => RedeemReply::Accepted { address },
         None => RedeemReply::Rejected { reason: "invalid_ticket" },
     };

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::api::{ApiRequest, CallContext, Done};
 use super::engine;
 use super::login::{CodeDelivery, LoginStart, parse_held, parse_login, shown};
-use super::store::{ClientRow, SigninRow, Tx};
+use super::store::{ClientRow, SigninRow, TicketRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
     BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Reason,
@@ -166,11 +166,14 @@ impl ApiRequest for SigninRequest {
     }
 }
 
-/// `POST /v1/signin/redeem`: the ticket a browser brought back.
+/// `POST /v1/signin/redeem`: the ticket a browser brought back, and the sign-in the webmail
+/// started for it — a ticket of another sign-in (another user's, say) is refused.
 #[derive(Debug, Clone)]
 pub struct RedeemRequest {
     /// The ticket.
     pub ticket: String,
+    /// The sign-in `POST /v1/signin` answered with.
+    pub signin_id: String,
 }
 
 impl ApiRequest for RedeemRequest {
@@ -182,7 +185,7 @@ impl ApiRequest for RedeemRequest {
     }
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Option<MailboxAddress>>> {
-        Ok(Done::only(cx.service.redeem_ticket(cx.tx, cx.client()?, &self.ticket)?))
+        Ok(Done::only(cx.service.redeem_ticket(cx.tx, cx.client()?, &self.signin_id, &self.ticket)?))
     }
 }
 
@@ -266,10 +269,17 @@ impl Service {
         Ok(std::str::from_utf8(&opened).ok().map(|text| Zeroizing::new(text.to_owned())))
     }
 
-    /// The mailbox a ticket vouches for: once, within a minute, for the client that asked.
-    fn redeem_ticket(&self, tx: &Tx<'_>, client: &ClientRow, ticket: &str) -> ServiceResult<Option<MailboxAddress>> {
+    /// The mailbox a ticket vouches for: once, within its lifetime, for the client and the
+    /// sign-in that asked for it.
+    fn redeem_ticket(
+        &self,
+        tx: &Tx<'_>,
+        client: &ClientRow,
+        signin_id: &str,
+        ticket: &str,
+    ) -> ServiceResult<Option<MailboxAddress>> {
         let hash = tx.key().code_hash(TICKET_CONTEXT, ticket);
-        let mailbox = tx.take_ticket(&hash, &client.id, self.now())?;
+        let mailbox = tx.take_ticket(&hash, &client.id, signin_id, self.now())?;
         Ok(mailbox.map(|m| m.parse()).transpose()?)
     }
 
@@ -377,7 +387,13 @@ impl Service {
         tx.end_signin(&signin.id)?;
         let ticket = self.new_ticket()?;
         let hash = tx.key().code_hash(TICKET_CONTEXT, &ticket);
-        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, self.now() + lifetime)?;
+        tx.insert_ticket(&TicketRow {
+            hash,
+            client_id: signin.client_id.clone(),
+            signin_id: signin.id.clone(),
+            mailbox: signin.mailbox.clone(),
+            expires_at: self.now() + lifetime,
+        })?;
         Ok(with_ticket(&signin.return_url, &ticket))
     }
 

@@ -52,6 +52,21 @@ fn client_row(r: &Row) -> StoreResult<ClientRow> {
 
 const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, created_at, last_used";
 
+/// A ticket of a completed sign-in, as stored (only its keyed hash).
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    /// The keyed hash of the ticket.
+    pub hash: Vec<u8>,
+    /// The client whose sign-in it completes.
+    pub client_id: String,
+    /// The sign-in it completes.
+    pub signin_id: String,
+    /// The mailbox it vouches for.
+    pub mailbox: String,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+}
+
 impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
@@ -217,22 +232,34 @@ impl Tx<'_> {
     }
 
     /// Keeps the hash of a new ticket.
-    pub fn insert_ticket(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
+    pub fn insert_ticket(&self, ticket: &TicketRow) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            &[&hash, &client_id, &mailbox, &expires_at],
+            "INSERT INTO signin_ticket (ticket_hash, client_id, signin_id, mailbox, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&ticket.hash, &ticket.client_id, &ticket.signin_id, &ticket.mailbox, &ticket.expires_at],
         )?;
         Ok(())
     }
 
-    /// Takes a ticket: the mailbox it names if it is valid for `client_id` at `now`; a ticket is
-    /// removed by its first use, whoever presents it.
-    pub fn take_ticket(&self, hash: &[u8], client_id: &str, now: UnixTime) -> StoreResult<Option<String>> {
-        let row: Option<(String, String, UnixTime)> = self
-            .query_opt("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?
-            .map(|r| -> StoreResult<_> { Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)) })
-            .transpose()?;
+    /// Takes a ticket: the mailbox it names if it completes the sign-in `signin_id` of
+    /// `client_id` and is valid at `now`; a ticket is removed by its first use, whoever presents
+    /// it.
+    pub fn take_ticket(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        signin_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        let row = self.query_opt(
+            "SELECT client_id, signin_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1",
+            &[&hash],
+        )?;
         self.execute("DELETE FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?;
-        Ok(row.filter(|(client, _, expires)| client == client_id && *expires > now).map(|(_, mailbox, _)| mailbox))
+        let Some(row) = row else { return Ok(None) };
+        let valid = row.get::<String>("client_id")? == client_id
+            && row.get::<String>("signin_id")? == signin_id
+            && row.get::<UnixTime>("expires_at")? > now;
+        valid.then(|| row.get("mailbox")).transpose()
     }
 }

@@ -28,7 +28,7 @@ use crate::domain::DomainError;
 use postgres::PgConn;
 use sql::{Conn, Dialect};
 
-pub use clients::{ClientRow, SigninRow, TransactionRow};
+pub use clients::{ClientRow, SigninRow, TicketRow, TransactionRow};
 pub use copy::CopySummary;
 pub use location::{ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
