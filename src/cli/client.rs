@@ -6,7 +6,8 @@ use serde_json::json;
 use super::CliResult;
 use super::output::{Output, table, when};
 use super::values::{Networks, UrlPrefixes};
-use crate::service::Service;
+use crate::domain::PostOfficeName;
+use crate::service::{ClientScope, Service};
 
 /// `mailmfa client …`
 #[derive(Debug, Subcommand)]
@@ -21,6 +22,10 @@ pub enum ClientCommand {
         /// URL prefixes its hosted sign-in pages may return to, comma-separated.
         #[arg(long = "return-url", value_name = "PREFIX,…")]
         return_url: Option<UrlPrefixes>,
+        /// The only post offices whose mailboxes it may act for, comma-separated; default: all.
+        /// Name them when several mail servers share one login service.
+        #[arg(long = "postoffice", value_name = "NAME,…", value_delimiter = ',')]
+        postoffices: Vec<PostOfficeName>,
     },
     /// List the API clients.
     List,
@@ -34,17 +39,21 @@ pub enum ClientCommand {
 /// Runs a `client` command.
 pub fn run(service: &Service, command: ClientCommand) -> CliResult {
     match command {
-        ClientCommand::Add { name, allow, return_url } => {
-            let allow = allow.map(|n| n.0).unwrap_or_default();
-            let return_urls = return_url.map(|u| u.0).unwrap_or_default();
-            let (client, key) = service.add_client(&name, &allow, &return_urls)?;
+        ClientCommand::Add { name, allow, return_url, postoffices } => {
+            let scope = ClientScope {
+                allow: allow.map(|n| n.0).unwrap_or_default(),
+                return_urls: return_url.map(|u| u.0).unwrap_or_default(),
+                postoffices,
+            };
+            let (client, key) = service.add_client(&name, &scope)?;
             Ok(Output::done(
                 format!(
                     "Created the API client {}. Its key, shown only now:\n{}\nGive it to the webmail as Authorization: Bearer KEY.",
                     client.name,
                     key.0.as_str()
                 ),
-                json!({"name": client.name, "key": key.0.as_str(), "allow": client.allow, "return_urls": client.return_urls}),
+                json!({"name": client.name, "key": key.0.as_str(), "allow": client.allow, "return_urls": client.return_urls,
+                       "postoffices": client.postoffices}),
             ))
         }
         ClientCommand::List => {
@@ -55,6 +64,7 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
                     vec![
                         c.name.clone(),
                         if c.allow.is_empty() { "any".to_owned() } else { c.allow.join(", ") },
+                        if c.postoffices.is_empty() { "all".to_owned() } else { c.postoffices.join(", ") },
                         c.return_urls.join(", "),
                         when(c.created_at),
                         c.last_used.map(when).unwrap_or_else(|| "never".to_owned()),
@@ -64,12 +74,12 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
             let value = list
                 .iter()
                 .map(|c| {
-                    json!({"name": c.name, "allow": c.allow, "return_urls": c.return_urls,
+                    json!({"name": c.name, "allow": c.allow, "postoffices": c.postoffices, "return_urls": c.return_urls,
                            "created": when(c.created_at), "last_used": c.last_used.map(when)})
                 })
                 .collect::<Vec<_>>();
             Ok(Output::data(
-                table(&["CLIENT", "ALLOWED FROM", "RETURN URLS", "CREATED", "LAST USED"], &rows),
+                table(&["CLIENT", "ALLOWED FROM", "POST OFFICES", "RETURN URLS", "CREATED", "LAST USED"], &rows),
                 value.into(),
             ))
         }

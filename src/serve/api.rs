@@ -239,7 +239,13 @@ pub async fn redeem(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RedeemBody>,
 ) -> Result<Response, Failure> {
-    let reply = match run(&state, caller(&state, source, &headers), RedeemRequest { ticket: body.ticket, signin_id: body.signin_id }).await? {
+    let reply = match run(
+        &state,
+        caller(&state, source, &headers),
+        RedeemRequest { ticket: body.ticket, signin_id: body.signin_id },
+    )
+    .await?
+    {
         Some(address) => RedeemReply::Accepted { address },
         None => RedeemReply::Rejected { reason: "invalid_ticket" },
     };

@@ -102,7 +102,9 @@ impl IntoResponse for Failure {
 fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::NoApiKey | ServiceError::BadApiKey => StatusCode::UNAUTHORIZED,
-        ServiceError::SourceNotAllowed(_) | ServiceError::SelfServiceOff(_) => StatusCode::FORBIDDEN,
+        ServiceError::SourceNotAllowed(_) | ServiceError::SelfServiceOff(_) | ServiceError::OutOfScope(_) => {
+            StatusCode::FORBIDDEN
+        }
         ServiceError::ProviderDisabled { .. } | ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => {
             StatusCode::FORBIDDEN
         }

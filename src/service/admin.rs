@@ -579,7 +579,7 @@ pub(super) fn set_mailbox_in(
 }
 
 /// The post office of that name, or the error that names it.
-pub(super) fn existing_postoffice(tx: &Tx<'_>, name: &PostOfficeName) -> ServiceResult<PostOffice> {
+pub(in crate::service) fn existing_postoffice(tx: &Tx<'_>, name: &PostOfficeName) -> ServiceResult<PostOffice> {
     tx.postoffice(name)?.ok_or_else(|| ServiceError::NoPostOffice(name.clone()))
 }
 

@@ -159,6 +159,9 @@ pub enum ServiceError {
     /// A call to the login service came with a key that is not (or no longer) valid.
     #[error("the API key is not valid")]
     BadApiKey,
+    /// The API client may not act for the mailboxes of this post office.
+    #[error("this API client may not act for the mailboxes of post office {0}")]
+    OutOfScope(PostOfficeName),
     /// The API client made more requests than its rate allows: come back in so many seconds.
     #[error("this API client made too many requests; try again in {0} s")]
     TooManyRequests(u64),

@@ -28,7 +28,7 @@ pub use admin::{
 };
 pub use api::{
     ApiClient, ApiJob, ApiOutcome, ApiRequest, BeginRequest, Begun, CallBudget, CallContext, Caller, Choice, ClientKey,
-    Done, ForgetDevicesRequest, HttpRefusals, NewRecoveryCodes, NewRecoveryCodesRequest, ResendRequest,
+    ClientScope, Done, ForgetDevicesRequest, HttpRefusals, NewRecoveryCodes, NewRecoveryCodesRequest, ResendRequest,
     ShowUserSettingsRequest, Transaction, UserChoices, UserSettings, UserSettingsRequest, UserSettingsView,
     VerifyRequest,
 };

@@ -221,6 +221,7 @@ impl Service {
             return Err(ServiceError::ReturnUrlRefused(return_url.chars().take(200).collect()));
         }
         let (address, ip) = parse_login(address, ip)?;
+        super::api::in_scope(client, &address)?;
         let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None)?;
         let Some(transaction) = self.open_transaction(tx, client, &address, ip, &answer)? else {
             return Ok((answer, None, delivery));

@@ -17,12 +17,12 @@ use super::postoffice_properties::PostOfficeProperties;
 use super::server_dialog::ServerDialog;
 use super::store_dialogs;
 use crate::domain::{
-    BeginAnswer, Configurer, IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
-    SettingGroup,
+    BeginAnswer, Configurer, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef, SettingGroup,
 };
 use crate::qr::QrError;
 use crate::service::{
-    IfExists, LoginStart, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, default_store_path,
+    ClientScope, IfExists, LoginStart, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation,
+    default_store_path,
 };
 
 impl ConsoleApp {
@@ -424,14 +424,14 @@ impl ConsoleApp {
             PlatformIntent::SaveSettings(values) => self.save_settings(&values),
             PlatformIntent::SendTest(target) => self.send_test(target),
             PlatformIntent::BrowseFile(def) => self.browse_file(def),
-            PlatformIntent::AddClient { name, allow, return_urls } => self.add_client(&name, &allow, &return_urls),
+            PlatformIntent::AddClient { name, scope } => self.add_client(&name, &scope),
             PlatformIntent::RemoveClient(name) => self.remove_client(&name),
         }
     }
 
-    fn add_client(&mut self, name: &str, allow: &[IpNetwork], return_urls: &[String]) {
+    fn add_client(&mut self, name: &str, scope: &ClientScope) {
         let Some(service) = self.service() else { return };
-        let result = service.add_client(name, allow, return_urls);
+        let result = service.add_client(name, scope);
         self.audit.invalidate();
         match result {
             Ok((client, key)) => {

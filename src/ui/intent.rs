@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
-use crate::service::{MailboxChanges, PostOfficeChanges, ServerAddress};
+use crate::domain::{LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
+use crate::service::{ClientScope, MailboxChanges, PostOfficeChanges, ServerAddress};
 
 use super::model::{Node, RecentStore};
 
@@ -150,10 +150,8 @@ pub enum PlatformIntent {
     AddClient {
         /// Its name.
         name: String,
-        /// Where it may call from (none: anywhere).
-        allow: Vec<IpNetwork>,
-        /// Where its hosted sign-in pages may return to.
-        return_urls: Vec<String>,
+        /// Where it may call from, where its sign-ins may return to, and for which post offices.
+        scope: ClientScope,
     },
     /// Remove an API client: its key stops working at once.
     RemoveClient(String),

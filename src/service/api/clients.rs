@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Caller;
 use crate::clock::UnixTime;
-use crate::domain::{IpNetwork, parse_networks};
+use crate::domain::{IpNetwork, MailboxAddress, PostOfficeName, parse_networks};
 use crate::service::crypto::to_hex;
 use crate::service::store::{ClientRow, Tx};
 use crate::service::{Service, ServiceError, ServiceResult};
@@ -23,6 +23,8 @@ pub struct ApiClient {
     pub allow: Vec<String>,
     /// The prefixes its hosted sign-in pages may return to.
     pub return_urls: Vec<String>,
+    /// The post offices it may act for (none: all).
+    pub postoffices: Vec<String>,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called, if ever.
@@ -36,10 +38,23 @@ impl ApiClient {
             name: row.name.clone(),
             allow: list(&row.allow),
             return_urls: list(&row.return_urls),
+            postoffices: list(&row.postoffices),
             created_at: row.created_at,
             last_used: row.last_used,
         }
     }
+}
+
+/// What an API client may do, as its administrator sets it: where it may call from, where its
+/// hosted sign-ins may return to, and which post offices' mailboxes it may act for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientScope {
+    /// The source networks it may call from (none: any).
+    pub allow: Vec<IpNetwork>,
+    /// The prefixes its hosted sign-in pages may return to.
+    pub return_urls: Vec<String>,
+    /// The post offices it may act for (none: all).
+    pub postoffices: Vec<PostOfficeName>,
 }
 
 /// A new client's key, shown once: `mmfa_<id>_<secret>`.
@@ -48,14 +63,9 @@ pub struct ClientKey(pub zeroize::Zeroizing<String>);
 impl Service {
     /// Creates an API client and returns its key, which is never shown again: the store keeps only
     /// a keyed hash of it.
-    pub fn add_client(
-        &self,
-        name: &str,
-        allow: &[IpNetwork],
-        return_urls: &[String],
-    ) -> ServiceResult<(ApiClient, ClientKey)> {
+    pub fn add_client(&self, name: &str, scope: &ClientScope) -> ServiceResult<(ApiClient, ClientKey)> {
         let name = client_name(name)?;
-        for url in return_urls {
+        for url in &scope.return_urls {
             crate::domain::check_url_prefix(url)?;
         }
         let mut id = [0u8; 6];
@@ -65,22 +75,27 @@ impl Service {
         let id = to_hex(&id);
         let secret = zeroize::Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret.as_ref()));
         let key = ClientKey(zeroize::Zeroizing::new(format!("{KEY_PREFIX}{id}_{}", secret.as_str())));
-        let allow_text = allow.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let allow_text = scope.allow.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let postoffices = scope.postoffices.iter().map(PostOfficeName::as_str).collect::<Vec<_>>().join(",");
         let row = self.audited("client.add", None, |tx| {
+            for postoffice in &scope.postoffices {
+                super::super::admin::existing_postoffice(tx, postoffice)?;
+            }
             let row = ClientRow {
                 key_hash: tx.key().code_hash(&key_context(&id), &secret),
                 id: id.clone(),
                 name: name.clone(),
                 allow: allow_text.clone(),
-                return_urls: return_urls.join(","),
+                return_urls: scope.return_urls.join(","),
+                postoffices: postoffices.clone(),
                 created_at: self.now(),
                 last_used: None,
             };
             if !tx.insert_client(&row)? {
                 return Err(ServiceError::ClientExists(name.clone()));
             }
-            let detail = format!("client={name} allow={}", if allow_text.is_empty() { "any" } else { &allow_text });
-            Ok((row, detail))
+            let shown = |list: &str| if list.is_empty() { "any".to_owned() } else { list.to_owned() };
+            Ok((row, format!("client={name} allow={} postoffices={}", shown(&allow_text), shown(&postoffices))))
         })?;
         Ok((ApiClient::of(&row), key))
     }
@@ -158,4 +173,15 @@ fn client_name(raw: &str) -> ServiceResult<String> {
         .into());
     }
     Ok(name.to_owned())
+}
+
+/// Whether `client` may act for the mailbox `address`: its post office is one of the client's, or
+/// the client may act for all.
+pub(in crate::service) fn in_scope(client: &ClientRow, address: &MailboxAddress) -> ServiceResult<()> {
+    let mut postoffices = client.postoffices.split(',').filter(|name| !name.is_empty()).peekable();
+    if postoffices.peek().is_none() || postoffices.any(|name| name == address.postoffice.as_str()) {
+        Ok(())
+    } else {
+        Err(ServiceError::OutOfScope(address.postoffice.clone()))
+    }
 }

@@ -56,6 +56,7 @@ impl ApiRequest for BeginRequest {
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Begun>> {
         let (address, ip) = parse_login(&self.address, &self.ip)?;
+        super::clients::in_scope(cx.client()?, &address)?;
         let LoginStart { answer, delivery } =
             cx.service.decide_login_in(cx.tx, &address, ip, self.device_token.as_deref())?;
         let transaction = cx.service.open_transaction(cx.tx, cx.client()?, &address, ip, &answer)?;

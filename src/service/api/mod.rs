@@ -14,7 +14,8 @@ mod users;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use clients::{ApiClient, ClientKey};
+pub(in crate::service) use clients::in_scope;
+pub use clients::{ApiClient, ClientKey, ClientScope};
 pub use login::{BeginRequest, Begun, ResendRequest, Transaction, VerifyRequest};
 pub use users::{
     Choice, ForgetDevicesRequest, NewRecoveryCodes, NewRecoveryCodesRequest, ShowUserSettingsRequest, UserChoices,
@@ -24,7 +25,7 @@ pub use users::{
 use super::login::{CodeDelivery, attempt_entry};
 use super::store::{ClientRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::{AuditEntry, AuditOutcome};
+use crate::domain::{AuditEntry, AuditOutcome, MailboxAddress};
 
 /// Who calls: the bearer key as sent (if any), the address the connection comes from, and the
 /// budget its requests are counted against.
@@ -100,6 +101,13 @@ impl CallContext<'_> {
     /// The checked client; a request that needs one is never run without it.
     pub(in crate::service) fn client(&self) -> ServiceResult<&ClientRow> {
         self.client.ok_or(ServiceError::NoApiKey)
+    }
+
+    /// The mailbox named in a request, if the client may act for its post office.
+    pub(in crate::service) fn mailbox(&self, raw: &str) -> ServiceResult<MailboxAddress> {
+        let address: MailboxAddress = raw.parse()?;
+        clients::in_scope(self.client()?, &address)?;
+        Ok(address)
     }
 }
 
@@ -234,6 +242,7 @@ impl Service {
             ServiceError::NoApiKey | ServiceError::BadApiKey | ServiceError::SourceNotAllowed(_) => {
                 ("api.auth", AuditOutcome::Refused)
             }
+            ServiceError::OutOfScope(_) => (request.action(), AuditOutcome::Refused),
             ServiceError::Domain(_) => (request.action(), AuditOutcome::InvalidInput),
             _ if e.is_refusal() => (request.action(), AuditOutcome::Refused),
             _ => (request.action(), AuditOutcome::Error),

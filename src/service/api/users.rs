@@ -128,7 +128,7 @@ impl ApiRequest for ShowUserSettingsRequest {
     }
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<UserSettingsView>> {
-        let mailbox = existing_mailbox(cx.tx, &self.address.parse()?)?;
+        let mailbox = existing_mailbox(cx.tx, &cx.mailbox(&self.address)?)?;
         Ok(Done::only(user_settings_view(cx.service, cx.tx, &mailbox)?))
     }
 }
@@ -154,7 +154,7 @@ impl ApiRequest for UserSettingsRequest {
     }
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<UserSettingsView>> {
-        let address: MailboxAddress = self.address.parse()?;
+        let address = cx.mailbox(&self.address)?;
         let changes = self.settings.changes()?;
         let detail = set_mailbox_in(cx.tx, &address, &changes, Configurer::EndUser)?;
         cx.tx.insert_audit(&user_entry(cx, &address, self.action(), detail)?)?;
@@ -182,7 +182,7 @@ impl ApiRequest for NewRecoveryCodesRequest {
     }
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<NewRecoveryCodes>> {
-        let mailbox = existing_mailbox(cx.tx, &self.address.parse()?)?;
+        let mailbox = existing_mailbox(cx.tx, &cx.mailbox(&self.address)?)?;
         let random = cx.service.world.random.as_ref();
         let recovery_codes = engine::issue_recovery_codes(cx.tx, random, mailbox.id, cx.service.now())?;
         let detail = format!("{} new recovery codes; the old ones voided", recovery_codes.len());
@@ -210,7 +210,7 @@ impl ApiRequest for ForgetDevicesRequest {
     }
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<UserSettingsView>> {
-        let mailbox = existing_mailbox(cx.tx, &self.address.parse()?)?;
+        let mailbox = existing_mailbox(cx.tx, &cx.mailbox(&self.address)?)?;
         let forgotten = cx.tx.forget_devices(mailbox.id)?;
         cx.tx.insert_audit(&user_entry(
             cx,

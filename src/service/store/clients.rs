@@ -17,6 +17,8 @@ pub struct ClientRow {
     pub allow: String,
     /// Return URL prefixes for the hosted pages, comma-separated.
     pub return_urls: String,
+    /// The post offices it may act for, comma-separated (empty: all).
+    pub postoffices: String,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called.
@@ -45,12 +47,13 @@ fn client_row(r: &Row) -> StoreResult<ClientRow> {
         key_hash: r.get("key_hash")?,
         allow: r.get("allow")?,
         return_urls: r.get("return_urls")?,
+        postoffices: r.get("postoffices")?,
         created_at: r.get("created_at")?,
         last_used: r.get("last_used")?,
     })
 }
 
-const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, created_at, last_used";
+const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, postoffices, created_at, last_used";
 
 /// A ticket of a completed sign-in, as stored (only its keyed hash).
 #[derive(Debug, Clone)]
@@ -71,9 +74,9 @@ impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
         let inserted = self.execute(
-            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
-            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.created_at],
+            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
+            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.postoffices, &row.created_at],
         )?;
         Ok(inserted == 1)
     }
