@@ -33,6 +33,21 @@ words! {
         Locked = "locked",
         /// No enabled provider has the data to reach the mailbox.
         NoUsableProvider = "no_usable_provider",
+        /// A fresh second step was asked for before a sensitive change, whatever the mode.
+        StepUp = "step_up",
+    }
+}
+
+words! {
+    /// Why a login transaction is begun.
+    #[derive(Default)]
+    pub enum Purpose ("purpose") {
+        /// A sign-in: the mode in force decides whether to challenge.
+        #[default]
+        Login = "login",
+        /// A fresh second step before a sensitive change (a new provider, SMS number or alternate
+        /// address, new recovery codes, forgetting devices, an app password): always challenged.
+        StepUp = "step_up",
     }
 }
 
@@ -52,6 +67,7 @@ impl Reason {
             Self::SendLimit => "too many codes were sent in the last hour",
             Self::Locked => "too many wrong codes",
             Self::NoUsableProvider => "no enabled provider can reach this mailbox",
+            Self::StepUp => "a fresh second step was asked for before a sensitive change",
         }
     }
 }
@@ -172,11 +188,15 @@ pub struct Verified {
     /// through until it expires or is revoked. Only its keyed hash is kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// After a step-up code: the token that lets the client make sensitive changes to the mailbox
+    /// for a few minutes. Only its keyed hash is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up_token: Option<String>,
 }
 
 impl Verified {
     /// A result that hands nothing out.
     pub fn only(answer: VerifyAnswer) -> Self {
-        Self { answer, recovery_codes: None, device_token: None }
+        Self { answer, recovery_codes: None, device_token: None, step_up_token: None }
     }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditRecord};
-pub use login::{BeginAnswer, Reason, RejectReason, Verified, VerifyAnswer};
+pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{
     Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, Mailbox, MailboxColumn, MailboxStatus, MailboxSummary, PostOffice,
     Vocabulary, by_name, known_since, remembered_since,

@@ -9,10 +9,10 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::http::{ApiJson, AppState, Failure, Source, caller, run};
-use crate::domain::{BeginAnswer, MailboxAddress};
+use crate::domain::{BeginAnswer, MailboxAddress, Purpose};
 use crate::service::{
-    BeginRequest, Begun, ForgetDevicesRequest, NewRecoveryCodesRequest, RedeemRequest, ResendRequest, ServiceError,
-    ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
+    BeginRequest, Begun, EnrolmentRequest, ForgetDevicesRequest, NewRecoveryCodesRequest, RedeemRequest, ResendRequest,
+    ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
 };
 
 /// `GET /v1/health`.
@@ -33,6 +33,7 @@ pub struct BeginBody {
     address: String,
     ip: String,
     device_token: Option<String>,
+    purpose: Option<String>,
 }
 
 /// `begin`'s answer: the decision, the transaction that waits for a code, and the enrolment QR
@@ -58,7 +59,9 @@ pub async fn begin(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BeginBody>,
 ) -> Result<Response, Failure> {
-    let request = BeginRequest { address: body.address, ip: body.ip, device_token: body.device_token };
+    let purpose = body.purpose.as_deref().map(str::parse::<Purpose>).transpose().map_err(ServiceError::from)?;
+    let purpose = purpose.unwrap_or_default();
+    let request = BeginRequest { address: body.address, ip: body.ip, device_token: body.device_token, purpose };
     let Begun { answer, transaction } = run(&state, caller(&state, source, &headers), request).await?;
     let qr_png_base64 = match &answer {
         BeginAnswer::Enroll { otpauth_uri, .. } => Some(qr_png_base64(otpauth_uri.clone()).await?),
@@ -140,7 +143,7 @@ pub async fn user_settings(
     Path(address): Path<String>,
     ApiJson(settings): ApiJson<UserSettings>,
 ) -> Result<Response, Failure> {
-    let request = UserSettingsRequest { address, settings };
+    let request = UserSettingsRequest { address, settings, step_up_token: step_up(&headers) };
     Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
@@ -162,7 +165,7 @@ pub async fn new_recovery_codes(
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
-    let request = NewRecoveryCodesRequest { address };
+    let request = NewRecoveryCodesRequest { address, step_up_token: step_up(&headers) };
     Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 
@@ -173,8 +176,42 @@ pub async fn forget_devices(
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
-    let request = ForgetDevicesRequest { address };
+    let request = ForgetDevicesRequest { address, step_up_token: step_up(&headers) };
     Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+/// The step-up token a sensitive change brings (`Mailmfa-Step-Up`), from a `begin` with
+/// `"purpose": "step_up"` whose code was accepted.
+fn step_up(headers: &HeaderMap) -> Option<String> {
+    headers.get("mailmfa-step-up").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentBody {
+    transaction_id: String,
+}
+
+/// An enrolment as a webmail draws it: the key URI (for a phone's own app and for typing it in by
+/// hand) and its QR code.
+#[derive(Serialize)]
+struct EnrolmentReply {
+    otpauth_uri: String,
+    qr_png_base64: String,
+}
+
+/// `POST /v1/login/enrolment`: the QR code of a transaction that waits for its first code, so a
+/// webmail need not keep the secret between the page that shows it and the code.
+pub async fn enrolment(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<EnrolmentBody>,
+) -> Result<Response, Failure> {
+    let request = EnrolmentRequest { transaction_id: body.transaction_id };
+    let otpauth_uri = run(&state, caller(&state, source, &headers), request).await?;
+    let qr_png_base64 = qr_png_base64(otpauth_uri.to_string()).await?;
+    Ok(axum::Json(EnrolmentReply { otpauth_uri: otpauth_uri.to_string(), qr_png_base64 }).into_response())
 }
 
 #[derive(Deserialize)]

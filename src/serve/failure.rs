@@ -102,9 +102,10 @@ impl IntoResponse for Failure {
 fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::NoApiKey | ServiceError::BadApiKey => StatusCode::UNAUTHORIZED,
-        ServiceError::SourceNotAllowed(_) | ServiceError::SelfServiceOff(_) | ServiceError::OutOfScope(_) => {
-            StatusCode::FORBIDDEN
-        }
+        ServiceError::SourceNotAllowed(_)
+        | ServiceError::SelfServiceOff(_)
+        | ServiceError::OutOfScope(_)
+        | ServiceError::StepUpRequired => StatusCode::FORBIDDEN,
         ServiceError::ProviderDisabled { .. } | ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => {
             StatusCode::FORBIDDEN
         }
@@ -146,6 +147,7 @@ fn status_of(e: &ServiceError) -> StatusCode {
 fn refusal_reason(e: &ServiceError) -> Option<&'static str> {
     match e {
         ServiceError::SelfServiceOff(_) => Some("self_service_off"),
+        ServiceError::StepUpRequired => Some("step_up_required"),
         ServiceError::ProviderDisabled { .. } if e.is_refusal() => Some("provider_disabled"),
         ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => Some("provider_not_user_configurable"),
         _ => None,

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login/begin", post(api::begin))
         .route("/v1/login/verify", post(api::verify))
         .route("/v1/login/resend", post(api::resend))
+        .route("/v1/login/enrolment", post(api::enrolment))
         .route("/v1/users/{address}/settings", get(api::show_user_settings).put(api::user_settings))
         .route("/v1/users/{address}/recovery-codes", post(api::new_recovery_codes))
         .route("/v1/users/{address}/devices", delete(api::forget_devices))

@@ -59,7 +59,7 @@ pub struct PostOfficeChanges {
     pub remember_in_always: Option<bool>,
 }
 
-/// What an administrator wants changed on a mailbox; `None` leaves a value as it is, and
+/// What an administrator or a user wants changed on a mailbox; `None` leaves a value as it is, and
 /// `Some(None)` clears an SMS number or alternate address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailboxChanges {
@@ -77,6 +77,12 @@ impl MailboxChanges {
     /// True when nothing would change.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Whether a user's own change needs a fresh second step: anything but the challenge mode
+    /// changes where the codes go, which someone who has only the password must not do.
+    pub fn needs_step_up(&self) -> bool {
+        self.provider.is_some() || self.sms_number.is_some() || self.alt_email.is_some()
     }
 
     /// Whether the changes touch how codes reach the mailbox (not only when it is challenged).
@@ -589,7 +595,7 @@ pub(super) fn existing_mailbox(tx: &Tx<'_>, address: &MailboxAddress) -> Service
 }
 
 /// The enrolment URI of the mailbox's pending or active secret, and the secret's state.
-fn enrolment_of(
+pub(in crate::service) fn enrolment_of(
     tx: &Tx<'_>,
     issuer: &str,
     address: &MailboxAddress,

@@ -159,6 +159,9 @@ pub enum ServiceError {
     /// A call to the login service came with a key that is not (or no longer) valid.
     #[error("the API key is not valid")]
     BadApiKey,
+    /// A sensitive change needs a fresh second step first (a step-up token).
+    #[error("this change needs a fresh second step (a step-up token of this client for this mailbox)")]
+    StepUpRequired,
     /// The API client may not act for the mailboxes of this post office.
     #[error("this API client may not act for the mailboxes of post office {0}")]
     OutOfScope(PostOfficeName),

@@ -13,7 +13,7 @@ use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
     AuditEntry, AuditOutcome, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode, PhoneNumber,
-    Provider, Verified,
+    Provider, Purpose, Verified,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -96,21 +96,22 @@ impl Service {
         ip: LoginIp,
         device: Option<&str>,
     ) -> ServiceResult<LoginStart> {
-        let attempt = self.store.write(|tx| self.decide_login_in(tx, address, ip, device));
+        let attempt = self.store.write(|tx| self.decide_login_in(tx, address, ip, device, Purpose::Login));
         self.audit_failed_attempt("login.begin", address, ip, attempt)
     }
 
-    /// [`Service::decide_login`] inside the caller's transaction.
+    /// [`Service::decide_login`] inside the caller's transaction, for a sign-in or a step-up.
     pub(super) fn decide_login_in(
         &self,
         tx: &Tx<'_>,
         address: &MailboxAddress,
         ip: LoginIp,
         device: Option<&str>,
+        purpose: Purpose,
     ) -> ServiceResult<LoginStart> {
         let (snapshot, origin) = self.login_world(tx, ip)?;
         let cx = self.context(&snapshot);
-        let (answer, pending) = engine::begin(tx, &cx, address, &origin, device)?;
+        let (answer, pending) = engine::begin(tx, &cx, address, &origin, device, purpose)?;
         let delivery = pending.map(|pending| CodeDelivery::of(&snapshot, address, origin, pending));
         Ok(LoginStart { answer, delivery })
     }

@@ -28,9 +28,9 @@ pub use admin::{
 };
 pub use api::{
     ApiClient, ApiJob, ApiOutcome, ApiRequest, BeginRequest, Begun, CallBudget, CallContext, Caller, Choice, ClientKey,
-    ClientScope, Done, ForgetDevicesRequest, HttpRefusals, NewRecoveryCodes, NewRecoveryCodesRequest, ResendRequest,
-    ShowUserSettingsRequest, Transaction, UserChoices, UserSettings, UserSettingsRequest, UserSettingsView,
-    VerifyRequest,
+    ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest, HttpRefusals, NewRecoveryCodes, NewRecoveryCodesRequest,
+    ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices, UserSettings,
+    UserSettingsRequest, UserSettingsView, VerifyRequest,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;

@@ -12,8 +12,8 @@ use super::login::{CodeDelivery, LoginStart, parse_held, parse_login, shown};
 use super::store::{ClientRow, SigninRow, TicketRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Reason,
-    RejectReason, VerifyAnswer, totp,
+    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Purpose,
+    Reason, RejectReason, VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -222,8 +222,8 @@ impl Service {
         }
         let (address, ip) = parse_login(address, ip)?;
         super::api::in_scope(client, &address)?;
-        let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None)?;
-        let Some(transaction) = self.open_transaction(tx, client, &address, ip, &answer)? else {
+        let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None, Purpose::Login)?;
+        let Some(transaction) = self.open_transaction(tx, client, (&address, ip), &answer, Purpose::Login)? else {
             return Ok((answer, None, delivery));
         };
         let now = self.now();
@@ -326,7 +326,7 @@ impl Service {
                 Ok((self.code_typed(tx, &signin, &transaction.id, (&address, ip), code, *remember)?, None))
             }
             PageRequest::Resend { .. } => {
-                let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None)?;
+                let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None, Purpose::Login)?;
                 let note = match answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         let until = now + self.login_lifetime(tx)?;

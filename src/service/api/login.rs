@@ -2,18 +2,22 @@
 //! code), `verify` checks the code within the transaction, `resend` sends a new one. A transaction
 //! is bound to the client that began it, the mailbox and the IP address.
 
+use base64::Engine as _;
 use serde::Serialize;
 
 use super::{ApiRequest, CallContext, Done};
-use crate::domain::{BeginAnswer, LoginIp, MailboxAddress, Passcode, Verified, VerifyAnswer};
+use zeroize::Zeroizing;
+
+use crate::domain::{BeginAnswer, EnrolmentState, LoginIp, MailboxAddress, Passcode, Purpose, Verified, VerifyAnswer};
 use crate::service::crypto::to_hex;
 use crate::service::login::{LoginStart, parse_login, shown};
 use crate::service::store::{ClientRow, TransactionRow, Tx};
 use crate::service::{Service, ServiceError, ServiceResult};
 
-/// `POST /v1/login/begin`: the address and IP as sent, and the token of a device the user had
-/// remembered, if the webmail has one.
-#[derive(Debug, Clone)]
+/// `POST /v1/login/begin`: the address and IP as sent, the token of a device the user had
+/// remembered (if the webmail has one), and why: a sign-in, or a step-up before a sensitive change
+/// (always challenged; its accepted code brings a step-up token).
+#[derive(Debug, Clone, Default)]
 pub struct BeginRequest {
     /// The mailbox.
     pub address: String,
@@ -21,6 +25,8 @@ pub struct BeginRequest {
     pub ip: String,
     /// A remembered device's token.
     pub device_token: Option<String>,
+    /// A sign-in or a step-up.
+    pub purpose: Purpose,
 }
 
 /// What `begin` decided, and the transaction that waits for a code.
@@ -43,6 +49,12 @@ pub struct Transaction {
     pub remember_days: i64,
 }
 
+/// How long a step-up token lets its client make sensitive changes.
+pub const STEP_UP_SECONDS: i64 = 300;
+
+/// What binds a step-up token's hash.
+const STEP_UP_CONTEXT: &str = "step_up";
+
 impl ApiRequest for BeginRequest {
     type Answer = Begun;
 
@@ -57,9 +69,9 @@ impl ApiRequest for BeginRequest {
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Begun>> {
         let (address, ip) = parse_login(&self.address, &self.ip)?;
         super::clients::in_scope(cx.client()?, &address)?;
-        let LoginStart { answer, delivery } =
-            cx.service.decide_login_in(cx.tx, &address, ip, self.device_token.as_deref())?;
-        let transaction = cx.service.open_transaction(cx.tx, cx.client()?, &address, ip, &answer)?;
+        let device = self.device_token.as_deref().filter(|_| self.purpose == Purpose::Login);
+        let LoginStart { answer, delivery } = cx.service.decide_login_in(cx.tx, &address, ip, device, self.purpose)?;
+        let transaction = cx.service.open_transaction(cx.tx, cx.client()?, (&address, ip), &answer, self.purpose)?;
         Ok(Done { answer: Begun { answer, transaction }, delivery })
     }
 }
@@ -85,9 +97,14 @@ impl ApiRequest for VerifyRequest {
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Verified>> {
         let (row, address, ip) = cx.service.transaction_of(cx.tx, cx.client()?, &self.transaction_id)?;
         let code: Passcode = self.code.parse()?;
-        let verified = cx.service.verify_login_in(cx.tx, &address, ip, &code, self.remember)?;
+        // A step-up proves a fresh second step; it does not vouch for the device.
+        let remember = self.remember && row.purpose == Purpose::Login;
+        let mut verified = cx.service.verify_login_in(cx.tx, &address, ip, &code, remember)?;
         if verified.answer == VerifyAnswer::Accepted {
             cx.tx.end_transaction(&row.id)?;
+            if row.purpose == Purpose::StepUp {
+                verified.step_up_token = Some(cx.service.issue_step_up(cx.tx, &row.client_id, &address)?);
+            }
         }
         Ok(Done::only(verified))
     }
@@ -109,7 +126,7 @@ impl ApiRequest for ResendRequest {
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<BeginAnswer>> {
         let (row, address, ip) = cx.service.transaction_of(cx.tx, cx.client()?, &self.transaction_id)?;
-        let LoginStart { answer, delivery } = cx.service.decide_login_in(cx.tx, &address, ip, None)?;
+        let LoginStart { answer, delivery } = cx.service.decide_login_in(cx.tx, &address, ip, None, row.purpose)?;
         match &answer {
             BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                 let until = cx.service.now() + cx.service.login_lifetime(cx.tx)?;
@@ -119,6 +136,32 @@ impl ApiRequest for ResendRequest {
             _ => return Err(ServiceError::NothingToResend),
         }
         Ok(Done { answer, delivery })
+    }
+}
+
+/// `POST /v1/login/enrolment`: the key URI of a transaction that waits for the first code of a new
+/// TOTP secret.
+#[derive(Debug, Clone)]
+pub struct EnrolmentRequest {
+    /// The transaction `begin` answered `enroll` with.
+    pub transaction_id: String,
+}
+
+impl ApiRequest for EnrolmentRequest {
+    type Answer = Zeroizing<String>;
+
+    fn action(&self) -> &'static str {
+        "login.enrolment"
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Zeroizing<String>>> {
+        let (_, address, _) = cx.service.transaction_of(cx.tx, cx.client()?, &self.transaction_id)?;
+        let issuer = cx.service.world.current(cx.tx)?.settings.issuer.clone();
+        let (uri, state) = crate::service::admin::enrolment_of(cx.tx, &issuer, &address)?;
+        if state != EnrolmentState::Pending {
+            return Err(ServiceError::UnknownTransaction);
+        }
+        Ok(Done::only(uri))
     }
 }
 
@@ -141,9 +184,9 @@ impl Service {
         &self,
         tx: &Tx<'_>,
         client: &ClientRow,
-        address: &MailboxAddress,
-        ip: LoginIp,
+        (address, ip): (&MailboxAddress, LoginIp),
         answer: &BeginAnswer,
+        purpose: Purpose,
     ) -> ServiceResult<Option<Transaction>> {
         if !matches!(answer, BeginAnswer::Challenge { .. } | BeginAnswer::Enroll { .. }) {
             return Ok(None);
@@ -155,11 +198,46 @@ impl Service {
             client_id: client.id.clone(),
             mailbox: address.to_string(),
             ip: ip.to_string(),
+            purpose,
             expires_at: now + lifetime,
         };
         tx.insert_transaction(&row, now)?;
         let remember_days = self.world.current(tx)?.settings.remember_days;
         Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime, remember_days }))
+    }
+
+    /// Gives the client a step-up token for the mailbox, good for [`STEP_UP_SECONDS`]; only its
+    /// keyed hash is kept.
+    fn issue_step_up(&self, tx: &Tx<'_>, client_id: &str, address: &MailboxAddress) -> ServiceResult<String> {
+        let token = self.random_token()?;
+        let hash = tx.key().code_hash(STEP_UP_CONTEXT, &token);
+        tx.insert_step_up(&hash, client_id, &address.to_string(), self.now() + STEP_UP_SECONDS)?;
+        Ok(token)
+    }
+
+    /// Whether `token` is a step-up token the client was given for the mailbox within the last
+    /// [`STEP_UP_SECONDS`]: what a sensitive change needs.
+    pub(in crate::service) fn check_step_up(
+        &self,
+        tx: &Tx<'_>,
+        client_id: &str,
+        address: &MailboxAddress,
+        token: Option<&str>,
+    ) -> ServiceResult<()> {
+        let token = token.filter(|t| !t.is_empty() && t.len() <= 128).ok_or(ServiceError::StepUpRequired)?;
+        let hash = tx.key().code_hash(STEP_UP_CONTEXT, token);
+        if tx.step_up_holds(&hash, client_id, &address.to_string(), self.now())? {
+            Ok(())
+        } else {
+            Err(ServiceError::StepUpRequired)
+        }
+    }
+
+    /// 256 random bits, base64url.
+    fn random_token(&self) -> ServiceResult<String> {
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        self.world.random.fill(bytes.as_mut())?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()))
     }
 
     /// `n` random bytes as hexadecimal.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub(in crate::service) use clients::in_scope;
 pub use clients::{ApiClient, ClientKey, ClientScope};
-pub use login::{BeginRequest, Begun, ResendRequest, Transaction, VerifyRequest};
+pub use login::{BeginRequest, Begun, EnrolmentRequest, ResendRequest, STEP_UP_SECONDS, Transaction, VerifyRequest};
 pub use users::{
     Choice, ForgetDevicesRequest, NewRecoveryCodes, NewRecoveryCodesRequest, ShowUserSettingsRequest, UserChoices,
     UserSettings, UserSettingsRequest, UserSettingsView,
@@ -101,6 +101,11 @@ impl CallContext<'_> {
     /// The checked client; a request that needs one is never run without it.
     pub(in crate::service) fn client(&self) -> ServiceResult<&ClientRow> {
         self.client.ok_or(ServiceError::NoApiKey)
+    }
+
+    /// Whether the client brought a step-up token for the mailbox: what a sensitive change needs.
+    pub(in crate::service) fn step_up(&self, address: &MailboxAddress, token: Option<&str>) -> ServiceResult<()> {
+        self.service.check_step_up(self.tx, &self.client()?.id, address, token)
     }
 
     /// The mailbox named in a request, if the client may act for its post office.

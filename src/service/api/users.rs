@@ -140,6 +140,8 @@ pub struct UserSettingsRequest {
     pub address: String,
     /// What to change.
     pub settings: UserSettings,
+    /// The step-up token a change of provider, SMS number or alternate address needs.
+    pub step_up_token: Option<String>,
 }
 
 impl ApiRequest for UserSettingsRequest {
@@ -156,6 +158,9 @@ impl ApiRequest for UserSettingsRequest {
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<UserSettingsView>> {
         let address = cx.mailbox(&self.address)?;
         let changes = self.settings.changes()?;
+        if changes.needs_step_up() {
+            cx.step_up(&address, self.step_up_token.as_deref())?;
+        }
         let detail = set_mailbox_in(cx.tx, &address, &changes, Configurer::EndUser)?;
         cx.tx.insert_audit(&user_entry(cx, &address, self.action(), detail)?)?;
         let mailbox = existing_mailbox(cx.tx, &address)?;
@@ -163,11 +168,13 @@ impl ApiRequest for UserSettingsRequest {
     }
 }
 
-/// `POST /v1/users/{address}/recovery-codes`.
+/// `POST /v1/users/{address}/recovery-codes`: new codes, the old void (needs a step-up).
 #[derive(Debug, Clone)]
 pub struct NewRecoveryCodesRequest {
     /// The mailbox, as in the path.
     pub address: String,
+    /// The step-up token.
+    pub step_up_token: Option<String>,
 }
 
 impl ApiRequest for NewRecoveryCodesRequest {
@@ -183,6 +190,7 @@ impl ApiRequest for NewRecoveryCodesRequest {
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<NewRecoveryCodes>> {
         let mailbox = existing_mailbox(cx.tx, &cx.mailbox(&self.address)?)?;
+        cx.step_up(&mailbox.address, self.step_up_token.as_deref())?;
         let random = cx.service.world.random.as_ref();
         let recovery_codes = engine::issue_recovery_codes(cx.tx, random, mailbox.id, cx.service.now())?;
         let detail = format!("{} new recovery codes; the old ones voided", recovery_codes.len());
@@ -191,11 +199,14 @@ impl ApiRequest for NewRecoveryCodesRequest {
     }
 }
 
-/// `DELETE /v1/users/{address}/devices`: the user forgets their remembered devices.
+/// `DELETE /v1/users/{address}/devices`: the user forgets their remembered devices (needs a
+/// step-up).
 #[derive(Debug, Clone)]
 pub struct ForgetDevicesRequest {
     /// The mailbox, as in the path.
     pub address: String,
+    /// The step-up token.
+    pub step_up_token: Option<String>,
 }
 
 impl ApiRequest for ForgetDevicesRequest {
@@ -211,6 +222,7 @@ impl ApiRequest for ForgetDevicesRequest {
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<UserSettingsView>> {
         let mailbox = existing_mailbox(cx.tx, &cx.mailbox(&self.address)?)?;
+        cx.step_up(&mailbox.address, self.step_up_token.as_deref())?;
         let forgotten = cx.tx.forget_devices(mailbox.id)?;
         cx.tx.insert_audit(&user_entry(
             cx,

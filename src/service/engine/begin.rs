@@ -9,19 +9,21 @@ use super::{ACTOR, Context, EngineError, Origin, PendingCode, RandomSource};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditEntry, AuditOutcome, BeginAnswer, ChallengeMode, EnrolmentState, Mailbox, MailboxAddress, MailboxId, Provider,
-    Reason, known_since, totp,
+    Purpose, Reason, known_since, totp,
 };
 use crate::service::crypto::to_hex;
 use crate::service::store::{StoreError, TotpSecret, Tx};
 
 /// Decides what a login of `address` needs, enrols or stores a code if it needs one, and records
-/// the decision. `device` is the token of a device the user may have had remembered.
+/// the decision. `device` is the token of a device the user may have had remembered; a step-up
+/// (`purpose`) is always challenged, whatever the mode and the device.
 pub fn begin(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     address: &MailboxAddress,
     origin: &Origin,
     device: Option<&str>,
+    purpose: Purpose,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
     let (mb, created) = match tx.mailbox(address)? {
         Some(mb) => (mb, false),
@@ -30,7 +32,7 @@ pub fn begin(
             (create_mailbox(tx, address, cx.now)?, true)
         }
     };
-    let (answer, pending) = decide(tx, cx, &mb, origin, device)?;
+    let (answer, pending) = decide(tx, cx, &mb, origin, device, purpose)?;
     if created {
         // A login that is refused keeps nothing of itself but its audit entry: not even the
         // mailbox its first login would have made.
@@ -81,16 +83,22 @@ fn challenge_reason(
     })
 }
 
+/// Whether to challenge: never past a lock; a step-up always; a login as the mode in force and a
+/// remembered device say.
 fn decide(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     mb: &Mailbox,
     origin: &Origin,
     device: Option<&str>,
+    purpose: Purpose,
 ) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
     let now = cx.now;
     if let Some(wait) = mb.locked_for(now) {
         return Ok((BeginAnswer::Locked { retry_after_s: wait, reason: Some(Reason::Locked) }, None));
+    }
+    if purpose == Purpose::StepUp {
+        return challenge(tx, cx, mb, origin, Reason::StepUp);
     }
     let reason = match challenge_reason(tx, cx, mb, origin)? {
         Ok(reason) => reason,
@@ -112,6 +120,19 @@ fn decide(
         tx.record_login_without_challenge(mb.id, now)?;
         return Ok((BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) }, None));
     }
+    challenge(tx, cx, mb, origin, reason)
+}
+
+/// Challenges the mailbox with its provider: the enrolment QR code of a new TOTP secret, the
+/// app's code, or a one-time code (stored as a hash, handed back to be sent).
+fn challenge(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    origin: &Origin,
+    reason: Reason,
+) -> Result<(BeginAnswer, Option<PendingCode>), EngineError> {
+    let now = cx.now;
     let Some(provider) = mb.challenge_provider(&tx.providers()?) else {
         return Ok((BeginAnswer::Refused { reason: Reason::NoUsableProvider }, None));
     };

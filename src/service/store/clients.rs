@@ -1,8 +1,9 @@
 //! The login service's rows: API clients (only a keyed hash of each key) and login transactions.
 
 use super::sql::Row;
-use super::{StoreResult, Tx};
+use super::{StoreResult, Tx, parse_stored};
 use crate::clock::UnixTime;
+use crate::domain::Purpose;
 
 /// An API client as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct TransactionRow {
     pub mailbox: String,
     /// The login's IP address.
     pub ip: String,
+    /// A sign-in, or a step-up before a sensitive change.
+    pub purpose: Purpose,
     /// When it ends unless a code is accepted first.
     pub expires_at: UnixTime,
 }
@@ -111,9 +114,9 @@ impl Tx<'_> {
     /// Starts a login transaction.
     pub fn insert_transaction(&self, row: &TransactionRow, now: UnixTime) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO login_transaction (id, client_id, mailbox, ip, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[&row.id, &row.client_id, &row.mailbox, &row.ip, &now, &row.expires_at],
+            "INSERT INTO login_transaction (id, client_id, mailbox, ip, purpose, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[&row.id, &row.client_id, &row.mailbox, &row.ip, &row.purpose.word(), &now, &row.expires_at],
         )?;
         Ok(())
     }
@@ -121,17 +124,39 @@ impl Tx<'_> {
     /// A transaction that has not expired at `now`; expired ones are forgotten on the way.
     pub fn transaction(&self, id: &str, now: UnixTime) -> StoreResult<Option<TransactionRow>> {
         self.execute("DELETE FROM login_transaction WHERE expires_at <= ?1", &[&now])?;
-        self.query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?
+        let sql = "SELECT id, client_id, mailbox, ip, purpose, expires_at FROM login_transaction WHERE id = ?1";
+        self.query_opt(sql, &[&id])?
             .map(|r| {
                 Ok(TransactionRow {
                     id: r.get("id")?,
                     client_id: r.get("client_id")?,
                     mailbox: r.get("mailbox")?,
                     ip: r.get("ip")?,
+                    purpose: parse_stored(&r.get::<String>("purpose")?)?,
                     expires_at: r.get("expires_at")?,
                 })
             })
             .transpose()
+    }
+
+    /// Keeps a step-up token (its keyed hash) for the client and the mailbox until `expires_at`.
+    pub fn insert_step_up(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO step_up (token_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[&hash, &client_id, &mailbox, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a step-up token (its keyed hash) of the client for the mailbox holds at `now`;
+    /// expired ones are forgotten on the way.
+    pub fn step_up_holds(&self, hash: &[u8], client_id: &str, mailbox: &str, now: UnixTime) -> StoreResult<bool> {
+        self.execute("DELETE FROM step_up WHERE expires_at <= ?1", &[&now])?;
+        let found = self.query_opt(
+            "SELECT 1 AS found FROM step_up WHERE token_hash = ?1 AND client_id = ?2 AND mailbox = ?3",
+            &[&hash, &client_id, &mailbox],
+        )?;
+        Ok(found.is_some())
     }
 
     /// Moves a transaction's end (a new code was sent).
