@@ -81,6 +81,13 @@ pub enum Command {
     Key(key::KeyCommand),
     /// Run the login service: the JSON API webmails call (and, with --windows-service, as a
     /// Windows service).
+    ///
+    /// It keeps at most 4096 connections open, and at most serve.connections_per_address (256)
+    /// from one address (a reverse proxy of serve.trusted_proxies is held only by the total). An
+    /// API client may make serve.client_rate requests a second once its key is verified; an
+    /// address may make serve.ip_rate requests a second without a key, and send as many failing
+    /// keys. Requests over a limit are answered 429 and counted in the audit log.
+    #[command(long_about)]
     Serve(serve::ServeArgs),
     /// The login service's API clients: the webmails and servers that may call it.
     #[command(subcommand)]
