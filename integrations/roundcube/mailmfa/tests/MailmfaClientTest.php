@@ -14,6 +14,8 @@
  *
  * Run by hand: start `mailmfa serve`, set those variables, then
  *   phpunit --do-not-cache-result integrations/roundcube/mailmfa/tests
+ * Without them these tests are skipped and the folder's other tests still run; the Rust test
+ * accepts no skipped test.
  */
 class MailmfaClientTest extends PHPUnit\Framework\TestCase
 {
@@ -215,14 +217,14 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
     }
 
     /**
-     * A variable the Rust harness sets; without it the test fails and says what is missing.
+     * A variable the Rust harness sets; without it the test is skipped and says what is missing.
      */
     private static function env($name)
     {
         $value = getenv($name);
 
         if ($value === false || $value === '') {
-            self::fail("$name is not set: run this through `cargo test --test roundcube`, or set it by hand");
+            self::markTestSkipped("$name is not set: run this through `cargo test --test roundcube`, or set it by hand");
         }
 
         return $value;
