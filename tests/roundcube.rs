@@ -28,6 +28,7 @@ use common::serve::Server;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use roundcube::{MailUser, PluginConfig, Webmail};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// The subject of the one message in alice's inbox: seeing it means seeing her mail.
 const SUBJECT: &str = "Quarterly report 7731";
@@ -192,6 +193,12 @@ fn wrong_code(secret: &[u8]) -> String {
     let step = step_of(now());
     let near: Vec<String> = (step - 1..=step + 1).map(|s| code_at_step(secret, s)).collect();
     (0..).map(|n| format!("{:06}", 111_111 * (n % 9 + 1) % 1_000_000)).find(|c| !near.contains(c)).unwrap()
+}
+
+/// The name of the plugin's remembered-browser cookie for `address`.
+fn device_cookie(address: &str) -> String {
+    let hash: String = Sha256::digest(address.to_lowercase()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("mailmfa_device_{}", &hash[..16])
 }
 
 fn now() -> i64 {
@@ -397,6 +404,44 @@ fn a_service_that_is_down_or_refuses_the_key_keeps_the_mailbox_closed() {
     assert!(!log.contains(&site.key) && !log.contains(wrong_key), "a key in the log: {log}");
 }
 
+/// `mailmfa_fail_open` lets a sign-in through when the service is down, never on an answer a user
+/// can cause: a remembered-browser cookie that is not UTF-8 once emptied the request (the service
+/// answered 400 and the password alone opened the inbox), and a flood earns 429.
+#[test]
+fn fail_open_lets_nobody_in_on_an_answer_a_user_can_cause() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.webmail.configure(&site.plugin(&site.key, true));
+
+    // The cookie is deleted and not sent: the service, asked without it, wants the enrolment.
+    let cookie = device_cookie(&site.alice.address);
+    b.goto(&site.webmail.url(""));
+    b.execute("document.cookie = arguments[0] + '=%FF%FE; path=/';", json!([cookie]));
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    assert!(b.cookies().iter().all(|(name, _)| *name != cookie), "the cookie was kept: {:?}", b.cookies());
+    b.find("#mailmfa-signout").click();
+
+    let refusing = [start_http(400, "Bad Request", r#"{"error":"bad request"}"#), start_http(429, "Too Many Requests", "{}")];
+    for service in &refusing {
+        site.webmail.configure(&PluginConfig { url: service.url(""), key: site.key.clone(), fail_open: true });
+        site.sign_in();
+        let text = b.wait_for("#mailmfa-refused").text();
+        assert!(text.contains("your mailbox stays closed"), "{text}");
+        assert_eq!(service.requests().len(), 1, "the service was asked");
+        b.goto(&site.webmail.url("?_task=mail"));
+        b.wait_for("#rcmloginuser");
+    }
+    assert!(!site.webmail.error_log().contains("mailmfa_fail_open lets"), "{}", site.webmail.error_log());
+
+    // A server error is the service being down: the administrator chose to let users in then.
+    let down = start_http(503, "Service Unavailable", "{}");
+    site.webmail.configure(&PluginConfig { url: down.url(""), key: site.key.clone(), fail_open: true });
+    site.sign_in();
+    site.expect_inbox();
+    assert!(site.webmail.error_log().contains("mailmfa_fail_open lets alice@example.test in"));
+}
+
 #[test]
 fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     let site = Site::new();
@@ -595,7 +640,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (18 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (21 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 

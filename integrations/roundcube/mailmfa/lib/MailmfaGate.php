@@ -292,13 +292,13 @@ class MailmfaGate extends MailmfaPages
     private function begin($return)
     {
         try {
-            $device = isset($_COOKIE[$this->device_cookie()]) ? (string) $_COOKIE[$this->device_cookie()] : null;
-            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), $device);
+            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), $this->device_token());
         }
         catch (MailmfaError $e) {
             $this->log_failure('begin', $e);
 
-            if ($this->rc->config->get('mailmfa_fail_open', false)) {
+            // Only a service that is down lets a sign-in through, never an answer a user can cause.
+            if ($e->unavailable() && $this->rc->config->get('mailmfa_fail_open', false)) {
                 rcube::raise_error(['code' => 500, 'file' => __FILE__, 'line' => __LINE__,
                     'message' => 'mailmfa: mailmfa_fail_open lets ' . $this->rc->get_user_name()
                         . ' in without a second factor'], true, false);
@@ -311,6 +311,40 @@ class MailmfaGate extends MailmfaPages
         }
 
         $_SESSION[self::SESSION] = self::state_after_begin($answer, $return, time());
+    }
+
+    /**
+     * The remembered-browser token this browser sent for the mailbox, or null. A cookie that
+     * cannot be one of the service's tokens is deleted and never sent.
+     */
+    private function device_token()
+    {
+        $name = $this->device_cookie();
+
+        if (!isset($_COOKIE[$name])) {
+            return null;
+        }
+
+        $token = self::usable_device_token($_COOKIE[$name]);
+
+        if ($token === null) {
+            rcube_utils::setcookie($name, '', time() - 86400);
+        }
+
+        return $token;
+    }
+
+    /**
+     * The value of a remembered-browser cookie if it can be one of the service's tokens (URL-safe
+     * base64, as the service writes them, of at most 128 characters), else null.
+     *
+     * @param mixed $value The cookie's value as PHP read it (a string, or an array for `name[]`)
+     *
+     * @return string|null
+     */
+    public static function usable_device_token($value)
+    {
+        return is_string($value) && preg_match('/^[A-Za-z0-9_-]{1,128}$/', $value) ? $value : null;
     }
 
     /**

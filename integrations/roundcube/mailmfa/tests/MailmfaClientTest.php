@@ -214,6 +214,36 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
 
         $this->assertSame(0, $error->status);
         $this->assertStringContainsString('mailmfa_url', $error->getMessage());
+        $this->assertFalse($error->unavailable(), 'a missing address is not the service being down');
+    }
+
+    public function test_a_request_that_cannot_be_written_as_json_is_never_sent()
+    {
+        // A listening port: a request sent would arrive here.
+        $server = stream_socket_server('tcp://127.0.0.1:0');
+        stream_set_blocking($server, false);
+        $address = stream_socket_get_name($server, false);
+
+        $error = self::failure(function () use ($address) {
+            (new MailmfaClient("http://$address", 'key'))->begin('alice@example.test', '198.51.100.12', "\xff\xfe");
+        });
+        $arrived = @stream_socket_accept($server, 0);
+        fclose($server);
+
+        $this->assertFalse($arrived, 'nothing was sent');
+        $this->assertStringContainsString('JSON', $error->getMessage());
+        $this->assertFalse($error->unavailable(), 'a request a user spoiled is not the service being down');
+    }
+
+    public function test_only_a_service_that_is_down_is_unavailable()
+    {
+        $this->assertTrue((new MailmfaError('no connection', 0, null, true))->unavailable());
+        foreach ([500, 502, 503] as $status) {
+            $this->assertTrue((new MailmfaError('down', $status))->unavailable(), "HTTP $status");
+        }
+        foreach ([400, 401, 403, 404, 429] as $status) {
+            $this->assertFalse((new MailmfaError('refused', $status))->unavailable(), "HTTP $status");
+        }
     }
 
     /**

@@ -76,6 +76,18 @@ class MailmfaGateTest extends PHPUnit\Framework\TestCase
         $this->assertSame('refused', MailmfaGate::state_after_begin(['decision' => 'refused'], self::RETURN_TO, 1000)['stopped']);
     }
 
+    public function test_only_a_cookie_that_can_be_a_device_token_is_sent()
+    {
+        $token = 'q1w2e3r4t5y6u7i8o9p0-_ASDFGHJKLZXCVBNMqwert';
+        $this->assertSame($token, MailmfaGate::usable_device_token($token));
+
+        $unusable = ['not UTF-8' => "\xff\xfe", 'empty' => '', 'spaces' => 'a b', 'quotes' => 'a"b',
+            'too long' => str_repeat('a', 129), 'an array (name[])' => ['a'], 'no cookie' => null];
+        foreach ($unusable as $what => $value) {
+            $this->assertNull(MailmfaGate::usable_device_token($value), $what);
+        }
+    }
+
     public function test_the_key_for_typing_by_hand_is_in_groups_of_four()
     {
         $uri = 'otpauth://totp/mailmfa:alice%40example.test?secret=jbswy3dpehpk3pxp&issuer=mailmfa';
