@@ -556,6 +556,49 @@ fn recovery_codes_open_the_mailbox_once_and_the_settings_page_gives_new_ones() {
     site.expect_inbox();
 }
 
+/// Roundcube checks its request token only on a POST with a body: a link or an image on another
+/// site (a GET) or an empty POST reached the settings page's actions unchecked, and voided the
+/// recovery codes or forgot the remembered browsers. Only the page's own forms change anything.
+#[test]
+fn the_settings_actions_change_nothing_without_the_pages_own_form() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    site.sign_in();
+    b.wait_for("#mailmfa-remember").click();
+    let (_, codes) = site.enrol_with_codes();
+    site.expect_inbox();
+
+    for action in ["plugin.mailmfa-recovery-codes", "plugin.mailmfa-forget-browsers", "plugin.mailmfa-settings-save"] {
+        let url = site.webmail.url(&format!("?_task=settings&_action={action}&_challenge=never"));
+        b.goto(&url);
+        let note = b.wait_for("#mailmfa-settings-note").text();
+        assert!(note.contains("Invalid request! No data was saved."), "GET {action}: {note}");
+        assert!(b.try_find("#mailmfa-new-codes").is_none(), "GET {action} issued new codes");
+        // What a form on another site without any field sends; the answer leads back to the page.
+        let page = b.execute(
+            "var xhr = new XMLHttpRequest(); xhr.open('POST', arguments[0], false); xhr.send(); return xhr.responseText;",
+            json!([url]),
+        );
+        assert!(page.as_str().unwrap().contains("Invalid request! No data was saved."), "POST {action}: {page}");
+    }
+    let alice = site.alice();
+    assert_eq!((alice["challenge"].as_str(), alice["remembered_devices"].as_i64()), (Some("inherit"), Some(1)), "{alice}");
+
+    // The browser is still remembered, and the enrolment's recovery codes still open the mailbox.
+    site.sign_out();
+    site.sign_in();
+    site.expect_inbox();
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
+    site.sign_out();
+    site.sign_in();
+    b.wait_for("#mailmfa-code");
+    b.find("details.mailmfa-access-pass summary").click();
+    b.find("#mailmfa-pass").type_text(&codes[0]);
+    b.find("#mailmfa-pass-verify").click();
+    site.expect_inbox();
+}
+
 /// "Remember this browser": ticked at the enrolment's first code, the next sign-in opens the inbox
 /// without the code page, until the administrator forgets the device.
 #[test]
@@ -640,7 +683,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (21 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (22 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 

@@ -107,6 +107,10 @@ class MailmfaGate extends MailmfaPages
             $this->rc->output->redirect(['_task' => 'mailmfa']);
         }
 
+        if (!$this->from_own_form()) {
+            $this->note('invalidrequest', 'error');
+        }
+
         $code = preg_replace('/[\s-]+/', '', rcube_utils::get_input_string('_code', rcube_utils::INPUT_POST));
 
         if ($code === '' || strlen($code) > 64) {
@@ -150,7 +154,7 @@ class MailmfaGate extends MailmfaPages
     }
 
     /**
-     * Action `resend` (POST): a new SMS or e-mail code.
+     * Action `resend` (POST, with Roundcube's request token): a new SMS or e-mail code.
      */
     public function resend()
     {
@@ -158,6 +162,10 @@ class MailmfaGate extends MailmfaPages
 
         if (empty($state['transaction']) || !empty($state['stopped']) || $state['provider'] == 'totp') {
             $this->rc->output->redirect(['_task' => 'mailmfa']);
+        }
+
+        if (!$this->from_own_form()) {
+            $this->note('invalidrequest', 'error');
         }
 
         try {

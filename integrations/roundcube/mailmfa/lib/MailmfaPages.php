@@ -73,6 +73,31 @@ abstract class MailmfaPages
     }
 
     /**
+     * Whether this request is one of the plugin's own forms: a POST that carries the session's
+     * request token. Roundcube checks the token only on a POST with a body, so a link or an image
+     * on another site (a GET), or an empty POST, reaches an action unchecked: every action that
+     * changes something asks this first.
+     */
+    protected function from_own_form()
+    {
+        return self::is_form_post($_SERVER['REQUEST_METHOD'] ?? '',
+            rcube_utils::get_input_string('_token', rcube_utils::INPUT_POST), $this->rc->get_request_token());
+    }
+
+    /**
+     * Whether a request of `$method` that posted `$token` is a form of this session.
+     *
+     * @param string $method        The request's method
+     * @param mixed  $token         The `_token` it posted
+     * @param string $session_token The session's request token
+     */
+    public static function is_form_post($method, $token, $session_token)
+    {
+        return $method === 'POST' && is_string($token) && $token !== ''
+            && is_string($session_token) && hash_equals($session_token, $token);
+    }
+
+    /**
      * Keeps a note in the plugin's session state under `$key`, for the next page to show once.
      *
      * @param string $key   Where the page looks for it

@@ -42,10 +42,13 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Action `plugin.mailmfa-settings-save` (POST): sends the user's change to the service.
+     * Action `plugin.mailmfa-settings-save` (POST with the request token): sends the user's
+     * change to the service.
      */
     public function save()
     {
+        $this->refuse_unless_own_form();
+
         $posted = [];
         foreach (['challenge', 'provider', 'sms_number', 'alt_email'] as $name) {
             $posted[$name] = rcube_utils::get_input_string("_$name", rcube_utils::INPUT_POST);
@@ -78,8 +81,8 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Action `plugin.mailmfa-recovery-codes` (POST): ten new recovery codes, shown once on the
-     * settings page; the old ones stop working.
+     * Action `plugin.mailmfa-recovery-codes` (POST with the request token): ten new recovery
+     * codes, shown once on the settings page; the old ones stop working.
      */
     public function new_recovery_codes()
     {
@@ -90,8 +93,8 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Action `plugin.mailmfa-forget-browsers` (POST): every browser remembered for the mailbox,
-     * this one included, asks for a code again.
+     * Action `plugin.mailmfa-forget-browsers` (POST with the request token): every browser
+     * remembered for the mailbox, this one included, asks for a code again.
      */
     public function forget_browsers()
     {
@@ -158,6 +161,8 @@ class MailmfaSettings extends MailmfaPages
      */
     private function call($call, $done, callable $act)
     {
+        $this->refuse_unless_own_form();
+
         try {
             $act($this->client(), $this->rc->get_user_name());
         }
@@ -167,6 +172,17 @@ class MailmfaSettings extends MailmfaPages
         }
 
         $this->back_to_page($done, 'confirmation');
+    }
+
+    /**
+     * Goes back to the settings page with Roundcube's "Invalid request! No data was saved." unless
+     * the request is the page's own form (ends the request then).
+     */
+    private function refuse_unless_own_form()
+    {
+        if (!$this->from_own_form()) {
+            $this->back_to_page('invalidrequest', 'error');
+        }
     }
 
     /**
