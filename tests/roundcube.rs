@@ -444,7 +444,7 @@ fn fail_open_lets_nobody_in_on_an_answer_a_user_can_cause() {
 
 #[test]
 fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
-    let site = Site::new();
+    let mut site = Site::new();
     let b = &site.browser;
     site.sign_in();
     site.enrol();
@@ -474,6 +474,15 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     assert_eq!(b.find("#mailmfa-challenge").property("disabled"), true);
     let hint = b.find("#mailmfa-challenge-hint").text();
     assert!(hint.contains("Your organisation decides this: When I sign in from a new IP address"), "{hint}");
+
+    // The choices are the service's: without it the page offers nothing to change.
+    let offered: Vec<String> = b.find_all("#mailmfa-provider option").iter().map(|o| o.text()).collect();
+    assert_eq!(offered, ["Authenticator app", "Text message (SMS)", "E-mail to another address"]);
+    assert_eq!(site.service.take().unwrap().stop(), Some(0));
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings"));
+    let unread = b.wait_for("#mailmfa-settings-unread").text();
+    assert!(unread.contains("Your settings cannot be read just now"), "{unread}");
+    assert!(b.try_find("#mailmfa-settings-form, #mailmfa-save, #mailmfa-challenge, #mailmfa-recovery-form").is_none());
 }
 
 /// A user who lost their phone: the administrator issues an access pass, and the folded-away
@@ -683,7 +692,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (22 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (23 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 

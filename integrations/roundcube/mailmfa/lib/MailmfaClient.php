@@ -103,7 +103,8 @@ class MailmfaClient
      *
      * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
      *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left",
-     *               "remembered_devices"}
+     *               "remembered_devices", "choices": {"challenge": [{"value", "label"}, …],
+     *               "provider": [{"value", "label"}, …]}}
      *               (numbers and addresses masked)
      */
     public function show_user_settings($address)

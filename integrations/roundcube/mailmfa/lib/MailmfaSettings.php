@@ -5,14 +5,13 @@
  * the administrator allows it (`PUT /v1/users/{address}/settings`), get new recovery codes (shown
  * once), and forget the browsers remembered for their mailbox.
  *
+ * The modes and providers, and their names, are the service's (`choices` in its answer); a
+ * translation may name one itself as `challenge_<value>` or `provider_<value>`.
+ *
  * Copyright (C) The mailmfa developers. Licensed under the MIT license.
  */
 class MailmfaSettings extends MailmfaPages
 {
-    /** The challenge modes and providers a user may pick, in the order shown. */
-    const CHALLENGES = ['inherit', 'never', 'always', 'new-ip', 'new-country'];
-    const PROVIDERS  = ['totp', 'sms', 'smtp'];
-
     /** The refusals of a change that have words of their own (`refused_<reason>`). */
     const REFUSALS = ['self_service_off', 'provider_disabled', 'provider_not_user_configurable'];
 
@@ -54,10 +53,10 @@ class MailmfaSettings extends MailmfaPages
             $posted[$name] = rcube_utils::get_input_string("_$name", rcube_utils::INPUT_POST);
         }
 
-        // What the page showed: a choice left as it was is not sent (a user whose post office
-        // decides the mode may still change the provider).
-        $settings = self::changes($posted, $_SESSION[self::SESSION]['current'] ?? [],
-            ['challenge' => self::CHALLENGES, 'provider' => self::PROVIDERS]);
+        // What the page showed and offered: a choice left as it was is not sent (a user whose post
+        // office decides the mode may still change the provider).
+        $shown    = $_SESSION[self::SESSION]['current'] ?? [];
+        $settings = self::changes($posted, $shown, $shown['offered'] ?? ['challenge' => [], 'provider' => []]);
 
         if (empty($settings)) {
             $this->back_to_page('nothingtosave', 'information');
@@ -75,8 +74,8 @@ class MailmfaSettings extends MailmfaPages
         }
 
         $this->back_to_page('saved', 'confirmation', [
-            'challenge' => $this->text('challenge_' . $answer['challenge']),
-            'provider'  => $this->text('provider_' . $answer['provider']),
+            'challenge' => $this->label('challenge', $answer['challenge'], self::offered($answer, 'challenge') ?? []),
+            'provider'  => $this->label('provider', $answer['provider'], self::offered($answer, 'provider') ?? []),
         ]);
     }
 
@@ -129,6 +128,38 @@ class MailmfaSettings extends MailmfaPages
         }
 
         return $changes;
+    }
+
+    /**
+     * The choices the service offers for `$name`, in its order, as value => the service's name for
+     * it; of the providers, those the user may choose and the one in use (which an administrator
+     * may have set).
+     *
+     * @param array  $settings The service's answer about the mailbox's settings
+     * @param string $name     challenge or provider
+     *
+     * @return array|null null when the answer has no list of them
+     */
+    public static function offered(array $settings, $name)
+    {
+        if (!isset($settings['choices'][$name]) || !is_array($settings['choices'][$name])) {
+            return null;
+        }
+
+        $offered = [];
+        foreach ($settings['choices'][$name] as $choice) {
+            $value = $choice['value'] ?? null;
+            if (is_string($value) && $value !== '') {
+                $offered[$value] = is_string($choice['label'] ?? null) && $choice['label'] !== '' ? $choice['label'] : $value;
+            }
+        }
+
+        if ($name == 'provider') {
+            $mine    = array_merge((array) ($settings['providers'] ?? []), [$settings['provider'] ?? null]);
+            $offered = array_intersect_key($offered, array_flip(array_filter($mine, 'is_string')));
+        }
+
+        return $offered;
     }
 
     /**
@@ -207,19 +238,24 @@ class MailmfaSettings extends MailmfaPages
      */
     public function form_object($attrib)
     {
-        // What applies now, as the service says; without it the choices start at "keep as it is".
-        try {
-            $current = $this->client()->show_user_settings($this->rc->get_user_name());
-            $unread  = '';
+        // What applies now and what may be chosen, as the service says; without it, nothing to change.
+        $current = $this->read_settings();
+        $_SESSION[self::SESSION]['current'] = [];
+
+        if ($current === null) {
+            return html::p(['id' => 'mailmfa-settings-unread', 'class' => 'mailmfa-unread boxwarning'],
+                rcube::Q($this->text('settingsunread')));
         }
-        catch (MailmfaError $e) {
-            $current = [];
-            $unread  = html::p(['class' => 'mailmfa-unread boxwarning'], rcube::Q($this->text('settingsunread')));
-        }
-        $_SESSION[self::SESSION]['current'] = array_intersect_key($current, array_flip(['challenge', 'provider']));
+
+        $offered = ['challenge' => self::offered($current, 'challenge'), 'provider' => self::offered($current, 'provider')];
+        $_SESSION[self::SESSION]['current'] = [
+            'challenge' => $current['challenge'] ?? null,
+            'provider'  => $current['provider'] ?? null,
+            'offered'   => array_map('array_keys', $offered),
+        ];
 
         $table = new html_table(['cols' => 2, 'class' => 'propform']);
-        $this->mode_rows($table, $current);
+        $this->mode_rows($table, $current, $offered);
         $this->contact_rows($table, $current);
 
         $intro  = html::p(['class' => 'mailmfa-intro'], rcube::Q($this->text('settingsintro')));
@@ -231,32 +267,60 @@ class MailmfaSettings extends MailmfaPages
                 'method' => 'post',
                 'action' => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings-save']),
             ],
-            $intro . $unread . $table->show() . html::p(['class' => 'formbuttons'], $button)
+            $intro . $table->show() . html::p(['class' => 'formbuttons'], $button)
         );
 
         return $form . $this->recovery_section($current) . $this->browsers_section($current);
     }
 
     /**
-     * The form's rows of when to ask for a code and how to receive it.
+     * The mailbox's settings as the service shows them to its user, or null when it cannot be
+     * asked or does not say what may be chosen.
      */
-    private function mode_rows(html_table $table, array $current)
+    private function read_settings()
+    {
+        try {
+            $current = $this->client()->show_user_settings($this->rc->get_user_name());
+        }
+        catch (MailmfaError $e) {
+            $this->log_failure('settings', $e);
+
+            return null;
+        }
+
+        if (self::offered($current, 'challenge') === null || self::offered($current, 'provider') === null) {
+            rcube::raise_error(['code' => 500, 'file' => __FILE__, 'line' => __LINE__,
+                'message' => 'mailmfa: the settings of ' . $this->rc->get_user_name()
+                    . ' came without their choices: the service is older than this plugin'], true, false);
+
+            return null;
+        }
+
+        return $current;
+    }
+
+    /**
+     * The form's rows of when to ask for a code and how to receive it.
+     *
+     * @param html_table $table   The form's table
+     * @param array      $current The service's answer about the mailbox's settings
+     * @param array      $offered What may be chosen, as offered() says, by name
+     */
+    private function mode_rows(html_table $table, array $current, array $offered)
     {
         // Where the post office decides, the mode is shown but cannot be changed.
-        $fixed     = !empty($current) && empty($current['may_change_challenge']);
-        $challenge = $this->select('challenge', self::CHALLENGES, $current['challenge'] ?? '', !empty($current), $fixed);
+        $fixed     = empty($current['may_change_challenge']);
+        $challenge = $this->select('challenge', $offered['challenge'], $current['challenge'] ?? '', $fixed);
         if ($fixed) {
+            $mode = $this->label('challenge', (string) ($current['effective_challenge'] ?? ''), $offered['challenge']);
             $challenge .= html::div(['id' => 'mailmfa-challenge-hint', 'class' => 'form-text text-muted'],
-                rcube::Q($this->text('challengefixed', ['mode' => $this->text('challenge_' . $current['effective_challenge'])])));
+                rcube::Q($this->text('challengefixed', ['mode' => $mode])));
         }
         $table->add('title', html::label('mailmfa-challenge', rcube::Q($this->text('challenge'))));
         $table->add(null, $challenge);
 
-        // The providers the user may choose, and the one in use (which an administrator may have set).
-        $providers = empty($current) ? self::PROVIDERS
-            : array_values(array_intersect(self::PROVIDERS, array_merge($current['providers'], [$current['provider']])));
         $table->add('title', html::label('mailmfa-provider', rcube::Q($this->text('provider'))));
-        $table->add(null, $this->select('provider', $providers, $current['provider'] ?? '', !empty($current)));
+        $table->add(null, $this->select('provider', $offered['provider'], $current['provider'] ?? ''));
     }
 
     /**
@@ -291,10 +355,14 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * A drop-down of `$values`; without `$known` (the current value could not be read) it starts
-     * at "keep as it is".
+     * A drop-down of the `$offered` choices of `$name`, at `$current`.
+     *
+     * @param string $name     challenge or provider
+     * @param array  $offered  value => the service's name for it
+     * @param string $current  The value in use
+     * @param bool   $disabled Shown but not changeable (a hint explains why)
      */
-    private function select($name, $values, $current, $known = false, $disabled = false)
+    private function select($name, array $offered, $current, $disabled = false)
     {
         $attrib = ['name' => "_$name", 'id' => "mailmfa-$name", 'class' => 'custom-select'];
         if ($disabled) {
@@ -302,15 +370,31 @@ class MailmfaSettings extends MailmfaPages
             $attrib['aria-describedby'] = "mailmfa-$name-hint";
         }
         $select = new html_select($attrib);
-        if (!$known) {
-            $select->add($this->text('nochange'), '');
-        }
 
-        foreach ($values as $value) {
-            $select->add($this->text("{$name}_{$value}"), $value);
+        foreach (array_keys($offered) as $value) {
+            $select->add($this->label($name, $value, $offered), $value);
         }
 
         return $select->show($current);
+    }
+
+    /**
+     * The name of a challenge mode or provider: a translation's `challenge_<value>` or
+     * `provider_<value>` where there is one, else the service's, else the value itself.
+     *
+     * @param string $name    challenge or provider
+     * @param string $value   The mode or provider
+     * @param array  $offered value => the service's name for it
+     */
+    private function label($name, $value, array $offered)
+    {
+        $label = "{$name}_{$value}";
+
+        if ($this->rc->text_exists($label, 'mailmfa')) {
+            return $this->text($label);
+        }
+
+        return $offered[$value] ?? $value;
     }
 
     /**

@@ -111,6 +111,11 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         $this->assertSame(['totp', 'sms', 'smtp'], $shown['providers']);
         $this->assertSame('+•••••••••67', $shown['sms_number'], 'the number is shown masked only');
         $this->assertNull($shown['alt_email']);
+        $this->assertSame(['value' => 'new-ip', 'label' => 'When I sign in from a new IP address'],
+            $shown['choices']['challenge'][3], 'each choice with the name a user reads');
+        $this->assertSame(['inherit', 'never', 'always', 'new-ip', 'new-country'],
+            array_column($shown['choices']['challenge'], 'value'));
+        $this->assertSame(['totp', 'sms', 'smtp'], array_column($shown['choices']['provider'], 'value'));
 
         $changed = $client->user_settings($address, ['challenge' => 'new-ip']);
         $this->assertSame([$address, 'new-ip', 'new-ip', 'sms'],

@@ -35,6 +35,31 @@ class MailmfaSettingsTest extends PHPUnit\Framework\TestCase
             'a page that could not read the settings sends every choice made');
     }
 
+    public function test_the_choices_and_their_names_are_the_services()
+    {
+        $settings = [
+            'challenge' => 'inherit',
+            'provider'  => 'smtp',
+            'providers' => ['totp', 'sms'],
+            'choices'   => [
+                'challenge' => [['value' => 'inherit', 'label' => 'As my organisation decides'],
+                    ['value' => 'never', 'label' => 'Never'], ['value' => 'new-ip', 'label' => '']],
+                'provider'  => [['value' => 'totp', 'label' => 'Authenticator app'],
+                    ['value' => 'sms', 'label' => 'Text message (SMS)'], ['value' => 'smtp', 'label' => 'E-mail to another address'],
+                    ['value' => 'pigeon', 'label' => 'Carrier pigeon'], ['label' => 'no value'], 'not a choice'],
+            ],
+        ];
+
+        $this->assertSame(['inherit' => 'As my organisation decides', 'never' => 'Never', 'new-ip' => 'new-ip'],
+            MailmfaSettings::offered($settings, 'challenge'), 'in the service\'s order; a value without a name is its name');
+        $this->assertSame(['totp' => 'Authenticator app', 'sms' => 'Text message (SMS)', 'smtp' => 'E-mail to another address'],
+            MailmfaSettings::offered($settings, 'provider'), 'the providers the user may choose and the one in use');
+
+        unset($settings['choices']['provider']);
+        $this->assertNull(MailmfaSettings::offered($settings, 'provider'), 'no list, no guess');
+        $this->assertNull(MailmfaSettings::offered([], 'challenge'));
+    }
+
     public function test_refusals_are_put_in_words()
     {
         $this->assertSame(['refused_self_service_off', []],
