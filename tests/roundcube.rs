@@ -316,6 +316,12 @@ fn a_code_by_text_message_can_be_sent_again_and_opens_the_mailbox() {
     let (first, sent) = site.last_sms_code();
     assert_eq!(sent, 1);
 
+    // A link on another site sends no code: only the page's own form does.
+    b.goto(&site.webmail.url("?_task=mailmfa&_action=resend"));
+    let note = b.wait_for("#mailmfa-note").text();
+    assert!(note.contains("Invalid request! No data was saved."), "{note}");
+    assert_eq!(site.gateway.requests().len(), 1, "a GET sent a code");
+
     b.find("#mailmfa-resend").click();
     let note = b.wait_for("#mailmfa-note").text();
     assert!(note.contains("We sent a new code to +•••••••••67"), "{note}");
