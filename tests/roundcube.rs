@@ -428,7 +428,8 @@ fn fail_open_lets_nobody_in_on_an_answer_a_user_can_cause() {
     assert!(b.cookies().iter().all(|(name, _)| *name != cookie), "the cookie was kept: {:?}", b.cookies());
     b.find("#mailmfa-signout").click();
 
-    let refusing = [start_http(400, "Bad Request", r#"{"error":"bad request"}"#), start_http(429, "Too Many Requests", "{}")];
+    let refusing =
+        [start_http(400, "Bad Request", r#"{"error":"bad request"}"#), start_http(429, "Too Many Requests", "{}")];
     for service in &refusing {
         site.webmail.configure(&PluginConfig { url: service.url(""), key: site.key.clone(), fail_open: true });
         site.sign_in();
@@ -598,7 +599,11 @@ fn the_settings_actions_change_nothing_without_the_pages_own_form() {
         assert!(page.as_str().unwrap().contains("Invalid request! No data was saved."), "POST {action}: {page}");
     }
     let alice = site.alice();
-    assert_eq!((alice["challenge"].as_str(), alice["remembered_devices"].as_i64()), (Some("inherit"), Some(1)), "{alice}");
+    assert_eq!(
+        (alice["challenge"].as_str(), alice["remembered_devices"].as_i64()),
+        (Some("inherit"), Some(1)),
+        "{alice}"
+    );
 
     // The browser is still remembered, and the enrolment's recovery codes still open the mailbox.
     site.sign_out();

@@ -232,10 +232,12 @@ impl Webmail {
         loop {
             let status = agent.get(self.url("")).call().map(|r| r.status().as_u16()).unwrap_or(0);
             if status == 200 {
-                let css = agent.get(self.url("plugins/mailmfa/skins/elastic/mailmfa.css")).call().expect("GET mailmfa.css");
+                let css =
+                    agent.get(self.url("plugins/mailmfa/skins/elastic/mailmfa.css")).call().expect("GET mailmfa.css");
                 assert_eq!(css.status().as_u16(), 200, "the plugin's stylesheet is not served: {}", self.php_log());
                 let served = css.into_body().read_to_string().expect("read mailmfa.css");
-                let ours = std::fs::read_to_string(plugin_dir().join("skins/elastic/mailmfa.css")).expect("mailmfa.css");
+                let ours =
+                    std::fs::read_to_string(plugin_dir().join("skins/elastic/mailmfa.css")).expect("mailmfa.css");
                 assert!(served == ours, "the stylesheet served is not this checkout's");
                 return;
             }
@@ -283,7 +285,8 @@ fn document_root(config: &Path) -> PathBuf {
         for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
             let entry = entry.expect("dir entry");
             if entry.file_name() != except {
-                std::os::unix::fs::symlink(entry.path(), to.join(entry.file_name())).expect("link into the document root");
+                std::os::unix::fs::symlink(entry.path(), to.join(entry.file_name()))
+                    .expect("link into the document root");
             }
         }
     };
