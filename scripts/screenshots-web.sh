@@ -13,8 +13,7 @@
 #   roundcube-settings.png, roundcube-locked.png                         (1280 px wide)
 #
 # Needs what the Roundcube tests need (scripts/test installs it): chromium chromium-driver php-cli
-# php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd; as root, since
-# the plugin is linked into /var/lib/roundcube/plugins.
+# php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd.
 # Usage: scripts/screenshots-web.sh [output folder]   (default: assets/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -28,6 +28,7 @@ use common::serve::Server;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use roundcube::{MailUser, PluginConfig, Webmail};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// The subject of the one message in alice's inbox: seeing it means seeing her mail.
 const SUBJECT: &str = "Quarterly report 7731";
@@ -194,6 +195,12 @@ fn wrong_code(secret: &[u8]) -> String {
     (0..).map(|n| format!("{:06}", 111_111 * (n % 9 + 1) % 1_000_000)).find(|c| !near.contains(c)).unwrap()
 }
 
+/// The name of the plugin's remembered-browser cookie for `address`.
+fn device_cookie(address: &str) -> String {
+    let hash: String = Sha256::digest(address.to_lowercase()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("mailmfa_device_{}", &hash[..16])
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -309,6 +316,12 @@ fn a_code_by_text_message_can_be_sent_again_and_opens_the_mailbox() {
     let (first, sent) = site.last_sms_code();
     assert_eq!(sent, 1);
 
+    // A link on another site sends no code: only the page's own form does.
+    b.goto(&site.webmail.url("?_task=mailmfa&_action=resend"));
+    let note = b.wait_for("#mailmfa-note").text();
+    assert!(note.contains("Invalid request! No data was saved."), "{note}");
+    assert_eq!(site.gateway.requests().len(), 1, "a GET sent a code");
+
     b.find("#mailmfa-resend").click();
     let note = b.wait_for("#mailmfa-note").text();
     assert!(note.contains("We sent a new code to +•••••••••67"), "{note}");
@@ -397,9 +410,48 @@ fn a_service_that_is_down_or_refuses_the_key_keeps_the_mailbox_closed() {
     assert!(!log.contains(&site.key) && !log.contains(wrong_key), "a key in the log: {log}");
 }
 
+/// `mailmfa_fail_open` lets a sign-in through when the service is down, never on an answer a user
+/// can cause: a remembered-browser cookie that is not UTF-8 once emptied the request (the service
+/// answered 400 and the password alone opened the inbox), and a flood earns 429.
+#[test]
+fn fail_open_lets_nobody_in_on_an_answer_a_user_can_cause() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.webmail.configure(&site.plugin(&site.key, true));
+
+    // The cookie is deleted and not sent: the service, asked without it, wants the enrolment.
+    let cookie = device_cookie(&site.alice.address);
+    b.goto(&site.webmail.url(""));
+    b.execute("document.cookie = arguments[0] + '=%FF%FE; path=/';", json!([cookie]));
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    assert!(b.cookies().iter().all(|(name, _)| *name != cookie), "the cookie was kept: {:?}", b.cookies());
+    b.find("#mailmfa-signout").click();
+
+    let refusing =
+        [start_http(400, "Bad Request", r#"{"error":"bad request"}"#), start_http(429, "Too Many Requests", "{}")];
+    for service in &refusing {
+        site.webmail.configure(&PluginConfig { url: service.url(""), key: site.key.clone(), fail_open: true });
+        site.sign_in();
+        let text = b.wait_for("#mailmfa-refused").text();
+        assert!(text.contains("your mailbox stays closed"), "{text}");
+        assert_eq!(service.requests().len(), 1, "the service was asked");
+        b.goto(&site.webmail.url("?_task=mail"));
+        b.wait_for("#rcmloginuser");
+    }
+    assert!(!site.webmail.error_log().contains("mailmfa_fail_open lets"), "{}", site.webmail.error_log());
+
+    // A server error is the service being down: the administrator chose to let users in then.
+    let down = start_http(503, "Service Unavailable", "{}");
+    site.webmail.configure(&PluginConfig { url: down.url(""), key: site.key.clone(), fail_open: true });
+    site.sign_in();
+    site.expect_inbox();
+    assert!(site.webmail.error_log().contains("mailmfa_fail_open lets alice@example.test in"));
+}
+
 #[test]
 fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
-    let site = Site::new();
+    let mut site = Site::new();
     let b = &site.browser;
     site.sign_in();
     site.enrol();
@@ -429,6 +481,15 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     assert_eq!(b.find("#mailmfa-challenge").property("disabled"), true);
     let hint = b.find("#mailmfa-challenge-hint").text();
     assert!(hint.contains("Your organisation decides this: When I sign in from a new IP address"), "{hint}");
+
+    // The choices are the service's: without it the page offers nothing to change.
+    let offered: Vec<String> = b.find_all("#mailmfa-provider option").iter().map(|o| o.text()).collect();
+    assert_eq!(offered, ["Authenticator app", "Text message (SMS)", "E-mail to another address"]);
+    assert_eq!(site.service.take().unwrap().stop(), Some(0));
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings"));
+    let unread = b.wait_for("#mailmfa-settings-unread").text();
+    assert!(unread.contains("Your settings cannot be read just now"), "{unread}");
+    assert!(b.try_find("#mailmfa-settings-form, #mailmfa-save, #mailmfa-challenge, #mailmfa-recovery-form").is_none());
 }
 
 /// A user who lost their phone: the administrator issues an access pass, and the folded-away
@@ -507,6 +568,53 @@ fn recovery_codes_open_the_mailbox_once_and_the_settings_page_gives_new_ones() {
     assert!(b.wait_for("#mailmfa-note").text().contains("not right"), "the old set is void");
     b.find("details.mailmfa-access-pass summary").click();
     b.find("#mailmfa-pass").type_text(&new[0]);
+    b.find("#mailmfa-pass-verify").click();
+    site.expect_inbox();
+}
+
+/// Roundcube checks its request token only on a POST with a body: a link or an image on another
+/// site (a GET) or an empty POST reached the settings page's actions unchecked, and voided the
+/// recovery codes or forgot the remembered browsers. Only the page's own forms change anything.
+#[test]
+fn the_settings_actions_change_nothing_without_the_pages_own_form() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    site.sign_in();
+    b.wait_for("#mailmfa-remember").click();
+    let (_, codes) = site.enrol_with_codes();
+    site.expect_inbox();
+
+    for action in ["plugin.mailmfa-recovery-codes", "plugin.mailmfa-forget-browsers", "plugin.mailmfa-settings-save"] {
+        let url = site.webmail.url(&format!("?_task=settings&_action={action}&_challenge=never"));
+        b.goto(&url);
+        let note = b.wait_for("#mailmfa-settings-note").text();
+        assert!(note.contains("Invalid request! No data was saved."), "GET {action}: {note}");
+        assert!(b.try_find("#mailmfa-new-codes").is_none(), "GET {action} issued new codes");
+        // What a form on another site without any field sends; the answer leads back to the page.
+        let page = b.execute(
+            "var xhr = new XMLHttpRequest(); xhr.open('POST', arguments[0], false); xhr.send(); return xhr.responseText;",
+            json!([url]),
+        );
+        assert!(page.as_str().unwrap().contains("Invalid request! No data was saved."), "POST {action}: {page}");
+    }
+    let alice = site.alice();
+    assert_eq!(
+        (alice["challenge"].as_str(), alice["remembered_devices"].as_i64()),
+        (Some("inherit"), Some(1)),
+        "{alice}"
+    );
+
+    // The browser is still remembered, and the enrolment's recovery codes still open the mailbox.
+    site.sign_out();
+    site.sign_in();
+    site.expect_inbox();
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--devices"]);
+    site.sign_out();
+    site.sign_in();
+    b.wait_for("#mailmfa-code");
+    b.find("details.mailmfa-access-pass summary").click();
+    b.find("#mailmfa-pass").type_text(&codes[0]);
     b.find("#mailmfa-pass-verify").click();
     site.expect_inbox();
 }
@@ -595,7 +703,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (10 tests"), "{report}");
+    assert!(report.contains("OK (23 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 

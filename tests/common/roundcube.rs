@@ -3,8 +3,10 @@
 //! configuration the test writes, the mailmfa plugin from this checkout enabled. Every server
 //! runs on a free port and is stopped when the [`Webmail`] is dropped, also when a test fails.
 //!
-//! Roundcube finds the plugin at `/var/lib/roundcube/plugins/mailmfa`, a symlink to
-//! `integrations/roundcube/mailmfa` that [`Webmail::start`] makes when it is missing.
+//! Each [`Webmail`] serves Roundcube from a document root in its own temporary folder: symlinks
+//! to Debian's Roundcube, and a `plugins/` folder where `mailmfa` is this checkout's plugin.
+//! `INSTALL_PATH` points Roundcube there (its plugins folder is derived from it); nothing outside
+//! the temporary folder is written.
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
@@ -14,15 +16,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::browser::{PATIENCE, free_port, require_program};
 
-/// Debian's Roundcube tree, the document root `php -S` serves.
+/// Debian's Roundcube tree, which each test's document root links to.
 pub const ROUNDCUBE_ROOT: &str = "/var/lib/roundcube";
-/// Where Roundcube looks for the plugin.
-pub const PLUGIN_LINK: &str = "/var/lib/roundcube/plugins/mailmfa";
 /// The packages these tests need, for the failure that names what is missing.
 pub const PACKAGES: &str = "php-cli php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd";
 
@@ -100,7 +99,12 @@ impl Webmail {
         {
             assert!(php_has(&php, extension), "PHP lacks {extension}: install it with `apt-get install {package}`");
         }
-        link_plugin();
+        let plugin_config = plugin_dir().join("config.inc.php");
+        assert!(
+            !plugin_config.exists(),
+            "{} exists: it would override the configuration these tests write; move it away",
+            plugin_config.display()
+        );
 
         let dir = tempfile::tempdir().expect("webmail folder");
         // Dovecot's mail processes run as its own user: they must be able to reach the mail.
@@ -125,13 +129,17 @@ impl Webmail {
             .expect("run php");
         assert!(schema.success(), "the Roundcube database schema did not load");
 
+        let root = document_root(&config);
         let port = free_port();
         let mut webmail = Webmail {
             base: format!("http://127.0.0.1:{port}"),
             imap_port,
             php: Running {
                 child: Command::new(&php)
-                    .args(["-S", &format!("127.0.0.1:{port}"), "-t", ROUNDCUBE_ROOT])
+                    .args(["-S", &format!("127.0.0.1:{port}"), "-t"])
+                    .arg(&root)
+                    .arg("-d")
+                    .arg(format!("auto_prepend_file={}", install_path(&config, &root).display()))
                     // A rewritten configuration must apply at the next request, not seconds later.
                     .args(["-d", "opcache.enable=0"])
                     .env("ROUNDCUBE_CONFIG_DIR", &config)
@@ -216,13 +224,21 @@ impl Webmail {
         std::fs::read_to_string(self.dir.path().join("php.log")).unwrap_or_default()
     }
 
-    /// Waits until Roundcube serves its login page.
+    /// Waits until Roundcube serves its login page, then checks that the plugin's assets are
+    /// served from this checkout.
     fn wait_until_serving(&mut self) {
         let agent = super::common::serve::agent();
         let deadline = Instant::now() + PATIENCE;
         loop {
             let status = agent.get(self.url("")).call().map(|r| r.status().as_u16()).unwrap_or(0);
             if status == 200 {
+                let css =
+                    agent.get(self.url("plugins/mailmfa/skins/elastic/mailmfa.css")).call().expect("GET mailmfa.css");
+                assert_eq!(css.status().as_u16(), 200, "the plugin's stylesheet is not served: {}", self.php_log());
+                let served = css.into_body().read_to_string().expect("read mailmfa.css");
+                let ours =
+                    std::fs::read_to_string(plugin_dir().join("skins/elastic/mailmfa.css")).expect("mailmfa.css");
+                assert!(served == ours, "the stylesheet served is not this checkout's");
                 return;
             }
             if let Ok(Some(exit)) = self.php.child.try_wait() {
@@ -259,31 +275,34 @@ fn php_has(php: &Path, extension: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Makes `/var/lib/roundcube/plugins/mailmfa` point at this checkout's plugin.
-fn link_plugin() {
-    static LINKING: Mutex<()> = Mutex::new(());
-    let _once_at_a_time = LINKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let target = plugin_dir();
-    assert!(
-        !target.join("config.inc.php").exists(),
-        "{} exists: it would override the configuration these tests write; move it away",
-        target.join("config.inc.php").display()
-    );
-    let link = Path::new(PLUGIN_LINK);
-    if std::fs::read_link(link).is_ok_and(|current| current == target) {
-        return;
-    }
-    assert!(
-        link.symlink_metadata().map(|m| m.file_type().is_symlink()).unwrap_or(true),
-        "{PLUGIN_LINK} is a real folder, not a link to this checkout: move it away so the tests use {}",
-        target.display()
-    );
-    // Replace a link to another checkout in one step, so a running Roundcube never misses it.
-    let fresh = link.with_file_name(format!(".mailmfa-link-{}", std::process::id()));
-    drop(std::fs::remove_file(&fresh));
-    std::os::unix::fs::symlink(&target, &fresh).and_then(|()| std::fs::rename(&fresh, link)).unwrap_or_else(|e| {
-        panic!("cannot link the plugin into Roundcube ({e}); as root: ln -sfn {} {PLUGIN_LINK}", target.display())
-    });
+/// A document root in `config`: a symlink to each entry of Debian's Roundcube, except `plugins/`,
+/// a folder of symlinks to Debian's plugins and `mailmfa` to this checkout's plugin.
+fn document_root(config: &Path) -> PathBuf {
+    let root = config.join("root");
+    let plugins = root.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("document root");
+    let link_entries = |from: &Path, to: &Path, except: &str| {
+        for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+            let entry = entry.expect("dir entry");
+            if entry.file_name() != except {
+                std::os::unix::fs::symlink(entry.path(), to.join(entry.file_name()))
+                    .expect("link into the document root");
+            }
+        }
+    };
+    link_entries(Path::new(ROUNDCUBE_ROOT), &root, "plugins");
+    link_entries(&Path::new(ROUNDCUBE_ROOT).join("plugins"), &plugins, "mailmfa");
+    std::os::unix::fs::symlink(plugin_dir(), plugins.join("mailmfa")).expect("link the plugin");
+    root
+}
+
+/// A file PHP runs before each request (`auto_prepend_file`) that makes `root` Roundcube's
+/// `INSTALL_PATH`, which Debian's `index.php` only sets when it is not set yet.
+fn install_path(config: &Path, root: &Path) -> PathBuf {
+    let file = config.join("install_path.php");
+    let php = format!("<?php\ndefine('INSTALL_PATH', {});\n", quoted(&format!("{}/", root.display())));
+    std::fs::write(&file, php).expect("write install_path.php");
+    file
 }
 
 /// The user Dovecot delivers mail as: its own `dovecot` user when the tests run as root (Dovecot

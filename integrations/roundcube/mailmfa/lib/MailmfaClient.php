@@ -5,7 +5,8 @@
  *
  * Every call sends the API key as `Authorization: Bearer …` and JSON; every answer is JSON.
  * A 200 answer is returned as an array; anything else (no connection, a timeout, an HTTP error
- * status, a body that is not JSON) is thrown as a MailmfaError. The key never appears in an
+ * status, a body that is not JSON, a request that cannot be written as JSON) is thrown as a
+ * MailmfaError. The key never appears in an
  * exception, and neither does a code: messages carry only the service's own error text or the
  * transport's.
  *
@@ -102,7 +103,8 @@ class MailmfaClient
      *
      * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
      *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left",
-     *               "remembered_devices"}
+     *               "remembered_devices", "choices": {"challenge": [{"value", "label"}, …],
+     *               "provider": [{"value", "label"}, …]}}
      *               (numbers and addresses masked)
      */
     public function show_user_settings($address)
@@ -186,8 +188,14 @@ class MailmfaClient
         ];
 
         if ($body !== null) {
+            // A value that is not UTF-8 would make the body empty: such a request is not sent.
+            $json = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+            if ($json === false) {
+                throw new MailmfaError('the request cannot be written as JSON: ' . json_last_error_msg());
+            }
+
             $headers[] = 'Content-Type: application/json';
-            $options[CURLOPT_POSTFIELDS] = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+            $options[CURLOPT_POSTFIELDS] = $json;
         }
 
         $options[CURLOPT_HTTPHEADER] = $headers;
@@ -200,7 +208,7 @@ class MailmfaClient
         curl_close($curl);
 
         if ($failed !== null) {
-            throw new MailmfaError("the service at {$this->url} cannot be reached: $failed");
+            throw new MailmfaError("the service at {$this->url} cannot be reached: $failed", 0, null, true);
         }
 
         $json = json_decode((string) $text, true);
@@ -231,26 +239,34 @@ class MailmfaError extends Exception
     /** @var string|null The refusal's reason word (`self_service_off`, …), if the service gave one */
     public $reason;
 
+    /** @var bool The service could not be reached: no connection, or no answer in time */
+    public $unreachable;
+
     /**
-     * @param string      $message What went wrong, for the log
-     * @param int         $status  The HTTP status, 0 when no answer arrived
-     * @param string|null $reason  The refusal's reason word
+     * @param string      $message     What went wrong, for the log
+     * @param int         $status      The HTTP status, 0 when no answer arrived
+     * @param string|null $reason      The refusal's reason word
+     * @param bool        $unreachable The service could not be reached
      */
-    public function __construct($message, $status = 0, $reason = null)
+    public function __construct($message, $status = 0, $reason = null, $unreachable = false)
     {
         parent::__construct($message, $status);
 
-        $this->status = $status;
-        $this->reason = $reason;
+        $this->status      = $status;
+        $this->reason      = $reason;
+        $this->unreachable = $unreachable;
     }
 
     /**
-     * Whether the service did not answer at all, or answered that it cannot work now.
+     * Whether the service is down: it could not be reached, or answered with a server error
+     * (5xx). Any other failure — a 4xx answer, which a user can cause (a malformed request, too
+     * many requests), a missing address, a request that cannot be sent — is not the service being
+     * down.
      *
      * @return bool
      */
     public function unavailable()
     {
-        return $this->status == 0 || $this->status == 429 || $this->status >= 500;
+        return $this->unreachable || $this->status >= 500;
     }
 }
