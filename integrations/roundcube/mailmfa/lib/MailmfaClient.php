@@ -1,7 +1,7 @@
 <?php
 
 /**
- * A small client for the mailmfa login service (`mailmfa serve`, DESIGN.md §8).
+ * A small client for the mailmfa login service (`mailmfa serve`, docs/DESIGN.md §8).
  *
  * Every call sends the API key as `Authorization: Bearer …` and JSON; every answer is JSON.
  * A 200 answer is returned as an array; anything else (no connection, a timeout, an HTTP error
