@@ -2,8 +2,10 @@
 //! `mailmfa` binary run against them.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod http_server;
 pub mod pg;
+pub mod roundcube;
 pub mod serve;
 pub mod smtp_server;
 

@@ -1,6 +1,5 @@
 //! Every domain parser with good and bad input: normalisation, and refusals whose messages are one
 //! short line naming what is wrong (empty, whitespace, 10 kB strings, control characters, bad forms).
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::fmt::Debug;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,6 +1,5 @@
 //! RFC 4226 and RFC 6238 known answers, the ±1 step window, replay refusal, the enrolment URI and
 //! secret parsing — the TOTP half of SECURITY.md's checklist.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use mailmfa::domain::totp::{
     SECRET_LEN, code_at_step, code_with, decode_secret, matching_step, otpauth_uri, secret_base32, step_of,

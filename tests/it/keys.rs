@@ -2,15 +2,11 @@
 //! owner-only file (never through a file or a link someone planted), and a key folder or key file
 //! that others may read or write is refused with the command that fixes it — never loosened or
 //! silently changed.
-#![cfg(unix)]
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
-use common::TestEnv;
+use crate::common::TestEnv;
 
 fn mode(path: &std::path::Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777

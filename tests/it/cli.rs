@@ -1,10 +1,8 @@
 //! Every administration command through the real binary on a temporary store: text and `--json`
 //! output, exit statuses, and the audit trail each action leaves.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-mod common;
-
-use common::TestEnv;
+use crate::common;
+use crate::common::TestEnv;
 use serde_json::json;
 
 fn seeded() -> TestEnv {

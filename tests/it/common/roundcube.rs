@@ -218,7 +218,7 @@ impl Webmail {
 
     /// Waits until Roundcube serves its login page.
     fn wait_until_serving(&mut self) {
-        let agent = super::common::serve::agent();
+        let agent = super::serve::agent();
         let deadline = Instant::now() + PATIENCE;
         loop {
             let status = agent.get(self.url("")).call().map(|r| r.status().as_u16()).unwrap_or(0);

@@ -2,14 +2,11 @@
 //! the command line say so clearly while it is down, and carry on once it is back, with nothing
 //! lost. A test binary of its own, because stopping the cluster breaks every test sharing it; its
 //! tests take turns.
-#![allow(clippy::unwrap_used)]
-
-mod common;
 
 use std::sync::{Mutex, PoisonError};
 
-use common::serve::{Server, agent, call};
-use common::{Backend, TestEnv, pg};
+use crate::common::serve::{Server, agent, call};
+use crate::common::{Backend, TestEnv, pg};
 use mailmfa::clock::{Clock, SystemClock};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use mailmfa::domain::{BeginAnswer, MailboxAddress, VerifyAnswer};

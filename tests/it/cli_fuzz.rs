@@ -3,15 +3,13 @@
 //! in their places, missing and doubled arguments, and unknown flags. Every run must exit 0, 1 or 2
 //! without a panic, and a refused run (1 or 2) must change nothing in the store but the audit log,
 //! the failure counters and locks, and the removal of one-time codes it found dead.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::TestEnv;
+use crate::common;
+use crate::common::TestEnv;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 

@@ -2,12 +2,10 @@
 //! written here: a thread on 127.0.0.1 that records each request (method,
 //! target, headers, body) and answers with a canned response.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::http_server::{start_http, start_http_with};
+use crate::common::http_server::{start_http, start_http_with};
 
 use base64::Engine as _;
 use mailmfa::delivery::sms::{HttpMethod, SmsAuth, SmsBody, SmsGateway, SmsPreset, SuccessRule};

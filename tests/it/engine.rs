@@ -2,13 +2,12 @@
 //! to send: the four challenge modes over IPv4, IPv6 and IPv4-mapped addresses (countries from the
 //! bundled GeoIP database), TOTP enrolment, replay, lockout, one-time codes, provider fallback,
 //! self-service rules and the audit trail.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::TestEnv;
+use crate::common;
+use crate::common::TestEnv;
+use crate::on_each_backend;
 use mailmfa::clock::{Clock, FixedClock};
 use mailmfa::delivery::{CodeMessage, CodeSender, DeliveryError};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};

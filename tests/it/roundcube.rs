@@ -10,23 +10,16 @@
 //! Needs Debian's `chromium chromium-driver php-cli php-sqlite3 php-curl php-mbstring
 //! roundcube-core roundcube-sqlite3 dovecot-imapd phpunit`; a missing one fails the test and is
 //! named. `scripts/screenshots-web.sh` runs the ignored test that makes the README's pictures.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-#[path = "common/browser.rs"]
-mod browser;
-mod common;
-#[path = "common/roundcube.rs"]
-mod roundcube;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use browser::{Browser, Screen, decode_qr};
-use common::TestEnv;
-use common::http_server::{TestHttp, start_http};
-use common::serve::Server;
+use crate::common::TestEnv;
+use crate::common::browser::{self, Browser, Screen, decode_qr};
+use crate::common::http_server::{TestHttp, start_http};
+use crate::common::roundcube::{self, MailUser, PluginConfig, Webmail};
+use crate::common::serve::Server;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
-use roundcube::{MailUser, PluginConfig, Webmail};
 use serde_json::{Value, json};
 
 /// The subject of the one message in alice's inbox: seeing it means seeing her mail.

@@ -2,15 +2,14 @@
 //! real store file — enrolment with the QR code decoded, verification, new IP, processes racing one
 //! code, lockout across processes, codes received by a real SMTP server (plain and STARTTLS) and a
 //! real HTTP SMS gateway for every preset, and end-user self-service.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::process::Stdio;
 
-use common::http_server::start_http;
-use common::smtp_server::{Mode, Opts, split_message, start_smtp};
-use common::{Run, TestEnv};
+use crate::common;
+use crate::common::http_server::start_http;
+use crate::common::smtp_server::{Mode, Opts, split_message, start_smtp};
+use crate::common::{Run, TestEnv};
+use crate::on_each_backend;
 use mailmfa::clock::{Clock, SystemClock};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};

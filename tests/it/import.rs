@@ -1,14 +1,11 @@
 //! CSV import through the real binary and the service: creating and updating post offices and
 //! mailboxes, every kind of bad row refused at its line with the store unchanged, and 100,000 rows.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::fmt::Write as _;
 use std::fs;
 use std::time::Instant;
 
-use common::TestEnv;
+use crate::common::TestEnv;
 use mailmfa::service::{IMPORT_COLUMNS, ImportSummary, ServiceError};
 use serde_json::{Value, json};
 

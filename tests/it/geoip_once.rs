@@ -1,11 +1,8 @@
 //! The country database is opened once per service and kept — not read again for every login —
 //! and opened again only when `geoip.path` changes. One test in its own binary, so the process-wide
 //! counter of opened database files counts this test's opens only.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-mod common;
-
-use common::TestEnv;
+use crate::common::TestEnv;
 use mailmfa::domain::{BeginAnswer, MailboxAddress, Reason};
 use mailmfa::geo::{bundled_database_path, files_opened};
 use mailmfa::service::PostOfficeChanges;

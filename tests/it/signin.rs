@@ -2,19 +2,15 @@
 //! pages with their security headers and CSRF tokens, the redirect with a ticket, redeeming it
 //! once, return URLs held to their prefixes, resend, locked and expired pages — over HTTP, and in
 //! headless Chromium (Debian's `chromium` and `chromium-driver`) at desktop and phone width.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-#[path = "common/browser.rs"]
-mod browser;
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use browser::{Browser, Screen, decode_qr, free_port};
+use crate::common::browser::{Browser, Screen, decode_qr, free_port};
 
-use common::TestEnv;
-use common::http_server::{TestHttp, start_http, start_http_with};
-use common::serve::{Server, agent, call};
+use crate::common;
+use crate::common::TestEnv;
+use crate::common::http_server::{TestHttp, start_http, start_http_with};
+use crate::common::serve::{Server, agent, call};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 

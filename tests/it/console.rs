@@ -1,16 +1,14 @@
 //! The console driven through AccessKit on a temporary store, the way an administrator clicks
 //! through it; every test asserts on the store, not on pictures.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::TestEnv;
-use common::smtp_server::{Mode, Opts, split_message, start_smtp};
+use crate::common;
+use crate::common::TestEnv;
+use crate::common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;

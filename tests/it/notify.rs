@@ -2,16 +2,16 @@
 //! event (a sign-in from a new country, an access pass, a recovery code, a lockout, a code reset),
 //! from the templates in the settings, each send audited; and a relay that hangs or is down
 //! delays no login — the notification goes out, or fails audited, after the answer.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::TestEnv;
-use common::smtp_server::{Mode, Opts, Received, TestSmtp, decode_qp, session, split_message, start_smtp, tls_config};
+use crate::common::TestEnv;
+use crate::common::smtp_server::{
+    Mode, Opts, Received, TestSmtp, decode_qp, session, split_message, start_smtp, tls_config,
+};
+use crate::on_each_backend;
 use mailmfa::clock::{Clock, SystemClock};
 use mailmfa::domain::VerifyAnswer;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};

@@ -1,9 +1,6 @@
 //! The SQLite store: migrations from an empty file, refusal of a newer schema, local (WAL) and shared
 //! (rollback journal) modes, several OS processes writing one file at once, secrets sealed at rest,
 //! tampered ciphertext, wrong and missing keys, and interrupted writes leaving the file consistent.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -13,7 +10,9 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestEnv, contains, file_bytes};
+use crate::common;
+use crate::common::{Backend, TestEnv, contains, file_bytes};
+use crate::on_each_backend;
 use mailmfa::clock::FixedClock;
 use mailmfa::domain::totp::{decode_secret, secret_base32};
 use mailmfa::domain::{MailboxAddress, PostOfficeName};

@@ -2,9 +2,6 @@
 //! Every endpoint and status of DESIGN.md §8, API keys and source ranges, request limits, HTTPS,
 //! and the race guarantees of §4 over HTTP — within one server's batches, between two servers, and
 //! between a server and the command line.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,9 +9,11 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::TestEnv;
-use common::http_server::{TestHttp, start_http};
-use common::serve::{Answer, Server, agent, call};
+use crate::common;
+use crate::common::TestEnv;
+use crate::common::http_server::{TestHttp, start_http};
+use crate::common::serve::{Answer, Server, agent, call};
+use crate::on_each_backend;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 

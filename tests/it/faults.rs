@@ -2,18 +2,14 @@
 //! (codes from a real HTTP SMS gateway on 127.0.0.1) and TOTP verifications. After each kill the
 //! store passes SQLite's integrity check, an import is all there or not at all, and no code or
 //! TOTP step is ever accepted twice.
-#![cfg(unix)]
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
-mod common;
 
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::TestEnv;
-use common::http_server::start_http;
+use crate::common::TestEnv;
+use crate::common::http_server::start_http;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use rusqlite::Connection;
 

@@ -4,12 +4,10 @@
 //! QUIT), with rustls and an rcgen self-signed certificate for STARTTLS and
 //! implicit TLS.
 
-mod common;
-
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use common::smtp_server::{Mode, Opts, split_message, start_smtp};
+use crate::common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use mailmfa::delivery::DeliveryError;
 use mailmfa::delivery::smtp::{SmtpRelay, SmtpSecurity};
 
