@@ -1,17 +1,22 @@
 //! Integration tests for `mailmfa::geo`: tiny databases built at test time
-//! with `mmdb-writer`, plus the bundled database. Nothing is downloaded.
+//! with `mmdb-writer`, plus the bundled database. Nothing is downloaded. And the service's use of
+//! it: the country database is opened once per service and kept.
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mailmfa::domain::{BeginAnswer, MailboxAddress, Reason};
 use mailmfa::geo::{
     BUNDLED_DATABASE_FILE, CountryLookup, GeoError, MmdbCountryLookup, NoCountryLookup, bundled_database_candidates,
-    bundled_database_path,
+    bundled_database_path, times_opened,
 };
+use mailmfa::service::PostOfficeChanges;
 use mmdb_writer::ipnet::IpNet;
 use mmdb_writer::{IpVersion, Ipv4Aliasing, Value, Writer};
+
+use crate::common::TestEnv;
 
 const TEST_EPOCH: u64 = 1_700_000_000;
 
@@ -387,4 +392,47 @@ fn bundled_database_knows_no_country_for_private_addresses() {
     ] {
         assert_eq!(country(bundled(), addr), None, "{addr}");
     }
+}
+
+// ---- the service's country database -----------------------------------------------------------
+
+/// The country database is opened once per service and kept — not read again for every login —
+/// and opened again only when `geoip.path` changes. The test counts the opens of copies of its
+/// own, so the other tests' databases do not count.
+#[test]
+fn the_country_database_is_opened_once_and_again_only_when_its_path_changes() {
+    let env = TestEnv::new();
+    let service = env.service(1_800_000_000);
+    let copy = |name: &str| {
+        let path = env.path(name);
+        std::fs::copy(bundled_database_path().unwrap(), &path).unwrap();
+        path
+    };
+    let first = copy("countries.mmdb");
+    service.set_setting("geoip.path", first.to_str().unwrap()).unwrap();
+    service.add_postoffice(&"example.com".parse().unwrap()).unwrap();
+    service
+        .set_postoffice(
+            &"example.com".parse().unwrap(),
+            &PostOfficeChanges { challenge: Some("new-country".parse().unwrap()), ..PostOfficeChanges::default() },
+        )
+        .unwrap();
+    let alice: MailboxAddress = "alice@example.com".parse().unwrap();
+    for ip in ["8.8.8.8", "193.99.144.80", "1.1.1.1", "2001:4860:4860::8888", "10.0.0.1"] {
+        let answer = service.begin_login(&alice, ip.parse().unwrap()).unwrap();
+        assert!(matches!(answer, BeginAnswer::Enroll { .. }), "{ip}: {answer:?}");
+        service.verify_login(&alice, ip.parse().unwrap(), "000000").unwrap();
+        service.unlock(&alice).unwrap();
+    }
+    assert_eq!(times_opened(&first), 1, "five logins opened the database more than once");
+
+    service.set_setting("lockout.threshold", "7").unwrap();
+    service.begin_login(&alice, "8.8.4.4".parse().unwrap()).unwrap();
+    assert_eq!(times_opened(&first), 1, "another setting's change reopened the database");
+
+    let second = copy("copy.mmdb");
+    service.set_setting("geoip.path", second.to_str().unwrap()).unwrap();
+    let answer = service.begin_login(&alice, "8.8.4.4".parse().unwrap()).unwrap();
+    assert!(matches!(answer, BeginAnswer::Enroll { reason: Some(Reason::NewCountry), .. }), "{answer:?}");
+    assert_eq!((times_opened(&first), times_opened(&second)), (1, 1), "the new database was opened once");
 }

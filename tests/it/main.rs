@@ -17,7 +17,6 @@ mod engine;
 #[cfg(unix)]
 mod faults;
 mod geo;
-mod geoip_once;
 mod import;
 #[cfg(unix)]
 mod keys;

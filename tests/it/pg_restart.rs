@@ -1,18 +1,13 @@
 //! A database server that goes away and comes back: the login service's long-lived connection and
 //! the command line say so clearly while it is down, and carry on once it is back, with nothing
-//! lost. A test binary of its own, because stopping the cluster breaks every test sharing it; its
-//! tests take turns.
-
-use std::sync::{Mutex, PoisonError};
+//! lost. Each test stops and starts a private cluster of its own: stopping the shared one would
+//! break every other test on it.
 
 use crate::common::serve::{Server, agent, call};
-use crate::common::{Backend, TestEnv, pg};
+use crate::common::{TestEnv, pg};
 use mailmfa::clock::{Clock, SystemClock};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use mailmfa::domain::{BeginAnswer, MailboxAddress, VerifyAnswer};
-
-/// Held by each test for its whole run: one test's stopped server must not be another's.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn alice() -> MailboxAddress {
     "alice@example.com".parse().unwrap()
@@ -20,8 +15,8 @@ fn alice() -> MailboxAddress {
 
 #[test]
 fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let env = TestEnv::on(Backend::Postgres);
+    let cluster = pg::private_cluster();
+    let env = TestEnv::on_cluster(&cluster);
     env.ok(&["postoffice", "add", "example.com"]);
     env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
     env.ok(&["mailbox", "add", "alice@example.com"]);
@@ -38,7 +33,7 @@ fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
     let verified = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(-1)).unwrap();
     assert_eq!(verified.answer, VerifyAnswer::Accepted);
 
-    pg::cluster().stop();
+    cluster.stop();
     let down = service.add_mailbox(&"bob@example.com".parse().unwrap()).unwrap_err().to_string();
     assert!(down.contains("database server"), "{down}");
     assert!(!down.contains("db error"), "the server's own words, not the client's: {down}");
@@ -47,10 +42,10 @@ fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
     assert!(run.stderr.contains("cannot connect to the database server"), "{}", run.stderr);
     assert_eq!(run.stderr.trim_end().lines().count(), 1, "one clear line: {}", run.stderr);
 
-    pg::cluster().start();
+    cluster.start();
     service.add_mailbox(&"bob@example.com".parse().unwrap()).unwrap();
     // A restart between two requests is not even seen: the next one connects anew.
-    pg::cluster().restart();
+    cluster.restart();
     let answer = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(0)).unwrap();
     assert_eq!(answer.answer, VerifyAnswer::Accepted, "alice's secret survived");
     let list = env.ok(&["mailbox", "list", "--json"]).json();
@@ -68,8 +63,8 @@ fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
 /// service.
 #[test]
 fn the_login_service_answers_503_while_the_server_is_down_and_recovers_by_itself() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let env = TestEnv::on(Backend::Postgres);
+    let cluster = pg::private_cluster();
+    let env = TestEnv::on_cluster(&cluster);
     env.ok(&["postoffice", "add", "example.com"]);
     env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
     env.ok(&["mailbox", "add", "alice@example.com"]);
@@ -79,11 +74,11 @@ fn the_login_service_answers_503_while_the_server_is_down_and_recovers_by_itself
     let begin = || call(&agent(), "POST", &server.url("/v1/login/begin"), Some(&key), Some(body));
 
     assert_eq!(begin().status, 200);
-    pg::cluster().stop();
+    cluster.stop();
     let down = begin();
     assert_eq!(down.status, 503, "{:?}", down.json);
     assert!(down.json["error"].as_str().unwrap().contains("database server"), "{:?}", down.json);
-    pg::cluster().start();
+    cluster.start();
     let back = begin();
     assert_eq!(back.status, 200, "{:?}", back.json);
     assert_eq!(back.json["decision"], "enroll");

@@ -22,7 +22,7 @@ use mailmfa::service::{KeyFolder, Service, StoreLocation};
 pub enum Backend {
     /// A SQLite file in the test's folder.
     Sqlite,
-    /// A new database on this test binary's throw-away PostgreSQL cluster ([`pg::cluster`]).
+    /// A new database on the test process's throw-away PostgreSQL cluster ([`pg::cluster`]).
     Postgres,
 }
 
@@ -103,6 +103,15 @@ impl TestEnv {
     pub fn on(backend: Backend) -> Self {
         let server = (backend == Backend::Postgres).then(|| pg::cluster().new_database());
         Self { dir: tempfile::tempdir().expect("temp dir"), backend, server }
+    }
+
+    /// A new environment whose store is a new database on `cluster`.
+    pub fn on_cluster(cluster: &pg::Cluster) -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            backend: Backend::Postgres,
+            server: Some(cluster.new_database()),
+        }
     }
 
     /// What `--store` or `MAILMFA_STORE` names: the file's path or the database's URL.

@@ -1,6 +1,7 @@
-//! A throw-away PostgreSQL cluster for the integration tests, one per test binary.
+//! Throw-away PostgreSQL clusters for the integration tests: one shared by every test of the
+//! process, and private ones for the tests that stop their server.
 //!
-//! [`cluster`] starts it on first use: `initdb` into a fresh folder named `mailmfa-pg-<pid>-…` under the
+//! [`cluster`] starts the shared one on first use: `initdb` into a fresh folder named `mailmfa-pg-<pid>-…` under the
 //! system temporary folder, then the `postgres` server itself as a child process, listening only on a Unix
 //! socket in that folder. Durability is switched off for speed (not in [`durable_cluster`], for
 //! benchmarks). When run as root, `initdb` and the server
@@ -10,13 +11,14 @@
 //! end-of-file on a pipe whose only writer is this test process. The kernel closes that pipe however the
 //! process ends (normal exit, panic, Ctrl-C, SIGKILL); the watchdog then asks the server for a fast
 //! shutdown, waits for it and removes the folder. Folders left behind by a watchdog that was itself killed
-//! are removed by the next test binary that starts a cluster.
+//! are removed by the next test process that starts a cluster.
 //!
 //! The superuser `mailmfa` logs in without a password; roles made by
 //! [`Cluster::new_database_with_password`] need theirs (SCRAM), as on a real server.
 //!
-//! [`Cluster::stop`] and [`Cluster::restart`] break the connections of every test in the same binary, so
-//! tests that call them belong in a test file of their own.
+//! [`Cluster::stop`] and [`Cluster::restart`] break the connections of every test using that
+//! cluster, so a test that calls them makes a [`private_cluster`] of its own, which is stopped and
+//! removed when it is dropped.
 
 use std::fs::{self, File};
 use std::os::unix::fs::MetadataExt;
@@ -43,7 +45,7 @@ pid=$(head -n 1 "$1/pg/postmaster.pid" 2>/dev/null)
 for _ in $(seq 300); do [ -e "$1/pg/postmaster.pid" ] || break; sleep 0.1; done
 rm -rf "$1""#;
 
-/// A running PostgreSQL cluster, shared by every test of one test binary.
+/// A running PostgreSQL cluster.
 pub struct Cluster {
     /// The folder holding the data directory `pg`, the server log and the server's socket.
     dir: PathBuf,
@@ -61,7 +63,7 @@ pub struct Cluster {
     _watchdog: ChildStdin,
 }
 
-/// The cluster of this test binary, started on the first call.
+/// The cluster shared by every test of this process, started on the first call.
 ///
 /// Panics, on this and every later call, if the cluster could not be started, for instance because the
 /// PostgreSQL server binaries are not installed.
@@ -81,6 +83,14 @@ pub fn tls_cluster() -> &'static Cluster {
         Ok(cluster) => cluster,
         Err(message) => panic!("{message}"),
     }
+}
+
+/// A cluster of the caller's own, for a test that stops or restarts its server while the shared
+/// [`cluster`] serves every other test. Stopped, and its folder removed, when it is dropped.
+///
+/// Panics if the cluster could not be started.
+pub fn private_cluster() -> Cluster {
+    Cluster::launch(false, false).unwrap_or_else(|message| panic!("{message}"))
 }
 
 /// A cluster that keeps PostgreSQL's durability (every commit flushed to disk, as a production
@@ -323,6 +333,13 @@ impl Cluster {
     /// Locks the server slot, even if a test panicked while holding it.
     fn lock(&self) -> MutexGuard<'_, Option<Child>> {
         self.server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Cluster {
+    /// Stops the server; the watchdog then removes the folder, as its pipe closes with the cluster.
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
