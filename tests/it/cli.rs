@@ -3,19 +3,15 @@
 
 use crate::common;
 use crate::common::TestEnv;
+use crate::common::fixtures::{
+    alice_and_bob_in_mixed_case, alice_challenged_by_her_post_office, current_code, secret_of,
+};
 use serde_json::json;
-
-fn seeded() -> TestEnv {
-    let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "Example.com"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&["mailbox", "add", "Bob@EXAMPLE.com"]);
-    env
-}
 
 #[test]
 fn postoffice_commands() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_and_bob_in_mixed_case(&env);
     let list = env.ok(&["postoffice", "list", "--json"]).json();
     assert_eq!(
         list,
@@ -59,7 +55,8 @@ fn postoffice_commands() {
 
 #[test]
 fn mailbox_commands() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_and_bob_in_mixed_case(&env);
     let list = env.ok(&["mailbox", "list", "--postoffice", "example.com", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["address"], "alice@example.com");
@@ -138,7 +135,8 @@ fn mailbox_commands() {
 
 #[test]
 fn provider_and_settings_commands() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_and_bob_in_mixed_case(&env);
     let list = env.ok(&["provider", "list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 3);
     assert_eq!(
@@ -194,7 +192,8 @@ fn provider_and_settings_commands() {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_and_bob_in_mixed_case(&env);
     let long = "x".repeat(10_000);
     let long_address = format!("{long}@example.com");
     let cases: Vec<Vec<&str>> = vec![
@@ -230,7 +229,8 @@ fn bad_input_is_one_line_and_exit_2() {
 
 #[test]
 fn key_export_and_import_between_servers() {
-    let server_a = seeded();
+    let server_a = TestEnv::new();
+    alice_and_bob_in_mixed_case(&server_a);
     let export = server_a.path("store.key.export");
     server_a.ok(&["key", "export", export.to_str().unwrap()]);
     #[cfg(unix)]
@@ -284,7 +284,8 @@ fn no_command_does_not_crash_and_help_lists_commands() {
 #[test]
 fn the_qr_code_file_is_owner_only_and_a_failed_write_is_audited() {
     use std::os::unix::fs::PermissionsExt;
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_and_bob_in_mixed_case(&env);
     env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always"]);
     env.ok(&["login", "begin", "alice@example.com", "--ip", "192.0.2.1"]);
     let png = env.path("alice.png");
@@ -307,7 +308,8 @@ fn the_qr_code_file_is_owner_only_and_a_failed_write_is_audited() {
 /// A reader that goes away early (`mailmfa mailbox list | head -1`) is not a crash.
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_and_bob_in_mixed_case(&env);
     let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
     for i in 0..3000 {
         csv.push_str(&format!("example.com,user{i},,,,\n"));
@@ -366,8 +368,6 @@ fn postoffice_trusted_networks_are_set_listed_and_checked() {
 /// office's numbers equal those counted from `mailbox list --json`, and the CSV says the same.
 #[test]
 fn the_coverage_report_counts_as_the_mailbox_table_does() {
-    use mailmfa::clock::{Clock, SystemClock};
-    use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
     let env = TestEnv::new();
     let modes = ["", "never", "always", "new-ip", "new-country"];
     let mut csv = String::from("postoffice,mailbox,challenge,provider,sms_number,alt_email\n");
@@ -391,8 +391,7 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
         env.ok(&["mailbox", "set", &address, "--challenge", "always"]);
         let begun = env.ok(&["login", "begin", &address, "--ip", "203.0.113.9", "--json"]).json();
         let uri = begun["otpauth_uri"].as_str().unwrap();
-        let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap();
-        let code = code_at_step(&secret, step_of(SystemClock.now()));
+        let code = current_code(&secret_of(uri));
         let verified = env.ok(&["login", "verify", &address, "--ip", "203.0.113.9", "--code", &code, "--json"]).json();
         if i == 2 {
             // All ten recovery codes the enrolment brought used up: none left.
@@ -470,9 +469,7 @@ fn the_coverage_report_counts_as_the_mailbox_table_does() {
 #[test]
 fn a_remembered_device_from_the_command_line() {
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
+    alice_challenged_by_her_post_office(&env);
     env.ok(&["settings", "set", "remember.days", "14"]);
     let codes = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
     let code = |i: usize| codes["recovery_codes"][i].as_str().unwrap().to_owned();
@@ -520,9 +517,7 @@ fn a_remembered_device_from_the_command_line() {
 #[test]
 fn recovery_codes_from_the_command_line() {
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
+    alice_challenged_by_her_post_office(&env);
     let none = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--json"]).json();
     assert_eq!(none, serde_json::json!({"address": "alice@example.com", "recovery_codes_left": 0}));
 
@@ -556,9 +551,7 @@ fn recovery_codes_from_the_command_line() {
 #[test]
 fn a_temporary_access_pass_from_the_command_line() {
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
+    alice_challenged_by_her_post_office(&env);
     let issued = env.ok(&["mailbox", "tap", "alice@example.com", "--minutes", "120", "--once", "--json"]).json();
     let first = issued["tap"].as_str().unwrap().to_owned();
     assert_eq!((issued["address"].as_str(), issued["once"].as_bool()), (Some("alice@example.com"), Some(true)));

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::common;
 use crate::common::TestEnv;
+use crate::common::fixtures::alice_on_totp_and_bob_on_sms;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
@@ -233,13 +234,12 @@ fn state(env: &TestEnv) -> (BTreeMap<String, Rows>, Rows) {
     (tables, rows("SELECT * FROM otp_code ORDER BY mailbox_id"))
 }
 
-fn seeded() -> TestEnv {
+/// The store the commands run on: alice (enrolment pending) and bob (SMS) in `example.com`, whose
+/// users may configure themselves; and the work folder, with a few bad CSV files to import.
+fn store_and_work_folder() -> TestEnv {
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always", "--users-may-configure", "true"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&["mailbox", "add", "bob@example.com"]);
-    env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
+    alice_on_totp_and_bob_on_sms(&env);
+    env.ok(&["postoffice", "set", "example.com", "--users-may-configure", "true"]);
     env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
     let work = env.path(WORK);
     std::fs::create_dir_all(&work).unwrap();
@@ -250,7 +250,7 @@ fn seeded() -> TestEnv {
 }
 
 fn fuzz(seed: u64, count: usize) -> Vec<String> {
-    let env = seeded();
+    let env = store_and_work_folder();
     let mut rng = Rng(seed | 1);
     let mut problems = Vec::new();
     let mut exits = [0usize; 3];

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 use crate::common::TestEnv;
+use crate::common::fixtures::{secret_of, six_digits, two_post_offices_and_four_mailboxes};
 use crate::common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -35,13 +36,7 @@ impl Console {
         let env = TestEnv::new();
         let clock = Arc::new(FixedClock::new(NOW));
         let console = Self { env, clock };
-        let service = console.service();
-        for po in ["example.com", "other.org"] {
-            service.add_postoffice(&po.parse().unwrap()).unwrap();
-        }
-        for mb in ["alice@example.com", "bob@example.com", "carol@example.com", "dave@other.org"] {
-            service.add_mailbox(&mb.parse().unwrap()).unwrap();
-        }
+        two_post_offices_and_four_mailboxes(&console.service());
         console
     }
 
@@ -92,12 +87,6 @@ fn enrol_by_login(service: &Service, address: &MailboxAddress, from: &str) -> Ve
     let code = totp::code_at_step(&secret, totp::step_of(NOW));
     assert_eq!(service.verify_login(address, ip(from), &code).unwrap().answer, VerifyAnswer::Accepted);
     secret
-}
-
-/// The secret of an `otpauth://` URI.
-fn secret_of(uri: &str) -> Vec<u8> {
-    let secret = uri.split("secret=").nth(1).and_then(|rest| rest.split('&').next()).unwrap();
-    totp::decode_secret(secret).unwrap().to_vec()
 }
 
 /// Steps the console (sleeping between frames) until `done` holds, for at most ten seconds.
@@ -715,11 +704,7 @@ fn login_preview_sends_the_code_by_smtp_and_accepts_it() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].rcpt_to, vec!["alice.private@elsewhere.example".to_owned()]);
     let (_, body) = split_message(&received[0].data);
-    let code = body
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|run| run.len() == 6)
-        .unwrap_or_else(|| panic!("no code in {body:?}"))
-        .to_owned();
+    let code = six_digits(&body);
 
     harness.get_by_role_and_label(Role::TextInput, "Code").click();
     harness.run();

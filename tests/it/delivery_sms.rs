@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::http_server::{start_http, start_http_with};
 
+use crate::common::fixtures::assert_discreet;
 use base64::Engine as _;
 use mailmfa::delivery::sms::{HttpMethod, SmsAuth, SmsBody, SmsGateway, SmsPreset, SuccessRule};
 use mailmfa::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
@@ -19,21 +20,11 @@ const CODE: &str = "482913";
 const TO: &str = "+49 151 1234 5678";
 const TO_E164: &str = "+4915112345678";
 const PASSWORD: &str = "p@ss w0rd&=+";
+/// What an error must never show.
+const SECRETS: &[&str] = &[MESSAGE, CODE, PASSWORD];
 
 fn to() -> PhoneNumber {
     TO.parse().expect("the test number")
-}
-
-fn assert_discreet(err: &DeliveryError) -> String {
-    let text = err.to_string();
-    eprintln!("ERR: {text}");
-    for secret in [MESSAGE, CODE, PASSWORD] {
-        assert!(!text.contains(secret), "error shows {secret:?}: {text}");
-    }
-    let debug = format!("{err:?}");
-    assert!(!debug.contains(CODE) && !debug.contains(PASSWORD), "{debug}");
-    assert!(!text.contains('\n'), "one line: {text}");
-    text
 }
 
 fn basic(user: &str, pass: &str) -> String {
@@ -115,7 +106,7 @@ fn vonage_status_4_is_not_confirmed() {
     let gateway =
         SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "abcd1234", PASSWORD, "MailMFA");
     let err = gateway.send(&to(), MESSAGE).expect_err("status 4");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::NotConfirmed(_)), "{err:?}");
     assert_eq!(text, "SMS gateway did not confirm the message: expected JSON field messages.0.status = 0, found 4");
 }
@@ -158,7 +149,7 @@ fn clickatell_not_accepted_is_not_confirmed() {
     );
     let gateway = SmsGateway::from_preset(SmsPreset::Clickatell, Some(&server.url("/v1/message")), "", "KEY", "");
     let err = gateway.send(&to(), MESSAGE).expect_err("accepted false");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(text.contains("messages.0.accepted = true, found false"), "{text}");
 }
 
@@ -189,7 +180,7 @@ fn webhook_without_password_sends_no_authorization() {
 fn webhook_without_url_is_a_config_error() {
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, None, "", "tok", "");
     let err = gateway.send(&to(), MESSAGE).expect_err("no URL");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Config { .. }), "{err:?}");
     assert_eq!(text, "SMS gateway is misconfigured: no gateway URL is set");
 }
@@ -227,7 +218,7 @@ fn body_contains_rule_not_met() {
     let mut gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "", "");
     gateway.success.body_contains = Some("OK".to_owned());
     let err = gateway.send(&to(), MESSAGE).expect_err("no OK");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::NotConfirmed(_)), "{err:?}");
     assert!(text.contains("expected the answer to contain \"OK\""), "{text}");
 }
@@ -237,7 +228,7 @@ fn malformed_json_with_json_rule_fails_closed() {
     let server = start_http(200, "OK", "<html>maintenance</html>");
     let gateway = SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "k", PASSWORD, "MailMFA");
     let err = gateway.send(&to(), MESSAGE).expect_err("not JSON");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(text.contains("not JSON"), "{text}");
 }
 
@@ -246,7 +237,7 @@ fn missing_json_field_fails_closed() {
     let server = start_http(200, "OK", r#"{"messages":[]}"#);
     let gateway = SmsGateway::from_preset(SmsPreset::Vonage, Some(&server.url("/sms/json")), "k", PASSWORD, "MailMFA");
     let err = gateway.send(&to(), MESSAGE).expect_err("no field");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(text.contains("no such field"), "{text}");
 }
 
@@ -257,7 +248,7 @@ fn http_500_is_an_error_without_the_message() {
         start_http(500, "Internal Server Error", r#"{"error":"could not send Code 482913 & more, key p@ss w0rd&=+"}"#);
     let gateway = SmsGateway::from_preset(SmsPreset::Twilio, Some(&server.url("/x")), "AC1", PASSWORD, "+1555");
     let err = gateway.send(&to(), MESSAGE).expect_err("500");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert_eq!(text, "SMS gateway answered HTTP 500 Internal Server Error");
     assert_eq!(server.requests().len(), 1, "no retry");
 }
@@ -267,7 +258,7 @@ fn http_401_is_an_error() {
     let server = start_http(401, "Unauthorized", r#"{"code":20003,"message":"Authenticate"}"#);
     let gateway = SmsGateway::from_preset(SmsPreset::Twilio, Some(&server.url("/x")), "AC1", PASSWORD, "+1555");
     let err = gateway.send(&to(), MESSAGE).expect_err("401");
-    assert_eq!(assert_discreet(&err), "SMS gateway answered HTTP 401 Unauthorized");
+    assert_eq!(assert_discreet(&err, SECRETS), "SMS gateway answered HTTP 401 Unauthorized");
 }
 
 #[test]
@@ -275,7 +266,7 @@ fn redirect_is_not_followed() {
     let server = start_http_with(302, "Found", "", &[("Location", "http://127.0.0.1:9/steal")]);
     let gateway = SmsGateway::from_preset(SmsPreset::Twilio, Some(&server.url("/x")), "AC1", PASSWORD, "+1555");
     let err = gateway.send(&to(), MESSAGE).expect_err("302");
-    assert_eq!(assert_discreet(&err), "SMS gateway answered HTTP 302 Found");
+    assert_eq!(assert_discreet(&err, SECRETS), "SMS gateway answered HTTP 302 Found");
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -285,7 +276,7 @@ fn explicit_status_list() {
     let mut gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "", "");
     gateway.success.statuses = vec![201];
     let err = gateway.send(&to(), MESSAGE).expect_err("200 not in list");
-    assert_eq!(assert_discreet(&err), "SMS gateway answered HTTP 200 OK");
+    assert_eq!(assert_discreet(&err, SECRETS), "SMS gateway answered HTTP 200 OK");
 }
 
 #[test]
@@ -297,7 +288,7 @@ fn connection_refused_is_an_error() {
     let url = format!("http://127.0.0.1:{port}/sms?key={{password}}&text={{message}}");
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&url), "", PASSWORD, "");
     let err = gateway.send(&to(), MESSAGE).expect_err("refused");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::ConnectionRefused { .. }), "{err:?}");
     assert!(text.starts_with(&format!("SMS gateway 127.0.0.1:{port} refused the connection")), "{text}");
     assert!(!text.contains("p%40ss"), "{text}");
@@ -313,7 +304,7 @@ fn silent_gateway_times_out() {
     let started = Instant::now();
     let err = gateway.send(&to(), MESSAGE).expect_err("timeout");
     assert!(started.elapsed() < Duration::from_secs(5));
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Timeout { .. }), "{err:?}");
     assert!(text.contains("did not answer within 0.5 s"), "{text}");
     drop(listener);
@@ -330,7 +321,7 @@ fn invalid_phone_number_sends_nothing() {
     let message = CodeMessage { subject: String::new(), body: MESSAGE.to_owned().into() };
     for bad in ["015112345678", "+49 151 abc", "+1\r\nX: y", ""] {
         let err = channels.send(Provider::Sms, bad, &message).expect_err("bad number");
-        assert_discreet(&err);
+        assert_discreet(&err, SECRETS);
         assert!(matches!(err, DeliveryError::InvalidPhoneNumber(_)), "{err:?}");
     }
     assert!(server.requests().is_empty());
@@ -343,7 +334,7 @@ fn line_break_in_auth_value_is_a_config_error() {
     let server = start_http(200, "OK", "{}");
     let gateway = SmsGateway::from_preset(SmsPreset::Webhook, Some(&server.url("/sms")), "", "tok\r\nX-Evil: 1", "");
     let err = gateway.send(&to(), MESSAGE).expect_err("bad header");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(!text.contains("X-Evil"), "{text}");
     assert!(matches!(err, DeliveryError::Config { .. }), "{err:?}");
     assert!(server.requests().is_empty());

@@ -7,6 +7,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
+use crate::common::fixtures::assert_discreet;
 use crate::common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use mailmfa::delivery::DeliveryError;
 use mailmfa::delivery::smtp::{SmtpRelay, SmtpSecurity};
@@ -16,6 +17,8 @@ const BODY: &str = "Your sign-in code is 482913. It is valid for 5 minutes.";
 const SUBJECT: &str = "Your sign-in code";
 const USER: &str = "mfa-relay";
 const PASSWORD: &str = "s3cret-Pa55";
+/// What an error must never show.
+const SECRETS: &[&str] = &[BODY, CODE, PASSWORD, SUBJECT];
 
 fn relay(addr: SocketAddr, security: SmtpSecurity) -> SmtpRelay {
     SmtpRelay {
@@ -28,19 +31,6 @@ fn relay(addr: SocketAddr, security: SmtpSecurity) -> SmtpRelay {
         timeout: Duration::from_secs(5),
         accept_invalid_certs: true,
     }
-}
-
-/// The error text must name no secret: not the body, the code or the password.
-fn assert_discreet(err: &DeliveryError) -> String {
-    let text = err.to_string();
-    eprintln!("ERR: {text}");
-    for secret in [BODY, CODE, PASSWORD, SUBJECT] {
-        assert!(!text.contains(secret), "error shows {secret:?}: {text}");
-    }
-    let debug = format!("{err:?}");
-    assert!(!debug.contains(CODE) && !debug.contains(PASSWORD), "{debug}");
-    assert!(!text.contains('\n'), "one line: {text}");
-    text
 }
 
 #[test]
@@ -116,7 +106,7 @@ fn no_auth_without_username() {
     let err = relay(server.addr, SmtpSecurity::None)
         .send("bob@example.org", SUBJECT, BODY)
         .expect_err("server requires auth");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Rejected { .. }), "{err:?}");
     assert!(text.contains("530"), "{text}");
 }
@@ -130,7 +120,7 @@ fn wrong_password_is_an_authentication_error() {
     relay.username = Some(USER.to_owned());
     relay.password = Some(PASSWORD.to_owned());
     let err = relay.send("bob@example.org", SUBJECT, BODY).expect_err("bad login");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::AuthenticationFailed { .. }), "{err:?}");
     assert!(text.contains(&server.addr.to_string()), "{text}");
     assert!(text.contains(USER) && text.contains("535"), "{text}");
@@ -144,7 +134,7 @@ fn username_but_no_auth_offered_is_an_error() {
     relay.username = Some(USER.to_owned());
     relay.password = Some(PASSWORD.to_owned());
     let err = relay.send("bob@example.org", SUBJECT, BODY).expect_err("no AUTH");
-    assert_discreet(&err);
+    assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::AuthenticationFailed { .. }), "{err:?}");
     assert!(server.received().is_empty());
 }
@@ -154,7 +144,7 @@ fn starttls_required_but_not_offered() {
     let server = start_smtp(Opts::new(Mode::Plain));
     let err =
         relay(server.addr, SmtpSecurity::StartTls).send("bob@example.org", SUBJECT, BODY).expect_err("no STARTTLS");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::StartTlsUnavailable { .. }), "{err:?}");
     assert!(text.contains(&server.addr.to_string()), "{text}");
     assert!(server.received().is_empty(), "nothing may be sent in clear");
@@ -167,7 +157,7 @@ fn untrusted_certificate_fails_closed() {
         let mut relay = relay(server.addr, security);
         relay.accept_invalid_certs = false;
         let err = relay.send("bob@example.org", SUBJECT, BODY).expect_err("self-signed certificate must be refused");
-        let text = assert_discreet(&err);
+        let text = assert_discreet(&err, SECRETS);
         assert!(matches!(err, DeliveryError::Tls { .. }), "{security}: {err:?}");
         assert!(text.contains("certificate"), "{text}");
         assert!(server.received().is_empty());
@@ -180,7 +170,7 @@ fn tls_to_plain_server_is_a_tls_error() {
     let err = relay(server.addr, SmtpSecurity::Tls)
         .send("bob@example.org", SUBJECT, BODY)
         .expect_err("plain server on a TLS setting");
-    assert_discreet(&err);
+    assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Tls { .. }), "{err:?}");
 }
 
@@ -193,7 +183,7 @@ fn connection_refused_names_host_and_port() {
     let mut relay = relay(SocketAddr::from(([127, 0, 0, 1], port)), SmtpSecurity::None);
     relay.password = Some(PASSWORD.to_owned());
     let err = relay.send("bob@example.org", SUBJECT, BODY).expect_err("nothing listens");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::ConnectionRefused { .. }), "{err:?}");
     assert!(text.starts_with(&format!("SMTP relay 127.0.0.1:{port} refused the connection")), "{text}");
 }
@@ -208,7 +198,7 @@ fn silent_relay_times_out() {
     let started = Instant::now();
     let err = relay.send("bob@example.org", SUBJECT, BODY).expect_err("no greeting");
     assert!(started.elapsed() < Duration::from_secs(5));
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Timeout { .. }), "{err:?}");
     assert!(text.contains("did not answer within 0.5 s"), "{text}");
     drop(listener);
@@ -219,7 +209,7 @@ fn invalid_addresses_are_errors() {
     let server = start_smtp(Opts::new(Mode::Plain));
     for bad in ["not an address", "bob@", "", "bob@example.org\r\nBcc: eve@example.org"] {
         let err = relay(server.addr, SmtpSecurity::None).send(bad, SUBJECT, BODY).expect_err("invalid recipient");
-        assert_discreet(&err);
+        assert_discreet(&err, SECRETS);
         assert!(matches!(err, DeliveryError::InvalidAddress { role: "recipient", .. }), "{bad:?}: {err:?}");
     }
     let mut relay = relay(server.addr, SmtpSecurity::None);
@@ -236,7 +226,7 @@ fn recipient_refused_by_relay() {
     let server = start_smtp(opts);
     let err =
         relay(server.addr, SmtpSecurity::None).send("ghost@nowhere.example", SUBJECT, BODY).expect_err("550 at RCPT");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Rejected { .. }), "{err:?}");
     assert!(text.contains("550") && text.contains("recipient unknown"), "{text}");
     assert!(server.received().is_empty());
@@ -259,7 +249,7 @@ fn echoed_code_is_redacted_from_rejection() {
     let server = start_smtp(opts);
     let err =
         relay(server.addr, SmtpSecurity::None).send("bob@example.org", SUBJECT, BODY).expect_err("554 at end of DATA");
-    let text = assert_discreet(&err);
+    let text = assert_discreet(&err, SECRETS);
     assert!(matches!(err, DeliveryError::Rejected { .. }), "{err:?}");
     assert!(text.contains("554 5.7.1 content rejected: [redacted]"), "{text}");
 }

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::common;
 use crate::common::TestEnv;
+use crate::common::fixtures::{secret_of, six_digits};
 use crate::on_each_backend;
 use mailmfa::clock::{Clock, FixedClock};
 use mailmfa::delivery::{CodeMessage, CodeSender, DeliveryError};
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::totp::{code_at_step, step_of};
 use mailmfa::domain::{
     BeginAnswer, ChallengeMode, Configurer, MailboxAddress, MailboxChallenge, MailboxStatus, PhoneNumber, Provider,
     Reason, RejectReason, VerifyAnswer,
@@ -28,14 +29,7 @@ struct Outbox {
 
 impl Outbox {
     fn last_code(&self) -> String {
-        let sent = self.sent.lock().unwrap();
-        let body = &sent.last().expect("a message was sent").2;
-        let digits: Vec<char> = body.chars().collect();
-        digits
-            .windows(6)
-            .find(|w| w.iter().all(char::is_ascii_digit))
-            .map(|w| w.iter().collect())
-            .expect("a six-digit code in the message")
+        six_digits(&self.sent.lock().unwrap().last().expect("a message was sent").2)
     }
 
     fn count(&self) -> usize {
@@ -128,11 +122,6 @@ impl Rig {
 
 fn addr() -> MailboxAddress {
     "alice@example.com".parse().unwrap()
-}
-
-fn secret_of(uri: &str) -> Vec<u8> {
-    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    decode_secret(b32).unwrap().to_vec()
 }
 
 fn rejected(reason: RejectReason) -> VerifyAnswer {

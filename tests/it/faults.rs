@@ -9,9 +9,8 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::TestEnv;
-use crate::common::http_server::start_http;
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
-use rusqlite::Connection;
+use crate::common::fixtures::{alice_on_totp_and_bob_on_sms, now, secret_of, six_digits, sms_gateway};
+use mailmfa::domain::totp::{code_at_step, step_of};
 
 const ROUNDS: usize = 100;
 const ROWS: usize = 400;
@@ -27,14 +26,8 @@ impl Rng {
     }
 }
 
-fn raw(env: &TestEnv) -> Connection {
-    let conn = Connection::open(env.store_path()).unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn
-}
-
 fn accepted(env: &TestEnv, mailbox: &str) -> i64 {
-    raw(env)
+    env.sqlite()
         .query_row(
             "SELECT count(*) FROM audit WHERE action = 'login.verify' AND outcome = 'accepted' AND mailbox = ?1",
             [mailbox],
@@ -57,29 +50,17 @@ fn kill_after(env: &TestEnv, args: &[&str], delay_us: u64) -> &'static str {
     }
 }
 
-fn six_digits(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    chars.windows(6).find(|w| w.iter().all(char::is_ascii_digit)).map(|w| w.iter().collect()).unwrap()
-}
-
 #[test]
 fn writers_killed_at_random_points_leave_a_sound_store_and_accept_nothing_twice() {
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     eprintln!("seed {seed}");
     let mut rng = Rng(seed);
-    let gateway = start_http(200, "OK", "{}");
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&["mailbox", "add", "bob@example.com"]);
-    env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
-    env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
-    env.ok(&["settings", "set", "code.sends_per_hour", "60"]);
-    env.ok(&["settings", "set", "lockout.threshold", "100"]);
-    let uri = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9", "--json"]).json();
-    let b32 = uri["otpauth_uri"].as_str().unwrap().split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    let secret = decode_secret(b32).unwrap().to_vec();
+    alice_on_totp_and_bob_on_sms(&env);
+    let gateway = sms_gateway(&env);
+    env.set_settings(&[("code.sends_per_hour", "60"), ("lockout.threshold", "100")]);
+    let begun = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9", "--json"]).json();
+    let secret = secret_of(begun["otpauth_uri"].as_str().unwrap());
 
     let mut totp_accepted: HashMap<i64, i64> = HashMap::new();
     let mut outcomes: HashMap<&str, usize> = HashMap::new();
@@ -95,7 +76,7 @@ fn writers_killed_at_random_points_leave_a_sound_store_and_accept_nothing_twice(
                 let file = env.path(&format!("round{round}.csv"));
                 std::fs::write(&file, csv).unwrap();
                 *outcomes.entry(kill_after(&env, &["import", file.to_str().unwrap()], delay)).or_default() += 1;
-                let conn = raw(&env);
+                let conn = env.sqlite();
                 let mailboxes: i64 = conn
                     .query_row(
                         "SELECT count(*) FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id WHERE p.name = ?1",
@@ -126,8 +107,7 @@ fn writers_killed_at_random_points_leave_a_sound_store_and_accept_nothing_twice(
                 assert_eq!(now - before, 1, "round {round}: the one-time code was accepted {} times", now - before);
             }
             _ => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-                let step = step_of(now) + rng.below(2) as i64;
+                let step = step_of(now()) + rng.below(2) as i64;
                 let code = code_at_step(&secret, step);
                 let before = accepted(&env, "alice@example.com");
                 let verify = ["login", "verify", "alice@example.com", "--ip", "203.0.113.9", "--code", &code];
@@ -137,7 +117,7 @@ fn writers_killed_at_random_points_leave_a_sound_store_and_accept_nothing_twice(
                 *totp_accepted.entry(step).or_default() += accepted(&env, "alice@example.com") - before;
             }
         }
-        let check: String = raw(&env).query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let check: String = env.sqlite().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok", "round {round}");
     }
     eprintln!("{outcomes:?}; TOTP steps accepted: {totp_accepted:?}");

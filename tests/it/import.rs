@@ -6,6 +6,7 @@ use std::fs;
 use std::time::Instant;
 
 use crate::common::TestEnv;
+use crate::common::fixtures::alice_on_sms_and_bob_on_smtp;
 use mailmfa::service::{IMPORT_COLUMNS, ImportSummary, ServiceError};
 use serde_json::{Value, json};
 
@@ -26,28 +27,6 @@ fn csv(rows: &[&str]) -> String {
         text.push('\n');
     }
     text
-}
-
-/// A store with one post office and two configured mailboxes.
-fn seeded() -> TestEnv {
-    let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "new-ip"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&[
-        "mailbox",
-        "set",
-        "alice@example.com",
-        "--challenge",
-        "always",
-        "--provider",
-        "sms",
-        "--sms-number",
-        "+15551234567",
-    ]);
-    env.ok(&["mailbox", "add", "bob@example.com"]);
-    env.ok(&["mailbox", "set", "bob@example.com", "--provider", "smtp", "--alt-email", "bob.private@example.org"]);
-    env
 }
 
 /// Everything the administrator can see of post offices and mailboxes.
@@ -73,7 +52,8 @@ fn import_json(env: &TestEnv, path: &str) -> Value {
 
 #[test]
 fn import_creates_post_offices_and_mailboxes_with_their_policies() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let path = csv_file(
         &env,
         "new.csv",
@@ -129,7 +109,8 @@ fn import_creates_post_offices_and_mailboxes_with_their_policies() {
 
 #[test]
 fn import_updates_existing_mailboxes_and_empty_cells_keep_values() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let path = csv_file(
         &env,
         "update.csv",
@@ -169,7 +150,8 @@ fn import_updates_existing_mailboxes_and_empty_cells_keep_values() {
 
 #[test]
 fn import_accepts_reordered_headers_crlf_quotes_and_a_bom() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let reordered = "Mailbox , POSTOFFICE,alt_email,SMS_Number,provider,challenge\r\n\
                      carol,example.com,,\"+1 555 222 3333\",sms,always\r\n\
                      \"dave\",\"example.com\",\"dave@example.net\",,smtp,\r\n";
@@ -188,7 +170,8 @@ fn import_accepts_reordered_headers_crlf_quotes_and_a_bom() {
 
 #[test]
 fn a_header_only_file_imports_nothing() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let before = snapshot(&env);
     let summary = import_json(&env, &csv_file(&env, "header.csv", format!("{HEADER}\n")));
     assert_eq!(summary, json!({"rows": 0, "postoffices_created": 0, "mailboxes_created": 0, "mailboxes_updated": 0}));
@@ -199,7 +182,8 @@ fn a_header_only_file_imports_nothing() {
 
 #[test]
 fn the_text_summary_is_one_sentence() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let out = env.ok(&["import", &csv_file(&env, "a.csv", csv(&["new.example,x,,,,", "example.com,alice,never,,,"]))]);
     assert_eq!(
         out.stdout.trim(),
@@ -279,7 +263,8 @@ fn bad_cases() -> Vec<BadCase> {
 
 #[test]
 fn a_bad_row_is_refused_at_its_line_and_nothing_changes() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let before = snapshot(&env);
     let audit_before = env.ok(&["audit", "--json", "--limit", "10000"]).json().as_array().unwrap().len();
     let mut problems = Vec::new();
@@ -326,7 +311,8 @@ fn a_bad_row_is_refused_at_its_line_and_nothing_changes() {
 /// Blank lines count: the line named is the line an editor shows.
 #[test]
 fn line_numbers_count_blank_lines() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let before = snapshot(&env);
     for (content, line) in [
         (format!("{HEADER}\nexample.com,carol,,,,\n\nexample.com,dave,sometimes,,,\n"), 4),
@@ -342,7 +328,8 @@ fn line_numbers_count_blank_lines() {
 
 #[test]
 fn a_disabled_or_locked_down_provider_is_refused() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let row = csv(&["example.com,carol,,,,", "example.com,dave,always,sms,+15551230000,"]);
     let path = csv_file(&env, "sms.csv", row);
     for (switch, reason) in [("--enabled", "disabled"), ("--admin-configurable", "does not let administrators")] {
@@ -361,7 +348,8 @@ fn a_disabled_or_locked_down_provider_is_refused() {
 
 #[test]
 fn a_missing_or_unreadable_file_is_a_clear_error() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let before = snapshot(&env);
     let run = env.run(&["import", env.path("no-such.csv").to_str().unwrap()]);
     assert_eq!(run.status, 2);
@@ -374,7 +362,8 @@ fn a_missing_or_unreadable_file_is_a_clear_error() {
 
 #[test]
 fn the_service_reports_the_line_and_reason() {
-    let env = seeded();
+    let env = TestEnv::new();
+    alice_on_sms_and_bob_on_smtp(&env);
     let service = env.service(NOW);
     let cases: [(&str, u64, &str); 4] = [
         ("example.com,carol,,,,\nexample.com,dave,,,+1555,\n", 3, "7 to 15 digits"),

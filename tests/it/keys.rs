@@ -7,6 +7,7 @@ use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
 use crate::common::TestEnv;
+use crate::common::fixtures::alice_challenged_by_her_post_office;
 
 fn mode(path: &std::path::Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
@@ -58,9 +59,8 @@ fn an_export_never_writes_through_a_planted_file_or_link() {
 /// a key export or a QR code (the console's Save dialog asks first, and may).
 #[test]
 fn the_command_line_never_replaces_an_existing_file() {
-    let env = store();
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
+    let env = TestEnv::new();
+    alice_challenged_by_her_post_office(&env);
     env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);
     let precious = env.path("precious.txt");
     fs::write(&precious, "the only copy").unwrap();

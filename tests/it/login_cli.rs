@@ -6,30 +6,14 @@
 use std::process::Stdio;
 
 use crate::common;
+use crate::common::browser::decode_qr;
+use crate::common::fixtures::{alice_with_mode, current_code, now, secret_of, six_digits, strings};
 use crate::common::http_server::start_http;
 use crate::common::smtp_server::{Mode, Opts, split_message, start_smtp};
 use crate::common::{Run, TestEnv};
 use crate::on_each_backend;
-use mailmfa::clock::{Clock, SystemClock};
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::totp::{code_at_step, step_of};
 use serde_json::{Value, json};
-
-fn seeded(mode: &str) -> TestEnv {
-    let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&["mailbox", "set", "alice@example.com", "--challenge", mode]);
-    env
-}
-
-fn secret_of(uri: &str) -> Vec<u8> {
-    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    decode_secret(b32).unwrap().to_vec()
-}
-
-fn current_code(secret: &[u8]) -> String {
-    code_at_step(secret, step_of(SystemClock.now()))
-}
 
 /// Enrols alice from `ip` through the binary and returns her secret.
 fn enrol(env: &TestEnv, ip: &str) -> Vec<u8> {
@@ -45,23 +29,14 @@ fn enrol_with_codes(env: &TestEnv, ip: &str) -> (Vec<u8>, Vec<String>) {
         env.ok(&["login", "verify", "alice@example.com", "--ip", ip, "--code", &current_code(&secret), "--json"]);
     let answer = verify.json();
     assert_eq!(answer["result"], "accepted", "{answer}");
-    let codes: Vec<String> =
-        answer["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let codes = strings(&answer["recovery_codes"]);
     assert_eq!(codes.len(), 10, "{answer}");
     (secret, codes)
 }
 
-fn six_digits(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    chars
-        .windows(6)
-        .find(|w| w.iter().all(char::is_ascii_digit))
-        .map(|w| w.iter().collect())
-        .unwrap_or_else(|| panic!("no code in {text:?}"))
-}
-
 fn enrol_verify_and_new_ip_from_the_command_line() {
-    let env = seeded("new-ip");
+    let env = TestEnv::new();
+    alice_with_mode(&env, "new-ip");
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]);
     let answer = begin.json();
     assert_eq!(answer["decision"], "enroll");
@@ -74,15 +49,7 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
     // The QR code the administrator exports decodes to exactly the same URI.
     let png = env.path("alice.png");
     env.ok(&["mailbox", "qr", "alice@example.com", "--out", png.to_str().unwrap()]);
-    let image = image::open(&png).unwrap().to_luma8();
-    let (w, h) = image.dimensions();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-        image.get_pixel(x as u32, y as u32).0[0]
-    });
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1);
-    let (_, content) = grids[0].decode().unwrap();
-    assert_eq!(content, uri);
+    assert_eq!(decode_qr(&std::fs::read(&png).unwrap()), uri);
 
     let secret = secret_of(&uri);
     let code = current_code(&secret);
@@ -115,20 +82,16 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
 /// database server): exactly one is let in, 20 times over, and the others get a wrong-code answer.
 fn processes_racing_one_recovery_code_exactly_one_is_accepted() {
     for &shared in common::sharing_modes() {
-        let env = seeded("always");
+        let env = TestEnv::new();
+        alice_with_mode(&env, "always");
         if shared {
             env.ok(&["store", "mode", "shared"]);
         }
         let (_, mut codes) = enrol_with_codes(&env, "203.0.113.7");
         for round in 0..20 {
             if codes.is_empty() {
-                codes = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json()
-                    ["recovery_codes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| c.as_str().unwrap().to_owned())
-                    .collect();
+                let issued = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
+                codes = strings(&issued["recovery_codes"]);
             }
             let code = codes.pop().unwrap();
             let runs = race(&env, shared, &code, 4);
@@ -161,13 +124,14 @@ fn race(env: &TestEnv, shared: bool, code: &str, racers: usize) -> Vec<Run> {
 
 fn processes_racing_one_code_exactly_one_is_accepted() {
     for &shared in common::sharing_modes() {
-        let env = seeded("always");
+        let env = TestEnv::new();
+        alice_with_mode(&env, "always");
         if shared {
             env.ok(&["store", "mode", "shared"]);
         }
         let secret = enrol(&env, "203.0.113.7");
         // The next step's code is inside the ±1 window and not used yet: all racers hold it.
-        let next = code_at_step(&secret, step_of(SystemClock.now()) + 1);
+        let next = code_at_step(&secret, step_of(now()) + 1);
         let runs = race(&env, shared, &next, 4);
         let accepted = runs.iter().filter(|r| r.status == 0).count();
         assert_eq!(accepted, 1, "shared={shared}: {:?}", runs.iter().map(|r| &r.stdout).collect::<Vec<_>>());
@@ -179,7 +143,8 @@ fn processes_racing_one_code_exactly_one_is_accepted() {
 }
 
 fn lockout_counts_failures_across_processes() {
-    let env = seeded("always");
+    let env = TestEnv::new();
+    alice_with_mode(&env, "always");
     let secret = enrol(&env, "203.0.113.7");
     let runs = race(&env, false, "000000", 5);
     assert!(runs.iter().all(|r| r.status == 1), "{:?}", runs.iter().map(|r| &r.stderr).collect::<Vec<_>>());
@@ -206,16 +171,14 @@ fn lockout_counts_failures_across_processes() {
 }
 
 fn use_smtp(env: &TestEnv, port: u16, security: &str) {
-    for (key, value) in [
+    env.set_settings(&[
         ("smtp.host", "127.0.0.1"),
         ("smtp.port", &port.to_string()),
         ("smtp.security", security),
         ("smtp.from", "mfa@example.com"),
         ("smtp.accept_invalid_certs", "true"),
         ("issuer", "Example Mail"),
-    ] {
-        env.ok(&["settings", "set", key, value]);
-    }
+    ]);
     env.ok(&["mailbox", "set", "alice@example.com", "--provider", "smtp", "--alt-email", "alice.home@example.org"]);
 }
 
@@ -223,7 +186,8 @@ fn use_smtp(env: &TestEnv, port: u16, security: &str) {
 fn smtp_code_is_received_and_completes_verify_plain_and_starttls() {
     for (mode, security) in [(Mode::Plain, "none"), (Mode::StartTls, "starttls")] {
         let server = start_smtp(Opts::new(mode));
-        let env = seeded("always");
+        let env = TestEnv::new();
+        alice_with_mode(&env, "always");
         use_smtp(&env, server.addr.port(), security);
         let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]).json();
         assert_eq!(
@@ -249,7 +213,8 @@ fn smtp_code_is_received_and_completes_verify_plain_and_starttls() {
 #[test]
 fn provider_test_sends_a_message_without_a_code() {
     let server = start_smtp(Opts::new(Mode::Plain));
-    let env = seeded("always");
+    let env = TestEnv::new();
+    alice_with_mode(&env, "always");
     use_smtp(&env, server.addr.port(), "none");
     env.ok(&["provider", "test", "smtp", "--to", "postmaster@example.org"]);
     let (_, body) = split_message(&server.received()[0].data);
@@ -319,19 +284,17 @@ fn sms_code_is_received_for_every_preset_and_completes_verify() {
     ];
     for preset in presets {
         let server = start_http(preset.status, "OK", preset.answer);
-        let env = seeded("always");
-        for (key, value) in [
+        let env = TestEnv::new();
+        alice_with_mode(&env, "always");
+        let url = server.url("/send");
+        env.set_settings(&[
             ("sms.preset", preset.name),
-            ("sms.url", &server.url("/send")),
+            ("sms.url", &url),
             ("sms.username", "AC123"),
             ("sms.password", "gateway-secret"),
             ("sms.sender", "+15550001111"),
-        ]
-        .into_iter()
-        .chain(preset.extra.iter().copied())
-        {
-            env.ok(&["settings", "set", key, value]);
-        }
+        ]);
+        env.set_settings(preset.extra);
         env.ok(&["mailbox", "set", "alice@example.com", "--provider", "sms", "--sms-number", "+44 7700 900123"]);
         let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]).json();
         assert_eq!(begin["decision"], "challenge", "{}: {begin}", preset.name);
@@ -355,7 +318,8 @@ fn sms_code_is_received_for_every_preset_and_completes_verify() {
 #[test]
 fn a_dead_gateway_fails_closed_with_a_clear_message() {
     let server = start_http(500, "Internal Server Error", "boom");
-    let env = seeded("always");
+    let env = TestEnv::new();
+    alice_with_mode(&env, "always");
     env.ok(&["settings", "set", "sms.url", &server.url("/hook")]);
     env.ok(&["mailbox", "set", "alice@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
     let begin = env.run(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]);
@@ -369,7 +333,8 @@ fn a_dead_gateway_fails_closed_with_a_clear_message() {
 
 #[test]
 fn user_set_is_refused_unless_the_post_office_and_platform_allow_it() {
-    let env = seeded("never");
+    let env = TestEnv::new();
+    alice_with_mode(&env, "never");
     let args = ["user", "set", "alice@example.com", "--challenge", "always", "--json"];
     let refused = env.run(&args);
     assert_eq!(refused.status, 1);
@@ -389,7 +354,8 @@ fn user_set_is_refused_unless_the_post_office_and_platform_allow_it() {
 
 #[test]
 fn login_input_errors_exit_2() {
-    let env = seeded("always");
+    let env = TestEnv::new();
+    alice_with_mode(&env, "always");
     for args in [
         vec!["login", "begin", "alice@example.com", "--ip", "999.1.1.1"],
         vec!["login", "begin", "alice@example.com", "--ip", ""],

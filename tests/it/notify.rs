@@ -8,37 +8,29 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::common::TestEnv;
+use crate::common::fixtures::{alice_with_mode, current_code, secret_of, strings};
 use crate::common::smtp_server::{
     Mode, Opts, Received, TestSmtp, decode_qp, session, split_message, start_smtp, tls_config,
 };
 use crate::on_each_backend;
 use mailmfa::clock::{Clock, SystemClock};
 use mailmfa::domain::VerifyAnswer;
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::Value;
 
 /// A store whose relay is the SMTP server on `port`, with notifications on, and alice challenged
 /// at every login.
-fn seeded(port: u16) -> TestEnv {
+fn notifying_through_relay(port: u16) -> TestEnv {
     let env = TestEnv::new();
-    for (key, value) in [
+    env.set_settings(&[
         ("smtp.host", "127.0.0.1"),
         ("smtp.port", &port.to_string()),
         ("smtp.security", "none"),
         ("smtp.from", "mfa@example.com"),
         ("issuer", "Example Mail"),
         ("notify.enabled", "true"),
-    ] {
-        env.ok(&["settings", "set", key, value]);
-    }
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always"]);
+    ]);
+    alice_with_mode(&env, "always");
     env
-}
-
-fn code_now(secret: &[u8]) -> String {
-    code_at_step(secret, step_of(SystemClock.now()))
 }
 
 /// The messages the server got since `seen`, as (subject line, body), each to the mailbox itself.
@@ -70,18 +62,16 @@ fn audit(env: &TestEnv) -> Vec<Value> {
 
 fn each_event_is_e_mailed_to_the_mailbox_and_audited() {
     let server = start_smtp(Opts::new(Mode::Plain));
-    let env = seeded(server.addr.port());
+    let env = notifying_through_relay(server.addr.port());
     let mut seen = 0;
 
     // The first place a mailbox ever signs in from is no news: no message.
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "81.2.69.160", "--json"]).json();
     let uri = begin["otpauth_uri"].as_str().unwrap();
-    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
-    let enrolled = env
-        .ok(&["login", "verify", "alice@example.com", "--ip", "81.2.69.160", "--code", &code_now(&secret), "--json"])
-        .json();
-    let codes: Vec<String> =
-        enrolled["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let code = current_code(&secret_of(uri));
+    let enrolled =
+        env.ok(&["login", "verify", "alice@example.com", "--ip", "81.2.69.160", "--code", &code, "--json"]).json();
+    let codes = strings(&enrolled["recovery_codes"]);
     assert!(server.received().is_empty(), "{:?}", server.received());
 
     // A sign-in from the United States, with a recovery code.
@@ -148,7 +138,7 @@ fn a_hanging_or_dead_relay_delays_no_login() {
             drop(session(stream, &Opts::new(Mode::Plain), &tls, &store));
         }
     });
-    let env = seeded(port);
+    let env = notifying_through_relay(port);
     let service = env.service(SystemClock.now()).with_actor("admin");
     let alice = "alice@example.com".parse().unwrap();
     let ip = "81.2.69.160".parse().unwrap();
@@ -189,7 +179,7 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
 /// three times in all: it arrives once the relay is back, or is given up — each attempt audited.
 fn a_failed_notification_is_tried_again_then_given_up() {
     use mailmfa::clock::FixedClock;
-    let env = seeded(9);
+    let env = notifying_through_relay(9);
     let clock = std::sync::Arc::new(FixedClock::new(SystemClock.now()));
     let service = env.service_on(clock.clone()).with_actor("admin");
     let alice = "alice@example.com".parse().unwrap();

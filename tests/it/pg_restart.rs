@@ -3,10 +3,10 @@
 //! lost. Each test stops and starts a private cluster of its own: stopping the shared one would
 //! break every other test on it.
 
+use crate::common::fixtures::{alice_challenged_by_her_post_office, api_key, now, secret_of};
 use crate::common::serve::{Server, agent, call};
 use crate::common::{TestEnv, pg};
-use mailmfa::clock::{Clock, SystemClock};
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::totp::{code_at_step, step_of};
 use mailmfa::domain::{BeginAnswer, MailboxAddress, VerifyAnswer};
 
 fn alice() -> MailboxAddress {
@@ -17,9 +17,7 @@ fn alice() -> MailboxAddress {
 fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
     let cluster = pg::private_cluster();
     let env = TestEnv::on_cluster(&cluster);
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
+    alice_challenged_by_her_post_office(&env);
     // One service stays open throughout, as `mailmfa serve` does.
     let service = mailmfa::service::Service::open(&env.location(), &env.keys()).unwrap();
     let BeginAnswer::Enroll { otpauth_uri, .. } =
@@ -27,9 +25,8 @@ fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
     else {
         panic!("alice enrols")
     };
-    let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    let secret = decode_secret(b32).unwrap().to_vec();
-    let code = |offset: i64| code_at_step(&secret, step_of(SystemClock.now()) + offset);
+    let secret = secret_of(&otpauth_uri);
+    let code = |offset: i64| code_at_step(&secret, step_of(now()) + offset);
     let verified = service.verify_login(&alice(), "203.0.113.9".parse().unwrap(), &code(-1)).unwrap();
     assert_eq!(verified.answer, VerifyAnswer::Accepted);
 
@@ -65,10 +62,8 @@ fn a_restarted_server_gives_clear_errors_then_recovery_and_nothing_is_lost() {
 fn the_login_service_answers_503_while_the_server_is_down_and_recovers_by_itself() {
     let cluster = pg::private_cluster();
     let env = TestEnv::on_cluster(&cluster);
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    let key = env.ok(&["client", "add", "webmail", "--json"]).json()["key"].as_str().unwrap().to_owned();
+    alice_challenged_by_her_post_office(&env);
+    let key = api_key(&env, "webmail", &[]);
     let server = Server::start(&env, &[]);
     let body = r#"{"address": "alice@example.com", "ip": "203.0.113.9"}"#;
     let begin = || call(&agent(), "POST", &server.url("/v1/login/begin"), Some(&key), Some(body));

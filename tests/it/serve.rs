@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 use crate::common::TestEnv;
-use crate::common::http_server::{TestHttp, start_http};
+use crate::common::browser::decode_qr;
+use crate::common::fixtures::{
+    alice_on_totp_and_bob_on_sms, api_key, current_code, secret_of, six_digits, sms_gateway, strings,
+};
+use crate::common::http_server::TestHttp;
 use crate::common::serve::{Answer, Server, agent, call};
 use crate::on_each_backend;
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 
 /// A store with `example.com` (every login challenged): alice uses a TOTP app, bob gets SMS codes
@@ -28,30 +31,18 @@ struct Site {
 impl Site {
     fn new() -> Self {
         let env = TestEnv::new();
-        let gateway = start_http(200, "OK", "{}");
-        env.ok(&["postoffice", "add", "example.com"]);
-        env.ok(&["postoffice", "set", "example.com", "--challenge", "always", "--users-may-configure", "true"]);
-        env.ok(&["mailbox", "add", "alice@example.com"]);
-        env.ok(&["mailbox", "add", "bob@example.com"]);
-        env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
-        env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
+        alice_on_totp_and_bob_on_sms(&env);
+        env.ok(&["postoffice", "set", "example.com", "--users-may-configure", "true"]);
+        let gateway = sms_gateway(&env);
         env.ok(&["settings", "set", "code.sends_per_hour", "60"]);
-        let key = Self::client(&env, "webmail", &[]);
+        let key = api_key(&env, "webmail", &[]);
         Site { env, gateway, key }
-    }
-
-    /// Creates an API client and returns its key.
-    fn client(env: &TestEnv, name: &str, extra: &[&str]) -> String {
-        let added = env.ok(&[&["client", "add", name, "--json"][..], extra].concat()).json();
-        added["key"].as_str().unwrap().to_owned()
     }
 
     /// The code of the last SMS the gateway received.
     fn last_sms_code(&self) -> String {
         let requests = self.gateway.requests();
-        let message = requests.last().expect("an SMS was sent").json()["message"].as_str().unwrap().to_owned();
-        let chars: Vec<char> = message.chars().collect();
-        chars.windows(6).find(|w| w.iter().all(char::is_ascii_digit)).map(|w| w.iter().collect()).unwrap()
+        six_digits(requests.last().expect("an SMS was sent").json()["message"].as_str().unwrap())
     }
 }
 
@@ -95,11 +86,9 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
     let transaction = enrol.json["transaction_id"].as_str().unwrap();
     assert_eq!(transaction.len(), 32);
     let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    let secret = decode_secret(b32).unwrap().to_vec();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let wrong = verify(&server, key, transaction, "000000");
     assert_eq!(wrong.json, json!({"result": "rejected", "reason": "invalid_code"}));
-    let code = code_at_step(&secret, step_of(now));
+    let code = current_code(&secret_of(uri));
     let accepted = verify(&server, key, transaction, &code).json;
     assert_eq!(accepted["result"], "accepted", "{accepted}");
     assert_eq!(accepted["recovery_codes"].as_array().map(Vec::len), Some(10), "the enrolment brings recovery codes");
@@ -179,8 +168,8 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
 #[test]
 fn keys_sources_and_bad_requests_get_their_status() {
     let site = Site::new();
-    let only_ten = Site::client(&site.env, "elsewhere", &["--allow", "10.0.0.0/8"]);
-    let removed = Site::client(&site.env, "old", &[]);
+    let only_ten = api_key(&site.env, "elsewhere", &["--allow", "10.0.0.0/8"]);
+    let removed = api_key(&site.env, "old", &[]);
     site.env.ok(&["client", "remove", "old"]);
     let server = Server::start(&site.env, &[]);
     let key = site.key.as_str();
@@ -229,7 +218,7 @@ fn keys_sources_and_bad_requests_get_their_status() {
     assert_eq!(call(&agent, "GET", &server.url("/v1/login/begin"), Some(key), None).status, 405);
 
     // A transaction is bound to the client that began it.
-    let other = Site::client(&site.env, "second", &[]);
+    let other = api_key(&site.env, "second", &[]);
     let started = begin(&server, key, "alice@example.com");
     let transaction = started.json["transaction_id"].as_str().unwrap();
     assert_eq!(verify(&server, &other, transaction, "123456").status, 404);
@@ -241,7 +230,7 @@ fn keys_sources_and_bad_requests_get_their_status() {
 fn a_flood_from_one_client_is_held_back_while_another_logs_in() {
     let site = Site::new();
     site.env.ok(&["settings", "set", "serve.client_rate", "5"]);
-    let other = Site::client(&site.env, "quiet", &[]);
+    let other = api_key(&site.env, "quiet", &[]);
     let server = Server::start(&site.env, &[]);
     let mut held_back = None;
     for _ in 0..40 {
@@ -352,14 +341,7 @@ fn a_server_killed_under_load_loses_no_accepted_login() {
                             .rev()
                             .map(|r| r.json())
                             .find(|r| r["to"] == number.as_str())
-                            .map(|r| {
-                                let m: Vec<char> = r["message"].as_str().unwrap().chars().collect();
-                                m.windows(6)
-                                    .find(|w| w.iter().all(char::is_ascii_digit))
-                                    .unwrap()
-                                    .iter()
-                                    .collect::<String>()
-                            })
+                            .map(|r| six_digits(r["message"].as_str().unwrap()))
                             .unwrap();
                         let body = json!({"transaction_id": transaction, "code": code}).to_string();
                         let Ok(response) = agent
@@ -492,24 +474,13 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(text).unwrap()
 }
 
-fn decode_qr(png: &[u8]) -> String {
-    let image = image::load_from_memory(png).unwrap().to_luma8();
-    let (w, h) = image.dimensions();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-        image.get_pixel(x as u32, y as u32)[0]
-    });
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1);
-    grids[0].decode().unwrap().1
-}
-
 /// Behind a reverse proxy listed in `serve.trusted_proxies`, the caller is the address the proxy
 /// forwards (`X-Forwarded-For`): a client allowed only from 203.0.113.0/24 gets in through the
 /// proxy, and a caller that names itself in the header without a trusted proxy does not.
 #[test]
 fn x_forwarded_for_counts_only_from_trusted_proxies() {
     let site = Site::new();
-    let office = Site::client(&site.env, "office", &["--allow", "203.0.113.0/24"]);
+    let office = api_key(&site.env, "office", &["--allow", "203.0.113.0/24"]);
     let body = json!({"address": "alice@example.com", "ip": "203.0.113.9"}).to_string();
     let begin_via = |server: &Server, forwarded: Option<&str>| {
         let mut request = ureq::http::Request::builder()
@@ -571,11 +542,8 @@ fn recovery_codes_over_the_api() {
     let enrol = begin(&server, key, "alice@example.com");
     let transaction = enrol.json["transaction_id"].as_str().unwrap().to_owned();
     let uri = enrol.json["otpauth_uri"].as_str().unwrap();
-    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let accepted = verify(&server, key, &transaction, &code_at_step(&secret, step_of(now))).json;
-    let codes: Vec<String> =
-        accepted["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let accepted = verify(&server, key, &transaction, &current_code(&secret_of(uri))).json;
+    let codes = strings(&accepted["recovery_codes"]);
     assert_eq!(codes.len(), 10);
 
     let left = |server: &Server| {
@@ -595,8 +563,7 @@ fn recovery_codes_over_the_api() {
     let renewed = call(&agent(), "POST", &url, Some(key), None);
     assert_eq!(renewed.status, 200, "{:?}", renewed.json);
     assert_eq!(renewed.json["address"], "alice@example.com");
-    let new: Vec<String> =
-        renewed.json["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let new = strings(&renewed.json["recovery_codes"]);
     assert_eq!(new.len(), 10);
     assert_eq!(left(&server), 10);
     assert_eq!(verify(&server, key, &transaction, &codes[4]).json["reason"], "invalid_code", "the old set is void");
@@ -624,9 +591,7 @@ fn a_remembered_device_over_the_api() {
     let enrol = begin(&server, key, "alice@example.com");
     assert_eq!(enrol.json["remember_days"], 7, "{:?}", enrol.json);
     let uri = enrol.json["otpauth_uri"].as_str().unwrap();
-    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let body = json!({"transaction_id": enrol.json["transaction_id"], "code": code_at_step(&secret, step_of(now)),
+    let body = json!({"transaction_id": enrol.json["transaction_id"], "code": current_code(&secret_of(uri)),
                       "remember": true});
     let accepted = post(&server, "/v1/login/verify", Some(key), body).json;
     assert_eq!(accepted["result"], "accepted", "{accepted}");

@@ -9,9 +9,12 @@ use crate::common::browser::{Browser, Screen, decode_qr, free_port};
 
 use crate::common;
 use crate::common::TestEnv;
-use crate::common::http_server::{TestHttp, start_http, start_http_with};
+use crate::common::fixtures::{
+    alice_on_totp_and_bob_on_sms, api_key, current_code, secret_of, six_digits, sms_gateway,
+};
+use crate::common::http_server::{TestHttp, start_http_with};
 use crate::common::serve::{Server, agent, call};
-use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
+use mailmfa::domain::totp::decode_secret;
 use serde_json::{Value, json};
 
 const RETURN: &str = "https://mail.example.test/?_task=login&_action=mfa";
@@ -26,16 +29,9 @@ struct Site {
 impl Site {
     fn new() -> Self {
         let env = TestEnv::new();
-        let gateway = start_http(200, "OK", "{}");
-        env.ok(&["postoffice", "add", "example.com"]);
-        env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-        env.ok(&["mailbox", "add", "alice@example.com"]);
-        env.ok(&["mailbox", "add", "bob@example.com"]);
-        env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15551234567"]);
-        env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
-        let added =
-            env.ok(&["client", "add", "webmail", "--return-url", "https://mail.example.test/", "--json"]).json();
-        let key = added["key"].as_str().unwrap().to_owned();
+        alice_on_totp_and_bob_on_sms(&env);
+        let gateway = sms_gateway(&env);
+        let key = api_key(&env, "webmail", &["--return-url", "https://mail.example.test/"]);
         let port = free_port();
         env.ok(&["settings", "set", "serve.public_url", &format!("http://127.0.0.1:{port}/")]);
         let server = Server::start(&env, &["--listen", &format!("127.0.0.1:{port}")]);
@@ -49,6 +45,11 @@ impl Site {
     fn signin_as(&self, key: &str, address: &str, return_url: &str) -> common::serve::Answer {
         let body = json!({"address": address, "ip": "203.0.113.9", "return_url": return_url}).to_string();
         call(&agent(), "POST", &self.server.url("/v1/signin"), Some(key), Some(&body))
+    }
+
+    /// The code in the last text message the gateway was asked to send.
+    fn last_sms_code(&self) -> String {
+        six_digits(self.gateway.requests().last().unwrap().json()["message"].as_str().unwrap())
     }
 
     fn redeem(&self, ticket: &str) -> Value {
@@ -76,8 +77,8 @@ impl Webmail {
             "<!doctype html><title>Webmail</title><h1 id=\"inbox\">Inbox</h1>",
             &[("Content-Type", "text/html; charset=utf-8")],
         );
-        let added = site.env.ok(&["client", "add", "browser-webmail", "--return-url", &page.url("/"), "--json"]);
-        Webmail { key: added.json()["key"].as_str().unwrap().to_owned(), page }
+        let key = api_key(&site.env, "browser-webmail", &["--return-url", &page.url("/")]);
+        Webmail { key, page }
     }
 
     /// Starts a sign-in for `address` as the webmail does after the password; the page's address.
@@ -151,10 +152,6 @@ fn post_form(url: &str, fields: &[(&str, &str)]) -> Page {
     )
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 #[test]
 fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
     let site = Site::new();
@@ -188,12 +185,12 @@ fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
     let csrf = page.input("csrf");
 
     // A forged form (no token, or another token) is refused and changes nothing.
-    let forged = post_form(&url, &[("csrf", "0000"), ("code", &code_at_step(&secret, step_of(now())))]);
+    let forged = post_form(&url, &[("csrf", "0000"), ("code", &current_code(&secret))]);
     assert_eq!(forged.status, 200);
     assert!(forged.html.contains("out of date"), "{}", forged.html);
     let wrong = post_form(&url, &[("csrf", &csrf), ("code", "000000")]);
     assert!(wrong.html.contains("not right"));
-    let done = post_form(&url, &[("csrf", &csrf), ("code", &code_at_step(&secret, step_of(now())))]);
+    let done = post_form(&url, &[("csrf", &csrf), ("code", &current_code(&secret))]);
     // The completed enrolment shows its recovery codes once, then links on with the ticket.
     assert_eq!(done.status, 200, "{}", done.html);
     assert_eq!(done.header("cache-control"), Some("no-store"));
@@ -207,7 +204,7 @@ fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
     let location = done.html.split("class=\"button\" href=\"").nth(1).unwrap().split('"').next().unwrap();
     let location = location.replace("&amp;", "&");
     assert!(location.starts_with(&format!("{RETURN}&mailmfa_ticket=")), "{location}");
-    let again = post_form(&url, &[("csrf", &csrf), ("code", &code_at_step(&secret, step_of(now())))]);
+    let again = post_form(&url, &[("csrf", &csrf), ("code", &current_code(&secret))]);
     assert_eq!(again.status, 404, "the codes page is not shown twice");
     let ticket = location.split("mailmfa_ticket=").nth(1).unwrap();
     assert_eq!(site.redeem(ticket), json!({"result": "accepted", "address": "alice@example.com"}));
@@ -237,11 +234,10 @@ fn return_urls_are_held_to_the_clients_prefixes_and_tickets_to_their_client() {
     let url = started.json["signin_url"].as_str().unwrap().to_owned();
     let page = get(&url);
     assert!(page.html.contains("+•••••••••67"), "{}", page.html);
-    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
-    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code = site.last_sms_code();
     let done = post_form(&url, &[("csrf", &page.input("csrf")), ("code", &code)]);
     let ticket = done.header("location").unwrap().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
-    let other = site.env.ok(&["client", "add", "other", "--json"]).json()["key"].as_str().unwrap().to_owned();
+    let other = api_key(&site.env, "other", &[]);
     let stolen = call(
         &agent(),
         "POST",
@@ -298,7 +294,7 @@ fn a_person_enrols_in_a_real_browser_and_the_webmail_redeems_the_ticket_once() {
     submit_code(&b, "000000");
     assert!(b.wait_for(".note.bad").text().contains("not right"), "{}", b.visible_text());
     assert!(b.url().starts_with(&site.server.base), "a wrong code stays on the page: {}", b.url());
-    submit_code(&b, &code_at_step(&secret, step_of(now())));
+    submit_code(&b, &current_code(&secret));
     // The recovery codes, once, before going on.
     b.wait_for("ol.codes");
     let codes: Vec<String> = b.find_all("ol.codes li").iter().map(|li| li.text()).collect();
@@ -353,7 +349,7 @@ fn the_pages_fit_a_phone_and_a_code_by_sms_completes_the_sign_in() {
     assert!(width >= 250.0, "the code field is {width} px wide on a phone");
     // The recovery codes after the first code: each on one line, nothing wider than the phone.
     let key = b.find(".key").text().replace([' ', '\n'], "");
-    submit_code(&b, &code_at_step(&decode_secret(&key).unwrap(), step_of(now())));
+    submit_code(&b, &current_code(&decode_secret(&key).unwrap()));
     b.wait_for("ol.codes");
     assert!(!scrolls_sideways(&b), "the recovery codes page is wider than a phone");
     let line = b
@@ -368,8 +364,7 @@ fn the_pages_fit_a_phone_and_a_code_by_sms_completes_the_sign_in() {
     let lead = b.wait_for("main").text();
     assert!(lead.contains("+•••••••••67"), "{lead}");
     assert!(!scrolls_sideways(&b), "the code page is wider than a phone");
-    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
-    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code = site.last_sms_code();
     submit_code(&b, &code);
     b.wait_until("the webmail's page", |b| b.url().starts_with(&webmail.page.url("/")));
     let ticket = b.url().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
@@ -406,8 +401,7 @@ fn screenshots_of_the_hosted_pages() {
         }
         b.goto(&webmail.signin(&site, "alice@example.com"));
         let uri = decode_qr(&b.wait_for("img.qr").screenshot());
-        let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
-        submit_code(&b, &code_at_step(&secret, step_of(now())));
+        submit_code(&b, &current_code(&secret_of(&uri)));
         b.wait_for("ol.codes");
         shoot("recovery-codes");
     }
@@ -494,8 +488,7 @@ fn a_remembered_browser_is_sent_no_code() {
     b.goto(&url);
     b.wait_for("#code");
     assert_eq!(sent(), 1, "the page sent the code");
-    let message = site.gateway.requests().last().unwrap().json()["message"].as_str().unwrap().to_owned();
-    let code: String = message.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code = site.last_sms_code();
     b.find("#code").type_text(&code);
     b.find("#remember").click();
     b.find("form:not([action$='/resend']) button[type=submit]").click();

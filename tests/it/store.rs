@@ -11,14 +11,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common;
+use crate::common::fixtures::{
+    alice_challenged_by_her_post_office, alice_enrolling, alice_enrolling_and_bob, alice_with_mode, now, secret_of,
+};
 use crate::common::{Backend, TestEnv, contains, file_bytes};
 use crate::on_each_backend;
 use mailmfa::clock::FixedClock;
-use mailmfa::domain::totp::{decode_secret, secret_base32};
+use mailmfa::domain::totp::{code_at_step, secret_base32, step_of};
 use mailmfa::domain::{MailboxAddress, PostOfficeName};
 use mailmfa::service::{
-    CryptoError, KeyFolder, PostOfficeChanges, SCHEMA_VERSION, Service, ServiceError, StoreError, StoreLocation,
-    StoreMode,
+    CryptoError, KeyFolder, SCHEMA_VERSION, Service, ServiceError, StoreError, StoreLocation, StoreMode,
 };
 use rusqlite::{Connection, params};
 
@@ -49,13 +51,6 @@ fn open(env: &TestEnv, shared: bool) -> Service {
     try_open(env, shared).unwrap_or_else(|e| panic!("open (shared={shared}): {e}"))
 }
 
-/// A plain SQLite connection to the store file, outside mailmfa.
-fn raw(env: &TestEnv) -> Connection {
-    let conn = Connection::open(env.store_path()).unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn
-}
-
 fn sidecar(env: &TestEnv, suffix: &str) -> PathBuf {
     let mut name = env.store_path().into_os_string();
     name.push(suffix);
@@ -67,16 +62,16 @@ fn user_version(conn: &Connection) -> i64 {
 }
 
 fn raw_journal_mode(env: &TestEnv) -> String {
-    raw(env).pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0)).unwrap().to_ascii_lowercase()
+    env.sqlite().pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0)).unwrap().to_ascii_lowercase()
 }
 
 /// The store id written in the file, read without mailmfa.
 fn file_store_id(env: &TestEnv) -> Option<String> {
-    raw(env).query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'store_id'", [], |r| r.get(0)).ok()
+    env.sqlite().query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'store_id'", [], |r| r.get(0)).ok()
 }
 
 fn mailbox_row_id(env: &TestEnv, mailbox: &str) -> i64 {
-    raw(env).query_row("SELECT id FROM mailbox WHERE name = ?1", [mailbox], |r| r.get(0)).unwrap()
+    env.sqlite().query_row("SELECT id FROM mailbox WHERE name = ?1", [mailbox], |r| r.get(0)).unwrap()
 }
 
 fn address(raw: &str) -> MailboxAddress {
@@ -89,27 +84,7 @@ fn postoffice(raw: &str) -> PostOfficeName {
 
 /// The TOTP secret of a mailbox, unsealed by the service (from its enrolment URI).
 fn read_secret(service: &Service, mailbox: &str) -> Result<Vec<u8>, ServiceError> {
-    let (uri, _) = service.enrolment_uri(&address(mailbox))?;
-    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    Ok(decode_secret(b32).unwrap().to_vec())
-}
-
-/// A store with `alice@example.com` and `bob@example.com`, alice enrolled (pending): its id and
-/// alice's secret.
-fn seeded(env: &TestEnv) -> (String, Vec<u8>) {
-    let service = env.service(NOW);
-    service.add_postoffice(&postoffice("example.com")).unwrap();
-    service.add_mailbox(&address("alice@example.com")).unwrap();
-    service.add_mailbox(&address("bob@example.com")).unwrap();
-    service
-        .set_postoffice(
-            &postoffice("example.com"),
-            &PostOfficeChanges { challenge: Some("always".parse().unwrap()), ..PostOfficeChanges::default() },
-        )
-        .unwrap();
-    service.begin_login(&address("alice@example.com"), "192.0.2.1".parse().unwrap()).unwrap();
-    let secret = read_secret(&service, "alice@example.com").unwrap();
-    (service.store_id().to_owned(), secret)
+    Ok(secret_of(&service.enrolment_uri(&address(mailbox))?.0))
 }
 
 /// Writes a key file for store `id` holding `key` (the documented `mailmfa key export` format).
@@ -141,7 +116,7 @@ fn a_new_file_gets_the_current_schema() {
         assert_eq!(id.len(), 32, "{id}");
         drop(store);
 
-        let conn = raw(&env);
+        let conn = env.sqlite();
         assert_eq!(user_version(&conn), SCHEMA_VERSION);
         let tables: BTreeSet<String> = conn
             .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
@@ -166,7 +141,7 @@ fn a_new_file_gets_the_current_schema() {
         assert_eq!(again.store_id(), id);
         assert!(env.keys().key_path(&id).is_file());
         drop(again);
-        assert_eq!(user_version(&raw(&env)), SCHEMA_VERSION);
+        assert_eq!(user_version(&env.sqlite()), SCHEMA_VERSION);
     }
 }
 
@@ -203,7 +178,7 @@ fn a_database_that_is_not_ours_is_refused_and_left_alone() {
     ];
     for (what, make) in cases {
         let env = TestEnv::new();
-        make(&raw(&env));
+        make(&env.sqlite());
         let before = fs::read(env.store_path()).unwrap();
         let err = try_open(&env, false).err().unwrap();
         assert!(matches!(err, StoreError::NotAStore { .. }), "{what}: {err:?}");
@@ -272,8 +247,8 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
 fn a_newer_schema_is_refused_and_the_file_left_unchanged() {
     for shared in [false, true] {
         let env = TestEnv::new();
-        seeded(&env);
-        let conn = raw(&env);
+        alice_enrolling_and_bob(&env.service(NOW));
+        let conn = env.sqlite();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         drop(conn);
         assert!(!sidecar(&env, "-wal").exists() || fs::metadata(sidecar(&env, "-wal")).unwrap().len() == 0);
@@ -301,14 +276,14 @@ fn a_newer_schema_is_refused_and_the_file_left_unchanged() {
         assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
         assert!(run.stderr.contains("upgrade mailmfa"), "{}", run.stderr);
         assert_eq!(fs::read(env.store_path()).unwrap(), before, "the binary changed the store (shared={shared})");
-        assert_eq!(user_version(&raw(&env)), SCHEMA_VERSION + 1);
+        assert_eq!(user_version(&env.sqlite()), SCHEMA_VERSION + 1);
     }
 }
 
 #[test]
 fn a_newer_schema_in_a_bare_file_is_refused() {
     let env = TestEnv::new();
-    raw(&env).pragma_update(None, "user_version", 99).unwrap();
+    env.sqlite().pragma_update(None, "user_version", 99).unwrap();
     let before = fs::read(env.store_path()).unwrap();
     let err = try_open(&env, false).err().unwrap();
     assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err:?}");
@@ -635,15 +610,7 @@ fn secrets_never_reach_the_database_file() {
     for shared in [false, true] {
         let env = TestEnv::new();
         let service = open(&env, shared);
-        service.add_postoffice(&postoffice("example.com")).unwrap();
-        service.add_mailbox(&address("alice@example.com")).unwrap();
-        service
-            .set_postoffice(
-                &postoffice("example.com"),
-                &PostOfficeChanges { challenge: Some("always".parse().unwrap()), ..PostOfficeChanges::default() },
-            )
-            .unwrap();
-        service.begin_login(&address("alice@example.com"), "192.0.2.1".parse().unwrap()).unwrap();
+        alice_enrolling(&service);
         service.set_setting("smtp.password", PASSWORD).unwrap();
         service.set_setting("sms.password", SMS_TOKEN).unwrap();
         // The values are there, sealed: they read back.
@@ -655,7 +622,7 @@ fn secrets_never_reach_the_database_file() {
         assert_eq!(settings.sms_password.as_str(), SMS_TOKEN);
         assert_no_secret_in_files(&env, &secret, "open, before checkpoint");
 
-        let second = raw(&env);
+        let second = env.sqlite();
         if !shared {
             let (busy, _, _): (i64, i64, i64) = second
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -683,13 +650,11 @@ fn secrets_never_reach_the_database_file() {
 #[test]
 fn an_enrolled_secret_from_the_binary_is_sealed() {
     let env = TestEnv::new();
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
-    env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always"]);
+    alice_with_mode(&env, "always");
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "192.0.2.1", "--json"]).json();
     let uri = begin["otpauth_uri"].as_str().unwrap_or_else(|| panic!("no enrolment URI: {begin}"));
     let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
-    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &b32).unwrap();
+    let secret = secret_of(uri);
     assert!(secret.len() >= 16, "{} bytes", secret.len());
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     let bytes: Vec<u8> = ["", "-wal", "-shm"].iter().flat_map(|s| file_bytes(&sidecar(&env, s))).collect();
@@ -715,11 +680,11 @@ fn expect_tampered(result: Result<Vec<u8>, ServiceError>, what: &str) {
 #[test]
 fn tampered_secret_ciphertext_is_an_error() {
     let env = TestEnv::new();
-    let (_, secret) = seeded(&env);
+    let secret = alice_enrolling_and_bob(&env.service(NOW));
     let store = open(&env, false);
     let alice = mailbox_row_id(&env, "alice");
     assert_eq!(read_secret(&store, "alice@example.com").unwrap(), secret);
-    let conn = raw(&env);
+    let conn = env.sqlite();
     let sealed: Vec<u8> =
         conn.query_row("SELECT totp_secret FROM mailbox WHERE id = ?1", [alice], |r| r.get(0)).unwrap();
     let set = |value: &[u8]| {
@@ -755,12 +720,12 @@ fn tampered_secret_ciphertext_is_an_error() {
 #[test]
 fn a_sealed_secret_copied_to_another_row_or_store_does_not_open() {
     let env = TestEnv::new();
-    let (_, secret) = seeded(&env);
+    let secret = alice_enrolling_and_bob(&env.service(NOW));
     let store = open(&env, false);
     let alice = mailbox_row_id(&env, "alice");
     let bob = mailbox_row_id(&env, "bob");
     assert!(matches!(read_secret(&store, "bob@example.com"), Err(ServiceError::NoTotpSecret(_))));
-    let conn = raw(&env);
+    let conn = env.sqlite();
     conn.execute(
         "UPDATE mailbox SET totp_secret = (SELECT totp_secret FROM mailbox WHERE id = ?1),
                 totp_state = 'pending' WHERE id = ?2",
@@ -772,11 +737,11 @@ fn a_sealed_secret_copied_to_another_row_or_store_does_not_open() {
 
     // The same row id in another store (another key).
     let other = TestEnv::new();
-    seeded(&other);
+    alice_enrolling_and_bob(&other.service(NOW));
     let other_alice = mailbox_row_id(&other, "alice");
     assert_eq!(other_alice, alice);
     let foreign: Vec<u8> =
-        raw(&other).query_row("SELECT totp_secret FROM mailbox WHERE id = ?1", [other_alice], |r| r.get(0)).unwrap();
+        other.sqlite().query_row("SELECT totp_secret FROM mailbox WHERE id = ?1", [other_alice], |r| r.get(0)).unwrap();
     conn.execute("UPDATE mailbox SET totp_secret = ?2 WHERE id = ?1", params![alice, foreign]).unwrap();
     expect_tampered(read_secret(&store, "alice@example.com"), "another store's secret");
 }
@@ -784,11 +749,11 @@ fn a_sealed_secret_copied_to_another_row_or_store_does_not_open() {
 #[test]
 fn tampered_or_moved_sealed_settings_are_errors() {
     let env = TestEnv::new();
-    seeded(&env);
     let service = env.service(NOW);
+    alice_enrolling_and_bob(&service);
     service.set_setting("smtp.password", PASSWORD).unwrap();
     service.set_setting("sms.password", SMS_TOKEN).unwrap();
-    let conn = raw(&env);
+    let conn = env.sqlite();
     let sealed: Vec<u8> =
         conn.query_row("SELECT sealed FROM setting WHERE key = 'smtp.password'", [], |r| r.get(0)).unwrap();
 
@@ -821,8 +786,9 @@ fn tampered_or_moved_sealed_settings_are_errors() {
 
 /// A closed, checkpointed store with data: its id, alice's secret and the key file's contents.
 fn closed_store(env: &TestEnv) -> (String, Vec<u8>, Vec<u8>) {
-    let (id, secret) = seeded(env);
     let service = env.service(NOW);
+    let secret = alice_enrolling_and_bob(&service);
+    let id = service.store_id().to_owned();
     service.set_setting("smtp.password", PASSWORD).unwrap();
     drop(service);
     assert!(!sidecar(env, "-wal").exists(), "the WAL is folded in when the last connection closes");
@@ -1061,9 +1027,7 @@ on_each_backend!(
 #[test]
 fn a_store_copied_to_postgres_and_back_reads_the_same() {
     let env = TestEnv::on(Backend::Sqlite);
-    env.ok(&["postoffice", "add", "example.com"]);
-    env.ok(&["postoffice", "set", "example.com", "--challenge", "always"]);
-    env.ok(&["mailbox", "add", "alice@example.com"]);
+    alice_challenged_by_her_post_office(&env);
     env.ok(&["mailbox", "add", "bob@example.com"]);
     env.ok(&["mailbox", "set", "bob@example.com", "--provider", "sms", "--sms-number", "+15555550123"]);
     env.ok(&["provider", "set", "smtp", "--user-configurable", "off"]);
@@ -1072,9 +1036,8 @@ fn a_store_copied_to_postgres_and_back_reads_the_same() {
     env.ok(&["client", "add", "webmail.example.com"]);
     let begin = env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.7", "--json"]).json();
     let uri = begin["otpauth_uri"].as_str().unwrap();
-    let secret = decode_secret(uri.split("secret=").nth(1).unwrap().split('&').next().unwrap()).unwrap().to_vec();
-    let code =
-        |offset: i64| mailmfa::domain::totp::code_at_step(&secret, mailmfa::domain::totp::step_of(now()) + offset);
+    let secret = secret_of(uri);
+    let code = |offset: i64| code_at_step(&secret, step_of(now()) + offset);
     env.ok(&["login", "verify", "alice@example.com", "--ip", "203.0.113.7", "--code", &code(-1)]);
 
     let server = common::pg::cluster().new_database();
@@ -1126,11 +1089,6 @@ fn a_store_copied_to_postgres_and_back_reads_the_same() {
     assert_eq!(copies, 2);
     let same = env.run(&["store", "copy", &back.to_string_lossy(), &back.to_string_lossy()]);
     assert_eq!(same.status, 2, "{}", same.stderr);
-}
-
-fn now() -> i64 {
-    use mailmfa::clock::Clock;
-    mailmfa::clock::SystemClock.now()
 }
 
 // --- (j) a database server over the network -------------------------------------------------------

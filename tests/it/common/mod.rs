@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod fixtures;
 pub mod http_server;
 pub mod pg;
 pub mod roundcube;
@@ -202,6 +203,21 @@ impl TestEnv {
         let run = self.run(args);
         assert_eq!(run.status, 0, "mailmfa {args:?} failed: {}{}", run.stdout, run.stderr);
         run
+    }
+
+    /// Sets each of `settings` (key, value) with `mailmfa settings set`.
+    pub fn set_settings(&self, settings: &[(&str, &str)]) {
+        for (key, value) in settings {
+            self.ok(&["settings", "set", key, value]);
+        }
+    }
+
+    /// A plain SQLite connection to the store file, below mailmfa, that waits up to ten seconds
+    /// for a lock.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.store_path()).expect("open the store file");
+        conn.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+        conn
     }
 }
 
