@@ -46,6 +46,16 @@ impl ChallengeMode {
             Self::NewCountry => "Prompt by Country",
         }
     }
+
+    /// The name a mail user reads on the webmail's settings page (`At every sign-in`).
+    pub fn user_label(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::Always => "At every sign-in",
+            Self::NewIp => "When I sign in from a new IP address",
+            Self::NewCountry => "When I sign in from a new country",
+        }
+    }
 }
 
 impl FromStr for ChallengeMode {
@@ -81,6 +91,19 @@ impl MailboxChallenge {
             Self::Inherit => "inherit",
             Self::Mode(mode) => mode.word(),
         }
+    }
+
+    /// The name a mail user reads on the webmail's settings page.
+    pub fn user_label(self) -> &'static str {
+        match self {
+            Self::Inherit => "As my organisation decides",
+            Self::Mode(mode) => mode.user_label(),
+        }
+    }
+
+    /// Every choice: inherit, then each mode.
+    pub fn all() -> impl Iterator<Item = Self> {
+        std::iter::once(Self::Inherit).chain(ChallengeMode::ALL.map(Self::Mode))
     }
 
     /// The mode in force, given the post office's default.
@@ -148,6 +171,15 @@ impl Provider {
             Self::Totp => "TOTP client",
             Self::Sms => "SMS address",
             Self::Smtp => "SMTP address",
+        }
+    }
+
+    /// The name a mail user reads on the webmail's settings page.
+    pub fn user_label(self) -> &'static str {
+        match self {
+            Self::Totp => "Authenticator app",
+            Self::Sms => "Text message (SMS)",
+            Self::Smtp => "E-mail to another address",
         }
     }
 }

@@ -111,6 +111,36 @@ pub struct UserSettingsView {
     pub recovery_codes_left: i64,
     /// How many devices it remembers (that have not expired).
     pub remembered_devices: i64,
+    /// Every challenge setting and provider with the name a mail user reads, for the page's lists.
+    pub choices: UserChoices,
+}
+
+/// The words of a mailbox's settings with the names a mail user reads, so a webmail's settings
+/// page lists what the service knows rather than a copy of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserChoices {
+    /// `inherit`, then every challenge mode.
+    pub challenge: Vec<Choice>,
+    /// Every provider (`providers` says which of them the user may choose).
+    pub provider: Vec<Choice>,
+}
+
+/// One word and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    /// The word sent back to choose it.
+    pub value: &'static str,
+    /// What the user reads.
+    pub label: &'static str,
+}
+
+impl Default for UserChoices {
+    fn default() -> Self {
+        Self {
+            challenge: MailboxChallenge::all().map(|c| Choice { value: c.word(), label: c.user_label() }).collect(),
+            provider: Provider::ALL.iter().map(|p| Choice { value: p.word(), label: p.user_label() }).collect(),
+        }
+    }
 }
 
 /// New recovery codes a user asked for on the webmail's options page, to show them once.
@@ -586,5 +616,6 @@ fn user_settings_view(service: &Service, tx: &Tx<'_>, mailbox: &Mailbox) -> Serv
         alt_email: mailbox.alt_email.as_ref().map(EmailAddress::masked),
         recovery_codes_left: tx.recovery_codes_left(mailbox.id)?,
         remembered_devices,
+        choices: UserChoices::default(),
     })
 }

@@ -123,7 +123,18 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
         json!({"address": "bob@example.com", "challenge": "inherit", "effective_challenge": "always",
                "may_change_challenge": true, "provider": "sms", "providers": ["totp", "sms", "smtp"],
                "sms_number": "+•••••••••67", "alt_email": null, "recovery_codes_left": 0,
-               "remembered_devices": 0}),
+               "remembered_devices": 0,
+               "choices": {
+                   "challenge": [
+                       {"value": "inherit", "label": "As my organisation decides"},
+                       {"value": "never", "label": "Never"},
+                       {"value": "always", "label": "At every sign-in"},
+                       {"value": "new-ip", "label": "When I sign in from a new IP address"},
+                       {"value": "new-country", "label": "When I sign in from a new country"}],
+                   "provider": [
+                       {"value": "totp", "label": "Authenticator app"},
+                       {"value": "sms", "label": "Text message (SMS)"},
+                       {"value": "smtp", "label": "E-mail to another address"}]}}),
         "the settings page shows what applies, and the number only masked"
     );
     let changed = settings(json!({"challenge": "new-ip"}));
