@@ -45,11 +45,76 @@ impl Console {
         self.env.service_on(self.clock.clone())
     }
 
-    /// The console on this store, in a 1400×900 window.
+    /// The console on this store, its first frames drawn.
     fn harness(&self) -> Harness<'static, ConsoleApp> {
         let service = self.service();
-        Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(move |cc| ConsoleApp::new(cc, service))
+        window(move |cc| ConsoleApp::new(cc, service))
     }
+}
+
+/// An administrator's steps, each one line: the click, key or typing, then the frames it causes.
+trait Steps {
+    /// Clicks the widget labelled `label`.
+    fn click(&mut self, label: &str);
+    /// Clicks the widget of `role` labelled `label`.
+    fn click_role(&mut self, role: Role, label: &str);
+    /// Presses `key`.
+    fn press(&mut self, key: egui::Key);
+    /// Types `text` into the text field labelled `field`, which has the keys already.
+    fn type_text(&mut self, field: &str, text: &str);
+    /// Clicks into the text field labelled `field` and types `text` after what it holds.
+    fn type_into(&mut self, field: &str, text: &str);
+    /// Clicks into the text field labelled `field`, selects all it holds and types `text` over it.
+    fn replace_text(&mut self, field: &str, text: &str);
+    /// Hands the console `command`, as a native file dialog does.
+    fn command(&mut self, command: Command);
+}
+
+impl Steps for Harness<'static, ConsoleApp> {
+    fn click(&mut self, label: &str) {
+        self.get_by_label(label).click();
+        self.run();
+    }
+
+    fn click_role(&mut self, role: Role, label: &str) {
+        self.get_by_role_and_label(role, label).click();
+        self.run();
+    }
+
+    fn press(&mut self, key: egui::Key) {
+        self.key_press(key);
+        self.run();
+    }
+
+    fn type_text(&mut self, field: &str, text: &str) {
+        self.get_by_role_and_label(Role::TextInput, field).type_text(text);
+        self.run();
+    }
+
+    fn type_into(&mut self, field: &str, text: &str) {
+        self.click_role(Role::TextInput, field);
+        self.type_text(field, text);
+    }
+
+    fn replace_text(&mut self, field: &str, text: &str) {
+        self.click_role(Role::TextInput, field);
+        self.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        self.type_text(field, text);
+    }
+
+    fn command(&mut self, command: Command) {
+        self.state_mut().push(command);
+        self.run();
+    }
+}
+
+/// The console `build` makes, in a 1400×900 window, its first frames drawn.
+fn window(
+    build: impl FnOnce(&mut eframe::CreationContext<'_>) -> ConsoleApp + 'static,
+) -> Harness<'static, ConsoleApp> {
+    let mut harness = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(build);
+    harness.run();
+    harness
 }
 
 fn address(text: &str) -> MailboxAddress {
@@ -100,26 +165,18 @@ fn step_until(harness: &mut Harness<'static, ConsoleApp>, done: impl Fn(&Console
     harness.run();
 }
 
-fn tree_item<'a>(harness: &'a Harness<'static, ConsoleApp>, label: &'a str) -> egui_kittest::Node<'a> {
-    harness.get_by_role_and_label(Role::TreeItem, label)
-}
-
-/// Selects a post office in the tree and a mailbox in its table, then runs the frames.
 /// The console with the Properties window of `mailbox@postoffice` open.
 fn properties_of(console: &Console, postoffice: &str, mailbox: &str) -> Harness<'static, ConsoleApp> {
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, postoffice, mailbox);
-    harness.get_by_label("Properties").click();
-    harness.run();
+    harness.click("Properties");
     harness
 }
 
+/// Selects a post office in the tree and a mailbox in its table.
 fn select_mailbox(harness: &mut Harness<'static, ConsoleApp>, postoffice: &str, mailbox: &str) {
-    tree_item(harness, postoffice).click();
-    harness.run();
-    harness.get_by_role_and_label(Role::Label, mailbox).click();
-    harness.run();
+    harness.click_role(Role::TreeItem, postoffice);
+    harness.click_role(Role::Label, mailbox);
     assert_eq!(harness.state().selected_mailbox(), Some(&address(&format!("{mailbox}@{postoffice}"))));
 }
 
@@ -127,31 +184,24 @@ fn select_mailbox(harness: &mut Harness<'static, ConsoleApp>, postoffice: &str, 
 fn tree_navigates_post_offices_and_mailboxes_by_mouse_and_keyboard() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
     for label in ["Post Offices", "example.com", "other.org", "Challenge Providers", "Settings", "Audit Log"] {
-        tree_item(&harness, label);
+        harness.get_by_role_and_label(Role::TreeItem, label);
     }
 
-    tree_item(&harness, "example.com").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "example.com");
     assert_eq!(harness.state().selected(), &Node::PostOffice("example.com".parse().unwrap()));
     assert_eq!(harness.state().shown_mailboxes(), 3);
 
-    harness.get_by_label("Expand example.com").click();
-    harness.run();
-    tree_item(&harness, "alice").click();
-    harness.run();
+    harness.click("Expand example.com");
+    harness.click_role(Role::TreeItem, "alice");
     assert_eq!(harness.state().selected(), &Node::Mailbox(address("alice@example.com")));
 
-    harness.key_press(egui::Key::ArrowDown);
-    harness.run();
+    harness.press(egui::Key::ArrowDown);
     assert_eq!(harness.state().selected(), &Node::Mailbox(address("bob@example.com")));
-    harness.key_press(egui::Key::ArrowLeft);
-    harness.run();
+    harness.press(egui::Key::ArrowLeft);
     assert_eq!(harness.state().selected(), &Node::PostOffice("example.com".parse().unwrap()));
 
-    tree_item(&harness, "Challenge Providers").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "Challenge Providers");
     assert_eq!(harness.state().selected(), &Node::Providers);
 }
 
@@ -160,21 +210,12 @@ fn properties_ok_saves_challenge_mode_and_provider() {
     let console = Console::new();
     let mut harness = properties_of(&console, "example.com", "alice");
 
-    harness.get_by_role_and_label(Role::ComboBox, "Challenge mode").click();
-    harness.run();
-    harness.get_by_label("Prompt by Country").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::ComboBox, "Provider").click();
-    harness.run();
-    harness.get_by_label("SMTP address").click();
-    harness.run();
-    let alternate = harness.get_by_role_and_label(Role::TextInput, "Alternate address");
-    alternate.click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Alternate address").type_text("alice.private@elsewhere.example");
-    harness.run();
-    harness.get_by_label("OK").click();
-    harness.run();
+    harness.click_role(Role::ComboBox, "Challenge mode");
+    harness.click("Prompt by Country");
+    harness.click_role(Role::ComboBox, "Provider");
+    harness.click("SMTP address");
+    harness.type_into("Alternate address", "alice.private@elsewhere.example");
+    harness.click("OK");
 
     let record = console.service().mailbox(&address("alice@example.com")).unwrap().mailbox;
     assert_eq!(record.challenge, MailboxChallenge::Mode(ChallengeMode::NewCountry));
@@ -189,21 +230,13 @@ fn properties_ok_saves_challenge_mode_and_provider() {
 fn an_invalid_phone_number_is_shown_under_its_field_and_nothing_is_saved() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "bob");
-    harness.key_press(egui::Key::Enter);
-    harness.run();
+    harness.press(egui::Key::Enter);
 
-    harness.get_by_role_and_label(Role::ComboBox, "Challenge mode").click();
-    harness.run();
-    harness.get_by_label("Prompt Always").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "SMS number").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "SMS number").type_text("555-CALL-ME");
-    harness.run();
-    harness.get_by_label("Apply").click();
-    harness.run();
+    harness.click_role(Role::ComboBox, "Challenge mode");
+    harness.click("Prompt Always");
+    harness.type_into("SMS number", "555-CALL-ME");
+    harness.click("Apply");
 
     assert!(harness.query_by_label_contains("invalid phone number").is_some(), "the error is shown in the window");
     harness.get_by_label("Nothing was saved: correct the fields marked in red.");
@@ -220,19 +253,14 @@ fn reset_two_factor_code_asks_first_then_clears_the_secret_and_audits() {
     enrol_by_login(&service, &alice, "203.0.113.10");
     assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::Active);
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
 
-    harness.get_by_label("Reset two factor code").click();
-    harness.run();
-    harness.get_by_label("No").click();
-    harness.run();
+    harness.click("Reset two factor code");
+    harness.click("No");
     assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::Active, "No keeps the secret");
 
-    harness.get_by_label("Reset two factor code").click();
-    harness.run();
-    harness.get_by_label("Yes, reset the code").click();
-    harness.run();
+    harness.click("Reset two factor code");
+    harness.click("Yes, reset the code");
 
     assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::None);
     let audit = service.audit(Some(&alice), 10).unwrap();
@@ -251,17 +279,13 @@ fn reset_country_exceptions_from_properties_forgets_countries_and_addresses() {
     enrol_by_login(&service.with_countries(Arc::new(Germany)), &carol, "198.51.100.7");
     let service = console.service();
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "carol");
-    harness.get_by_label("Properties").click();
-    harness.run();
+    harness.click("Properties");
     harness.get_by_label("198.51.100.7");
     assert_eq!(harness.get_all_by_label("DE").count(), 2, "in the table and in the window");
 
-    harness.get_by_label("Reset countries…").click();
-    harness.run();
-    harness.get_by_label("Yes, forget them").click();
-    harness.run();
+    harness.click("Reset countries…");
+    harness.click("Yes, forget them");
 
     let details = service.mailbox(&carol).unwrap();
     assert!(details.known_countries.is_empty());
@@ -276,21 +300,16 @@ fn reset_country_exceptions_from_properties_forgets_countries_and_addresses() {
 fn a_disabled_provider_is_stored_and_no_longer_offered_in_properties() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "Challenge Providers").click();
-    harness.run();
-    harness.get_by_label("SMS address: Enabled").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "Challenge Providers");
+    harness.click("SMS address: Enabled");
 
     let switches = console.service().providers().unwrap();
     assert!(switches.iter().any(|(p, s)| *p == Provider::Sms && !s.enabled));
     assert!(switches.iter().any(|(p, s)| *p == Provider::Smtp && s.enabled));
 
     select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Properties").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::ComboBox, "Provider").click();
-    harness.run();
+    harness.click("Properties");
+    harness.click_role(Role::ComboBox, "Provider");
     harness.get_by_label("SMTP address");
     assert!(harness.query_by_label("SMS address").is_none(), "a disabled provider is not offered");
 }
@@ -299,15 +318,10 @@ fn a_disabled_provider_is_stored_and_no_longer_offered_in_properties() {
 fn the_filter_narrows_the_mailbox_table() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "example.com").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "example.com");
     assert_eq!(harness.state().shown_mailboxes(), 3);
 
-    harness.get_by_role_and_label(Role::TextInput, "Filter").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Filter").type_text("bo");
-    harness.run();
+    harness.type_into("Filter", "bo");
 
     assert_eq!(harness.state().shown_mailboxes(), 1);
     harness.get_by_role_and_label(Role::Label, "bob");
@@ -326,24 +340,17 @@ fn login_preview_enrols_totp_and_accepts_the_first_code() {
         )
         .unwrap();
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Login Preview…").click();
-    harness.run();
+    harness.click("Login Preview…");
 
-    harness.get_by_label("Begin login").click();
-    harness.run();
+    harness.click("Begin login");
     harness.get_by_label_contains("Decision: enrol a TOTP app");
     let uri = harness.state().preview_enrolment_uri(&alice).expect("an enrolment URI").to_owned();
     assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::Pending);
 
     let code = totp::code_at_step(&secret_of(&uri), totp::step_of(NOW));
-    harness.get_by_role_and_label(Role::TextInput, "Code").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Code").type_text(&code);
-    harness.run();
-    harness.get_by_label("Verify code").click();
-    harness.run();
+    harness.type_into("Code", &code);
+    harness.click("Verify code");
 
     harness.get_by_label_contains("Accepted: the login goes on.");
     let details = service.mailbox(&alice).unwrap();
@@ -355,34 +362,19 @@ fn login_preview_enrols_totp_and_accepts_the_first_code() {
 fn new_post_office_and_new_mailbox_dialogs_create_them() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "Post Offices").click();
-    harness.run();
-    harness.get_by_label("New Post Office…").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Post office name").type_text("bad name!");
-    harness.run();
-    harness.get_by_label("Create post office").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "Post Offices");
+    harness.click("New Post Office…");
+    harness.type_text("Post office name", "bad name!");
+    harness.click("Create post office");
     harness.get_by_label_contains("invalid post office name");
 
-    harness.get_by_role_and_label(Role::TextInput, "Post office name").click();
-    harness.run();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_role_and_label(Role::TextInput, "Post office name").type_text("new.example");
-    harness.run();
-    harness.get_by_label("Create post office").click();
-    harness.run();
+    harness.replace_text("Post office name", "new.example");
+    harness.click("Create post office");
     assert_eq!(harness.state().selected(), &Node::PostOffice("new.example".parse().unwrap()));
 
-    harness.get_by_label("New Mailbox…").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Mailbox name").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Mailbox name").type_text("erin");
-    harness.run();
-    harness.get_by_label("Create mailbox").click();
-    harness.run();
+    harness.click("New Mailbox…");
+    harness.type_into("Mailbox name", "erin");
+    harness.click("Create mailbox");
 
     console.service().mailbox(&address("erin@new.example")).unwrap();
 }
@@ -393,10 +385,7 @@ fn a_store_without_its_key_is_explained_in_the_window() {
     let location: StoreLocation = console.env.location();
     let empty_keys = tempfile::tempdir().unwrap();
     let keys = KeyFolder::new(empty_keys.path());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keys));
-    harness.run();
+    let harness = window(move |cc| ConsoleApp::start(cc, Some(location), keys));
 
     let error = harness.state().store_error().expect("the store did not open");
     assert!(error.is_key_problem(), "{error}");
@@ -410,12 +399,9 @@ fn a_store_without_its_key_is_explained_in_the_window() {
 fn the_delete_key_asks_then_deletes_the_selected_mailbox() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "carol");
-    harness.key_press(egui::Key::Delete);
-    harness.run();
-    harness.get_by_label("Yes, delete the mailbox").click();
-    harness.run();
+    harness.press(egui::Key::Delete);
+    harness.click("Yes, delete the mailbox");
 
     assert!(console.service().mailbox(&address("carol@example.com")).is_err());
     assert_eq!(harness.state().shown_mailboxes(), 2);
@@ -441,11 +427,9 @@ fn unlock_clears_a_lock() {
     }
     assert!(service.mailbox(&dave).unwrap().mailbox.locked_for(NOW).is_some());
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "other.org", "dave");
     harness.get_by_role_and_label(Role::Label, "locked");
-    harness.get_by_label("Unlock").click();
-    harness.run();
+    harness.click("Unlock");
 
     assert_eq!(service.mailbox(&dave).unwrap().mailbox.locked_for(NOW), None);
     assert!(harness.query_by_role_and_label(Role::Label, "locked").is_none());
@@ -455,27 +439,15 @@ fn unlock_clears_a_lock() {
 fn settings_are_checked_before_they_are_saved() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "Settings").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "Settings");
     let field = "Failures before a lock";
-    harness.get_by_role_and_label(Role::TextInput, field).click();
-    harness.run();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_role_and_label(Role::TextInput, field).type_text("500");
-    harness.run();
-    harness.get_by_label("Apply settings").click();
-    harness.run();
+    harness.replace_text(field, "500");
+    harness.click("Apply settings");
     harness.get_by_label_contains("expected a whole number from 1 to 100");
     assert_eq!(console.service().typed_settings().unwrap().lockout_threshold, 5);
 
-    harness.get_by_role_and_label(Role::TextInput, field).click();
-    harness.run();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_role_and_label(Role::TextInput, field).type_text("7");
-    harness.run();
-    harness.get_by_label("Apply settings").click();
-    harness.run();
+    harness.replace_text(field, "7");
+    harness.click("Apply settings");
     assert_eq!(console.service().typed_settings().unwrap().lockout_threshold, 7);
 }
 
@@ -483,19 +455,12 @@ fn settings_are_checked_before_they_are_saved() {
 fn post_office_properties_change_the_default_mode_that_mailboxes_inherit() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "other.org").click();
-    harness.run();
-    harness.get_by_label("Post Office Properties").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::ComboBox, "Default challenge mode").click();
-    harness.run();
-    harness.get_by_label("Prompt by IP Address").click();
-    harness.run();
-    harness.get_by_label("Users may configure their own two-factor settings").click();
-    harness.run();
-    harness.get_by_label("OK").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "other.org");
+    harness.click("Post Office Properties");
+    harness.click_role(Role::ComboBox, "Default challenge mode");
+    harness.click("Prompt by IP Address");
+    harness.click("Users may configure their own two-factor settings");
+    harness.click("OK");
 
     let po = console.service().postoffice(&"other.org".parse().unwrap()).unwrap();
     assert_eq!(po.challenge, ChallengeMode::NewIp);
@@ -512,16 +477,12 @@ fn import_key_in_the_console_is_audited_like_the_cli() {
     let console_keys = console.env.path("console-keys");
     let location = console.env.location();
     let keys = KeyFolder::new(&console_keys);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keys));
-    harness.run();
+    let mut harness = window(move |cc| ConsoleApp::start(cc, Some(location), keys));
     assert!(harness.state().store_error().is_some_and(ServiceError::is_key_problem));
     harness.get_by_label("Import Key…");
 
     // What the native file dialog of Import Key… hands on.
-    harness.state_mut().push(Command::Store(StoreCommand::ImportKeyFrom(export.clone())));
-    harness.run();
+    harness.command(Command::Store(StoreCommand::ImportKeyFrom(export.clone())));
 
     let service = harness.state().service().expect("the store opens with the imported key");
     assert!(KeyFolder::new(&console_keys).key_path(service.store_id()).is_file(), "the key file is installed");
@@ -549,54 +510,41 @@ fn import_key_in_the_console_is_audited_like_the_cli() {
 fn esc_closes_the_topmost_window_but_first_leaves_a_text_field() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
 
     // Esc closes a Properties window.
-    harness.get_by_label("Properties").click();
-    harness.run();
+    harness.click("Properties");
     harness.get_by_role_and_label(Role::TextInput, "SMS number");
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(harness.query_by_label("SMS number").is_none(), "Esc closed the window");
 
     // In a text field, the first Esc leaves the field and the second closes the window.
-    harness.get_by_label("Properties").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "SMS number").click();
-    harness.run();
+    harness.click("Properties");
+    harness.click_role(Role::TextInput, "SMS number");
     assert!(harness.get_by_role_and_label(Role::TextInput, "SMS number").is_focused());
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     let field = harness.get_by_role_and_label(Role::TextInput, "SMS number");
     assert!(!field.is_focused(), "the first Esc leaves the field");
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(harness.query_by_label("SMS number").is_none(), "the second Esc closes the window");
 
     // The confirmation in front of a Properties window closes first, and does nothing.
-    harness.get_by_label("Properties").click();
-    harness.run();
-    harness.get_by_label("Reset code…").click();
-    harness.run();
+    harness.click("Properties");
+    harness.click("Reset code…");
     harness.get_by_label("Yes, reset the code");
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(harness.query_by_label("Yes, reset the code").is_none(), "Esc closed the confirmation");
     harness.get_by_role_and_label(Role::TextInput, "SMS number");
     let audit = console.service().audit(Some(&address("alice@example.com")), 10).unwrap();
     assert!(audit.iter().all(|e| e.action != "mailbox.reset_code"), "Esc is No");
 
     // The window opened last is in front: Esc closes the login preview, then the Properties.
-    harness.get_by_label("Login Preview…").click();
-    harness.run();
+    harness.click("Login Preview…");
     harness.get_by_label("Begin login");
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(harness.query_by_label("Begin login").is_none(), "Esc closed the login preview");
     harness.get_by_role_and_label(Role::TextInput, "SMS number");
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(harness.query_by_label("SMS number").is_none());
 }
 
@@ -604,17 +552,12 @@ fn esc_closes_the_topmost_window_but_first_leaves_a_text_field() {
 fn esc_closes_the_new_post_office_dialog_after_leaving_its_field() {
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "Post Offices").click();
-    harness.run();
-    harness.get_by_label("New Post Office…").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "Post Offices");
+    harness.click("New Post Office…");
     assert!(harness.get_by_role_and_label(Role::TextInput, "Post office name").is_focused(), "the name has the keys");
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(!harness.get_by_role_and_label(Role::TextInput, "Post office name").is_focused());
-    harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.press(egui::Key::Escape);
     assert!(harness.query_by_label("Post office name").is_none(), "the second Esc closes the dialog");
     assert_eq!(console.service().postoffices().unwrap().len(), 2, "nothing was created");
 }
@@ -662,10 +605,8 @@ fn login_preview_sends_the_code_in_the_background_and_shows_a_failure() {
     let (relay, release) = held_refusing_relay();
     let alice = smtp_mailbox(&console, relay);
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Login Preview…").click();
-    harness.run();
+    harness.click("Login Preview…");
 
     harness.get_by_label("Begin login").click();
     // The relay holds the connection, and still the console draws frames: it is not waiting.
@@ -691,10 +632,8 @@ fn login_preview_sends_the_code_by_smtp_and_accepts_it() {
     let server = start_smtp(Opts::new(Mode::Plain));
     let alice = smtp_mailbox(&console, server.addr);
     let mut harness = console.harness();
-    harness.run();
     select_mailbox(&mut harness, "example.com", "alice");
-    harness.get_by_label("Login Preview…").click();
-    harness.run();
+    harness.click("Login Preview…");
 
     harness.get_by_label("Begin login").click();
     harness.step();
@@ -706,12 +645,8 @@ fn login_preview_sends_the_code_by_smtp_and_accepts_it() {
     let (_, body) = split_message(&received[0].data);
     let code = six_digits(&body);
 
-    harness.get_by_role_and_label(Role::TextInput, "Code").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::TextInput, "Code").type_text(&code);
-    harness.run();
-    harness.get_by_label("Verify code").click();
-    harness.run();
+    harness.type_into("Code", &code);
+    harness.click("Verify code");
     harness.get_by_label_contains("Accepted: the login goes on.");
     let details = console.service().mailbox(&alice).unwrap();
     assert_eq!(details.known_ips.first().map(|ip| ip.value.as_str()), Some("203.0.113.10"));
@@ -726,9 +661,7 @@ fn mailbox_names_sort_naturally_in_the_table() {
         service.add_mailbox(&address(&format!("{name}@numbers.test"))).unwrap();
     }
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "numbers.test").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "numbers.test");
     let top = |harness: &Harness<'static, ConsoleApp>, name: &str| {
         harness.get_by_role_and_label(Role::Label, name).rect().top()
     };
@@ -740,8 +673,7 @@ fn mailbox_names_sort_naturally_in_the_table() {
     assert_eq!(order(&harness), ["user1", "user2", "user3", "user10"]);
 
     // Sorted by the Mailbox column again, descending: the table's own order, not the service's.
-    harness.get_by_role_and_label(Role::Button, "Mailbox").click();
-    harness.run();
+    harness.click_role(Role::Button, "Mailbox");
     assert_eq!(order(&harness), ["user10", "user3", "user2", "user1"]);
 }
 
@@ -752,29 +684,18 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     use mailmfa::service::{ApiRequest, Caller};
     let console = Console::new();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "API Clients").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "API Clients");
     harness.get_by_label_contains("No API clients yet");
 
     for (field, text) in [("Name", "roundcube"), ("Allowed from (optional)", "10.0.0.0/33")] {
-        harness.get_by_role_and_label(Role::TextInput, field).click();
-        harness.run();
-        harness.get_by_role_and_label(Role::TextInput, field).type_text(text);
-        harness.run();
+        harness.type_into(field, text);
     }
-    harness.get_by_label("Create API client").click();
-    harness.run();
+    harness.click("Create API client");
     harness.get_by_label_contains("the prefix must be a number from 0 to 32");
     assert!(console.service().clients().unwrap().is_empty(), "a refused form created a client");
 
-    harness.get_by_role_and_label(Role::TextInput, "Allowed from (optional)").click();
-    harness.run();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_role_and_label(Role::TextInput, "Allowed from (optional)").type_text("127.0.0.0/8");
-    harness.run();
-    harness.get_by_label("Create API client").click();
-    harness.run();
+    harness.replace_text("Allowed from (optional)", "127.0.0.0/8");
+    harness.click("Create API client");
     let key = harness.state().shown_client_key().expect("the key is shown").to_owned();
     assert!(key.starts_with("mmfa_"), "{key}");
     harness.get_by_label("Copy key");
@@ -793,13 +714,10 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     };
     begin(&console.service()).expect("the login service takes the key the console showed");
 
-    harness.get_by_label("Hide key").click();
-    harness.run();
+    harness.click("Hide key");
     assert!(harness.state().shown_client_key().is_none());
-    harness.get_by_label("Remove…").click();
-    harness.run();
-    harness.get_by_label("Yes, remove the client").click();
-    harness.run();
+    harness.click("Remove…");
+    harness.click("Yes, remove the client");
     assert!(console.service().clients().unwrap().is_empty());
     assert_eq!(harness.state().listed_clients(), 0);
     let refused = begin(&console.service()).expect_err("a removed client's key still works");
@@ -815,13 +733,11 @@ fn a_missing_country_database_is_shown_in_the_status_bar() {
     let copy = console.env.path("countries.mmdb");
     std::fs::copy(mailmfa::geo::bundled_database_path().unwrap(), &copy).unwrap();
     console.service().set_setting("geoip.path", copy.to_str().unwrap()).unwrap();
-    let mut harness = console.harness();
-    harness.run();
+    let harness = console.harness();
     assert!(harness.query_by_label("Country database unavailable").is_none());
 
     std::fs::remove_file(&copy).unwrap();
-    let mut harness = console.harness();
-    harness.run();
+    let harness = console.harness();
     harness.get_by_label("Country database unavailable");
 }
 
@@ -835,27 +751,15 @@ fn post_office_properties_set_the_trusted_networks() {
     let changes = MailboxChanges { challenge: Some("new-ip".parse().unwrap()), ..MailboxChanges::default() };
     service.set_mailbox(&dave, &changes, Configurer::Administrator).unwrap();
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "other.org").click();
-    harness.run();
-    harness.get_by_label("Post Office Properties").click();
-    harness.run();
-    trusted_field(&harness).click();
-    harness.run();
-    trusted_field(&harness).type_text("10.0.0.0/33");
-    harness.run();
-    harness.get_by_label("OK").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "other.org");
+    harness.click("Post Office Properties");
+    harness.type_into("Trusted networks", "10.0.0.0/33");
+    harness.click("OK");
     harness.get_by_label_contains("the prefix must be a number from 0 to 32");
     assert!(console.service().postoffice(&"other.org".parse().unwrap()).unwrap().trusted_networks.is_empty());
 
-    trusted_field(&harness).click();
-    harness.run();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    trusted_field(&harness).type_text("10.0.0.0/8, 2001:db8::/32");
-    harness.run();
-    harness.get_by_label("OK").click();
-    harness.run();
+    harness.replace_text("Trusted networks", "10.0.0.0/8, 2001:db8::/32");
+    harness.click("OK");
     let po = console.service().postoffice(&"other.org".parse().unwrap()).unwrap();
     let shown: Vec<String> = po.trusted_networks.iter().map(ToString::to_string).collect();
     assert_eq!(shown, ["10.0.0.0/8", "2001:db8::/32"]);
@@ -863,10 +767,6 @@ fn post_office_properties_set_the_trusted_networks() {
         service.begin_login(&dave, ip("10.20.30.40")).unwrap(),
         BeginAnswer::Allow { reason: Some(Reason::TrustedNetwork) }
     );
-}
-
-fn trusted_field<'a>(harness: &'a Harness<'static, ConsoleApp>) -> egui_kittest::Node<'a> {
-    harness.get_by_role_and_label(Role::TextInput, "Trusted networks")
 }
 
 /// The Reports node shows the coverage report as the command line makes it, refreshes with F5,
@@ -877,22 +777,18 @@ fn the_reports_node_shows_and_exports_the_coverage_report() {
     let service = console.service();
     challenge_always(&service, &address("alice@example.com"));
     let mut harness = console.harness();
-    harness.run();
-    tree_item(&harness, "Reports").click();
-    harness.run();
+    harness.click_role(Role::TreeItem, "Reports");
     assert_eq!(harness.state().shown_coverage(), Some(&service.coverage(None).unwrap()));
     assert_eq!(harness.state().shown_coverage().unwrap().total.mailboxes, 4);
     assert_eq!(harness.get_all_by_label("All post offices").count(), 2, "the chart's bar and the table's total");
     harness.get_by_label("Export CSV…");
 
     service.add_mailbox(&address("erin@other.org")).unwrap();
-    harness.key_press(egui::Key::F5);
-    harness.run();
+    harness.press(egui::Key::F5);
     assert_eq!(harness.state().shown_coverage().unwrap().total.mailboxes, 5, "F5 made the report again");
 
     let file = console.env.path("coverage.csv");
-    harness.state_mut().push(Command::Store(StoreCommand::ExportCoverageTo(file.clone())));
-    harness.run();
+    harness.command(Command::Store(StoreCommand::ExportCoverageTo(file.clone())));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), service.coverage(None).unwrap().to_csv());
     assert!(harness.state().message().is_some_and(|(text, error)| !error && text.contains("coverage.csv")));
 }
@@ -910,8 +806,7 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
     }
     assert!(service.mailbox(&alice).unwrap().mailbox.locked_for(NOW).is_some());
     let mut harness = properties_of(&console, "example.com", "alice");
-    harness.get_by_label("Issue access pass").click();
-    harness.run();
+    harness.click("Issue access pass");
 
     let pass = harness.state().shown_access_pass(&alice).expect("the pass is shown");
     harness.get_by_label("Copy pass");
@@ -928,8 +823,7 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
         "once"
     );
 
-    harness.get_by_label("Hide pass").click();
-    harness.run();
+    harness.click("Hide pass");
     assert_eq!(harness.state().shown_access_pass(&alice), None);
     let audit = service.audit(Some(&alice), 20).unwrap();
     assert!(
@@ -950,8 +844,7 @@ fn properties_issue_new_recovery_codes_shown_once() {
     enrol_by_login(&service, &alice, "203.0.113.10");
     let mut harness = properties_of(&console, "example.com", "alice");
     harness.get_by_label("10 left");
-    harness.get_by_label("New recovery codes").click();
-    harness.run();
+    harness.click("New recovery codes");
 
     let codes = harness.state().shown_recovery_codes(&alice).expect("the codes are shown");
     assert_eq!(codes.len(), 10);
@@ -972,8 +865,7 @@ fn properties_issue_new_recovery_codes_shown_once() {
         assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
-    harness.get_by_label("Hide codes").click();
-    harness.run();
+    harness.click("Hide codes");
     assert_eq!(harness.state().shown_recovery_codes(&alice), None);
     let audit = service.audit(Some(&alice), 20).unwrap();
     assert!(audit.iter().any(|e| e.action == "mailbox.recovery_codes"));
@@ -997,8 +889,7 @@ fn properties_forget_the_remembered_devices() {
 
     let mut harness = properties_of(&console, "example.com", "alice");
     harness.get_by_label("Remembered devices");
-    harness.get_by_label("Forget remembered devices").click();
-    harness.run();
+    harness.click("Forget remembered devices");
 
     assert_eq!(service.mailbox(&alice).unwrap().remembered_devices, 0);
     assert!(matches!(on_device(), BeginAnswer::Challenge { .. }), "challenged again");
@@ -1035,10 +926,7 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
     let console = Console::new();
     let url = common::pg::cluster().new_database_with_password(PASSWORD);
     let (location, keys) = (console.env.location(), console.env.keys());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| ConsoleApp::start(cc, Some(location), keys));
-    harness.run();
+    let mut harness = window(move |cc| ConsoleApp::start(cc, Some(location), keys));
     let connect = |harness: &mut Harness<'static, ConsoleApp>, url: &str, password: &str| {
         if !url.is_empty() {
             harness.get_by_role_and_label(Role::TextInput, "Server URL").type_text(url);
@@ -1054,8 +942,7 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
         step_until(harness, |app| !app.is_opening());
     };
 
-    harness.get_by_label("File").click();
-    harness.run();
+    harness.click("File");
     // The menu's item (the Actions pane offers the same command below it).
     harness.get_all_by_label("Open Database Server…").last().expect("File → Open Database Server…").click();
     harness.run();
@@ -1066,8 +953,7 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
     harness.get_by_label("The store could not be opened");
 
     // The failure page offers the server again, its URL filled in: only the password is typed.
-    harness.get_by_label("Open Database Server…").click();
-    harness.run();
+    harness.click("Open Database Server…");
     connect(&mut harness, "", PASSWORD);
     let service = harness.state().service().expect("the right password opens the store");
     assert_eq!(service.location().and_then(|l| l.database_server()).map(ToString::to_string), Some(url.clone()));
@@ -1077,10 +963,8 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
 
     // A password inside the URL is taken out of it just the same.
     let with_password = url.replacen("@/", &format!(":{PASSWORD}@/"), 1);
-    harness.state_mut().push(Command::Store(StoreCommand::OpenDefault));
-    harness.run();
-    harness.state_mut().push(Command::Store(StoreCommand::ServerDialog { url: None }));
-    harness.run();
+    harness.command(Command::Store(StoreCommand::OpenDefault));
+    harness.command(Command::Store(StoreCommand::ServerDialog { url: None }));
     connect(&mut harness, &with_password, "");
     assert!(
         harness.state().service().is_some_and(|s| s.mode_word() == "server"),
@@ -1097,8 +981,7 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
     assert_eq!(recent.path.to_string_lossy(), url);
 
     // Opening it from Recent Stores asks for the password, the URL filled in.
-    harness.state_mut().push(Command::Store(StoreCommand::OpenRecent(recent)));
-    harness.run();
+    harness.command(Command::Store(StoreCommand::OpenRecent(recent)));
     harness.get_by_label("Open Database Server");
     connect(&mut harness, "", PASSWORD);
     assert!(harness.state().service().is_some_and(|s| s.mode_word() == "server"));
