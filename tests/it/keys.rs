@@ -47,11 +47,7 @@ fn an_export_never_writes_through_a_planted_file_or_link() {
     env.ok(&["key", "export", readable.to_str().unwrap()]);
     assert_eq!(fs::read_to_string(env.path("open.key.tmp")).unwrap(), "", "the key went into a planted file");
     assert_eq!(mode(&readable), 0o600);
-    let leftovers: Vec<_> = fs::read_dir(env.dir.path())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".mailmfa-key-"))
-        .collect();
+    let leftovers = env.leftovers(".mailmfa-key-");
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -78,11 +74,7 @@ fn the_command_line_never_replaces_an_existing_file() {
         assert!(!refused.stderr.contains("panicked"), "{}", refused.stderr);
         assert_eq!(fs::read_to_string(&precious).unwrap(), "the only copy", "{args:?}");
     }
-    let leftovers: Vec<_> = fs::read_dir(env.dir.path())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".mailmfa-"))
-        .collect();
+    let leftovers = env.leftovers(".mailmfa-");
     assert!(leftovers.is_empty(), "temporary files were left behind: {leftovers:?}");
     let audit = env.ok(&["audit", "--json"]).json();
     let outcomes: Vec<(&str, &str)> = audit

@@ -15,6 +15,16 @@ use crate::on_each_backend;
 use mailmfa::domain::totp::{code_at_step, step_of};
 use serde_json::{Value, json};
 
+/// A store with alice challenged at every login, made a shared one if `shared`.
+fn alice_challenged_always(shared: bool) -> TestEnv {
+    let env = TestEnv::new();
+    alice_with_mode(&env, "always");
+    if shared {
+        env.ok(&["store", "mode", "shared"]);
+    }
+    env
+}
+
 /// Enrols alice from `ip` through the binary and returns her secret.
 fn enrol(env: &TestEnv, ip: &str) -> Vec<u8> {
     enrol_with_codes(env, ip).0
@@ -82,11 +92,7 @@ fn enrol_verify_and_new_ip_from_the_command_line() {
 /// database server): exactly one is let in, 20 times over, and the others get a wrong-code answer.
 fn processes_racing_one_recovery_code_exactly_one_is_accepted() {
     for &shared in common::sharing_modes() {
-        let env = TestEnv::new();
-        alice_with_mode(&env, "always");
-        if shared {
-            env.ok(&["store", "mode", "shared"]);
-        }
+        let env = alice_challenged_always(shared);
         let (_, mut codes) = enrol_with_codes(&env, "203.0.113.7");
         for round in 0..20 {
             if codes.is_empty() {
@@ -124,11 +130,7 @@ fn race(env: &TestEnv, shared: bool, code: &str, racers: usize) -> Vec<Run> {
 
 fn processes_racing_one_code_exactly_one_is_accepted() {
     for &shared in common::sharing_modes() {
-        let env = TestEnv::new();
-        alice_with_mode(&env, "always");
-        if shared {
-            env.ok(&["store", "mode", "shared"]);
-        }
+        let env = alice_challenged_always(shared);
         let secret = enrol(&env, "203.0.113.7");
         // The next step's code is inside the ±1 window and not used yet: all racers hold it.
         let next = code_at_step(&secret, step_of(now()) + 1);

@@ -3,6 +3,8 @@
 //! the small pieces of a login — the secret of an enrolment URI, the code an app shows now, the
 //! code in a message.
 
+use std::time::{Duration, Instant};
+
 use mailmfa::clock::{Clock, SystemClock};
 use mailmfa::delivery::DeliveryError;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
@@ -132,6 +134,18 @@ pub fn six_digits(text: &str) -> String {
 pub fn strings(array: &Value) -> Vec<String> {
     let items = array.as_array().unwrap_or_else(|| panic!("not an array: {array}"));
     items.iter().map(|item| item.as_str().unwrap().to_owned()).collect()
+}
+
+/// Sends through `send` to a server that takes the connection and never answers, with a timeout of
+/// half a second: the send gives up within five seconds with a timeout error that names none of
+/// `secrets` and says how long it waited.
+pub fn assert_gives_up_after_half_a_second(send: impl FnOnce() -> Result<(), DeliveryError>, secrets: &[&str]) {
+    let started = Instant::now();
+    let err = send().expect_err("no answer, no success");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let text = assert_discreet(&err, secrets);
+    assert!(matches!(err, DeliveryError::Timeout { .. }), "{err:?}");
+    assert!(text.contains("did not answer within 0.5 s"), "{text}");
 }
 
 /// Checks that a delivery error is one line that names none of `secrets` (the message, the code,

@@ -212,6 +212,14 @@ impl TestEnv {
         }
     }
 
+    /// The names of the files in the test's folder that start with `prefix`: temporary files
+    /// left behind.
+    pub fn leftovers(&self, prefix: &str) -> Vec<String> {
+        let entries = std::fs::read_dir(self.dir.path()).expect("read the test folder");
+        let names = entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned());
+        names.filter(|name| name.starts_with(prefix)).collect()
+    }
+
     /// A plain SQLite connection to the store file, below mailmfa, that waits up to ten seconds
     /// for a lock.
     pub fn sqlite(&self) -> rusqlite::Connection {

@@ -149,88 +149,29 @@ pub fn decode_b64(s: &str) -> String {
     String::from_utf8_lossy(&B64.decode(s.trim()).unwrap_or_default()).into_owned()
 }
 
+/// Serves one SMTP session on `stream` as `opts` says, recording each message it accepts in `store`.
 pub fn session(
     stream: TcpStream,
     opts: &Opts,
     tls: &Arc<rustls::ServerConfig>,
     store: &Mutex<Vec<Received>>,
 ) -> io::Result<()> {
-    let mut conn = if opts.mode == Mode::ImplicitTls {
-        let server = rustls::ServerConnection::new(Arc::clone(tls)).map_err(io::Error::other)?;
-        Conn::Tls(Box::new(rustls::StreamOwned::new(server, stream)))
-    } else {
-        Conn::Plain(stream)
-    };
+    let mut conn =
+        if opts.mode == Mode::ImplicitTls { start_tls(Conn::Plain(stream), tls)? } else { Conn::Plain(stream) };
     let mut current = Received { tls: opts.mode == Mode::ImplicitTls, ..Received::default() };
     reply(&mut conn, "220 test.local ESMTP ready")?;
     loop {
         let line = read_line(&mut conn)?;
         let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         match verb.to_ascii_uppercase().as_str() {
-            "EHLO" | "HELO" => {
-                let mut caps = vec!["test.local greets you".to_owned()];
-                if opts.mode == Mode::StartTls && !current.tls {
-                    caps.push("STARTTLS".to_owned());
-                }
-                if opts.auth.is_some() {
-                    caps.push("AUTH PLAIN LOGIN".to_owned());
-                }
-                caps.push("8BITMIME".to_owned());
-                caps.push("SIZE 1000000".to_owned());
-                let last = caps.len() - 1;
-                for (i, cap) in caps.iter().enumerate() {
-                    let sep = if i == last { ' ' } else { '-' };
-                    reply(&mut conn, &format!("250{sep}{cap}"))?;
-                }
-            }
+            "EHLO" | "HELO" => ehlo(&mut conn, opts, current.tls)?,
             "STARTTLS" if opts.mode == Mode::StartTls && !current.tls => {
                 reply(&mut conn, "220 2.0.0 go ahead")?;
-                conn = match conn {
-                    Conn::Plain(tcp) => {
-                        let server = rustls::ServerConnection::new(Arc::clone(tls)).map_err(io::Error::other)?;
-                        Conn::Tls(Box::new(rustls::StreamOwned::new(server, tcp)))
-                    }
-                    other => other,
-                };
+                conn = start_tls(conn, tls)?;
                 current.tls = true;
                 current.auth_user = None;
             }
-            "AUTH" if opts.auth.is_some() => {
-                let (mech, initial) = arg.split_once(' ').unwrap_or((arg, ""));
-                let (user, pass) = match mech.to_ascii_uppercase().as_str() {
-                    "PLAIN" => {
-                        let initial = if initial.is_empty() {
-                            reply(&mut conn, "334 ")?;
-                            read_line(&mut conn)?
-                        } else {
-                            initial.to_owned()
-                        };
-                        let decoded = decode_b64(&initial);
-                        let mut parts = decoded.split('\0').skip(1);
-                        (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned())
-                    }
-                    "LOGIN" => {
-                        let user = if initial.is_empty() {
-                            reply(&mut conn, "334 VXNlcm5hbWU6")?;
-                            decode_b64(&read_line(&mut conn)?)
-                        } else {
-                            decode_b64(initial)
-                        };
-                        reply(&mut conn, "334 UGFzc3dvcmQ6")?;
-                        (user, decode_b64(&read_line(&mut conn)?))
-                    }
-                    _ => {
-                        reply(&mut conn, "504 5.5.4 mechanism not supported")?;
-                        continue;
-                    }
-                };
-                if opts.auth.as_ref() == Some(&(user.clone(), pass)) {
-                    current.auth_user = Some(user);
-                    reply(&mut conn, "235 2.7.0 authenticated")?;
-                } else {
-                    reply(&mut conn, "535 5.7.8 authentication credentials invalid")?;
-                }
-            }
+            "AUTH" if opts.auth.is_some() => auth(&mut conn, opts, arg, &mut current)?,
             "MAIL" => {
                 if opts.auth.is_some() && current.auth_user.is_none() {
                     reply(&mut conn, "530 5.7.0 authentication required")?;
@@ -250,30 +191,7 @@ pub fn session(
                     reply(&mut conn, "250 2.1.5 recipient ok")?;
                 }
             }
-            "DATA" => {
-                if current.rcpt_to.is_empty() {
-                    reply(&mut conn, "503 5.5.1 no valid recipients")?;
-                    continue;
-                }
-                reply(&mut conn, "354 end data with <CR><LF>.<CR><LF>")?;
-                let mut data = String::new();
-                loop {
-                    let line = read_line(&mut conn)?;
-                    if line == "." {
-                        break;
-                    }
-                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
-                    data.push_str("\r\n");
-                }
-                if opts.reject_echoing_body {
-                    let quoted = data.trim_end().lines().last().unwrap_or("").to_owned();
-                    reply(&mut conn, &format!("554 5.7.1 content rejected: {quoted}"))?;
-                    continue;
-                }
-                current.data = data;
-                store.lock().expect("lock").push(current.clone());
-                reply(&mut conn, "250 2.0.0 queued")?;
-            }
+            "DATA" => data(&mut conn, opts, &mut current, store)?,
             "RSET" => {
                 current.mail_from.clear();
                 current.rcpt_to.clear();
@@ -287,6 +205,97 @@ pub fn session(
             _ => reply(&mut conn, "502 5.5.2 command not implemented")?,
         }
     }
+}
+
+/// Wraps a plain connection in TLS (STARTTLS, or implicit TLS from the first byte).
+fn start_tls(conn: Conn, tls: &Arc<rustls::ServerConfig>) -> io::Result<Conn> {
+    Ok(match conn {
+        Conn::Plain(tcp) => {
+            let server = rustls::ServerConnection::new(Arc::clone(tls)).map_err(io::Error::other)?;
+            Conn::Tls(Box::new(rustls::StreamOwned::new(server, tcp)))
+        }
+        other => other,
+    })
+}
+
+/// Answers EHLO with the extensions on offer: STARTTLS until the session is encrypted, AUTH when
+/// a login is required.
+fn ehlo(conn: &mut Conn, opts: &Opts, encrypted: bool) -> io::Result<()> {
+    let mut caps = vec!["test.local greets you".to_owned()];
+    if opts.mode == Mode::StartTls && !encrypted {
+        caps.push("STARTTLS".to_owned());
+    }
+    if opts.auth.is_some() {
+        caps.push("AUTH PLAIN LOGIN".to_owned());
+    }
+    caps.push("8BITMIME".to_owned());
+    caps.push("SIZE 1000000".to_owned());
+    let last = caps.len() - 1;
+    for (i, cap) in caps.iter().enumerate() {
+        let sep = if i == last { ' ' } else { '-' };
+        reply(conn, &format!("250{sep}{cap}"))?;
+    }
+    Ok(())
+}
+
+/// AUTH PLAIN or LOGIN, with or without an initial response: the session's user if the login is
+/// the one `opts` accepts.
+fn auth(conn: &mut Conn, opts: &Opts, arg: &str, current: &mut Received) -> io::Result<()> {
+    let (mech, initial) = arg.split_once(' ').unwrap_or((arg, ""));
+    let (user, pass) = match mech.to_ascii_uppercase().as_str() {
+        "PLAIN" => {
+            let initial = if initial.is_empty() {
+                reply(conn, "334 ")?;
+                read_line(conn)?
+            } else {
+                initial.to_owned()
+            };
+            let decoded = decode_b64(&initial);
+            let mut parts = decoded.split('\0').skip(1);
+            (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned())
+        }
+        "LOGIN" => {
+            let user = if initial.is_empty() {
+                reply(conn, "334 VXNlcm5hbWU6")?;
+                decode_b64(&read_line(conn)?)
+            } else {
+                decode_b64(initial)
+            };
+            reply(conn, "334 UGFzc3dvcmQ6")?;
+            (user, decode_b64(&read_line(conn)?))
+        }
+        _ => return reply(conn, "504 5.5.4 mechanism not supported"),
+    };
+    if opts.auth.as_ref() == Some(&(user.clone(), pass)) {
+        current.auth_user = Some(user);
+        reply(conn, "235 2.7.0 authenticated")
+    } else {
+        reply(conn, "535 5.7.8 authentication credentials invalid")
+    }
+}
+
+/// DATA: reads the message up to the lone dot and records it, unless `opts` rejects it.
+fn data(conn: &mut Conn, opts: &Opts, current: &mut Received, store: &Mutex<Vec<Received>>) -> io::Result<()> {
+    if current.rcpt_to.is_empty() {
+        return reply(conn, "503 5.5.1 no valid recipients");
+    }
+    reply(conn, "354 end data with <CR><LF>.<CR><LF>")?;
+    let mut data = String::new();
+    loop {
+        let line = read_line(conn)?;
+        if line == "." {
+            break;
+        }
+        data.push_str(line.strip_prefix('.').unwrap_or(&line));
+        data.push_str("\r\n");
+    }
+    if opts.reject_echoing_body {
+        let quoted = data.trim_end().lines().last().unwrap_or("").to_owned();
+        return reply(conn, &format!("554 5.7.1 content rejected: {quoted}"));
+    }
+    current.data = data;
+    store.lock().expect("lock").push(current.clone());
+    reply(conn, "250 2.0.0 queued")
 }
 
 /// Headers and decoded body of a received message.
