@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: a temporary store and key folder, and the real
-//! `mailmfa` binary run against them.
+//! `mailmfa` binary run against them; the stores the tests start from are in [`fixtures`], the
+//! servers they talk to (SMTP, HTTP, PostgreSQL, `mailmfa serve`, Chromium, Roundcube) in the
+//! other modules.
 #![allow(dead_code)]
 
 pub mod browser;

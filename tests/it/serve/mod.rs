@@ -1,8 +1,8 @@
 //! `mailmfa serve` as a webmail meets it: the real server on 127.0.0.1 and a real HTTP client.
 //! Every endpoint and status of DESIGN.md §8, API keys and source ranges, request limits, HTTPS,
 //! and the race guarantees of §4 over HTTP — within one server's batches, between two servers, and
-//! between a server and the command line.
-//! Here: the site the tests call ([`Site`]) and its requests.
+//! between a server and the command line. Here: the site the tests call ([`Site`]) and its
+//! requests.
 
 mod api;
 mod load;
