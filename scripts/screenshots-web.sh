@@ -2,7 +2,7 @@
 # Screenshots of what a mail user sees, from a real run: `mailmfa serve` on a temporary store,
 # Dovecot and Roundcube with the plugin from integrations/roundcube/mailmfa, and headless Chromium,
 # all on 127.0.0.1 and stopped afterwards. The ignored tests `screenshots_of_the_hosted_pages`
-# (tests/signin.rs) and `screenshots_of_the_sign_in_pages` (tests/roundcube.rs) drive the
+# (tests/it/signin.rs) and `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) drive the
 # browser; this script runs them and writes into assets/screenshots/:
 #
 #   signin-enrol.png, signin-code.png                                     (1280 px wide)
@@ -23,5 +23,5 @@ mkdir -p "$OUT"
 
 export NO_PROXY="127.0.0.1,localhost,::1${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
-MAILMFA_SCREENSHOT_DIR="$OUT" cargo test --no-default-features --test signin --test roundcube \
+MAILMFA_SCREENSHOT_DIR="$OUT" cargo test --no-default-features --test it \
     screenshots_of_the -- --ignored --nocapture

@@ -1,0 +1,433 @@
+//! A real webmail for the plugin's tests, on 127.0.0.1: Dovecot as an IMAP server with
+//! passwd-file users, and Roundcube (Debian's `roundcube-core`) served by `php -S` with a
+//! configuration the test writes, the mailmfa plugin from this checkout enabled. Every server
+//! runs on a free port and is stopped when the [`Webmail`] is dropped, also when a test fails.
+//!
+//! Each [`Webmail`] serves Roundcube from a document root in its own temporary folder: symlinks
+//! to Debian's Roundcube, and a `plugins/` folder where `mailmfa` is this checkout's plugin.
+//! `INSTALL_PATH` points Roundcube there (its plugins folder is derived from it); nothing outside
+//! the temporary folder is written.
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::TcpStream;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::browser::{PATIENCE, free_port, require_program};
+
+/// Debian's Roundcube tree, which each test's document root links to.
+pub const ROUNDCUBE_ROOT: &str = "/var/lib/roundcube";
+/// The packages these tests need, for the failure that names what is missing.
+pub const PACKAGES: &str = "php-cli php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd";
+
+/// The plugin folder of this checkout.
+pub fn plugin_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/roundcube/mailmfa")
+}
+
+/// A mailbox Dovecot knows, with its IMAP password.
+#[derive(Debug, Clone)]
+pub struct MailUser {
+    pub address: String,
+    pub password: String,
+}
+
+impl MailUser {
+    pub fn new(address: &str, password: &str) -> Self {
+        Self { address: address.to_owned(), password: password.to_owned() }
+    }
+}
+
+/// How the plugin is configured (`config.inc.php`, rewritten on [`Webmail::configure`]).
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    /// `mailmfa_url`.
+    pub url: String,
+    /// `mailmfa_key`.
+    pub key: String,
+    /// `mailmfa_fail_open`.
+    pub fail_open: bool,
+}
+
+/// Dovecot and Roundcube with the plugin.
+pub struct Webmail {
+    /// Roundcube's address, `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Dovecot's IMAP port.
+    pub imap_port: u16,
+    // Dropped in this order, after the logs were shown if the test failed.
+    php: Running,
+    dovecot: Running,
+    dir: tempfile::TempDir,
+}
+
+/// A server the test started; stopped when dropped, also when a test fails half-way.
+struct Running {
+    child: Child,
+    /// The server leads a process group of its own (stopped as a whole).
+    group: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.group {
+            stop_group(&mut self.child);
+        } else {
+            stop(&mut self.child);
+        }
+    }
+}
+
+impl Webmail {
+    /// Starts Dovecot with `users` and Roundcube with the plugin configured as `plugin`.
+    pub fn start(users: &[MailUser], plugin: &PluginConfig) -> Self {
+        let php = require_program("php", PACKAGES);
+        require_program("dovecot", PACKAGES);
+        for (path, package) in [
+            ("/usr/share/roundcube/index.php", "roundcube-core"),
+            ("/usr/share/roundcube/SQL/sqlite.initial.sql", "roundcube-sqlite3"),
+            ("/etc/roundcube/defaults.inc.php", "roundcube-core"),
+        ] {
+            assert!(Path::new(path).is_file(), "{path} is missing: install it with `apt-get install {package}`");
+        }
+        for (extension, package) in [("pdo_sqlite", "php-sqlite3"), ("curl", "php-curl"), ("mbstring", "php-mbstring")]
+        {
+            assert!(php_has(&php, extension), "PHP lacks {extension}: install it with `apt-get install {package}`");
+        }
+        let plugin_config = plugin_dir().join("config.inc.php");
+        assert!(
+            !plugin_config.exists(),
+            "{} exists: it would override the configuration these tests write; move it away",
+            plugin_config.display()
+        );
+
+        let dir = tempfile::tempdir().expect("webmail folder");
+        // Dovecot's mail processes run as its own user: they must be able to reach the mail.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mail_owner = mail_owner(dir.path());
+        let imap_port = free_port();
+        let dovecot = start_dovecot(dir.path(), imap_port, users, mail_owner);
+
+        let config = dir.path().join("rc");
+        for sub in ["", "logs", "temp"] {
+            std::fs::create_dir_all(config.join(sub)).expect("roundcube folders");
+        }
+        std::fs::copy("/etc/roundcube/defaults.inc.php", config.join("defaults.inc.php")).expect("defaults.inc.php");
+        let schema = Command::new(&php)
+            .args([
+                "-r",
+                "$db = new PDO('sqlite:' . $argv[1]); exit($db->exec(file_get_contents($argv[2])) === false ? 1 : 0);",
+            ])
+            .arg(config.join("rc.db"))
+            .arg("/usr/share/roundcube/SQL/sqlite.initial.sql")
+            .status()
+            .expect("run php");
+        assert!(schema.success(), "the Roundcube database schema did not load");
+
+        let root = document_root(&config);
+        let port = free_port();
+        let mut webmail = Webmail {
+            base: format!("http://127.0.0.1:{port}"),
+            imap_port,
+            php: Running {
+                child: Command::new(&php)
+                    .args(["-S", &format!("127.0.0.1:{port}"), "-t"])
+                    .arg(&root)
+                    .arg("-d")
+                    .arg(format!("auto_prepend_file={}", install_path(&config, &root).display()))
+                    // A rewritten configuration must apply at the next request, not seconds later.
+                    .args(["-d", "opcache.enable=0"])
+                    .env("ROUNDCUBE_CONFIG_DIR", &config)
+                    // Workers serve a page's assets side by side; their own process group lets the
+                    // drop stop them all.
+                    .env("PHP_CLI_SERVER_WORKERS", "4")
+                    .process_group(0)
+                    .current_dir(dir.path())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(dir.path().join("php.log")).expect("php.log"))
+                    .spawn()
+                    .expect("start php -S"),
+                group: true,
+            },
+            dovecot,
+            dir,
+        };
+        webmail.configure(plugin);
+        webmail.wait_until_serving();
+        webmail
+    }
+
+    /// Writes Roundcube's configuration with the plugin's `plugin` settings; Roundcube reads it
+    /// on every request, so it applies from the next one.
+    pub fn configure(&self, plugin: &PluginConfig) {
+        let dir = self.dir.path().join("rc");
+        let mut php = String::from("<?php\n$config = [];\n");
+        let mut set = |name: &str, value: String| writeln!(php, "$config['{name}'] = {value};").expect("write");
+        set("db_dsnw", quoted(&format!("sqlite:///{}?mode=0646", dir.join("rc.db").display())));
+        set("imap_host", quoted(&format!("127.0.0.1:{}", self.imap_port)));
+        set("smtp_host", quoted(""));
+        set("des_key", quoted("mailmfa-test-des-key-24c"));
+        set("plugins", "['mailmfa']".to_owned());
+        set("log_dir", quoted(&format!("{}/", dir.join("logs").display())));
+        set("temp_dir", quoted(&format!("{}/", dir.join("temp").display())));
+        set("skin", quoted("elastic"));
+        set("enable_installer", "false".to_owned());
+        set("support_url", quoted(""));
+        set("mailmfa_url", quoted(&plugin.url));
+        set("mailmfa_key", quoted(&plugin.key));
+        set("mailmfa_fail_open", plugin.fail_open.to_string());
+        set("mailmfa_timeout", "3".to_owned());
+        let file = dir.join("config.inc.php");
+        std::fs::write(&file, php).expect("write config.inc.php");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod config.inc.php");
+    }
+
+    /// The URL of `query` (e.g. `?_task=mail`).
+    pub fn url(&self, query: &str) -> String {
+        format!("{}/{query}", self.base)
+    }
+
+    /// Puts a message into `user`'s inbox through Dovecot (`doveadm save`), which indexes it at
+    /// once, so the first IMAP sessions of a login do not race to discover it.
+    pub fn deliver(&self, user: &MailUser, subject: &str, body: &str) {
+        let message = format!(
+            "From: Bob Example <bob@example.test>\r\nTo: {}\r\nSubject: {subject}\r\n\
+             Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{}.{}@example.test>\r\n\r\n{body}\r\n",
+            user.address,
+            std::process::id(),
+            self.imap_port,
+        );
+        let mut save = Command::new(require_program("doveadm", PACKAGES))
+            .arg("-c")
+            .arg(self.dir.path().join("dovecot.conf"))
+            .args(["save", "-u", &user.address, "-m", "INBOX"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run doveadm save");
+        save.stdin.take().expect("stdin").write_all(message.as_bytes()).expect("write the message");
+        assert!(save.wait().is_ok_and(|s| s.success()), "doveadm save failed");
+    }
+
+    /// Roundcube's error log (where the plugin reports an unreachable service).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("rc/logs/errors.log")).unwrap_or_default()
+    }
+
+    /// What `php -S` printed (requests, PHP warnings).
+    pub fn php_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("php.log")).unwrap_or_default()
+    }
+
+    /// Waits until Roundcube serves its login page, then checks that the plugin's assets are
+    /// served from this checkout.
+    fn wait_until_serving(&mut self) {
+        let agent = super::serve::agent();
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let status = agent.get(self.url("")).call().map(|r| r.status().as_u16()).unwrap_or(0);
+            if status == 200 {
+                let css =
+                    agent.get(self.url("plugins/mailmfa/skins/elastic/mailmfa.css")).call().expect("GET mailmfa.css");
+                assert_eq!(css.status().as_u16(), 200, "the plugin's stylesheet is not served: {}", self.php_log());
+                let served = css.into_body().read_to_string().expect("read mailmfa.css");
+                let ours =
+                    std::fs::read_to_string(plugin_dir().join("skins/elastic/mailmfa.css")).expect("mailmfa.css");
+                assert!(served == ours, "the stylesheet served is not this checkout's");
+                return;
+            }
+            if let Ok(Some(exit)) = self.php.child.try_wait() {
+                panic!("php -S exited ({exit}): {}", self.php_log());
+            }
+            assert!(Instant::now() < deadline, "Roundcube did not answer (last status {status}): {}", self.php_log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Webmail {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+            eprintln!("--- Roundcube errors.log ---\n{}", read("rc/logs/errors.log"));
+            eprintln!("--- php -S (last lines) ---\n{}", tail(&read("php.log"), 40));
+            eprintln!("--- dovecot.log (last lines) ---\n{}", tail(&read("dovecot.log"), 20));
+        }
+    }
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Whether PHP has the extension.
+fn php_has(php: &Path, extension: &str) -> bool {
+    Command::new(php)
+        .args(["-r", &format!("exit(extension_loaded('{extension}') ? 0 : 1);")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A document root in `config`: a symlink to each entry of Debian's Roundcube, except `plugins/`,
+/// a folder of symlinks to Debian's plugins and `mailmfa` to this checkout's plugin.
+fn document_root(config: &Path) -> PathBuf {
+    let root = config.join("root");
+    let plugins = root.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("document root");
+    let link_entries = |from: &Path, to: &Path, except: &str| {
+        for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+            let entry = entry.expect("dir entry");
+            if entry.file_name() != except {
+                std::os::unix::fs::symlink(entry.path(), to.join(entry.file_name()))
+                    .expect("link into the document root");
+            }
+        }
+    };
+    link_entries(Path::new(ROUNDCUBE_ROOT), &root, "plugins");
+    link_entries(&Path::new(ROUNDCUBE_ROOT).join("plugins"), &plugins, "mailmfa");
+    std::os::unix::fs::symlink(plugin_dir(), plugins.join("mailmfa")).expect("link the plugin");
+    root
+}
+
+/// A file PHP runs before each request (`auto_prepend_file`) that makes `root` Roundcube's
+/// `INSTALL_PATH`, which Debian's `index.php` only sets when it is not set yet.
+fn install_path(config: &Path, root: &Path) -> PathBuf {
+    let file = config.join("install_path.php");
+    let php = format!("<?php\ndefine('INSTALL_PATH', {});\n", quoted(&format!("{}/", root.display())));
+    std::fs::write(&file, php).expect("write install_path.php");
+    file
+}
+
+/// The user Dovecot delivers mail as: its own `dovecot` user when the tests run as root (Dovecot
+/// refuses root), else whoever runs the tests.
+fn mail_owner(dir: &Path) -> (u32, u32) {
+    let me = std::fs::metadata(dir).expect("stat");
+    if me.uid() != 0 {
+        return (me.uid(), me.gid());
+    }
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id").args([flag, "dovecot"]).output().expect("run id");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no `dovecot` user: install it with `apt-get install dovecot-imapd`"))
+    };
+    (id("-u"), id("-g"))
+}
+
+/// Starts Dovecot in the foreground on `port`, with a passwd-file of `users` and their Maildirs.
+fn start_dovecot(dir: &Path, port: u16, users: &[MailUser], owner: (u32, u32)) -> Running {
+    let passwd: String = users.iter().map(|u| format!("{}:{{PLAIN}}{}::::::\n", u.address, u.password)).collect();
+    std::fs::write(dir.join("users"), passwd).expect("write users");
+    for user in users {
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(maildir(dir, &user.address).join(sub)).expect("maildir");
+        }
+        chown_tree(&dir.join("mail").join(&user.address), owner);
+    }
+    let (uid, gid) = owner;
+    let running_as_root = std::fs::metadata(dir).map(|m| m.uid() == 0).unwrap_or(false);
+    let as_me = if running_as_root {
+        String::new()
+    } else {
+        let name = |flag: &str| {
+            let out = Command::new("id").arg(flag).output().expect("run id");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let (user, group) = (name("-un"), name("-gn"));
+        format!(
+            "default_login_user = {user}\ndefault_internal_user = {user}\ndefault_internal_group = {group}\n\
+             service anvil {{\n  chroot =\n}}\nservice imap-login {{\n  chroot =\n}}\n"
+        )
+    };
+    let d = dir.display();
+    let conf = format!(
+        "base_dir = {d}/run\nstate_dir = {d}/state\ninstance_name = mailmfa-test-{port}\nlog_path = {d}/dovecot.log\n\
+         listen = 127.0.0.1\nprotocols = imap\nssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+         first_valid_uid = {first}\nmail_location = maildir:~/Maildir\n{as_me}\
+         service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
+         inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+         passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
+         userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/mail/%u\n}}\n",
+        first = uid.min(100),
+    );
+    std::fs::write(dir.join("dovecot.conf"), conf).expect("write dovecot.conf");
+    let mut dovecot = Running {
+        child: Command::new("dovecot")
+            .args(["-F", "-c"])
+            .arg(dir.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("dovecot.err")).expect("dovecot.err"))
+            .spawn()
+            .expect("start dovecot"),
+        group: false,
+    };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let greeting = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|stream| {
+            stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+            let mut line = String::new();
+            BufReader::new(stream).read_line(&mut line).ok()?;
+            Some(line)
+        });
+        if greeting.is_some_and(|line| line.starts_with("* OK")) {
+            return dovecot;
+        }
+        if let Ok(Some(status)) = dovecot.child.try_wait() {
+            let err = std::fs::read_to_string(dir.join("dovecot.err")).unwrap_or_default();
+            let log = std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default();
+            panic!("dovecot exited ({status}): {err}{log}");
+        }
+        assert!(Instant::now() < deadline, "dovecot did not greet on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stops a server the way its service manager would (SIGTERM, so Dovecot's master takes its
+/// children along), and kills it if it does not end soon.
+fn stop(child: &mut Child) {
+    drop(Command::new("kill").args(["-TERM", &child.id().to_string()]).status());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(child.kill());
+    drop(child.wait());
+}
+
+/// Stops a server that leads its own process group, and every process of the group.
+fn stop_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    drop(Command::new("kill").args(["-TERM", "--", &group]).status());
+    drop(child.wait());
+    drop(Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status());
+}
+
+fn maildir(dir: &Path, address: &str) -> PathBuf {
+    dir.join("mail").join(address).join("Maildir")
+}
+
+fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).expect("read dir") {
+            chown_tree(&entry.expect("dir entry").path(), (uid, gid));
+        }
+    }
+}
+
+/// A PHP single-quoted string.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
