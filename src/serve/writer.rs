@@ -16,7 +16,7 @@ pub const MAX_BATCH: usize = 512;
 
 enum Job {
     Api(ApiJob),
-    Delivered(SentCode, oneshot::Sender<ServiceResult<()>>),
+    Delivered(Box<SentCode>, oneshot::Sender<ServiceResult<()>>),
     Refusals(Vec<HttpRefusals>),
 }
 
@@ -64,7 +64,7 @@ impl Writer {
     /// Records how a delivery went (voiding the code if it failed).
     pub async fn delivered(&self, sent: SentCode) -> ServiceResult<()> {
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send(Job::Delivered(sent, reply)).await.is_err() {
+        if self.jobs.send(Job::Delivered(Box::new(sent), reply)).await.is_err() {
             return Err(stopped());
         }
         answer.await.unwrap_or_else(|_| Err(stopped()))
@@ -80,7 +80,7 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 Job::Api(call) => calls.push(call),
                 Job::Delivered(sent, reply) => {
                     // A receiver that went away (the client hung up) needs no answer.
-                    drop(reply.send(service.finish_delivery(sent)));
+                    drop(reply.send(service.finish_delivery(*sent)));
                 }
                 // A trace that cannot be written is not worth failing anything for.
                 Job::Refusals(refusals) => drop(service.record_http_refusals(&refusals)),

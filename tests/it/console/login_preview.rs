@@ -101,8 +101,8 @@ fn login_preview_sends_the_code_in_the_background_and_shows_a_failure() {
     harness.get_by_label_contains("The code could not be sent, so the login cannot continue");
     assert!(harness.query_by_label("Verify code").is_none(), "the login fails closed");
     let audit = console.service().audit(Some(&alice), 10).unwrap();
-    let failed = audit.iter().find(|e| e.action == "login.send_code").expect("the failed delivery is audited");
-    assert_eq!(failed.outcome, "failed");
+    let failed = audit.iter().find(|e| e.entry.action == "login.send_code").expect("the failed delivery is audited");
+    assert_eq!(failed.entry.outcome.to_string(), "failed");
     assert_eq!(harness.state().running_jobs(), 0);
 }
 

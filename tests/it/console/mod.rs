@@ -21,7 +21,7 @@ use mailmfa::domain::{
     BeginAnswer, ChallengeMode, Configurer, LoginIp, MailboxAddress, MailboxChallenge, VerifyAnswer, totp,
 };
 use mailmfa::service::{MailboxChanges, Service};
-use mailmfa::ui::{Command, ConsoleApp};
+use mailmfa::ui::{ConsoleApp, Intent};
 
 /// 2026-11-29 00:00:00 UTC, on a step boundary.
 const NOW: i64 = 1_795_910_400;
@@ -68,7 +68,7 @@ trait Steps {
     /// Clicks into the text field labelled `field`, selects all it holds and types `text` over it.
     fn replace_text(&mut self, field: &str, text: &str);
     /// Hands the console `command`, as a native file dialog does.
-    fn command(&mut self, command: Command);
+    fn command(&mut self, command: Intent);
 }
 
 impl Steps for Harness<'static, ConsoleApp> {
@@ -103,7 +103,7 @@ impl Steps for Harness<'static, ConsoleApp> {
         self.type_text(field, text);
     }
 
-    fn command(&mut self, command: Command) {
+    fn command(&mut self, command: Intent) {
         self.state_mut().push(command);
         self.run();
     }

@@ -5,7 +5,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mailmfa::domain::Provider;
 use mailmfa::service::{Service, ServiceError};
-use mailmfa::ui::{Command, StoreCommand};
+use mailmfa::ui::{Intent, StoreIntent};
 
 #[test]
 fn a_disabled_provider_is_stored_and_no_longer_offered_in_properties() {
@@ -45,7 +45,7 @@ fn settings_are_checked_before_they_are_saved() {
 /// shown once that the login service accepts; Remove asks, then the key stops working.
 #[test]
 fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
-    use mailmfa::service::{ApiRequest, Caller};
+    use mailmfa::service::{BeginRequest, Caller};
     let console = Console::new();
     let mut harness = console.harness();
     harness.click_role(Role::TreeItem, "API Clients");
@@ -68,13 +68,13 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     assert_eq!((listed[0].name.as_str(), listed[0].allow.clone()), ("roundcube", vec!["127.0.0.0/8".to_owned()]));
 
     let begin = |service: &Service| {
-        let caller = Caller { key: Some(key.clone()), source: "127.0.0.1".parse().unwrap() };
-        let request = ApiRequest::Begin {
+        let caller = Caller::new(Some(key.clone()), "127.0.0.1".parse().unwrap());
+        let request = BeginRequest {
             address: "alice@example.com".to_owned(),
             ip: "192.0.2.1".to_owned(),
-            device_token: None,
+            ..BeginRequest::default()
         };
-        service.api_batch(vec![(caller, request)]).pop().unwrap().result
+        service.api_call(caller, request).result
     };
     begin(&console.service()).expect("the login service takes the key the console showed");
 
@@ -86,7 +86,7 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     assert_eq!(harness.state().listed_clients(), 0);
     let refused = begin(&console.service()).expect_err("a removed client's key still works");
     assert!(matches!(refused, ServiceError::BadApiKey), "{refused:?}");
-    let actions: Vec<String> = console.service().audit(None, 10).unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = console.service().audit(None, 10).unwrap().into_iter().map(|e| e.entry.action).collect();
     assert!(actions.contains(&"client.add".to_owned()) && actions.contains(&"client.remove".to_owned()), "{actions:?}");
 }
 
@@ -109,7 +109,7 @@ fn the_reports_node_shows_and_exports_the_coverage_report() {
     assert_eq!(harness.state().shown_coverage().unwrap().total.mailboxes, 5, "F5 made the report again");
 
     let file = console.env.path("coverage.csv");
-    harness.command(Command::Store(StoreCommand::ExportCoverageTo(file.clone())));
+    harness.command(Intent::Store(StoreIntent::ExportCoverageTo(file.clone())));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), service.coverage(None).unwrap().to_csv());
     assert!(harness.state().message().is_some_and(|(text, error)| !error && text.contains("coverage.csv")));
 }

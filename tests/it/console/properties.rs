@@ -32,7 +32,7 @@ fn properties_ok_saves_challenge_mode_and_provider() {
     assert_eq!(record.alt_email, Some("alice.private@elsewhere.example".parse::<EmailAddress>().unwrap()));
     assert!(harness.query_by_label("Alternate address").is_none(), "OK closes the window");
     let audit = console.service().audit(Some(&address("alice@example.com")), 10).unwrap();
-    assert!(audit.iter().any(|e| e.action == "mailbox.set" && e.outcome == "ok"));
+    assert!(audit.iter().any(|e| e.entry.action == "mailbox.set" && e.entry.outcome.to_string() == "ok"));
 }
 
 #[test]
@@ -73,7 +73,8 @@ fn reset_two_factor_code_asks_first_then_clears_the_secret_and_audits() {
 
     assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::None);
     let audit = service.audit(Some(&alice), 10).unwrap();
-    assert_eq!(audit.first().map(|e| (e.action.as_str(), e.outcome.as_str())), Some(("mailbox.reset_code", "ok")));
+    let first = audit.first().map(|e| (e.entry.action.clone(), e.entry.outcome.to_string()));
+    assert_eq!(first, Some(("mailbox.reset_code".to_owned(), "ok".to_owned())));
     assert!(
         matches!(service.enrolment_uri(&alice), Err(ServiceError::NoTotpSecret(_))),
         "the secret itself is gone, not only marked"
@@ -111,7 +112,7 @@ fn reset_country_exceptions_from_properties_forgets_countries_and_addresses() {
     assert!(harness.query_by_label("198.51.100.7").is_none(), "the window shows the stored state");
     assert!(harness.query_by_label("DE").is_none(), "and so does the table");
     let audit = service.audit(Some(&carol), 10).unwrap();
-    assert_eq!(audit.first().map(|e| e.action.as_str()), Some("mailbox.reset_countries"));
+    assert_eq!(audit.first().map(|e| e.entry.action.as_str()), Some("mailbox.reset_countries"));
 }
 
 #[test]
@@ -144,7 +145,7 @@ fn esc_closes_the_topmost_window_but_first_leaves_a_text_field() {
     assert!(harness.query_by_label("Yes, reset the code").is_none(), "Esc closed the confirmation");
     harness.get_by_role_and_label(Role::TextInput, "SMS number");
     let audit = console.service().audit(Some(&address("alice@example.com")), 10).unwrap();
-    assert!(audit.iter().all(|e| e.action != "mailbox.reset_code"), "Esc is No");
+    assert!(audit.iter().all(|e| e.entry.action != "mailbox.reset_code"), "Esc is No");
 
     // The window opened last is in front: Esc closes the login preview, then the Properties.
     harness.click("Login Preview…");
@@ -190,9 +191,8 @@ fn properties_issue_a_temporary_access_pass_shown_once() {
     assert_eq!(harness.state().shown_access_pass(&alice), None);
     let audit = service.audit(Some(&alice), 20).unwrap();
     assert!(
-        audit
-            .iter()
-            .any(|e| e.action == "mailbox.access_pass" && e.detail.as_deref().is_some_and(|d| d.contains("once")))
+        audit.iter().any(|e| e.entry.action == "mailbox.access_pass"
+            && e.entry.detail.as_deref().is_some_and(|d| d.contains("once")))
     );
 }
 
@@ -231,8 +231,8 @@ fn properties_issue_new_recovery_codes_shown_once() {
     harness.click("Hide codes");
     assert_eq!(harness.state().shown_recovery_codes(&alice), None);
     let audit = service.audit(Some(&alice), 20).unwrap();
-    assert!(audit.iter().any(|e| e.action == "mailbox.recovery_codes"));
-    assert!(audit.iter().any(|e| e.action == "mailbox.save_recovery_codes"));
+    assert!(audit.iter().any(|e| e.entry.action == "mailbox.recovery_codes"));
+    assert!(audit.iter().any(|e| e.entry.action == "mailbox.save_recovery_codes"));
 }
 
 /// Properties count the devices the user asked to remember, and *Forget remembered devices* makes
@@ -247,7 +247,7 @@ fn properties_forget_the_remembered_devices() {
     let code = totp::code_at_step(&secret, totp::step_of(NOW) + 1);
     let verified = service.verify_login_remembering(&alice, ip("203.0.113.10"), &code, true).unwrap();
     let token = verified.device_token.expect("a remembered device");
-    let on_device = || service.begin_login_on(&alice, ip("198.51.100.7"), Some(&token)).unwrap();
+    let on_device = || service.decide_login(&alice, ip("198.51.100.7"), Some(&token)).unwrap().answer;
     assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) });
 
     let mut harness = properties_of(&console, "example.com", "alice");
@@ -257,7 +257,7 @@ fn properties_forget_the_remembered_devices() {
     assert_eq!(service.mailbox(&alice).unwrap().remembered_devices, 0);
     assert!(matches!(on_device(), BeginAnswer::Challenge { .. }), "challenged again");
     let audit = service.audit(Some(&alice), 20).unwrap();
-    assert!(audit.iter().any(|e| e.action == "mailbox.forget_devices"));
+    assert!(audit.iter().any(|e| e.entry.action == "mailbox.forget_devices"));
 }
 
 #[test]

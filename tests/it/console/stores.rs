@@ -7,7 +7,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mailmfa::service::{IfExists, KeyFolder, ServiceError, StoreLocation};
-use mailmfa::ui::{Command, ConsoleApp, StoreCommand};
+use mailmfa::ui::{ConsoleApp, Intent, StoreIntent};
 
 #[test]
 fn a_store_without_its_key_is_explained_in_the_window() {
@@ -39,13 +39,13 @@ fn import_key_in_the_console_is_audited_like_the_cli() {
     harness.get_by_label("Import Key…");
 
     // What the native file dialog of Import Key… hands on.
-    harness.command(Command::Store(StoreCommand::ImportKeyFrom(export.clone())));
+    harness.command(Intent::Store(StoreIntent::ImportKeyFrom(export.clone())));
 
     let service = harness.state().service().expect("the store opens with the imported key");
     assert!(KeyFolder::new(&console_keys).key_path(service.store_id()).is_file(), "the key file is installed");
     harness.get_by_role_and_label(Role::TreeItem, "Post Offices");
-    let console_entry = service.audit(None, 10).unwrap().into_iter().find(|e| e.action == "key.import").unwrap();
-    assert_eq!(console_entry.outcome, "ok");
+    let console_entry = service.audit(None, 10).unwrap().into_iter().find(|e| e.entry.action == "key.import").unwrap();
+    assert_eq!(console_entry.entry.outcome.to_string(), "ok");
 
     // The same file imported by the command line, into another key folder.
     let cli_keys = console.env.path("cli-keys");
@@ -53,14 +53,21 @@ fn import_key_in_the_console_is_audited_like_the_cli() {
     let run = common::output(out.unwrap());
     assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
     let entries = service.audit(None, 10).unwrap();
-    let imports: Vec<_> = entries.iter().filter(|e| e.action == "key.import").collect();
+    let imports: Vec<_> = entries.iter().filter(|e| e.entry.action == "key.import").collect();
     assert_eq!(imports.len(), 2, "one entry each");
     let (cli_entry, console_entry) = (imports[0], imports[1]);
     let shape = |e: &mailmfa::domain::AuditRecord| {
-        (e.actor.clone(), e.mailbox.clone(), e.action.clone(), e.ip.clone(), e.outcome.clone(), e.detail.clone())
+        (
+            e.entry.actor.clone(),
+            e.entry.mailbox.clone(),
+            e.entry.action.clone(),
+            e.entry.ip.clone(),
+            e.entry.outcome.clone(),
+            e.entry.detail.clone(),
+        )
     };
     assert_eq!(shape(console_entry), shape(cli_entry), "the console's entry reads as the CLI's");
-    assert_eq!(console_entry.detail.as_deref(), Some(format!("from {}", export.display()).as_str()));
+    assert_eq!(console_entry.entry.detail.as_deref(), Some(format!("from {}", export.display()).as_str()));
 }
 
 /// A country database that cannot be read is not hidden: the status bar says so.
@@ -144,8 +151,8 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
 
     // A password inside the URL is taken out of it just the same.
     let with_password = url.replacen("@/", &format!(":{PASSWORD}@/"), 1);
-    harness.command(Command::Store(StoreCommand::OpenDefault));
-    harness.command(Command::Store(StoreCommand::ServerDialog { url: None }));
+    harness.command(Intent::Store(StoreIntent::OpenDefault));
+    harness.command(Intent::Store(StoreIntent::ServerDialog { url: None }));
     connect(&mut harness, &with_password, "");
     assert!(
         harness.state().service().is_some_and(|s| s.mode_word() == "server"),
@@ -162,7 +169,7 @@ fn a_store_on_a_database_server_opens_with_a_password_that_is_never_kept() {
     assert_eq!(recent.path.to_string_lossy(), url);
 
     // Opening it from Recent Stores asks for the password, the URL filled in.
-    harness.command(Command::Store(StoreCommand::OpenRecent(recent)));
+    harness.command(Intent::Store(StoreIntent::OpenRecent(recent)));
     harness.get_by_label("Open Database Server");
     connect(&mut harness, "", PASSWORD);
     assert!(harness.state().service().is_some_and(|s| s.mode_word() == "server"));

@@ -99,9 +99,9 @@ fn a_mailbox_made_at_login_is_marked_and_removing_it_leaves_nothing() {
     let BeginAnswer::Enroll { otpauth_uri, .. } = rig.try_begin(&carol, "203.0.113.9").unwrap() else { panic!() };
     let made = rig.service.audit(Some(&carol), 10).unwrap();
     assert!(
-        made.iter().any(|e| e.action == "mailbox.add"
-            && e.actor == "login"
-            && e.detail.as_deref().is_some_and(|d| d.contains("first login"))),
+        made.iter().any(|e| e.entry.action == "mailbox.add"
+            && e.entry.actor == "login"
+            && e.entry.detail.as_deref().is_some_and(|d| d.contains("first login"))),
         "{made:?}"
     );
     let code = code_at_step(&secret_of(&otpauth_uri), step_of(rig.clock.now()));
@@ -140,13 +140,13 @@ fn the_audit_log_has_every_decision_and_never_a_code_or_secret() {
         assert!(!text.contains(code.as_str()), "code in audit: {text}");
         let b32 = otpauth_uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
         assert!(!text.contains(b32));
-        assert!(entries.iter().any(|e| e.action == "login.begin" && e.ip.is_some()));
-        assert!(entries.iter().any(|e| e.action == "login.verify" && e.outcome == "accepted"));
+        assert!(entries.iter().any(|e| e.entry.action == "login.begin" && e.entry.ip.is_some()));
+        assert!(entries.iter().any(|e| e.entry.action == "login.verify" && e.entry.outcome.to_string() == "accepted"));
     }
     let entries = rig.service.audit(None, 1000).unwrap();
-    let begin = entries.iter().find(|e| e.action == "login.begin").unwrap();
-    assert_eq!((begin.ip.as_deref(), begin.country.as_deref()), (Some("8.8.8.8"), Some("US")));
-    assert!(entries.iter().any(|e| e.outcome == "rejected:invalid_code"));
+    let begin = entries.iter().find(|e| e.entry.action == "login.begin").unwrap();
+    assert_eq!((begin.entry.ip.as_deref(), begin.entry.country.as_deref()), (Some("8.8.8.8"), Some("US")));
+    assert!(entries.iter().any(|e| e.entry.outcome.to_string() == "rejected:invalid_code"));
 }
 
 /// Every login attempt leaves an audit entry with its outcome — bad input and errors too — and
@@ -164,17 +164,20 @@ fn every_login_attempt_is_audited() {
     for (address, ip, code) in cases {
         let before = rig.service.audit(None, 1000).unwrap().len();
         let result = match code {
-            None => rig.service.login_begin(address, ip, None).map(drop),
-            Some(code) => rig.service.login_verify(address, ip, code, false).map(drop),
+            None => rig.service.begin_login_as_typed(address, ip, None).map(drop),
+            Some(code) => rig.service.verify_login_as_typed(address, ip, code, false).map(drop),
         };
         assert!(result.is_err(), "{address} {ip} {code:?}");
         let entries = rig.service.audit(None, 1000).unwrap();
         assert_eq!(entries.len(), before + 1, "{address} {ip} {code:?}: not audited");
         let entry = &entries[0];
         let action = if code.is_some() { "login.verify" } else { "login.begin" };
-        assert_eq!(entry.action, action);
-        assert!(entry.outcome == "invalid_input" || entry.outcome == "error", "{entry:?}");
-        assert!(entry.detail.as_deref().is_some_and(|d| !d.is_empty()), "{entry:?}");
+        assert_eq!(entry.entry.action, action);
+        assert!(
+            entry.entry.outcome.to_string() == "invalid_input" || entry.entry.outcome.to_string() == "error",
+            "{entry:?}"
+        );
+        assert!(entry.entry.detail.as_deref().is_some_and(|d| !d.is_empty()), "{entry:?}");
         if let Some(code) = code {
             assert!(!format!("{entry:?}").contains(code), "the code is in the audit log: {entry:?}");
         }

@@ -46,7 +46,7 @@ impl CodeSender for Outbox {
     fn send(&self, provider: Provider, destination: &str, message: &CodeMessage) -> Result<(), DeliveryError> {
         if *self.fail.lock().unwrap() {
             return Err(DeliveryError::Config {
-                service: mailmfa::delivery::Service::SmsGateway,
+                channel: mailmfa::delivery::Channel::SmsGateway,
                 detail: "gateway down".to_owned(),
             });
         }

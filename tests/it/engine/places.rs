@@ -87,7 +87,10 @@ fn a_trusted_network_skips_new_ip_and_new_country_but_not_always() {
         assert!(err.contains("trusted.networks"), "{nonsense}: {err}");
     }
     let entries = rig.service.audit(Some(&addr()), 50).unwrap();
-    assert!(entries.iter().any(|e| e.detail.as_deref().is_some_and(|d| d.contains("trusted_network"))), "{entries:?}");
+    assert!(
+        entries.iter().any(|e| e.entry.detail.as_deref().is_some_and(|d| d.contains("trusted_network"))),
+        "{entries:?}"
+    );
 }
 
 /// A known IP address or country not seen for `known.max_age_days` is forgotten: the next login
@@ -158,7 +161,8 @@ fn a_missing_country_database_fails_safe() {
     assert!(matches!(answer, BeginAnswer::Challenge { reason: Some(Reason::Always), .. }), "{answer:?}");
     let problem = server.country_database_problem().unwrap().expect("a problem is reported");
     assert!(problem.contains("countries.mmdb"), "{problem}");
-    let warnings = server.audit(None, 100).unwrap().into_iter().filter(|e| e.action == "geoip.unavailable").count();
+    let warnings =
+        server.audit(None, 100).unwrap().into_iter().filter(|e| e.entry.action == "geoip.unavailable").count();
     assert_eq!(warnings, 1);
     let cli = rig.env.run(&["login", "begin", "alice@example.com", "--ip", "1.1.1.1", "--json"]);
     assert_eq!(cli.status, 0, "{}", cli.stderr);

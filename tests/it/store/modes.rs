@@ -35,8 +35,8 @@ fn local_mode_uses_wal_and_shared_mode_the_rollback_journal() {
         .audit(None, 10)
         .unwrap()
         .into_iter()
-        .filter(|e| e.action == "store.mode")
-        .filter_map(|e| e.detail)
+        .filter(|e| e.entry.action == "store.mode")
+        .filter_map(|e| e.entry.detail)
         .collect();
     assert_eq!(modes, ["from shared to local", "from local to shared"]);
 }

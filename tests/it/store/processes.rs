@@ -87,12 +87,19 @@ fn concurrent_mailbox_adds(shared: bool) {
     for mailbox in &expected {
         let n = audit
             .iter()
-            .filter(|e| e.action == "mailbox.add" && e.outcome == "ok" && e.mailbox.as_deref() == Some(mailbox))
+            .filter(|e| {
+                e.entry.action == "mailbox.add"
+                    && e.entry.outcome.to_string() == "ok"
+                    && e.entry.mailbox.as_deref() == Some(mailbox)
+            })
             .count();
         assert_eq!(n, 1, "{mailbox}: {n} mailbox.add entries");
     }
-    assert_eq!(audit.iter().filter(|e| e.action == "postoffice.add" && e.outcome == "ok").count(), GROUPS);
-    assert!(audit.iter().all(|e| e.outcome == "ok"), "a failed action: {audit:?}");
+    assert_eq!(
+        audit.iter().filter(|e| e.entry.action == "postoffice.add" && e.entry.outcome.to_string() == "ok").count(),
+        GROUPS
+    );
+    assert!(audit.iter().all(|e| e.entry.outcome.to_string() == "ok"), "a failed action: {audit:?}");
     assert_eq!(service.integrity_check().unwrap(), "ok");
     // All processes agreed on one store identity and one key.
     let keys: Vec<_> = fs::read_dir(env.key_dir()).unwrap().collect();
@@ -176,7 +183,7 @@ fn concurrent_imports_into_one_post_office() {
         assert_eq!(rows.len(), GROUPS * PER_GROUP * ROWS, "shared={shared}");
         assert!(rows.iter().all(|r| r.provider.word() == "sms" && r.challenge.word() == "always"));
         assert_eq!(service.postoffices().unwrap().len(), 1);
-        let imports = service.audit(None, 1000).unwrap().into_iter().filter(|e| e.action == "import").count();
+        let imports = service.audit(None, 1000).unwrap().into_iter().filter(|e| e.entry.action == "import").count();
         assert_eq!(imports, GROUPS * PER_GROUP);
     }
 }

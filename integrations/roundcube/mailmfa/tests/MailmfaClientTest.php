@@ -259,7 +259,7 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         $value = getenv($name);
 
         if ($value === false || $value === '') {
-            self::markTestSkipped("$name is not set: run this through `cargo test --test roundcube`, or set it by hand");
+            self::markTestSkipped("$name is not set: run this through `cargo test --test it roundcube::`, or set it by hand");
         }
 
         return $value;
