@@ -84,15 +84,16 @@ pub(crate) fn migrate_in(conn: Conn<'_>, migrations: &[Migration]) -> StoreResul
     for (index, step) in migrations.iter().enumerate().skip(current as usize) {
         conn.batch(step.sql(conn.dialect()))
             .map_err(|e| StoreError::Corrupt(format!("migration to schema {} failed: {e}", index + 1)))?;
-    }
-    match conn.dialect() {
-        Dialect::Sqlite => {
+        if conn.dialect() == Dialect::Sqlite {
             // A step may edit table definitions in place (0012): a new schema cookie makes every
-            // connection, this one included, read them again.
+            // connection, this one included, read them again before the next step.
             let cookie: i64 =
                 conn.query_one("SELECT schema_version AS cookie FROM pragma_schema_version", &[])?.get("cookie")?;
-            conn.batch(&format!("PRAGMA schema_version = {}; PRAGMA user_version = {target}", cookie + 1))?;
+            conn.batch(&format!("PRAGMA schema_version = {}", cookie + 1))?;
         }
+    }
+    match conn.dialect() {
+        Dialect::Sqlite => conn.batch(&format!("PRAGMA user_version = {target}"))?,
         Dialect::Postgres => {
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)

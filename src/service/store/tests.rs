@@ -78,7 +78,8 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE notification; DROP TABLE remembered_device; DROP TABLE recovery_code;
+        "DROP TABLE step_up; ALTER TABLE postoffice DROP COLUMN remember_in_always;
+         DROP TABLE notification; DROP TABLE remembered_device; DROP TABLE recovery_code;
          DROP TABLE signin_ticket; DROP TABLE signin; DROP TABLE login_transaction; DROP TABLE api_client;
          ALTER TABLE postoffice DROP COLUMN trusted_networks;
          ALTER TABLE mailbox DROP COLUMN tap_hash; ALTER TABLE mailbox DROP COLUMN tap_expires_at;
