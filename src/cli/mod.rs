@@ -127,6 +127,30 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// What clap found wrong with the arguments, on one line as every other error (`--help` and
+/// `--version` print as clap writes them).
+pub fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return match e.print() {
+            Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+            Err(_) => ExitCode::from(2),
+        };
+    }
+    let text = e.render().to_string();
+    let said: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect();
+    CliError::usage(said.join(" ")).print();
+    ExitCode::from(2)
+}
+
 /// Opens the store at `location` with this machine's key folder.
 fn open_service(location: &StoreLocation) -> Result<Service, CliError> {
     Ok(Service::open(location, &KeyFolder::default_location())?)

@@ -57,13 +57,13 @@ pub fn print_note(message: &str) {
     drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));
 }
 
-/// Prints an error line, and the hint that goes with it, to stderr.
+/// Prints an error, and the hint that goes with it, to stderr: one line, as a script reads it.
 pub fn print_error(message: &str, hint: Option<&str>) {
-    let mut err = std::io::stderr().lock();
-    drop(writeln!(err, "mailmfa: {message}"));
-    if let Some(hint) = hint {
-        drop(writeln!(err, "hint: {hint}"));
-    }
+    let line = match hint {
+        Some(hint) => format!("mailmfa: {message} — {hint}"),
+        None => format!("mailmfa: {message}"),
+    };
+    drop(writeln!(std::io::stderr().lock(), "{line}"));
 }
 
 /// A time as the tables show it.

@@ -16,6 +16,7 @@ fn postoffice_commands() {
     assert_eq!(
         list,
         json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "trusted_networks": [],
+                "remember_in_always": false,
                 "mailboxes": 2}])
     );
     let text = env.ok(&["postoffice", "list"]).stdout;
@@ -485,6 +486,8 @@ fn a_remembered_device_from_the_command_line() {
     let env = TestEnv::new();
     alice_challenged_by_her_post_office(&env);
     env.ok(&["settings", "set", "remember.days", "14"]);
+    // Prompt Always asks a remembered device too, unless the post office lets it skip.
+    env.ok(&["postoffice", "set", "example.com", "--remember-in-always", "true"]);
     let codes = env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
     let code = |i: usize| codes["recovery_codes"][i].as_str().unwrap().to_owned();
     env.ok(&["login", "begin", "alice@example.com", "--ip", "203.0.113.9"]);

@@ -3,6 +3,7 @@
 //! once, return URLs held to their prefixes, resend, locked and expired pages — over HTTP, and in
 //! headless Chromium (Debian's `chromium` and `chromium-driver`) at desktop and phone width.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use crate::common::browser::{Browser, Screen, decode_qr, free_port};
@@ -24,6 +25,8 @@ struct Site {
     gateway: TestHttp,
     key: String,
     server: Server,
+    /// The sign-in started last: the one a ticket is redeemed for.
+    last_signin: RefCell<Option<String>>,
 }
 
 impl Site {
@@ -35,7 +38,7 @@ impl Site {
         let port = free_port();
         env.ok(&["settings", "set", "serve.public_url", &format!("http://127.0.0.1:{port}/")]);
         let server = Server::start(&env, &["--listen", &format!("127.0.0.1:{port}")]);
-        Site { env, gateway, key, server }
+        Site { env, gateway, key, server, last_signin: RefCell::new(None) }
     }
 
     fn signin(&self, address: &str, return_url: &str) -> common::serve::Answer {
@@ -44,7 +47,11 @@ impl Site {
 
     fn signin_as(&self, key: &str, address: &str, return_url: &str) -> common::serve::Answer {
         let body = json!({"address": address, "ip": "203.0.113.9", "return_url": return_url}).to_string();
-        call(&agent(), "POST", &self.server.url("/v1/signin"), Some(key), Some(&body))
+        let started = call(&agent(), "POST", &self.server.url("/v1/signin"), Some(key), Some(&body));
+        if let Some(id) = started.json["signin_id"].as_str() {
+            self.last_signin.replace(Some(id.to_owned()));
+        }
+        started
     }
 
     /// The code in the last text message the gateway was asked to send.
@@ -56,8 +63,15 @@ impl Site {
         self.redeem_as(&self.key, ticket)
     }
 
+    /// Redeems `ticket` as the client of `key`, for the sign-in started last.
     fn redeem_as(&self, key: &str, ticket: &str) -> Value {
-        let body = json!({"ticket": ticket}).to_string();
+        let signin = self.last_signin.borrow().clone().unwrap_or_default();
+        self.redeem_for(key, &signin, ticket)
+    }
+
+    /// Redeems `ticket` as the client of `key`, for the sign-in `signin`.
+    fn redeem_for(&self, key: &str, signin: &str, ticket: &str) -> Value {
+        let body = json!({"ticket": ticket, "signin_id": signin}).to_string();
         call(&agent(), "POST", &self.server.url("/v1/signin/redeem"), Some(key), Some(&body)).json
     }
 }
@@ -243,10 +257,41 @@ fn return_urls_are_held_to_the_clients_prefixes_and_tickets_to_their_client() {
         "POST",
         &site.server.url("/v1/signin/redeem"),
         Some(&other),
-        Some(&json!({"ticket": ticket}).to_string()),
+        Some(&json!({"ticket": ticket, "signin_id": started.json["signin_id"]}).to_string()),
     );
     assert_eq!(stolen.json["result"], "rejected");
     assert_eq!(site.redeem(&ticket)["result"], "rejected", "the stolen try used the ticket up");
+}
+
+/// A ticket is redeemed only for the sign-in it completes: a webmail that checks only `result`
+/// cannot be handed another user's ticket for its user's sign-in.
+#[test]
+fn a_ticket_is_redeemed_only_for_the_sign_in_it_completes() {
+    let site = Site::new();
+    let alices = site.signin("alice@example.com", RETURN);
+    let alice_signin = alices.json["signin_id"].as_str().expect("the sign-in's id").to_owned();
+    assert!(alices.json["signin_url"].as_str().unwrap().ends_with(&alice_signin));
+    let bob_ticket = |site: &Site| {
+        let started = site.signin("bob@example.com", RETURN);
+        let url = started.json["signin_url"].as_str().unwrap().to_owned();
+        let page = get(&url);
+        let done = post_form(&url, &[("csrf", &page.input("csrf")), ("code", &site.last_sms_code())]);
+        let ticket = done.header("location").unwrap().split("mailmfa_ticket=").nth(1).unwrap().to_owned();
+        (started.json["signin_id"].as_str().unwrap().to_owned(), ticket)
+    };
+    let (_, ticket) = bob_ticket(&site);
+    let swapped = site.redeem_for(&site.key, &alice_signin, &ticket);
+    assert_eq!(swapped, json!({"result": "rejected", "reason": "invalid_ticket"}), "bob's ticket for alice's sign-in");
+    let (bobs, ticket) = bob_ticket(&site);
+    assert_eq!(site.redeem_for(&site.key, &bobs, &ticket), json!({"result": "accepted", "address": "bob@example.com"}));
+    let without = call(
+        &agent(),
+        "POST",
+        &site.server.url("/v1/signin/redeem"),
+        Some(&site.key),
+        Some(&json!({"ticket": ticket}).to_string()),
+    );
+    assert_eq!(without.status, 400, "the sign-in is required");
 }
 
 #[test]
@@ -439,6 +484,8 @@ fn a_remembered_browser_goes_straight_back_to_the_webmail() {
     let site = Site::new();
     let webmail = Webmail::on(&site);
     site.env.ok(&["settings", "set", "remember.days", "30"]);
+    // Prompt Always asks a remembered browser too, unless the post office lets it skip.
+    site.env.ok(&["postoffice", "set", "example.com", "--remember-in-always", "true"]);
     let codes = site.env.ok(&["mailbox", "recovery-codes", "alice@example.com", "--new", "--json"]).json();
     let b = Browser::start(Screen::desktop(1280, 900));
     b.goto(&webmail.signin(&site, "alice@example.com"));
@@ -480,6 +527,8 @@ fn a_remembered_browser_is_sent_no_code() {
     let site = Site::new();
     let webmail = Webmail::on(&site);
     site.env.ok(&["settings", "set", "remember.days", "30"]);
+    // Prompt Always asks a remembered browser too, unless the post office lets it skip.
+    site.env.ok(&["postoffice", "set", "example.com", "--remember-in-always", "true"]);
     let sent = || site.gateway.requests().len();
     let b = Browser::start(Screen::desktop(1280, 900));
 
@@ -540,6 +589,8 @@ fn one_browser_remembers_two_mailboxes() {
     let site = Site::new();
     let webmail = Webmail::on(&site);
     site.env.ok(&["settings", "set", "remember.days", "30"]);
+    // Prompt Always asks a remembered browser too, unless the post office lets it skip.
+    site.env.ok(&["postoffice", "set", "example.com", "--remember-in-always", "true"]);
     let b = Browser::start(Screen::desktop(1280, 900));
     for address in ["alice@example.com", "bob@example.com"] {
         let codes = site.env.ok(&["mailbox", "recovery-codes", address, "--new", "--json"]).json();

@@ -238,8 +238,8 @@ impl SettingValue for i64 {
 }
 
 impl SettingValue for Vec<IpNetwork> {
-    fn from_text(_def: &SettingDef, text: &str) -> Result<Self, DomainError> {
-        parse_networks(text)
+    fn from_text(def: &SettingDef, text: &str) -> Result<Self, DomainError> {
+        parse_networks(text).map_err(|e| DomainError::invalid_setting(def.key, e.to_string()))
     }
 }
 

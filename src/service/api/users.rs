@@ -158,10 +158,12 @@ impl ApiRequest for UserSettingsRequest {
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<UserSettingsView>> {
         let address = cx.mailbox(&self.address)?;
         let changes = self.settings.changes()?;
+        let detail = set_mailbox_in(cx.tx, &address, &changes, Configurer::EndUser)?;
+        // Checked after the post office's and the platform's rules, so their refusal is what a user
+        // reads; a missing step-up undoes the change with the request's savepoint.
         if changes.needs_step_up() {
             cx.step_up(&address, self.step_up_token.as_deref())?;
         }
-        let detail = set_mailbox_in(cx.tx, &address, &changes, Configurer::EndUser)?;
         cx.tx.insert_audit(&user_entry(cx, &address, self.action(), detail)?)?;
         let mailbox = existing_mailbox(cx.tx, &address)?;
         Ok(Done::only(user_settings_view(cx.service, cx.tx, &mailbox)?))

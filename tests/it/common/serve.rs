@@ -1,7 +1,8 @@
 //! The real `mailmfa serve` in a child process on 127.0.0.1, and a real HTTP client to call it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -120,9 +121,24 @@ pub struct Answer {
 
 /// Calls `method url` with an optional bearer key and JSON body.
 pub fn call(agent: &ureq::Agent, method: &str, url: &str, key: Option<&str>, body: Option<&str>) -> Answer {
+    call_with(agent, method, url, key, &[], body)
+}
+
+/// [`call`] with more headers.
+pub fn call_with(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Answer {
     let mut request = ureq::http::Request::builder().method(method).uri(url);
     if let Some(key) = key {
         request = request.header("Authorization", format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     if body.is_some() {
         request = request.header("Content-Type", "application/json");
@@ -141,4 +157,50 @@ pub fn answer(response: ureq::http::Response<ureq::Body>) -> Answer {
     let text = response.into_body().read_to_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
     Answer { status, json, retry_after, content_type }
+}
+
+/// A TCP connection to the server from `source`, another loopback address than 127.0.0.1 (as a
+/// caller on another host comes).
+pub fn connect_from(source: IpAddr, server: &Server) -> TcpStream {
+    let target: SocketAddr = server.base.trim_start_matches("http://").parse().expect("the server's address");
+    let socket =
+        socket2::Socket::new(socket2::Domain::for_address(target), socket2::Type::STREAM, None).expect("socket");
+    socket.bind(&SocketAddr::new(source, 0).into()).expect("bind the source address");
+    socket.connect(&target.into()).expect("connect");
+    socket.into()
+}
+
+/// `method path` from `source` over a connection of its own, with `headers` and a JSON `body`.
+pub fn call_from(
+    source: IpAddr,
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Answer {
+    let mut stream = connect_from(source, server);
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body.unwrap_or(""));
+    stream.write_all(request.as_bytes()).expect("send the request");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read the answer");
+    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let json = serde_json::from_str(text).unwrap_or(Value::Null);
+    Answer { status, json, retry_after: header("retry-after"), content_type: header("content-type") }
 }

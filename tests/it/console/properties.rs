@@ -12,7 +12,7 @@ use mailmfa::domain::{
     Reason, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
-use mailmfa::service::{IfExists, MailboxChanges, ServiceError};
+use mailmfa::service::{IfExists, MailboxChanges, PostOfficeChanges, ServiceError};
 
 #[test]
 fn properties_ok_saves_challenge_mode_and_provider() {
@@ -243,6 +243,9 @@ fn properties_forget_the_remembered_devices() {
     let service = console.service();
     let alice = address("alice@example.com");
     service.set_setting("remember.days", "30").unwrap();
+    let example = "example.com".parse().unwrap();
+    let remembered_skip_always = PostOfficeChanges { remember_in_always: Some(true), ..PostOfficeChanges::default() };
+    service.set_postoffice(&example, &remembered_skip_always).unwrap();
     let secret = enrol_by_login(&service, &alice, "203.0.113.10");
     let code = totp::code_at_step(&secret, totp::step_of(NOW) + 1);
     let verified = service.verify_login_remembering(&alice, ip("203.0.113.10"), &code, true).unwrap();

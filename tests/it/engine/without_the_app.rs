@@ -7,6 +7,7 @@ use crate::common::fixtures::secret_of;
 use crate::on_each_backend;
 use mailmfa::clock::Clock;
 use mailmfa::domain::{BeginAnswer, MailboxAddress, Reason, RejectReason, VerifyAnswer};
+use mailmfa::service::PostOfficeChanges;
 
 /// A temporary access pass stands in for any code until it expires; typed with or without its
 /// dash and in any case; a wrong one counts towards the lockout; issuing one clears a lock.
@@ -173,6 +174,7 @@ fn a_remembered_device_skips_the_challenge_until_it_is_revoked_expires_or_the_co
     // Bob's token is bob's: it does not let alice in, nor alice's bob.
     let bob: MailboxAddress = "bob@example.com".parse().unwrap();
     rig.add_challenged(&bob);
+    rig.set_on(&bob, Some("new-ip"), None);
     let BeginAnswer::Enroll { otpauth_uri, .. } = rig.try_begin(&bob, "203.0.113.9").unwrap() else { panic!("enrol") };
     let bob_token = remembering(&rig, &bob, "203.0.113.9", &secret_of(&otpauth_uri)).unwrap();
     assert!(matches!(begin_on(&addr(), &bob_token), BeginAnswer::Challenge { .. }), "bob's token for alice");
@@ -227,6 +229,32 @@ fn a_remembered_device_skips_the_challenge_until_it_is_revoked_expires_or_the_co
     assert!(!audit.contains(&third), "a token in the audit log");
 }
 
+/// Prompt Always means always: a remembered device is asked for a code there like any other,
+/// unless its post office lets remembered devices skip Prompt Always too; where the mode asks
+/// about known places, the device is let through.
+fn prompt_always_asks_a_remembered_device_too() {
+    let rig = Rig::new();
+    rig.service.set_setting("remember.days", "30").unwrap();
+    rig.set(Some("always"), None);
+    let secret = rig.enrol("203.0.113.9");
+    rig.clock.advance(30);
+    let token = remembering(&rig, &addr(), "203.0.113.9", &secret).expect("a device token");
+    let on_device = || rig.service.decide_login(&addr(), "198.51.100.4".parse().unwrap(), Some(&token)).unwrap().answer;
+    assert!(matches!(on_device(), BeginAnswer::Challenge { reason: Some(Reason::Always), .. }), "{:?}", on_device());
+
+    let example = "example.com".parse().unwrap();
+    let opt_in = PostOfficeChanges { remember_in_always: Some(true), ..PostOfficeChanges::default() };
+    rig.service.set_postoffice(&example, &opt_in).unwrap();
+    assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) }, "the post office opted in");
+    let opt_out = PostOfficeChanges { remember_in_always: Some(false), ..PostOfficeChanges::default() };
+    rig.service.set_postoffice(&example, &opt_out).unwrap();
+
+    rig.set(Some("new-ip"), None);
+    assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) }, "Prompt by IP Address");
+    rig.set(Some("new-country"), None);
+    assert_eq!(on_device(), BeginAnswer::Allow { reason: Some(Reason::RememberedDevice) }, "Prompt by Country");
+}
+
 /// The code of `address` (whose app has `secret`) from `ip`, asking to remember the device: its
 /// token, if remembering is on.
 fn remembering(rig: &Rig, address: &MailboxAddress, ip: &str, secret: &[u8]) -> Option<String> {
@@ -242,4 +270,5 @@ on_each_backend!(
     recovery_codes_come_with_the_enrolment_and_each_works_once,
     new_recovery_codes_void_the_old_and_only_hashes_are_stored,
     a_remembered_device_skips_the_challenge_until_it_is_revoked_expires_or_the_code_is_reset,
+    prompt_always_asks_a_remembered_device_too,
 );

@@ -7,12 +7,13 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Site, audit, begin, post, verify};
+use super::{Site, audit, begin, post, step_up, verify};
 use crate::common;
 use crate::common::browser::decode_qr;
 use crate::common::fixtures::{api_key, current_code, secret_of, strings};
-use crate::common::serve::{Server, agent, call};
+use crate::common::serve::{Server, agent, call, call_with};
 use crate::on_each_backend;
+use mailmfa::domain::totp::{code_at_step, step_of};
 use serde_json::{Value, json};
 
 fn a_webmail_enrols_logs_in_and_resends_over_http() {
@@ -344,7 +345,9 @@ fn recovery_codes_over_the_api() {
 
     let url = server.url("/v1/users/alice@example.com/recovery-codes");
     assert_eq!(call(&agent(), "POST", &url, None, Some("{}")).status, 401);
-    let renewed = call(&agent(), "POST", &url, Some(key), None);
+    assert_eq!(call(&agent(), "POST", &url, Some(key), None).json["reason"], "step_up_required");
+    let token = step_up(&server, key, "alice@example.com", &codes[5]);
+    let renewed = call_with(&agent(), "POST", &url, Some(key), &[("Mailmfa-Step-Up", &token)], None);
     assert_eq!(renewed.status, 200, "{:?}", renewed.json);
     assert_eq!(renewed.json["address"], "alice@example.com");
     let new = strings(&renewed.json["recovery_codes"]);
@@ -370,6 +373,8 @@ fn recovery_codes_over_the_api() {
 fn a_remembered_device_over_the_api() {
     let site = Site::new();
     site.env.ok(&["settings", "set", "remember.days", "7"]);
+    // Prompt Always asks a remembered device too, unless the post office lets it skip.
+    site.env.ok(&["postoffice", "set", "example.com", "--remember-in-always", "true"]);
     let server = Server::start(&site.env, &[]);
     let key = site.key.as_str();
     let enrol = begin(&server, key, "alice@example.com");
@@ -399,7 +404,10 @@ fn a_remembered_device_over_the_api() {
     // The user forgets their remembered devices from the webmail's settings page.
     let devices = server.url("/v1/users/alice@example.com/devices");
     assert_eq!(call(&agent(), "DELETE", &devices, None, None).status, 401);
-    let forgotten = call(&agent(), "DELETE", &devices, Some(key), None);
+    assert_eq!(call(&agent(), "DELETE", &devices, Some(key), None).json["reason"], "step_up_required");
+    let next = code_at_step(&secret_of(uri), step_of(crate::common::fixtures::now()) + 1);
+    let fresh = step_up(&server, key, "alice@example.com", &next);
+    let forgotten = call_with(&agent(), "DELETE", &devices, Some(key), &[("Mailmfa-Step-Up", &fresh)], None);
     assert_eq!(forgotten.status, 200, "{:?}", forgotten.json);
     assert_eq!(forgotten.json["remembered_devices"], 0);
     assert_eq!(on_device(&token)["decision"], "challenge", "forgotten");

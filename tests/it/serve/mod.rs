@@ -1,10 +1,11 @@
 //! `mailmfa serve` as a webmail meets it: the real server on 127.0.0.1 and a real HTTP client.
-//! Every endpoint and status of DESIGN.md §8, API keys and source ranges, request limits, HTTPS,
+//! Every endpoint and status of docs/DESIGN.md §8, API keys and source ranges, request limits, HTTPS,
 //! and the race guarantees of §4 over HTTP — within one server's batches, between two servers, and
 //! between a server and the command line. Here: the site the tests call ([`Site`]) and its
 //! requests.
 
 mod api;
+mod hardening;
 mod load;
 
 use crate::common::TestEnv;
@@ -53,6 +54,18 @@ fn verify(server: &Server, key: &str, transaction: &str, code: &str) -> Answer {
 
 fn audit(env: &TestEnv) -> Vec<Value> {
     env.ok(&["audit", "--json", "--limit", "10000"]).json().as_array().unwrap().clone()
+}
+
+/// A fresh second step for `address`: a step-up begin answered with `code`; the token it brings.
+fn step_up(server: &Server, key: &str, address: &str, code: &str) -> String {
+    let body = json!({"address": address, "ip": "203.0.113.9", "purpose": "step_up"});
+    let begun = post(server, "/v1/login/begin", Some(key), body);
+    let transaction = begun.json["transaction_id"].as_str().unwrap_or_else(|| panic!("{:?}", begun.json)).to_owned();
+    let accepted = verify(server, key, &transaction, code);
+    accepted.json["step_up_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no step-up token: {:?}", accepted.json))
+        .to_owned()
 }
 
 /// Starts bob's login on `server` and returns the transaction and the code the gateway received.
