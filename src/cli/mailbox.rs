@@ -9,8 +9,8 @@ use super::output::{Output, table, when};
 use super::values::words;
 use super::{CliError, CliResult};
 use crate::domain::{
-    Cell, Clearable, Configurer, EmailAddress, KnownLocation, LetterCode, MAILBOX_COLUMNS, MailboxAddress,
-    MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Vocabulary,
+    Cell, Clearable, Configurer, EmailAddress, KnownLocation, LetterCode, MAILBOX_COLUMNS, MailProgramPolicy,
+    MailPrograms, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Vocabulary,
 };
 use crate::service::{IfExists, MailboxChanges, ResetParts, Service};
 
@@ -38,9 +38,19 @@ pub enum MailboxCommand {
         /// mailbox@postoffice
         address: MailboxAddress,
     },
-    /// Change a mailbox's challenge mode, provider, SMS number or alternate address.
-    Set(MailboxSetArgs),
-    /// Reset the two factor code, the country exceptions and/or the remembered devices.
+    /// Change a mailbox's challenge mode, provider, SMS number, alternate address or mail-program
+    /// policy.
+    Set {
+        #[command(flatten)]
+        args: MailboxSetArgs,
+        /// Whether its mail programs (IMAP, POP3, SMTP) may sign in with the mailbox password:
+        /// password, app-passwords, enrolled (app passwords once it has its second factor), or
+        /// inherit (its post office's).
+        #[arg(long, value_name = "POLICY", value_parser = words::<MailPrograms>())]
+        mail_programs: Option<MailPrograms>,
+    },
+    /// Reset the two factor code, the country exceptions, the remembered devices and/or the app
+    /// passwords.
     Reset {
         /// mailbox@postoffice
         address: MailboxAddress,
@@ -54,6 +64,9 @@ pub enum MailboxCommand {
         /// Forget the devices the user asked to remember: each is challenged again.
         #[arg(long)]
         devices: bool,
+        /// Remove every app password: each mail program needs a new one.
+        #[arg(long)]
+        app_passwords: bool,
     },
     /// Unlock a mailbox locked after failed codes.
     Unlock {
@@ -123,9 +136,9 @@ pub fn run(service: &Service, command: MailboxCommand) -> CliResult {
         }
         MailboxCommand::List { postoffice } => list(service, postoffice.as_ref()),
         MailboxCommand::Show { address } => show(service, &address),
-        MailboxCommand::Set(args) => set(service, args, Configurer::Administrator),
-        MailboxCommand::Reset { address, code, countries, devices } => {
-            reset(service, &address, ResetParts { code, countries, devices })
+        MailboxCommand::Set { args, mail_programs } => set(service, args, mail_programs, Configurer::Administrator),
+        MailboxCommand::Reset { address, code, countries, devices, app_passwords } => {
+            reset(service, &address, ResetParts { code, countries, devices, app_passwords })
         }
         MailboxCommand::Unlock { address } => {
             service.unlock(&address)?;
@@ -179,7 +192,7 @@ fn list(service: &Service, postoffice: Option<&PostOfficeName>) -> CliResult {
 /// `mailbox reset`: what the service forgot, in a sentence.
 fn reset(service: &Service, address: &MailboxAddress, parts: ResetParts) -> CliResult {
     if parts.is_empty() {
-        return Err(CliError::usage("give --code, --countries and/or --devices"));
+        return Err(CliError::usage("give --code, --countries, --devices and/or --app-passwords"));
     }
     let done = service.reset_mailbox(address, parts)?;
     let mut said = Vec::new();
@@ -192,11 +205,14 @@ fn reset(service: &Service, address: &MailboxAddress, parts: ResetParts) -> CliR
     if let Some((countries, ips)) = done.places_forgotten {
         said.push(format!("Forgot {countries} known countries and {ips} known IP addresses."));
     }
+    if let Some(n) = done.app_passwords_removed {
+        said.push(format!("Removed {n} app password{}.", if n == 1 { "" } else { "s" }));
+    }
     Ok(Output::done(
         format!("{address}: {}", said.join(" ")),
         json!({"mailbox": address, "code_reset": done.code_reset, "countries_reset": parts.countries,
                "forgotten": done.places_forgotten.map(|(countries, ips)| json!({"countries": countries, "ips": ips})),
-               "devices_forgotten": done.devices_forgotten}),
+               "devices_forgotten": done.devices_forgotten, "app_passwords_removed": done.app_passwords_removed}),
     ))
 }
 
@@ -248,6 +264,8 @@ fn show(service: &Service, address: &MailboxAddress) -> CliResult {
         ("Access pass until", d.access_pass_until.map(when).unwrap_or_default()),
         ("Recovery codes left", d.recovery_codes_left.to_string()),
         ("Remembered devices", d.remembered_devices.to_string()),
+        ("Mail programs", mail_programs_cell(r.mail_programs, d.mail_program_policy, d.password_in_mail_programs)),
+        ("App passwords", d.app_passwords.to_string()),
         ("Last login", r.last_login.map(when).unwrap_or_default()),
         ("Known countries", values(&d.known_countries)),
         ("Known IP addresses", values(&d.known_ips)),
@@ -266,6 +284,8 @@ fn show(service: &Service, address: &MailboxAddress) -> CliResult {
         "access_pass_until": d.access_pass_until.map(when),
         "recovery_codes_left": d.recovery_codes_left,
         "remembered_devices": d.remembered_devices,
+        "mail_programs": r.mail_programs, "effective_mail_programs": d.mail_program_policy,
+        "password_in_mail_programs": d.password_in_mail_programs, "app_passwords": d.app_passwords,
         "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
     });
     Ok(Output::data(text, value))
@@ -279,17 +299,30 @@ fn challenge_cell(own: MailboxChallenge, effective: &str) -> String {
     }
 }
 
-/// `mailbox set` for administrators, `user set` for end users.
-pub fn set(service: &Service, args: MailboxSetArgs, by: Configurer) -> CliResult {
+/// A mail-program policy as a line of `mailbox show`: the policy in force, whether it is
+/// inherited, and whether the mailbox password still opens the mailbox in mail programs.
+fn mail_programs_cell(own: MailPrograms, effective: MailProgramPolicy, password: bool) -> String {
+    let inherited = if own == MailPrograms::Inherit { " (inherited)" } else { "" };
+    let open = if password { "mailbox password accepted" } else { "app passwords only" };
+    format!("{effective}{inherited}: {open}")
+}
+
+/// `mailbox set` for administrators (who may also set the mail-program policy), `user set` for
+/// end users.
+pub fn set(service: &Service, args: MailboxSetArgs, mail_programs: Option<MailPrograms>, by: Configurer) -> CliResult {
     let address = args.address;
     let changes = MailboxChanges {
         challenge: args.challenge,
         provider: args.provider,
         sms_number: args.sms_number.map(|c| c.0),
         alt_email: args.alt_email.map(|c| c.0),
+        mail_programs,
     };
     if changes.is_empty() {
-        return Err(CliError::usage("give at least one of --challenge, --provider, --sms-number, --alt-email"));
+        let also = if by == Configurer::Administrator { ", --mail-programs" } else { "" };
+        return Err(CliError::usage(format!(
+            "give at least one of --challenge, --provider, --sms-number, --alt-email{also}"
+        )));
     }
     service.set_mailbox(&address, &changes, by)?;
     let r = service.mailbox(&address)?.mailbox;
@@ -300,6 +333,7 @@ pub fn set(service: &Service, args: MailboxSetArgs, by: Configurer) -> CliResult
             r.provider
         ),
         json!({"mailbox": address, "challenge": r.challenge, "effective_challenge": r.effective_challenge(),
-               "provider": r.provider, "sms_number": r.sms_number, "alt_email": r.alt_email}),
+               "provider": r.provider, "sms_number": r.sms_number, "alt_email": r.alt_email,
+               "mail_programs": r.mail_programs}),
     ))
 }

@@ -3,6 +3,7 @@
 //! and returns an [`Output`], which prints as a table or sentence or as JSON. Exit status 0 on
 //! success, 1 for a refusal, 2 for bad input or any error (message and hint on stderr).
 
+mod app_password;
 mod audit;
 mod client;
 mod error;
@@ -73,6 +74,10 @@ pub enum Command {
     /// The login gate a webmail calls after the password was accepted.
     #[command(subcommand)]
     Login(login::LoginCommand),
+    /// App passwords: what mail programs (IMAP, POP3, SMTP) sign in with in place of the mailbox
+    /// password.
+    #[command(subcommand)]
+    AppPassword(app_password::AppPasswordCommand),
     /// End-user self-service, as a webmail's options page calls it for a logged-in user.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -141,14 +146,34 @@ pub fn usage_error(e: &clap::Error) -> ExitCode {
         };
     }
     let text = e.render().to_string();
-    let said: Vec<&str> = text
+    let said: Vec<String> = text
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with("Usage:") && !line.starts_with("For more information"))
         .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .map(shorten_quoted)
         .collect();
     CliError::usage(said.join(" ")).print();
     ExitCode::from(2)
+}
+
+/// A line of clap's with every quoted value longer than a screen's third shortened: clap repeats
+/// what was typed, and an error stays one readable line whatever was pasted.
+fn shorten_quoted(line: &str) -> String {
+    const LONGEST: usize = 40;
+    let mut out = String::new();
+    for (i, part) in line.split('\'').enumerate() {
+        if i > 0 {
+            out.push('\'');
+        }
+        if i % 2 == 1 && part.chars().count() > LONGEST {
+            out.extend(part.chars().take(LONGEST));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Opens the store at `location` with this machine's key folder.
@@ -173,6 +198,7 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         Command::Import(args) => import::run(&service, &args),
         Command::Login(command) => login::run(&service, command),
         Command::User(command) => user::run(&service, command),
+        Command::AppPassword(command) => app_password::run(&service, command),
         Command::Client(command) => client::run(&service, command),
         Command::Report(command) => report::run(&service, command),
         Command::Audit(args) => audit::run(&service, &args),

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::output::{Output, table};
 use super::values::{Networks, words};
 use super::{CliError, CliResult};
-use crate::domain::{ChallengeMode, PostOffice, PostOfficeName, Switch, join_networks};
+use crate::domain::{ChallengeMode, MailPrograms, PostOffice, PostOfficeName, Switch, join_networks};
 use crate::service::{PostOfficeChanges, Service};
 
 /// `mailmfa postoffice …`
@@ -27,8 +27,9 @@ pub enum PostofficeCommand {
     },
     /// List post offices.
     List,
-    /// Set a post office's default challenge mode, self-service switch, trusted networks and
-    /// whether remembered devices skip Prompt Always.
+    /// Set a post office's default challenge mode, self-service switch, trusted networks, whether
+    /// remembered devices skip Prompt Always, and whether mail programs may use the mailbox
+    /// password.
     Set {
         /// Its name.
         name: PostOfficeName,
@@ -46,6 +47,11 @@ pub enum PostofficeCommand {
         /// default: Prompt Always asks at every sign-in, remembered device or not.
         #[arg(long, value_name = "BOOL")]
         remember_in_always: Option<Switch>,
+        /// Whether its mail programs (IMAP, POP3, SMTP) may sign in with the mailbox password:
+        /// password, app-passwords, enrolled (app passwords once the mailbox has its second
+        /// factor), or inherit (the platform's mailprog.policy).
+        #[arg(long, value_name = "POLICY", value_parser = words::<MailPrograms>())]
+        mail_programs: Option<MailPrograms>,
     },
 }
 
@@ -64,16 +70,25 @@ pub fn run(service: &Service, command: PostofficeCommand) -> CliResult {
             ))
         }
         PostofficeCommand::List => list(service),
-        PostofficeCommand::Set { name, challenge, users_may_configure, trusted_networks, remember_in_always } => {
+        PostofficeCommand::Set {
+            name,
+            challenge,
+            users_may_configure,
+            trusted_networks,
+            remember_in_always,
+            mail_programs,
+        } => {
             let changes = PostOfficeChanges {
                 challenge,
                 users_may_configure: users_may_configure.map(|s| s.0),
                 trusted_networks: trusted_networks.map(|n| n.0),
                 remember_in_always: remember_in_always.map(|s| s.0),
+                mail_programs,
             };
             if changes == PostOfficeChanges::default() {
                 return Err(CliError::usage(
-                    "give --challenge, --users-may-configure, --trusted-networks and/or --remember-in-always",
+                    "give --challenge, --users-may-configure, --trusted-networks, --remember-in-always and/or \
+                     --mail-programs",
                 ));
             }
             service.set_postoffice(&name, &changes)?;
@@ -82,11 +97,12 @@ pub fn run(service: &Service, command: PostofficeCommand) -> CliResult {
             Ok(Output::done(
                 format!(
                     "Post office {name}: challenge {}, users may configure: {}, trusted networks: {}, remembered \
-                     devices skip Prompt Always: {}.",
+                     devices skip Prompt Always: {}, mail programs: {}.",
                     po.challenge,
                     po.users_may_configure,
                     if trusted.is_empty() { "none" } else { &trusted },
-                    po.remember_in_always
+                    po.remember_in_always,
+                    po.mail_programs
                 ),
                 settings_json(&po),
             ))
@@ -105,6 +121,7 @@ fn list(service: &Service) -> CliResult {
                 p.users_may_configure.to_string(),
                 join_networks(&p.trusted_networks),
                 p.remember_in_always.to_string(),
+                p.mail_programs.to_string(),
                 p.mailboxes.to_string(),
             ]
         })
@@ -114,12 +131,20 @@ fn list(service: &Service) -> CliResult {
         .map(|p| {
             json!({"name": p.name, "challenge": p.challenge, "users_may_configure": p.users_may_configure,
                    "trusted_networks": networks(p), "remember_in_always": p.remember_in_always,
-                   "mailboxes": p.mailboxes})
+                   "mail_programs": p.mail_programs, "mailboxes": p.mailboxes})
         })
         .collect::<Vec<_>>();
     Ok(Output::data(
         table(
-            &["POST OFFICE", "CHALLENGE", "USERS MAY CONFIGURE", "TRUSTED NETWORKS", "REMEMBER IN ALWAYS", "MAILBOXES"],
+            &[
+                "POST OFFICE",
+                "CHALLENGE",
+                "USERS MAY CONFIGURE",
+                "TRUSTED NETWORKS",
+                "REMEMBER IN ALWAYS",
+                "MAIL PROGRAMS",
+                "MAILBOXES",
+            ],
             &rows,
         ),
         value.into(),
@@ -129,7 +154,8 @@ fn list(service: &Service) -> CliResult {
 /// A post office's policy as JSON.
 fn settings_json(po: &PostOffice) -> serde_json::Value {
     json!({"postoffice": po.name, "challenge": po.challenge, "users_may_configure": po.users_may_configure,
-           "trusted_networks": networks(po), "remember_in_always": po.remember_in_always})
+           "trusted_networks": networks(po), "remember_in_always": po.remember_in_always,
+           "mail_programs": po.mail_programs})
 }
 
 fn networks(po: &PostOffice) -> Vec<String> {

@@ -10,8 +10,9 @@ use crate::service::Service;
 /// `mailmfa report …`
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// Per post office: mailboxes by challenge mode, provider and state, and those that never
-    /// signed in.
+    /// Per post office: mailboxes by challenge mode, provider and state, those that never signed
+    /// in, those without recovery codes, and those mail programs still open with the mailbox
+    /// password alone.
     Coverage {
         /// Only this post office.
         #[arg(long, value_name = "NAME")]

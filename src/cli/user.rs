@@ -18,6 +18,6 @@ pub enum UserCommand {
 /// Runs a `user` command.
 pub fn run(service: &Service, command: UserCommand) -> CliResult {
     match command {
-        UserCommand::Set(args) => mailbox::set(service, args, Configurer::EndUser),
+        UserCommand::Set(args) => mailbox::set(service, args, None, Configurer::EndUser),
     }
 }

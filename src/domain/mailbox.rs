@@ -8,8 +8,8 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{
-    ChallengeMode, EmailAddress, EnrolmentState, IpNetwork, MailboxAddress, MailboxChallenge, MailboxId, PhoneNumber,
-    PostOfficeId, PostOfficeName, Provider, ProviderSwitches,
+    ChallengeMode, EmailAddress, EnrolmentState, IpNetwork, MailProgramPolicy, MailPrograms, MailboxAddress,
+    MailboxChallenge, MailboxId, PhoneNumber, PostOfficeId, PostOfficeName, Provider, ProviderSwitches,
 };
 use crate::clock::UnixTime;
 
@@ -28,6 +28,8 @@ pub struct PostOffice {
     pub trusted_networks: Vec<IpNetwork>,
     /// Whether a remembered device skips Prompt Always too (by default Always asks every time).
     pub remember_in_always: bool,
+    /// Whether its mail programs may use the mailbox password (its own policy, or the platform's).
+    pub mail_programs: MailPrograms,
     /// How many mailboxes it has.
     pub mailboxes: i64,
 }
@@ -51,6 +53,10 @@ pub struct Mailbox {
     pub postoffice_trusted_networks: Vec<IpNetwork>,
     /// Whether its post office lets remembered devices skip Prompt Always.
     pub postoffice_remember_in_always: bool,
+    /// Its own mail-program policy (inherit: its post office's).
+    pub mail_programs: MailPrograms,
+    /// Its post office's mail-program policy (inherit: the platform's).
+    pub postoffice_mail_programs: MailPrograms,
     /// What delivers its codes.
     pub provider: Provider,
     /// Its SMS number.
@@ -78,6 +84,23 @@ impl Mailbox {
     /// Seconds until the lock ends, if locked at `now`.
     pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
         locked_for(self.locked_until, now)
+    }
+
+    /// The mail-program policy in force, given the platform's.
+    pub fn mail_program_policy(&self, platform: MailProgramPolicy) -> MailProgramPolicy {
+        self.mail_programs.effective(self.postoffice_mail_programs.effective(platform))
+    }
+
+    /// Whether its second factor is set up: an authenticator app enrolled, or a number or address
+    /// for its codes (what the `enrolled` mail-program policy waits for).
+    pub fn has_second_factor(&self) -> bool {
+        has_second_factor(self.provider, self.enrolment, self.sms_number.is_some(), self.alt_email.is_some())
+    }
+
+    /// Whether mail programs may still sign in with the mailbox password, under the platform's
+    /// policy `platform`.
+    pub fn password_in_mail_programs(&self, platform: MailProgramPolicy) -> bool {
+        !self.mail_program_policy(platform).requires_app_password(self.has_second_factor())
     }
 
     /// Whether a device its user had remembered may skip the challenge of the mode in force:
@@ -132,6 +155,11 @@ impl Mailbox {
 /// Seconds until a lock that lasts until `locked_until` ends, if it has not ended at `now`.
 pub(crate) fn locked_for(locked_until: Option<UnixTime>, now: UnixTime) -> Option<i64> {
     locked_until.filter(|&until| until > now).map(|until| until - now)
+}
+
+/// Whether a mailbox with this provider and these data has its second factor set up.
+pub(crate) fn has_second_factor(provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> bool {
+    MailboxStatus::of(false, provider, enrolment, has_sms, has_alt) == MailboxStatus::Enrolled
 }
 
 /// Whether a mailbox enrolled in an authenticator app has no recovery code left: a lost phone
@@ -222,11 +250,17 @@ pub struct MailboxSummary {
     /// Whether *Unlock* has anything to do ([`Mailbox::can_unlock`]).
     #[serde(skip)]
     pub can_unlock: bool,
+    /// Its own mail-program policy.
+    pub mail_programs: MailPrograms,
+    /// The mail-program policy in force.
+    pub effective_mail_programs: MailProgramPolicy,
+    /// Whether mail programs may still sign in with the mailbox password.
+    pub password_in_mail_programs: bool,
 }
 
 impl MailboxSummary {
-    /// The summary of a mailbox, given its known countries.
-    pub fn of(mailbox: &Mailbox, known_countries: Vec<String>, now: UnixTime) -> Self {
+    /// The summary of a mailbox, given its known countries and the platform's mail-program policy.
+    pub fn of(mailbox: &Mailbox, known_countries: Vec<String>, now: UnixTime, platform: MailProgramPolicy) -> Self {
         Self {
             id: mailbox.id,
             address: mailbox.address.clone(),
@@ -237,6 +271,9 @@ impl MailboxSummary {
             last_login: mailbox.last_login,
             known_countries,
             can_unlock: mailbox.can_unlock(now),
+            mail_programs: mailbox.mail_programs,
+            effective_mail_programs: mailbox.mail_program_policy(platform),
+            password_in_mail_programs: mailbox.password_in_mail_programs(platform),
         }
     }
 }
@@ -278,7 +315,7 @@ pub struct MailboxColumn {
 }
 
 /// The columns of the mailbox table, in order.
-pub const MAILBOX_COLUMNS: [MailboxColumn; 6] = [
+pub const MAILBOX_COLUMNS: [MailboxColumn; 7] = [
     MailboxColumn {
         title: "Mailbox",
         cell: |m, words| match words {
@@ -335,6 +372,24 @@ pub const MAILBOX_COLUMNS: [MailboxColumn; 6] = [
         cell: |m, _| Cell::Text(m.known_countries.join(", ")),
         order: |a, b| a.known_countries.cmp(&b.known_countries),
         width: 120.0,
+    },
+    MailboxColumn {
+        title: "Mail programs",
+        cell: |m, words| {
+            let policy = match words {
+                Vocabulary::Labels => m.effective_mail_programs.label(),
+                Vocabulary::Words => m.effective_mail_programs.word(),
+            };
+            let inherited = if m.mail_programs == MailPrograms::Inherit { " (inherited)" } else { "" };
+            let open = match (m.password_in_mail_programs, m.effective_mail_programs, words) {
+                (true, MailProgramPolicy::Enrolled, Vocabulary::Labels) => ", password until enrolled",
+                (true, MailProgramPolicy::Enrolled, Vocabulary::Words) => ", password-until-enrolled",
+                _ => "",
+            };
+            Cell::Text(format!("{policy}{inherited}{open}"))
+        },
+        order: |a, b| a.password_in_mail_programs.cmp(&b.password_in_mail_programs),
+        width: 150.0,
     },
 ];
 

@@ -5,6 +5,7 @@
 mod audit;
 mod login;
 mod mailbox;
+mod mailprog;
 mod names;
 mod network;
 mod notice;
@@ -24,6 +25,10 @@ pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnsw
 pub use mailbox::{
     Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, Mailbox, MailboxColumn, MailboxStatus, MailboxSummary, PostOffice,
     Vocabulary, by_name, known_since, remembered_since,
+};
+pub use mailprog::{
+    APP_PASSWORD_LETTERS, AppPassword, AppPasswordName, AppPasswordSecret, LastUse, MailAuthAnswer, MailAuthFailure,
+    MailAuthRefusal, MailProgramPolicy, MailPrograms, MailProtocol, Protocols, from_webmail,
 };
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};

@@ -285,6 +285,28 @@ impl FromStr for Code {
 /// The letters of access passes and recovery codes: Crockford's base 32, which leaves out `i`,
 /// `l`, `o` and `u` so nothing reads as something else.
 const PASS_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Letters of [`PASS_ALPHABET`], one from each random byte's low five bits (five random bits a
+/// letter).
+pub(crate) fn pass_letters_from_random(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| char::from(PASS_ALPHABET[usize::from(b & 31)])).collect()
+}
+
+/// `raw` as the letters of a pass, if it is `len` of them: dashes and spaces dropped, any case,
+/// `o`, `i` and `l` read as `0`, `1` and `1`.
+pub(crate) fn pass_letters_of(raw: &str, len: usize) -> Option<String> {
+    let letters: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_lowercase() {
+            'o' => '0',
+            'i' | 'l' => '1',
+            c => c,
+        })
+        .collect();
+    (letters.len() == len && letters.bytes().all(|b| PASS_ALPHABET.contains(&b))).then_some(letters)
+}
+
 /// How many letters a letter code has (50 random bits).
 pub const PASS_LETTERS: usize = 10;
 
@@ -300,7 +322,7 @@ pub struct LetterCode(String);
 impl LetterCode {
     /// The code made from random bytes (one letter from each byte's low five bits).
     pub fn from_random(bytes: &[u8; PASS_LETTERS]) -> Self {
-        Self(bytes.iter().map(|b| char::from(PASS_ALPHABET[usize::from(b & 31)])).collect())
+        Self(pass_letters_from_random(bytes))
     }
 
     /// The ten letters, lower case, without the dash: what its hash is made of.
@@ -330,20 +352,7 @@ impl FromStr for LetterCode {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let letters: String = raw
-            .chars()
-            .filter(|c| !matches!(c, '-' | ' '))
-            .map(|c| match c.to_ascii_lowercase() {
-                'o' => '0',
-                'i' | 'l' => '1',
-                c => c,
-            })
-            .collect();
-        if letters.len() == PASS_LETTERS && letters.bytes().all(|b| PASS_ALPHABET.contains(&b)) {
-            Ok(Self(letters))
-        } else {
-            Err(DomainError::BadCode)
-        }
+        pass_letters_of(raw, PASS_LETTERS).map(Self).ok_or(DomainError::BadCode)
     }
 }
 

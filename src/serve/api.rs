@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::http::{ApiJson, AppState, Failure, Source, caller, run};
 use crate::domain::{BeginAnswer, MailboxAddress, Purpose};
 use crate::service::{
-    BeginRequest, Begun, EnrolmentRequest, ForgetDevicesRequest, NewRecoveryCodesRequest, RedeemRequest, ResendRequest,
-    ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
+    AddAppPasswordRequest, BeginRequest, Begun, EnrolmentRequest, ForgetDevicesRequest, ListAppPasswordsRequest,
+    NewRecoveryCodesRequest, RedeemRequest, RemoveAppPasswordRequest, ResendRequest, ServiceError,
+    ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
 };
 
 /// `GET /v1/health`.
@@ -177,6 +178,52 @@ pub async fn forget_devices(
     Path(address): Path<String>,
 ) -> Result<Response, Failure> {
     let request = ForgetDevicesRequest { address, step_up_token: step_up(&headers) };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppPasswordBody {
+    name: String,
+    protocols: Option<Vec<String>>,
+}
+
+/// `GET /v1/users/{address}/app-passwords`.
+pub async fn app_passwords(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let request = ListAppPasswordsRequest { address };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+/// `POST /v1/users/{address}/app-passwords` (needs a step-up): the new password, shown once.
+pub async fn add_app_password(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+    ApiJson(body): ApiJson<AppPasswordBody>,
+) -> Result<Response, Failure> {
+    let request = AddAppPasswordRequest {
+        address,
+        name: body.name,
+        protocols: body.protocols.map(|list| list.join(",")),
+        step_up_token: step_up(&headers),
+    };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+/// `DELETE /v1/users/{address}/app-passwords/{name}`.
+pub async fn remove_app_password(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path((address, name)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let request = RemoveAppPasswordRequest { address, name };
     Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 

@@ -6,8 +6,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::http::MAX_BODY;
-use super::refusals::Refused;
 use crate::service::{ServiceError, StoreError};
+
+/// What was wrong with a request turned away at the door; the answer carries it as an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Refused {
+    /// The answer's status.
+    pub status: StatusCode,
+    /// What was wrong, in a few words.
+    pub what: &'static str,
+}
 
 /// Why a request gets no 200: a service error, or one of the HTTP layer's own.
 #[derive(Debug)]
@@ -105,11 +113,12 @@ fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::SourceNotAllowed(_)
         | ServiceError::SelfServiceOff(_)
         | ServiceError::OutOfScope(_)
+        | ServiceError::AdministratorsOnly(_)
         | ServiceError::StepUpRequired => StatusCode::FORBIDDEN,
         ServiceError::ProviderDisabled { .. } | ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => {
             StatusCode::FORBIDDEN
         }
-        ServiceError::UnknownTransaction => StatusCode::NOT_FOUND,
+        ServiceError::UnknownTransaction | ServiceError::NoAppPassword { .. } => StatusCode::NOT_FOUND,
         ServiceError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Domain(_)
         | ServiceError::NoPostOffice(_)
@@ -128,7 +137,9 @@ fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::PostOfficeExists(_)
         | ServiceError::MailboxExists(_)
         | ServiceError::PostOfficeNotEmpty { .. }
-        | ServiceError::ClientExists(_) => StatusCode::CONFLICT,
+        | ServiceError::ClientExists(_)
+        | ServiceError::AppPasswordExists { .. }
+        | ServiceError::TooManyAppPasswords { .. } => StatusCode::CONFLICT,
         ServiceError::Store(_) | ServiceError::Delivery(_) | ServiceError::Geo(_) | ServiceError::NoPublicUrl => {
             StatusCode::SERVICE_UNAVAILABLE
         }

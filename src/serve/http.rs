@@ -1,7 +1,7 @@
 //! The login service's HTTP side (docs/DESIGN.md §8): the routes, where a request comes from and
 //! whether its rate admits it, JSON bodies of at most 16 kB read within a time limit, and running
-//! a request through the writer. The API's handlers are in `api.rs`, the hosted pages' in
-//! `pages.rs`; statuses come from one place ([`Failure`]'s `IntoResponse`).
+//! a request through the writer. The API's handlers are in `api.rs`, the mail sign-in check's in
+//! `mail.rs`, the hosted pages' in `pages.rs`; statuses come from one place ([`Failure`]'s `IntoResponse`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,8 +17,10 @@ use serde::de::DeserializeOwned;
 
 use super::api;
 pub use super::failure::Failure;
+use super::failure::Refused;
 use super::limits::RateLimits;
-use super::refusals::{Refusals, Refused};
+use super::mail::MailDesk;
+use super::tally::{Refusals, refusals_entry};
 use super::writer::Writer;
 use crate::domain::IpNetwork;
 use crate::service::{ApiOutcome, ApiRequest, Caller};
@@ -43,6 +45,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpNetwork>>,
     /// The requests turned away at the door in the current minute.
     pub refusals: Arc<Refusals>,
+    /// The mail sign-in check's readers and counts.
+    pub mail: Arc<MailDesk>,
 }
 
 /// The connection's peer, put into each request by the listener.
@@ -65,6 +69,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{address}/settings", get(api::show_user_settings).put(api::user_settings))
         .route("/v1/users/{address}/recovery-codes", post(api::new_recovery_codes))
         .route("/v1/users/{address}/devices", delete(api::forget_devices))
+        .route("/v1/users/{address}/app-passwords", get(api::app_passwords).post(api::add_app_password))
+        .route("/v1/users/{address}/app-passwords/{name}", delete(api::remove_app_password))
+        .route("/v1/mail/auth", post(super::mail::auth))
         .route("/v1/signin", post(api::signin))
         .route("/v1/signin/redeem", post(api::redeem))
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
@@ -95,8 +102,8 @@ async fn admit(State(state): State<AppState>, mut request: Request, next: axum::
         }
         None => None,
     };
-    if let Some(first) = refused.and_then(|refused| state.refusals.note(source, refused)) {
-        state.writer.refusals(vec![first]).await;
+    if let Some(refused) = refused.filter(|refused| state.refusals.note((source, *refused))) {
+        state.writer.refusals(vec![refusals_entry((source, refused), 1, false)]).await;
     }
     response
 }

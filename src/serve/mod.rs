@@ -9,8 +9,9 @@ mod connections;
 mod failure;
 mod http;
 mod limits;
+mod mail;
 mod pages;
-mod refusals;
+mod tally;
 mod texts;
 #[cfg(windows)]
 pub mod windows;
@@ -31,7 +32,7 @@ use tokio_rustls::rustls;
 use tower::ServiceExt as _;
 
 use self::connections::{Connections, MAX_CONNECTIONS};
-use self::refusals::Refusals;
+use self::tally::Refusals;
 pub use self::writer::MAX_BATCH;
 use crate::service::{KeyFolder, Service, ServiceError, StoreLocation};
 
@@ -122,6 +123,7 @@ pub fn run(
     let per_address = usize::try_from(settings.serve_connections_per_address).unwrap_or(MAX_CONNECTIONS);
     let connections = Connections::new(per_address, settings.serve_trusted_proxies.clone());
     let refusals = Arc::new(Refusals::default());
+    let mail = Arc::new(mail::MailDesk::open(location, keys)?);
     let state = http::AppState {
         writer: writer.clone(),
         limits,
@@ -129,15 +131,16 @@ pub fn run(
         public_url,
         trusted_proxies,
         refusals: Arc::clone(&refusals),
+        mail: Arc::clone(&mail),
     };
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
         let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
         listening(bound, tls.is_some());
-        let counting = tokio::spawn(record_refusals(writer.clone(), Arc::clone(&refusals)));
+        let counting = tokio::spawn(record_counts(writer.clone(), Arc::clone(&refusals), Arc::clone(&mail)));
         accept_loop(listener, http::router(state), tls, connections, shutdown).await;
         counting.abort();
-        writer.refusals(refusals.take(true)).await;
+        record_counted(&writer, &refusals, &mail, true).await;
         Ok(())
     });
     // Every handle on the writer is gone with the router: it finishes what is queued and ends.
@@ -171,14 +174,22 @@ fn tls_acceptor(cert: &str, key: &str) -> Result<Option<TlsAcceptor>, ServeError
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
-/// Records, every half minute, how many refusals followed the first of their kind in the windows
-/// that ended.
-async fn record_refusals(writer: writer::Writer, refusals: Arc<Refusals>) {
-    let mut ticks = tokio::time::interval(refusals::WINDOW / 2);
+/// Records, every half minute, how many refusals and failed mail sign-ins followed the first of
+/// their kind in the windows that ended.
+async fn record_counts(writer: writer::Writer, refusals: Arc<Refusals>, mail: Arc<mail::MailDesk>) {
+    let mut ticks = tokio::time::interval(tally::WINDOW / 2);
     loop {
         ticks.tick().await;
-        writer.refusals(refusals.take(false)).await;
+        record_counted(&writer, &refusals, &mail, false).await;
     }
+}
+
+/// Hands what was counted in the windows that ended (all of them when `all`) to the writer.
+async fn record_counted(writer: &writer::Writer, refusals: &Refusals, mail: &mail::MailDesk, all: bool) {
+    let refused =
+        refusals.take(all).into_iter().map(|(kind, count)| tally::refusals_entry(kind, count, true)).collect();
+    writer.refusals(refused).await;
+    writer.mail_auth(Vec::new(), mail.take_failures(all));
 }
 
 /// Accepts connections until `shutdown`, then waits (bounded) for the open ones to finish.

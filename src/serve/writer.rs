@@ -8,7 +8,8 @@ use std::thread;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::service::{
-    ApiJob, ApiOutcome, ApiRequest, Caller, HttpRefusals, SentCode, Service, ServiceError, ServiceResult,
+    ApiJob, ApiOutcome, ApiRequest, Caller, HttpRefusals, MailAuthFailures, MailUse, SentCode, Service, ServiceError,
+    ServiceResult,
 };
 
 /// The most requests one commit takes.
@@ -18,6 +19,7 @@ enum Job {
     Api(ApiJob),
     Delivered(Box<SentCode>, oneshot::Sender<ServiceResult<()>>),
     Refusals(Vec<HttpRefusals>),
+    Mail(Vec<MailUse>, Vec<MailAuthFailures>),
 }
 
 /// The handle handlers send jobs through.
@@ -61,6 +63,14 @@ impl Writer {
         }
     }
 
+    /// Writes what mail sign-in checks found worth keeping, without waiting: a full queue drops
+    /// it (a last use is written again a minute later; a trace is not worth slowing checks for).
+    pub fn mail_auth(&self, uses: Vec<MailUse>, failures: Vec<MailAuthFailures>) {
+        if !uses.is_empty() || !failures.is_empty() {
+            drop(self.jobs.try_send(Job::Mail(uses, failures)));
+        }
+    }
+
     /// Records how a delivery went (voiding the code if it failed).
     pub async fn delivered(&self, sent: SentCode) -> ServiceResult<()> {
         let (reply, answer) = oneshot::channel();
@@ -84,6 +94,7 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 }
                 // A trace that cannot be written is not worth failing anything for.
                 Job::Refusals(refusals) => drop(service.record_http_refusals(&refusals)),
+                Job::Mail(uses, failures) => drop(service.record_mail_auth(&uses, &failures)),
             }
             if calls.len() < max_batch {
                 next = queue.try_recv().ok();

@@ -11,9 +11,9 @@ use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
     AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState, IpNetwork,
-    KnownLocation, LetterCode, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, NoticeEvent, PhoneNumber,
-    PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, SettingKind,
-    Settings, join_networks, known_since, natural_order, setting, totp,
+    KnownLocation, LetterCode, MailProgramPolicy, MailPrograms, Mailbox, MailboxAddress, MailboxChallenge,
+    MailboxSummary, NoticeEvent, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES,
+    SETTINGS, SettingDef, SettingKind, Settings, join_networks, known_since, natural_order, setting, totp,
 };
 
 /// What `mailbox reset` forgets.
@@ -26,6 +26,8 @@ pub struct ResetParts {
     pub countries: bool,
     /// The remembered devices.
     pub devices: bool,
+    /// The app passwords.
+    pub app_passwords: bool,
 }
 
 impl ResetParts {
@@ -44,6 +46,8 @@ pub struct ResetDone {
     pub devices_forgotten: Option<usize>,
     /// How many known countries and IP addresses were forgotten, if they were.
     pub places_forgotten: Option<(usize, usize)>,
+    /// How many app passwords were removed, if they were.
+    pub app_passwords_removed: Option<usize>,
 }
 
 /// What `postoffice set` changes; `None` keeps a value.
@@ -57,6 +61,8 @@ pub struct PostOfficeChanges {
     pub trusted_networks: Option<Vec<IpNetwork>>,
     /// Whether remembered devices skip Prompt Always too.
     pub remember_in_always: Option<bool>,
+    /// Whether its mail programs may use the mailbox password.
+    pub mail_programs: Option<MailPrograms>,
 }
 
 /// What an administrator or a user wants changed on a mailbox; `None` leaves a value as it is, and
@@ -71,6 +77,8 @@ pub struct MailboxChanges {
     pub sms_number: Option<Option<PhoneNumber>>,
     /// Its alternate e-mail address.
     pub alt_email: Option<Option<EmailAddress>>,
+    /// Whether its mail programs may use the mailbox password (administrators only).
+    pub mail_programs: Option<MailPrograms>,
 }
 
 impl MailboxChanges {
@@ -108,6 +116,9 @@ impl MailboxChanges {
             Some(None) => parts.push("alt_email=(cleared)".to_owned()),
             None => {}
         }
+        if let Some(m) = self.mail_programs {
+            parts.push(format!("mail_programs={m}"));
+        }
         parts.join(" ")
     }
 }
@@ -127,6 +138,12 @@ pub struct MailboxDetails {
     pub recovery_codes_left: i64,
     /// How many devices it remembers that have not expired.
     pub remembered_devices: i64,
+    /// The mail-program policy in force (its own, its post office's or the platform's).
+    pub mail_program_policy: MailProgramPolicy,
+    /// Whether mail programs may still sign in with the mailbox password.
+    pub password_in_mail_programs: bool,
+    /// How many app passwords it has.
+    pub app_passwords: i64,
 }
 
 /// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
@@ -198,6 +215,7 @@ impl Service {
                 users_may_configure: changes.users_may_configure.unwrap_or(was.users_may_configure),
                 trusted_networks: changes.trusted_networks.clone().unwrap_or(was.trusted_networks),
                 remember_in_always: changes.remember_in_always.unwrap_or(was.remember_in_always),
+                mail_programs: changes.mail_programs.unwrap_or(was.mail_programs),
                 ..was
             };
             tx.update_postoffice(&po)?;
@@ -205,11 +223,12 @@ impl Service {
             Ok((
                 (),
                 format!(
-                    "postoffice={name} challenge={} users_may_configure={} trusted_networks={} remember_in_always={}",
+                    "postoffice={name} challenge={} users_may_configure={} trusted_networks={} remember_in_always={} mail_programs={}",
                     po.challenge,
                     po.users_may_configure,
                     if trusted.is_empty() { "none" } else { &trusted },
-                    po.remember_in_always
+                    po.remember_in_always,
+                    po.mail_programs
                 ),
             ))
         })
@@ -226,7 +245,8 @@ impl Service {
                 Some(name) => Some(existing_postoffice(tx, name)?.id),
                 None => None,
             };
-            Ok::<_, ServiceError>(tx.mailbox_summaries(id, now)?)
+            let platform = self.world.current(tx)?.settings.mailprog_policy;
+            Ok::<_, ServiceError>(tx.mailbox_summaries(id, now, platform)?)
         })?;
         rows.sort_by(|a, b| {
             a.address
@@ -249,7 +269,11 @@ impl Service {
             let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
             let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
             let remembered_devices = engine::remembered_devices(tx, &settings, now, mailbox.id)?;
+            let app_passwords = tx.count_app_passwords(mailbox.id)?;
             Ok(MailboxDetails {
+                mail_program_policy: mailbox.mail_program_policy(settings.mailprog_policy),
+                password_in_mail_programs: mailbox.password_in_mail_programs(settings.mailprog_policy),
+                app_passwords,
                 mailbox,
                 known_ips,
                 known_countries,
@@ -277,7 +301,8 @@ impl Service {
                 None => (tx.postoffices()?.into_iter().map(|po| po.name).collect(), None),
             };
             let groups = tx.coverage_groups(id)?;
-            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups, now))
+            let platform = self.world.current(tx)?.settings.mailprog_policy;
+            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups, now, platform))
         })
     }
 
@@ -341,6 +366,9 @@ impl Service {
         }
         if parts.countries {
             done.places_forgotten = Some(self.reset_country_exceptions(address)?);
+        }
+        if parts.app_passwords {
+            done.app_passwords_removed = Some(self.remove_app_passwords(address)?);
         }
         Ok(done)
     }
@@ -568,6 +596,9 @@ pub(super) fn set_mailbox_in(
     if by == Configurer::EndUser && !mb.users_may_configure {
         return Err(ServiceError::SelfServiceOff(address.postoffice.clone()));
     }
+    if by == Configurer::EndUser && changes.mail_programs.is_some() {
+        return Err(ServiceError::AdministratorsOnly("the mail-program policy"));
+    }
     let provider = changes.provider.unwrap_or(mb.provider);
     let needs_choice = match by {
         Configurer::Administrator => changes.provider.is_some(),
@@ -581,6 +612,9 @@ pub(super) fn set_mailbox_in(
     check_destination(address, provider, sms.as_ref(), alt.as_ref())?;
     let challenge = changes.challenge.unwrap_or(mb.challenge);
     tx.update_mailbox_policy(mb.id, challenge, provider, sms.as_ref(), alt.as_ref())?;
+    if let Some(mail_programs) = changes.mail_programs {
+        tx.update_mailbox_mail_programs(mb.id, mail_programs)?;
+    }
     Ok(changes.describe())
 }
 

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use super::engine::EngineError;
 use crate::delivery::DeliveryError;
-use crate::domain::{Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
+use crate::domain::{AppPasswordName, Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
 use crate::geo::GeoError;
 use crate::qr::QrError;
 
@@ -183,6 +183,33 @@ pub enum ServiceError {
     /// The hosted pages need the address browsers reach them at.
     #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
     NoPublicUrl,
+    /// The mailbox has an app password of that name.
+    #[error("{address} already has an app password named \"{name}\"")]
+    AppPasswordExists {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The name.
+        name: AppPasswordName,
+    },
+    /// The mailbox has no app password of that name.
+    #[error("{address} has no app password named \"{name}\"")]
+    NoAppPassword {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The name.
+        name: AppPasswordName,
+    },
+    /// The mailbox has as many app passwords as it may.
+    #[error("{address} has {max} app passwords, as many as mailprog.max_app_passwords allows; nothing was made")]
+    TooManyAppPasswords {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The limit.
+        max: i64,
+    },
+    /// Only an administrator may change this.
+    #[error("only an administrator may change {0}")]
+    AdministratorsOnly(&'static str),
     /// A QR code could not be made or written.
     #[error(transparent)]
     Qr(#[from] QrError),
@@ -243,7 +270,7 @@ impl ServiceError {
     /// Whether this is a policy refusal of self-service (exit status 1) rather than bad input.
     pub fn is_refusal(&self) -> bool {
         match self {
-            Self::SelfServiceOff(_) => true,
+            Self::SelfServiceOff(_) | Self::AdministratorsOnly(_) => true,
             Self::ProviderDisabled { by, .. } | Self::ProviderNotConfigurable { by, .. } => *by == Configurer::EndUser,
             _ => false,
         }

@@ -15,6 +15,7 @@ mod files;
 mod import;
 mod keys;
 mod login;
+mod mailprog;
 mod notify;
 mod signin;
 mod store;
@@ -27,8 +28,9 @@ pub use admin::{
     SettingView,
 };
 pub use api::{
-    ApiClient, ApiJob, ApiOutcome, ApiRequest, BeginRequest, Begun, CallBudget, CallContext, Caller, Choice, ClientKey,
-    ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest, HttpRefusals, NewRecoveryCodes, NewRecoveryCodesRequest,
+    AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginRequest, Begun,
+    CallBudget, CallContext, Caller, Choice, ClientKey, ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest,
+    HttpRefusals, ListAppPasswordsRequest, NewRecoveryCodes, NewRecoveryCodesRequest, RemoveAppPasswordRequest,
     ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices, UserSettings,
     UserSettingsRequest, UserSettingsView, VerifyRequest,
 };
@@ -37,6 +39,10 @@ pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
+pub use mailprog::{
+    APP_PASSWORD_DAYS, IssuedAppPassword, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest,
+    MailThrottle, MailUse, NewAppPassword,
+};
 pub use signin::{
     PageAnswer, PageFacts, PageNote, PageRequest, RedeemRequest, SigninRequest, SigninStarted, origin_of, path_of,
     url_within,

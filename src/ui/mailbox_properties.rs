@@ -12,7 +12,7 @@ use super::model::{duration, when};
 use super::shown_once::{shown_once, shown_once_saved};
 use crate::clock::UnixTime;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, LetterCode, MailboxAddress,
+    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, LetterCode, MailPrograms, MailboxAddress,
     MailboxChallenge, PhoneNumber, Provider,
 };
 use crate::service::{ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, ServiceError};
@@ -33,6 +33,7 @@ struct MailboxDraft {
     provider: Provider,
     sms_number: String,
     alt_email: String,
+    mail_programs: MailPrograms,
 }
 
 impl MailboxDraft {
@@ -43,6 +44,7 @@ impl MailboxDraft {
             provider: r.provider,
             sms_number: r.sms_number.as_ref().map(ToString::to_string).unwrap_or_default(),
             alt_email: r.alt_email.as_ref().map(ToString::to_string).unwrap_or_default(),
+            mail_programs: r.mail_programs,
         }
     }
 }
@@ -200,6 +202,7 @@ impl MailboxProperties {
             provider: (self.draft.provider != record.provider).then_some(self.draft.provider),
             sms_number: (sms != record.sms_number).then_some(sms),
             alt_email: (alt != record.alt_email).then_some(alt),
+            mail_programs: (self.draft.mail_programs != record.mail_programs).then_some(self.draft.mail_programs),
         })
     }
 

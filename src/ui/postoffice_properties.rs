@@ -1,11 +1,13 @@
 //! A post office's Properties window: its default challenge mode, which its mailboxes set to
 //! Inherit follow, whether its users may configure their own two-factor settings, and the
-//! networks it trusts.
+//! networks it trusts, and whether its mail programs may sign in with the mailbox password.
 
 use egui::{Context, Id, RichText, Ui};
 
 use super::intent::{Intent, PostOfficeIntent};
-use crate::domain::{ChallengeMode, DomainError, PostOffice, PostOfficeName, join_networks, parse_networks};
+use crate::domain::{
+    ChallengeMode, DomainError, MailPrograms, PostOffice, PostOfficeName, join_networks, parse_networks,
+};
 use crate::service::{PostOfficeChanges, ServiceError};
 
 /// A post office's Properties window.
@@ -14,6 +16,7 @@ pub struct PostOfficeProperties {
     challenge: ChallengeMode,
     users_may_configure: bool,
     remember_in_always: bool,
+    mail_programs: MailPrograms,
     trusted_networks: String,
     trusted_error: Option<DomainError>,
     mailboxes: i64,
@@ -29,6 +32,7 @@ impl PostOfficeProperties {
             challenge: record.challenge,
             users_may_configure: record.users_may_configure,
             remember_in_always: record.remember_in_always,
+            mail_programs: record.mail_programs,
             trusted_networks: join_networks(&record.trusted_networks),
             trusted_error: None,
             mailboxes: record.mailboxes,
@@ -114,6 +118,14 @@ impl PostOfficeProperties {
                  Prompt Always still asks",
             );
             ui.end_row();
+            let label = ui.label("Mail programs sign in with");
+            mail_programs_combo(ui, ("po-mail-programs", name), &mut self.mail_programs, "As the platform setting")
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Whether Outlook, Thunderbird or a phone's mail app may use the mailbox password over IMAP, \
+                     POP3 and SMTP, or only an app password",
+                );
+            ui.end_row();
         });
         if let Some(error) = &self.trusted_error {
             ui.colored_label(ui.visuals().error_fg_color, error.to_string());
@@ -149,6 +161,7 @@ impl PostOfficeProperties {
                             users_may_configure: Some(self.users_may_configure),
                             remember_in_always: Some(self.remember_in_always),
                             trusted_networks: Some(trusted),
+                            mail_programs: Some(self.mail_programs),
                         };
                         intents.push(Intent::PostOffice(PostOfficeIntent::Save {
                             name: self.name.clone(),
@@ -161,4 +174,26 @@ impl PostOfficeProperties {
             }
         });
     }
+}
+
+/// The choice of a mail-program policy; `inherited` names what Inherit means at this level.
+pub fn mail_programs_combo(
+    ui: &mut Ui,
+    salt: impl std::hash::Hash + std::fmt::Debug,
+    value: &mut MailPrograms,
+    inherited: &str,
+) -> egui::Response {
+    let label = |choice: MailPrograms| match choice {
+        MailPrograms::Inherit => inherited.to_owned(),
+        MailPrograms::Policy(policy) => policy.label().to_owned(),
+    };
+    egui::ComboBox::from_id_salt(salt)
+        .width(220.0)
+        .selected_text(label(*value))
+        .show_ui(ui, |ui| {
+            for choice in MailPrograms::ALL {
+                ui.selectable_value(value, choice, label(choice));
+            }
+        })
+        .response
 }

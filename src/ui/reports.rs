@@ -124,7 +124,7 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
     // Where the mailboxes stand first: what an administrator looks for.
     let mut titles = vec!["Post office".to_owned(), "Mailboxes".to_owned()];
     titles.extend(MailboxStatus::ALL.iter().map(|s| capitalised(s.label())));
-    titles.extend(["Never signed in".to_owned(), "No recovery codes".to_owned()]);
+    titles.extend(["Never signed in", "No recovery codes", "Mail programs with password"].map(str::to_owned));
     titles.extend(ChallengeMode::ALL.iter().map(|m| m.short_label().to_owned()));
     titles.extend(Provider::ALL.iter().map(|p| p.short_label().to_owned()));
     let row_count = report.postoffices.len() + 1;
@@ -159,7 +159,10 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
                     };
                     let mut cells = vec![name, counts.mailboxes.to_string()];
                     cells.extend(counts.statuses.iter().map(i64::to_string));
-                    cells.extend([counts.never_signed_in.to_string(), counts.no_recovery_codes.to_string()]);
+                    cells.extend(
+                        [counts.never_signed_in, counts.no_recovery_codes, counts.password_in_mail_programs]
+                            .map(|n| n.to_string()),
+                    );
                     cells.extend(counts.modes.iter().chain(&counts.providers).map(i64::to_string));
                     for cell in cells {
                         row.col(|ui| {

@@ -183,8 +183,13 @@ fn capitalised(text: &str) -> String {
 }
 
 /// The groups of the Settings pane.
-const GROUPS: [SettingGroup; 4] =
-    [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo, SettingGroup::Notifications];
+const GROUPS: [SettingGroup; 5] = [
+    SettingGroup::General,
+    SettingGroup::Security,
+    SettingGroup::MailPrograms,
+    SettingGroup::Geo,
+    SettingGroup::Notifications,
+];
 
 /// The Settings pane.
 pub struct SettingsPane {

@@ -16,7 +16,7 @@ fn postoffice_commands() {
     assert_eq!(
         list,
         json!([{"name": "example.com", "challenge": "never", "users_may_configure": false, "trusted_networks": [],
-                "remember_in_always": false,
+                "remember_in_always": false, "mail_programs": "inherit",
                 "mailboxes": 2}])
     );
     let text = env.ok(&["postoffice", "list"]).stdout;
@@ -27,7 +27,8 @@ fn postoffice_commands() {
         .json();
     assert_eq!(
         set,
-        json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true, "trusted_networks": []})
+        json!({"postoffice": "example.com", "challenge": "new-ip", "users_may_configure": true, "trusted_networks": [],
+               "remember_in_always": false, "mail_programs": "inherit"})
     );
 
     let dup = env.run(&["postoffice", "add", "EXAMPLE.COM"]);
@@ -470,7 +471,7 @@ fn the_csv_says_the_same(env: &TestEnv, report: &serde_json::Value) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,not_enrolled,pending,enrolled,locked,never_signed_in,no_recovery_codes"
+        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,not_enrolled,pending,enrolled,locked,never_signed_in,no_recovery_codes,password_in_mail_programs"
     );
     let all: Vec<i64> = lines.last().unwrap().split(',').skip(1).map(|n| n.parse().unwrap()).collect();
     assert_eq!(all[0], report["total"]["mailboxes"].as_i64().unwrap());

@@ -11,6 +11,7 @@
 
 mod common;
 
+mod app_passwords;
 mod cli;
 mod cli_fuzz;
 #[cfg(feature = "gui")]

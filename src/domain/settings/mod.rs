@@ -66,6 +66,8 @@ pub enum SettingGroup {
     LoginService,
     /// E-mails to a mailbox about its sign-in.
     Notifications,
+    /// Mail programs and app passwords.
+    MailPrograms,
 }
 
 impl SettingGroup {
@@ -80,6 +82,7 @@ impl SettingGroup {
             Self::SmsCustom => "Custom SMS gateway",
             Self::LoginService => "Login service",
             Self::Notifications => "Notifications",
+            Self::MailPrograms => "Mail programs",
         }
     }
 }

@@ -10,7 +10,7 @@ use super::values::{
     BodyTemplate, HttpMethod, HttpStatuses, JsonExpectation, SmsAuthKind, SmsBodyKind, SmsPreset, SmtpSecurity,
 };
 use super::{SettingDef, SettingGroup, SettingKind, SettingValue, carries_the_code, header_name, host_name, setting};
-use crate::domain::{DomainError, IpNetwork};
+use crate::domain::{DomainError, IpNetwork, MailProgramPolicy};
 
 settings! {
     issuer: String = "issuer" {
@@ -373,5 +373,33 @@ settings! {
         group: LoginService,
         label: "Requests per second per address",
         help: "requests without a key one source address may make per second, and failed keys it may send (bursts of twice as many); neither touches a client's own rate",
+    }
+    mailprog_policy: MailProgramPolicy = "mailprog.policy" {
+        default: "password",
+        kind: SettingKind::Choice(&MailProgramPolicy::WORDS),
+        group: MailPrograms,
+        label: "Mail programs sign in with",
+        help: "whether mail programs (IMAP, POP3, SMTP) may use the mailbox password: password = yes; app-passwords = only an app password; enrolled = only an app password once the mailbox has its second factor; a post office or mailbox may set its own",
+    }
+    mailprog_webmail_networks: Vec<IpNetwork> = "mailprog.webmail_networks" {
+        default: "127.0.0.0/8,::1/128",
+        kind: SettingKind::Text,
+        group: MailPrograms,
+        label: "Webmail networks",
+        help: "networks (CIDR, comma-separated) the webmail connects to the mail server from: it signs in with the mailbox password, so connections from there always may; decided on the connecting address, never on one a client claims",
+    }
+    mailprog_max_app_passwords: i64 = "mailprog.max_app_passwords" {
+        default: "20",
+        kind: SettingKind::Int { min: 1, max: 100 },
+        group: MailPrograms,
+        label: "App passwords per mailbox",
+        help: "how many app passwords one mailbox may have",
+    }
+    mailprog_ip_failures: i64 = "mailprog.ip_failures" {
+        default: "30",
+        kind: SettingKind::Int { min: 1, max: 100000 },
+        group: MailPrograms,
+        label: "Failed app passwords per minute per address",
+        help: "wrong, expired or misused app passwords one address may send in a minute; after that its app passwords are refused as throttled until the minute is over (the mailbox's two-factor lock is never touched)",
     }
 }

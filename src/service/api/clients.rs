@@ -138,7 +138,7 @@ impl Service {
 
     /// The client whose key the caller sent, if the key is right and the caller's address one the
     /// client may call from.
-    fn verified_client(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
+    pub(in crate::service) fn verified_client(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
         let key = caller.key.as_deref().ok_or(ServiceError::NoApiKey)?;
         let (id, secret) = key
             .strip_prefix(KEY_PREFIX)

@@ -157,7 +157,11 @@ impl ApiRequest for EnrolmentRequest {
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Zeroizing<String>>> {
         let (_, address, _) = cx.service.transaction_of(cx.tx, cx.client()?, &self.transaction_id)?;
         let issuer = cx.service.world.current(cx.tx)?.settings.issuer.clone();
-        let (uri, state) = crate::service::admin::enrolment_of(cx.tx, &issuer, &address)?;
+        let (uri, state) = match crate::service::admin::enrolment_of(cx.tx, &issuer, &address) {
+            // A code by SMS or e-mail: the transaction waits for no enrolment.
+            Err(ServiceError::NoTotpSecret(_)) => return Err(ServiceError::UnknownTransaction),
+            found => found?,
+        };
         if state != EnrolmentState::Pending {
             return Err(ServiceError::UnknownTransaction);
         }

@@ -5,8 +5,9 @@
 //! request's failure spoils no other — and hands each its answer only after the commit.
 //!
 //! The requests live by what they serve: `login.rs` (begin, verify, resend), `users.rs` (a
-//! webmail's settings page), and the hosted sign-in pages in `../signin.rs`.
+//! webmail's settings page), `app_passwords.rs` (its *Mail programs* page), and the hosted sign-in pages in `../signin.rs`.
 
+mod app_passwords;
 mod clients;
 mod login;
 mod users;
@@ -14,6 +15,7 @@ mod users;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use app_passwords::{AddAppPasswordRequest, AppPasswordsView, ListAppPasswordsRequest, RemoveAppPasswordRequest};
 pub(in crate::service) use clients::in_scope;
 pub use clients::{ApiClient, ClientKey, ClientScope};
 pub use login::{BeginRequest, Begun, EnrolmentRequest, ResendRequest, STEP_UP_SECONDS, Transaction, VerifyRequest};

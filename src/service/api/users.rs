@@ -37,6 +37,7 @@ impl UserSettings {
             provider: self.provider.as_deref().map(str::parse::<Provider>).transpose()?,
             sms_number: self.sms_number.as_deref().map(str::parse::<Clearable<PhoneNumber>>).transpose()?.map(|c| c.0),
             alt_email: self.alt_email.as_deref().map(str::parse::<Clearable<EmailAddress>>).transpose()?.map(|c| c.0),
+            mail_programs: None,
         })
     }
 }
@@ -237,7 +238,7 @@ impl ApiRequest for ForgetDevicesRequest {
 }
 
 /// The audit entry of what a mailbox's user did through a client (the webmail's settings page).
-fn user_entry(
+pub(super) fn user_entry(
     cx: &CallContext<'_>,
     mailbox: &MailboxAddress,
     action: &str,

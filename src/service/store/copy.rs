@@ -27,6 +27,7 @@ const TABLES: &[&str] = &[
     "remembered_device",
     "notification",
     "step_up",
+    "app_password",
 ];
 
 /// The tables whose identity column the target numbers on from the copied rows (PostgreSQL).

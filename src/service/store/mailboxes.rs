@@ -4,11 +4,11 @@
 use zeroize::Zeroizing;
 
 use super::sql::{Dialect, Row};
-use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
+use super::{StoreError, StoreResult, Tx, parse_mail_programs, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{
-    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId,
-    MailboxName, MailboxSummary, PhoneNumber, PostOfficeId, Provider,
+    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, MailProgramPolicy, MailPrograms, Mailbox,
+    MailboxAddress, MailboxChallenge, MailboxId, MailboxName, MailboxSummary, PhoneNumber, PostOfficeId, Provider,
 };
 
 /// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
@@ -42,6 +42,7 @@ pub struct TotpSecret {
 const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
         p.challenge AS postoffice_challenge, p.users_may_configure, p.trusted_networks AS postoffice_trusted_networks,
         p.remember_in_always AS postoffice_remember_in_always,
+        m.mail_programs, p.mail_programs AS postoffice_mail_programs,
         m.provider, m.sms_number, m.alt_email,
         m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
@@ -57,6 +58,8 @@ struct RawMailbox {
     users_may_configure: bool,
     postoffice_trusted_networks: String,
     postoffice_remember_in_always: bool,
+    mail_programs: Option<String>,
+    postoffice_mail_programs: Option<String>,
     provider: String,
     sms_number: Option<String>,
     alt_email: Option<String>,
@@ -78,6 +81,8 @@ fn raw_mailbox(r: &Row) -> StoreResult<RawMailbox> {
         users_may_configure: r.get("users_may_configure")?,
         postoffice_trusted_networks: r.get("postoffice_trusted_networks")?,
         postoffice_remember_in_always: r.get("postoffice_remember_in_always")?,
+        mail_programs: r.get("mail_programs")?,
+        postoffice_mail_programs: r.get("postoffice_mail_programs")?,
         provider: r.get("provider")?,
         sms_number: r.get("sms_number")?,
         alt_email: r.get("alt_email")?,
@@ -100,6 +105,8 @@ impl RawMailbox {
             users_may_configure: self.users_may_configure,
             postoffice_trusted_networks: parse_stored_networks(&self.postoffice_trusted_networks)?,
             postoffice_remember_in_always: self.postoffice_remember_in_always,
+            mail_programs: parse_mail_programs(self.mail_programs)?,
+            postoffice_mail_programs: parse_mail_programs(self.postoffice_mail_programs)?,
             provider: parse_stored(&self.provider)?,
             sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
             alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,
@@ -148,11 +155,13 @@ impl Tx<'_> {
         raw.map(RawMailbox::parse).transpose()
     }
 
-    /// The mailbox table of one post office, or of all, sorted by address.
+    /// The mailbox table of one post office, or of all, sorted by address, under the platform's
+    /// mail-program policy `platform`.
     pub fn mailbox_summaries(
         &self,
         postoffice: Option<PostOfficeId>,
         now: UnixTime,
+        platform: MailProgramPolicy,
     ) -> StoreResult<Vec<MailboxSummary>> {
         let rows = self.query(
             &format!(
@@ -168,7 +177,7 @@ impl Tx<'_> {
             let countries: Option<String> = r.get("countries")?;
             let mailbox = raw_mailbox(r)?.parse()?;
             let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
-            out.push(MailboxSummary::of(&mailbox, countries, now));
+            out.push(MailboxSummary::of(&mailbox, countries, now, platform));
         }
         Ok(out)
     }
@@ -192,6 +201,12 @@ impl Tx<'_> {
                 &alt_email.map(EmailAddress::as_str),
             ],
         )?;
+        Ok(())
+    }
+
+    /// Stores a mailbox's own mail-program policy.
+    pub fn update_mailbox_mail_programs(&self, id: MailboxId, mail_programs: MailPrograms) -> StoreResult<()> {
+        self.execute("UPDATE mailbox SET mail_programs = ?2 WHERE id = ?1", &[&id.0, &mail_programs.stored()])?;
         Ok(())
     }
 
@@ -485,11 +500,12 @@ impl Tx<'_> {
         let rows = self.query(
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
-                    m.locked_until, m.last_login IS NULL AS never_signed_in, m.recovery_left, count(*) AS n
+                    m.locked_until, m.last_login IS NULL AS never_signed_in, m.recovery_left,
+                    m.mail_programs, p.mail_programs AS postoffice_mail_programs, count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
              GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email,
-                      m.locked_until, never_signed_in, m.recovery_left",
+                      m.locked_until, never_signed_in, m.recovery_left, m.mail_programs, p.mail_programs",
             &[&postoffice.map(|p| p.0)],
         )?;
         let mut groups = Vec::new();
@@ -506,6 +522,8 @@ impl Tx<'_> {
                 locked_until: r.get("locked_until")?,
                 never_signed_in: r.get("never_signed_in")?,
                 recovery_codes_left: r.get("recovery_left")?,
+                mail_programs: parse_mail_programs(r.get("mail_programs")?)?,
+                postoffice_mail_programs: parse_mail_programs(r.get("postoffice_mail_programs")?)?,
                 count: r.get("n")?,
             });
         }

@@ -49,6 +49,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0011_notification_attempts"),
     migration!("0012_words_unchecked"),
     migration!("0013_hardening"),
+    migration!("0014_mail_programs"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the

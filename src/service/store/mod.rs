@@ -4,6 +4,7 @@
 //! advisory lock on PostgreSQL). The typed queries live on [`Tx`], in the sibling files, written
 //! once for both back ends (`sql.rs`).
 
+mod app_passwords;
 mod audit;
 mod clients;
 mod copy;
@@ -540,6 +541,13 @@ fn write_identity_check(conn: Conn<'_>, store_id: &str, check: &[u8]) -> StoreRe
 /// Turns a stored word back into a domain value, or reports the row as corrupt.
 pub(crate) fn parse_stored<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> StoreResult<T> {
     raw.parse::<T>().map_err(StoreError::from)
+}
+
+/// A stored mail-program policy (`NULL`: the level above decides).
+pub(crate) fn parse_mail_programs(raw: Option<String>) -> StoreResult<crate::domain::MailPrograms> {
+    raw.as_deref().map_or(Ok(crate::domain::MailPrograms::Inherit), |word| {
+        parse_stored(word).map(crate::domain::MailPrograms::Policy)
+    })
 }
 
 /// A stored list of networks (comma-separated CIDR).

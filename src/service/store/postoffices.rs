@@ -1,12 +1,13 @@
 //! Post office rows.
 
 use super::sql::Row;
-use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
+use super::{StoreError, StoreResult, Tx, parse_mail_programs, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{PostOffice, PostOfficeId, PostOfficeName, join_networks};
 
 const SELECT: &str =
     "SELECT p.id, p.name, p.challenge, p.users_may_configure, p.trusted_networks, p.remember_in_always,
+        p.mail_programs,
         (SELECT count(*) FROM mailbox m WHERE m.postoffice_id = p.id) AS mailboxes
     FROM postoffice p";
 
@@ -18,6 +19,7 @@ fn from_row(r: &Row) -> StoreResult<PostOffice> {
         users_may_configure: r.get("users_may_configure")?,
         trusted_networks: parse_stored_networks(&r.get::<String>("trusted_networks")?)?,
         remember_in_always: r.get("remember_in_always")?,
+        mail_programs: parse_mail_programs(r.get("mail_programs")?)?,
         mailboxes: r.get("mailboxes")?,
     })
 }
@@ -43,17 +45,19 @@ impl Tx<'_> {
     }
 
     /// Sets a post office's policy (its default challenge mode, self-service switch, trusted
-    /// networks and whether remembered devices skip Prompt Always) as `po` has it.
+    /// networks, whether remembered devices skip Prompt Always, and its mail programs' policy) as
+    /// `po` has it.
     pub fn update_postoffice(&self, po: &PostOffice) -> StoreResult<()> {
         self.execute(
             "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4,
-                    remember_in_always = ?5 WHERE id = ?1",
+                    remember_in_always = ?5, mail_programs = ?6 WHERE id = ?1",
             &[
                 &po.id.0,
                 &po.challenge.word(),
                 &po.users_may_configure,
                 &join_networks(&po.trusted_networks),
                 &po.remember_in_always,
+                &po.mail_programs.stored(),
             ],
         )?;
         Ok(())

@@ -248,6 +248,16 @@ impl RawStore {
         }
     }
 
+    /// Runs a statement that changes rows (in SQL both back ends read): what a test does behind
+    /// mailmfa's back, such as letting time pass for one row.
+    pub fn execute(&self, sql: &str) {
+        let changed = match self {
+            Self::Sqlite(conn) => conn.execute(sql, []).map(|n| n as u64).unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Self::Postgres(client) => client.borrow_mut().execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")),
+        };
+        assert!(changed > 0, "{sql} changed nothing");
+    }
+
     /// Every row of a query, each column as text (bytes as lowercase hex), `None` for NULL.
     pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         match self {

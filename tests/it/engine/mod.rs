@@ -140,6 +140,7 @@ fn smtp_rig() -> Rig {
         provider: Some(Provider::Smtp),
         alt_email: Some(Some("alice.home@example.org".parse().unwrap())),
         sms_number: Some(Some("+15551234567".parse::<PhoneNumber>().unwrap())),
+        mail_programs: None,
     };
     rig.service.set_mailbox(&addr(), &changes, Configurer::Administrator).unwrap();
     rig

@@ -7,6 +7,7 @@
 mod api;
 mod hardening;
 mod load;
+mod mail_auth;
 
 use crate::common::TestEnv;
 use crate::common::fixtures::{alice_on_totp_and_bob_on_sms, api_key, six_digits, sms_gateway};
