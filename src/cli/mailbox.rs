@@ -265,7 +265,7 @@ fn show(service: &Service, address: &MailboxAddress) -> CliResult {
         ("Recovery codes left", d.recovery_codes_left.to_string()),
         ("Remembered devices", d.remembered_devices.to_string()),
         ("Mail programs", mail_programs_cell(r.mail_programs, d.mail_program_policy, d.password_in_mail_programs)),
-        ("App passwords", d.app_passwords.to_string()),
+        ("App passwords", d.app_passwords.len().to_string()),
         ("Last login", r.last_login.map(when).unwrap_or_default()),
         ("Known countries", values(&d.known_countries)),
         ("Known IP addresses", values(&d.known_ips)),
@@ -285,7 +285,7 @@ fn show(service: &Service, address: &MailboxAddress) -> CliResult {
         "recovery_codes_left": d.recovery_codes_left,
         "remembered_devices": d.remembered_devices,
         "mail_programs": r.mail_programs, "effective_mail_programs": d.mail_program_policy,
-        "password_in_mail_programs": d.password_in_mail_programs, "app_passwords": d.app_passwords,
+        "password_in_mail_programs": d.password_in_mail_programs, "app_passwords": d.app_passwords.len(),
         "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
     });
     Ok(Output::data(text, value))

@@ -10,8 +10,8 @@ use super::store::Tx;
 use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState, IpNetwork,
-    KnownLocation, LetterCode, MailProgramPolicy, MailPrograms, Mailbox, MailboxAddress, MailboxChallenge,
+    AppPassword, AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState,
+    IpNetwork, KnownLocation, LetterCode, MailProgramPolicy, MailPrograms, Mailbox, MailboxAddress, MailboxChallenge,
     MailboxSummary, NoticeEvent, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES,
     SETTINGS, SettingDef, SettingKind, Settings, join_networks, known_since, natural_order, setting, totp,
 };
@@ -142,8 +142,8 @@ pub struct MailboxDetails {
     pub mail_program_policy: MailProgramPolicy,
     /// Whether mail programs may still sign in with the mailbox password.
     pub password_in_mail_programs: bool,
-    /// How many app passwords it has.
-    pub app_passwords: i64,
+    /// Its app passwords, by name (never the passwords).
+    pub app_passwords: Vec<AppPassword>,
 }
 
 /// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
@@ -269,7 +269,7 @@ impl Service {
             let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
             let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
             let remembered_devices = engine::remembered_devices(tx, &settings, now, mailbox.id)?;
-            let app_passwords = tx.count_app_passwords(mailbox.id)?;
+            let app_passwords = tx.app_passwords(mailbox.id)?;
             Ok(MailboxDetails {
                 mail_program_policy: mailbox.mail_program_policy(settings.mailprog_policy),
                 password_in_mail_programs: mailbox.password_in_mail_programs(settings.mailprog_policy),

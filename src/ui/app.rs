@@ -215,6 +215,11 @@ impl ConsoleApp {
         self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_codes)
     }
 
+    /// The app password the Properties window of `address` shows, just after it was made.
+    pub fn shown_app_password(&self, address: &MailboxAddress) -> Option<String> {
+        self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_app_password)
+    }
+
     /// The coverage report the Reports pane shows, once it was shown.
     pub fn shown_coverage(&self) -> Option<&CoverageReport> {
         self.reports.report()

@@ -129,6 +129,20 @@ impl ConsoleApp {
                 self.mailbox_done(address, result.into(), "Forgot the remembered devices of");
             }
             MailboxIntent::SaveRecoveryCodes(codes) => self.save_recovery_codes(address, &codes),
+            MailboxIntent::AddAppPassword(new) => {
+                let Some(service) = self.service() else { return };
+                let result = service.add_app_password(address, &new);
+                let issued = result.as_ref().ok().cloned();
+                self.mailbox_done(address, result.map(drop).into(), "Made an app password for");
+                if let Some(issued) = issued {
+                    self.in_window(address, |window| window.show_issued_app_password(issued));
+                }
+            }
+            MailboxIntent::RemoveAppPassword(name) => {
+                let Some(service) = self.service() else { return };
+                let result = service.remove_app_password(address, &name);
+                self.mailbox_done(address, result.into(), &format!("Removed the app password \"{name}\" of"));
+            }
             MailboxIntent::Delete => self.delete_mailbox(address),
             MailboxIntent::RevealQr => self.reveal_qr(address),
             MailboxIntent::SaveQrPng => self.save_qr_png(address),

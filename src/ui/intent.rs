@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
-use crate::service::{ClientScope, MailboxChanges, PostOfficeChanges, ServerAddress};
+use crate::domain::{AppPasswordName, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
+use crate::service::{ClientScope, MailboxChanges, NewAppPassword, PostOfficeChanges, ServerAddress};
 
 use super::model::{Node, RecentStore};
 
@@ -85,6 +85,10 @@ pub enum MailboxIntent {
     NewRecoveryCodes,
     /// Save recovery codes on show to a text file chosen in a native dialog.
     SaveRecoveryCodes(Vec<LetterCode>),
+    /// Make an app password (shown once in its Properties window).
+    AddAppPassword(NewAppPassword),
+    /// Remove an app password.
+    RemoveAppPassword(AppPasswordName),
     /// Remove it.
     Delete,
     /// Reveal (audited) the enrolment QR code in its Properties window.
@@ -239,6 +243,19 @@ pub struct Confirmation {
 
 impl Confirmation {
     /// Asks before resetting a mailbox's two factor code.
+    pub fn remove_app_password(address: &MailboxAddress, name: &AppPasswordName) -> Intent {
+        Intent::Confirm(Self {
+            title: "Remove app password".to_owned(),
+            message: format!(
+                "Remove the app password \"{name}\" of {address}?\n\nThe mail program that uses it is refused from \
+                 its next sign-in, on every server; it needs a new app password."
+            ),
+            confirm_label: "Yes, remove it".to_owned(),
+            intent: Box::new(Intent::Mailbox(address.clone(), MailboxIntent::RemoveAppPassword(name.clone()))),
+        })
+    }
+
+    /// Asks before resetting the two factor code of `address`.
     pub fn reset_code(address: &MailboxAddress) -> Intent {
         Intent::Confirm(Self {
             title: "Reset two factor code".to_owned(),

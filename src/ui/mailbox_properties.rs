@@ -1,4 +1,5 @@
-//! A mailbox's Properties window, with the tabs General and Two Factor. The window edits a *draft*
+//! A mailbox's Properties window, with the tabs General, Two Factor and Mail Programs
+//! (`mail_programs_tab.rs`). The window edits a *draft*
 //! of strings that is parsed into domain values on OK or Apply, with each error shown under its
 //! field and nothing saved until everything is valid.
 
@@ -8,6 +9,7 @@ use egui::{Context, Id, RichText, TextureHandle, Ui};
 use zeroize::Zeroizing;
 
 use super::intent::{Confirmation, Intent, MailboxIntent};
+use super::mail_programs_tab::MailProgramsTab;
 use super::model::{duration, when};
 use super::shown_once::{shown_once, shown_once_saved};
 use crate::clock::UnixTime;
@@ -15,7 +17,9 @@ use crate::domain::{
     ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, LetterCode, MailPrograms, MailboxAddress,
     MailboxChallenge, PhoneNumber, Provider,
 };
-use crate::service::{ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, ServiceError};
+use crate::service::{
+    ACCESS_PASS_MINUTES, IssuedAccessPass, IssuedAppPassword, MailboxChanges, MailboxDetails, ServiceError,
+};
 
 /// Size of the QR code preview.
 pub const QR_PREVIEW_SIZE: f32 = 220.0;
@@ -24,6 +28,7 @@ pub const QR_PREVIEW_SIZE: f32 = 220.0;
 enum Tab {
     General,
     TwoFactor,
+    MailPrograms,
 }
 
 /// The editable fields of a mailbox, as typed.
@@ -89,6 +94,7 @@ pub struct MailboxProperties {
     pass_once: bool,
     issued_pass: Option<IssuedAccessPass>,
     issued_codes: Option<Vec<LetterCode>>,
+    mail_programs: MailProgramsTab,
     open: bool,
 }
 
@@ -109,6 +115,7 @@ impl MailboxProperties {
             pass_once: true,
             issued_pass: None,
             issued_codes: None,
+            mail_programs: MailProgramsTab::new(),
             open: true,
         }
     }
@@ -159,6 +166,17 @@ impl MailboxProperties {
                 self.qr_error = Some(e);
             }
         }
+    }
+
+    /// Shows an app password just made, this once, on the Mail Programs tab.
+    pub fn show_issued_app_password(&mut self, issued: IssuedAppPassword) {
+        self.tab = Tab::MailPrograms;
+        self.mail_programs.show_issued(issued);
+    }
+
+    /// The app password on show, as people read it.
+    pub fn issued_app_password(&self) -> Option<String> {
+        self.mail_programs.issued()
     }
 
     /// Shows a temporary access pass just issued, once.
@@ -221,11 +239,15 @@ impl MailboxProperties {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut self.tab, Tab::General, "General");
                     ui.selectable_value(&mut self.tab, Tab::TwoFactor, "Two Factor");
+                    ui.selectable_value(&mut self.tab, Tab::MailPrograms, "Mail Programs");
                 });
                 ui.separator();
                 match self.tab {
                     Tab::General => self.general_ui(ui, now),
                     Tab::TwoFactor => self.two_factor_ui(ui, offered, now, intents),
+                    Tab::MailPrograms => {
+                        self.mail_programs.ui(ui, &self.address, &self.details, &mut self.draft.mail_programs, intents)
+                    }
                 }
                 ui.separator();
                 match &self.save_problem {

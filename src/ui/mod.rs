@@ -14,6 +14,7 @@ mod folders;
 mod intent;
 mod jobs;
 mod login_preview;
+mod mail_programs_tab;
 mod mailbox_properties;
 mod mailbox_table;
 mod model;

@@ -8,11 +8,13 @@ use super::{Console, NOW, Steps, address, enrol_by_login, ip, properties_of, sel
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mailmfa::domain::{
-    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LetterCode, MailboxChallenge, Provider,
-    Reason, VerifyAnswer, totp,
+    BeginAnswer, ChallengeMode, Configurer, EmailAddress, EnrolmentState, LetterCode, MailAuthAnswer, MailAuthRefusal,
+    MailProgramPolicy, MailboxChallenge, Provider, Reason, VerifyAnswer, totp,
 };
 use mailmfa::geo::CountryLookup;
-use mailmfa::service::{IfExists, MailboxChanges, PostOfficeChanges, ServiceError};
+use mailmfa::service::{
+    Caller, ClientScope, IfExists, MailAuthRequest, MailThrottle, MailboxChanges, PostOfficeChanges, ServiceError,
+};
 
 #[test]
 fn properties_ok_saves_challenge_mode_and_provider() {
@@ -306,4 +308,75 @@ fn post_office_properties_set_the_trusted_networks() {
         service.begin_login(&dave, ip("10.20.30.40")).unwrap(),
         BeginAnswer::Allow { reason: Some(Reason::TrustedNetwork) }
     );
+}
+
+/// Properties → Mail Programs: the policy is saved with Apply; an app password is made for the
+/// protocols ticked, shown once with Copy, and works where a mail server asks; *Remove…* asks
+/// first, then it stops working.
+#[test]
+fn properties_make_an_app_password_shown_once_and_remove_it_after_asking() {
+    let console = Console::new();
+    let service = console.service();
+    let alice = address("alice@example.com");
+    let mut harness = properties_of(&console, "example.com", "alice");
+    harness.click("Mail Programs");
+    harness.get_by_label("None yet.");
+    harness.click_role(Role::ComboBox, "Mail programs sign in with");
+    harness.click("App passwords only");
+    harness.click("Apply");
+    let policy = service.mailbox(&alice).unwrap().mail_program_policy;
+    assert_eq!(policy, MailProgramPolicy::AppPasswords);
+
+    harness.click("Create app password");
+    harness.get_by_label_contains("the app password's name is empty");
+    assert_eq!(harness.state().shown_app_password(&alice), None, "nothing is made without a name");
+    harness.type_into("New app password's name", "Thunderbird");
+    harness.click("POP3");
+    harness.click("Create app password");
+    let password = harness.state().shown_app_password(&alice).expect("the password is shown");
+    harness.get_by_label("Copy password");
+    harness.get_by_label_contains("It is not shown again");
+    let made = service.app_passwords(&alice).unwrap();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].protocols.to_string(), "imap,smtp,sieve");
+    let (_, key) = service.add_client("dovecot", &ClientScope::default()).unwrap();
+    let ask = |protocol: &str| {
+        let request = MailAuthRequest {
+            address: "alice@example.com".to_owned(),
+            password: Some(zeroize::Zeroizing::new(password.clone())),
+            verified: false,
+            protocol: protocol.to_owned(),
+            ip: Some("198.51.100.7".to_owned()),
+            real_ip: Some("198.51.100.7".to_owned()),
+        };
+        let caller = Caller::new(Some(key.0.to_string()), IpAddr::from([127, 0, 0, 1]));
+        service.check_mail_auth(&caller, &request, &NoThrottle).unwrap().answer
+    };
+    assert_eq!(ask("imap"), MailAuthAnswer::Accept { app_password: "Thunderbird".parse().unwrap() });
+    assert_eq!(ask("pop3"), MailAuthAnswer::Reject { reason: MailAuthRefusal::ProtocolNotAllowed });
+    harness.click("Hide password");
+    assert_eq!(harness.state().shown_app_password(&alice), None);
+
+    harness.click("Remove Thunderbird…");
+    harness.click("No");
+    assert_eq!(service.app_passwords(&alice).unwrap().len(), 1, "No keeps it");
+    harness.click("Remove Thunderbird…");
+    harness.click("Yes, remove it");
+    assert!(service.app_passwords(&alice).unwrap().is_empty());
+    assert_eq!(ask("imap"), MailAuthAnswer::Reject { reason: MailAuthRefusal::AppPasswordRequired });
+    let audit = service.audit(Some(&alice), 20).unwrap();
+    for action in ["app_password.add", "app_password.remove"] {
+        assert!(audit.iter().any(|e| e.entry.action == action), "{action}");
+    }
+}
+
+/// A throttle that never holds anyone back (the console test asks once or twice).
+struct NoThrottle;
+
+impl MailThrottle for NoThrottle {
+    fn throttled(&self, _ip: IpAddr, _limit: i64) -> bool {
+        false
+    }
+
+    fn failed(&self, _ip: IpAddr) {}
 }
