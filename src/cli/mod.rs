@@ -91,7 +91,9 @@ pub enum Command {
     /// from one address (a reverse proxy of serve.trusted_proxies is held only by the total). An
     /// API client may make serve.client_rate requests a second once its key is verified; an
     /// address may make serve.ip_rate requests a second without a key, and send as many failing
-    /// keys. Requests over a limit are answered 429 and counted in the audit log.
+    /// keys. Requests over a limit are answered 429 and counted in the audit log. A mail server's
+    /// sign-in checks (POST /v1/mail/auth) are not held to the client's rate: an address is
+    /// throttled after mailprog.ip_failures failed app passwords a minute instead.
     #[command(long_about)]
     Serve(serve::ServeArgs),
     /// The login service's API clients: the webmails and servers that may call it.
