@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::IpNetwork;
 
-/// The most connections open at once; more wait in the operating system's queue.
+/// The most connections open at once; one more is closed as soon as it is accepted.
 pub const MAX_CONNECTIONS: usize = 4096;
 
 /// The open connections, in all and by address.
