@@ -573,6 +573,8 @@ fn the_settings_actions_change_nothing_without_the_pages_own_form() {
     let site = Site::new();
     let b = &site.browser;
     site.env.ok(&["settings", "set", "remember.days", "30"]);
+    // Prompt Always asks a remembered browser too, unless the post office lets it skip.
+    site.env.ok(&["postoffice", "set", "example.test", "--remember-in-always", "true"]);
     site.sign_in();
     b.wait_for("#mailmfa-remember").click();
     let (_, codes) = site.enrol_with_codes();
@@ -619,6 +621,8 @@ fn a_remembered_browser_opens_the_inbox_without_a_code() {
     let site = Site::new();
     let b = &site.browser;
     site.env.ok(&["settings", "set", "remember.days", "30"]);
+    // Prompt Always asks a remembered browser too, unless the post office lets it skip.
+    site.env.ok(&["postoffice", "set", "example.test", "--remember-in-always", "true"]);
     site.sign_in();
     let remember = b.wait_for("#mailmfa-remember");
     assert!(b.visible_text().contains("Remember this browser for 30 days"), "{}", b.visible_text());
