@@ -683,6 +683,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
     env.ok(&["mailbox", "add", "bob@example.test"]);
     env.ok(&["mailbox", "set", "bob@example.test", "--provider", "sms", "--sms-number", "+15551234567"]);
     env.ok(&["mailbox", "add", "carol@closed.test"]);
+    env.ok(&["mailbox", "add", "dave@example.test"]);
     env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
     env.ok(&["settings", "set", "code.sends_per_hour", "60"]);
     let key = env.ok(&["client", "add", "roundcube", "--json"]).json()["key"].as_str().unwrap().to_owned();
@@ -696,11 +697,12 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .env("MAILMFA_TEST_TOTP_USER", "alice@example.test")
         .env("MAILMFA_TEST_SMS_USER", "bob@example.test")
         .env("MAILMFA_TEST_CLOSED_USER", "carol@closed.test")
+        .env("MAILMFA_TEST_STEP_UP_USER", "dave@example.test")
         .output()
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (23 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (26 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 
