@@ -169,6 +169,11 @@ impl Site {
         self.env.ok(&["mailbox", "show", &self.alice.address, "--json"]).json()
     }
 
+    /// Whether any session Roundcube keeps in its database holds `needle`.
+    fn session_holds(&self, needle: &str) -> bool {
+        self.webmail.session_rows().iter().any(|vars| String::from_utf8_lossy(vars).contains(needle))
+    }
+
     /// The plugin configured with this site's service and key, and `fail_open`.
     fn plugin(&self, key: &str, fail_open: bool) -> PluginConfig {
         let url = self.service.as_ref().map(|s| s.base.clone()).unwrap_or_default();
@@ -485,6 +490,71 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     assert!(b.try_find("#mailmfa-settings-form, #mailmfa-save, #mailmfa-challenge, #mailmfa-recovery-form").is_none());
 }
 
+/// The enrolment's secret is the second factor itself: Roundcube's session table (in its
+/// database, in clear) once held the `otpauth://` URI and the QR code until the first code. The
+/// session keeps only the transaction; each drawing of the page asks the service for the QR code,
+/// and a service that cannot answer ends the sign-in with the unavailable page instead of a page
+/// without a QR code.
+#[test]
+fn the_enrolment_secret_stays_with_the_service_not_in_roundcubes_session() {
+    let mut site = Site::new();
+    let b = &site.browser;
+    let expect_no_secret = |when: &str, secret: &str| {
+        let rows = site.webmail.session_rows();
+        assert!(!rows.is_empty(), "{when}: no session to look at");
+        for vars in rows {
+            let text = String::from_utf8_lossy(&vars);
+            assert!(!text.contains("otpauth"), "{when}: the key URI is in the session: {text}");
+            assert!(!text.to_uppercase().contains(secret), "{when}: the secret is in the session: {text}");
+            assert!(!text.contains("iVBORw0KGgo"), "{when}: a QR code is in the session: {text}");
+            assert!(!vars.windows(4).any(|w| w == b"\x89PNG"), "{when}: a PNG is in the session");
+        }
+    };
+    let secret_of = |uri: &str| uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_uppercase();
+
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    let uri = decode_qr(&b.find("#mailmfa-qrcode").screenshot());
+    let secret = secret_of(&uri);
+    assert!(site.session_holds("transaction"), "the session keeps the transaction");
+    expect_no_secret("the enrolment page", &secret);
+    let key = decode_secret(&secret).unwrap().to_vec();
+
+    site.enter_code(&wrong_code(&key));
+    b.wait_for("#mailmfa-note");
+    assert_eq!(decode_qr(&b.find("#mailmfa-qrcode").screenshot()), uri, "the same QR code, asked again");
+    expect_no_secret("after a wrong code", &secret);
+    b.goto(&site.webmail.url("?_task=mailmfa"));
+    assert_eq!(decode_qr(&b.wait_for("#mailmfa-qrcode").screenshot()), uri, "the same QR code, reloaded");
+    let typed: String = b.find("#mailmfa-secret").text().split_whitespace().collect();
+    assert_eq!(typed, secret, "the key for typing by hand");
+    assert_eq!(b.find("#mailmfa-applink").attribute("href").as_deref(), Some(uri.as_str()), "the phone's link");
+    expect_no_secret("reloaded", &secret);
+    site.enter_code(&current_code(&key));
+    b.wait_for("#mailmfa-codes");
+    expect_no_secret("the recovery codes", &secret);
+    b.find("#mailmfa-continue").click();
+    site.expect_inbox();
+    expect_no_secret("the inbox", &secret);
+
+    // The enrolment page cannot be drawn without the service: the sign-in ends, saying so.
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--code"]);
+    site.sign_out();
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    assert_eq!(site.service.take().unwrap().stop(), Some(0));
+    b.goto(&site.webmail.url("?_task=mailmfa"));
+    let text = b.wait_for("#mailmfa-refused").text();
+    assert_eq!(b.find("#mailmfa-title").text(), "Sign-in not available");
+    assert!(text.contains("your mailbox stays closed"), "{text}");
+    assert!(b.try_find("#mailmfa-qrcode").is_none());
+    assert!(
+        site.webmail.error_log().contains("enrolment for alice@example.test failed"),
+        "{}",
+        site.webmail.error_log()
+    );
+}
+
 /// A user who lost their phone: the administrator issues an access pass, and the folded-away
 /// field on the code page takes it (letters the code field would not) and opens the inbox.
 #[test]
@@ -702,7 +772,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (26 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (29 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 
