@@ -169,6 +169,40 @@ impl Site {
         self.env.ok(&["mailbox", "show", &self.alice.address, "--json"]).json()
     }
 
+    /// `mailbox show --json` of bob.
+    fn bob(&self) -> Value {
+        self.env.ok(&["mailbox", "show", &self.bob.address, "--json"]).json()
+    }
+
+    /// Signs in as bob with the code the gateway got, to the inbox.
+    fn sign_in_bob(&self) {
+        self.sign_in_as(&self.bob);
+        self.enter_code(&self.last_sms_code().0);
+        self.expect_inbox();
+    }
+
+    /// From the inbox to Settings → Two-factor authentication, through the menus.
+    fn open_settings(&self) {
+        let b = &self.browser;
+        b.find("#taskmenu a.settings").click();
+        b.wait_for("#settings-menu li.mailmfa a").click();
+        b.wait_for("#mailmfa-recovery-form");
+    }
+
+    /// Waits for the settings' code page of a step-up and returns what it says is asked.
+    fn expect_step_up(&self) -> String {
+        let b = &self.browser;
+        let prompt = b.wait_for("#mailmfa-step-up-prompt").text();
+        assert_eq!(b.find("#mailmfa-step-up-title").text(), "Confirm it is you");
+        assert!(b.url().contains("_action=plugin.mailmfa-step-up"), "{}", b.url());
+        prompt
+    }
+
+    /// Whether any session Roundcube keeps in its database holds `needle`.
+    fn session_holds(&self, needle: &str) -> bool {
+        self.webmail.session_rows().iter().any(|vars| String::from_utf8_lossy(vars).contains(needle))
+    }
+
     /// The plugin configured with this site's service and key, and `fail_open`.
     fn plugin(&self, key: &str, fail_open: bool) -> PluginConfig {
         let url = self.service.as_ref().map(|s| s.base.clone()).unwrap_or_default();
@@ -460,6 +494,7 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     b.find("#mailmfa-save").click();
     let note = b.wait_for("#mailmfa-settings-note").text();
     assert!(note.contains("Saved") && note.contains("When I sign in from a new IP address"), "{note}");
+    assert!(b.try_find("#mailmfa-step-up-title").is_none(), "the mode alone needs no fresh code");
     assert_eq!(site.alice()["challenge"], "new-ip");
     assert_eq!(b.find("#mailmfa-challenge").property("value"), "new-ip", "the saved mode is shown");
 
@@ -475,6 +510,36 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     let hint = b.find("#mailmfa-challenge-hint").text();
     assert!(hint.contains("Your organisation decides this: When I sign in from a new IP address"), "{hint}");
 
+    // The service refuses every change then: the page shows the settings read-only, with nothing
+    // to save, and keeps the recovery codes, which that switch does not govern.
+    let fixed = b.find("#mailmfa-settings-fixed-note").text();
+    assert!(
+        fixed.contains("Your organisation decides when you are asked for a code and how you receive it"),
+        "{fixed}"
+    );
+    for field in ["#mailmfa-provider", "#mailmfa-sms-number", "#mailmfa-alt-email"] {
+        assert_eq!(b.find(field).property("disabled"), true, "{field}");
+    }
+    assert!(b.try_find("#mailmfa-settings-form, #mailmfa-save").is_none(), "nothing to save");
+    assert!(b.try_find("#mailmfa-new-codes-button").is_some(), "new recovery codes stay available");
+    assert_eq!(b.find("#mailmfa-provider").property("value"), "totp");
+    // A save posted all the same (with the page's request token) sends nothing and asks for no code.
+    let token = b.find("#mailmfa-recovery-form input[name=_token]").property("value").as_str().unwrap().to_owned();
+    let answer = b.execute(
+        "var xhr = new XMLHttpRequest(); xhr.open('POST', arguments[0], false);
+         xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
+         xhr.send(arguments[1]); return xhr.responseText;",
+        json!([
+            site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings-save"),
+            format!("_token={token}&_provider=smtp&_alt_email=thief%40example.org")
+        ]),
+    );
+    let page = answer.as_str().unwrap();
+    assert!(page.contains("your administrator does not let users change these settings"), "{page}");
+    assert!(!page.contains("mailmfa-step-up-title"), "a code was asked for: {page}");
+    let alice = site.alice();
+    assert_eq!((alice["provider"].as_str(), alice["alt_email"].as_str()), (Some("totp"), None), "{alice}");
+
     // The choices are the service's: without it the page offers nothing to change.
     let offered: Vec<String> = b.find_all("#mailmfa-provider option").iter().map(|o| o.text()).collect();
     assert_eq!(offered, ["Authenticator app", "Text message (SMS)", "E-mail to another address"]);
@@ -483,6 +548,210 @@ fn the_settings_page_changes_the_challenge_mode_and_shows_refusals() {
     let unread = b.wait_for("#mailmfa-settings-unread").text();
     assert!(unread.contains("Your settings cannot be read just now"), "{unread}");
     assert!(b.try_find("#mailmfa-settings-form, #mailmfa-save, #mailmfa-challenge, #mailmfa-recovery-form").is_none());
+}
+
+/// Whoever has only the session (a stolen cookie, a shared computer left signed in) once could send
+/// the codes to a number of their own. Now a new number waits for a fresh code, sent to the number
+/// in use: a wrong one changes nothing, the right one saves it. The mode alone needs no code.
+#[test]
+fn a_new_sms_number_is_saved_only_after_a_fresh_code() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.sign_in_bob();
+    site.open_settings();
+    let sent = site.gateway.requests().len();
+
+    b.find("#mailmfa-challenge").select_value("new-ip");
+    b.find("#mailmfa-save").click();
+    let note = b.wait_for("#mailmfa-settings-note").text();
+    assert!(note.contains("Saved"), "{note}");
+    assert!(b.try_find("#mailmfa-step-up-title").is_none(), "the mode alone needs no fresh code");
+    assert_eq!(site.bob()["challenge"], "new-ip");
+    assert_eq!(site.gateway.requests().len(), sent, "no code was sent for the mode");
+
+    b.find("#mailmfa-sms-number").type_text("+15557654321");
+    b.find("#mailmfa-save").click();
+    let prompt = site.expect_step_up();
+    assert!(prompt.contains("Changing how you receive your codes needs a fresh code first"), "{prompt}");
+    assert!(prompt.contains("by text message to +•••••••••67"), "{prompt}");
+    let requests = site.gateway.requests();
+    assert_eq!(requests.len(), sent + 1, "a code went out");
+    assert_eq!(requests.last().unwrap().json()["to"], "+15551234567", "to the number in use, not the new one");
+    assert_eq!(site.bob()["sms_number"], "+15551234567", "nothing saved before the code");
+    assert!(site.session_holds("+15557654321"), "the change waits in the session while the step-up runs");
+
+    // A wrong code: the page again, with why; nothing saved.
+    let (code, _) = site.last_sms_code();
+    site.enter_code(if code == "000000" { "111111" } else { "000000" });
+    let note = b.wait_for("#mailmfa-step-up-note").text();
+    assert!(note.contains("That code is not right"), "{note}");
+    assert_eq!(b.find("#mailmfa-code").property("value"), "", "a typed code is never sent back");
+    assert_eq!(site.bob()["sms_number"], "+15551234567");
+
+    // A new code on request, then the right one saves the number.
+    b.find("#mailmfa-resend").click();
+    let note = b.wait_for("#mailmfa-step-up-note").text();
+    assert!(note.contains("We sent a new code to +•••••••••67"), "{note}");
+    let (code, count) = site.last_sms_code();
+    assert_eq!(count, sent + 2);
+    site.enter_code(&code);
+    let note = b.wait_for("#mailmfa-settings-note").text();
+    assert!(note.contains("Saved") && note.contains("Text message (SMS)"), "{note}");
+    let bob = site.bob();
+    assert_eq!(
+        (bob["sms_number"].as_str(), bob["challenge"].as_str()),
+        (Some("+15557654321"), Some("new-ip")),
+        "{bob}"
+    );
+    let shown = b.find("#mailmfa-sms-number").attribute("placeholder").unwrap_or_default();
+    assert!(shown.starts_with("+•") && shown.ends_with("21"), "the new number, masked: {shown}");
+    assert!(!site.session_holds("+15557654321"), "the change left the session with the step-up");
+    assert!(b.try_find("#mailmfa-step-up-title").is_none());
+}
+
+/// A script in the user's session (it has the page's request token) posts the save itself: it
+/// gets the code page, and the code goes to the number in use; without the code nothing changes.
+/// A step-up the user left is gone: its code, typed later, changes nothing either.
+#[test]
+fn a_script_in_the_session_cannot_change_where_codes_go_without_a_fresh_code() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.sign_in_bob();
+    site.open_settings();
+    let token = b.find("#mailmfa-settings-form input[name=_token]").property("value").as_str().unwrap().to_owned();
+    let sent = site.gateway.requests().len();
+    let post = |action: &str, fields: String| {
+        let answer = b.execute(
+            "var xhr = new XMLHttpRequest(); xhr.open('POST', arguments[0], false);
+             xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
+             xhr.send(arguments[1]); return {url: xhr.responseURL, body: xhr.responseText};",
+            json!([site.webmail.url(&format!("?_task=settings&_action={action}")), fields]),
+        );
+        (answer["url"].as_str().unwrap().to_owned(), answer["body"].as_str().unwrap().to_owned())
+    };
+    let unchanged = |when: &str| {
+        let bob = site.bob();
+        assert_eq!(
+            (bob["provider"].as_str(), bob["sms_number"].as_str(), bob["alt_email"].as_str()),
+            (Some("sms"), Some("+15551234567"), None),
+            "{when}: {bob}"
+        );
+    };
+
+    let (url, page) = post(
+        "plugin.mailmfa-settings-save",
+        format!("_token={token}&_sms_number=%2B15550000000&_provider=smtp&_alt_email=thief%40example.org"),
+    );
+    assert!(url.contains("_action=plugin.mailmfa-step-up"), "the save was not held for a code: {url}");
+    assert!(page.contains("Confirm it is you") && page.contains("+•••••••••67"), "{page}");
+    assert_eq!(site.gateway.requests().len(), sent + 1);
+    assert_eq!(site.gateway.requests().last().unwrap().json()["to"], "+15551234567", "the owner's phone gets the code");
+    unchanged("the save");
+
+    let guess = if site.last_sms_code().0 == "000000" { "111111" } else { "000000" };
+    let (url, page) = post("plugin.mailmfa-step-up-verify", format!("_token={token}&_code={guess}"));
+    assert!(url.contains("_action=plugin.mailmfa-step-up"), "{url}");
+    assert!(page.contains("That code is not right"), "{page}");
+    unchanged("a guessed code");
+
+    // The settings page drops a step-up left unfinished; its code typed afterwards is not checked.
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings"));
+    b.wait_for("#mailmfa-settings-form");
+    assert!(!site.session_holds("thief@example.org"), "the change left the session");
+    let (url, _) = post("plugin.mailmfa-step-up-verify", format!("_token={token}&_code={}", site.last_sms_code().0));
+    assert!(url.contains("_action=plugin.mailmfa-settings"), "{url}");
+    unchanged("the code of a step-up that ended");
+    assert_eq!(site.bob()["failures"], 1, "only the guess was checked");
+}
+
+/// The enrolment's secret is the second factor itself: Roundcube's session table (in its
+/// database, in clear) once held the `otpauth://` URI and the QR code until the first code. The
+/// session keeps only the transaction; each drawing of the page asks the service for the QR code
+/// — at sign-in and at a step-up in the settings — and a service that cannot answer ends the
+/// sign-in with the unavailable page instead of a page without a QR code.
+#[test]
+fn the_enrolment_secret_stays_with_the_service_not_in_roundcubes_session() {
+    let mut site = Site::new();
+    let b = &site.browser;
+    let expect_no_secret = |when: &str, secret: &str| {
+        let rows = site.webmail.session_rows();
+        assert!(!rows.is_empty(), "{when}: no session to look at");
+        for vars in rows {
+            let text = String::from_utf8_lossy(&vars);
+            assert!(!text.contains("otpauth"), "{when}: the key URI is in the session: {text}");
+            assert!(!text.to_uppercase().contains(secret), "{when}: the secret is in the session: {text}");
+            assert!(!text.contains("iVBORw0KGgo"), "{when}: a QR code is in the session: {text}");
+            assert!(!vars.windows(4).any(|w| w == b"\x89PNG"), "{when}: a PNG is in the session");
+        }
+    };
+    let secret_of = |uri: &str| uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_uppercase();
+
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    let uri = decode_qr(&b.find("#mailmfa-qrcode").screenshot());
+    let secret = secret_of(&uri);
+    assert!(site.session_holds("transaction"), "the session keeps the transaction");
+    expect_no_secret("the enrolment page", &secret);
+    let key = decode_secret(&secret).unwrap().to_vec();
+
+    site.enter_code(&wrong_code(&key));
+    b.wait_for("#mailmfa-note");
+    assert_eq!(decode_qr(&b.find("#mailmfa-qrcode").screenshot()), uri, "the same QR code, asked again");
+    expect_no_secret("after a wrong code", &secret);
+    b.goto(&site.webmail.url("?_task=mailmfa"));
+    assert_eq!(decode_qr(&b.wait_for("#mailmfa-qrcode").screenshot()), uri, "the same QR code, reloaded");
+    let typed: String = b.find("#mailmfa-secret").text().split_whitespace().collect();
+    assert_eq!(typed, secret, "the key for typing by hand");
+    assert_eq!(b.find("#mailmfa-applink").attribute("href").as_deref(), Some(uri.as_str()), "the phone's link");
+    expect_no_secret("reloaded", &secret);
+    site.enter_code(&current_code(&key));
+    b.wait_for("#mailmfa-codes");
+    expect_no_secret("the recovery codes", &secret);
+    b.find("#mailmfa-continue").click();
+    site.expect_inbox();
+    expect_no_secret("the inbox", &secret);
+
+    // The administrator resets the app: new recovery codes first enrol a new one, in the settings.
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--code"]);
+    site.open_settings();
+    b.find("#mailmfa-new-codes-button").click();
+    let prompt = site.expect_step_up();
+    assert!(prompt.contains("No authenticator app is set up for alice@example.test yet"), "{prompt}");
+    let uri = decode_qr(&b.find("#mailmfa-qrcode").screenshot());
+    let renewed = secret_of(&uri);
+    assert_ne!(renewed, secret, "a new secret");
+    let typed: String = b.find("#mailmfa-secret").text().split_whitespace().collect();
+    assert_eq!(typed, renewed);
+    expect_no_secret("the step-up's enrolment", &renewed);
+    let key = decode_secret(&renewed).unwrap().to_vec();
+    site.enter_code(&current_code(&key));
+    let note = b.wait_for("#mailmfa-settings-note").text();
+    assert!(note.contains("Here are your new recovery codes"), "{note}");
+    assert_eq!(b.find_all("#mailmfa-new-codes li").len(), 10);
+    let alice = site.alice();
+    assert_eq!(
+        (alice["enrolment"].as_str(), alice["recovery_codes_left"].as_i64()),
+        (Some("active"), Some(10)),
+        "{alice}"
+    );
+    expect_no_secret("after the step-up", &renewed);
+
+    // The enrolment page cannot be drawn without the service: the sign-in ends, saying so.
+    site.env.ok(&["mailbox", "reset", "alice@example.test", "--code"]);
+    site.sign_out();
+    site.sign_in();
+    b.wait_for("#mailmfa-qrcode");
+    assert_eq!(site.service.take().unwrap().stop(), Some(0));
+    b.goto(&site.webmail.url("?_task=mailmfa"));
+    let text = b.wait_for("#mailmfa-refused").text();
+    assert_eq!(b.find("#mailmfa-title").text(), "Sign-in not available");
+    assert!(text.contains("your mailbox stays closed"), "{text}");
+    assert!(b.try_find("#mailmfa-qrcode").is_none());
+    assert!(
+        site.webmail.error_log().contains("enrolment for alice@example.test failed"),
+        "{}",
+        site.webmail.error_log()
+    );
 }
 
 /// A user who lost their phone: the administrator issues an access pass, and the folded-away
@@ -547,6 +816,15 @@ fn recovery_codes_open_the_mailbox_once_and_the_settings_page_gives_new_ones() {
     let left = b.wait_for("#mailmfa-codes-left").text();
     assert!(left.contains("You have 8 unused recovery codes"), "{left}");
     b.find("#mailmfa-new-codes-button").click();
+    // A fresh code first: whoever has only the session gets no codes. A recovery code is one.
+    let prompt = site.expect_step_up();
+    assert!(prompt.contains("New recovery codes need a fresh code first"), "{prompt}");
+    assert!(prompt.contains("the 6‑digit code it shows for alice@example.test"), "{prompt}");
+    assert!(b.try_find("#mailmfa-resend").is_none(), "nothing to send for an app");
+    assert_eq!(site.alice()["recovery_codes_left"], 8, "nothing changed before the code");
+    b.find("details.mailmfa-access-pass summary").click();
+    b.find("#mailmfa-pass").type_text(&codes[3]);
+    b.find("#mailmfa-pass-verify").click();
     let note = b.wait_for("#mailmfa-settings-note").text();
     assert!(note.contains("new recovery codes"), "{note}");
     let new: Vec<String> = b.find_all("#mailmfa-new-codes li").iter().map(|li| li.text()).collect();
@@ -593,12 +871,30 @@ fn the_settings_actions_change_nothing_without_the_pages_own_form() {
         );
         assert!(page.as_str().unwrap().contains("Invalid request! No data was saved."), "POST {action}: {page}");
     }
+    // Nor the step-up's code form: a code from a link or an empty POST is not even checked.
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings"));
+    b.wait_for("#mailmfa-new-codes-button").click();
+    site.expect_step_up();
+    let url = site.webmail.url("?_task=settings&_action=plugin.mailmfa-step-up-verify&_code=123456");
+    b.goto(&url);
+    let note = b.wait_for("#mailmfa-step-up-note").text();
+    assert!(note.contains("Invalid request! No data was saved."), "GET the step-up's verify: {note}");
+    let page = b.execute(
+        "var xhr = new XMLHttpRequest(); xhr.open('POST', arguments[0], false); xhr.send(); return xhr.responseText;",
+        json!([url]),
+    );
+    assert!(
+        page.as_str().unwrap().contains("Invalid request! No data was saved."),
+        "POST the step-up's verify: {page}"
+    );
+    assert!(b.try_find("#mailmfa-new-codes").is_none());
     let alice = site.alice();
     assert_eq!(
-        (alice["challenge"].as_str(), alice["remembered_devices"].as_i64()),
-        (Some("inherit"), Some(1)),
-        "{alice}"
+        (alice["challenge"].as_str(), alice["remembered_devices"].as_i64(), alice["failures"].as_i64()),
+        (Some("inherit"), Some(1), Some(0)),
+        "no code was checked: {alice}"
     );
+    assert_eq!(alice["recovery_codes_left"], 10, "{alice}");
 
     // The browser is still remembered, and the enrolment's recovery codes still open the mailbox.
     site.sign_out();
@@ -654,7 +950,15 @@ fn a_remembered_browser_opens_the_inbox_without_a_code() {
     b.wait_for("#settings-menu li.mailmfa a").click();
     let remembered = b.wait_for("#mailmfa-browsers").text();
     assert!(remembered.contains("without a code: 1"), "{remembered}");
+    let sent = site.gateway.requests().len();
     b.find("#mailmfa-forget-browsers").click();
+    // A fresh code first, by text message to the number in use.
+    let prompt = site.expect_step_up();
+    assert!(prompt.contains("Forgetting your remembered browsers needs a fresh code first"), "{prompt}");
+    assert!(prompt.contains("by text message to +•••••••••67"), "{prompt}");
+    assert_eq!(site.last_sms_code().1, sent + 1, "the code went out");
+    assert_eq!(site.bob()["remembered_devices"], 1, "nothing forgotten before the code");
+    site.enter_code(&site.last_sms_code().0);
     let note = b.wait_for("#mailmfa-settings-note").text();
     assert!(note.contains("asks for a code at its next sign-in"), "{note}");
     assert!(b.try_find("#mailmfa-browsers").is_none(), "none left to forget");
@@ -683,6 +987,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
     env.ok(&["mailbox", "add", "bob@example.test"]);
     env.ok(&["mailbox", "set", "bob@example.test", "--provider", "sms", "--sms-number", "+15551234567"]);
     env.ok(&["mailbox", "add", "carol@closed.test"]);
+    env.ok(&["mailbox", "add", "dave@example.test"]);
     env.ok(&["settings", "set", "sms.url", &gateway.url("/sms")]);
     env.ok(&["settings", "set", "code.sends_per_hour", "60"]);
     let key = env.ok(&["client", "add", "roundcube", "--json"]).json()["key"].as_str().unwrap().to_owned();
@@ -696,11 +1001,12 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .env("MAILMFA_TEST_TOTP_USER", "alice@example.test")
         .env("MAILMFA_TEST_SMS_USER", "bob@example.test")
         .env("MAILMFA_TEST_CLOSED_USER", "carol@closed.test")
+        .env("MAILMFA_TEST_STEP_UP_USER", "dave@example.test")
         .output()
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (23 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (32 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 

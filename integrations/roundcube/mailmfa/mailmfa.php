@@ -10,7 +10,8 @@
  *
  * Settings → Two-factor authentication (lib/MailmfaSettings.php) lets users change their own
  * challenge mode and provider where the administrator allows it, get new recovery codes, and
- * forget their remembered browsers.
+ * forget their remembered browsers; all but a change of the mode first ask for a fresh code (a
+ * step-up), on a code page of the settings.
  *
  * This class only registers hooks, actions and template objects; the plugin's state lives in the
  * Roundcube session under the key `mailmfa`; the code the user types and the API key never go
@@ -78,9 +79,18 @@ class mailmfa extends rcube_plugin
         $this->register_action('plugin.mailmfa-settings-save', [$settings, 'save']);
         $this->register_action('plugin.mailmfa-recovery-codes', [$settings, 'new_recovery_codes']);
         $this->register_action('plugin.mailmfa-forget-browsers', [$settings, 'forget_browsers']);
+        $this->register_action('plugin.mailmfa-step-up', [$settings, 'step_up_page']);
+        $this->register_action('plugin.mailmfa-step-up-verify', [$settings, 'step_up_verify']);
+        $this->register_action('plugin.mailmfa-step-up-resend', [$settings, 'step_up_resend']);
         $this->register_handlers($settings, [
-            'plugin.mailmfa-settings-note' => 'note_object',
-            'plugin.mailmfa-settings-form' => 'form_object',
+            'plugin.mailmfa-settings-note'      => 'note_object',
+            'plugin.mailmfa-settings-form'      => 'form_object',
+            'plugin.mailmfa-stepup-note'        => 'step_up_note_object',
+            'plugin.mailmfa-stepup-prompt'      => 'step_up_prompt_object',
+            'plugin.mailmfa-stepup-enrolment'   => 'step_up_enrolment_object',
+            'plugin.mailmfa-stepup-codeform'    => 'step_up_code_form_object',
+            'plugin.mailmfa-stepup-resendform'  => 'step_up_resend_form_object',
+            'plugin.mailmfa-stepup-cancel'      => 'step_up_cancel_object',
         ]);
         $this->include_stylesheet($this->local_skin_path() . '/mailmfa.css');
     }

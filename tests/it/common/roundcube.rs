@@ -219,6 +219,25 @@ impl Webmail {
         std::fs::read_to_string(self.dir.path().join("rc/logs/errors.log")).unwrap_or_default()
     }
 
+    /// Every session Roundcube keeps in its database (table `session`), as the plugin and
+    /// Roundcube wrote it: each row's `vars`, decoded from the base64 Roundcube stores.
+    pub fn session_rows(&self) -> Vec<Vec<u8>> {
+        use base64::Engine as _;
+        let db = rusqlite::Connection::open_with_flags(
+            self.dir.path().join("rc/rc.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open Roundcube's database");
+        db.busy_timeout(PATIENCE).expect("busy timeout");
+        let mut rows = db.prepare("SELECT vars FROM session").expect("read the sessions");
+        let vars = rows.query_map([], |row| row.get::<_, String>(0)).expect("read the sessions");
+        vars.map(|v| {
+            let text = v.expect("a session's vars");
+            base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("the vars are base64")
+        })
+        .collect()
+    }
+
     /// What `php -S` printed (requests, PHP warnings).
     pub fn php_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("php.log")).unwrap_or_default()

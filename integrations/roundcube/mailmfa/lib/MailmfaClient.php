@@ -51,15 +51,20 @@ class MailmfaClient
      * @param string      $address The mailbox
      * @param string      $ip      The browser's address
      * @param string|null $device  The token of a device the user had remembered (its cookie)
+     * @param string|null $purpose null for a sign-in, `step_up` for a fresh code before a
+     *                             sensitive change (always challenged; no device is sent then)
      *
      * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}; a
      *               challenge or enrolment also "remember_days" when a device may be remembered
      */
-    public function begin($address, $ip, $device = null)
+    public function begin($address, $ip, $device = null, $purpose = null)
     {
         $body = ['address' => (string) $address, 'ip' => (string) $ip];
         if ($device !== null && $device !== '') {
             $body['device_token'] = (string) $device;
+        }
+        if ($purpose !== null) {
+            $body['purpose'] = (string) $purpose;
         }
 
         return $this->call('POST', '/v1/login/begin', $body);
@@ -72,8 +77,9 @@ class MailmfaClient
      * @param string $code           The code
      * @param bool   $remember       The user asked to remember this device
      *
-     * @return array {"result": "accepted"} (with "recovery_codes" after an enrolment, and
-     *               "device_token" when the device is remembered) or {"result": "rejected", "reason": …}
+     * @return array {"result": "accepted"} (with "recovery_codes" after an enrolment,
+     *               "device_token" when the device is remembered, "step_up_token" after a step-up)
+     *               or {"result": "rejected", "reason": …}
      */
     public function verify($transaction_id, $code, $remember = false)
     {
@@ -97,6 +103,19 @@ class MailmfaClient
     }
 
     /**
+     * `POST /v1/login/enrolment`: the QR code of a transaction that waits for the first code of a
+     * new authenticator app, so that the secret need not be kept between the page and the code.
+     *
+     * @param string $transaction_id The transaction begin answered `enroll` with
+     *
+     * @return array {"otpauth_uri", "qr_png_base64"}
+     */
+    public function enrolment($transaction_id)
+    {
+        return $this->call('POST', '/v1/login/enrolment', ['transaction_id' => (string) $transaction_id]);
+    }
+
+    /**
      * The mailbox's own settings as its user may see them: `GET /v1/users/{address}/settings`.
      *
      * @param string $address The mailbox
@@ -115,56 +134,60 @@ class MailmfaClient
     /**
      * `PUT /v1/users/{address}/settings`: the user's own change to their settings.
      *
-     * @param string $address  The mailbox
-     * @param array  $settings Any of "challenge", "provider", "sms_number", "alt_email"
+     * @param string      $address  The mailbox
+     * @param array       $settings Any of "challenge", "provider", "sms_number", "alt_email"
+     * @param string|null $step_up  The step-up token a new provider, number or address needs
      *
      * @return array The settings after the change, as show_user_settings() returns them
      */
-    public function user_settings($address, array $settings)
+    public function user_settings($address, array $settings, $step_up = null)
     {
         $known = array_intersect_key($settings, array_flip(['challenge', 'provider', 'sms_number', 'alt_email']));
 
         return $this->call('PUT', '/v1/users/' . rawurlencode((string) $address) . '/settings',
-            array_map('strval', $known));
+            array_map('strval', $known), $step_up);
     }
 
     /**
      * `POST /v1/users/{address}/recovery-codes`: ten new recovery codes for the user, to show
      * once; the ones before stop working.
      *
-     * @param string $address The mailbox
+     * @param string      $address The mailbox
+     * @param string|null $step_up The step-up token it needs
      *
      * @return array {"address", "recovery_codes": ["abcde-fghjk", …]}
      */
-    public function new_recovery_codes($address)
+    public function new_recovery_codes($address, $step_up = null)
     {
-        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes');
+        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes', null, $step_up);
     }
 
     /**
      * `DELETE /v1/users/{address}/devices`: the user forgets every browser remembered for the
      * mailbox; each asks for a code again.
      *
-     * @param string $address The mailbox
+     * @param string      $address The mailbox
+     * @param string|null $step_up The step-up token it needs
      *
      * @return array The settings after it, as show_user_settings() returns them
      */
-    public function forget_devices($address)
+    public function forget_devices($address, $step_up = null)
     {
-        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/devices');
+        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/devices', null, $step_up);
     }
 
     /**
      * One call: the decoded JSON of a 200 answer, or a MailmfaError.
      *
-     * @param string     $method HTTP method
-     * @param string     $path   Path below the service's address
-     * @param array|null $body   JSON body
+     * @param string      $method  HTTP method
+     * @param string      $path    Path below the service's address
+     * @param array|null  $body    JSON body
+     * @param string|null $step_up A step-up token, sent as `Mailmfa-Step-Up`
      *
      * @return array
      * @throws MailmfaError
      */
-    private function call($method, $path, $body = null)
+    private function call($method, $path, $body = null, $step_up = null)
     {
         if ($this->url === '' || !preg_match('!^https?://!i', $this->url)) {
             throw new MailmfaError('the service address (mailmfa_url) is not set or not http(s)');
@@ -173,6 +196,14 @@ class MailmfaClient
         $headers = ['Accept: application/json'];
         if ($this->key !== '') {
             $headers[] = 'Authorization: Bearer ' . $this->key;
+        }
+        if ($step_up !== null) {
+            // The service's tokens are URL-safe base64: anything else (a line break above all,
+            // which would add a header of its own) is not sent.
+            if (!is_string($step_up) || !preg_match('/^[A-Za-z0-9_-]{1,128}$/', $step_up)) {
+                throw new MailmfaError('the step-up token is not one of the service\'s');
+            }
+            $headers[] = 'Mailmfa-Step-Up: ' . $step_up;
         }
 
         $options = [

@@ -8,7 +8,9 @@
  * until the service accepts a code. Then the recovery codes of a new enrolment are shown once.
  *
  * The sign-in's state lives in the Roundcube session under MailmfaPages::SESSION: the
- * transaction, the provider, where to go afterwards, or why the sign-in stopped.
+ * transaction, the provider, where to go afterwards, or why the sign-in stopped. An enrolment's
+ * QR code and key are not part of it: the enrolment page asks the service for them each time it
+ * is drawn.
  *
  * Copyright (C) The mailmfa developers. Licensed under the MIT license.
  */
@@ -16,9 +18,6 @@ class MailmfaGate extends MailmfaPages
 {
     /** The actions of the plugin's own sign-in task, the only ones open before the code. */
     const SIGN_IN_ACTIONS = ['', 'index', 'verify', 'resend'];
-
-    /** The providers the sign-in pages have words for (`codeintro<provider>`). */
-    const PROVIDERS = ['totp', 'sms', 'smtp'];
 
     /** The labels of the title and the text of each page that ends a sign-in. */
     const STOPPED_TEXTS = [
@@ -92,6 +91,20 @@ class MailmfaGate extends MailmfaPages
             $this->stopped_page($state);
         }
 
+        if ($state['decision'] == 'enroll') {
+            try {
+                $this->fetch_enrolment($state['transaction']);
+            }
+            catch (MailmfaError $e) {
+                if ($e->status == 404) {
+                    $this->stop('expired');
+                }
+
+                $this->log_failure('enrolment', $e);
+                $this->stop('unavailable');
+            }
+        }
+
         $this->page_setup();
         $this->rc->output->send($state['decision'] == 'enroll' ? 'mailmfa.enroll' : 'mailmfa.challenge');
     }
@@ -111,9 +124,9 @@ class MailmfaGate extends MailmfaPages
             $this->note('invalidrequest', 'error');
         }
 
-        $code = preg_replace('/[\s-]+/', '', rcube_utils::get_input_string('_code', rcube_utils::INPUT_POST));
+        $code = $this->posted_code();
 
-        if ($code === '' || strlen($code) > 64) {
+        if ($code === null) {
             $this->note('codemissing', 'error');
         }
 
@@ -236,23 +249,15 @@ class MailmfaGate extends MailmfaPages
 
         case 'challenge':
         case 'enroll':
-            if (empty($answer['transaction_id'])
-                || !in_array($answer['provider'] ?? '', self::PROVIDERS, true)
-                || ($answer['decision'] == 'enroll' && (empty($answer['qr_png_base64']) || empty($answer['otpauth_uri'])))
-            ) {
+            // The transaction and how the code comes; an enrolment's secret and QR code stay
+            // with the service, which the enrolment page asks each time it is drawn.
+            $waiting = self::waiting_for_code($answer);
+            if ($waiting === null) {
                 $state['stopped'] = 'unavailable';
                 break;
             }
 
-            $state += [
-                'decision'    => $answer['decision'],
-                'transaction' => (string) $answer['transaction_id'],
-                'provider'    => $answer['provider'],
-                'sent_to'     => isset($answer['sent_to']) ? (string) $answer['sent_to'] : null,
-                'remember'    => (int) ($answer['remember_days'] ?? 0),
-                'otpauth_uri' => isset($answer['otpauth_uri']) ? (string) $answer['otpauth_uri'] : null,
-                'qr'          => isset($answer['qr_png_base64']) ? (string) $answer['qr_png_base64'] : null,
-            ];
+            $state += $waiting;
             break;
 
         case 'locked':
@@ -269,27 +274,6 @@ class MailmfaGate extends MailmfaPages
         }
 
         return $state;
-    }
-
-    /**
-     * The enrolment secret of an `otpauth://` URI in groups of four, for typing it into an app.
-     *
-     * @return string[]
-     */
-    public static function secret_groups($otpauth_uri)
-    {
-        parse_str((string) parse_url((string) $otpauth_uri, PHP_URL_QUERY), $query);
-        $secret = strtoupper(preg_replace('/[^A-Za-z2-7]/', '', (string) ($query['secret'] ?? '')));
-
-        return $secret === '' ? [] : str_split($secret, 4);
-    }
-
-    /**
-     * Whole minutes, rounded up, never below one.
-     */
-    public static function minutes($seconds)
-    {
-        return max(1, (int) ceil($seconds / 60));
     }
 
     /**
@@ -484,21 +468,6 @@ class MailmfaGate extends MailmfaPages
     }
 
     /**
-     * "Remember this browser for N days", where the service allows remembering.
-     */
-    private function remember_box($state, $id)
-    {
-        if (empty($state['remember'])) {
-            return '';
-        }
-
-        $box = html::tag('input', ['type' => 'checkbox', 'name' => '_remember', 'value' => '1', 'id' => $id]);
-
-        return html::div('mailmfa-remember form-check', $box . ' ' . html::label(['for' => $id, 'class' => 'form-check-label'],
-            rcube::Q($this->text('rememberdevice', ['days' => (int) $state['remember']]))));
-    }
-
-    /**
      * Template object: the note left by the last action on the sign-in page, once.
      */
     public function note_object($attrib)
@@ -526,16 +495,7 @@ class MailmfaGate extends MailmfaPages
      */
     public function qrcode_object($attrib)
     {
-        $png = (string) ($_SESSION[self::SESSION]['qr'] ?? '');
-
-        return html::img([
-                'id'     => $attrib['id'] ?? 'mailmfa-qrcode',
-                'class'  => 'mailmfa-qrcode',
-                'src'    => 'data:image/png;base64,' . preg_replace('/[^A-Za-z0-9+\/=]/', '', $png),
-                'alt'    => $this->text('qrcodealt'),
-                'width'  => 240,
-                'height' => 240,
-        ]);
+        return $this->qrcode_html($attrib['id'] ?? 'mailmfa-qrcode');
     }
 
     /**
@@ -543,15 +503,7 @@ class MailmfaGate extends MailmfaPages
      */
     public function secret_object($attrib)
     {
-        $groups  = array_map(function ($group) { return html::span(null, $group); },
-            self::secret_groups($_SESSION[self::SESSION]['otpauth_uri'] ?? ''));
-        $details = $this->text('manualdetails', ['address' => $this->rc->get_user_name()]);
-
-        return html::div(['class' => 'mailmfa-manual'],
-            html::p(null, rcube::Q($this->text('manualentry')))
-            . html::tag('code', ['id' => $attrib['id'] ?? 'mailmfa-secret', 'class' => 'mailmfa-secret'], implode(' ', $groups))
-            . html::p(['class' => 'mailmfa-details'], rcube::Q($details))
-        );
+        return $this->secret_html($attrib['id'] ?? 'mailmfa-secret');
     }
 
     /**
@@ -560,15 +512,7 @@ class MailmfaGate extends MailmfaPages
      */
     public function applink_object($attrib)
     {
-        $uri = (string) ($_SESSION[self::SESSION]['otpauth_uri'] ?? '');
-
-        if (strpos($uri, 'otpauth://') !== 0) {
-            return '';
-        }
-
-        return html::p(['class' => 'mailmfa-applink'],
-            html::a(['href' => $uri, 'id' => $attrib['id'] ?? 'mailmfa-applink', 'class' => 'btn btn-secondary'],
-                rcube::Q($this->text('applink'))));
+        return $this->applink_html($attrib['id'] ?? 'mailmfa-applink');
     }
 
     /**
@@ -577,71 +521,11 @@ class MailmfaGate extends MailmfaPages
      */
     public function code_form_object($attrib)
     {
-        $state = $_SESSION[self::SESSION];
-        $label = $state['decision'] == 'enroll' ? 'enrolstep2' : 'codelabel';
-        $input = html::tag('input', [
-                'type'           => 'text',
-                'name'           => '_code',
-                'id'             => 'mailmfa-code',
-                'class'          => 'form-control mailmfa-code',
-                'autocomplete'   => 'one-time-code',
-                'inputmode'      => 'numeric',
-                'pattern'        => '[0-9 ]*',
-                'maxlength'      => 12,
-                'autocapitalize' => 'off',
-                'spellcheck'     => 'false',
-                'required'       => true,
-                // On the enrolment page the field is below the QR code: focusing it would
-                // scroll the code out of sight.
-                'autofocus'      => $state['decision'] != 'enroll',
-        ]);
-        $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-primary mainaction', 'id' => 'mailmfa-verify'],
-            rcube::Q($this->text('verify')));
+        $state  = $_SESSION[self::SESSION];
+        $enroll = $state['decision'] == 'enroll';
 
-        $form = $this->rc->output->form_tag([
-                'id'     => $attrib['id'] ?? 'mailmfa-code-form',
-                'method' => 'post',
-                'action' => $this->rc->url(['_task' => 'mailmfa', '_action' => 'verify']),
-            ],
-            html::label(['for' => 'mailmfa-code', 'class' => 'mailmfa-label'], rcube::Q($this->text($label)))
-            . html::div('mailmfa-code-row', $input . $button)
-            . $this->remember_box($state, 'mailmfa-remember')
-        );
-
-        return $form . html::tag('details', ['class' => 'mailmfa-access-pass'],
-            html::tag('summary', null, rcube::Q($this->text('accesspasssummary'))) . $this->pass_form($state));
-    }
-
-    /**
-     * The form for the temporary access pass an administrator gives a user who lost their phone,
-     * or a recovery code. Both have letters, which the numeric code field does not take.
-     */
-    private function pass_form($state)
-    {
-        $pass = html::tag('input', [
-                'type'           => 'text',
-                'name'           => '_code',
-                'id'             => 'mailmfa-pass',
-                'class'          => 'form-control mailmfa-pass',
-                'autocomplete'   => 'off',
-                'autocapitalize' => 'off',
-                'spellcheck'     => 'false',
-                'maxlength'      => 16,
-                'placeholder'    => 'abcde-fghjk',
-                'required'       => true,
-        ]);
-        $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-secondary', 'id' => 'mailmfa-pass-verify'],
-            rcube::Q($this->text('verify')));
-
-        return $this->rc->output->form_tag([
-                'id'     => 'mailmfa-pass-form',
-                'method' => 'post',
-                'action' => $this->rc->url(['_task' => 'mailmfa', '_action' => 'verify']),
-            ],
-            html::label(['for' => 'mailmfa-pass', 'class' => 'mailmfa-label'], rcube::Q($this->text('accesspasslabel')))
-            . html::div('mailmfa-code-row', $pass . $button)
-            . $this->remember_box($state, 'mailmfa-remember-pass')
-        );
+        return $this->code_form_html($attrib['id'] ?? 'mailmfa-code-form', ['_task' => 'mailmfa', '_action' => 'verify'],
+            $enroll ? 'enrolstep2' : 'codelabel', $enroll, $state['remember'] ?? 0);
     }
 
     /**
@@ -649,20 +533,8 @@ class MailmfaGate extends MailmfaPages
      */
     public function resend_form_object($attrib)
     {
-        if ($_SESSION[self::SESSION]['provider'] == 'totp') {
-            return '';
-        }
-
-        $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-secondary', 'id' => 'mailmfa-resend'],
-            rcube::Q($this->text('resend')));
-
-        return $this->rc->output->form_tag([
-                'id'     => $attrib['id'] ?? 'mailmfa-resend-form',
-                'method' => 'post',
-                'action' => $this->rc->url(['_task' => 'mailmfa', '_action' => 'resend']),
-            ],
-            $button
-        );
+        return $this->resend_form_html($attrib['id'] ?? 'mailmfa-resend-form', ['_task' => 'mailmfa', '_action' => 'resend'],
+            $_SESSION[self::SESSION]['provider']);
     }
 
     /**

@@ -3,7 +3,16 @@
 /**
  * Settings → Two-factor authentication: users change their own challenge mode and provider where
  * the administrator allows it (`PUT /v1/users/{address}/settings`), get new recovery codes (shown
- * once), and forget the browsers remembered for their mailbox.
+ * once), and forget the browsers remembered for their mailbox. Where the post office does not let
+ * users configure their settings, the page shows them read-only.
+ *
+ * Whoever has only the session (a stolen cookie, a shared computer left signed in) must not be
+ * able to change where the codes go: a new provider, SMS number or alternate address, new recovery
+ * codes and forgetting the remembered browsers first ask for a fresh code (a step-up:
+ * `POST /v1/login/begin` with `"purpose": "step_up"`). The change waits in the session under
+ * `step_up` while the code page of the settings asks for the code, and is carried out with the
+ * token the accepted code brings (`Mailmfa-Step-Up`); it is dropped when the step-up ends, however
+ * it ends. Changing only the challenge mode needs no step-up.
  *
  * The modes and providers, and their names, are the service's (`choices` in its answer); a
  * translation may name one itself as `challenge_<value>` or `provider_<value>`.
@@ -13,7 +22,13 @@
 class MailmfaSettings extends MailmfaPages
 {
     /** The refusals of a change that have words of their own (`refused_<reason>`). */
-    const REFUSALS = ['self_service_off', 'provider_disabled', 'provider_not_user_configurable'];
+    const REFUSALS = ['self_service_off', 'provider_disabled', 'provider_not_user_configurable', 'step_up_required'];
+
+    /** What a step-up can be run for, and the label of the note when it is done. */
+    const STEP_UP_ACTIONS = ['save' => 'saved', 'codes' => 'newcodesshown', 'browsers' => 'browsersforgotten'];
+
+    /** Where the code page of a step-up is. */
+    const STEP_UP_PAGE = ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up'];
 
     /**
      * Hook `settings_actions`: the section Settings → Two-factor authentication.
@@ -32,34 +47,47 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Action `plugin.mailmfa-settings`: the self-service form.
+     * Action `plugin.mailmfa-settings`: the self-service form. A step-up left unfinished (the
+     * user went back to the settings instead of typing the code) ends here with its change.
      */
     public function page()
     {
+        unset($_SESSION[self::SESSION]['step_up']);
+
         $this->rc->output->set_pagetitle($this->text('settingstitle'));
         $this->rc->output->send('mailmfa.settings');
     }
 
     /**
      * Action `plugin.mailmfa-settings-save` (POST with the request token): sends the user's
-     * change to the service.
+     * change to the service — a change of where the codes go after a step-up.
      */
     public function save()
     {
         $this->refuse_unless_own_form();
+
+        // Where the post office decides, the page offered nothing to change, and the service
+        // refuses every change: none is sent, and no code is asked for.
+        if (!empty($_SESSION[self::SESSION]['current']['fixed'])) {
+            $this->back_to_page('refused_self_service_off', 'error');
+        }
 
         $posted = [];
         foreach (['challenge', 'provider', 'sms_number', 'alt_email'] as $name) {
             $posted[$name] = rcube_utils::get_input_string("_$name", rcube_utils::INPUT_POST);
         }
 
-        // What the page showed and offered: a choice left as it was is not sent (a user whose post
-        // office decides the mode may still change the provider).
+        // What the page showed and offered: a choice left as it was is not sent, so that a new
+        // number alone does not send the mode again (and a mode alone needs no step-up).
         $shown    = $_SESSION[self::SESSION]['current'] ?? [];
         $settings = self::changes($posted, $shown, $shown['offered'] ?? ['challenge' => [], 'provider' => []]);
 
         if (empty($settings)) {
             $this->back_to_page('nothingtosave', 'information');
+        }
+
+        if (self::needs_step_up($settings)) {
+            $this->begin_step_up('save', $settings);
         }
 
         try {
@@ -73,34 +101,210 @@ class MailmfaSettings extends MailmfaPages
             $this->back_to_page($label, 'error', $vars);
         }
 
-        $this->back_to_page('saved', 'confirmation', [
-            'challenge' => $this->label('challenge', $answer['challenge'], self::offered($answer, 'challenge') ?? []),
-            'provider'  => $this->label('provider', $answer['provider'], self::offered($answer, 'provider') ?? []),
-        ]);
+        $this->back_to_page('saved', 'confirmation', $this->saved_vars($answer));
     }
 
     /**
-     * Action `plugin.mailmfa-recovery-codes` (POST with the request token): ten new recovery
-     * codes, shown once on the settings page; the old ones stop working.
+     * Action `plugin.mailmfa-recovery-codes` (POST with the request token): after a step-up, ten
+     * new recovery codes, shown once on the settings page; the old ones stop working.
      */
     public function new_recovery_codes()
     {
-        $this->call('recovery-codes', 'newcodesshown', function (MailmfaClient $client, $address) {
-            $answer = $client->new_recovery_codes($address);
-            $_SESSION[self::SESSION]['new_codes'] = array_map('strval', $answer['recovery_codes'] ?? []);
-        });
+        $this->refuse_unless_own_form();
+        $this->begin_step_up('codes');
     }
 
     /**
-     * Action `plugin.mailmfa-forget-browsers` (POST with the request token): every browser
-     * remembered for the mailbox, this one included, asks for a code again.
+     * Action `plugin.mailmfa-forget-browsers` (POST with the request token): after a step-up,
+     * every browser remembered for the mailbox, this one included, asks for a code again.
      */
     public function forget_browsers()
     {
-        $this->call('forget-devices', 'browsersforgotten', function (MailmfaClient $client, $address) {
-            $client->forget_devices($address);
-            rcube_utils::setcookie($this->device_cookie(), '', time() - 86400);
-        });
+        $this->refuse_unless_own_form();
+        $this->begin_step_up('browsers');
+    }
+
+    /**
+     * Action `plugin.mailmfa-step-up`: the code page of a step-up, in the settings. For a mailbox
+     * without an authenticator app it is the enrolment of one, whose QR code the service draws
+     * for this page.
+     */
+    public function step_up_page()
+    {
+        $pending = $this->pending_step_up();
+
+        if ($pending['decision'] == 'enroll') {
+            try {
+                $this->fetch_enrolment($pending['transaction']);
+            }
+            catch (MailmfaError $e) {
+                if ($e->status == 404) {
+                    $this->end_step_up('stepupexpired', 'error');
+                }
+
+                $this->log_failure('enrolment', $e);
+                $this->end_step_up('settingsunavailable', 'error');
+            }
+        }
+
+        $this->rc->output->set_pagetitle($this->text('stepuptitle'));
+        $this->rc->output->send('mailmfa.stepup');
+    }
+
+    /**
+     * Action `plugin.mailmfa-step-up-verify` (POST with the request token): checks the code of
+     * the step-up, and when it is accepted carries out the change that waited for it.
+     */
+    public function step_up_verify()
+    {
+        $pending = $this->pending_step_up();
+
+        if (!$this->from_own_form()) {
+            $this->step_up_note('invalidrequest', 'error');
+        }
+
+        $code = $this->posted_code();
+
+        if ($code === null) {
+            $this->step_up_note('codemissing', 'error');
+        }
+
+        try {
+            $answer = $this->client()->verify($pending['transaction'], $code);
+        }
+        catch (MailmfaError $e) {
+            if ($e->status == 404) {
+                $this->end_step_up('stepupexpired', 'error');
+            }
+
+            $this->log_failure('verify', $e);
+            $this->step_up_note('unavailablenow', 'error');
+        }
+
+        if (($answer['result'] ?? '') === 'accepted') {
+            $this->carry_out($pending, $answer);
+        }
+
+        // Each of these ends the request.
+        $reason = $answer['reason'] ?? '';
+
+        if ($reason == 'invalid_code') {
+            $this->step_up_note($pending['provider'] == 'totp' ? 'wrongcode' : 'wrongsentcode', 'error');
+        }
+
+        if ($reason == 'expired') {
+            $this->step_up_note('codeexpired', 'error');
+        }
+
+        if ($reason == 'locked') {
+            $this->end_step_up('stepuplockedlater', 'error');
+        }
+
+        $this->end_step_up('stepupexpired', 'error');
+    }
+
+    /**
+     * Action `plugin.mailmfa-step-up-resend` (POST with the request token): a new SMS or e-mail
+     * code for the step-up.
+     */
+    public function step_up_resend()
+    {
+        $pending = $this->pending_step_up();
+
+        if ($pending['provider'] == 'totp') {
+            $this->rc->output->redirect(self::STEP_UP_PAGE);
+        }
+
+        if (!$this->from_own_form()) {
+            $this->step_up_note('invalidrequest', 'error');
+        }
+
+        try {
+            $answer = $this->client()->resend($pending['transaction']);
+        }
+        catch (MailmfaError $e) {
+            if ($e->status == 404) {
+                $this->end_step_up('stepupexpired', 'error');
+            }
+
+            $this->log_failure('resend', $e);
+            $this->step_up_note('unavailablenow', 'error');
+        }
+
+        // Each of these ends the request.
+        if (isset($answer['sent_to'])) {
+            // The service gives the transaction a new lifetime with the new code.
+            $_SESSION[self::SESSION]['step_up']['sent_to'] = (string) $answer['sent_to'];
+            $_SESSION[self::SESSION]['step_up']['until']   = time() + $pending['lifetime'];
+            $this->step_up_note('resent', 'confirmation', ['sentto' => (string) $answer['sent_to']]);
+        }
+
+        if (($answer['decision'] ?? '') != 'locked') {
+            $this->step_up_note('unavailablenow', 'error');
+        }
+
+        $minutes = self::minutes((int) ($answer['retry_after_s'] ?? 0));
+
+        if (($answer['reason'] ?? '') == 'send_limit') {
+            $this->step_up_note('sendlimit', 'warning', ['minutes' => $minutes]);
+        }
+
+        $this->end_step_up('stepuplocked', 'error', ['minutes' => $minutes]);
+    }
+
+    /**
+     * Whether a change needs a step-up: anything but the challenge mode changes where the codes
+     * go (the service refuses it without one).
+     *
+     * @param array $changes The changes by name, as changes() makes them
+     */
+    public static function needs_step_up(array $changes)
+    {
+        return !empty(array_diff_key($changes, ['challenge' => true]));
+    }
+
+    /**
+     * What the answer to a step-up's begin leads to: the step-up waiting for its code, or the
+     * note that ends it with nothing changed.
+     *
+     * @param array  $answer   The service's answer to `POST /v1/login/begin` ([] when there was none)
+     * @param string $action   What the step-up is for: a key of STEP_UP_ACTIONS
+     * @param array  $settings The change a `save` waits to send
+     * @param int    $now      The time (Unix)
+     *
+     * @return array `['pending' => the step-up's session state]` or `['note' => [label, type, vars]]`
+     */
+    public static function step_up_after_begin(array $answer, $action, array $settings, $now)
+    {
+        $waiting = self::waiting_for_code($answer);
+
+        if ($waiting !== null) {
+            // No browser is remembered at a step-up: the code proves the user, not the device.
+            unset($waiting['remember']);
+            $lifetime = max(60, (int) ($answer['expires_in'] ?? 300));
+
+            return ['pending' => [
+                'action'   => $action,
+                'settings' => $action == 'save' ? $settings : [],
+                'lifetime' => $lifetime,
+                'until'    => $now + $lifetime,
+            ] + $waiting];
+        }
+
+        $minutes = self::minutes((int) ($answer['retry_after_s'] ?? 0));
+
+        switch ($answer['decision'] ?? '') {
+        case 'locked':
+            $label = ($answer['reason'] ?? '') == 'send_limit' ? 'stepupsendlimit' : 'stepuplocked';
+
+            return ['note' => [$label, 'error', ['minutes' => $minutes]]];
+
+        case 'refused':
+            return ['note' => ['stepuprefused', 'error', []]];
+
+        default:
+            return ['note' => ['settingsunavailable', 'error', []]];
+        }
     }
 
     /**
@@ -183,26 +387,137 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Runs one of the settings page's buttons against the service, and goes back to the page
-     * with the outcome as its note (`$done` on success; ends the request).
+     * Starts a step-up for `$action`: the code page of the settings when the service asks for a
+     * code, else back to the settings with why nothing changed (ends the request).
      *
-     * @param string   $call What the log names the call
-     * @param string   $done The label of the note on success
-     * @param callable $act  Given the client and the mailbox
+     * @param string $action   A key of STEP_UP_ACTIONS
+     * @param array  $settings The change a `save` waits to send
      */
-    private function call($call, $done, callable $act)
+    private function begin_step_up($action, array $settings = [])
     {
-        $this->refuse_unless_own_form();
-
         try {
-            $act($this->client(), $this->rc->get_user_name());
+            $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), null, 'step_up');
         }
         catch (MailmfaError $e) {
-            $this->log_failure($call, $e);
+            $this->log_failure('step-up', $e);
+            $answer = [];
+        }
+
+        $after = self::step_up_after_begin($answer, $action, $settings, time());
+
+        if (isset($after['pending'])) {
+            $_SESSION[self::SESSION]['step_up'] = $after['pending'];
+            $this->rc->output->redirect(self::STEP_UP_PAGE);
+        }
+
+        list($label, $type, $vars) = $after['note'];
+        $this->end_step_up($label, $type, $vars);
+    }
+
+    /**
+     * The step-up that waits for its code; without one, back to the settings (ends the request).
+     */
+    private function pending_step_up()
+    {
+        $pending = $_SESSION[self::SESSION]['step_up'] ?? null;
+
+        if (!is_array($pending) || !isset(self::STEP_UP_ACTIONS[$pending['action'] ?? ''])) {
+            unset($_SESSION[self::SESSION]['step_up']);
+            $this->rc->output->redirect(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']);
+        }
+
+        if ((int) ($pending['until'] ?? 0) <= time()) {
+            $this->end_step_up('stepupexpired', 'error');
+        }
+
+        return $pending;
+    }
+
+    /**
+     * The step-up's code was accepted: carries out the change that waited for it with the token
+     * the code brought, and goes back to the settings with the outcome (ends the request). A
+     * step-up that enrolled an authenticator app brought recovery codes too: they are shown once.
+     *
+     * @param array $pending The step-up
+     * @param array $answer  The service's answer to the code
+     */
+    private function carry_out(array $pending, array $answer)
+    {
+        unset($_SESSION[self::SESSION]['step_up']);
+
+        $token = $answer['step_up_token'] ?? null;
+
+        if (!empty($answer['recovery_codes']) && is_array($answer['recovery_codes'])) {
+            $_SESSION[self::SESSION]['new_codes'] = array_map('strval', $answer['recovery_codes']);
+        }
+
+        if (!is_string($token) || $token === '') {
+            rcube::raise_error(['code' => 500, 'file' => __FILE__, 'line' => __LINE__,
+                'message' => 'mailmfa: the step-up of ' . $this->rc->get_user_name() . ' brought no token'], true, false);
             $this->back_to_page('settingsunavailable', 'error');
         }
 
-        $this->back_to_page($done, 'confirmation');
+        $client  = $this->client();
+        $address = $this->rc->get_user_name();
+        $vars    = [];
+
+        try {
+            switch ($pending['action']) {
+            case 'codes':
+                $codes = $client->new_recovery_codes($address, $token);
+                $_SESSION[self::SESSION]['new_codes'] = array_map('strval', $codes['recovery_codes'] ?? []);
+                break;
+
+            case 'browsers':
+                $client->forget_devices($address, $token);
+                rcube_utils::setcookie($this->device_cookie(), '', time() - 86400);
+                break;
+
+            default:
+                $vars = $this->saved_vars($client->user_settings($address, $pending['settings'], $token));
+            }
+        }
+        catch (MailmfaError $e) {
+            list($label, $vars) = self::refusal($e);
+            if ($label == 'settingsunavailable') {
+                $this->log_failure($pending['action'], $e);
+            }
+            $this->back_to_page($label, 'error', $vars);
+        }
+
+        $this->back_to_page(self::STEP_UP_ACTIONS[$pending['action']], 'confirmation', $vars);
+    }
+
+    /**
+     * The variables of the note `saved`: the mode and provider after the change.
+     *
+     * @param array $answer The service's answer about the mailbox's settings
+     */
+    private function saved_vars(array $answer)
+    {
+        return [
+            'challenge' => $this->label('challenge', $answer['challenge'] ?? '', self::offered($answer, 'challenge') ?? []),
+            'provider'  => $this->label('provider', $answer['provider'] ?? '', self::offered($answer, 'provider') ?? []),
+        ];
+    }
+
+    /**
+     * Ends the step-up and its change, and goes back to the settings with why (ends the request).
+     */
+    private function end_step_up($label, $type, array $vars = [])
+    {
+        unset($_SESSION[self::SESSION]['step_up']);
+        $this->back_to_page($label, $type, $vars);
+    }
+
+    /**
+     * Keeps a note for the step-up's code page and sends the browser back to it (ends the
+     * request); the step-up goes on.
+     */
+    private function step_up_note($label, $type, array $vars = [])
+    {
+        $this->keep_note('step_up_note', $label, $type, $vars);
+        $this->rc->output->redirect(self::STEP_UP_PAGE);
     }
 
     /**
@@ -235,6 +550,9 @@ class MailmfaSettings extends MailmfaPages
 
     /**
      * Template object: the self-service form, the recovery codes and the remembered browsers.
+     * Where the post office does not let users configure their settings (the service refuses
+     * every change then), the settings are shown read-only; the recovery codes and the
+     * remembered browsers, which that switch does not govern, stay available.
      */
     public function form_object($attrib)
     {
@@ -248,15 +566,25 @@ class MailmfaSettings extends MailmfaPages
         }
 
         $offered = ['challenge' => self::offered($current, 'challenge'), 'provider' => self::offered($current, 'provider')];
-        $_SESSION[self::SESSION]['current'] = [
+        $fixed   = empty($current['may_change_challenge']);
+        $_SESSION[self::SESSION]['current'] = $fixed ? ['fixed' => true] : [
             'challenge' => $current['challenge'] ?? null,
             'provider'  => $current['provider'] ?? null,
             'offered'   => array_map('array_keys', $offered),
         ];
 
         $table = new html_table(['cols' => 2, 'class' => 'propform']);
-        $this->mode_rows($table, $current, $offered);
-        $this->contact_rows($table, $current);
+        $this->mode_rows($table, $current, $offered, $fixed);
+        $this->contact_rows($table, $current, $fixed);
+
+        $sections = $this->recovery_section($current) . $this->browsers_section($current);
+
+        if ($fixed) {
+            $intro = html::p(['id' => 'mailmfa-settings-fixed-note', 'class' => 'mailmfa-intro'],
+                rcube::Q($this->text('settingsfixed')));
+
+            return html::div(['id' => 'mailmfa-settings-fixed'], $intro . $table->show()) . $sections;
+        }
 
         $intro  = html::p(['class' => 'mailmfa-intro'], rcube::Q($this->text('settingsintro')));
         $button = html::tag('button', ['type' => 'submit', 'class' => 'btn btn-primary submit', 'id' => 'mailmfa-save'],
@@ -270,7 +598,7 @@ class MailmfaSettings extends MailmfaPages
             $intro . $table->show() . html::p(['class' => 'formbuttons'], $button)
         );
 
-        return $form . $this->recovery_section($current) . $this->browsers_section($current);
+        return $form . $sections;
     }
 
     /**
@@ -305,12 +633,12 @@ class MailmfaSettings extends MailmfaPages
      * @param html_table $table   The form's table
      * @param array      $current The service's answer about the mailbox's settings
      * @param array      $offered What may be chosen, as offered() says, by name
+     * @param bool       $fixed   The post office decides: shown, not changeable
      */
-    private function mode_rows(html_table $table, array $current, array $offered)
+    private function mode_rows(html_table $table, array $current, array $offered, $fixed)
     {
-        // Where the post office decides, the mode is shown but cannot be changed.
-        $fixed     = empty($current['may_change_challenge']);
-        $challenge = $this->select('challenge', $offered['challenge'], $current['challenge'] ?? '', $fixed);
+        $challenge = $this->select('challenge', $offered['challenge'], $current['challenge'] ?? '',
+            $fixed ? 'mailmfa-challenge-hint' : null);
         if ($fixed) {
             $mode = $this->label('challenge', (string) ($current['effective_challenge'] ?? ''), $offered['challenge']);
             $challenge .= html::div(['id' => 'mailmfa-challenge-hint', 'class' => 'form-text text-muted'],
@@ -320,13 +648,18 @@ class MailmfaSettings extends MailmfaPages
         $table->add(null, $challenge);
 
         $table->add('title', html::label('mailmfa-provider', rcube::Q($this->text('provider'))));
-        $table->add(null, $this->select('provider', $offered['provider'], $current['provider'] ?? ''));
+        $table->add(null, $this->select('provider', $offered['provider'], $current['provider'] ?? '',
+            $fixed ? 'mailmfa-settings-fixed-note' : null));
     }
 
     /**
      * The form's rows of the number and the address codes are sent to.
+     *
+     * @param html_table $table   The form's table
+     * @param array      $current The service's answer about the mailbox's settings
+     * @param bool       $fixed   The post office decides: shown, not changeable
      */
-    private function contact_rows(html_table $table, array $current)
+    private function contact_rows(html_table $table, array $current, $fixed)
     {
         $fields = [
             'sms_number' => ['smsnumber', 'tel', 'tel', '+15551234567', 'smsnumberhint'],
@@ -334,40 +667,48 @@ class MailmfaSettings extends MailmfaPages
         ];
 
         foreach ($fields as $name => list($label, $type, $autocomplete, $placeholder, $hint)) {
-            $id = 'mailmfa-' . str_replace('_', '-', $name);
-            if (!empty($current[$name])) {
-                // The one set now, masked by the service: typing replaces it, empty keeps it.
-                $placeholder = $current[$name];
+            $id     = 'mailmfa-' . str_replace('_', '-', $name);
+            $attrib = [
+                'type'             => $type,
+                'name'             => "_$name",
+                'id'               => $id,
+                'class'            => 'form-control',
+                'autocomplete'     => $autocomplete,
+                'placeholder'      => $placeholder,
+                'aria-describedby' => "$id-hint",
+            ];
+            $hint = html::div(['id' => "$id-hint", 'class' => 'form-text text-muted'], rcube::Q($this->text($hint)));
+
+            if ($fixed) {
+                // The one set now, masked by the service, as it is.
+                $attrib = ['value' => (string) ($current[$name] ?? ''), 'disabled' => 'disabled', 'placeholder' => '',
+                    'aria-describedby' => 'mailmfa-settings-fixed-note'] + $attrib;
+                $hint   = '';
             }
+            else if (!empty($current[$name])) {
+                // The one set now, masked by the service: typing replaces it, empty keeps it.
+                $attrib['placeholder'] = $current[$name];
+            }
+
             $table->add('title', html::label($id, rcube::Q($this->text($label))));
-            $table->add(null, html::tag('input', [
-                    'type'             => $type,
-                    'name'             => "_$name",
-                    'id'               => $id,
-                    'class'            => 'form-control',
-                    'autocomplete'     => $autocomplete,
-                    'placeholder'      => $placeholder,
-                    'aria-describedby' => "$id-hint",
-                ])
-                . html::div(['id' => "$id-hint", 'class' => 'form-text text-muted'], rcube::Q($this->text($hint)))
-            );
+            $table->add(null, html::tag('input', $attrib) . $hint);
         }
     }
 
     /**
      * A drop-down of the `$offered` choices of `$name`, at `$current`.
      *
-     * @param string $name     challenge or provider
-     * @param array  $offered  value => the service's name for it
-     * @param string $current  The value in use
-     * @param bool   $disabled Shown but not changeable (a hint explains why)
+     * @param string      $name     challenge or provider
+     * @param array       $offered  value => the service's name for it
+     * @param string      $current  The value in use
+     * @param string|null $fixed_by Shown but not changeable: the id of the text that says why
      */
-    private function select($name, array $offered, $current, $disabled = false)
+    private function select($name, array $offered, $current, $fixed_by = null)
     {
         $attrib = ['name' => "_$name", 'id' => "mailmfa-$name", 'class' => 'custom-select'];
-        if ($disabled) {
+        if ($fixed_by !== null) {
             $attrib['disabled'] = 'disabled';
-            $attrib['aria-describedby'] = "mailmfa-$name-hint";
+            $attrib['aria-describedby'] = $fixed_by;
         }
         $select = new html_select($attrib);
 
@@ -450,5 +791,76 @@ class MailmfaSettings extends MailmfaPages
                 ],
                 html::p(null, $button)
             );
+    }
+
+    /**
+     * Template object: the note left by the last attempt on the step-up's code page, once.
+     */
+    public function step_up_note_object($attrib)
+    {
+        return $this->take_note('step_up_note', $attrib);
+    }
+
+    /**
+     * Template object: why a code is asked for, and where it comes from.
+     */
+    public function step_up_prompt_object($attrib)
+    {
+        $pending = $_SESSION[self::SESSION]['step_up'];
+        $how     = $pending['decision'] == 'enroll' ? 'stepupcodeenroll' : 'stepupcode' . $pending['provider'];
+        $vars    = ['address' => $this->rc->get_user_name(), 'sentto' => $pending['sent_to'] ?? ''];
+
+        return html::div(['id' => $attrib['id'] ?? null, 'class' => 'mailmfa-prompt'],
+            html::p(null, rcube::Q($this->text('stepupwhy_' . $pending['action'])))
+            . html::p(null, rcube::Q($this->text($how, $vars))));
+    }
+
+    /**
+     * Template object: for a mailbox without an authenticator app, the QR code of a new one and
+     * its key (nothing for a code from an app already set up, or sent).
+     */
+    public function step_up_enrolment_object($attrib)
+    {
+        if ($_SESSION[self::SESSION]['step_up']['decision'] != 'enroll') {
+            return '';
+        }
+
+        return html::div(['id' => $attrib['id'] ?? null, 'class' => 'mailmfa-step-up-enrolment'],
+            html::p(null, rcube::Q($this->text('enrolstep1')))
+            . $this->qrcode_html('mailmfa-qrcode') . $this->applink_html('mailmfa-applink') . $this->secret_html('mailmfa-secret'));
+    }
+
+    /**
+     * Template object: the code field, and folded away below it the field for a recovery code.
+     */
+    public function step_up_code_form_object($attrib)
+    {
+        $enroll = $_SESSION[self::SESSION]['step_up']['decision'] == 'enroll';
+
+        return $this->code_form_html($attrib['id'] ?? 'mailmfa-code-form',
+            ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up-verify'], $enroll ? 'enrolstep2' : 'codelabel', $enroll, 0);
+    }
+
+    /**
+     * Template object: "send a new code", for codes that come by SMS or e-mail.
+     */
+    public function step_up_resend_form_object($attrib)
+    {
+        return $this->resend_form_html($attrib['id'] ?? 'mailmfa-resend-form',
+            ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up-resend'], $_SESSION[self::SESSION]['step_up']['provider']);
+    }
+
+    /**
+     * Template object: back to the settings, which drops the change that waited for the code.
+     */
+    public function step_up_cancel_object($attrib)
+    {
+        return html::a([
+                'href'  => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']),
+                'id'    => $attrib['id'] ?? 'mailmfa-step-up-cancel',
+                'class' => 'btn btn-secondary',
+            ],
+            rcube::Q($this->text('stepupcancel'))
+        );
     }
 }

@@ -11,6 +11,7 @@
  *   MAILMFA_TEST_TOTP_USER  a mailbox challenged at every login, with no TOTP app enrolled yet
  *   MAILMFA_TEST_SMS_USER   a mailbox challenged at every login by SMS (to a test gateway)
  *   MAILMFA_TEST_CLOSED_USER a mailbox whose post office does not let users change settings
+ *   MAILMFA_TEST_STEP_UP_USER a mailbox with an authenticator app not enrolled yet, for step-ups
  *
  * Run by hand: start `mailmfa serve`, set those variables, then
  *   phpunit --do-not-cache-result integrations/roundcube/mailmfa/tests
@@ -19,6 +20,9 @@
  */
 class MailmfaClientTest extends PHPUnit\Framework\TestCase
 {
+    /** @var array|null The step-up token of MAILMFA_TEST_STEP_UP_USER and its recovery codes, once had */
+    private static $stepUp;
+
     public static function setUpBeforeClass(): void
     {
         require_once __DIR__ . '/../lib/MailmfaClient.php';
@@ -136,21 +140,87 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         $this->assertStringContainsString('E.164', $invalid->getMessage());
     }
 
+    public function test_a_step_up_enrols_a_new_app_and_brings_a_token()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_STEP_UP_USER');
+        self::$stepUp = null;
+
+        $begin = $client->begin($address, '198.51.100.20', null, 'step_up');
+        $this->assertSame(['enroll', 'totp', 'step_up'], [$begin['decision'], $begin['provider'], $begin['reason']]);
+
+        // The page asks for the QR code when it draws it: the webmail keeps only the transaction.
+        $enrolment = $client->enrolment($begin['transaction_id']);
+        $this->assertSame(['otpauth_uri', 'qr_png_base64'], array_keys($enrolment));
+        $this->assertSame($begin['otpauth_uri'], $enrolment['otpauth_uri'], 'the secret of this transaction');
+        $this->assertStringStartsWith("\x89PNG", base64_decode($enrolment['qr_png_base64'], true));
+        $unknown = self::failure(function () use ($client) {
+            $client->enrolment(str_repeat('0', 32));
+        });
+        $this->assertSame(404, $unknown->status);
+
+        parse_str(parse_url($enrolment['otpauth_uri'], PHP_URL_QUERY), $query);
+        $accepted = $client->verify($begin['transaction_id'], self::totp($query['secret'], intdiv(time(), 30)));
+        $this->assertSame('accepted', $accepted['result']);
+        $this->assertMatchesRegularExpression('/^[A-Za-z0-9_-]{20,128}$/', $accepted['step_up_token']);
+        $this->assertCount(10, $accepted['recovery_codes'], 'the enrolment brings recovery codes');
+        self::$stepUp = ['token' => $accepted['step_up_token'], 'codes' => $accepted['recovery_codes']];
+
+        // Once enrolled, a step-up asks for a code whatever the mode; a recovery code is one.
+        $client->user_settings($address, ['challenge' => 'never']);
+        $again = $client->begin($address, '198.51.100.20', null, 'step_up');
+        $this->assertSame(['challenge', 'step_up'], [$again['decision'], $again['reason']]);
+        $this->assertSame(404, self::failure(function () use ($client, $again) {
+            $client->enrolment($again['transaction_id']);
+        })->status, 'no enrolment waits for its first code');
+        $code = array_pop(self::$stepUp['codes']);
+        $this->assertMatchesRegularExpression('/^[A-Za-z0-9_-]{20,128}$/', $client->verify($again['transaction_id'], $code)['step_up_token']);
+    }
+
+    public function test_where_codes_go_changes_only_with_a_step_up_token()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_STEP_UP_USER');
+
+        $refused = self::failure(function () use ($client, $address) {
+            $client->user_settings($address, ['sms_number' => '+15557654321']);
+        });
+        $this->assertSame([403, 'step_up_required'], [$refused->status, $refused->reason]);
+        $this->assertNull($client->show_user_settings($address)['sms_number'], 'nothing changed');
+
+        $changed = $client->user_settings($address, ['sms_number' => '+15557654321'], self::step_up_token($client, $address));
+        $this->assertSame('+•••••••••21', $changed['sms_number']);
+        $this->assertSame('always', $client->user_settings($address, ['challenge' => 'always'])['challenge'],
+            'the mode alone needs no token');
+
+        $forged = self::failure(function () use ($client, $address) {
+            $client->user_settings($address, ['sms_number' => '+15550000000'], str_repeat('A', 43));
+        });
+        $this->assertSame([403, 'step_up_required'], [$forged->status, $forged->reason]);
+    }
+
     public function test_new_recovery_codes_replace_the_old()
     {
         $client  = self::client();
-        $address = self::env('MAILMFA_TEST_SMS_USER');
+        $address = self::env('MAILMFA_TEST_STEP_UP_USER');
 
-        $first = $client->new_recovery_codes($address);
+        $refused = self::failure(function () use ($client, $address) {
+            $client->new_recovery_codes($address);
+        });
+        $this->assertSame([403, 'step_up_required'], [$refused->status, $refused->reason]);
+
+        $token = self::step_up_token($client, $address);
+        $first = $client->new_recovery_codes($address, $token);
         $this->assertSame($address, $first['address']);
         $this->assertCount(10, $first['recovery_codes']);
         $this->assertSame(10, $client->show_user_settings($address)['recovery_codes_left']);
-        $second = $client->new_recovery_codes($address)['recovery_codes'];
-        $this->assertCount(10, $second);
+        $second = $client->new_recovery_codes($address, $token)['recovery_codes'];
+        $this->assertCount(10, $second, 'a token serves more than one change');
         $this->assertEmpty(array_intersect($first['recovery_codes'], $second), 'a new set');
+        self::$stepUp['codes'] = $second;
 
-        $unknown = self::failure(function () use ($client) {
-            $client->new_recovery_codes('nobody@example.test');
+        $unknown = self::failure(function () use ($client, $token) {
+            $client->new_recovery_codes('nobody@example.test', $token);
         });
         $this->assertSame(400, $unknown->status);
     }
@@ -158,16 +228,39 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
     public function test_forgetting_devices_answers_the_settings()
     {
         $client  = self::client();
-        $address = self::env('MAILMFA_TEST_SMS_USER');
+        $address = self::env('MAILMFA_TEST_STEP_UP_USER');
 
-        $after = $client->forget_devices($address);
+        $refused = self::failure(function () use ($client, $address) {
+            $client->forget_devices($address);
+        });
+        $this->assertSame([403, 'step_up_required'], [$refused->status, $refused->reason]);
+
+        $after = $client->forget_devices($address, self::step_up_token($client, $address));
         $this->assertSame($address, $after['address']);
         $this->assertSame(0, $after['remembered_devices']);
 
-        $unknown = self::failure(function () use ($client) {
-            $client->forget_devices('nobody@example.test');
+        $other = self::failure(function () use ($client, $address) {
+            $client->forget_devices(self::env('MAILMFA_TEST_SMS_USER'), self::step_up_token($client, $address));
         });
-        $this->assertSame(400, $unknown->status);
+        $this->assertSame([403, 'step_up_required'], [$other->status, $other->reason], 'a token is for its mailbox only');
+    }
+
+    public function test_a_step_up_token_that_is_not_the_services_is_never_sent()
+    {
+        // A listening port: a request sent would arrive here.
+        $server = stream_socket_server('tcp://127.0.0.1:0');
+        stream_set_blocking($server, false);
+        $address = stream_socket_get_name($server, false);
+
+        $error = self::failure(function () use ($address) {
+            (new MailmfaClient("http://$address", 'key'))->forget_devices('alice@example.test', "t\r\nX-Injected: 1");
+        });
+        $arrived = @stream_socket_accept($server, 0);
+        fclose($server);
+
+        $this->assertFalse($arrived, 'nothing was sent');
+        $this->assertStringContainsString('step-up token', $error->getMessage());
+        $this->assertFalse($error->unavailable());
     }
 
     public function test_a_wrong_key_is_refused_and_never_repeated()
@@ -263,6 +356,32 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         }
 
         return $value;
+    }
+
+    /**
+     * A step-up token of the step-up user: the one this run already has (a token is good for
+     * five minutes), else a step-up's — enrolling the user's app at the first, answered by one of
+     * its recovery codes later.
+     */
+    private static function step_up_token(MailmfaClient $client, $address)
+    {
+        if (self::$stepUp !== null) {
+            return self::$stepUp['token'];
+        }
+
+        $begin = $client->begin($address, '198.51.100.21', null, 'step_up');
+        if ($begin['decision'] == 'enroll') {
+            parse_str(parse_url($client->enrolment($begin['transaction_id'])['otpauth_uri'], PHP_URL_QUERY), $query);
+            $code = self::totp($query['secret'], intdiv(time(), 30));
+        }
+        else {
+            self::fail('the step-up user is enrolled, but this run has none of its recovery codes');
+        }
+
+        $accepted     = $client->verify($begin['transaction_id'], $code);
+        self::$stepUp = ['token' => $accepted['step_up_token'], 'codes' => $accepted['recovery_codes'] ?? []];
+
+        return self::$stepUp['token'];
     }
 
     private static function client()

@@ -2,7 +2,7 @@
 
 /**
  * The sign-in gate's decisions that need no Roundcube: the session state a begin's answer leads
- * to, the enrolment key for typing by hand, and minutes for the user.
+ * to (never with an enrolment's secret), and which remembered-browser cookies are sent.
  *
  *   phpunit --do-not-cache-result integrations/roundcube/mailmfa/tests/MailmfaGateTest.php
  */
@@ -40,10 +40,34 @@ class MailmfaGateTest extends PHPUnit\Framework\TestCase
                 'provider'    => 'sms',
                 'sent_to'     => '+•••67',
                 'remember'    => 30,
-                'otpauth_uri' => null,
-                'qr'          => null,
             ], $state);
         $this->assertArrayNotHasKey('passed', $state);
+    }
+
+    public function test_an_enrolment_keeps_its_transaction_and_not_its_secret()
+    {
+        $uri   = 'otpauth://totp/mailmfa:alice%40example.test?secret=JBSWY3DPEHPK3PXP&issuer=mailmfa';
+        $png   = base64_encode("\x89PNG\r\n\x1a\n");
+        $state = MailmfaGate::state_after_begin([
+                'decision'       => 'enroll',
+                'transaction_id' => 'abc123',
+                'provider'       => 'totp',
+                'otpauth_uri'    => $uri,
+                'qr_png_base64'  => $png,
+            ], self::RETURN_TO, 1000);
+
+        $this->assertSame([
+                'return'      => self::RETURN_TO,
+                'decision'    => 'enroll',
+                'transaction' => 'abc123',
+                'provider'    => 'totp',
+                'sent_to'     => null,
+                'remember'    => 0,
+            ], $state);
+        $kept = serialize($state);
+        foreach (['otpauth', 'JBSWY3DPEHPK3PXP', $png] as $secret) {
+            $this->assertStringNotContainsString($secret, $kept, 'the session would keep it');
+        }
     }
 
     public function test_an_answer_the_pages_cannot_show_stops_as_unavailable()
@@ -53,8 +77,8 @@ class MailmfaGateTest extends PHPUnit\Framework\TestCase
             'an unknown word'    => ['decision' => 'maybe'],
             'no transaction'     => ['decision' => 'challenge', 'provider' => 'totp'],
             'an unknown provider' => ['decision' => 'challenge', 'transaction_id' => 't', 'provider' => 'pigeon'],
-            'an enrolment without its QR code' => ['decision' => 'enroll', 'transaction_id' => 't', 'provider' => 'totp',
-                'otpauth_uri' => 'otpauth://totp/a?secret=AAAA'],
+            'an enrolment of an SMS' => ['decision' => 'enroll', 'transaction_id' => 't', 'provider' => 'sms'],
+            'a transaction that is not a string' => ['decision' => 'challenge', 'transaction_id' => ['t'], 'provider' => 'totp'],
         ];
 
         foreach ($unusable as $what => $answer) {
@@ -86,20 +110,5 @@ class MailmfaGateTest extends PHPUnit\Framework\TestCase
         foreach ($unusable as $what => $value) {
             $this->assertNull(MailmfaGate::usable_device_token($value), $what);
         }
-    }
-
-    public function test_the_key_for_typing_by_hand_is_in_groups_of_four()
-    {
-        $uri = 'otpauth://totp/mailmfa:alice%40example.test?secret=jbswy3dpehpk3pxp&issuer=mailmfa';
-
-        $this->assertSame(['JBSW', 'Y3DP', 'EHPK', '3PXP'], MailmfaGate::secret_groups($uri));
-        $this->assertSame(['ABCD', 'EF'], MailmfaGate::secret_groups('otpauth://totp/a?secret=ABCDEF%3D%3D'));
-        $this->assertSame([], MailmfaGate::secret_groups('otpauth://totp/a'));
-        $this->assertSame([], MailmfaGate::secret_groups('<script>'));
-    }
-
-    public function test_minutes_round_up_and_are_never_zero()
-    {
-        $this->assertSame([1, 1, 1, 2, 10], array_map([MailmfaGate::class, 'minutes'], [-5, 0, 60, 61, 600]));
     }
 }
