@@ -84,6 +84,7 @@ impl Writer {
 fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
     while let Some(first) = queue.blocking_recv() {
         let mut calls = Vec::new();
+        let (mut uses, mut failures) = (Vec::new(), Vec::new());
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
@@ -94,7 +95,11 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 }
                 // A trace that cannot be written is not worth failing anything for.
                 Job::Refusals(refusals) => drop(service.record_http_refusals(&refusals)),
-                Job::Mail(uses, failures) => drop(service.record_mail_auth(&uses, &failures)),
+                // Written together below: one transaction for all that waited.
+                Job::Mail(more_uses, more_failures) => {
+                    uses.extend(more_uses);
+                    failures.extend(more_failures);
+                }
             }
             if calls.len() < max_batch {
                 next = queue.try_recv().ok();
@@ -102,6 +107,10 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
         }
         if !calls.is_empty() {
             service.api_batch(calls);
+        }
+        if !uses.is_empty() || !failures.is_empty() {
+            // A last use or a count that cannot be written is not worth failing anything for.
+            drop(service.record_mail_auth(&uses, &failures));
         }
     }
 }
