@@ -249,19 +249,20 @@ fn enrolled_requires_app_passwords_once_the_enrolment_completes() {
 
 #[test]
 fn a_mail_program_retrying_a_wrong_app_password_is_throttled_without_locking_its_owner_out() {
-    let site = Site::new();
+    let mut site = Site::new();
     site.require_app_passwords();
     site.enrol_alice();
     let app = site.app_password("phone", Some("imap"));
     let audited = site.audit_rows();
     let mark = site.dovecot.log_mark();
-    // 200 wrong tries, ten connections at a time (Dovecot answers a refusal after a moment).
+    // 200 wrong tries, shaped like an app password, ten connections at a time (Dovecot answers a
+    // refusal after a moment).
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..10)
             .map(|_| {
                 s.spawn(|| {
                     for _ in 0..20 {
-                        let tried = site.sign_in(Protocol::Imap, MAIL_PROGRAM, "abcde-fghij-kmnpq-rstuv");
+                        let tried = site.sign_in(Protocol::Imap, MAIL_PROGRAM, "abcde-fghjk-mnpqr-stvwx");
                         assert!(tried.is_err(), "a wrong app password was let in");
                     }
                 })
@@ -275,10 +276,8 @@ fn a_mail_program_retrying_a_wrong_app_password_is_throttled_without_locking_its
     assert!(refusals.iter().all(|line| line.contains("auth failed")), "{refusals:?}");
     let asked = site.dovecot.log_lines(mark, "mailmfa: ");
     assert!(asked.len() >= 200, "mailmfa was asked at every try: {}", asked.len());
-    let written = site.audit_rows() - audited;
-    assert!(written < 10, "{written} audit rows for 200 refusals: they are coalesced");
 
-    // The address is throttled now, even with the right app password; the mailbox is not.
+    // The address is throttled now, even with the right app password; another address is not.
     assert_eq!(site.ask(&app, "127.0.0.2"), json!({"result": "reject", "reason": "throttled"}));
     site.refused(
         Protocol::Imap,
@@ -287,6 +286,12 @@ fn a_mail_program_retrying_a_wrong_app_password_is_throttled_without_locking_its
         &refusal(Protocol::Imap, "127.0.0.2", "throttled (as an app password)"),
     );
     assert_eq!(site.ask(&app, "127.0.0.3"), json!({"result": "accept", "app_password": "phone"}));
+
+    // The service writes the failures it counted when it stops: a few rows, not 200.
+    site.service.take().unwrap().stop();
+    let written = site.audit_rows() - audited;
+    assert!((1..10).contains(&written), "{written} audit rows for 200 refusals: they are coalesced");
+    // And the mailbox's own sign-in is not locked.
     let begin = site.env.ok(&["login", "begin", ALICE, "--ip", "203.0.113.9", "--json"]).json();
     assert_eq!(begin["decision"], "challenge", "the webmail's sign-in is not locked: {begin}");
 }
