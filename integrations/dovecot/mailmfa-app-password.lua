@@ -43,3 +43,9 @@ function auth_password_verify(req, password)
   end
   return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
 end
+
+-- A lookup without a password (the user's existence for a static userdb, LMTP delivery, doveadm):
+-- nothing to ask mailmfa; the next passdb answers.
+function auth_passdb_lookup(req)
+  return dovecot.auth.PASSDB_RESULT_NEXT, ""
+end

@@ -45,3 +45,15 @@ function auth_password_verify(req, _password)
   req:log_warning("mailmfa: refused " .. mailmfa.who(req, protocol) .. ": " .. reason)
   return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
 end
+
+-- A lookup without a password. With an authentication mechanism (CRAM-MD5, SCRAM …) it fetches the
+-- credentials that Dovecot checks itself, which would pass by this policy: refused, and logged. Without
+-- one (the user's existence for a static userdb, LMTP delivery, doveadm) there is nothing to decide.
+function auth_passdb_lookup(req)
+  if req.mech ~= nil and req.mech ~= "" then
+    req:log_warning("mailmfa: refused " .. mailmfa.who(req, mailmfa.protocol(req.service)) .. ": the mechanism "
+      .. req.mech .. " hides the password from the policy; offer PLAIN and LOGIN only")
+    return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
+  end
+  return dovecot.auth.PASSDB_RESULT_OK, ""
+end
