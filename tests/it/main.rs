@@ -27,6 +27,7 @@ mod import;
 #[cfg(unix)]
 mod keys;
 mod login_cli;
+mod mail_programs;
 mod notify;
 mod pg_restart;
 mod roundcube;

@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests: a temporary store and key folder, and the real
 //! `mailmfa` binary run against them; the stores the tests start from are in [`fixtures`], the
-//! servers they talk to (SMTP, HTTP, PostgreSQL, `mailmfa serve`, Chromium, Roundcube) in the
-//! other modules.
+//! servers they talk to (SMTP, HTTP, PostgreSQL, `mailmfa serve`, Chromium, Dovecot, Roundcube)
+//! and the mail programs' sign-ins in the other modules.
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod dovecot;
 pub mod fixtures;
 pub mod http_server;
+pub mod mail_client;
 pub mod pg;
 pub mod roundcube;
 pub mod serve;

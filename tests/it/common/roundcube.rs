@@ -1,5 +1,5 @@
 //! A real webmail for the plugin's tests, on 127.0.0.1: Dovecot as an IMAP server with
-//! passwd-file users, and Roundcube (Debian's `roundcube-core`) served by `php -S` with a
+//! passwd-file users ([`super::dovecot`]), and Roundcube (Debian's `roundcube-core`) served by `php -S` with a
 //! configuration the test writes, the mailmfa plugin from this checkout enabled. Every server
 //! runs on a free port and is stopped when the [`Webmail`] is dropped, also when a test fails.
 //!
@@ -10,15 +10,15 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write as _};
-use std::net::TcpStream;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::browser::{PATIENCE, free_port, require_program};
+pub use super::dovecot::MailUser;
+use super::dovecot::{Dovecot, Setup, stop, tail};
 
 /// Debian's Roundcube tree, which each test's document root links to.
 pub const ROUNDCUBE_ROOT: &str = "/var/lib/roundcube";
@@ -28,19 +28,6 @@ pub const PACKAGES: &str = "php-cli php-sqlite3 php-curl php-mbstring roundcube-
 /// The plugin folder of this checkout.
 pub fn plugin_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/roundcube/mailmfa")
-}
-
-/// A mailbox Dovecot knows, with its IMAP password.
-#[derive(Debug, Clone)]
-pub struct MailUser {
-    pub address: String,
-    pub password: String,
-}
-
-impl MailUser {
-    pub fn new(address: &str, password: &str) -> Self {
-        Self { address: address.to_owned(), password: password.to_owned() }
-    }
 }
 
 /// How the plugin is configured (`config.inc.php`, rewritten on [`Webmail::configure`]).
@@ -62,7 +49,7 @@ pub struct Webmail {
     pub imap_port: u16,
     // Dropped in this order, after the logs were shown if the test failed.
     php: Running,
-    dovecot: Running,
+    dovecot: Dovecot,
     dir: tempfile::TempDir,
 }
 
@@ -86,8 +73,13 @@ impl Drop for Running {
 impl Webmail {
     /// Starts Dovecot with `users` and Roundcube with the plugin configured as `plugin`.
     pub fn start(users: &[MailUser], plugin: &PluginConfig) -> Self {
+        Self::start_with(users, plugin, &Setup::default())
+    }
+
+    /// [`Webmail::start`] with Dovecot set up as `dovecot` says (e.g. checking passwords with
+    /// mailmfa's passdb chain).
+    pub fn start_with(users: &[MailUser], plugin: &PluginConfig, dovecot: &Setup) -> Self {
         let php = require_program("php", PACKAGES);
-        require_program("dovecot", PACKAGES);
         for (path, package) in [
             ("/usr/share/roundcube/index.php", "roundcube-core"),
             ("/usr/share/roundcube/SQL/sqlite.initial.sql", "roundcube-sqlite3"),
@@ -109,9 +101,8 @@ impl Webmail {
         let dir = tempfile::tempdir().expect("webmail folder");
         // Dovecot's mail processes run as its own user: they must be able to reach the mail.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let mail_owner = mail_owner(dir.path());
-        let imap_port = free_port();
-        let dovecot = start_dovecot(dir.path(), imap_port, users, mail_owner);
+        let dovecot = Dovecot::start(dir.path(), users, dovecot);
+        let imap_port = dovecot.imap_port;
 
         let config = dir.path().join("rc");
         for sub in ["", "logs", "temp"] {
@@ -193,25 +184,14 @@ impl Webmail {
         format!("{}/{query}", self.base)
     }
 
-    /// Puts a message into `user`'s inbox through Dovecot (`doveadm save`), which indexes it at
-    /// once, so the first IMAP sessions of a login do not race to discover it.
+    /// Puts a message into `user`'s inbox through Dovecot.
     pub fn deliver(&self, user: &MailUser, subject: &str, body: &str) {
-        let message = format!(
-            "From: Bob Example <bob@example.test>\r\nTo: {}\r\nSubject: {subject}\r\n\
-             Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{}.{}@example.test>\r\n\r\n{body}\r\n",
-            user.address,
-            std::process::id(),
-            self.imap_port,
-        );
-        let mut save = Command::new(require_program("doveadm", PACKAGES))
-            .arg("-c")
-            .arg(self.dir.path().join("dovecot.conf"))
-            .args(["save", "-u", &user.address, "-m", "INBOX"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("run doveadm save");
-        save.stdin.take().expect("stdin").write_all(message.as_bytes()).expect("write the message");
-        assert!(save.wait().is_ok_and(|s| s.success()), "doveadm save failed");
+        self.dovecot.deliver(user, subject, body);
+    }
+
+    /// The mail server under the webmail.
+    pub fn dovecot(&self) -> &Dovecot {
+        &self.dovecot
     }
 
     /// Roundcube's error log (where the plugin reports an unreachable service).
@@ -275,15 +255,8 @@ impl Drop for Webmail {
             let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
             eprintln!("--- Roundcube errors.log ---\n{}", read("rc/logs/errors.log"));
             eprintln!("--- php -S (last lines) ---\n{}", tail(&read("php.log"), 40));
-            eprintln!("--- dovecot.log (last lines) ---\n{}", tail(&read("dovecot.log"), 20));
         }
     }
-}
-
-/// The last `lines` lines of `text`.
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Whether PHP has the extension.
@@ -324,126 +297,12 @@ fn install_path(config: &Path, root: &Path) -> PathBuf {
     file
 }
 
-/// The user Dovecot delivers mail as: its own `dovecot` user when the tests run as root (Dovecot
-/// refuses root), else whoever runs the tests.
-fn mail_owner(dir: &Path) -> (u32, u32) {
-    let me = std::fs::metadata(dir).expect("stat");
-    if me.uid() != 0 {
-        return (me.uid(), me.gid());
-    }
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, "dovecot"]).output().expect("run id");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("no `dovecot` user: install it with `apt-get install dovecot-imapd`"))
-    };
-    (id("-u"), id("-g"))
-}
-
-/// Starts Dovecot in the foreground on `port`, with a passwd-file of `users` and their Maildirs.
-fn start_dovecot(dir: &Path, port: u16, users: &[MailUser], owner: (u32, u32)) -> Running {
-    let passwd: String = users.iter().map(|u| format!("{}:{{PLAIN}}{}::::::\n", u.address, u.password)).collect();
-    std::fs::write(dir.join("users"), passwd).expect("write users");
-    for user in users {
-        for sub in ["new", "cur", "tmp"] {
-            std::fs::create_dir_all(maildir(dir, &user.address).join(sub)).expect("maildir");
-        }
-        chown_tree(&dir.join("mail").join(&user.address), owner);
-    }
-    let (uid, gid) = owner;
-    let running_as_root = std::fs::metadata(dir).map(|m| m.uid() == 0).unwrap_or(false);
-    let as_me = if running_as_root {
-        String::new()
-    } else {
-        let name = |flag: &str| {
-            let out = Command::new("id").arg(flag).output().expect("run id");
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        };
-        let (user, group) = (name("-un"), name("-gn"));
-        format!(
-            "default_login_user = {user}\ndefault_internal_user = {user}\ndefault_internal_group = {group}\n\
-             service anvil {{\n  chroot =\n}}\nservice imap-login {{\n  chroot =\n}}\n"
-        )
-    };
-    let d = dir.display();
-    let conf = format!(
-        "base_dir = {d}/run\nstate_dir = {d}/state\ninstance_name = mailmfa-test-{port}\nlog_path = {d}/dovecot.log\n\
-         listen = 127.0.0.1\nprotocols = imap\nssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\n\
-         first_valid_uid = {first}\nmail_location = maildir:~/Maildir\n{as_me}\
-         service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
-         inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
-         passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
-         userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/mail/%u\n}}\n",
-        first = uid.min(100),
-    );
-    std::fs::write(dir.join("dovecot.conf"), conf).expect("write dovecot.conf");
-    let mut dovecot = Running {
-        child: Command::new("dovecot")
-            .args(["-F", "-c"])
-            .arg(dir.join("dovecot.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("dovecot.err")).expect("dovecot.err"))
-            .spawn()
-            .expect("start dovecot"),
-        group: false,
-    };
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let greeting = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|stream| {
-            stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-            let mut line = String::new();
-            BufReader::new(stream).read_line(&mut line).ok()?;
-            Some(line)
-        });
-        if greeting.is_some_and(|line| line.starts_with("* OK")) {
-            return dovecot;
-        }
-        if let Ok(Some(status)) = dovecot.child.try_wait() {
-            let err = std::fs::read_to_string(dir.join("dovecot.err")).unwrap_or_default();
-            let log = std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default();
-            panic!("dovecot exited ({status}): {err}{log}");
-        }
-        assert!(Instant::now() < deadline, "dovecot did not greet on port {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Stops a server the way its service manager would (SIGTERM, so Dovecot's master takes its
-/// children along), and kills it if it does not end soon.
-fn stop(child: &mut Child) {
-    drop(Command::new("kill").args(["-TERM", &child.id().to_string()]).status());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(child.kill());
-    drop(child.wait());
-}
-
 /// Stops a server that leads its own process group, and every process of the group.
 fn stop_group(child: &mut Child) {
     let group = format!("-{}", child.id());
     drop(Command::new("kill").args(["-TERM", "--", &group]).status());
     drop(child.wait());
     drop(Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status());
-}
-
-fn maildir(dir: &Path, address: &str) -> PathBuf {
-    dir.join("mail").join(address).join("Maildir")
-}
-
-fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
-    if path.is_dir() {
-        for entry in std::fs::read_dir(path).expect("read dir") {
-            chown_tree(&entry.expect("dir entry").path(), (uid, gid));
-        }
-    }
 }
 
 /// A PHP single-quoted string.
