@@ -10,7 +10,8 @@
 #   roundcube-enrol.png, roundcube-code.png, roundcube-wrong-code.png     (1280 px wide)
 #   roundcube-enrol-phone.png, roundcube-code-phone.png,
 #   roundcube-wrong-code-phone.png                                       (360 px, 2x pixels)
-#   roundcube-settings.png, roundcube-locked.png                         (1280 px wide)
+#   roundcube-settings.png, roundcube-mail-programs.png,
+#   roundcube-locked.png                                                 (1280 px wide)
 #
 # Needs what the Roundcube tests need (scripts/test installs it): chromium chromium-driver php-cli
 # php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd.

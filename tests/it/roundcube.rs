@@ -5,7 +5,8 @@
 //! Enrolment by scanning the QR code on the screen, a later login from a known address, the gate
 //! that keeps every other request out until the code is accepted (pages, frames and AJAX),
 //! the lockout after five wrong codes, a service that is down or refuses the key, the settings
-//! page, and the plugin's PHP client under PHPUnit against the real service.
+//! page, app passwords for mail programs (Settings → Mail programs), and the plugin's PHP client
+//! under PHPUnit against the real service.
 //!
 //! Needs Debian's `chromium chromium-driver php-cli php-sqlite3 php-curl php-mbstring
 //! roundcube-core roundcube-sqlite3 dovecot-imapd phpunit`; a missing one fails the test and is
@@ -18,7 +19,7 @@ use crate::common::TestEnv;
 use crate::common::browser::{self, Browser, Screen, decode_qr};
 use crate::common::http_server::{TestHttp, start_http};
 use crate::common::roundcube::{self, MailUser, PluginConfig, Webmail};
-use crate::common::serve::Server;
+use crate::common::serve::{self, Server};
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -189,6 +190,49 @@ impl Site {
         b.wait_for("#mailmfa-recovery-form");
     }
 
+    /// From the inbox to Settings → Mail programs, through the menus: its entry follows
+    /// Two-factor authentication.
+    fn open_mail_programs(&self) {
+        let b = &self.browser;
+        b.find("#taskmenu a.settings").click();
+        b.wait_for("#settings-menu li.mailmfa-mailprograms a");
+        let entries: Vec<String> =
+            b.find_all("#settings-menu li").iter().map(|li| li.attribute("class").unwrap_or_default()).collect();
+        let at = |class: &str| entries.iter().position(|c| c.split_whitespace().any(|w| w == class));
+        assert_eq!(at("mailmfa-mailprograms"), at("mailmfa").map(|i| i + 1), "next to Two-factor authentication: {entries:?}");
+        b.find("#settings-menu li.mailmfa-mailprograms a").click();
+        b.wait_for("#mailmfa-password-in-mail-programs");
+    }
+
+    /// `app-password list --json` of `user`.
+    fn app_passwords(&self, user: &MailUser) -> Value {
+        self.env.ok(&["app-password", "list", &user.address, "--json"]).json()
+    }
+
+    /// Checks that a mail program elsewhere signs in to `user`'s mailbox with the app password
+    /// `password` — or, with `signs_in` false, that it does not: the mail server's question to the
+    /// service (`POST /v1/mail/auth`, IMAP, from 198.51.100.7 as both `ip` and `real_ip`) is
+    /// answered `accept`, or anything but. Returns the answer.
+    fn check_app_password_signs_in(&self, user: &MailUser, password: &str, signs_in: bool) -> Value {
+        let service = self.service.as_ref().expect("the service runs");
+        let body = json!({"address": user.address, "password": password, "protocol": "imap",
+            "ip": "198.51.100.7", "real_ip": "198.51.100.7"});
+        let answer = serve::call(&serve::agent(), "POST", &service.url("/v1/mail/auth"), Some(&self.key), Some(&body.to_string()));
+        assert_eq!(answer.status, 200, "{:?}", answer.json);
+        assert_eq!(answer.json["result"] == "accept", signs_in, "the mail server's question: {}", answer.json);
+        answer.json
+    }
+
+    /// Waits until the service has written the last use of `user`'s first app password, which it
+    /// does after it answered the mail server.
+    fn wait_for_last_use(&self, user: &MailUser) {
+        let deadline = std::time::Instant::now() + browser::PATIENCE;
+        while self.app_passwords(user)[0]["last_used"].is_null() {
+            assert!(std::time::Instant::now() < deadline, "the last use was not written");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
     /// Waits for the settings' code page of a step-up and returns what it says is asked.
     fn expect_step_up(&self) -> String {
         let b = &self.browser;
@@ -213,6 +257,12 @@ impl Site {
 /// The TOTP code an authenticator app shows now.
 fn current_code(secret: &[u8]) -> String {
     code_at_step(secret, step_of(now()))
+}
+
+/// The TOTP code an authenticator app shows next, which the service already takes: the code of now
+/// may have been typed a moment ago, and a code is taken once.
+fn next_code(secret: &[u8]) -> String {
+    code_at_step(secret, step_of(now()) + 1)
 }
 
 /// A code that is wrong now and in the steps either side.
@@ -974,6 +1024,144 @@ fn a_remembered_browser_opens_the_inbox_without_a_code() {
     b.wait_for("#mailmfa-code");
 }
 
+/// Settings → Mail programs (issue 20): alice makes an app password for her mail program after a
+/// fresh code, and sees it once with what the mail program needs besides: the username and the
+/// IMAP and SMTP servers as mail programs reach them. A mail program elsewhere signs in with it.
+/// The page reloaded lists it, with its last use, but not the password, which never entered
+/// Roundcube's session; removed (after a question), it signs nothing in.
+#[test]
+fn a_mail_user_makes_an_app_password_sees_it_once_and_removes_it() {
+    let site = Site::new();
+    let b = &site.browser;
+    // Roundcube reaches Dovecot on 127.0.0.1, which no mail program elsewhere can: the plugin's
+    // option names the IMAP server as they reach it; the SMTP server is Roundcube's own.
+    site.webmail.configure_with(
+        &site.plugin(&site.key, false),
+        &[("mailmfa_mail_imap", "ssl://imap.example.test"), ("smtp_host", "tls://smtp.example.test")],
+    );
+    site.sign_in();
+    let secret = site.enrol();
+    site.expect_inbox();
+    site.open_mail_programs();
+    let works = b.find("#mailmfa-password-in-mail-programs").text();
+    assert!(works.contains("Your mailbox password still works in mail programs"), "{works}");
+    assert!(b.find("#mailmfa-app-passwords-none").text().contains("no app passwords yet"));
+    let boxes = b.find_all("#mailmfa-app-password-form input[type=checkbox]");
+    let offered: Vec<(String, Value)> =
+        boxes.iter().map(|c| (c.attribute("value").unwrap_or_default(), c.property("checked"))).collect();
+    assert_eq!(offered, ["imap", "pop3", "smtp", "sieve"].map(|p| (p.to_owned(), json!(true))), "all ticked");
+
+    b.find("#mailmfa-app-password-name").type_text("Thunderbird at home");
+    b.find("#mailmfa-protocol-pop3").click();
+    b.find("#mailmfa-protocol-sieve").click();
+    b.find("#mailmfa-app-password-create").click();
+    let prompt = site.expect_step_up();
+    assert!(prompt.contains("A new app password needs a fresh code first"), "{prompt}");
+    assert_eq!(b.find("#layout-content .header-title").property("textContent"), "Mail programs");
+    assert_eq!(site.app_passwords(&site.alice), json!([]), "nothing made before the code");
+    site.enter_code(&next_code(&secret));
+
+    let note = b.wait_for("#mailmfa-mail-programs-note").text();
+    assert!(note.contains("The app password “Thunderbird at home” is made"), "{note}");
+    let password = b.find("#mailmfa-app-password").text();
+    let groups: Vec<&str> = password.split('-').collect();
+    assert!(groups.len() == 4 && groups.iter().all(|g| g.len() == 5), "{password}");
+    assert!(b.find("#mailmfa-made").text().contains("Your new app password for “Thunderbird at home”"));
+    assert_eq!(b.find("#mailmfa-username strong").text(), "alice@example.test");
+    let server = |kind: &str| -> Vec<String> {
+        b.find_all(&format!("#mailmfa-server-{kind} td")).iter().map(|td| td.text()).collect()
+    };
+    assert_eq!(server("imap"), ["Incoming mail (IMAP)", "imap.example.test", "993", "SSL/TLS"]);
+    assert_eq!(server("smtp"), ["Outgoing mail (SMTP)", "smtp.example.test", "587", "STARTTLS"]);
+    b.find("#mailmfa-copy").click();
+    b.wait_until("the password to be copied", |b| b.find("#mailmfa-copy").text() == "Copied");
+    assert!(!site.session_holds(&password), "the app password is in Roundcube's session");
+    assert!(!site.session_holds(&password.replace('-', "")), "the app password is in Roundcube's session");
+    let made = site.app_passwords(&site.alice);
+    assert_eq!((made[0]["name"].as_str(), made[0]["protocols"].clone()), (Some("Thunderbird at home"), json!(["imap", "smtp"])));
+
+    site.check_app_password_signs_in(&site.alice, &password, true);
+    site.wait_for_last_use(&site.alice);
+
+    // The page answered the code's POST under the page's own address: a reload asks for it
+    // afresh, and the password is not shown again.
+    assert!(b.url().contains("_action=plugin.mailmfa-mail-programs"), "{}", b.url());
+    site.env.ok(&["postoffice", "set", "example.test", "--mail-programs", "app-passwords"]);
+    b.goto(&b.url());
+    b.wait_for("#mailmfa-app-passwords");
+    assert!(b.try_find("#mailmfa-app-password, #mailmfa-made").is_none(), "shown again");
+    assert!(!b.source().contains(&password), "the password is in the page");
+    let row: Vec<String> = b.find_all(".mailmfa-app-password-row td").iter().map(|td| td.text()).collect();
+    assert_eq!((row[0].as_str(), row[1].as_str()), ("Thunderbird at home", "IMAP, SMTP"), "{row:?}");
+    assert!(row[3].ends_with("from 198.51.100.7 over IMAP"), "{row:?}");
+    let works = b.find("#mailmfa-password-in-mail-programs").text();
+    assert!(works.contains("Your mailbox password does not work in mail programs"), "{works}");
+
+    b.find(".mailmfa-app-password-row a.mailmfa-remove").click();
+    let question = b.wait_for("#mailmfa-remove-question").text();
+    assert!(question.contains("Remove the app password “Thunderbird at home”?"), "{question}");
+    assert_eq!(site.app_passwords(&site.alice).as_array().map(Vec::len), Some(1), "removed before the answer");
+    b.find("#mailmfa-remove-confirm").click();
+    let note = b.wait_for("#mailmfa-mail-programs-note").text();
+    assert!(note.contains("The app password “Thunderbird at home” is removed"), "{note}");
+    assert!(b.try_find("#mailmfa-app-passwords").is_none() && b.try_find("#mailmfa-app-passwords-none").is_some());
+    assert_eq!(site.app_passwords(&site.alice), json!([]));
+    site.check_app_password_signs_in(&site.alice, &password, false);
+}
+
+/// Whoever has only the session (a stolen cookie, a script in the page) must not mint a way into the
+/// mailbox around the second step. A link from another site makes no app password; the page's own
+/// form posted by a script (with the request token) only asks for a code, sent to the owner's phone;
+/// a guessed code, no code, and the right code of a step-up the user left make none either.
+#[test]
+fn no_app_password_is_made_without_a_fresh_code() {
+    let site = Site::new();
+    let b = &site.browser;
+    site.sign_in_bob();
+    site.open_mail_programs();
+    let token = b.find("#mailmfa-app-password-form input[name=_token]").property("value").as_str().unwrap().to_owned();
+    let post = |action: &str, fields: String| {
+        let answer = b.execute(
+            "var xhr = new XMLHttpRequest(); xhr.open('POST', arguments[0], false);
+             xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
+             xhr.send(arguments[1]); return {url: xhr.responseURL, body: xhr.responseText};",
+            json!([site.webmail.url(&format!("?_task=settings&_action={action}")), fields]),
+        );
+        (answer["url"].as_str().unwrap().to_owned(), answer["body"].as_str().unwrap().to_owned())
+    };
+    let none_made = |when: &str| assert_eq!(site.app_passwords(&site.bob), json!([]), "{when}");
+    let sent = site.gateway.requests().len();
+
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-app-password-add&_name=Thief&_protocols[]=imap"));
+    let note = b.wait_for("#mailmfa-mail-programs-note").text();
+    assert!(note.contains("Invalid request! No data was saved."), "{note}");
+    assert_eq!(site.gateway.requests().len(), sent, "a link sent a code");
+
+    let (url, page) = post("plugin.mailmfa-app-password-add", format!("_token={token}&_name=Thief&_protocols%5B%5D=imap"));
+    assert!(url.contains("_action=plugin.mailmfa-step-up"), "the new app password was not held for a code: {url}");
+    assert!(page.contains("A new app password needs a fresh code first"), "{page}");
+    assert_eq!(site.gateway.requests().len(), sent + 1);
+    assert_eq!(site.gateway.requests().last().unwrap().json()["to"], "+15551234567", "the owner's phone gets the code");
+    none_made("the form posted");
+
+    let guess = if site.last_sms_code().0 == "000000" { "111111" } else { "000000" };
+    let (url, page) = post("plugin.mailmfa-step-up-verify", format!("_token={token}&_code={guess}"));
+    assert!(url.contains("_action=plugin.mailmfa-step-up") && page.contains("That code is not right"), "{url}: {page}");
+    none_made("a guessed code");
+    let (url, page) = post("plugin.mailmfa-step-up-verify", format!("_token={token}"));
+    assert!(url.contains("_action=plugin.mailmfa-step-up") && page.contains("Type the 6‑digit code first"), "{url}: {page}");
+    none_made("no code");
+
+    // The page drops a step-up left unfinished; its code typed afterwards is not checked.
+    b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-mail-programs"));
+    b.wait_for("#mailmfa-app-password-form");
+    assert!(!site.session_holds("Thief"), "the step-up left the session");
+    let (url, page) = post("plugin.mailmfa-step-up-verify", format!("_token={token}&_code={}", site.last_sms_code().0));
+    assert!(url.contains("_action=plugin.mailmfa-settings") && !page.contains("mailmfa-made"), "{url}");
+    none_made("the code of a step-up that ended");
+    assert_eq!(site.bob()["failures"], 1, "only the guess was checked");
+}
+
 #[test]
 fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
     let phpunit = browser::require_program("phpunit", "phpunit php-curl");
@@ -1006,13 +1194,14 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (32 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (40 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 
 /// The README's pictures, from a real run: the enrolment page and the code page at desktop
 /// width (1280 px) and on a phone (360 px), the code page after a wrong code, and at desktop
-/// width the settings section and the locked page. Writes to `$MAILMFA_SCREENSHOT_DIR`, else to
+/// width the settings section, Settings → Mail programs with a new app password, and the locked
+/// page. Writes to `$MAILMFA_SCREENSHOT_DIR`, else to
 /// `assets/screenshots/`.
 #[test]
 #[ignore = "makes the README's screenshots; run by scripts/screenshots-web.sh"]
@@ -1055,6 +1244,27 @@ fn screenshots_of_the_sign_in_pages() {
             b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-settings"));
             b.wait_for("#mailmfa-settings-form");
             save("roundcube-settings.png", b.screenshot());
+
+            // Settings → Mail programs: an app password in use, and a new one as it is shown once.
+            let phone = site.env.ok(&["app-password", "add", "alice@example.test", "--name", "Phone", "--json"]).json();
+            site.check_app_password_signs_in(&site.alice, phone["password"].as_str().unwrap(), true);
+            site.wait_for_last_use(&site.alice);
+            site.webmail.configure_with(
+                &site.plugin(&site.key, false),
+                &[("mailmfa_mail_imap", "ssl://mail.example.test"), ("mailmfa_mail_smtp", "tls://mail.example.test")],
+            );
+            b.goto(&site.webmail.url("?_task=settings&_action=plugin.mailmfa-mail-programs"));
+            b.wait_for("#mailmfa-app-password-name").type_text("Thunderbird at home");
+            b.find("#mailmfa-protocol-pop3").click();
+            b.find("#mailmfa-protocol-sieve").click();
+            b.find("#mailmfa-app-password-create").click();
+            site.expect_step_up();
+            site.enter_code(&next_code(&secret));
+            b.wait_for("#mailmfa-app-password");
+            let height = b.execute("return document.querySelector('.mailmfa-mail-programs').scrollHeight;", json!([]));
+            b.set_viewport_size(1280, (height.as_u64().unwrap_or(700) as u32 + 120).max(800));
+            save("roundcube-mail-programs.png", b.screenshot());
+            b.set_viewport_size(1280, 800);
         }
 
         // The next login asks for a code: once as it first looks, once after a wrong one.

@@ -13,6 +13,9 @@
  * forget their remembered browsers; all but a change of the mode first ask for a fresh code (a
  * step-up), on a code page of the settings.
  *
+ * Settings → Mail programs (lib/MailmfaMailPrograms.php) lists the user's app passwords for mail
+ * programs, makes one after the same step-up (shown once, with the server settings) and removes one.
+ *
  * This class only registers hooks, actions and template objects; the plugin's state lives in the
  * Roundcube session under the key `mailmfa`; the code the user types and the API key never go
  * into a URL, a log or a page.
@@ -24,6 +27,7 @@ require_once __DIR__ . '/lib/MailmfaClient.php';
 require_once __DIR__ . '/lib/MailmfaPages.php';
 require_once __DIR__ . '/lib/MailmfaGate.php';
 require_once __DIR__ . '/lib/MailmfaSettings.php';
+require_once __DIR__ . '/lib/MailmfaMailPrograms.php';
 
 class mailmfa extends rcube_plugin
 {
@@ -39,7 +43,11 @@ class mailmfa extends rcube_plugin
         $this->add_hook('ready', [$gate, 'ready']);
 
         if ($rc->task == 'settings') {
-            $this->init_settings(new MailmfaSettings($this, $rc));
+            $settings = new MailmfaSettings($this, $rc);
+            $programs = new MailmfaMailPrograms($this, $rc, $settings);
+            $settings->set_mail_programs($programs);
+            $this->init_settings($settings);
+            $this->init_mail_programs($programs);
         }
 
         // The sign-in pages are a task of their own, so that Roundcube's session checks apply to
@@ -91,8 +99,27 @@ class mailmfa extends rcube_plugin
             'plugin.mailmfa-stepup-codeform'    => 'step_up_code_form_object',
             'plugin.mailmfa-stepup-resendform'  => 'step_up_resend_form_object',
             'plugin.mailmfa-stepup-cancel'      => 'step_up_cancel_object',
+            'plugin.mailmfa-stepup-section'     => 'step_up_section_object',
         ]);
         $this->include_stylesheet($this->local_skin_path() . '/mailmfa.css');
+    }
+
+    /**
+     * The section Settings → Mail programs, listed after Two-factor authentication: its entry,
+     * actions and template objects.
+     */
+    private function init_mail_programs(MailmfaMailPrograms $programs)
+    {
+        $this->add_hook('settings_actions', [$programs, 'settings_actions']);
+        $this->register_action('plugin.mailmfa-mail-programs', [$programs, 'page']);
+        $this->register_action('plugin.mailmfa-app-password-add', [$programs, 'add']);
+        $this->register_action('plugin.mailmfa-app-password-remove', [$programs, 'remove']);
+        $this->register_handlers($programs, [
+            'plugin.mailmfa-mailprograms-note' => 'note_object',
+            'plugin.mailmfa-mailprograms-made' => 'made_object',
+            'plugin.mailmfa-mailprograms-list' => 'list_object',
+            'plugin.mailmfa-mailprograms-form' => 'form_object',
+        ]);
     }
 
     /**

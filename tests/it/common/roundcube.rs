@@ -157,6 +157,12 @@ impl Webmail {
     /// Writes Roundcube's configuration with the plugin's `plugin` settings; Roundcube reads it
     /// on every request, so it applies from the next one.
     pub fn configure(&self, plugin: &PluginConfig) {
+        self.configure_with(plugin, &[]);
+    }
+
+    /// [`Webmail::configure`], and `more` settings (name, string value) after the others, which
+    /// they override.
+    pub fn configure_with(&self, plugin: &PluginConfig, more: &[(&str, &str)]) {
         let dir = self.dir.path().join("rc");
         let mut php = String::from("<?php\n$config = [];\n");
         let mut set = |name: &str, value: String| writeln!(php, "$config['{name}'] = {value};").expect("write");
@@ -174,6 +180,9 @@ impl Webmail {
         set("mailmfa_key", quoted(&plugin.key));
         set("mailmfa_fail_open", plugin.fail_open.to_string());
         set("mailmfa_timeout", "3".to_owned());
+        for (name, value) in more {
+            set(name, quoted(value));
+        }
         let file = dir.join("config.inc.php");
         std::fs::write(&file, php).expect("write config.inc.php");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod config.inc.php");

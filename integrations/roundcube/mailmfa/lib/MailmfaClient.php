@@ -177,6 +177,56 @@ class MailmfaClient
     }
 
     /**
+     * `GET /v1/users/{address}/app-passwords`: the user's app passwords for mail programs, with
+     * their last use (never the passwords).
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "app_passwords": [{"name", "protocols", "created_at", "expires_at",
+     *               "last_used": null|{"at", "ip", "protocol"}}, …], "max", "password_in_mail_programs"}
+     */
+    public function app_passwords($address)
+    {
+        return $this->call('GET', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords');
+    }
+
+    /**
+     * `POST /v1/users/{address}/app-passwords`: a new app password for a mail program, to show
+     * once. A name the mailbox has already, or one more than it may have, is refused (409).
+     *
+     * @param string        $address   The mailbox
+     * @param string        $name      What the user calls the mail program
+     * @param string[]|null $protocols Any of imap, pop3, smtp, sieve; null for all of them
+     * @param string|null   $step_up   The step-up token it needs
+     *
+     * @return array {"address", "name", "password", "protocols", "expires_at"}
+     */
+    public function new_app_password($address, $name, $protocols = null, $step_up = null)
+    {
+        $body = ['name' => (string) $name];
+        if ($protocols !== null) {
+            $body['protocols'] = array_values(array_map('strval', (array) $protocols));
+        }
+
+        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords', $body, $step_up);
+    }
+
+    /**
+     * `DELETE /v1/users/{address}/app-passwords/{name}`: the app password stops working at once,
+     * on every mail server (404 for a name the mailbox does not have).
+     *
+     * @param string $address The mailbox
+     * @param string $name    The app password's name
+     *
+     * @return array The app passwords after it, as app_passwords() returns them
+     */
+    public function remove_app_password($address, $name)
+    {
+        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords/'
+            . rawurlencode((string) $name));
+    }
+
+    /**
      * One call: the decoded JSON of a 200 answer, or a MailmfaError.
      *
      * @param string      $method  HTTP method

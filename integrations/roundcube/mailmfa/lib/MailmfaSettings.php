@@ -12,7 +12,9 @@
  * `POST /v1/login/begin` with `"purpose": "step_up"`). The change waits in the session under
  * `step_up` while the code page of the settings asks for the code, and is carried out with the
  * token the accepted code brings (`Mailmfa-Step-Up`); it is dropped when the step-up ends, however
- * it ends. Changing only the challenge mode needs no step-up.
+ * it ends. Changing only the challenge mode needs no step-up. A new app password for a mail program
+ * (Settings → Mail programs, MailmfaMailPrograms) runs the same step-up, and goes back to its own
+ * page.
  *
  * The modes and providers, and their names, are the service's (`choices` in its answer); a
  * translation may name one itself as `challenge_<value>` or `provider_<value>`.
@@ -24,11 +26,34 @@ class MailmfaSettings extends MailmfaPages
     /** The refusals of a change that have words of their own (`refused_<reason>`). */
     const REFUSALS = ['self_service_off', 'provider_disabled', 'provider_not_user_configurable', 'step_up_required'];
 
+    /** The step-up of a new app password: Settings → Mail programs runs this section's step-up. */
+    const APP_PASSWORD = 'app_password';
+
     /** What a step-up can be run for, and the label of the note when it is done. */
-    const STEP_UP_ACTIONS = ['save' => 'saved', 'codes' => 'newcodesshown', 'browsers' => 'browsersforgotten'];
+    const STEP_UP_ACTIONS = [
+        'save'             => 'saved',
+        'codes'            => 'newcodesshown',
+        'browsers'         => 'browsersforgotten',
+        self::APP_PASSWORD => 'apppasswordmade',
+    ];
+
+    /** The step-ups that carry a change to send once the code is accepted. */
+    const STEP_UP_CHANGES = ['save', self::APP_PASSWORD];
 
     /** Where the code page of a step-up is. */
     const STEP_UP_PAGE = ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up'];
+
+    /** @var MailmfaMailPrograms|null Settings → Mail programs, whose new app passwords wait for a step-up here */
+    private $mail_programs;
+
+    /**
+     * Settings → Mail programs: a new app password runs this section's step-up, and the accepted
+     * code hands it back.
+     */
+    public function set_mail_programs(MailmfaMailPrograms $mail_programs)
+    {
+        $this->mail_programs = $mail_programs;
+    }
 
     /**
      * Hook `settings_actions`: the section Settings → Two-factor authentication.
@@ -139,11 +164,11 @@ class MailmfaSettings extends MailmfaPages
             }
             catch (MailmfaError $e) {
                 if ($e->status == 404) {
-                    $this->end_step_up('stepupexpired', 'error');
+                    $this->end_step_up($pending['action'], 'stepupexpired', 'error');
                 }
 
                 $this->log_failure('enrolment', $e);
-                $this->end_step_up('settingsunavailable', 'error');
+                $this->end_step_up($pending['action'], 'settingsunavailable', 'error');
             }
         }
 
@@ -174,7 +199,7 @@ class MailmfaSettings extends MailmfaPages
         }
         catch (MailmfaError $e) {
             if ($e->status == 404) {
-                $this->end_step_up('stepupexpired', 'error');
+                $this->end_step_up($pending['action'], 'stepupexpired', 'error');
             }
 
             $this->log_failure('verify', $e);
@@ -197,10 +222,10 @@ class MailmfaSettings extends MailmfaPages
         }
 
         if ($reason == 'locked') {
-            $this->end_step_up('stepuplockedlater', 'error');
+            $this->end_step_up($pending['action'], 'stepuplockedlater', 'error');
         }
 
-        $this->end_step_up('stepupexpired', 'error');
+        $this->end_step_up($pending['action'], 'stepupexpired', 'error');
     }
 
     /**
@@ -224,7 +249,7 @@ class MailmfaSettings extends MailmfaPages
         }
         catch (MailmfaError $e) {
             if ($e->status == 404) {
-                $this->end_step_up('stepupexpired', 'error');
+                $this->end_step_up($pending['action'], 'stepupexpired', 'error');
             }
 
             $this->log_failure('resend', $e);
@@ -249,7 +274,7 @@ class MailmfaSettings extends MailmfaPages
             $this->step_up_note('sendlimit', 'warning', ['minutes' => $minutes]);
         }
 
-        $this->end_step_up('stepuplocked', 'error', ['minutes' => $minutes]);
+        $this->end_step_up($pending['action'], 'stepuplocked', 'error', ['minutes' => $minutes]);
     }
 
     /**
@@ -285,7 +310,7 @@ class MailmfaSettings extends MailmfaPages
 
             return ['pending' => [
                 'action'   => $action,
-                'settings' => $action == 'save' ? $settings : [],
+                'settings' => in_array($action, self::STEP_UP_CHANGES, true) ? $settings : [],
                 'lifetime' => $lifetime,
                 'until'    => $now + $lifetime,
             ] + $waiting];
@@ -388,12 +413,12 @@ class MailmfaSettings extends MailmfaPages
 
     /**
      * Starts a step-up for `$action`: the code page of the settings when the service asks for a
-     * code, else back to the settings with why nothing changed (ends the request).
+     * code, else back to the page it was run from with why nothing changed (ends the request).
      *
      * @param string $action   A key of STEP_UP_ACTIONS
-     * @param array  $settings The change a `save` waits to send
+     * @param array  $settings The change a `save` or a new app password waits to send
      */
-    private function begin_step_up($action, array $settings = [])
+    public function begin_step_up($action, array $settings = [])
     {
         try {
             $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), null, 'step_up');
@@ -411,7 +436,7 @@ class MailmfaSettings extends MailmfaPages
         }
 
         list($label, $type, $vars) = $after['note'];
-        $this->end_step_up($label, $type, $vars);
+        $this->end_step_up($action, $label, $type, $vars);
     }
 
     /**
@@ -427,7 +452,7 @@ class MailmfaSettings extends MailmfaPages
         }
 
         if ((int) ($pending['until'] ?? 0) <= time()) {
-            $this->end_step_up('stepupexpired', 'error');
+            $this->end_step_up($pending['action'], 'stepupexpired', 'error');
         }
 
         return $pending;
@@ -437,6 +462,8 @@ class MailmfaSettings extends MailmfaPages
      * The step-up's code was accepted: carries out the change that waited for it with the token
      * the code brought, and goes back to the settings with the outcome (ends the request). A
      * step-up that enrolled an authenticator app brought recovery codes too: they are shown once.
+     * A new app password is made and shown by Settings → Mail programs, on the page of this
+     * request.
      *
      * @param array $pending The step-up
      * @param array $answer  The service's answer to the code
@@ -446,14 +473,24 @@ class MailmfaSettings extends MailmfaPages
         unset($_SESSION[self::SESSION]['step_up']);
 
         $token = $answer['step_up_token'] ?? null;
-
-        if (!empty($answer['recovery_codes']) && is_array($answer['recovery_codes'])) {
-            $_SESSION[self::SESSION]['new_codes'] = array_map('strval', $answer['recovery_codes']);
-        }
+        $codes = !empty($answer['recovery_codes']) && is_array($answer['recovery_codes'])
+            ? array_map('strval', $answer['recovery_codes']) : [];
 
         if (!is_string($token) || $token === '') {
             rcube::raise_error(['code' => 500, 'file' => __FILE__, 'line' => __LINE__,
                 'message' => 'mailmfa: the step-up of ' . $this->rc->get_user_name() . ' brought no token'], true, false);
+            $token = null;
+        }
+
+        if ($pending['action'] == self::APP_PASSWORD) {
+            $this->mail_programs->issue($pending['settings'], $token, $codes);
+        }
+
+        if (!empty($codes)) {
+            $_SESSION[self::SESSION]['new_codes'] = $codes;
+        }
+
+        if ($token === null) {
             $this->back_to_page('settingsunavailable', 'error');
         }
 
@@ -502,11 +539,19 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Ends the step-up and its change, and goes back to the settings with why (ends the request).
+     * Ends the step-up and its change, and goes back to the page it was run from with why (ends
+     * the request).
+     *
+     * @param string $action What the step-up was for: a key of STEP_UP_ACTIONS
      */
-    private function end_step_up($label, $type, array $vars = [])
+    private function end_step_up($action, $label, $type, array $vars = [])
     {
         unset($_SESSION[self::SESSION]['step_up']);
+
+        if ($action == self::APP_PASSWORD) {
+            $this->mail_programs->back_to_page($label, $type, $vars);
+        }
+
         $this->back_to_page($label, $type, $vars);
     }
 
@@ -851,16 +896,36 @@ class MailmfaSettings extends MailmfaPages
     }
 
     /**
-     * Template object: back to the settings, which drops the change that waited for the code.
+     * Template object: back to the page the step-up was run from, which drops the change that
+     * waited for the code.
      */
     public function step_up_cancel_object($attrib)
     {
+        $page = $this->step_up_of_app_password() ? MailmfaMailPrograms::PAGE
+            : ['_task' => 'settings', '_action' => 'plugin.mailmfa-settings'];
+
         return html::a([
-                'href'  => $this->rc->url(['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']),
+                'href'  => $this->rc->url($page),
                 'id'    => $attrib['id'] ?? 'mailmfa-step-up-cancel',
                 'class' => 'btn btn-secondary',
             ],
             rcube::Q($this->text('stepupcancel'))
         );
+    }
+
+    /**
+     * Template object: the name of the section the step-up was run from, for the page's header.
+     */
+    public function step_up_section_object($attrib)
+    {
+        return rcube::Q($this->text($this->step_up_of_app_password() ? 'mailprogramstitle' : 'settingstitle'));
+    }
+
+    /**
+     * Whether the step-up that waits for its code is for a new app password.
+     */
+    private function step_up_of_app_password()
+    {
+        return ($_SESSION[self::SESSION]['step_up']['action'] ?? '') == self::APP_PASSWORD;
     }
 }

@@ -245,6 +245,65 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         $this->assertSame([403, 'step_up_required'], [$other->status, $other->reason], 'a token is for its mailbox only');
     }
 
+    public function test_app_passwords_are_made_after_a_step_up_shown_once_and_removed()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_STEP_UP_USER');
+
+        $none = $client->app_passwords($address);
+        $this->assertSame([$address, [], 20, true],
+            [$none['address'], $none['app_passwords'], $none['max'], $none['password_in_mail_programs']]);
+
+        $refused = self::failure(function () use ($client, $address) {
+            $client->new_app_password($address, 'Phone');
+        });
+        $this->assertSame([403, 'step_up_required'], [$refused->status, $refused->reason]);
+        $this->assertSame([], $client->app_passwords($address)['app_passwords'], 'nothing made without a fresh code');
+
+        // A name with a slash and spaces: the path of its removal must carry it as one segment.
+        $token = self::step_up_token($client, $address);
+        $phone = $client->new_app_password($address, 'Phone / work', ['imap', 'smtp'], $token);
+        $this->assertSame([$address, 'Phone / work', ['imap', 'smtp'], null],
+            [$phone['address'], $phone['name'], $phone['protocols'], $phone['expires_at']]);
+        $this->assertMatchesRegularExpression('/^[0-9a-z]{5}(-[0-9a-z]{5}){3}$/', $phone['password']);
+        $laptop = $client->new_app_password($address, 'Laptop', null, $token);
+        $this->assertSame(['imap', 'pop3', 'smtp', 'sieve'], $laptop['protocols'], 'all of them unless chosen');
+        $this->assertSame(409, self::failure(function () use ($client, $address, $token) {
+            $client->new_app_password($address, 'Laptop', ['imap'], $token);
+        })->status, 'a name the mailbox has already');
+
+        // What the mail server hears from a mail program elsewhere.
+        $this->assertSame(['result' => 'accept', 'app_password' => 'Phone / work'],
+            self::mail_auth($address, $phone['password'], 'imap'));
+        $this->assertSame(['result' => 'reject', 'reason' => 'protocol_not_allowed'],
+            self::mail_auth($address, $phone['password'], 'pop3'));
+
+        $listed = $client->app_passwords($address);
+        $this->assertSame(['Laptop', 'Phone / work'], array_column($listed['app_passwords'], 'name'));
+        $this->assertSame(['name', 'protocols', 'created_at', 'expires_at', 'last_used'], array_keys($listed['app_passwords'][1]));
+        $this->assertStringNotContainsString($phone['password'], json_encode($listed), 'never the password again');
+
+        $after = $client->remove_app_password($address, 'Phone / work');
+        $this->assertSame(['Laptop'], array_column($after['app_passwords'], 'name'));
+        $this->assertSame(['result' => 'password'], self::mail_auth($address, $phone['password'], 'imap'),
+            'a removed app password is no app password');
+        $this->assertSame(404, self::failure(function () use ($client, $address) {
+            $client->remove_app_password($address, 'Phone / work');
+        })->status);
+        $this->assertSame([], $client->remove_app_password($address, 'Laptop')['app_passwords']);
+    }
+
+    public function test_app_passwords_do_not_need_the_users_may_configure_switch()
+    {
+        $client  = self::client();
+        $address = self::env('MAILMFA_TEST_CLOSED_USER');
+
+        $this->assertFalse($client->show_user_settings($address)['may_change_challenge']);
+        $made = $client->new_app_password($address, 'Thunderbird', ['imap'], self::enrolling_step_up_token($client, $address));
+        $this->assertSame(['result' => 'accept', 'app_password' => 'Thunderbird'], self::mail_auth($address, $made['password'], 'imap'));
+        $this->assertSame([], $client->remove_app_password($address, 'Thunderbird')['app_passwords']);
+    }
+
     public function test_a_step_up_token_that_is_not_the_services_is_never_sent()
     {
         // A listening port: a request sent would arrive here.
@@ -382,6 +441,42 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
         self::$stepUp = ['token' => $accepted['step_up_token'], 'codes' => $accepted['recovery_codes'] ?? []];
 
         return self::$stepUp['token'];
+    }
+
+    /**
+     * A step-up token of a mailbox that has no authenticator app yet: the step-up enrols one.
+     */
+    private static function enrolling_step_up_token(MailmfaClient $client, $address)
+    {
+        $begin = $client->begin($address, '198.51.100.22', null, 'step_up');
+        self::assertSame('enroll', $begin['decision'], 'a mailbox without an authenticator app');
+        parse_str(parse_url($client->enrolment($begin['transaction_id'])['otpauth_uri'], PHP_URL_QUERY), $query);
+
+        return $client->verify($begin['transaction_id'], self::totp($query['secret'], intdiv(time(), 30)))['step_up_token'];
+    }
+
+    /**
+     * What the service answers a mail server (`POST /v1/mail/auth`) for a mail program at
+     * 198.51.100.7 that signs in with `$password`.
+     */
+    private static function mail_auth($address, $password, $protocol)
+    {
+        $curl = curl_init(self::env('MAILMFA_TEST_URL') . '/v1/mail/auth');
+        curl_setopt_array($curl, [
+            CURLOPT_POST           => true,
+            CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_PROXY          => '',
+            CURLOPT_NOPROXY        => '*',
+            CURLOPT_HTTPHEADER     => ['Authorization: Bearer ' . self::env('MAILMFA_TEST_KEY'), 'Content-Type: application/json'],
+            CURLOPT_POSTFIELDS     => json_encode(['address' => $address, 'password' => $password, 'protocol' => $protocol,
+                'ip' => '198.51.100.7', 'real_ip' => '198.51.100.7']),
+        ]);
+        $answer = curl_exec($curl);
+        $status = curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        curl_close($curl);
+        self::assertSame(200, $status, (string) $answer);
+
+        return json_decode($answer, true);
     }
 
     private static function client()

@@ -113,9 +113,14 @@ class MailmfaSettingsTest extends PHPUnit\Framework\TestCase
         $codes = MailmfaSettings::step_up_after_begin(['decision' => 'enroll', 'provider' => 'totp', 'transaction_id' => 't',
             'expires_in' => 600, 'otpauth_uri' => 'otpauth://totp/a?secret=JBSWY3DPEHPK3PXP', 'qr_png_base64' => 'iVBORw0KGgo='],
             'codes', ['sms_number' => 'not for this'], 1000);
-        $this->assertSame([], $codes['pending']['settings'], 'only a save carries settings');
+        $this->assertSame([], $codes['pending']['settings'], 'only a save and a new app password carry a change');
         $this->assertSame('enroll', $codes['pending']['decision']);
         $this->assertStringNotContainsString('JBSWY3DPEHPK3PXP', serialize($codes), 'the secret stays with the service');
+
+        $app = MailmfaSettings::step_up_after_begin(['decision' => 'challenge', 'provider' => 'totp', 'transaction_id' => 't',
+            'expires_in' => 300], 'app_password', ['name' => 'Phone', 'protocols' => ['imap', 'smtp']], 1000);
+        $this->assertSame(['app_password', ['name' => 'Phone', 'protocols' => ['imap', 'smtp']], 1300],
+            [$app['pending']['action'], $app['pending']['settings'], $app['pending']['until']], 'the new app password waits for the code');
     }
 
     public function test_a_step_up_that_asks_for_no_code_ends_with_nothing_changed()
