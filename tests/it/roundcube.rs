@@ -17,9 +17,11 @@ use std::process::Command;
 
 use crate::common::TestEnv;
 use crate::common::browser::{self, Browser, Screen, decode_qr};
+use crate::common::dovecot::{MailmfaSettings, OnError, Setup};
 use crate::common::http_server::{TestHttp, start_http};
+use crate::common::mail_client::{MAIL_PROGRAM, Protocol, sign_in};
 use crate::common::roundcube::{self, MailUser, PluginConfig, Webmail};
-use crate::common::serve::{self, Server};
+use crate::common::serve::Server;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -48,6 +50,16 @@ impl Site {
     }
 
     fn on(screen: Screen) -> Self {
+        Self::start(screen, false)
+    }
+
+    /// [`Site::new`] with Dovecot checking passwords through mailmfa's passdb chain
+    /// (`integrations/dovecot/`), so that a mail program's sign-in over IMAP asks the service.
+    fn with_mail_programs() -> Self {
+        Self::start(Screen::desktop(1280, 900), true)
+    }
+
+    fn start(screen: Screen, mail_chain: bool) -> Self {
         let env = TestEnv::new();
         env.ok(&["postoffice", "add", "example.test"]);
         env.ok(&["postoffice", "set", "example.test", "--challenge", "always", "--users-may-configure", "true"]);
@@ -61,7 +73,9 @@ impl Site {
         let alice = MailUser::new("alice@example.test", "imap-password-7");
         let bob = MailUser::new("bob@example.test", "imap-password-8");
         let plugin = PluginConfig { url: service.base.clone(), key: key.clone(), fail_open: false };
-        let webmail = Webmail::start(&[alice.clone(), bob.clone()], &plugin);
+        let chain = MailmfaSettings { url: service.base.clone(), key: key.clone(), on_error: OnError::Reject };
+        let dovecot = Setup { mail_programs: false, mailmfa: mail_chain.then_some(chain) };
+        let webmail = Webmail::start_with(&[alice.clone(), bob.clone()], &plugin, &dovecot);
         webmail.deliver(&alice, SUBJECT, "The numbers are in.");
         webmail.deliver(&bob, SUBJECT, "The numbers are in.");
         let browser = Browser::start(screen);
@@ -199,7 +213,11 @@ impl Site {
         let entries: Vec<String> =
             b.find_all("#settings-menu li").iter().map(|li| li.attribute("class").unwrap_or_default()).collect();
         let at = |class: &str| entries.iter().position(|c| c.split_whitespace().any(|w| w == class));
-        assert_eq!(at("mailmfa-mailprograms"), at("mailmfa").map(|i| i + 1), "next to Two-factor authentication: {entries:?}");
+        assert_eq!(
+            at("mailmfa-mailprograms"),
+            at("mailmfa").map(|i| i + 1),
+            "next to Two-factor authentication: {entries:?}"
+        );
         b.find("#settings-menu li.mailmfa-mailprograms a").click();
         b.wait_for("#mailmfa-password-in-mail-programs");
     }
@@ -209,18 +227,12 @@ impl Site {
         self.env.ok(&["app-password", "list", &user.address, "--json"]).json()
     }
 
-    /// Checks that a mail program elsewhere signs in to `user`'s mailbox with the app password
-    /// `password` — or, with `signs_in` false, that it does not: the mail server's question to the
-    /// service (`POST /v1/mail/auth`, IMAP, from 198.51.100.7 as both `ip` and `real_ip`) is
-    /// answered `accept`, or anything but. Returns the answer.
-    fn check_app_password_signs_in(&self, user: &MailUser, password: &str, signs_in: bool) -> Value {
-        let service = self.service.as_ref().expect("the service runs");
-        let body = json!({"address": user.address, "password": password, "protocol": "imap",
-            "ip": "198.51.100.7", "real_ip": "198.51.100.7"});
-        let answer = serve::call(&serve::agent(), "POST", &service.url("/v1/mail/auth"), Some(&self.key), Some(&body.to_string()));
-        assert_eq!(answer.status, 200, "{:?}", answer.json);
-        assert_eq!(answer.json["result"] == "accept", signs_in, "the mail server's question: {}", answer.json);
-        answer.json
+    /// Checks that a mail program elsewhere (127.0.0.2) signs in to `user`'s mailbox over IMAP with
+    /// the app password `password` — or, with `signs_in` false, that it does not — through
+    /// Dovecot's passdb chain, which asks the service (a site made by [`Site::with_mail_programs`]).
+    fn check_app_password_signs_in(&self, user: &MailUser, password: &str, signs_in: bool) {
+        let signed_in = sign_in(Protocol::Imap, self.webmail.imap_port, MAIL_PROGRAM, &user.address, password);
+        assert_eq!(signed_in.is_ok(), signs_in, "IMAP from a mail program: {signed_in:?}");
     }
 
     /// Waits until the service has written the last use of `user`'s first app password, which it
@@ -1026,12 +1038,13 @@ fn a_remembered_browser_opens_the_inbox_without_a_code() {
 
 /// Settings → Mail programs (issue 20): alice makes an app password for her mail program after a
 /// fresh code, and sees it once with what the mail program needs besides: the username and the
-/// IMAP and SMTP servers as mail programs reach them. A mail program elsewhere signs in with it.
-/// The page reloaded lists it, with its last use, but not the password, which never entered
-/// Roundcube's session; removed (after a question), it signs nothing in.
+/// IMAP and SMTP servers as mail programs reach them. A mail program elsewhere signs in with it
+/// over IMAP (Dovecot asks the service). The page reloaded lists it, with its last use, but not
+/// the password, which never entered Roundcube's session; removed (after a question), it signs
+/// nothing in.
 #[test]
 fn a_mail_user_makes_an_app_password_sees_it_once_and_removes_it() {
-    let site = Site::new();
+    let site = Site::with_mail_programs();
     let b = &site.browser;
     // Roundcube reaches Dovecot on 127.0.0.1, which no mail program elsewhere can: the plugin's
     // option names the IMAP server as they reach it; the SMTP server is Roundcube's own.
@@ -1078,7 +1091,10 @@ fn a_mail_user_makes_an_app_password_sees_it_once_and_removes_it() {
     assert!(!site.session_holds(&password), "the app password is in Roundcube's session");
     assert!(!site.session_holds(&password.replace('-', "")), "the app password is in Roundcube's session");
     let made = site.app_passwords(&site.alice);
-    assert_eq!((made[0]["name"].as_str(), made[0]["protocols"].clone()), (Some("Thunderbird at home"), json!(["imap", "smtp"])));
+    assert_eq!(
+        (made[0]["name"].as_str(), made[0]["protocols"].clone()),
+        (Some("Thunderbird at home"), json!(["imap", "smtp"]))
+    );
 
     site.check_app_password_signs_in(&site.alice, &password, true);
     site.wait_for_last_use(&site.alice);
@@ -1093,7 +1109,7 @@ fn a_mail_user_makes_an_app_password_sees_it_once_and_removes_it() {
     assert!(!b.source().contains(&password), "the password is in the page");
     let row: Vec<String> = b.find_all(".mailmfa-app-password-row td").iter().map(|td| td.text()).collect();
     assert_eq!((row[0].as_str(), row[1].as_str()), ("Thunderbird at home", "IMAP, SMTP"), "{row:?}");
-    assert!(row[3].ends_with("from 198.51.100.7 over IMAP"), "{row:?}");
+    assert!(row[3].ends_with("from 127.0.0.2 over IMAP"), "{row:?}");
     let works = b.find("#mailmfa-password-in-mail-programs").text();
     assert!(works.contains("Your mailbox password does not work in mail programs"), "{works}");
 
@@ -1137,7 +1153,8 @@ fn no_app_password_is_made_without_a_fresh_code() {
     assert!(note.contains("Invalid request! No data was saved."), "{note}");
     assert_eq!(site.gateway.requests().len(), sent, "a link sent a code");
 
-    let (url, page) = post("plugin.mailmfa-app-password-add", format!("_token={token}&_name=Thief&_protocols%5B%5D=imap"));
+    let (url, page) =
+        post("plugin.mailmfa-app-password-add", format!("_token={token}&_name=Thief&_protocols%5B%5D=imap"));
     assert!(url.contains("_action=plugin.mailmfa-step-up"), "the new app password was not held for a code: {url}");
     assert!(page.contains("A new app password needs a fresh code first"), "{page}");
     assert_eq!(site.gateway.requests().len(), sent + 1);
@@ -1149,7 +1166,10 @@ fn no_app_password_is_made_without_a_fresh_code() {
     assert!(url.contains("_action=plugin.mailmfa-step-up") && page.contains("That code is not right"), "{url}: {page}");
     none_made("a guessed code");
     let (url, page) = post("plugin.mailmfa-step-up-verify", format!("_token={token}"));
-    assert!(url.contains("_action=plugin.mailmfa-step-up") && page.contains("Type the 6‑digit code first"), "{url}: {page}");
+    assert!(
+        url.contains("_action=plugin.mailmfa-step-up") && page.contains("Type the 6‑digit code first"),
+        "{url}: {page}"
+    );
     none_made("no code");
 
     // The page drops a step-up left unfinished; its code typed afterwards is not checked.
@@ -1218,7 +1238,7 @@ fn screenshots_of_the_sign_in_pages() {
 
     for (suffix, screen) in [("", Screen::desktop(1280, 800)), ("-phone", Screen::phone(360, 780, 2.0))] {
         let desktop = screen.phone_pixel_ratio.is_none();
-        let site = Site::on(screen);
+        let site = Site::start(screen, true);
         site.env.ok(&["settings", "set", "remember.days", "30"]);
         let b = &site.browser;
         if desktop {
