@@ -1,6 +1,7 @@
 -- mailmfa-app-password.lua: step 1 of the passdb chain (dovecot-mailmfa.conf.ext, DESIGN §11).
 --
--- Is the password an app password of this mailbox, for this protocol? Asks mailmfa with it:
+-- Is the password an app password of this mailbox, for this protocol? A password not shaped like
+-- one (the mailbox password) goes straight to the next passdb, unsent. Else asks mailmfa with it:
 --   accept   -> PASSDB_RESULT_OK, signed in (result_success = return-ok);
 --   password -> PASSWORD_MISMATCH: not an app password, the next passdb checks the mailbox password;
 --   reject   -> PASSWORD_MISMATCH as well (a removed, expired or other protocol's app password, or
@@ -14,7 +15,7 @@ local mailmfa = dofile(here .. "mailmfa.lua")
 
 function auth_password_verify(req, password)
   local protocol = mailmfa.protocol(req.service)
-  if not protocol then
+  if not protocol or not mailmfa.shaped_like_app_password(password) then
     return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
   end
   local conf, err = mailmfa.settings()

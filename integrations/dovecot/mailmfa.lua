@@ -154,6 +154,14 @@ end
 
 -- Who is signing in, for the log: "alice@example.test over imap from 192.0.2.7" (and the
 -- connecting address when a trusted proxy named another).
+-- Whether a password is shaped like an app password: twenty letters of 0-9 and a-z without i, l,
+-- o and u, in any case, with or without dashes and spaces (o, i and l read as 0, 1 and 1), as the
+-- service reads them. Anything else is the mailbox password, which step 1 never sends.
+function M.shaped_like_app_password(password)
+  local letters = password:gsub("[%- ]", ""):lower():gsub("o", "0"):gsub("[il]", "1")
+  return #letters == 20 and letters:find("^[0-9abcdefghjkmnpqrstvwxyz]+$") ~= nil
+end
+
 function M.who(req, protocol)
   local from = req.remote_ip
   if from == nil or from == "" then

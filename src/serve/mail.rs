@@ -95,6 +95,15 @@ impl MailDesk {
     }
 }
 
+impl Drop for MailDesk {
+    /// Closes the readers on a thread of their own: a database server's client ends its own
+    /// runtime when dropped, which tokio forbids on the server's async threads.
+    fn drop(&mut self) {
+        let readers = std::mem::take(self.readers.get_mut().unwrap_or_else(PoisonError::into_inner));
+        drop(std::thread::spawn(move || drop(readers)).join());
+    }
+}
+
 /// A reader went missing: the service is shutting down.
 fn stopped() -> ServiceError {
     ServiceError::Store(crate::service::StoreError::Busy)

@@ -20,7 +20,7 @@ use crate::clock::UnixTime;
 use crate::domain::{
     APP_PASSWORD_LETTERS, AppPassword, AppPasswordName, AppPasswordSecret, AuditEntry, AuditOutcome, DomainError,
     LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProtocol, Mailbox, MailboxAddress, MailboxId,
-    Protocols, from_webmail,
+    Protocols, Settings, from_webmail,
 };
 
 /// How long an app password may be made to last, in days.
@@ -246,25 +246,11 @@ impl Service {
                 budget.failed(caller.source);
             }
             let client = client?;
-            let protocol: MailProtocol = request.protocol.parse()?;
-            let ip = parse_ip("ip", request.ip.as_deref())?.unwrap_or(caller.source);
-            let real_ip = parse_ip("real_ip", request.real_ip.as_deref())?;
-            let check = match (&request.password, request.verified) {
-                (Some(password), false) => Check::Password(password.as_str()),
-                (None, true) => Check::Verified,
-                _ => {
-                    return Err(DomainError::invalid(
-                        "mail sign-in",
-                        "…",
-                        "send the password, or \"password\": null with \"verified\": true",
-                    )
-                    .into());
-                }
-            };
+            let asked = Asked::parse(request, caller.source)?;
             let touch_client = client.last_used.is_none_or(|at| now - at >= LAST_USE_EVERY).then(|| client.id.clone());
             let mut checked = MailAuthChecked {
                 answer: MailAuthAnswer::Password,
-                protocol,
+                protocol: asked.protocol,
                 failure: None,
                 used: touch_client.map(|client| MailUse { client: Some(client), app_password: None }),
             };
@@ -276,63 +262,51 @@ impl Service {
                 return Ok(checked);
             };
             let settings = &self.world.current(tx)?.settings;
-            let webmail = real_ip.is_some_and(|real| from_webmail(&settings.mailprog_webmail_networks, real));
-            let by_policy = if webmail || mailbox.password_in_mail_programs(settings.mailprog_policy) {
-                MailAuthAnswer::Password
-            } else {
-                MailAuthAnswer::Reject { reason: MailAuthRefusal::AppPasswordRequired }
+            let by_policy = asked.by_policy(&mailbox, settings);
+            let (client, mailbox_shown) = (client.name.clone(), address.to_string());
+            let failed = |failure| MailAuthFailed {
+                client: client.clone(),
+                mailbox: mailbox_shown.clone(),
+                ip: asked.ip,
+                failure,
             };
-            let fail =
-                |failure| MailAuthFailed { client: client.name.clone(), mailbox: address.to_string(), ip, failure };
-            let secret = match check {
-                Check::Verified => {
-                    if let MailAuthAnswer::Reject { reason } = by_policy {
-                        checked.failure = Some(fail(MailAuthFailure::Refused(reason)));
-                    }
-                    checked.answer = by_policy;
-                    return Ok(checked);
+            // Not shaped like an app password: the mailbox password, right or wrong, which the mail
+            // server checks itself (and says `verified` once it has).
+            let Some(secret) = asked.app_password_sent() else {
+                if let (Check::Verified, MailAuthAnswer::Reject { reason }) = (&asked.check, &by_policy) {
+                    checked.failure = Some(failed(MailAuthFailure::Refused(*reason)));
                 }
-                // Not shaped like an app password: the mailbox password, right or wrong, which the
-                // mail server checks itself.
-                Check::Password(password) => match password.parse::<AppPasswordSecret>() {
-                    Ok(secret) => secret,
-                    Err(_) => {
-                        checked.answer = by_policy;
-                        return Ok(checked);
-                    }
-                },
+                checked.answer = by_policy;
+                return Ok(checked);
             };
-            if throttle.throttled(ip, settings.mailprog_ip_failures) {
+            if throttle.throttled(asked.ip, settings.mailprog_ip_failures) {
                 let reason = MailAuthRefusal::Throttled;
                 checked.answer = MailAuthAnswer::Reject { reason };
-                checked.failure = Some(fail(MailAuthFailure::Refused(reason)));
+                checked.failure = Some(failed(MailAuthFailure::Refused(reason)));
                 return Ok(checked);
             }
             let hash = tx.key().code_hash(&hash_context(mailbox.id), secret.letters());
-            let refusal = match tx.app_password_by_hash(mailbox.id, &hash)? {
+            let found = tx.app_password_by_hash(mailbox.id, &hash)?;
+            let refusal = match found.map(|found| asked.app_password(found, now)) {
                 None => {
-                    throttle.failed(ip);
-                    checked.failure = Some(fail(MailAuthFailure::WrongAppPassword));
+                    throttle.failed(asked.ip);
+                    checked.failure = Some(failed(MailAuthFailure::WrongAppPassword));
                     checked.answer = by_policy;
                     return Ok(checked);
                 }
-                Some(found) if found.expired(now) => MailAuthRefusal::Expired,
-                Some(found) if !found.protocols.allows(protocol) => MailAuthRefusal::ProtocolNotAllowed,
-                Some(found) => {
-                    let due = found.last_used.as_ref().is_none_or(|last| now - last.at >= LAST_USE_EVERY);
-                    if due {
-                        let used = LastUse { at: now, ip: ip.to_string(), protocol };
+                Some(Err(refusal)) => refusal,
+                Some(Ok((name, used))) => {
+                    if let Some(used) = used {
                         let client = checked.used.take().and_then(|u| u.client);
-                        checked.used =
-                            Some(MailUse { client, app_password: Some((mailbox.id, found.name.clone(), used)) });
+                        checked.used = Some(MailUse { client, app_password: Some((mailbox.id, name.clone(), used)) });
                     }
-                    checked.answer = MailAuthAnswer::Accept { app_password: found.name };
+                    checked.answer = MailAuthAnswer::Accept { app_password: name };
                     return Ok(checked);
                 }
             };
-            throttle.failed(ip);
+            throttle.failed(asked.ip);
             checked.answer = MailAuthAnswer::Reject { reason: refusal };
-            checked.failure = Some(fail(MailAuthFailure::Refused(refusal)));
+            checked.failure = Some(failed(MailAuthFailure::Refused(refusal)));
             Ok(checked)
         })
     }
@@ -365,6 +339,74 @@ enum Check<'a> {
     Password(&'a str),
     /// The mailbox password, which the mail server verified.
     Verified,
+}
+
+/// A mail sign-in question, parsed.
+struct Asked<'a> {
+    protocol: MailProtocol,
+    /// The mail program's address: `ip`, else the caller's own.
+    ip: IpAddr,
+    /// The address the mail server saw the connection come from, for the webmail's exemption.
+    real_ip: Option<IpAddr>,
+    check: Check<'a>,
+}
+
+impl<'a> Asked<'a> {
+    fn parse(request: &'a MailAuthRequest, source: IpAddr) -> ServiceResult<Self> {
+        let protocol = request.protocol.parse()?;
+        let ip = parse_ip("ip", request.ip.as_deref())?.unwrap_or(source);
+        let real_ip = parse_ip("real_ip", request.real_ip.as_deref())?;
+        let check = match (&request.password, request.verified) {
+            (Some(password), false) => Check::Password(password.as_str()),
+            (None, true) => Check::Verified,
+            _ => {
+                return Err(DomainError::invalid(
+                    "mail sign-in",
+                    "…",
+                    "send the password, or \"password\": null with \"verified\": true",
+                )
+                .into());
+            }
+        };
+        Ok(Self { protocol, ip, real_ip, check })
+    }
+
+    /// The password sent, if it is shaped like an app password.
+    fn app_password_sent(&self) -> Option<AppPasswordSecret> {
+        match self.check {
+            Check::Password(password) => password.parse().ok(),
+            Check::Verified => None,
+        }
+    }
+
+    /// What the mail-program policy answers for the mailbox password: `password` from the
+    /// webmail's networks or where the policy lets it in, else `app_password_required`.
+    fn by_policy(&self, mailbox: &Mailbox, settings: &Settings) -> MailAuthAnswer {
+        let webmail = self.real_ip.is_some_and(|real| from_webmail(&settings.mailprog_webmail_networks, real));
+        if webmail || mailbox.password_in_mail_programs(settings.mailprog_policy) {
+            MailAuthAnswer::Password
+        } else {
+            MailAuthAnswer::Reject { reason: MailAuthRefusal::AppPasswordRequired }
+        }
+    }
+
+    /// Whether `found`, the app password that was sent, signs in now: its name and the last use
+    /// to write (once a minute), or why not.
+    fn app_password(
+        &self,
+        found: AppPassword,
+        now: UnixTime,
+    ) -> Result<(AppPasswordName, Option<LastUse>), MailAuthRefusal> {
+        if found.expired(now) {
+            return Err(MailAuthRefusal::Expired);
+        }
+        if !found.protocols.allows(self.protocol) {
+            return Err(MailAuthRefusal::ProtocolNotAllowed);
+        }
+        let due = found.last_used.as_ref().is_none_or(|last| now - last.at >= LAST_USE_EVERY);
+        let used = due.then(|| LastUse { at: now, ip: self.ip.to_string(), protocol: self.protocol });
+        Ok((found.name, used))
+    }
 }
 
 /// Removes a mailbox's app password inside the caller's transaction; the audit detail.

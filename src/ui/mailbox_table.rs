@@ -117,7 +117,7 @@ impl MailboxTable {
             let label = ui.label("Filter");
             ui.add(
                 egui::TextEdit::singleline(&mut self.filter)
-                    .hint_text("mailbox, mode, provider, status or country")
+                    .hint_text("mailbox, mode, provider, status, country or mail programs")
                     .desired_width(280.0),
             )
             .labelled_by(label.id);

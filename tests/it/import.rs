@@ -74,9 +74,9 @@ fn import_creates_post_offices_and_mailboxes_with_their_policies() {
     assert_eq!(
         postoffices,
         json!([
-            {"name": "example.com", "challenge": "always", "users_may_configure": false, "trusted_networks": [], "remember_in_always": false, "mailboxes": 5},
-            {"name": "other.org", "challenge": "never", "users_may_configure": false, "trusted_networks": [], "remember_in_always": false, "mailboxes": 2},
-            {"name": "third.example", "challenge": "never", "users_may_configure": false, "trusted_networks": [], "remember_in_always": false, "mailboxes": 0},
+            {"name": "example.com", "challenge": "always", "users_may_configure": false, "trusted_networks": [], "remember_in_always": false, "mail_programs": "inherit", "mailboxes": 5},
+            {"name": "other.org", "challenge": "never", "users_may_configure": false, "trusted_networks": [], "remember_in_always": false, "mail_programs": "inherit", "mailboxes": 2},
+            {"name": "third.example", "challenge": "never", "users_may_configure": false, "trusted_networks": [], "remember_in_always": false, "mail_programs": "inherit", "mailboxes": 0},
         ])
     );
     let carol = show(&env, "carol@example.com");

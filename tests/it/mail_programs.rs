@@ -159,6 +159,8 @@ fn under_password_the_mailbox_password_and_app_passwords_both_work_everywhere() 
     let line = site.refused(Protocol::Imap, WEBMAIL, "not-the-password", "passwd-file(alice@example.test,127.0.0.1,");
     assert!(line.ends_with("Password mismatch"), "{line}");
     assert!(site.dovecot.log_lines(0, "mailmfa: refused").is_empty(), "{}", site.dovecot.log());
+    // Step 1 sends only what is shaped like an app password: the mailbox password stays in Dovecot.
+    assert!(site.dovecot.log_lines(0, "mailmfa: not an app password").is_empty(), "{}", site.dovecot.log());
 }
 
 #[test]

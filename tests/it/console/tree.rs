@@ -41,7 +41,7 @@ fn the_filter_narrows_the_mailbox_table() {
     harness.click_role(Role::TreeItem, "example.com");
     assert_eq!(harness.state().shown_mailboxes(), 3);
 
-    harness.type_into("Filter", "bo");
+    harness.type_into("Filter", "bob");
 
     assert_eq!(harness.state().shown_mailboxes(), 1);
     harness.get_by_role_and_label(Role::Label, "bob");
