@@ -67,13 +67,13 @@ fn main() {
     dovecot.restart(&Setup { mail_programs: false, mailmfa: Some(settings) });
     logins(&dovecot, MAIL_PROGRAM, PASSWORD, 5);
     report(
-        "chain, policy password, mailbox password (steps 1, 2, 3: two calls)",
+        "chain, policy password, mailbox password (steps 1, 2, 3: one call, the policy's)",
         &logins(&dovecot, MAIL_PROGRAM, PASSWORD, count),
     );
     report("chain, app password (step 1: one call)", &logins(&dovecot, MAIL_PROGRAM, &app, count));
     env.ok(&["postoffice", "set", "example.test", "--mail-programs", "app-passwords"]);
     report(
-        "chain, policy app-passwords, the webmail's mailbox password (two calls)",
+        "chain, policy app-passwords, the webmail's mailbox password (one call)",
         &logins(&dovecot, WEBMAIL, PASSWORD, count),
     );
 }
