@@ -19,7 +19,7 @@ use mailmfa::clock::FixedClock;
 use mailmfa::domain::{BeginAnswer, LoginIp, MailboxAddress, PostOfficeName, VerifyAnswer, totp};
 use mailmfa::geo::CountryLookup;
 use mailmfa::service::{KeyFolder, Service, StoreLocation};
-use mailmfa::ui::{Command, ConsoleApp, Node};
+use mailmfa::ui::{ConsoleApp, Intent, Node};
 
 const POSTOFFICES: usize = 1_000;
 const MAILBOXES: usize = 100_000;
@@ -132,7 +132,7 @@ fn console(c: &mut Criterion) {
             for _ in 0..iterations {
                 let service = Service::open(&location, &keys).expect("open store");
                 let mut harness = harness(service);
-                harness.state_mut().push(Command::Select(Node::PostOffice(largest.clone())));
+                harness.state_mut().push(Intent::Select(Node::PostOffice(largest.clone())));
                 let start = Instant::now();
                 // The selection is applied after the first frame; the second loads the rows and draws them.
                 frame(&mut harness);
@@ -147,7 +147,7 @@ fn console(c: &mut Criterion) {
 
     let service = Service::open(&location, &keys).expect("open store");
     let mut harness = harness(service);
-    harness.state_mut().push(Command::Select(Node::PostOffice(largest)));
+    harness.state_mut().push(Intent::Select(Node::PostOffice(largest)));
     harness.run_ok();
     let shown = harness.state().shown_mailboxes();
     assert_eq!(shown, MAILBOXES - (POSTOFFICES - 1) * PER_SMALL_POSTOFFICE, "the largest post office is shown");

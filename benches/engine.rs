@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[allow(dead_code)]
-#[path = "../tests/common/pg.rs"]
+#[path = "../tests/it/common/pg.rs"]
 mod pg;
 
 use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 # Screenshots of what a mail user sees, from a real run: `mailmfa serve` on a temporary store,
 # Dovecot and Roundcube with the plugin from integrations/roundcube/mailmfa, and headless Chromium,
 # all on 127.0.0.1 and stopped afterwards. The ignored tests `screenshots_of_the_hosted_pages`
-# (tests/signin.rs) and `screenshots_of_the_sign_in_pages` (tests/roundcube.rs) drive the
+# (tests/it/signin.rs) and `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) drive the
 # browser; this script runs them and writes into assets/screenshots/:
 #
 #   signin-enrol.png, signin-code.png                                     (1280 px wide)
@@ -10,11 +10,11 @@
 #   roundcube-enrol.png, roundcube-code.png, roundcube-wrong-code.png     (1280 px wide)
 #   roundcube-enrol-phone.png, roundcube-code-phone.png,
 #   roundcube-wrong-code-phone.png                                       (360 px, 2x pixels)
-#   roundcube-settings.png, roundcube-locked.png                         (1280 px wide)
+#   roundcube-settings.png, roundcube-mail-programs.png,
+#   roundcube-locked.png                                                 (1280 px wide)
 #
 # Needs what the Roundcube tests need (scripts/test installs it): chromium chromium-driver php-cli
-# php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd; as root, since
-# the plugin is linked into /var/lib/roundcube/plugins.
+# php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd.
 # Usage: scripts/screenshots-web.sh [output folder]   (default: assets/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,5 +24,5 @@ mkdir -p "$OUT"
 
 export NO_PROXY="127.0.0.1,localhost,::1${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
-MAILMFA_SCREENSHOT_DIR="$OUT" cargo test --no-default-features --test signin --test roundcube \
+MAILMFA_SCREENSHOT_DIR="$OUT" cargo test --no-default-features --test it \
     screenshots_of_the -- --ignored --nocapture

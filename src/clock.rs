@@ -67,6 +67,19 @@ pub fn format_utc(t: UnixTime) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
+/// Serialises a time as [`format_utc`] writes it.
+pub fn serialize_utc_time<S: serde::Serializer>(time: &UnixTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_utc(*time))
+}
+
+/// Serialises a time, or none, as [`format_utc`] writes it (or `null`).
+pub fn serialize_utc<S: serde::Serializer>(time: &Option<UnixTime>, serializer: S) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(t) => serializer.serialize_str(&format_utc(*t)),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// A time for people, in UTC to the second: `2026-11-29 01:07:02 UTC`.
 pub fn format_readable(t: UnixTime) -> String {
     format_utc(t).replace('T', " ").replace('Z', " UTC")

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use crate::cli::{self, Cli};
-use clap::Parser;
+use clap::Parser as _;
 
 /// Runs `mailmfa` with the process's arguments: the console when there are none, else the
 /// command line. Both executables (`mailmfa.exe` and its console-subsystem twin `mailmfa.com`) are
@@ -16,7 +16,10 @@ pub fn main() -> ExitCode {
     if std::env::args_os().len() > 1 {
         attach_parent_console();
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cli::usage_error(&e),
+    };
     if cli.command.is_none() {
         return open_console(cli);
     }

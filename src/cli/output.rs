@@ -33,6 +33,11 @@ impl Output {
         Self { text: format!("{text}\n"), json, status: 1 }
     }
 
+    /// A value as the JSON a command prints.
+    pub fn json_of(value: &impl serde::Serialize) -> Result<Value, super::CliError> {
+        serde_json::to_value(value).map_err(super::CliError::internal)
+    }
+
     /// The exit status.
     pub fn status(&self) -> u8 {
         self.status
@@ -52,14 +57,42 @@ pub fn print_note(message: &str) {
     drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));
 }
 
-/// Prints an error line to stderr.
-pub fn print_error(message: &str) {
-    drop(writeln!(std::io::stderr().lock(), "mailmfa: {message}"));
+/// Prints an error, and the hint that goes with it, to stderr: one line, as a script reads it.
+pub fn print_error(message: &str, hint: Option<&str>) {
+    let line = match hint {
+        Some(hint) => format!("mailmfa: {message} — {hint}"),
+        None => format!("mailmfa: {message}"),
+    };
+    drop(writeln!(std::io::stderr().lock(), "{line}"));
 }
 
 /// A time as the tables show it.
 pub fn when(t: UnixTime) -> String {
     format_utc(t)
+}
+
+/// `text` cut to `width` characters, with `…` where it was cut.
+pub fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    text.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
+}
+
+/// `text` broken between words into lines of at most `width` characters (a longer word gets a
+/// line of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
 }
 
 /// Lays out rows under headers, columns padded to their widest cell.

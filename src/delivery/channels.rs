@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::sms::{HttpMethod, SmsAuth, SmsBody, SmsGateway, SmsPreset, SuccessRule};
-use super::smtp::{SmtpRelay, SmtpSecurity};
-use super::{DeliveryError, Service as Channel, render_template};
-use crate::domain::{Notice, PhoneNumber, Provider, Settings};
+use super::sms::{SmsAuth, SmsBody, SmsGateway, SuccessRule};
+use super::smtp::SmtpRelay;
+use super::{Channel, DeliveryError, render_template};
+use crate::domain::{BodyTemplate, Notice, PhoneNumber, Provider, Settings, SmsAuthKind, SmsBodyKind, SmsPreset};
 
 /// A message carrying a one-time code, already rendered from the templates.
 pub struct CodeMessage {
@@ -111,23 +111,21 @@ impl CodeSender for Channels {
 
 fn totp_is_not_sent() -> DeliveryError {
     DeliveryError::Config {
-        service: Channel::SmtpRelay,
+        channel: Channel::SmtpRelay,
         detail: "TOTP codes come from the user's app and are never sent".to_owned(),
     }
 }
 
 /// The SMTP relay, or why it is not configured.
 pub fn smtp_relay(s: &Settings) -> Result<SmtpRelay, DeliveryError> {
-    let config = |detail: &str| DeliveryError::Config { service: Channel::SmtpRelay, detail: detail.to_owned() };
+    let config = |detail: &str| DeliveryError::Config { channel: Channel::SmtpRelay, detail: detail.to_owned() };
     if s.smtp_host.is_empty() || s.smtp_from.is_empty() {
         return Err(config("set smtp.host and smtp.from first"));
     }
-    let security: SmtpSecurity =
-        s.smtp_security.parse().map_err(|_| config("smtp.security must be none, starttls or tls"))?;
     Ok(SmtpRelay {
         host: s.smtp_host.clone(),
         port: u16::try_from(s.smtp_port).map_err(|_| config("smtp.port must be from 1 to 65535"))?,
-        security,
+        security: s.smtp_security,
         username: (!s.smtp_username.is_empty()).then(|| s.smtp_username.clone()),
         password: (!s.smtp_password.is_empty()).then(|| s.smtp_password.to_string()),
         from: s.smtp_from.clone(),
@@ -136,85 +134,63 @@ pub fn smtp_relay(s: &Settings) -> Result<SmtpRelay, DeliveryError> {
     })
 }
 
-/// The SMS gateway, from its preset or the `sms.custom.*` keys.
+/// The SMS gateway: its preset, with the `sms.custom.*` settings for a custom one.
 pub fn sms_gateway(s: &Settings) -> Result<SmsGateway, DeliveryError> {
-    let config = |detail: &str| DeliveryError::Config { service: Channel::SmsGateway, detail: detail.to_owned() };
     let url = s.sms_url.as_str();
-    let mut gateway = if s.sms_preset == "custom" {
-        if url.is_empty() {
-            return Err(config("set sms.url for the custom gateway"));
-        }
-        SmsGateway {
-            method: if s.sms_custom_method == "GET" { HttpMethod::Get } else { HttpMethod::Post },
-            url_template: url.to_owned(),
-            auth: match s.sms_custom_auth.as_str() {
-                "basic" => SmsAuth::Basic { username: "{username}".into(), password: "{password}".into() },
-                "bearer" => SmsAuth::Bearer("{password}".into()),
-                "header" => {
-                    if s.sms_custom_auth_header.is_empty() {
-                        return Err(config("set sms.custom.auth_header for auth=header"));
-                    }
-                    SmsAuth::Header { name: s.sms_custom_auth_header.clone(), value: "{password}".into() }
-                }
-                _ => SmsAuth::None,
-            },
-            body: custom_body(&s.sms_custom_body, &s.sms_custom_body_template)?,
-            success: SuccessRule {
-                statuses: s
-                    .sms_custom_success_status
-                    .split(',')
-                    .filter(|part| !part.trim().is_empty())
-                    .map(|part| {
-                        part.trim().parse::<u16>().map_err(|_| config("sms.custom.success_status must list numbers"))
-                    })
-                    .collect::<Result<_, _>>()?,
-                json_field: match s.sms_custom_success_json_field.split_once('=') {
-                    Some((path, value)) => Some((path.trim().to_owned(), value.trim().to_owned())),
-                    None if s.sms_custom_success_json_field.trim().is_empty() => None,
-                    None => return Err(config("sms.custom.success_json_field must be path=value")),
-                },
-                body_contains: (!s.sms_custom_success_body_contains.is_empty())
-                    .then(|| s.sms_custom_success_body_contains.clone()),
-            },
-            timeout: Duration::ZERO,
-            username: s.sms_username.clone(),
-            password: s.sms_password.to_string(),
-            sender: s.sms_sender.clone(),
-        }
-    } else {
-        let preset: SmsPreset = s.sms_preset.parse().map_err(|_| config("unknown sms.preset"))?;
-        if preset == SmsPreset::Webhook && url.is_empty() {
-            return Err(config("set sms.url for the webhook gateway"));
-        }
-        SmsGateway::from_preset(
-            preset,
-            (!url.is_empty()).then_some(url),
-            &s.sms_username,
-            &s.sms_password,
-            &s.sms_sender,
-        )
-    };
+    if url.is_empty() && matches!(s.sms_preset, SmsPreset::Webhook | SmsPreset::Custom) {
+        return Err(sms_config(&format!("set sms.url for the {} gateway", s.sms_preset)));
+    }
+    let mut gateway = SmsGateway::from_preset(
+        s.sms_preset,
+        (!url.is_empty()).then_some(url),
+        &s.sms_username,
+        &s.sms_password,
+        &s.sms_sender,
+    );
+    if s.sms_preset == SmsPreset::Custom {
+        gateway.method = s.sms_custom_method;
+        gateway.auth = custom_auth(s)?;
+        gateway.body = custom_body(s)?;
+        gateway.success = SuccessRule {
+            statuses: s.sms_custom_success_status.0.clone(),
+            json_field: s.sms_custom_success_json_field.as_ref().map(|e| (e.path.clone(), e.value.clone())),
+            body_contains: (!s.sms_custom_success_body_contains.is_empty())
+                .then(|| s.sms_custom_success_body_contains.clone()),
+        };
+    }
     gateway.timeout = Duration::from_secs(s.sms_timeout_seconds.unsigned_abs());
     Ok(gateway)
 }
 
-fn custom_body(kind: &str, template: &str) -> Result<SmsBody, DeliveryError> {
-    let config = |detail: &str| DeliveryError::Config { service: Channel::SmsGateway, detail: detail.to_owned() };
-    match kind {
-        "none" => Ok(SmsBody::None),
-        "form" => Ok(SmsBody::Form(
-            template
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|pair| {
-                    pair.split_once('=')
-                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                        .ok_or_else(|| config("sms.custom.body_template must be name=value&… for a form body"))
-                })
-                .collect::<Result<_, _>>()?,
-        )),
-        _ => serde_json::from_str(template)
-            .map(SmsBody::Json)
-            .map_err(|_| config("sms.custom.body_template is not valid JSON")),
+fn sms_config(detail: &str) -> DeliveryError {
+    DeliveryError::Config { channel: Channel::SmsGateway, detail: detail.to_owned() }
+}
+
+/// The authentication of a custom gateway; its values are the `{username}` and `{password}`
+/// placeholders, so the secret stays in the gateway's password.
+fn custom_auth(s: &Settings) -> Result<SmsAuth, DeliveryError> {
+    Ok(match s.sms_custom_auth {
+        SmsAuthKind::None => SmsAuth::None,
+        SmsAuthKind::Basic => SmsAuth::Basic { username: "{username}".into(), password: "{password}".into() },
+        SmsAuthKind::Bearer => SmsAuth::Bearer("{password}".into()),
+        SmsAuthKind::Header if s.sms_custom_auth_header.is_empty() => {
+            return Err(sms_config("set sms.custom.auth_header for auth=header"));
+        }
+        SmsAuthKind::Header => SmsAuth::Header { name: s.sms_custom_auth_header.clone(), value: "{password}".into() },
+    })
+}
+
+/// The body of a custom gateway: the template, which must be of the kind the body type says.
+fn custom_body(s: &Settings) -> Result<SmsBody, DeliveryError> {
+    match (s.sms_custom_body, &s.sms_custom_body_template) {
+        (SmsBodyKind::None, _) => Ok(SmsBody::None),
+        (SmsBodyKind::Form, BodyTemplate::Form(fields)) => Ok(SmsBody::Form(fields.clone())),
+        (SmsBodyKind::Json, BodyTemplate::Json(object)) => Ok(SmsBody::Json(object.clone())),
+        (SmsBodyKind::Form, BodyTemplate::Json(_)) => {
+            Err(sms_config("sms.custom.body is form, but sms.custom.body_template is a JSON object"))
+        }
+        (SmsBodyKind::Json, BodyTemplate::Form(_)) => {
+            Err(sms_config("sms.custom.body is json, but sms.custom.body_template is not a JSON object"))
+        }
     }
 }

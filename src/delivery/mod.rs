@@ -20,21 +20,21 @@ pub use channels::{Channels, CodeMessage, CodeSender, sms_gateway, smtp_relay};
 
 use std::fmt;
 
-/// Which remote service an error is about; shown as "SMTP relay" or
-/// "SMS gateway" in error messages.
+/// Which channel an error is about; shown as "SMTP relay" or "SMS gateway"
+/// in error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
+pub enum Channel {
     /// The SMTP relay used for e-mailed codes.
     SmtpRelay,
     /// The HTTP gateway used for SMS codes.
     SmsGateway,
 }
 
-impl fmt::Display for Service {
+impl fmt::Display for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Service::SmtpRelay => "SMTP relay",
-            Service::SmsGateway => "SMS gateway",
+            Channel::SmtpRelay => "SMTP relay",
+            Channel::SmsGateway => "SMS gateway",
         })
     }
 }
@@ -47,40 +47,40 @@ impl fmt::Display for Service {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
     /// The TCP connection was actively refused (nothing listens there).
-    #[error("{service} {server} refused the connection: {detail}")]
+    #[error("{channel} {server} refused the connection: {detail}")]
     ConnectionRefused {
-        /// Which service.
-        service: Service,
+        /// Which channel.
+        channel: Channel,
         /// `host:port` that was dialled.
         server: String,
         /// The operating system's reason.
         detail: String,
     },
     /// The server could not be reached at all (DNS failure, no route, …).
-    #[error("could not reach {service} {server}: {detail}")]
+    #[error("could not reach {channel} {server}: {detail}")]
     Unreachable {
-        /// Which service.
-        service: Service,
+        /// Which channel.
+        channel: Channel,
         /// `host:port` that was dialled.
         server: String,
         /// The reason.
         detail: String,
     },
     /// The server did not answer within the configured timeout.
-    #[error("{service} {server} did not answer within {seconds} s")]
+    #[error("{channel} {server} did not answer within {seconds} s")]
     Timeout {
-        /// Which service.
-        service: Service,
+        /// Which channel.
+        channel: Channel,
         /// `host:port` that was dialled.
         server: String,
         /// The configured timeout, in seconds (fractional below one second).
         seconds: String,
     },
     /// The TLS handshake failed (untrusted certificate, wrong name, …).
-    #[error("TLS with {service} {server} failed: {detail}")]
+    #[error("TLS with {channel} {server} failed: {detail}")]
     Tls {
-        /// Which service.
-        service: Service,
+        /// Which channel.
+        channel: Channel,
         /// `host:port` that was dialled.
         server: String,
         /// The TLS library's reason.
@@ -136,10 +136,10 @@ pub enum DeliveryError {
     #[error("could not build the e-mail: {0}")]
     Message(String),
     /// The delivery settings are unusable.
-    #[error("{service} is misconfigured: {detail}")]
+    #[error("{channel} is misconfigured: {detail}")]
     Config {
-        /// Which service.
-        service: Service,
+        /// Which channel.
+        channel: Channel,
         /// What is wrong.
         detail: String,
     },

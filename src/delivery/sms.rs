@@ -32,15 +32,15 @@
 
 use std::fmt;
 use std::io;
-use std::str::FromStr;
 use std::time::Duration;
 
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use super::{DeliveryError, Service, redact, render_template, render_with, seconds};
+use super::{Channel, DeliveryError, redact, render_template, render_with, seconds};
 use crate::domain::PhoneNumber;
+pub use crate::domain::{HttpMethod, SmsPreset};
 
 /// Characters percent-encoded in values substituted into the URL template:
 /// everything but the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`.
@@ -48,94 +48,6 @@ const URL_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(
 
 /// Largest gateway answer read, in bytes.
 const MAX_ANSWER: u64 = 1 << 20;
-
-/// The HTTP method of the gateway request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HttpMethod {
-    /// `GET`: everything goes in the URL; the body must be [`SmsBody::None`].
-    Get,
-    /// `POST`.
-    #[default]
-    Post,
-}
-
-impl fmt::Display for HttpMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HttpMethod::Get => "GET",
-            HttpMethod::Post => "POST",
-        })
-    }
-}
-
-/// The error of parsing an unknown word as [`HttpMethod`] or [`SmsPreset`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} \"{word}\": expected {expected}")]
-pub struct ParseWordError {
-    /// What was parsed.
-    pub kind: &'static str,
-    /// The word given.
-    pub word: String,
-    /// The accepted words.
-    pub expected: &'static str,
-}
-
-impl FromStr for HttpMethod {
-    type Err = ParseWordError;
-
-    /// Parses `GET` or `POST`, ASCII case-insensitive.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "GET" => Ok(HttpMethod::Get),
-            "POST" => Ok(HttpMethod::Post),
-            _ => Err(ParseWordError { kind: "HTTP method", word: s.to_owned(), expected: "GET or POST" }),
-        }
-    }
-}
-
-/// Known SMS providers, each a ready [`SmsGateway`] shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmsPreset {
-    /// Twilio Programmable Messaging (`twilio`).
-    Twilio,
-    /// Vonage, formerly Nexmo, SMS API (`vonage`).
-    Vonage,
-    /// Clickatell Platform One API (`clickatell`).
-    Clickatell,
-    /// A generic JSON webhook of your own (`webhook`).
-    Webhook,
-}
-
-impl fmt::Display for SmsPreset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SmsPreset::Twilio => "twilio",
-            SmsPreset::Vonage => "vonage",
-            SmsPreset::Clickatell => "clickatell",
-            SmsPreset::Webhook => "webhook",
-        })
-    }
-}
-
-impl FromStr for SmsPreset {
-    type Err = ParseWordError;
-
-    /// Parses `twilio`, `vonage` (or `nexmo`), `clickatell` or `webhook`,
-    /// ASCII case-insensitive.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "twilio" => Ok(SmsPreset::Twilio),
-            "vonage" | "nexmo" => Ok(SmsPreset::Vonage),
-            "clickatell" => Ok(SmsPreset::Clickatell),
-            "webhook" => Ok(SmsPreset::Webhook),
-            _ => Err(ParseWordError {
-                kind: "SMS preset",
-                word: s.to_owned(),
-                expected: "twilio, vonage, clickatell or webhook",
-            }),
-        }
-    }
-}
 
 /// How the request authenticates. Values are templates (see the module
 /// documentation), so `Bearer("{password}".into())` uses the gateway's
@@ -284,6 +196,8 @@ impl SmsGateway {
     /// * **Webhook**: `POST` to `url`, JSON `{"to":"{to}","message":"{message}"}`,
     ///   `Authorization: Bearer {password}` when `password` is not empty;
     ///   success is any 2xx.
+    /// * **Custom**: a bare `POST` to `url` with no authentication and no body, for the
+    ///   `sms.custom.*` settings to describe.
     pub fn from_preset(
         preset: SmsPreset,
         url: Option<&str>,
@@ -334,6 +248,7 @@ impl SmsGateway {
                 SmsBody::Json(serde_json::json!({ "to": "{to}", "message": "{message}" })),
                 SuccessRule::default(),
             ),
+            SmsPreset::Custom => ("", SmsAuth::None, SmsBody::None, SuccessRule::default()),
         };
         SmsGateway {
             method: HttpMethod::Post,
@@ -364,89 +279,9 @@ impl SmsGateway {
             ("username", &self.username),
             ("password", &self.password),
         ];
-        let config = |detail: &str| DeliveryError::Config { service: Service::SmsGateway, detail: detail.to_owned() };
-
-        if self.url_template.trim().is_empty() {
-            return Err(config("no gateway URL is set"));
-        }
-        let url = render_with(self.url_template.trim(), &values, |value, out| {
-            out.extend(utf8_percent_encode(value, URL_VALUE));
-        });
-        // The URL may carry the message or the password: never show it.
-        let uri: ureq::http::Uri = url.parse().map_err(|_| config("the URL template does not give a valid URL"))?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(config("the URL must start with http:// or https://")),
-        };
-        let host = uri.host().ok_or_else(|| config("the URL has no host name"))?;
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let server = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-
-        let auth_header = match &self.auth {
-            SmsAuth::None => None,
-            SmsAuth::Basic { username, password } => {
-                let pair = format!("{}:{}", render_template(username, &values), render_template(password, &values));
-                Some((
-                    "Authorization".to_owned(),
-                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
-                ))
-            }
-            SmsAuth::Bearer(token) => {
-                Some(("Authorization".to_owned(), format!("Bearer {}", render_template(token, &values))))
-            }
-            SmsAuth::Header { name, value } => Some((name.trim().to_owned(), render_template(value, &values))),
-        };
-
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .user_agent(concat!("mailmfa/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let (url, server) = self.url(&values)?;
         let fail = |err: ureq::Error| map_http_error(err, &server, self.timeout, &secrets);
-
-        let result = match self.method {
-            HttpMethod::Get => {
-                if self.body != SmsBody::None {
-                    return Err(config("a GET request cannot carry a body; use POST"));
-                }
-                let mut request = agent.get(&url);
-                if let Some((name, value)) = &auth_header {
-                    request = request.header(name, value);
-                }
-                request.call()
-            }
-            HttpMethod::Post => {
-                let mut request = agent.post(&url);
-                if let Some((name, value)) = &auth_header {
-                    request = request.header(name, value);
-                }
-                match &self.body {
-                    SmsBody::None => request.send_empty(),
-                    SmsBody::Form(fields) => {
-                        let mut form = form_urlencoded::Serializer::new(String::new());
-                        for (name, value) in fields {
-                            form.append_pair(name, &render_template(value, &values));
-                        }
-                        request.header("Content-Type", "application/x-www-form-urlencoded").send(form.finish())
-                    }
-                    SmsBody::Json(template) => {
-                        let json = render_json(template, &values);
-                        let bytes =
-                            serde_json::to_vec(&json).map_err(|_| config("the JSON body cannot be serialised"))?;
-                        request.header("Content-Type", "application/json").send(&bytes[..])
-                    }
-                }
-            }
-        };
-        let mut response = result.map_err(fail)?;
+        let mut response = self.request(&url, &values)?.map_err(fail)?;
 
         let status = response.status();
         let code = status.as_u16();
@@ -465,6 +300,97 @@ impl SmsGateway {
         let answer = String::from_utf8_lossy(&answer);
         check_answer(&self.success, &answer, &secrets)
     }
+
+    /// The request's URL with the values put in, and its `host:port` for error messages (the URL
+    /// itself may carry the message or the password: it is never shown).
+    fn url(&self, values: &[(&str, &str)]) -> Result<(String, String), DeliveryError> {
+        if self.url_template.trim().is_empty() {
+            return Err(config("no gateway URL is set"));
+        }
+        let url = render_with(self.url_template.trim(), values, |value, out| {
+            out.extend(utf8_percent_encode(value, URL_VALUE));
+        });
+        let uri: ureq::http::Uri = url.parse().map_err(|_| config("the URL template does not give a valid URL"))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(config("the URL must start with http:// or https://")),
+        };
+        let host = uri.host().ok_or_else(|| config("the URL has no host name"))?;
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let server = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok((url, server))
+    }
+
+    /// The authentication header, with the values put in.
+    fn auth_header(&self, values: &[(&str, &str)]) -> Option<(String, String)> {
+        match &self.auth {
+            SmsAuth::None => None,
+            SmsAuth::Basic { username, password } => {
+                let pair = format!("{}:{}", render_template(username, values), render_template(password, values));
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                Some(("Authorization".to_owned(), format!("Basic {encoded}")))
+            }
+            SmsAuth::Bearer(token) => {
+                Some(("Authorization".to_owned(), format!("Bearer {}", render_template(token, values))))
+            }
+            SmsAuth::Header { name, value } => Some((name.trim().to_owned(), render_template(value, values))),
+        }
+    }
+
+    /// Makes the request: the outer error is the gateway's settings' fault, the inner one the
+    /// exchange's.
+    fn request(
+        &self,
+        url: &str,
+        values: &[(&str, &str)],
+    ) -> Result<Result<ureq::http::Response<ureq::Body>, ureq::Error>, DeliveryError> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(concat!("mailmfa/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let auth = self.auth_header(values);
+        let auth = auth.as_ref();
+        Ok(match (self.method, &self.body) {
+            (HttpMethod::Get, SmsBody::None) => with_auth(agent.get(url), auth).call(),
+            (HttpMethod::Get, _) => return Err(config("a GET request cannot carry a body; use POST")),
+            (HttpMethod::Post, SmsBody::None) => with_auth(agent.post(url), auth).send_empty(),
+            (HttpMethod::Post, SmsBody::Form(fields)) => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                for (name, value) in fields {
+                    form.append_pair(name, &render_template(value, values));
+                }
+                let request = with_auth(agent.post(url), auth);
+                request.header("Content-Type", "application/x-www-form-urlencoded").send(form.finish())
+            }
+            (HttpMethod::Post, SmsBody::Json(template)) => {
+                let bytes = serde_json::to_vec(&render_json(template, values))
+                    .map_err(|_| config("the JSON body cannot be serialised"))?;
+                with_auth(agent.post(url), auth).header("Content-Type", "application/json").send(&bytes[..])
+            }
+        })
+    }
+}
+
+/// The request with its authentication header, if it has one.
+fn with_auth<B>(request: ureq::RequestBuilder<B>, auth: Option<&(String, String)>) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some((name, value)) => request.header(name, value),
+        None => request,
+    }
+}
+
+/// A misconfiguration of the gateway.
+fn config(detail: &str) -> DeliveryError {
+    DeliveryError::Config { channel: Channel::SmsGateway, detail: detail.to_owned() }
 }
 
 /// Checks the answer body against the JSON and text parts of a success rule.
@@ -530,38 +456,38 @@ fn render_json(template: &Value, values: &[(&str, &str)]) -> Value {
 /// Maps a ureq failure to a [`DeliveryError`]; never shows the URL.
 fn map_http_error(err: ureq::Error, server: &str, timeout: Duration, secrets: &[&str]) -> DeliveryError {
     let server = server.to_owned();
-    let service = Service::SmsGateway;
+    let channel = Channel::SmsGateway;
     let io_detail = |e: &io::Error| redact(&e.to_string(), secrets);
     match err {
-        ureq::Error::Timeout(_) => DeliveryError::Timeout { service, server, seconds: seconds(timeout) },
+        ureq::Error::Timeout(_) => DeliveryError::Timeout { channel, server, seconds: seconds(timeout) },
         ureq::Error::Io(e) => match e.kind() {
             io::ErrorKind::ConnectionRefused => {
-                DeliveryError::ConnectionRefused { service, server, detail: io_detail(&e) }
+                DeliveryError::ConnectionRefused { channel, server, detail: io_detail(&e) }
             }
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                DeliveryError::Timeout { service, server, seconds: seconds(timeout) }
+                DeliveryError::Timeout { channel, server, seconds: seconds(timeout) }
             }
             io::ErrorKind::InvalidData if e.get_ref().is_some() => {
-                DeliveryError::Tls { service, server, detail: io_detail(&e) }
+                DeliveryError::Tls { channel, server, detail: io_detail(&e) }
             }
-            _ => DeliveryError::Unreachable { service, server, detail: io_detail(&e) },
+            _ => DeliveryError::Unreachable { channel, server, detail: io_detail(&e) },
         },
         ureq::Error::HostNotFound => {
-            DeliveryError::Unreachable { service, server, detail: "host name not found".to_owned() }
+            DeliveryError::Unreachable { channel, server, detail: "host name not found".to_owned() }
         }
         ureq::Error::ConnectionFailed => {
-            DeliveryError::Unreachable { service, server, detail: "connection failed".to_owned() }
+            DeliveryError::Unreachable { channel, server, detail: "connection failed".to_owned() }
         }
-        ureq::Error::Tls(reason) => DeliveryError::Tls { service, server, detail: reason.to_owned() },
-        ureq::Error::Rustls(e) => DeliveryError::Tls { service, server, detail: redact(&e.to_string(), secrets) },
+        ureq::Error::Tls(reason) => DeliveryError::Tls { channel, server, detail: reason.to_owned() },
+        ureq::Error::Rustls(e) => DeliveryError::Tls { channel, server, detail: redact(&e.to_string(), secrets) },
         ureq::Error::Http(_) => DeliveryError::Config {
-            service,
+            channel,
             detail: "a request header name or value is invalid (line break or non-ASCII \
                      character in an authentication value?)"
                 .to_owned(),
         },
         ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
-            DeliveryError::Config { service, detail: "the URL template does not give a usable URL".to_owned() }
+            DeliveryError::Config { channel, detail: "the URL template does not give a usable URL".to_owned() }
         }
         ureq::Error::InvalidProxyUrl | ureq::Error::ConnectProxyFailed(_) => DeliveryError::Http {
             server,
@@ -586,16 +512,6 @@ fn map_http_error(err: ureq::Error, server: &str, timeout: Duration, secrets: &[
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_round_trip() {
-        for p in [SmsPreset::Twilio, SmsPreset::Vonage, SmsPreset::Clickatell, SmsPreset::Webhook] {
-            assert_eq!(p.to_string().parse::<SmsPreset>(), Ok(p));
-        }
-        assert!("sms77".parse::<SmsPreset>().is_err());
-        assert_eq!("get".parse::<HttpMethod>(), Ok(HttpMethod::Get));
-        assert_eq!(HttpMethod::Post.to_string(), "POST");
-    }
 
     #[test]
     fn json_paths_and_text() {

@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::io;
-use std::str::FromStr;
 use std::time::Duration;
 
 use lettre::Message;
@@ -20,62 +19,8 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension};
 
-use super::{DeliveryError, Service, redact, seconds};
-
-/// How the connection to the relay is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SmtpSecurity {
-    /// Plain SMTP without encryption (`none`); only for relays on a trusted
-    /// network, typically port 25.
-    None,
-    /// Plain connection upgraded with STARTTLS, which is required: a relay
-    /// that does not offer it is an error (`starttls`), typically port 587.
-    #[default]
-    StartTls,
-    /// Implicit TLS from the first byte, "SMTPS" (`tls`), typically port 465.
-    Tls,
-}
-
-impl SmtpSecurity {
-    /// The usual port for this kind of security: 25, 587 or 465.
-    pub fn default_port(self) -> u16 {
-        match self {
-            SmtpSecurity::None => 25,
-            SmtpSecurity::StartTls => 587,
-            SmtpSecurity::Tls => 465,
-        }
-    }
-}
-
-impl fmt::Display for SmtpSecurity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SmtpSecurity::None => "none",
-            SmtpSecurity::StartTls => "starttls",
-            SmtpSecurity::Tls => "tls",
-        })
-    }
-}
-
-/// The error of parsing an unknown [`SmtpSecurity`] word.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown SMTP security \"{0}\": expected none, starttls or tls")]
-pub struct ParseSmtpSecurityError(pub String);
-
-impl FromStr for SmtpSecurity {
-    type Err = ParseSmtpSecurityError;
-
-    /// Parses `none`, `starttls` or `tls` (ASCII case-insensitive, surrounding
-    /// blanks ignored).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "none" => Ok(SmtpSecurity::None),
-            "starttls" => Ok(SmtpSecurity::StartTls),
-            "tls" => Ok(SmtpSecurity::Tls),
-            _ => Err(ParseSmtpSecurityError(s.to_owned())),
-        }
-    }
-}
+use super::{Channel, DeliveryError, redact, seconds};
+pub use crate::domain::SmtpSecurity;
 
 /// The SMTP relay that e-mails one-time codes, and how to log in to it.
 ///
@@ -172,7 +117,7 @@ impl SmtpRelay {
                     .dangerous_accept_invalid_hostnames(self.accept_invalid_certs)
                     .build_rustls()
                     .map_err(|e| DeliveryError::Config {
-                        service: Service::SmtpRelay,
+                        channel: Channel::SmtpRelay,
                         detail: format!("TLS setup failed: {}", redact(&e.to_string(), &secrets)),
                     })?,
             ),
@@ -280,7 +225,7 @@ fn io_source<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::E
 /// Turns a lettre error into a [`DeliveryError`] for the step it happened in.
 fn classify(err: &SmtpError, step: Step, server: &str, relay: &SmtpRelay, secrets: &[&str]) -> DeliveryError {
     let server = server.to_owned();
-    let service = Service::SmtpRelay;
+    let channel = Channel::SmtpRelay;
     let detail = |text: String| redact(&text, secrets);
     // "550 5.1.1 <x@y>: unknown" rather than lettre's "permanent error (550): …".
     let reply = || match (err.status(), std::error::Error::source(err)) {
@@ -295,23 +240,23 @@ fn classify(err: &SmtpError, step: Step, server: &str, relay: &SmtpRelay, secret
         };
         return match io.kind() {
             io::ErrorKind::ConnectionRefused => {
-                DeliveryError::ConnectionRefused { service, server, detail: io_detail() }
+                DeliveryError::ConnectionRefused { channel, server, detail: io_detail() }
             }
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                DeliveryError::Timeout { service, server, seconds: seconds(relay.timeout) }
+                DeliveryError::Timeout { channel, server, seconds: seconds(relay.timeout) }
             }
             // rustls reports handshake failures as InvalidData on first use.
             io::ErrorKind::InvalidData
                 if step == Step::StartTls || (step == Step::Connect && relay.security == SmtpSecurity::Tls) =>
             {
-                DeliveryError::Tls { service, server, detail: io_detail() }
+                DeliveryError::Tls { channel, server, detail: io_detail() }
             }
-            _ if step == Step::Connect => DeliveryError::Unreachable { service, server, detail: io_detail() },
+            _ if step == Step::Connect => DeliveryError::Unreachable { channel, server, detail: io_detail() },
             _ => DeliveryError::Smtp { server, detail: io_detail() },
         };
     }
     if err.is_tls() {
-        return DeliveryError::Tls { service, server, detail: detail(err.to_string()) };
+        return DeliveryError::Tls { channel, server, detail: detail(err.to_string()) };
     }
     if step == Step::Auth {
         return DeliveryError::AuthenticationFailed {

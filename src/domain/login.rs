@@ -1,61 +1,57 @@
 //! What the login gate answers: `login begin`'s decision with its reason, and `login verify`'s
 //! result. The CLI prints these as JSON and the login service sends them as they are.
 
-use std::fmt;
-
 use serde::Serialize;
 
+use super::words::words;
 use super::{LetterCode, Provider};
 
-/// Why the engine decided as it did (the `reason` of the JSON answers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// The mailbox's mode is Never.
-    Never,
-    /// The mailbox's mode is Prompt Always.
-    Always,
-    /// The IP address is already known for the mailbox.
-    KnownIp,
-    /// The IP address is new for the mailbox.
-    NewIp,
-    /// The country is already known for the mailbox.
-    KnownCountry,
-    /// The IP address is in a trusted network (of the platform or the post office).
-    TrustedNetwork,
-    /// The login comes from a device the user had remembered after an accepted code.
-    RememberedDevice,
-    /// The country is new for the mailbox.
-    NewCountry,
-    /// The country of the address could not be resolved.
-    UnknownCountry,
-    /// Too many codes were sent to the mailbox in the last hour.
-    SendLimit,
-    /// Too many wrong codes: the mailbox is locked.
-    Locked,
-    /// No enabled provider has the data to reach the mailbox.
-    NoUsableProvider,
+words! {
+    /// Why the engine decided as it did (the `reason` of the JSON answers).
+    pub enum Reason ("reason") {
+        /// The mailbox's mode is Never.
+        Never = "never",
+        /// The mailbox's mode is Prompt Always.
+        Always = "always",
+        /// The IP address is already known for the mailbox.
+        KnownIp = "known_ip",
+        /// The IP address is new for the mailbox.
+        NewIp = "new_ip",
+        /// The country is already known for the mailbox.
+        KnownCountry = "known_country",
+        /// The IP address is in a trusted network (of the platform or the post office).
+        TrustedNetwork = "trusted_network",
+        /// The login comes from a device the user had remembered after an accepted code.
+        RememberedDevice = "remembered_device",
+        /// The country is new for the mailbox.
+        NewCountry = "new_country",
+        /// The country of the address could not be resolved.
+        UnknownCountry = "unknown_country",
+        /// Too many codes were sent to the mailbox in the last hour.
+        SendLimit = "send_limit",
+        /// Too many wrong codes: the mailbox is locked.
+        Locked = "locked",
+        /// No enabled provider has the data to reach the mailbox.
+        NoUsableProvider = "no_usable_provider",
+        /// A fresh second step was asked for before a sensitive change, whatever the mode.
+        StepUp = "step_up",
+    }
+}
+
+words! {
+    /// Why a login transaction is begun.
+    #[derive(Default)]
+    pub enum Purpose ("purpose") {
+        /// A sign-in: the mode in force decides whether to challenge.
+        #[default]
+        Login = "login",
+        /// A fresh second step before a sensitive change (a new provider, SMS number or alternate
+        /// address, new recovery codes, forgetting devices, an app password): always challenged.
+        StepUp = "step_up",
+    }
 }
 
 impl Reason {
-    /// The JSON word.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Never => "never",
-            Self::Always => "always",
-            Self::KnownIp => "known_ip",
-            Self::NewIp => "new_ip",
-            Self::KnownCountry => "known_country",
-            Self::TrustedNetwork => "trusted_network",
-            Self::RememberedDevice => "remembered_device",
-            Self::NewCountry => "new_country",
-            Self::UnknownCountry => "unknown_country",
-            Self::SendLimit => "send_limit",
-            Self::Locked => "locked",
-            Self::NoUsableProvider => "no_usable_provider",
-        }
-    }
-
     /// The reason in an administrator's words.
     pub fn describe(self) -> &'static str {
         match self {
@@ -71,13 +67,8 @@ impl Reason {
             Self::SendLimit => "too many codes were sent in the last hour",
             Self::Locked => "too many wrong codes",
             Self::NoUsableProvider => "no enabled provider can reach this mailbox",
+            Self::StepUp => "a fresh second step was asked for before a sensitive change",
         }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
     }
 }
 
@@ -106,7 +97,9 @@ pub enum BeginAnswer {
     Enroll {
         /// Always TOTP.
         provider: Provider,
-        /// The key URI the QR code carries.
+        /// The key URI the QR code carries (left out where it is empty: the hosted pages show
+        /// the QR code themselves, and the webmail gets none).
+        #[serde(skip_serializing_if = "String::is_empty")]
         otpauth_uri: String,
         /// Why a challenge is due.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,35 +147,17 @@ impl BeginAnswer {
     }
 }
 
-/// Why a code was refused (the `reason` of `login verify`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectReason {
-    /// Wrong, replayed or out-of-window code.
-    InvalidCode,
-    /// The mailbox is locked: by this wrong code, or before (then the code was not even looked at).
-    Locked,
-    /// The one-time code expired.
-    Expired,
-    /// Nothing was asked of this mailbox.
-    NoChallenge,
-}
-
-impl RejectReason {
-    /// The JSON word.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::InvalidCode => "invalid_code",
-            Self::Locked => "locked",
-            Self::Expired => "expired",
-            Self::NoChallenge => "no_challenge",
-        }
-    }
-}
-
-impl fmt::Display for RejectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
+words! {
+    /// Why a code was refused (the `reason` of `login verify`).
+    pub enum RejectReason ("reject reason") {
+        /// Wrong, replayed or out-of-window code.
+        InvalidCode = "invalid_code",
+        /// The mailbox is locked: by this wrong code, or before (then the code was not even looked at).
+        Locked = "locked",
+        /// The one-time code expired.
+        Expired = "expired",
+        /// Nothing was asked of this mailbox.
+        NoChallenge = "no_challenge",
     }
 }
 
@@ -213,11 +188,15 @@ pub struct Verified {
     /// through until it expires or is revoked. Only its keyed hash is kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// After a step-up code: the token that lets the client make sensitive changes to the mailbox
+    /// for a few minutes. Only its keyed hash is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up_token: Option<String>,
 }
 
 impl Verified {
     /// A result that hands nothing out.
     pub fn only(answer: VerifyAnswer) -> Self {
-        Self { answer, recovery_codes: None, device_token: None }
+        Self { answer, recovery_codes: None, device_token: None, step_up_token: None }
     }
 }

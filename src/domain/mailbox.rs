@@ -2,13 +2,14 @@
 //! state alone: the mode in force, the lock, the Status column, which provider a challenge uses, and
 //! how a lock grows.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use serde::Serialize;
 
 use super::{
-    ChallengeMode, EmailAddress, EnrolmentState, IpNetwork, MailboxAddress, MailboxChallenge, MailboxId, PhoneNumber,
-    PostOfficeId, PostOfficeName, Provider, ProviderSwitches,
+    ChallengeMode, EmailAddress, EnrolmentState, IpNetwork, MailProgramPolicy, MailPrograms, MailboxAddress,
+    MailboxChallenge, MailboxId, PhoneNumber, PostOfficeId, PostOfficeName, Provider, ProviderSwitches,
 };
 use crate::clock::UnixTime;
 
@@ -25,6 +26,10 @@ pub struct PostOffice {
     pub users_may_configure: bool,
     /// Networks whose logins count as known in Prompt by IP Address and Prompt by Country.
     pub trusted_networks: Vec<IpNetwork>,
+    /// Whether a remembered device skips Prompt Always too (by default Always asks every time).
+    pub remember_in_always: bool,
+    /// Whether its mail programs may use the mailbox password (its own policy, or the platform's).
+    pub mail_programs: MailPrograms,
     /// How many mailboxes it has.
     pub mailboxes: i64,
 }
@@ -46,6 +51,12 @@ pub struct Mailbox {
     pub users_may_configure: bool,
     /// The networks its post office trusts.
     pub postoffice_trusted_networks: Vec<IpNetwork>,
+    /// Whether its post office lets remembered devices skip Prompt Always.
+    pub postoffice_remember_in_always: bool,
+    /// Its own mail-program policy (inherit: its post office's).
+    pub mail_programs: MailPrograms,
+    /// Its post office's mail-program policy (inherit: the platform's).
+    pub postoffice_mail_programs: MailPrograms,
     /// What delivers its codes.
     pub provider: Provider,
     /// Its SMS number.
@@ -72,7 +83,39 @@ impl Mailbox {
 
     /// Seconds until the lock ends, if locked at `now`.
     pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
-        self.locked_until.filter(|&until| until > now).map(|until| until - now)
+        locked_for(self.locked_until, now)
+    }
+
+    /// The mail-program policy in force, given the platform's.
+    pub fn mail_program_policy(&self, platform: MailProgramPolicy) -> MailProgramPolicy {
+        self.mail_programs.effective(self.postoffice_mail_programs.effective(platform))
+    }
+
+    /// Whether its second factor is set up: an authenticator app enrolled, or a number or address
+    /// for its codes (what the `enrolled` mail-program policy waits for).
+    pub fn has_second_factor(&self) -> bool {
+        has_second_factor(self.provider, self.enrolment, self.sms_number.is_some(), self.alt_email.is_some())
+    }
+
+    /// Whether mail programs may still sign in with the mailbox password, under the platform's
+    /// policy `platform`.
+    pub fn password_in_mail_programs(&self, platform: MailProgramPolicy) -> bool {
+        !self.mail_program_policy(platform).requires_app_password(self.has_second_factor())
+    }
+
+    /// Whether a device its user had remembered may skip the challenge of the mode in force:
+    /// where the mode asks about known places, yes; Prompt Always means always, unless the post
+    /// office lets remembered devices skip it too.
+    pub fn remembered_device_skips_challenge(&self) -> bool {
+        match self.effective_challenge() {
+            ChallengeMode::Never | ChallengeMode::NewIp | ChallengeMode::NewCountry => true,
+            ChallengeMode::Always => self.postoffice_remember_in_always,
+        }
+    }
+
+    /// Whether *Unlock* has anything to do: a lock, or failures that count toward the next one.
+    pub fn can_unlock(&self, now: UnixTime) -> bool {
+        self.locked_for(now).is_some() || self.failures > 0
     }
 
     /// The Status column.
@@ -107,6 +150,22 @@ impl Mailbox {
         }
         Provider::ALL.into_iter().filter(|p| *p != self.provider).find(|p| enabled(*p) && self.reachable_by(*p, true))
     }
+}
+
+/// Seconds until a lock that lasts until `locked_until` ends, if it has not ended at `now`.
+pub(crate) fn locked_for(locked_until: Option<UnixTime>, now: UnixTime) -> Option<i64> {
+    locked_until.filter(|&until| until > now).map(|until| until - now)
+}
+
+/// Whether a mailbox with this provider and these data has its second factor set up.
+pub(crate) fn has_second_factor(provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> bool {
+    MailboxStatus::of(false, provider, enrolment, has_sms, has_alt) == MailboxStatus::Enrolled
+}
+
+/// Whether a mailbox enrolled in an authenticator app has no recovery code left: a lost phone
+/// would lock its user out.
+pub(crate) fn lacks_recovery_codes(enrolment: EnrolmentState, recovery_codes_left: i64) -> bool {
+    enrolment == EnrolmentState::Active && recovery_codes_left == 0
 }
 
 /// A mailbox's Status column: locked, or how far its provider is set up. It serialises as the
@@ -167,10 +226,11 @@ impl fmt::Display for MailboxStatus {
     }
 }
 
-/// One line of a post office's mailbox table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One line of a post office's mailbox table (serialised as `mailbox list --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxSummary {
     /// Its id.
+    #[serde(skip)]
     pub id: MailboxId,
     /// `mailbox@postoffice`.
     pub address: MailboxAddress,
@@ -183,14 +243,24 @@ pub struct MailboxSummary {
     /// The Status column.
     pub status: MailboxStatus,
     /// The last accepted login.
+    #[serde(serialize_with = "crate::clock::serialize_utc")]
     pub last_login: Option<UnixTime>,
     /// Known countries, sorted.
     pub known_countries: Vec<String>,
+    /// Whether *Unlock* has anything to do ([`Mailbox::can_unlock`]).
+    #[serde(skip)]
+    pub can_unlock: bool,
+    /// Its own mail-program policy.
+    pub mail_programs: MailPrograms,
+    /// The mail-program policy in force.
+    pub effective_mail_programs: MailProgramPolicy,
+    /// Whether mail programs may still sign in with the mailbox password.
+    pub password_in_mail_programs: bool,
 }
 
 impl MailboxSummary {
-    /// The summary of a mailbox, given its known countries.
-    pub fn of(mailbox: &Mailbox, known_countries: Vec<String>, now: UnixTime) -> Self {
+    /// The summary of a mailbox, given its known countries and the platform's mail-program policy.
+    pub fn of(mailbox: &Mailbox, known_countries: Vec<String>, now: UnixTime, platform: MailProgramPolicy) -> Self {
         Self {
             id: mailbox.id,
             address: mailbox.address.clone(),
@@ -200,8 +270,132 @@ impl MailboxSummary {
             status: mailbox.status(now),
             last_login: mailbox.last_login,
             known_countries,
+            can_unlock: mailbox.can_unlock(now),
+            mail_programs: mailbox.mail_programs,
+            effective_mail_programs: mailbox.mail_program_policy(platform),
+            password_in_mail_programs: mailbox.password_in_mail_programs(platform),
         }
     }
+}
+
+/// How a cell of the mailbox table names things: with the console's labels (`Prompt by IP
+/// Address`, the mailbox's name within its post office), or with the words a script types
+/// (`new-ip`, the whole address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vocabulary {
+    /// What the console shows.
+    Labels,
+    /// What `mailbox list` prints.
+    Words,
+}
+
+/// What a cell of the mailbox table holds; each face draws a time and a status in its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text as it is.
+    Text(String),
+    /// A time, or never.
+    Time(Option<UnixTime>),
+    /// The Status column.
+    Status(MailboxStatus),
+}
+
+/// A column of the mailbox table. The console's result pane and `mailbox list` both show
+/// [`MAILBOX_COLUMNS`], so a column added there appears in both.
+#[derive(Debug, Clone, Copy)]
+pub struct MailboxColumn {
+    /// Its title.
+    pub title: &'static str,
+    /// Its cell for a mailbox.
+    pub cell: fn(&MailboxSummary, Vocabulary) -> Cell,
+    /// How it sorts (ties go by name).
+    pub order: fn(&MailboxSummary, &MailboxSummary) -> Ordering,
+    /// How wide the console draws it at first, in points.
+    pub width: f32,
+}
+
+/// The columns of the mailbox table, in order.
+pub const MAILBOX_COLUMNS: [MailboxColumn; 7] = [
+    MailboxColumn {
+        title: "Mailbox",
+        cell: |m, words| match words {
+            Vocabulary::Labels => Cell::Text(m.address.mailbox.to_string()),
+            Vocabulary::Words => Cell::Text(m.address.to_string()),
+        },
+        order: by_name,
+        width: 130.0,
+    },
+    MailboxColumn {
+        title: "Challenge",
+        cell: |m, words| {
+            let mode = match words {
+                Vocabulary::Labels => m.effective_challenge.label(),
+                Vocabulary::Words => m.effective_challenge.word(),
+            };
+            Cell::Text(if m.challenge == MailboxChallenge::Inherit {
+                format!("{mode} (inherited)")
+            } else {
+                mode.to_owned()
+            })
+        },
+        order: |a, b| a.effective_challenge.label().cmp(b.effective_challenge.label()),
+        width: 200.0,
+    },
+    MailboxColumn {
+        title: "Provider",
+        cell: |m, words| {
+            Cell::Text(
+                match words {
+                    Vocabulary::Labels => m.provider.label(),
+                    Vocabulary::Words => m.provider.word(),
+                }
+                .to_owned(),
+            )
+        },
+        order: |a, b| a.provider.label().cmp(b.provider.label()),
+        width: 100.0,
+    },
+    MailboxColumn {
+        title: "Status",
+        cell: |m, _| Cell::Status(m.status),
+        order: |a, b| a.status.cmp(&b.status),
+        width: 90.0,
+    },
+    MailboxColumn {
+        title: "Last login",
+        cell: |m, _| Cell::Time(m.last_login),
+        order: |a, b| a.last_login.cmp(&b.last_login),
+        width: 135.0,
+    },
+    MailboxColumn {
+        title: "Known countries",
+        cell: |m, _| Cell::Text(m.known_countries.join(", ")),
+        order: |a, b| a.known_countries.cmp(&b.known_countries),
+        width: 120.0,
+    },
+    MailboxColumn {
+        title: "Mail programs",
+        cell: |m, words| {
+            let policy = match words {
+                Vocabulary::Labels => m.effective_mail_programs.label(),
+                Vocabulary::Words => m.effective_mail_programs.word(),
+            };
+            let inherited = if m.mail_programs == MailPrograms::Inherit { " (inherited)" } else { "" };
+            let open = match (m.password_in_mail_programs, m.effective_mail_programs, words) {
+                (true, MailProgramPolicy::Enrolled, Vocabulary::Labels) => ", password until enrolled",
+                (true, MailProgramPolicy::Enrolled, Vocabulary::Words) => ", password-until-enrolled",
+                _ => "",
+            };
+            Cell::Text(format!("{policy}{inherited}{open}"))
+        },
+        order: |a, b| a.password_in_mail_programs.cmp(&b.password_in_mail_programs),
+        width: 150.0,
+    },
+];
+
+/// Mailbox names in natural order: `user2` before `user10`.
+pub fn by_name(a: &MailboxSummary, b: &MailboxSummary) -> Ordering {
+    super::natural_order(a.address.mailbox.as_str(), b.address.mailbox.as_str())
 }
 
 /// An IP address or a country known for a mailbox, with when it was first and last seen.

@@ -5,6 +5,7 @@
 mod audit;
 mod login;
 mod mailbox;
+mod mailprog;
 mod names;
 mod network;
 mod notice;
@@ -12,26 +13,37 @@ mod policy;
 mod report;
 mod settings;
 pub mod totp;
+mod words;
 
 use std::fmt;
 
 use serde::Serialize;
 use thiserror::Error;
 
-pub use audit::{AuditEntry, AuditRecord};
-pub use login::{BeginAnswer, Reason, RejectReason, Verified, VerifyAnswer};
+pub use audit::{AuditEntry, AuditOutcome, AuditRecord};
+pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{
-    KnownLocation, Lockout, Mailbox, MailboxStatus, MailboxSummary, PostOffice, known_since, remembered_since,
+    Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, Mailbox, MailboxColumn, MailboxStatus, MailboxSummary, PostOffice,
+    Vocabulary, by_name, known_since, remembered_since,
+};
+pub use mailprog::{
+    APP_PASSWORD_LETTERS, AppPassword, AppPasswordName, AppPasswordSecret, LastUse, MailAuthAnswer, MailAuthFailure,
+    MailAuthRefusal, MailProgramPolicy, MailPrograms, MailProtocol, Protocols, from_webmail,
 };
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
 pub use notice::{Notice, NoticeEvent};
 pub use policy::{
-    ChallengeMode, Code, Configurer, EnrolmentState, LetterCode, LoginIp, MailboxChallenge, PASS_LETTERS, Passcode,
-    Provider, ProviderSwitches, RECOVERY_CODES, Switch, offered_providers,
+    ChallengeMode, Clearable, Code, Configurer, EnrolmentState, LetterCode, LoginIp, MailboxChallenge, PASS_LETTERS,
+    Passcode, Provider, ProviderSwitches, RECOVERY_CODES, Switch, offered_providers,
 };
 pub use report::{CoverageCounts, CoverageGroup, CoverageReport, CoverageRow};
-pub use settings::{SETTINGS, SettingDef, SettingGroup, SettingKind, SettingValue, Settings, setting};
+pub use settings::{
+    BodyTemplate, HttpMethod, HttpStatuses, JsonExpectation, SETTINGS, SettingDef, SettingGroup, SettingKind,
+    SettingValue, Settings, SmsAuthKind, SmsBodyKind, SmsPreset, SmtpSecurity, setting,
+};
+pub(crate) use words::words;
+pub use words::{Word, parse_word};
 
 /// The database id of a post office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

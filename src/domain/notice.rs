@@ -1,4 +1,4 @@
-//! Notifications to a mailbox's own address about what happened to its sign-in (DESIGN.md §10):
+//! Notifications to a mailbox's own address about what happened to its sign-in (docs/DESIGN.md §10):
 //! the events, their templates in the settings, and a notice as it waits to be sent.
 
 use super::Settings;

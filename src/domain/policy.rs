@@ -8,35 +8,23 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::DomainError;
+use super::words::{Word, parse_word, words};
 
-/// When a mailbox is asked for its second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChallengeMode {
-    /// No second challenge.
-    Never,
-    /// A challenge on every login.
-    Always,
-    /// A challenge when the login comes from an IP address not yet known for the mailbox.
-    NewIp,
-    /// A challenge when the login comes from a country not yet known for the mailbox.
-    NewCountry,
+words! {
+    /// When a mailbox is asked for its second factor.
+    pub enum ChallengeMode ("challenge mode") {
+        /// No second challenge.
+        Never = "never",
+        /// A challenge on every login.
+        Always = "always",
+        /// A challenge when the login comes from an IP address not yet known for the mailbox.
+        NewIp = "new-ip",
+        /// A challenge when the login comes from a country not yet known for the mailbox.
+        NewCountry = "new-country",
+    }
 }
 
 impl ChallengeMode {
-    /// Every mode, in the order the console lists them.
-    pub const ALL: [ChallengeMode; 4] = [Self::Never, Self::Always, Self::NewIp, Self::NewCountry];
-
-    /// The command-line word (`new-ip`).
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Never => "never",
-            Self::Always => "always",
-            Self::NewIp => "new-ip",
-            Self::NewCountry => "new-country",
-        }
-    }
-
     /// The name the console shows (`Prompt by IP Address`).
     pub fn label(self) -> &'static str {
         match self {
@@ -44,6 +32,16 @@ impl ChallengeMode {
             Self::Always => "Prompt Always",
             Self::NewIp => "Prompt by IP Address",
             Self::NewCountry => "Prompt by Country",
+        }
+    }
+
+    /// The name in a narrow column's header (`By IP`).
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::Always => "Always",
+            Self::NewIp => "By IP",
+            Self::NewCountry => "By country",
         }
     }
 
@@ -55,23 +53,6 @@ impl ChallengeMode {
             Self::NewIp => "When I sign in from a new IP address",
             Self::NewCountry => "When I sign in from a new country",
         }
-    }
-}
-
-impl FromStr for ChallengeMode {
-    type Err = DomainError;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.word().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| DomainError::invalid("challenge mode", raw, "use never, always, new-ip or new-country"))
-    }
-}
-
-impl fmt::Display for ChallengeMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
     }
 }
 
@@ -102,9 +83,15 @@ impl MailboxChallenge {
     }
 
     /// Every choice: inherit, then each mode.
-    pub fn all() -> impl Iterator<Item = Self> {
-        std::iter::once(Self::Inherit).chain(ChallengeMode::ALL.map(Self::Mode))
-    }
+    pub const ALL: [Self; ChallengeMode::ALL.len() + 1] = {
+        let mut all = [Self::Inherit; ChallengeMode::ALL.len() + 1];
+        let mut i = 0;
+        while i < ChallengeMode::ALL.len() {
+            all[i + 1] = Self::Mode(ChallengeMode::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
     /// The mode in force, given the post office's default.
     pub fn effective(self, postoffice_default: ChallengeMode) -> ChallengeMode {
@@ -115,16 +102,20 @@ impl MailboxChallenge {
     }
 }
 
+impl Word for MailboxChallenge {
+    const WHAT: &'static str = "challenge mode";
+    const VALUES: &'static [Self] = &Self::ALL;
+
+    fn word(self) -> &'static str {
+        MailboxChallenge::word(self)
+    }
+}
+
 impl FromStr for MailboxChallenge {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        if raw.trim().eq_ignore_ascii_case("inherit") {
-            return Ok(Self::Inherit);
-        }
-        raw.parse().map(Self::Mode).map_err(|_| {
-            DomainError::invalid("challenge mode", raw, "use inherit, never, always, new-ip or new-country")
-        })
+        parse_word(raw)
     }
 }
 
@@ -140,37 +131,35 @@ impl Serialize for MailboxChallenge {
     }
 }
 
-/// What delivers the second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// An RFC 6238 authenticator app.
-    Totp,
-    /// A one-time code by SMS through the HTTP gateway.
-    Sms,
-    /// A one-time code e-mailed to an alternate address through the SMTP relay.
-    Smtp,
+words! {
+    /// What delivers the second factor.
+    #[derive(PartialOrd, Ord)]
+    pub enum Provider ("provider") {
+        /// An RFC 6238 authenticator app.
+        Totp = "totp",
+        /// A one-time code by SMS through the HTTP gateway.
+        Sms = "sms",
+        /// A one-time code e-mailed to an alternate address through the SMTP relay.
+        Smtp = "smtp",
+    }
 }
 
 impl Provider {
-    /// Every provider, in the order the console lists them.
-    pub const ALL: [Provider; 3] = [Self::Totp, Self::Sms, Self::Smtp];
-
-    /// The command-line word.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Totp => "totp",
-            Self::Sms => "sms",
-            Self::Smtp => "smtp",
-        }
-    }
-
     /// The name the console shows.
     pub fn label(self) -> &'static str {
         match self {
             Self::Totp => "TOTP client",
             Self::Sms => "SMS address",
             Self::Smtp => "SMTP address",
+        }
+    }
+
+    /// The name in a narrow column's header.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::Totp => "TOTP",
+            Self::Sms => "SMS",
+            Self::Smtp => "E-mail",
         }
     }
 
@@ -181,23 +170,6 @@ impl Provider {
             Self::Sms => "Text message (SMS)",
             Self::Smtp => "E-mail to another address",
         }
-    }
-}
-
-impl FromStr for Provider {
-    type Err = DomainError;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.word().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| DomainError::invalid("provider", raw, "use totp, sms or smtp"))
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
     }
 }
 
@@ -237,39 +209,27 @@ pub enum Configurer {
     EndUser,
 }
 
-/// Where a mailbox's TOTP secret stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnrolmentState {
-    /// No secret: the next login that needs TOTP enrols.
-    None,
-    /// A secret was shown as a QR code and waits for its first code.
-    Pending,
-    /// The secret verified once and is in use.
-    Active,
-}
-
-impl EnrolmentState {
-    /// The stored word.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Pending => "pending",
-            Self::Active => "active",
-        }
+words! {
+    /// Where a mailbox's TOTP secret stands.
+    pub enum EnrolmentState ("enrolment state") {
+        /// No secret: the next login that needs TOTP enrols.
+        None = "none",
+        /// A secret was shown as a QR code and waits for its first code.
+        Pending = "pending",
+        /// The secret verified once and is in use.
+        Active = "active",
     }
 }
 
-impl FromStr for EnrolmentState {
+/// A value to set, or an empty one to clear it (an SMS number, an alternate address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clearable<T>(pub Option<T>);
+
+impl<T: FromStr<Err = DomainError>> FromStr for Clearable<T> {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        match raw {
-            "none" => Ok(Self::None),
-            "pending" => Ok(Self::Pending),
-            "active" => Ok(Self::Active),
-            _ => Err(DomainError::invalid("enrolment state", raw, "expected none, pending or active")),
-        }
+        if raw.trim().is_empty() { Ok(Self(None)) } else { raw.parse().map(|value| Self(Some(value))) }
     }
 }
 
@@ -325,6 +285,28 @@ impl FromStr for Code {
 /// The letters of access passes and recovery codes: Crockford's base 32, which leaves out `i`,
 /// `l`, `o` and `u` so nothing reads as something else.
 const PASS_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Letters of [`PASS_ALPHABET`], one from each random byte's low five bits (five random bits a
+/// letter).
+pub(crate) fn pass_letters_from_random(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| char::from(PASS_ALPHABET[usize::from(b & 31)])).collect()
+}
+
+/// `raw` as the letters of a pass, if it is `len` of them: dashes and spaces dropped, any case,
+/// `o`, `i` and `l` read as `0`, `1` and `1`.
+pub(crate) fn pass_letters_of(raw: &str, len: usize) -> Option<String> {
+    let letters: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_lowercase() {
+            'o' => '0',
+            'i' | 'l' => '1',
+            c => c,
+        })
+        .collect();
+    (letters.len() == len && letters.bytes().all(|b| PASS_ALPHABET.contains(&b))).then_some(letters)
+}
+
 /// How many letters a letter code has (50 random bits).
 pub const PASS_LETTERS: usize = 10;
 
@@ -340,7 +322,7 @@ pub struct LetterCode(String);
 impl LetterCode {
     /// The code made from random bytes (one letter from each byte's low five bits).
     pub fn from_random(bytes: &[u8; PASS_LETTERS]) -> Self {
-        Self(bytes.iter().map(|b| char::from(PASS_ALPHABET[usize::from(b & 31)])).collect())
+        Self(pass_letters_from_random(bytes))
     }
 
     /// The ten letters, lower case, without the dash: what its hash is made of.
@@ -370,20 +352,7 @@ impl FromStr for LetterCode {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let letters: String = raw
-            .chars()
-            .filter(|c| !matches!(c, '-' | ' '))
-            .map(|c| match c.to_ascii_lowercase() {
-                'o' => '0',
-                'i' | 'l' => '1',
-                c => c,
-            })
-            .collect();
-        if letters.len() == PASS_LETTERS && letters.bytes().all(|b| PASS_ALPHABET.contains(&b)) {
-            Ok(Self(letters))
-        } else {
-            Err(DomainError::BadCode)
-        }
+        pass_letters_of(raw, PASS_LETTERS).map(Self).ok_or(DomainError::BadCode)
     }
 }
 

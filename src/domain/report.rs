@@ -1,6 +1,6 @@
 //! The coverage report: per post office, how many mailboxes are under which challenge mode and
-//! provider, in which state, how many never signed in, and how many enrolled ones have no recovery
-//! code left. The store groups the mailboxes by what
+//! provider, in which state, how many never signed in, how many enrolled ones have no recovery
+//! code left, and how many mail programs still open with the mailbox password alone. The store groups the mailboxes by what
 //! decides these (one aggregate query); the rules that turn a group into a mode and a state are the
 //! domain's own ([`MailboxChallenge::effective`], [`MailboxStatus`]), so the report and the mailbox
 //! table cannot disagree.
@@ -8,7 +8,12 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::{ChallengeMode, EnrolmentState, MailboxChallenge, MailboxStatus, PostOfficeName, Provider};
+use super::mailbox::{has_second_factor, lacks_recovery_codes, locked_for};
+use super::{
+    ChallengeMode, EnrolmentState, MailProgramPolicy, MailPrograms, MailboxChallenge, MailboxStatus, PostOfficeName,
+    Provider,
+};
+use crate::clock::UnixTime;
 
 /// Mailboxes that share everything the report counts by: the store's answer, one row per group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +32,16 @@ pub struct CoverageGroup {
     pub has_sms: bool,
     /// They have an alternate address.
     pub has_alt_email: bool,
-    /// They are locked now.
-    pub locked: bool,
+    /// Until when they are locked (a time past: no longer).
+    pub locked_until: Option<UnixTime>,
     /// No login of theirs was ever accepted.
     pub never_signed_in: bool,
-    /// Enrolled in a TOTP app, without an unused recovery code: a lost phone locks them out.
-    pub no_recovery_codes: bool,
+    /// How many unused recovery codes each has.
+    pub recovery_codes_left: i64,
+    /// Their own mail-program policy.
+    pub mail_programs: MailPrograms,
+    /// Their post office's mail-program policy.
+    pub postoffice_mail_programs: MailPrograms,
     /// How many mailboxes.
     pub count: i64,
 }
@@ -43,24 +52,27 @@ pub struct CoverageCounts {
     /// Mailboxes.
     pub mailboxes: i64,
     /// By the mode in force, in [`ChallengeMode::ALL`] order.
-    pub modes: [i64; 4],
+    pub modes: [i64; ChallengeMode::ALL.len()],
     /// By provider, in [`Provider::ALL`] order.
-    pub providers: [i64; 3],
+    pub providers: [i64; Provider::ALL.len()],
     /// By state, in [`MailboxStatus::ALL`] order.
-    pub statuses: [i64; 4],
+    pub statuses: [i64; MailboxStatus::ALL.len()],
     /// No login ever accepted.
     pub never_signed_in: i64,
     /// Enrolled in a TOTP app, without an unused recovery code.
     pub no_recovery_codes: i64,
+    /// Mail programs (IMAP, POP3, SMTP) still sign in with the mailbox password alone.
+    pub password_in_mail_programs: i64,
 }
 
 impl CoverageCounts {
     /// Every number in the order of the CSV columns and `report coverage`'s table: mailboxes, the
-    /// modes, the providers, the states, never signed in, no recovery codes left.
+    /// modes, the providers, the states, never signed in, no recovery codes left, open to the
+    /// password in mail programs.
     pub fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
         std::iter::once(self.mailboxes)
             .chain(self.modes.iter().chain(&self.providers).chain(&self.statuses).copied())
-            .chain([self.never_signed_in, self.no_recovery_codes])
+            .chain([self.never_signed_in, self.no_recovery_codes, self.password_in_mail_programs])
     }
 
     /// Mailboxes under this mode.
@@ -78,11 +90,11 @@ impl CoverageCounts {
         MailboxStatus::ALL.iter().position(|s| *s == status).map_or(0, |i| self.statuses[i])
     }
 
-    fn add(&mut self, group: &CoverageGroup) {
+    fn add(&mut self, group: &CoverageGroup, now: UnixTime, platform: MailProgramPolicy) {
         let n = group.count;
         let mode = group.challenge.effective(group.postoffice_challenge);
-        let status =
-            MailboxStatus::of(group.locked, group.provider, group.enrolment, group.has_sms, group.has_alt_email);
+        let locked = locked_for(group.locked_until, now).is_some();
+        let status = MailboxStatus::of(locked, group.provider, group.enrolment, group.has_sms, group.has_alt_email);
         self.mailboxes += n;
         bump(&mut self.modes, ChallengeMode::ALL.iter().position(|m| *m == mode), n);
         bump(&mut self.providers, Provider::ALL.iter().position(|p| *p == group.provider), n);
@@ -90,8 +102,13 @@ impl CoverageCounts {
         if group.never_signed_in {
             self.never_signed_in += n;
         }
-        if group.no_recovery_codes {
+        if lacks_recovery_codes(group.enrolment, group.recovery_codes_left) {
             self.no_recovery_codes += n;
+        }
+        let policy = group.mail_programs.effective(group.postoffice_mail_programs.effective(platform));
+        let enrolled = has_second_factor(group.provider, group.enrolment, group.has_sms, group.has_alt_email);
+        if !policy.requires_app_password(enrolled) {
+            self.password_in_mail_programs += n;
         }
     }
 }
@@ -105,7 +122,7 @@ fn bump<const N: usize>(counts: &mut [i64; N], at: Option<usize>, n: i64) {
 impl Serialize for CoverageCounts {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let words = |pairs: Vec<(&'static str, i64)>| pairs.into_iter().collect::<std::collections::BTreeMap<_, _>>();
-        let mut map = serializer.serialize_map(Some(6))?;
+        let mut map = serializer.serialize_map(Some(7))?;
         map.serialize_entry("mailboxes", &self.mailboxes)?;
         map.serialize_entry("modes", &words(ChallengeMode::ALL.iter().map(|m| (m.word(), self.mode(*m))).collect()))?;
         map.serialize_entry(
@@ -118,6 +135,7 @@ impl Serialize for CoverageCounts {
         )?;
         map.serialize_entry("never_signed_in", &self.never_signed_in)?;
         map.serialize_entry("no_recovery_codes", &self.no_recovery_codes)?;
+        map.serialize_entry("password_in_mail_programs", &self.password_in_mail_programs)?;
         map.end()
     }
 }
@@ -143,8 +161,14 @@ pub struct CoverageReport {
 }
 
 impl CoverageReport {
-    /// The report of these post offices (listed by name) from the store's groups.
-    pub fn from_groups(postoffices: impl IntoIterator<Item = PostOfficeName>, groups: &[CoverageGroup]) -> Self {
+    /// The report of these post offices (listed by name) from the store's groups, as of `now`,
+    /// under the platform's mail-program policy `platform`.
+    pub fn from_groups(
+        postoffices: impl IntoIterator<Item = PostOfficeName>,
+        groups: &[CoverageGroup],
+        now: UnixTime,
+        platform: MailProgramPolicy,
+    ) -> Self {
         let mut rows: Vec<CoverageRow> = postoffices
             .into_iter()
             .map(|postoffice| CoverageRow { postoffice, counts: CoverageCounts::default() })
@@ -154,8 +178,8 @@ impl CoverageReport {
         for group in groups {
             let at = rows.binary_search_by(|r| r.postoffice.as_str().cmp(group.postoffice.as_str()));
             if let Some(row) = at.ok().and_then(|i| rows.get_mut(i)) {
-                row.counts.add(group);
-                total.add(group);
+                row.counts.add(group, now, platform);
+                total.add(group, now, platform);
             }
         }
         Self { postoffices: rows, total }
@@ -168,7 +192,7 @@ impl CoverageReport {
         header.extend(ChallengeMode::ALL.iter().map(|m| m.word().to_owned()));
         header.extend(Provider::ALL.iter().map(|p| p.word().to_owned()));
         header.extend(MailboxStatus::ALL.iter().map(|s| s.label().replace(' ', "_")));
-        header.extend(["never_signed_in".to_owned(), "no_recovery_codes".to_owned()]);
+        header.extend(["never_signed_in", "no_recovery_codes", "password_in_mail_programs"].map(str::to_owned));
         header
     }
 

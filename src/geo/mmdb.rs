@@ -1,10 +1,11 @@
 //! [`CountryLookup`] backed by a MaxMind DB (`.mmdb`) file, memory-mapped: opening it reads only
 //! its metadata, and a lookup touches only the pages of the tree it walks.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use maxminddb::{LookupResult, Mmap, PathElement, Reader};
 
@@ -20,13 +21,15 @@ const COUNTRY_PATHS: [&[PathElement<'static>]; 3] = [
     &[PathElement::Key("registered_country"), PathElement::Key("iso_code")],
 ];
 
-/// How many database files this process has opened (see [`MmdbCountryLookup::open`]).
-static FILES_OPENED: AtomicUsize = AtomicUsize::new(0);
+/// How many times this process has opened each database file, by the path it was opened as (see
+/// [`MmdbCountryLookup::open`]).
+static FILES_OPENED: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
 
-/// How many database files this process has opened so far: the service opens its database once
-/// and keeps it, which this counter lets a test see.
-pub fn files_opened() -> usize {
-    FILES_OPENED.load(Ordering::SeqCst)
+/// How many times this process has opened the database file at `path` (as the path was given):
+/// the service opens its database once and keeps it, which this counter lets a test see — per
+/// file, so that a test counts the opens of its own copy whatever other threads open.
+pub fn times_opened(path: &Path) -> usize {
+    FILES_OPENED.lock().unwrap_or_else(PoisonError::into_inner).get(path).copied().unwrap_or(0)
 }
 
 /// Where a database's bytes are.
@@ -63,7 +66,7 @@ impl MmdbCountryLookup {
         if !file.metadata().map_err(io)?.is_file() {
             return Err(io(std::io::ErrorKind::IsADirectory.into()));
         }
-        FILES_OPENED.fetch_add(1, Ordering::SeqCst);
+        *FILES_OPENED.lock().unwrap_or_else(PoisonError::into_inner).entry(path.to_path_buf()).or_default() += 1;
         let mmap = map(&file).map_err(io)?;
         Reader::from_source(mmap)
             .map(|reader| Self { source: Source::Mapped(reader) })

@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use bundled::{BUNDLED_DATABASE_FILE, bundled_database_candidates, bundled_database_path};
 pub use error::GeoError;
-pub use mmdb::{MmdbCountryLookup, files_opened};
+pub use mmdb::{MmdbCountryLookup, times_opened};
 
 /// Resolves an IP address to the country it is located in.
 pub trait CountryLookup: Send + Sync {

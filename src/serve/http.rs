@@ -1,7 +1,7 @@
-//! The JSON API of DESIGN.md §8 as axum routes. Handlers are as thin as CLI commands: they read
-//! the request into the service's terms, hand it to the writer, and map the answer; statuses come
-//! from one place ([`Failure`]'s `IntoResponse`). Bodies are JSON of at most 16 kB, read within a
-//! time limit; every answer is JSON, errors as `{"error": …}`.
+//! The login service's HTTP side (docs/DESIGN.md §8): the routes, where a request comes from and
+//! whether its rate admits it, JSON bodies of at most 16 kB read within a time limit, and running
+//! a request through the writer. The API's handlers are in `api.rs`, the mail sign-in check's in
+//! `mail.rs`, the hosted pages' in `pages.rs`; statuses come from one place ([`Failure`]'s `IntoResponse`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -9,19 +9,21 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use base64::Engine as _;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
+use super::api;
+pub use super::failure::Failure;
+use super::failure::Refused;
 use super::limits::RateLimits;
+use super::mail::MailDesk;
+use super::tally::{Refusals, refusals_entry};
 use super::writer::Writer;
-use crate::domain::{BeginAnswer, IpNetwork};
-use crate::service::{ApiAnswer, ApiOutcome, ApiRequest, Caller, ServiceError, StoreError, UserSettings};
+use crate::domain::IpNetwork;
+use crate::service::{ApiOutcome, ApiRequest, Caller};
 
 /// The largest request body.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -41,6 +43,10 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The reverse proxies whose `X-Forwarded-For` is believed (`serve.trusted_proxies`).
     pub trusted_proxies: Arc<Vec<IpNetwork>>,
+    /// The requests turned away at the door in the current minute.
+    pub refusals: Arc<Refusals>,
+    /// The mail sign-in check's readers and counts.
+    pub mail: Arc<MailDesk>,
 }
 
 /// The connection's peer, put into each request by the listener.
@@ -55,15 +61,19 @@ pub struct Source(pub IpAddr);
 /// The routes of the API, behind the request rates.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/login/begin", post(begin))
-        .route("/v1/login/verify", post(verify))
-        .route("/v1/login/resend", post(resend))
-        .route("/v1/users/{address}/settings", get(show_user_settings).put(user_settings))
-        .route("/v1/users/{address}/recovery-codes", post(new_recovery_codes))
-        .route("/v1/users/{address}/devices", delete(forget_devices))
-        .route("/v1/signin", post(signin))
-        .route("/v1/signin/redeem", post(redeem))
+        .route("/v1/health", get(api::health))
+        .route("/v1/login/begin", post(api::begin))
+        .route("/v1/login/verify", post(api::verify))
+        .route("/v1/login/resend", post(api::resend))
+        .route("/v1/login/enrolment", post(api::enrolment))
+        .route("/v1/users/{address}/settings", get(api::show_user_settings).put(api::user_settings))
+        .route("/v1/users/{address}/recovery-codes", post(api::new_recovery_codes))
+        .route("/v1/users/{address}/devices", delete(api::forget_devices))
+        .route("/v1/users/{address}/app-passwords", get(api::app_passwords).post(api::add_app_password))
+        .route("/v1/users/{address}/app-passwords/{name}", delete(api::remove_app_password))
+        .route("/v1/mail/auth", post(super::mail::auth))
+        .route("/v1/signin", post(api::signin))
+        .route("/v1/signin/redeem", post(api::redeem))
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
         .route("/signin/{id}/resend", post(super::pages::resend))
         .route("/static/mailmfa.css", get(super::pages::stylesheet))
@@ -72,21 +82,30 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Works out where a request comes from, and holds it back over its source's or its client's
-/// rate before anything of it is read.
-async fn admit(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: axum::middleware::Next,
-) -> Result<Response, Failure> {
+/// Works out where a request comes from, and holds it back over its source's rate before anything
+/// of it is read (a client's own rate is counted once its key is verified).
+async fn admit(State(state): State<AppState>, mut request: Request, next: axum::middleware::Next) -> Response {
     let Some(peer) = request.extensions().get::<Peer>().copied() else {
-        return Err(Failure::NotFound);
+        return Failure::NotFound.into_response();
     };
     let source = forwarded_source(peer.0.ip().to_canonical(), &state.trusted_proxies, request.headers());
     request.extensions_mut().insert(Source(source));
-    let key = bearer(request.headers());
-    state.limits.admit(source, key.as_deref()).map_err(Failure::TooMany)?;
-    Ok(next.run(request).await)
+    let has_key = bearer(request.headers()).is_some();
+    let response = match state.limits.admit(source, has_key) {
+        Ok(()) => next.run(request).await,
+        Err(seconds) => Failure::TooMany(seconds).into_response(),
+    };
+    let refused = match response.extensions().get::<Refused>() {
+        Some(refused) => Some(*refused),
+        None if response.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            Some(Refused { status: StatusCode::METHOD_NOT_ALLOWED, what: "method not allowed" })
+        }
+        None => None,
+    };
+    if let Some(refused) = refused.filter(|refused| state.refusals.note((source, *refused))) {
+        state.writer.refusals(vec![refusals_entry((source, refused), 1, false)]).await;
+    }
+    response
 }
 
 /// The address a request comes from. A peer that is not a trusted proxy is the source itself;
@@ -118,90 +137,12 @@ pub fn forwarded_source(peer: IpAddr, trusted: &[IpNetwork], headers: &HeaderMap
     source
 }
 
-/// The `Authorization: Bearer` key, if one was sent.
+/// The `Authorization: Bearer` key, if one was sent. The scheme is case-insensitive (RFC 9110
+/// §11.1): `bearer` and `BEARER` are `Bearer`.
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|k| k.trim().to_owned())
-}
-
-/// Why a request gets no 200: a service error, or one of the HTTP layer's own.
-pub enum Failure {
-    /// What the service said.
-    Service(ServiceError),
-    /// Too many requests: come back after so many seconds.
-    TooMany(u64),
-    /// The body is too large.
-    TooLarge,
-    /// The body is not JSON (415) or not the JSON expected (400).
-    BadBody(StatusCode, String),
-    /// The body did not arrive in time.
-    SlowBody,
-    /// No such route.
-    NotFound,
-}
-
-impl From<ServiceError> for Failure {
-    fn from(e: ServiceError) -> Self {
-        Self::Service(e)
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let (status, body) = match self {
-            Self::Service(e) => return service_error(e),
-            Self::TooMany(seconds) => {
-                let body = json!({"error": format!("too many requests; try again in {seconds} s")});
-                let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-                return response;
-            }
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_BODY} bytes")),
-            Self::BadBody(status, message) => (status, message),
-            Self::SlowBody => (StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time".to_owned()),
-            Self::NotFound => (StatusCode::NOT_FOUND, "no such endpoint".to_owned()),
-        };
-        (status, axum::Json(json!({"error": body}))).into_response()
-    }
-}
-
-/// The one place a service error becomes a status.
-fn service_error(e: ServiceError) -> Response {
-    let status = match &e {
-        ServiceError::NoApiKey | ServiceError::BadApiKey => StatusCode::UNAUTHORIZED,
-        ServiceError::SourceNotAllowed(_) => StatusCode::FORBIDDEN,
-        _ if e.is_refusal() => StatusCode::FORBIDDEN,
-        ServiceError::UnknownTransaction => StatusCode::NOT_FOUND,
-        ServiceError::Store(_) | ServiceError::Delivery(_) | ServiceError::Geo(_) | ServiceError::NoPublicUrl => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let mut body = json!({"error": e.to_string()});
-    if let Some(reason) = refusal_reason(&e) {
-        body["reason"] = json!(reason);
-    }
-    let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    if matches!(e, ServiceError::Store(StoreError::Busy)) {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    response
-}
-
-/// The `reason` word of a self-service refusal.
-fn refusal_reason(e: &ServiceError) -> Option<&'static str> {
-    match e {
-        ServiceError::SelfServiceOff(_) => Some("self_service_off"),
-        ServiceError::ProviderDisabled { .. } if e.is_refusal() => Some("provider_disabled"),
-        ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => Some("provider_not_user_configurable"),
-        _ => None,
-    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim().to_owned())
 }
 
 /// A JSON body: `application/json`, at most [`MAX_BODY`] bytes, arriving within [`BODY_TIMEOUT`].
@@ -237,216 +178,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Who calls.
-fn caller(source: Source, headers: &HeaderMap) -> Caller {
-    Caller { key: bearer(headers), source: source.0 }
+/// Who calls: the request's source and the key it sent, counted against the service's rates.
+pub fn caller(state: &AppState, source: Source, headers: &HeaderMap) -> Caller {
+    Caller { key: bearer(headers), source: source.0, budget: Some(state.limits.clone()) }
 }
 
 /// Runs a request through the writer, and delivers its code (if any) before answering.
-pub async fn run(state: &AppState, caller: Caller, request: ApiRequest) -> Result<ApiAnswer, Failure> {
+pub async fn run<R: ApiRequest>(state: &AppState, caller: Caller, request: R) -> Result<R::Answer, Failure> {
     let ApiOutcome { result, delivery } = state.writer.call(caller, request).await;
     let answer = result?;
     if let Some(delivery) = delivery {
         let sent = tokio::task::spawn_blocking(move || delivery.send())
             .await
-            .map_err(|_| Failure::Service(ServiceError::Store(StoreError::Busy)))?;
+            .map_err(|_| Failure::Internal("the code could not be sent: its worker stopped".to_owned()))?;
         state.writer.delivered(sent).await?;
     }
     Ok(answer)
-}
-
-async fn health(State(state): State<AppState>) -> Response {
-    axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "store": state.store_kind})).into_response()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BeginBody {
-    address: String,
-    ip: String,
-    device_token: Option<String>,
-}
-
-async fn begin(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<BeginBody>,
-) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    let ApiAnswer::Begin(answer, transaction) =
-        run(&state, caller, ApiRequest::Begin { address: body.address, ip: body.ip, device_token: body.device_token })
-            .await?
-    else {
-        return Err(Failure::NotFound);
-    };
-    let mut json = serde_json::to_value(&answer).unwrap_or_default();
-    if let Some(transaction) = transaction {
-        json["transaction_id"] = json!(transaction.transaction_id);
-        json["expires_in"] = json!(transaction.expires_in);
-        if transaction.remember_days > 0 {
-            json["remember_days"] = json!(transaction.remember_days);
-        }
-    }
-    if let BeginAnswer::Enroll { otpauth_uri, .. } = &answer {
-        let uri = otpauth_uri.clone();
-        let png = tokio::task::spawn_blocking(move || crate::qr::png(&uri, 300))
-            .await
-            .map_err(|_| Failure::Service(ServiceError::Store(StoreError::Busy)))?
-            .map_err(ServiceError::from)?;
-        json["qr_png_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(png));
-    }
-    Ok(axum::Json(json).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyBody {
-    transaction_id: String,
-    code: String,
-    #[serde(default)]
-    remember: bool,
-}
-
-async fn verify(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<VerifyBody>,
-) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    let request = ApiRequest::Verify { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
-    match run(&state, caller, request).await? {
-        ApiAnswer::Verify(answer) => Ok(axum::Json(answer).into_response()),
-        _ => Err(Failure::NotFound),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResendBody {
-    transaction_id: String,
-}
-
-async fn resend(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ResendBody>,
-) -> Result<Response, Failure> {
-    let caller = caller(source, &headers);
-    let ApiAnswer::Resend(answer) =
-        run(&state, caller, ApiRequest::Resend { transaction_id: body.transaction_id }).await?
-    else {
-        return Err(Failure::NotFound);
-    };
-    let json: Value = match answer {
-        BeginAnswer::Challenge { sent_to: Some(to), .. } => json!({"sent_to": to}),
-        other => serde_json::to_value(&other).unwrap_or_default(),
-    };
-    Ok(axum::Json(json).into_response())
-}
-
-async fn user_settings(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    Path(address): Path<String>,
-    ApiJson(settings): ApiJson<UserSettings>,
-) -> Result<Response, Failure> {
-    user_call(&state, source, &headers, ApiRequest::UserSettings { address, settings }).await
-}
-
-async fn show_user_settings(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    Path(address): Path<String>,
-) -> Result<Response, Failure> {
-    user_call(&state, source, &headers, ApiRequest::ShowUserSettings { address }).await
-}
-
-async fn new_recovery_codes(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    Path(address): Path<String>,
-) -> Result<Response, Failure> {
-    user_call(&state, source, &headers, ApiRequest::NewRecoveryCodes { address }).await
-}
-
-async fn forget_devices(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    Path(address): Path<String>,
-) -> Result<Response, Failure> {
-    user_call(&state, source, &headers, ApiRequest::ForgetDevices { address }).await
-}
-
-/// A call a webmail's settings page makes for its user: the answer as JSON.
-async fn user_call(
-    state: &AppState,
-    source: Source,
-    headers: &HeaderMap,
-    request: ApiRequest,
-) -> Result<Response, Failure> {
-    match run(state, caller(source, headers), request).await? {
-        ApiAnswer::UserSettings(view) => Ok(axum::Json(view).into_response()),
-        ApiAnswer::RecoveryCodes(codes) => Ok(axum::Json(codes).into_response()),
-        _ => Err(Failure::NotFound),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SigninBody {
-    address: String,
-    ip: String,
-    return_url: String,
-}
-
-async fn signin(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<SigninBody>,
-) -> Result<Response, Failure> {
-    let base = state.public_url.clone().ok_or(ServiceError::NoPublicUrl)?;
-    let request = ApiRequest::Signin { address: body.address, ip: body.ip, return_url: body.return_url };
-    let ApiAnswer::Signin(answer, signin) = run(&state, caller(source, &headers), request).await? else {
-        return Err(Failure::NotFound);
-    };
-    let mut json = serde_json::to_value(&answer).unwrap_or_default();
-    if let (Some(id), Some(map)) = (signin, json.as_object_mut()) {
-        // The browser gets only the page: the enrolment URI stays off the webmail's side.
-        map.remove("otpauth_uri");
-        map.insert("signin_url".to_owned(), json!(format!("{base}/signin/{id}")));
-    }
-    Ok(axum::Json(json).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RedeemBody {
-    ticket: String,
-}
-
-async fn redeem(
-    State(state): State<AppState>,
-    axum::Extension(source): axum::Extension<Source>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<RedeemBody>,
-) -> Result<Response, Failure> {
-    match run(&state, caller(source, &headers), ApiRequest::Redeem { ticket: body.ticket }).await? {
-        ApiAnswer::Redeemed(Some(address)) => {
-            Ok(axum::Json(json!({"result": "accepted", "address": address})).into_response())
-        }
-        ApiAnswer::Redeemed(None) => {
-            Ok(axum::Json(json!({"result": "rejected", "reason": "invalid_ticket"})).into_response())
-        }
-        _ => Err(Failure::NotFound),
-    }
 }
 
 async fn not_found() -> Failure {

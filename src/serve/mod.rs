@@ -1,12 +1,17 @@
-//! `mailmfa serve`: the login engine as a long-running HTTP service (DESIGN.md §8). This face
+//! `mailmfa serve`: the login engine as a long-running HTTP service (docs/DESIGN.md §8). This face
 //! parses HTTP and calls the service, as the command line parses arguments: [`http`] has the
 //! routes, [`writer`] the group commit (one thread owns the store), [`limits`] the request rates,
 //! and this file the listener — plain HTTP only on a loopback address, HTTPS (rustls) anywhere
 //! else — with its connection cap, read timeouts and graceful shutdown.
 
+mod api;
+mod connections;
+mod failure;
 mod http;
 mod limits;
+mod mail;
 mod pages;
+mod tally;
 mod texts;
 #[cfg(windows)]
 pub mod windows;
@@ -22,16 +27,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tower::ServiceExt as _;
 
+use self::connections::{Connections, MAX_CONNECTIONS};
+use self::tally::Refusals;
 pub use self::writer::MAX_BATCH;
 use crate::service::{KeyFolder, Service, ServiceError, StoreLocation};
 
-/// The most connections open at once; more wait in the operating system's queue.
-const MAX_CONNECTIONS: usize = 4096;
 /// How long a client may take to send a request's head (and how long an idle connection stays).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a TLS handshake may take.
@@ -65,9 +69,6 @@ pub enum ServeError {
         "{0} is not a loopback address: other machines would send codes and keys in the clear. Set serve.tls_cert and serve.tls_key (PEM files) for HTTPS, or listen on 127.0.0.1 behind a reverse proxy that terminates TLS"
     )]
     NeedsTls(SocketAddr),
-    /// `serve.listen` is not an address.
-    #[error("serve.listen {0:?} is not address:port")]
-    BadListen(String),
     /// Only one of the certificate and the key is set.
     #[error("set both serve.tls_cert and serve.tls_key, or neither")]
     HalfTls,
@@ -108,10 +109,7 @@ pub fn run(
 ) -> Result<(), ServeError> {
     let service = Service::open(location, keys)?;
     let settings = service.typed_settings()?;
-    let listen = match options.listen {
-        Some(addr) => addr,
-        None => settings.serve_listen.parse().map_err(|_| ServeError::BadListen(settings.serve_listen.clone()))?,
-    };
+    let listen = options.listen.unwrap_or(settings.serve_listen);
     let tls = tls_acceptor(&settings.serve_tls_cert, &settings.serve_tls_key)?;
     if tls.is_none() && !listen.ip().is_loopback() {
         return Err(ServeError::NeedsTls(listen));
@@ -122,12 +120,27 @@ pub fn run(
     let (writer, writer_thread) = writer::Writer::start(service, options.max_batch).map_err(ServeError::Start)?;
     let public_url = Some(settings.serve_public_url.trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
     let trusted_proxies = Arc::new(settings.serve_trusted_proxies.clone());
-    let state = http::AppState { writer, limits, store_kind, public_url, trusted_proxies };
+    let per_address = usize::try_from(settings.serve_connections_per_address).unwrap_or(MAX_CONNECTIONS);
+    let connections = Connections::new(per_address, settings.serve_trusted_proxies.clone());
+    let refusals = Arc::new(Refusals::default());
+    let mail = Arc::new(mail::MailDesk::open(location, keys)?);
+    let state = http::AppState {
+        writer: writer.clone(),
+        limits,
+        store_kind,
+        public_url,
+        trusted_proxies,
+        refusals: Arc::clone(&refusals),
+        mail: Arc::clone(&mail),
+    };
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
         let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
         listening(bound, tls.is_some());
-        accept_loop(listener, http::router(state), tls, shutdown).await;
+        let counting = tokio::spawn(record_counts(writer.clone(), Arc::clone(&refusals), Arc::clone(&mail)));
+        accept_loop(listener, http::router(state), tls, connections, shutdown).await;
+        counting.abort();
+        record_counted(&writer, &refusals, &mail, true).await;
         Ok(())
     });
     // Every handle on the writer is gone with the router: it finishes what is queued and ends.
@@ -161,15 +174,33 @@ fn tls_acceptor(cert: &str, key: &str) -> Result<Option<TlsAcceptor>, ServeError
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
+/// Records, every half minute, how many refusals and failed mail sign-ins followed the first of
+/// their kind in the windows that ended.
+async fn record_counts(writer: writer::Writer, refusals: Arc<Refusals>, mail: Arc<mail::MailDesk>) {
+    let mut ticks = tokio::time::interval(tally::WINDOW / 2);
+    loop {
+        ticks.tick().await;
+        record_counted(&writer, &refusals, &mail, false).await;
+    }
+}
+
+/// Hands what was counted in the windows that ended (all of them when `all`) to the writer.
+async fn record_counted(writer: &writer::Writer, refusals: &Refusals, mail: &mail::MailDesk, all: bool) {
+    let refused =
+        refusals.take(all).into_iter().map(|(kind, count)| tally::refusals_entry(kind, count, true)).collect();
+    writer.refusals(refused).await;
+    writer.mail_auth(Vec::new(), mail.take_failures(all));
+}
+
 /// Accepts connections until `shutdown`, then waits (bounded) for the open ones to finish.
 async fn accept_loop(
     listener: TcpListener,
     router: axum::Router,
     tls: Option<TlsAcceptor>,
+    connections: Arc<Connections>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
     tokio::pin!(shutdown);
@@ -185,7 +216,7 @@ async fn accept_loop(
             },
             () = &mut shutdown => break,
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+        let Some(slot) = connections.admit(peer.ip().to_canonical()) else {
             drop(stream);
             continue;
         };

@@ -1,4 +1,4 @@
-//! The hosted sign-in pages (DESIGN.md §9): server-rendered HTML (maud: checked at compile time,
+//! The hosted sign-in pages (docs/DESIGN.md §9): server-rendered HTML (maud: checked at compile time,
 //! escaped by default), no JavaScript, one small stylesheet, every word from [`super::texts`].
 //! Pages send a strict CSP, `frame-ancestors 'none'`, `Cache-Control: no-store` and
 //! `Referrer-Policy: no-referrer`; every form carries the sign-in's CSRF token.
@@ -13,9 +13,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use super::http::{AppState, Failure, MAX_BODY, Source, run};
 use super::texts::{ENGLISH, Texts};
 use crate::domain::Provider;
-use crate::service::{
-    ApiAnswer, ApiRequest, Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError, path_of,
-};
+use crate::service::{Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError, path_of};
 
 /// The stylesheet of the pages.
 const STYLESHEET: &str = include_str!("mailmfa.css");
@@ -87,10 +85,9 @@ pub async fn resend(
 /// Runs a page's request and renders what it shows, or sends the browser back to the webmail;
 /// `tokens` are the browser's remembered-device tokens, kept beside a new one.
 async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Vec<String>) -> Response {
-    let caller = Caller { key: None, source: source.0 };
-    let answer = match run(state, caller, ApiRequest::Page(request)).await {
-        Ok(ApiAnswer::Page(answer)) => answer,
-        Ok(_) => return Failure::NotFound.into_response(),
+    let caller = Caller::new(None, source.0);
+    let answer = match run(state, caller, request).await {
+        Ok(answer) => answer,
         Err(Failure::Service(ServiceError::Delivery(_))) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, "The code could not be sent. Try again in a moment.");
         }
@@ -121,51 +118,9 @@ async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Ve
             remembered(secure(response, None), base, remember, tokens)
         }
         PageAnswer::Enrol { page, otpauth_uri, secret_groups } => {
-            let uri = otpauth_uri.clone();
-            let (png, side) = match tokio::task::spawn_blocking(move || crate::qr::png_sized(&uri, 200)).await {
-                Ok(Ok(drawn)) => drawn,
-                _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The QR code could not be drawn."),
-            };
-            let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
-            let body = html! {
-                h1 { (t.enrol_title) }
-                (who(t, &page))
-                p { (t.enrol_intro) }
-                img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side);
-                // A phone cannot scan its own screen: it can open the URI in its app instead.
-                p.on-phone { a href=(otpauth_uri.as_str()) { (t.add_on_this_device) } }
-                p { (t.manual_entry) }
-                // Two halves that wrap as wholes: two even rows where one does not fit.
-                @let groups: Vec<&str> = secret_groups.split(' ').collect();
-                @let (first, second) = groups.split_at(groups.len().div_ceil(2));
-                p.key { span { (first.join(" ")) } " " span { (second.join(" ")) } }
-                p { (t.enrol_code_intro) }
-                (note(t, page.note))
-                (code_form(t, base, &page, false))
-            };
-            secure(document(t, base, t.enrol_title, body).into_response(), Some(&page.return_origin))
+            enrol_page(t, base, &page, &otpauth_uri, &secret_groups).await
         }
-        PageAnswer::Code { page, provider, sent_to } => {
-            let lead = match (provider, &sent_to) {
-                (Provider::Sms, Some(to)) => html! { (t.code_sent_sms) " " strong { (to) } "." },
-                (Provider::Smtp, Some(to)) => html! { (t.code_sent_email) " " strong { (to) } "." },
-                _ => html! { (t.code_from_app) },
-            };
-            let body = html! {
-                h1 { (t.code_title) }
-                (who(t, &page))
-                p { (lead) }
-                (note(t, page.note))
-                (code_form(t, base, &page, true))
-                @if provider != Provider::Totp {
-                    form method="post" action={ (base) "/signin/" (page.signin) "/resend" } {
-                        input type="hidden" name="csrf" value=(page.csrf);
-                        button.link type="submit" { (t.resend_button) }
-                    }
-                }
-            };
-            secure(document(t, base, t.code_title, body).into_response(), Some(&page.return_origin))
-        }
+        PageAnswer::Code { page, provider, sent_to } => code_page(t, base, &page, provider, sent_to.as_deref()),
         PageAnswer::Locked { address, retry_after_s } => {
             let body = html! {
                 h1 { (t.locked_title) }
@@ -181,6 +136,57 @@ async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Ve
             secure(response, None)
         }
     }
+}
+
+/// The enrolment page: the QR code (drawn off the async threads), the key to type by hand, and the
+/// form for the first code.
+async fn enrol_page(t: &Texts, base: &str, page: &PageFacts, otpauth_uri: &str, secret_groups: &str) -> Response {
+    let uri = otpauth_uri.to_owned();
+    let (png, side) = match tokio::task::spawn_blocking(move || crate::qr::png_sized(&uri, 200)).await {
+        Ok(Ok(drawn)) => drawn,
+        _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The QR code could not be drawn."),
+    };
+    let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+    let body = html! {
+        h1 { (t.enrol_title) }
+        (who(t, page))
+        p { (t.enrol_intro) }
+        img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side);
+        // A phone cannot scan its own screen: it can open the URI in its app instead.
+        p.on-phone { a href=(otpauth_uri) { (t.add_on_this_device) } }
+        p { (t.manual_entry) }
+        // Two halves that wrap as wholes: two even rows where one does not fit.
+        @let groups: Vec<&str> = secret_groups.split(' ').collect();
+        @let (first, second) = groups.split_at(groups.len().div_ceil(2));
+        p.key { span { (first.join(" ")) } " " span { (second.join(" ")) } }
+        p { (t.enrol_code_intro) }
+        (note(t, page.note))
+        (code_form(t, base, page, false))
+    };
+    secure(document(t, base, t.enrol_title, body).into_response(), Some(&page.return_origin))
+}
+
+/// The code page: where the code comes from, the form, and for a sent code the resend button.
+fn code_page(t: &Texts, base: &str, page: &PageFacts, provider: Provider, sent_to: Option<&str>) -> Response {
+    let lead = match (provider, sent_to) {
+        (Provider::Sms, Some(to)) => html! { (t.code_sent_sms) " " strong { (to) } "." },
+        (Provider::Smtp, Some(to)) => html! { (t.code_sent_email) " " strong { (to) } "." },
+        _ => html! { (t.code_from_app) },
+    };
+    let body = html! {
+        h1 { (t.code_title) }
+        (who(t, page))
+        p { (lead) }
+        (note(t, page.note))
+        (code_form(t, base, page, true))
+        @if provider != Provider::Totp {
+            form method="post" action={ (base) "/signin/" (page.signin) "/resend" } {
+                input type="hidden" name="csrf" value=(page.csrf);
+                button.link type="submit" { (t.resend_button) }
+            }
+        }
+    };
+    secure(document(t, base, t.code_title, body).into_response(), Some(&page.return_origin))
 }
 
 /// Sets the cookie of a browser just remembered, its new token beside those it had (for other

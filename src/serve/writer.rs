@@ -7,14 +7,19 @@ use std::thread;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::service::{ApiOutcome, ApiRequest, Caller, SentCode, Service, ServiceError, ServiceResult};
+use crate::service::{
+    ApiJob, ApiOutcome, ApiRequest, Caller, HttpRefusals, MailAuthFailures, MailUse, SentCode, Service, ServiceError,
+    ServiceResult,
+};
 
 /// The most requests one commit takes.
 pub const MAX_BATCH: usize = 512;
 
 enum Job {
-    Api(Caller, ApiRequest, oneshot::Sender<ApiOutcome>),
-    Delivered(SentCode, oneshot::Sender<ServiceResult<()>>),
+    Api(ApiJob),
+    Delivered(Box<SentCode>, oneshot::Sender<ServiceResult<()>>),
+    Refusals(Vec<HttpRefusals>),
+    Mail(Vec<MailUse>, Vec<MailAuthFailures>),
 }
 
 /// The handle handlers send jobs through.
@@ -40,18 +45,36 @@ impl Writer {
     }
 
     /// Runs one API request; the answer comes after its commit.
-    pub async fn call(&self, caller: Caller, request: ApiRequest) -> ApiOutcome {
+    pub async fn call<R: ApiRequest>(&self, caller: Caller, request: R) -> ApiOutcome<R::Answer> {
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send(Job::Api(caller, request, reply)).await.is_err() {
+        // A receiver that went away (the client hung up) needs no answer.
+        let job = ApiJob::new(caller, request, move |outcome| drop(reply.send(outcome)));
+        if self.jobs.send(Job::Api(job)).await.is_err() {
             return ApiOutcome { result: Err(stopped()), delivery: None };
         }
         answer.await.unwrap_or(ApiOutcome { result: Err(stopped()), delivery: None })
     }
 
+    /// Records requests turned away at the door in the audit log (a trace: should the writer have
+    /// stopped, there is nothing left to record them in).
+    pub async fn refusals(&self, refusals: Vec<HttpRefusals>) {
+        if !refusals.is_empty() {
+            drop(self.jobs.send(Job::Refusals(refusals)).await);
+        }
+    }
+
+    /// Writes what mail sign-in checks found worth keeping, without waiting: a full queue drops
+    /// it (a last use is written again a minute later; a trace is not worth slowing checks for).
+    pub fn mail_auth(&self, uses: Vec<MailUse>, failures: Vec<MailAuthFailures>) {
+        if !uses.is_empty() || !failures.is_empty() {
+            drop(self.jobs.try_send(Job::Mail(uses, failures)));
+        }
+    }
+
     /// Records how a delivery went (voiding the code if it failed).
     pub async fn delivered(&self, sent: SentCode) -> ServiceResult<()> {
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send(Job::Delivered(sent, reply)).await.is_err() {
+        if self.jobs.send(Job::Delivered(Box::new(sent), reply)).await.is_err() {
             return Err(stopped());
         }
         answer.await.unwrap_or_else(|_| Err(stopped()))
@@ -61,28 +84,33 @@ impl Writer {
 fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
     while let Some(first) = queue.blocking_recv() {
         let mut calls = Vec::new();
-        let mut replies = Vec::new();
+        let (mut uses, mut failures) = (Vec::new(), Vec::new());
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Api(caller, request, reply) => {
-                    calls.push((caller, request));
-                    replies.push(reply);
-                }
+                Job::Api(call) => calls.push(call),
                 Job::Delivered(sent, reply) => {
                     // A receiver that went away (the client hung up) needs no answer.
-                    drop(reply.send(service.finish_delivery(sent)));
+                    drop(reply.send(service.finish_delivery(*sent)));
+                }
+                // A trace that cannot be written is not worth failing anything for.
+                Job::Refusals(refusals) => drop(service.record_http_refusals(&refusals)),
+                // Written together below: one transaction for all that waited.
+                Job::Mail(more_uses, more_failures) => {
+                    uses.extend(more_uses);
+                    failures.extend(more_failures);
                 }
             }
             if calls.len() < max_batch {
                 next = queue.try_recv().ok();
             }
         }
-        if calls.is_empty() {
-            continue;
+        if !calls.is_empty() {
+            service.api_batch(calls);
         }
-        for (outcome, reply) in service.api_batch(calls).into_iter().zip(replies) {
-            drop(reply.send(outcome));
+        if !uses.is_empty() || !failures.is_empty() {
+            // A last use or a count that cannot be written is not worth failing anything for.
+            drop(service.record_mail_auth(&uses, &failures));
         }
     }
 }

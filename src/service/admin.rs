@@ -10,11 +10,45 @@ use super::store::Tx;
 use super::{IfExists, Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState, IpNetwork,
-    KnownLocation, LetterCode, Mailbox, MailboxAddress, MailboxChallenge, MailboxSummary, NoticeEvent, PhoneNumber,
-    PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES, SETTINGS, SettingDef, Settings,
-    join_networks, known_since, natural_order, setting, totp,
+    AppPassword, AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState,
+    IpNetwork, KnownLocation, LetterCode, MailProgramPolicy, MailPrograms, Mailbox, MailboxAddress, MailboxChallenge,
+    MailboxSummary, NoticeEvent, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES,
+    SETTINGS, SettingDef, SettingKind, Settings, join_networks, known_since, natural_order, setting, totp,
 };
+
+/// What `mailbox reset` forgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetParts {
+    /// The TOTP secret, its replay state and failure counter (and with them the remembered
+    /// devices): the next login enrols again.
+    pub code: bool,
+    /// The known countries and IP addresses.
+    pub countries: bool,
+    /// The remembered devices.
+    pub devices: bool,
+    /// The app passwords.
+    pub app_passwords: bool,
+}
+
+impl ResetParts {
+    /// Whether nothing is asked for.
+    pub fn is_empty(self) -> bool {
+        self == Self::default()
+    }
+}
+
+/// What `mailbox reset` forgot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetDone {
+    /// The two factor code was reset.
+    pub code_reset: bool,
+    /// How many remembered devices were forgotten, if they were.
+    pub devices_forgotten: Option<usize>,
+    /// How many known countries and IP addresses were forgotten, if they were.
+    pub places_forgotten: Option<(usize, usize)>,
+    /// How many app passwords were removed, if they were.
+    pub app_passwords_removed: Option<usize>,
+}
 
 /// What `postoffice set` changes; `None` keeps a value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,9 +59,13 @@ pub struct PostOfficeChanges {
     pub users_may_configure: Option<bool>,
     /// The networks it trusts (an empty list trusts none).
     pub trusted_networks: Option<Vec<IpNetwork>>,
+    /// Whether remembered devices skip Prompt Always too.
+    pub remember_in_always: Option<bool>,
+    /// Whether its mail programs may use the mailbox password.
+    pub mail_programs: Option<MailPrograms>,
 }
 
-/// What an administrator wants changed on a mailbox; `None` leaves a value as it is, and
+/// What an administrator or a user wants changed on a mailbox; `None` leaves a value as it is, and
 /// `Some(None)` clears an SMS number or alternate address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailboxChanges {
@@ -39,12 +77,20 @@ pub struct MailboxChanges {
     pub sms_number: Option<Option<PhoneNumber>>,
     /// Its alternate e-mail address.
     pub alt_email: Option<Option<EmailAddress>>,
+    /// Whether its mail programs may use the mailbox password (administrators only).
+    pub mail_programs: Option<MailPrograms>,
 }
 
 impl MailboxChanges {
     /// True when nothing would change.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Whether a user's own change needs a fresh second step: anything but the challenge mode
+    /// changes where the codes go, which someone who has only the password must not do.
+    pub fn needs_step_up(&self) -> bool {
+        self.provider.is_some() || self.sms_number.is_some() || self.alt_email.is_some()
     }
 
     /// Whether the changes touch how codes reach the mailbox (not only when it is challenged).
@@ -70,6 +116,9 @@ impl MailboxChanges {
             Some(None) => parts.push("alt_email=(cleared)".to_owned()),
             None => {}
         }
+        if let Some(m) = self.mail_programs {
+            parts.push(format!("mail_programs={m}"));
+        }
         parts.join(" ")
     }
 }
@@ -89,6 +138,12 @@ pub struct MailboxDetails {
     pub recovery_codes_left: i64,
     /// How many devices it remembers that have not expired.
     pub remembered_devices: i64,
+    /// The mail-program policy in force (its own, its post office's or the platform's).
+    pub mail_program_policy: MailProgramPolicy,
+    /// Whether mail programs may still sign in with the mailbox password.
+    pub password_in_mail_programs: bool,
+    /// Its app passwords, by name (never the passwords).
+    pub app_passwords: Vec<AppPassword>,
 }
 
 /// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
@@ -154,17 +209,26 @@ impl Service {
     /// Changes a post office's default mode, self-service switch and trusted networks.
     pub fn set_postoffice(&self, name: &PostOfficeName, changes: &PostOfficeChanges) -> ServiceResult<()> {
         self.audited("postoffice.set", None, |tx| {
-            let po = existing_postoffice(tx, name)?;
-            let challenge = changes.challenge.unwrap_or(po.challenge);
-            let users = changes.users_may_configure.unwrap_or(po.users_may_configure);
-            let trusted = changes.trusted_networks.as_ref().unwrap_or(&po.trusted_networks);
-            tx.update_postoffice(po.id, challenge, users, trusted)?;
-            let trusted_text = join_networks(trusted);
+            let was = existing_postoffice(tx, name)?;
+            let po = PostOffice {
+                challenge: changes.challenge.unwrap_or(was.challenge),
+                users_may_configure: changes.users_may_configure.unwrap_or(was.users_may_configure),
+                trusted_networks: changes.trusted_networks.clone().unwrap_or(was.trusted_networks),
+                remember_in_always: changes.remember_in_always.unwrap_or(was.remember_in_always),
+                mail_programs: changes.mail_programs.unwrap_or(was.mail_programs),
+                ..was
+            };
+            tx.update_postoffice(&po)?;
+            let trusted = join_networks(&po.trusted_networks);
             Ok((
                 (),
                 format!(
-                    "postoffice={name} challenge={challenge} users_may_configure={users} trusted_networks={}",
-                    if trusted_text.is_empty() { "none" } else { &trusted_text }
+                    "postoffice={name} challenge={} users_may_configure={} trusted_networks={} remember_in_always={} mail_programs={}",
+                    po.challenge,
+                    po.users_may_configure,
+                    if trusted.is_empty() { "none" } else { &trusted },
+                    po.remember_in_always,
+                    po.mail_programs
                 ),
             ))
         })
@@ -181,7 +245,8 @@ impl Service {
                 Some(name) => Some(existing_postoffice(tx, name)?.id),
                 None => None,
             };
-            Ok::<_, ServiceError>(tx.mailbox_summaries(id, now)?)
+            let platform = self.world.current(tx)?.settings.mailprog_policy;
+            Ok::<_, ServiceError>(tx.mailbox_summaries(id, now, platform)?)
         })?;
         rows.sort_by(|a, b| {
             a.address
@@ -197,14 +262,18 @@ impl Service {
         self.store.read(|tx| {
             let mailbox = existing_mailbox(tx, address)?;
             let now = self.now();
-            let settings = self.world.current(tx)?.0.settings;
+            let settings = self.world.current(tx)?.settings;
             let since = known_since(now, settings.known_max_age_days);
             let known_ips = tx.known_ips(mailbox.id, since)?;
             let known_countries = tx.known_countries(mailbox.id, since)?;
             let access_pass_until = tx.access_pass(mailbox.id)?.map(|p| p.expires_at).filter(|until| *until > now);
             let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
             let remembered_devices = engine::remembered_devices(tx, &settings, now, mailbox.id)?;
+            let app_passwords = tx.app_passwords(mailbox.id)?;
             Ok(MailboxDetails {
+                mail_program_policy: mailbox.mail_program_policy(settings.mailprog_policy),
+                password_in_mail_programs: mailbox.password_in_mail_programs(settings.mailprog_policy),
+                app_passwords,
                 mailbox,
                 known_ips,
                 known_countries,
@@ -231,8 +300,9 @@ impl Service {
                 }
                 None => (tx.postoffices()?.into_iter().map(|po| po.name).collect(), None),
             };
-            let groups = tx.coverage_groups(id, now)?;
-            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups))
+            let groups = tx.coverage_groups(id)?;
+            let platform = self.world.current(tx)?.settings.mailprog_policy;
+            Ok::<_, ServiceError>(CoverageReport::from_groups(names, &groups, now, platform))
         })
     }
 
@@ -271,16 +341,36 @@ impl Service {
 
     /// Clears the TOTP secret (so the next login enrols with a new QR code), its replay state, the
     /// failure counter and any outstanding code.
-    pub fn reset_two_factor_code(&self, address: &MailboxAddress) -> ServiceResult<()> {
+    pub fn reset_two_factor_code(&self, address: &MailboxAddress) -> ServiceResult<usize> {
         let shown = address.to_string();
         self.audited("mailbox.reset_code", Some(&shown), |tx| {
             let mb = existing_mailbox(tx, address)?;
             tx.reset_two_factor_code(mb.id)?;
+            // A remembered device vouched for the old factor; it must not outlive it.
             let devices = tx.forget_devices(mb.id)?;
             self.notify_in(tx, &mb, NoticeEvent::CodeReset, None)?;
-            Ok(((), format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
+            Ok((devices, format!("was {}; devices_forgotten={devices}", mb.enrolment.word())))
         })
-        .inspect(|()| self.send_notices_later())
+        .inspect(|_| self.send_notices_later())
+    }
+
+    /// `mailbox reset`: the parts asked for, each its own audited action. A code reset forgets
+    /// the remembered devices too, so they are not forgotten twice.
+    pub fn reset_mailbox(&self, address: &MailboxAddress, parts: ResetParts) -> ServiceResult<ResetDone> {
+        let mut done = ResetDone::default();
+        if parts.code {
+            done.code_reset = true;
+            done.devices_forgotten = Some(self.reset_two_factor_code(address)?);
+        } else if parts.devices {
+            done.devices_forgotten = Some(self.forget_devices(address)?);
+        }
+        if parts.countries {
+            done.places_forgotten = Some(self.reset_country_exceptions(address)?);
+        }
+        if parts.app_passwords {
+            done.app_passwords_removed = Some(self.remove_app_passwords(address)?);
+        }
+        Ok(done)
     }
 
     /// Forgets the devices the mailbox's user asked to remember: each is challenged again. How
@@ -475,8 +565,8 @@ impl Service {
     pub fn set_setting(&self, key: &str, raw: &str) -> ServiceResult<()> {
         let def = setting(key)?;
         let value = Zeroizing::new(def.parse(raw)?);
-        if def.key == "geoip.path" && !value.is_empty() && !Path::new(value.as_str()).is_file() {
-            return Err(ServiceError::GeoipMissing(value.as_str().into()));
+        if def.kind == SettingKind::Path && !value.is_empty() && !Path::new(value.as_str()).is_file() {
+            return Err(ServiceError::FileMissing { key: def.key, path: value.as_str().into() });
         }
         self.audited("settings.set", None, |tx| {
             tx.set_setting(def, &value)?;
@@ -506,6 +596,9 @@ pub(super) fn set_mailbox_in(
     if by == Configurer::EndUser && !mb.users_may_configure {
         return Err(ServiceError::SelfServiceOff(address.postoffice.clone()));
     }
+    if by == Configurer::EndUser && changes.mail_programs.is_some() {
+        return Err(ServiceError::AdministratorsOnly("the mail-program policy"));
+    }
     let provider = changes.provider.unwrap_or(mb.provider);
     let needs_choice = match by {
         Configurer::Administrator => changes.provider.is_some(),
@@ -519,11 +612,14 @@ pub(super) fn set_mailbox_in(
     check_destination(address, provider, sms.as_ref(), alt.as_ref())?;
     let challenge = changes.challenge.unwrap_or(mb.challenge);
     tx.update_mailbox_policy(mb.id, challenge, provider, sms.as_ref(), alt.as_ref())?;
+    if let Some(mail_programs) = changes.mail_programs {
+        tx.update_mailbox_mail_programs(mb.id, mail_programs)?;
+    }
     Ok(changes.describe())
 }
 
 /// The post office of that name, or the error that names it.
-pub(super) fn existing_postoffice(tx: &Tx<'_>, name: &PostOfficeName) -> ServiceResult<PostOffice> {
+pub(in crate::service) fn existing_postoffice(tx: &Tx<'_>, name: &PostOfficeName) -> ServiceResult<PostOffice> {
     tx.postoffice(name)?.ok_or_else(|| ServiceError::NoPostOffice(name.clone()))
 }
 
@@ -533,7 +629,7 @@ pub(super) fn existing_mailbox(tx: &Tx<'_>, address: &MailboxAddress) -> Service
 }
 
 /// The enrolment URI of the mailbox's pending or active secret, and the secret's state.
-fn enrolment_of(
+pub(in crate::service) fn enrolment_of(
     tx: &Tx<'_>,
     issuer: &str,
     address: &MailboxAddress,

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use super::engine::EngineError;
 use crate::delivery::DeliveryError;
-use crate::domain::{Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
+use crate::domain::{AppPasswordName, Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
 use crate::geo::GeoError;
 use crate::qr::QrError;
 
@@ -31,7 +31,7 @@ pub enum ServiceError {
     #[error("there is no mailbox {0}")]
     NoMailbox(MailboxAddress),
     /// A login named a post office the store does not have.
-    #[error("there is no post office {0} in the mailmfa store; add it with `mailmfa postoffice add`")]
+    #[error("there is no post office {0} in the mailmfa store")]
     UnknownPostOffice(PostOfficeName),
     /// The post office to create exists.
     #[error("a post office named {0} already exists")]
@@ -40,9 +40,7 @@ pub enum ServiceError {
     #[error("the mailbox {0} already exists")]
     MailboxExists(MailboxAddress),
     /// The post office still has mailboxes.
-    #[error(
-        "post office {name} has {mailboxes} mailboxes; remove them first or confirm removing them too (--with-mailboxes)"
-    )]
+    #[error("post office {name} has {mailboxes} mailboxes; nothing was removed")]
     PostOfficeNotEmpty {
         /// The post office.
         name: PostOfficeName,
@@ -79,9 +77,14 @@ pub enum ServiceError {
         /// The provider chosen.
         provider: Provider,
     },
-    /// The GeoIP database file to use does not exist.
-    #[error("the GeoIP database {path} does not exist", path = .0.display())]
-    GeoipMissing(PathBuf),
+    /// A setting names a file that does not exist.
+    #[error("{key}: the file {} does not exist", path.display())]
+    FileMissing {
+        /// The setting.
+        key: &'static str,
+        /// The file it names.
+        path: PathBuf,
+    },
     /// The country database cannot be read.
     #[error(transparent)]
     Geo(#[from] GeoError),
@@ -95,7 +98,7 @@ pub enum ServiceError {
     #[error("TOTP codes come from the user's app; test sms or smtp")]
     NothingToTest,
     /// The file to import a key into is not a mailmfa store.
-    #[error("{0} is not an initialised mailmfa store; point --store at the shared store this key belongs to")]
+    #[error("{0} is not an initialised mailmfa store")]
     NotAStore(String),
     /// The key file belongs to another store.
     #[error(
@@ -156,6 +159,15 @@ pub enum ServiceError {
     /// A call to the login service came with a key that is not (or no longer) valid.
     #[error("the API key is not valid")]
     BadApiKey,
+    /// A sensitive change needs a fresh second step first (a step-up token).
+    #[error("this change needs a fresh second step (a step-up token of this client for this mailbox)")]
+    StepUpRequired,
+    /// The API client may not act for the mailboxes of this post office.
+    #[error("this API client may not act for the mailboxes of post office {0}")]
+    OutOfScope(PostOfficeName),
+    /// The API client made more requests than its rate allows: come back in so many seconds.
+    #[error("this API client made too many requests; try again in {0} s")]
+    TooManyRequests(u64),
     /// A call to the login service came from an address its client may not call from.
     #[error("this API client may not call from {0}")]
     SourceNotAllowed(std::net::IpAddr),
@@ -166,13 +178,38 @@ pub enum ServiceError {
     #[error("this login's code comes from an authenticator app; there is nothing to send again")]
     NothingToResend,
     /// A sign-in's return URL is not one the client may send browsers back to.
-    #[error(
-        "the return URL {0:?} is not within a return URL prefix of this API client (mailmfa client add --return-url)"
-    )]
+    #[error("the return URL {0:?} is not within a return URL prefix of this API client")]
     ReturnUrlRefused(String),
     /// The hosted pages need the address browsers reach them at.
     #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
     NoPublicUrl,
+    /// The mailbox has an app password of that name.
+    #[error("{address} already has an app password named \"{name}\"")]
+    AppPasswordExists {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The name.
+        name: AppPasswordName,
+    },
+    /// The mailbox has no app password of that name.
+    #[error("{address} has no app password named \"{name}\"")]
+    NoAppPassword {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The name.
+        name: AppPasswordName,
+    },
+    /// The mailbox has as many app passwords as it may.
+    #[error("{address} has {max} app passwords, as many as mailprog.max_app_passwords allows; nothing was made")]
+    TooManyAppPasswords {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The limit.
+        max: i64,
+    },
+    /// Only an administrator may change this.
+    #[error("only an administrator may change {0}")]
+    AdministratorsOnly(&'static str),
     /// A QR code could not be made or written.
     #[error(transparent)]
     Qr(#[from] QrError),
@@ -233,7 +270,7 @@ impl ServiceError {
     /// Whether this is a policy refusal of self-service (exit status 1) rather than bad input.
     pub fn is_refusal(&self) -> bool {
         match self {
-            Self::SelfServiceOff(_) => true,
+            Self::SelfServiceOff(_) | Self::AdministratorsOnly(_) => true,
             Self::ProviderDisabled { by, .. } | Self::ProviderNotConfigurable { by, .. } => *by == Configurer::EndUser,
             _ => false,
         }

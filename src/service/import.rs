@@ -11,7 +11,7 @@ use super::store::{StoreError, Tx};
 use super::{ImportProblem, Service, ServiceError, ServiceResult};
 use crate::domain::{
     ChallengeMode, Configurer, DomainError, EmailAddress, MailboxAddress, MailboxChallenge, MailboxName, PhoneNumber,
-    PostOfficeId, PostOfficeName, Provider,
+    PostOffice, PostOfficeId, PostOfficeName, Provider,
 };
 
 /// The columns, in the documented order.
@@ -227,7 +227,7 @@ fn apply_row(
             let po = tx
                 .postoffice(&row.postoffice)?
                 .ok_or_else(|| StoreError::Corrupt(format!("post office {} vanished", row.postoffice)))?;
-            tx.update_postoffice(po_id, *mode, po.users_may_configure, &po.trusted_networks)?;
+            tx.update_postoffice(&PostOffice { challenge: *mode, ..po })?;
             Ok(())
         }
         Target::Mailbox { name, challenge, provider, sms_number, alt_email } => {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::crypto::{KeyRing, keyring};
 use super::store::{CopySummary, Store, StoreLocation};
 use super::{IfExists, Service, ServiceError, ServiceResult};
-use crate::domain::AuditEntry;
+use crate::domain::{AuditEntry, AuditOutcome};
 
 /// The folder of this machine's store keys: `$MAILMFA_KEY_DIR`, else `%ProgramData%\mailmfa\keys`
 /// on Windows (keys wrapped with DPAPI), else `~/.config/mailmfa/keys`.
@@ -94,7 +94,7 @@ impl Service {
             at: self.now(),
             actor: self.actor().to_owned(),
             action: "store.copy".to_owned(),
-            outcome: "ok".to_owned(),
+            outcome: AuditOutcome::Ok,
             detail: Some(format!("from {from}: {}", summary.describe())),
             ..AuditEntry::default()
         };

@@ -12,8 +12,8 @@ use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
-    AuditEntry, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode, PhoneNumber, Provider,
-    Verified,
+    AuditEntry, AuditOutcome, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode, PhoneNumber,
+    Provider, Purpose, Verified,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -88,33 +88,30 @@ impl CodeDelivery {
 
 impl Service {
     /// Decides what a login of `address` from `ip` needs and enrols or stores a code if it needs
-    /// one — without sending the code yet: see [`LoginStart::delivery`].
-    pub fn start_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<LoginStart> {
-        self.start_login_on(address, ip, None)
-    }
-
-    /// [`Service::start_login`] on a device the user may have had remembered (its token).
-    pub fn start_login_on(
+    /// one — without sending the code yet: see [`LoginStart::delivery`]. `device` is the token of
+    /// a device the user may have had remembered.
+    pub fn decide_login(
         &self,
         address: &MailboxAddress,
         ip: LoginIp,
         device: Option<&str>,
     ) -> ServiceResult<LoginStart> {
-        let attempt = self.store.write(|tx| self.start_login_in(tx, address, ip, device));
+        let attempt = self.store.write(|tx| self.decide_login_in(tx, address, ip, device, Purpose::Login));
         self.audit_failed_attempt("login.begin", address, ip, attempt)
     }
 
-    /// [`Service::start_login_on`] inside the caller's transaction.
-    pub(super) fn start_login_in(
+    /// [`Service::decide_login`] inside the caller's transaction, for a sign-in or a step-up.
+    pub(super) fn decide_login_in(
         &self,
         tx: &Tx<'_>,
         address: &MailboxAddress,
         ip: LoginIp,
         device: Option<&str>,
+        purpose: Purpose,
     ) -> ServiceResult<LoginStart> {
         let (snapshot, origin) = self.login_world(tx, ip)?;
         let cx = self.context(&snapshot);
-        let (answer, pending) = engine::begin(tx, &cx, address, &origin, device)?;
+        let (answer, pending) = engine::begin(tx, &cx, address, &origin, device, purpose)?;
         let delivery = pending.map(|pending| CodeDelivery::of(&snapshot, address, origin, pending));
         Ok(LoginStart { answer, delivery })
     }
@@ -147,17 +144,12 @@ impl Service {
 
     /// Decides what a login needs and, if a code goes out, sends it before answering.
     pub fn begin_login(&self, address: &MailboxAddress, ip: LoginIp) -> ServiceResult<BeginAnswer> {
-        self.begin_login_on(address, ip, None)
+        self.deliver(self.decide_login(address, ip, None)?)
     }
 
-    /// [`Service::begin_login`] on a device the user may have had remembered (its token).
-    pub fn begin_login_on(
-        &self,
-        address: &MailboxAddress,
-        ip: LoginIp,
-        device: Option<&str>,
-    ) -> ServiceResult<BeginAnswer> {
-        let LoginStart { answer, delivery } = self.start_login_on(address, ip, device)?;
+    /// Sends the code a decision stored, if any; the decision, once it is out.
+    fn deliver(&self, start: LoginStart) -> ServiceResult<BeginAnswer> {
+        let LoginStart { answer, delivery } = start;
         if let Some(delivery) = delivery {
             self.finish_delivery(delivery.send())?;
         }
@@ -215,15 +207,22 @@ impl Service {
         Ok(engine::verify_remembered_device(tx, &cx, address, &origin, token)?)
     }
 
-    /// `login begin` as a webmail asks it, with the address and IP as they came: input that does
-    /// not parse is refused and audited like every other attempt.
-    pub fn login_begin(&self, address: &str, ip: &str, device: Option<&str>) -> ServiceResult<BeginAnswer> {
+    /// `login begin` as a webmail typed it, with the address and IP as they came (input that does
+    /// not parse is refused and audited like every other attempt), on a device the user may have
+    /// had remembered (its token); a code goes out before the answer.
+    pub fn begin_login_as_typed(&self, address: &str, ip: &str, device: Option<&str>) -> ServiceResult<BeginAnswer> {
         let (address, ip) = self.login_input("login.begin", address, ip)?;
-        self.begin_login_on(&address, ip, device)
+        self.deliver(self.decide_login(&address, ip, device)?)
     }
 
-    /// `login verify` as a webmail asks it, with the address, IP and code as they came.
-    pub fn login_verify(&self, address: &str, ip: &str, code: &str, remember: bool) -> ServiceResult<Verified> {
+    /// `login verify` as a webmail typed it, with the address, IP and code as they came.
+    pub fn verify_login_as_typed(
+        &self,
+        address: &str,
+        ip: &str,
+        code: &str,
+        remember: bool,
+    ) -> ServiceResult<Verified> {
         let (address, ip) = self.login_input("login.verify", address, ip)?;
         self.verify_login_remembering(&address, ip, code, remember)
     }
@@ -243,20 +242,20 @@ impl Service {
 
     /// Why the country database cannot be used, if it cannot (every country is unknown meanwhile).
     pub fn country_database_problem(&self) -> ServiceResult<Option<String>> {
-        let (snapshot, _) = self.store.read(|tx| self.world.current(tx))?;
+        let snapshot = self.store.read(|tx| self.world.current(tx))?;
         Ok(snapshot.geo_problem.map(|e| e.to_string()))
     }
 
     /// The snapshot a login uses; a new one whose country database failed is audited (once per
     /// snapshot, in the login's transaction).
     fn snapshot_for_login(&self, tx: &Tx<'_>) -> ServiceResult<Snapshot> {
-        let (snapshot, fresh) = self.world.current(tx)?;
-        if let Some(problem) = snapshot.geo_problem.as_ref().filter(|_| fresh) {
+        let super::world::Refreshed { snapshot, is_new } = self.world.refresh(tx)?;
+        if let Some(problem) = snapshot.geo_problem.as_ref().filter(|_| is_new) {
             tx.insert_audit(&AuditEntry {
                 at: self.now(),
                 actor: self.actor.clone(),
                 action: "geoip.unavailable".to_owned(),
-                outcome: "failed".to_owned(),
+                outcome: AuditOutcome::Failed,
                 detail: Some(format!("{problem}; every country is unknown until it is fixed")),
                 ..AuditEntry::default()
             })?;
@@ -267,7 +266,8 @@ impl Service {
     /// Parses a login's address and IP, auditing input that does not parse.
     fn login_input(&self, action: &str, address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
         parse_login(address, ip).inspect_err(|e| {
-            let entry = attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), "invalid_input", e);
+            let entry =
+                attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), AuditOutcome::InvalidInput, e);
             self.record(&entry);
         })
     }
@@ -281,7 +281,8 @@ impl Service {
         attempt: ServiceResult<T>,
     ) -> ServiceResult<T> {
         if let Err(e) = &attempt {
-            let outcome = if matches!(e, ServiceError::Domain(_)) { "invalid_input" } else { "error" };
+            let outcome =
+                if matches!(e, ServiceError::Domain(_)) { AuditOutcome::InvalidInput } else { AuditOutcome::Error };
             let entry = attempt_entry(self.now(), action, Some(address.to_string()), Some(ip.to_string()), outcome, e);
             self.record(&entry);
         }
@@ -304,7 +305,7 @@ impl Service {
             Provider::Smtp => destination.parse::<EmailAddress>()?.to_string(),
             Provider::Totp => return Err(ServiceError::NothingToTest),
         };
-        let (snapshot, _) = self.store.read(|tx| self.world.current(tx))?;
+        let snapshot = self.store.read(|tx| self.world.current(tx))?;
         Channels::new((*snapshot.settings).clone()).check(provider).map_err(ServiceError::TestSend)?;
         Ok(TestSend { provider, destination, sender: snapshot.sender })
     }
@@ -317,7 +318,7 @@ impl Service {
             at: self.now(),
             actor: self.actor.clone(),
             action: "provider.send_test".to_owned(),
-            outcome: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
+            outcome: AuditOutcome::of_result(&result),
             detail: Some(match &result {
                 Ok(()) => format!("{provider} to {destination}"),
                 Err(e) => format!("{provider} to {destination}: {e}"),
@@ -382,7 +383,7 @@ pub(super) fn attempt_entry(
     action: &str,
     mailbox: Option<String>,
     ip: Option<String>,
-    outcome: &str,
+    outcome: AuditOutcome,
     why: &ServiceError,
 ) -> AuditEntry {
     AuditEntry {
@@ -391,7 +392,7 @@ pub(super) fn attempt_entry(
         mailbox,
         action: action.to_owned(),
         ip,
-        outcome: outcome.to_owned(),
+        outcome,
         detail: Some(why.to_string()),
         ..AuditEntry::default()
     }

@@ -15,6 +15,7 @@ mod files;
 mod import;
 mod keys;
 mod login;
+mod mailprog;
 mod notify;
 mod signin;
 mod store;
@@ -23,18 +24,29 @@ mod world;
 use std::sync::Arc;
 
 pub use admin::{
-    ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, SettingView,
+    ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, ResetDone, ResetParts,
+    SettingView,
 };
 pub use api::{
-    ApiAnswer, ApiClient, ApiOutcome, ApiRequest, Caller, ClientKey, NewRecoveryCodes, Transaction, UserSettings,
-    UserSettingsView,
+    AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginRequest, Begun,
+    CallBudget, CallContext, Caller, Choice, ClientKey, ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest,
+    HttpRefusals, ListAppPasswordsRequest, NewRecoveryCodes, NewRecoveryCodesRequest, RemoveAppPasswordRequest,
+    ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices, UserSettings,
+    UserSettingsRequest, UserSettingsView, VerifyRequest,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
-pub use signin::{PageAnswer, PageFacts, PageNote, PageRequest, origin_of, path_of, url_within};
+pub use mailprog::{
+    APP_PASSWORD_DAYS, IssuedAppPassword, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest,
+    MailThrottle, MailUse, NewAppPassword,
+};
+pub use signin::{
+    PageAnswer, PageFacts, PageNote, PageRequest, RedeemRequest, SigninRequest, SigninStarted, origin_of, path_of,
+    url_within,
+};
 pub use store::{
     CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path, display_path,
 };
@@ -43,7 +55,7 @@ use self::store::{Store, Tx};
 use self::world::World;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::delivery::CodeSender;
-use crate::domain::AuditEntry;
+use crate::domain::{AuditEntry, AuditOutcome};
 use crate::geo::CountryLookup;
 
 /// Result of service calls.
@@ -134,7 +146,6 @@ impl Service {
     pub fn set_mode(&mut self, mode: StoreMode) -> ServiceResult<()> {
         let was = self.mode_word();
         let result = self.store.set_mode(mode);
-        let outcome = if result.is_ok() { "ok" } else { "failed" };
         let detail = match &result {
             Ok(()) => format!("from {was} to {mode}"),
             Err(e) => format!("from {was} to {mode}: {e}"),
@@ -143,7 +154,7 @@ impl Service {
             at: self.now(),
             actor: self.actor.clone(),
             action: "store.mode".to_owned(),
-            outcome: outcome.to_owned(),
+            outcome: AuditOutcome::of_result(&result),
             detail: Some(detail),
             ..AuditEntry::default()
         };
@@ -190,25 +201,25 @@ impl Service {
         f: impl FnOnce(&Tx<'_>) -> ServiceResult<(T, String)>,
     ) -> ServiceResult<T> {
         let now = self.now();
-        let entry = |outcome: &str, detail: String| AuditEntry {
+        let entry = |outcome: AuditOutcome, detail: String| AuditEntry {
             at: now,
             actor: self.actor.clone(),
             mailbox: mailbox.map(str::to_owned),
             action: action.to_owned(),
-            outcome: outcome.to_owned(),
+            outcome,
             detail: (!detail.is_empty()).then_some(detail),
             ..AuditEntry::default()
         };
         let result: ServiceResult<T> = self.store.write(|tx| {
             let (value, detail) = f(tx)?;
-            tx.insert_audit(&entry("ok", detail))?;
+            tx.insert_audit(&entry(AuditOutcome::Ok, detail))?;
             Ok(value)
         });
         if let Err(e) = &result {
             // The action's own error matters more than a failure to record it, so a failure to
             // write this entry is not reported over it.
             let recorded: ServiceResult<()> =
-                self.store.write(|tx| Ok(tx.insert_audit(&entry("failed", e.to_string()))?));
+                self.store.write(|tx| Ok(tx.insert_audit(&entry(AuditOutcome::Failed, e.to_string()))?));
             drop(recorded);
         }
         result

@@ -1,4 +1,4 @@
-//! Notifications to a mailbox's own address (DESIGN.md §10). What happened queues a notice in its
+//! Notifications to a mailbox's own address (docs/DESIGN.md §10). What happened queues a notice in its
 //! own transaction (`notification` table), so a notice exists exactly when what it tells of was
 //! committed. After the commit a worker thread with a connection of its own sends what waits,
 //! through the SMTP relay — never on the request's path: a slow or dead relay delays no login.
@@ -17,7 +17,7 @@ use super::store::Tx;
 use super::world::World;
 use super::{Service, ServiceResult};
 use crate::delivery::CodeMessage;
-use crate::domain::{AuditEntry, Mailbox, NoticeEvent, Provider};
+use crate::domain::{AuditEntry, AuditOutcome, Mailbox, NoticeEvent, Provider};
 
 /// How many notices one claim takes.
 const BATCH: i64 = 20;
@@ -62,7 +62,7 @@ impl Service {
         event: NoticeEvent,
         detail: Option<String>,
     ) -> ServiceResult<()> {
-        let (snapshot, _) = self.world.current(tx)?;
+        let snapshot = self.world.current(tx)?;
         Ok(engine::notify(tx, &self.context(&snapshot), mailbox, event, None, detail)?)
     }
 
@@ -127,7 +127,7 @@ impl Service {
             let now = self.now();
             let (claimed, snapshot) = self
                 .store
-                .write(|tx| -> ServiceResult<_> { Ok((tx.claim_notices(now, BATCH)?, self.world.current(tx)?.0)) })?;
+                .write(|tx| -> ServiceResult<_> { Ok((tx.claim_notices(now, BATCH)?, self.world.current(tx)?)) })?;
             if claimed.is_empty() {
                 return Ok(sent);
             }
@@ -136,16 +136,21 @@ impl Service {
                 let result = snapshot.sender.send(Provider::Smtp, &notice.mailbox, &message);
                 let again = result.is_err() && attempts + 1 < ATTEMPTS;
                 let (outcome, detail) = match &result {
-                    Ok(()) => ("ok", notice.event.word().to_owned()),
-                    Err(e) if again => ("failed", format!("{}: {e}; tried again in 5 minutes", notice.event.word())),
-                    Err(e) => ("failed", format!("{}: {e}; given up after {ATTEMPTS} attempts", notice.event.word())),
+                    Ok(()) => (AuditOutcome::Ok, notice.event.word().to_owned()),
+                    Err(e) if again => {
+                        (AuditOutcome::Failed, format!("{}: {e}; tried again in 5 minutes", notice.event.word()))
+                    }
+                    Err(e) => (
+                        AuditOutcome::Failed,
+                        format!("{}: {e}; given up after {ATTEMPTS} attempts", notice.event.word()),
+                    ),
                 };
                 let entry = AuditEntry {
                     at: self.now(),
                     actor: ACTOR.to_owned(),
                     mailbox: Some(notice.mailbox.clone()),
                     action: "notify.send".to_owned(),
-                    outcome: outcome.to_owned(),
+                    outcome,
                     detail: Some(detail),
                     ..AuditEntry::default()
                 };

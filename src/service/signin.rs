@@ -1,4 +1,4 @@
-//! The hosted sign-in pages' side of the front door (DESIGN.md §9): a webmail starts a sign-in
+//! The hosted sign-in pages' side of the front door (docs/DESIGN.md §9): a webmail starts a sign-in
 //! with a return URL its client may use; the browser completes it on mailmfa's pages (enrol, code,
 //! resend, locked, expired); the webmail redeems the ticket the browser brings back — once, within a
 //! minute, and only the client that asked for it.
@@ -6,13 +6,14 @@
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
+use super::api::{ApiRequest, CallContext, Done};
 use super::engine;
-use super::login::{CodeDelivery, LoginStart, parse_held, parse_login};
-use super::store::{ClientRow, SigninRow, Tx};
+use super::login::{CodeDelivery, LoginStart, parse_held, parse_login, shown};
+use super::store::{ClientRow, SigninRow, TicketRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Reason,
-    RejectReason, VerifyAnswer, totp,
+    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Purpose,
+    Reason, RejectReason, VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -127,9 +128,87 @@ pub struct PageFacts {
     pub remember_days: i64,
 }
 
+/// `POST /v1/signin`: a login that the hosted pages complete.
+#[derive(Debug, Clone)]
+pub struct SigninRequest {
+    /// The mailbox, as sent.
+    pub address: String,
+    /// The login's IP address, as sent.
+    pub ip: String,
+    /// Where the browser goes back to, with a ticket.
+    pub return_url: String,
+}
+
+/// What `POST /v1/signin` decided, and the sign-in whose pages complete it (unless it is `allow`).
+#[derive(Debug)]
+pub struct SigninStarted {
+    /// The decision.
+    pub answer: BeginAnswer,
+    /// The sign-in's id: its page is `/signin/{id}`.
+    pub signin: Option<String>,
+}
+
+impl ApiRequest for SigninRequest {
+    type Answer = SigninStarted;
+
+    fn action(&self) -> &'static str {
+        "signin.begin"
+    }
+
+    fn subject(&self) -> (Option<String>, Option<String>) {
+        (Some(shown(&self.address)), None)
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<SigninStarted>> {
+        let (answer, signin, delivery) =
+            cx.service.start_signin(cx.tx, cx.client()?, &self.address, &self.ip, &self.return_url)?;
+        Ok(Done { answer: SigninStarted { answer, signin }, delivery })
+    }
+}
+
+/// `POST /v1/signin/redeem`: the ticket a browser brought back, and the sign-in the webmail
+/// started for it — a ticket of another sign-in (another user's, say) is refused.
+#[derive(Debug, Clone)]
+pub struct RedeemRequest {
+    /// The ticket.
+    pub ticket: String,
+    /// The sign-in `POST /v1/signin` answered with.
+    pub signin_id: String,
+}
+
+impl ApiRequest for RedeemRequest {
+    /// The mailbox the ticket vouches for, or `None` for one unknown, used or expired.
+    type Answer = Option<MailboxAddress>;
+
+    fn action(&self) -> &'static str {
+        "signin.redeem"
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Option<MailboxAddress>>> {
+        Ok(Done::only(cx.service.redeem_ticket(cx.tx, cx.client()?, &self.signin_id, &self.ticket)?))
+    }
+}
+
+impl ApiRequest for PageRequest {
+    type Answer = PageAnswer;
+
+    fn action(&self) -> &'static str {
+        "signin.page"
+    }
+
+    fn needs_client(&self) -> bool {
+        false
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<PageAnswer>> {
+        let (answer, delivery) = cx.service.signin_page(cx.tx, self)?;
+        Ok(Done { answer, delivery })
+    }
+}
+
 impl Service {
     /// Starts a sign-in: the decision and, unless it is `allow`, the sign-in whose pages complete it.
-    pub(super) fn start_signin(
+    fn start_signin(
         &self,
         tx: &Tx<'_>,
         client: &ClientRow,
@@ -142,8 +221,9 @@ impl Service {
             return Err(ServiceError::ReturnUrlRefused(return_url.chars().take(200).collect()));
         }
         let (address, ip) = parse_login(address, ip)?;
-        let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
-        let Some(transaction) = self.open_transaction(tx, client, &address, ip, &answer)? else {
+        super::api::in_scope(client, &address)?;
+        let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None, Purpose::Login)?;
+        let Some(transaction) = self.open_transaction(tx, client, (&address, ip), &answer, Purpose::Login)? else {
             return Ok((answer, None, delivery));
         };
         let now = self.now();
@@ -190,24 +270,22 @@ impl Service {
         Ok(std::str::from_utf8(&opened).ok().map(|text| Zeroizing::new(text.to_owned())))
     }
 
-    /// The mailbox a ticket vouches for: once, within a minute, for the client that asked.
-    pub(super) fn redeem_ticket(
+    /// The mailbox a ticket vouches for: once, within its lifetime, for the client and the
+    /// sign-in that asked for it.
+    fn redeem_ticket(
         &self,
         tx: &Tx<'_>,
         client: &ClientRow,
+        signin_id: &str,
         ticket: &str,
     ) -> ServiceResult<Option<MailboxAddress>> {
         let hash = tx.key().code_hash(TICKET_CONTEXT, ticket);
-        let mailbox = tx.take_ticket(&hash, &client.id, self.now())?;
+        let mailbox = tx.take_ticket(&hash, &client.id, signin_id, self.now())?;
         Ok(mailbox.map(|m| m.parse()).transpose()?)
     }
 
     /// A sign-in page, or one of its forms.
-    pub(super) fn signin_page(
-        &self,
-        tx: &Tx<'_>,
-        request: &PageRequest,
-    ) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
+    fn signin_page(&self, tx: &Tx<'_>, request: &PageRequest) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
         let now = self.now();
         let id = match request {
             PageRequest::View { signin, .. }
@@ -245,32 +323,10 @@ impl Service {
                 Ok((self.page_of(tx, &signin, None)?, delivery))
             }
             PageRequest::Code { code, remember, .. } => {
-                let Ok(code) = code.trim().parse::<Passcode>() else {
-                    return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?, None));
-                };
-                let verified = self.verify_login_in(tx, &address, ip, &code, *remember)?;
-                match verified.answer {
-                    VerifyAnswer::Accepted => {
-                        let lifetime =
-                            if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
-                        let redirect = self.complete_signin(tx, &signin, &transaction.id, lifetime)?;
-                        let days = self.world.current(tx)?.0.settings.remember_days;
-                        let remember = verified.device_token.map(|token| (token, days));
-                        Ok((PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember }, None))
-                    }
-                    VerifyAnswer::Rejected { reason } => {
-                        let note = match reason {
-                            RejectReason::Expired => PageNote::ExpiredCode,
-                            RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => {
-                                PageNote::WrongCode
-                            }
-                        };
-                        Ok((self.page_of(tx, &signin, Some(note))?, None))
-                    }
-                }
+                Ok((self.code_typed(tx, &signin, &transaction.id, (&address, ip), code, *remember)?, None))
             }
             PageRequest::Resend { .. } => {
-                let LoginStart { answer, delivery } = self.start_login_in(tx, &address, ip, None)?;
+                let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None, Purpose::Login)?;
                 let note = match answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         let until = now + self.login_lifetime(tx)?;
@@ -281,6 +337,40 @@ impl Service {
                     _ => None,
                 };
                 Ok((self.page_of(tx, &signin, note)?, delivery))
+            }
+        }
+    }
+
+    /// The code form of a sign-in: an accepted code completes it, anything else shows the form
+    /// again with what was wrong.
+    fn code_typed(
+        &self,
+        tx: &Tx<'_>,
+        signin: &SigninRow,
+        transaction: &str,
+        (address, ip): (&MailboxAddress, LoginIp),
+        code: &str,
+        remember: bool,
+    ) -> ServiceResult<PageAnswer> {
+        let Ok(code) = code.trim().parse::<Passcode>() else {
+            return self.page_of(tx, signin, Some(PageNote::BadCode));
+        };
+        let verified = self.verify_login_in(tx, address, ip, &code, remember)?;
+        match verified.answer {
+            VerifyAnswer::Accepted => {
+                let lifetime =
+                    if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
+                let redirect = self.complete_signin(tx, signin, transaction, lifetime)?;
+                let days = self.world.current(tx)?.settings.remember_days;
+                let remember = verified.device_token.map(|token| (token, days));
+                Ok(PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember })
+            }
+            VerifyAnswer::Rejected { reason } => {
+                let note = match reason {
+                    RejectReason::Expired => PageNote::ExpiredCode,
+                    RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => PageNote::WrongCode,
+                };
+                self.page_of(tx, signin, Some(note))
             }
         }
     }
@@ -298,7 +388,13 @@ impl Service {
         tx.end_signin(&signin.id)?;
         let ticket = self.new_ticket()?;
         let hash = tx.key().code_hash(TICKET_CONTEXT, &ticket);
-        tx.insert_ticket(&hash, &signin.client_id, &signin.mailbox, self.now() + lifetime)?;
+        tx.insert_ticket(&TicketRow {
+            hash,
+            client_id: signin.client_id.clone(),
+            signin_id: signin.id.clone(),
+            mailbox: signin.mailbox.clone(),
+            expires_at: self.now() + lifetime,
+        })?;
         Ok(with_ticket(&signin.return_url, &ticket))
     }
 
@@ -316,12 +412,12 @@ impl Service {
             csrf: signin.csrf.clone(),
             note,
             return_origin: origin_of(&signin.return_url).to_owned(),
-            remember_days: self.world.current(tx)?.0.settings.remember_days,
+            remember_days: self.world.current(tx)?.settings.remember_days,
         };
         let provider = mailbox.challenge_provider(&tx.providers()?).unwrap_or(mailbox.provider);
         if provider == Provider::Totp && mailbox.status(now) == MailboxStatus::Pending {
             if let Some(secret) = tx.totp_secret(mailbox.id)?.filter(|s| s.state == EnrolmentState::Pending) {
-                let (snapshot, _) = self.world.current(tx)?;
+                let snapshot = self.world.current(tx)?;
                 let otpauth_uri = totp::otpauth_uri(&snapshot.settings.issuer, &address, &secret.secret);
                 let b32 = totp::secret_base32(&secret.secret);
                 let groups: Vec<&str> = b32.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();

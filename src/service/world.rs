@@ -41,6 +41,14 @@ pub(super) struct Snapshot {
     pub sender: Arc<dyn CodeSender>,
 }
 
+/// A snapshot, and whether it was built just now (not kept from before).
+pub(super) struct Refreshed {
+    /// The snapshot.
+    pub snapshot: Snapshot,
+    /// It was built for this call: its settings changed since the last one.
+    pub is_new: bool,
+}
+
 impl Default for World {
     fn default() -> Self {
         Self { random: Arc::new(OsRandom), countries: None, sender: None, snapshot: RefCell::new(None) }
@@ -82,15 +90,20 @@ impl World {
         self.snapshot.replace(None);
     }
 
+    /// The snapshot for the settings as `tx` sees them (see [`World::refresh`]).
+    pub fn current(&self, tx: &Tx<'_>) -> Result<Snapshot, StoreError> {
+        self.refresh(tx).map(|refreshed| refreshed.snapshot)
+    }
+
     /// The snapshot for the settings as `tx` sees them: the kept one while the settings version
     /// is unchanged, else a new one (reusing the country database if its file did not change), and
     /// whether it is new. A country database that cannot be opened fails safe: every country is
     /// unknown (so `new-country` challenges), and the snapshot says why.
-    pub fn current(&self, tx: &Tx<'_>) -> Result<(Snapshot, bool), StoreError> {
+    pub fn refresh(&self, tx: &Tx<'_>) -> Result<Refreshed, StoreError> {
         let version = tx.settings_version()?;
         let kept = self.snapshot.borrow().clone();
         if let Some(snapshot) = kept.as_ref().filter(|s| s.version == version) {
-            return Ok((snapshot.clone(), false));
+            return Ok(Refreshed { snapshot: snapshot.clone(), is_new: false });
         }
         let settings = Arc::new(tx.settings()?);
         let wanted = (!settings.geoip_path.is_empty())
@@ -114,6 +127,6 @@ impl World {
         };
         let snapshot = Snapshot { version, settings, countries, countries_path, geo_problem, sender };
         self.snapshot.replace(Some(snapshot.clone()));
-        Ok((snapshot, true))
+        Ok(Refreshed { snapshot, is_new: true })
     }
 }

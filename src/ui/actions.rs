@@ -4,7 +4,7 @@
 
 use egui::{RichText, Ui};
 
-use super::command::Command;
+use super::intent::Intent;
 use super::model::Node;
 use super::ui_command::{Target, UiCommand};
 
@@ -58,7 +58,7 @@ fn sections(target: &Target) -> Vec<Section> {
 }
 
 /// Draws the Actions pane.
-pub fn pane_ui(ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
+pub fn pane_ui(ui: &mut Ui, target: &Target, intents: &mut Vec<Intent>) {
     ui.add_space(4.0);
     ui.label(RichText::new("Actions").strong().size(15.0));
     ui.separator();
@@ -73,7 +73,7 @@ pub fn pane_ui(ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
             );
             ui.spacing_mut().item_spacing.y = 1.0;
             for command in section.commands {
-                command.link(ui, target, commands);
+                command.link(ui, target, intents);
             }
             ui.add_space(8.0);
         }
@@ -81,12 +81,12 @@ pub fn pane_ui(ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
 }
 
 /// Draws the same commands as a menu (right-click and the Action menu).
-pub fn menu_ui(ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
+pub fn menu_ui(ui: &mut Ui, target: &Target, intents: &mut Vec<Intent>) {
     let all = sections(target);
     let count = all.len();
     for (i, section) in all.into_iter().enumerate() {
         for command in section.commands {
-            command.menu_item(ui, target, commands);
+            command.menu_item(ui, target, intents);
         }
         if i + 1 < count {
             ui.separator();

@@ -1,6 +1,6 @@
 //! [`ConsoleApp`]: the eframe application — its state and the frame loop. It owns the [`Service`]
 //! over the open store and the read model; the panes and windows draw from the model and record
-//! [`Command`]s, which the app applies after the frame's drawing ([`super::apply`]), refreshing
+//! [`Intent`]s, which the app applies after the frame's drawing ([`super::apply`]), refreshing
 //! the model only after a change. The menus, status bar, confirmation and About live in
 //! [`super::chrome`], slow work in [`super::jobs`].
 
@@ -11,8 +11,8 @@ use egui::{Context, Id, Key, LayerId, Modifiers, Order, Ui, ViewportCommand};
 use super::actions;
 use super::audit::{AUDIT_LIMIT, AuditPane};
 use super::clients::ClientsPane;
-use super::command::{Command, Confirmation};
 use super::folders;
+use super::intent::{Confirmation, Intent};
 use super::jobs::Jobs;
 use super::login_preview::LoginPreview;
 use super::mailbox_properties::MailboxProperties;
@@ -96,7 +96,7 @@ pub struct ConsoleApp {
     pub(super) previews: Vec<LoginPreview>,
     pub(super) about_open: bool,
     pub(super) message: Option<Message>,
-    pub(super) commands: Vec<Command>,
+    pub(super) intents: Vec<Intent>,
     pub(super) jobs: Jobs,
     /// A text field had the keyboard at the end of the last frame: the next Esc only leaves it.
     pub(super) typing: bool,
@@ -152,7 +152,7 @@ impl ConsoleApp {
             previews: Vec::new(),
             about_open: false,
             message: None,
-            commands: Vec::new(),
+            intents: Vec::new(),
             typing: false,
         }
     }
@@ -215,6 +215,11 @@ impl ConsoleApp {
         self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_codes)
     }
 
+    /// The app password the Properties window of `address` shows, just after it was made.
+    pub fn shown_app_password(&self, address: &MailboxAddress) -> Option<String> {
+        self.mailbox_windows.iter().find(|w| w.address() == address).and_then(MailboxProperties::issued_app_password)
+    }
+
     /// The coverage report the Reports pane shows, once it was shown.
     pub fn shown_coverage(&self) -> Option<&CoverageReport> {
         self.reports.report()
@@ -239,8 +244,8 @@ impl ConsoleApp {
     }
 
     /// Queues a command as if a pane had recorded it.
-    pub fn push(&mut self, command: Command) {
-        self.commands.push(command);
+    pub fn push(&mut self, intent: Intent) {
+        self.intents.push(intent);
     }
 
     pub(super) fn info(&mut self, text: impl Into<String>) {
@@ -313,8 +318,8 @@ impl ConsoleApp {
             return;
         }
         let typing = ctx.egui_wants_keyboard_input() || self.new_dialog.is_some() || self.server_dialog.is_some();
-        let commands = UiCommand::shortcuts(ctx, &self.target(), typing);
-        self.commands.extend(commands);
+        let intents = UiCommand::shortcuts(ctx, &self.target(), typing);
+        self.intents.extend(intents);
     }
 
     /// Esc closes the topmost of the confirmation, the New… dialog, the Properties windows, the
@@ -373,7 +378,7 @@ impl ConsoleApp {
         let target = self.target();
         let StoreState::Open(open) = &self.store else {
             if let StoreState::Failed(failed) = &self.store {
-                egui::CentralPanel::default().show(ui, |ui| store_dialogs::failure_ui(ui, failed, &mut self.commands));
+                egui::CentralPanel::default().show(ui, |ui| store_dialogs::failure_ui(ui, failed, &mut self.intents));
             }
             return;
         };
@@ -389,7 +394,7 @@ impl ConsoleApp {
             .size_range(160.0..=600.0)
             .show(ui, |ui| {
                 let active = self.active == Pane::Tree;
-                self.tree.ui(ui, snapshot, &root_label, &self.selected, active, &mut self.commands);
+                self.tree.ui(ui, snapshot, &root_label, &self.selected, active, &mut self.intents);
             });
         if pressed_at.is_some_and(|p| tree.response.rect.contains(p)) {
             self.active = Pane::Tree;
@@ -400,25 +405,25 @@ impl ConsoleApp {
                 .resizable(true)
                 .default_size(210.0)
                 .size_range(150.0..=400.0)
-                .show(ui, |ui| actions::pane_ui(ui, &target, &mut self.commands));
+                .show(ui, |ui| actions::pane_ui(ui, &target, &mut self.intents));
         }
 
         let central = egui::CentralPanel::default().show(ui, |ui| match &self.selected {
-            Node::Root => folders::root_ui(ui, snapshot, &path, mode, &mut self.commands),
-            Node::PostOffices => folders::postoffices_ui(ui, snapshot, &mut self.commands),
+            Node::Root => folders::root_ui(ui, snapshot, &path, mode, &mut self.intents),
+            Node::PostOffices => folders::postoffices_ui(ui, snapshot, &mut self.intents),
             Node::PostOffice(name) => {
                 let active = self.active == Pane::Result;
-                self.table.ui(ui, name, snapshot, active, &mut self.commands);
+                self.table.ui(ui, name, snapshot, active, &mut self.intents);
             }
             Node::Mailbox(address) => {
                 let active = self.active == Pane::Result;
-                self.table.ui(ui, &address.postoffice, snapshot, active, &mut self.commands);
+                self.table.ui(ui, &address.postoffice, snapshot, active, &mut self.intents);
             }
-            Node::Providers => self.providers.ui(ui, snapshot, &mut self.commands),
-            Node::Clients => self.clients.ui(ui, &mut self.commands),
-            Node::Settings => self.settings.ui(ui, snapshot, &mut self.commands),
-            Node::Reports => self.reports.ui(ui, &mut self.commands),
-            Node::Audit => self.audit.ui(ui, &mut self.commands),
+            Node::Providers => self.providers.ui(ui, snapshot, &mut self.intents),
+            Node::Clients => self.clients.ui(ui, &mut self.intents),
+            Node::Settings => self.settings.ui(ui, snapshot, &mut self.intents),
+            Node::Reports => self.reports.ui(ui, &mut self.intents),
+            Node::Audit => self.audit.ui(ui, &mut self.intents),
         });
         if pressed_at.is_some_and(|p| central.response.rect.contains(p)) {
             self.active = Pane::Result;
@@ -431,24 +436,24 @@ impl ConsoleApp {
             let offered = open.snapshot.offered_providers();
             let now = open.service.now();
             for window in &mut self.mailbox_windows {
-                window.show(ctx, &offered, now, &mut self.commands);
+                window.show(ctx, &offered, now, &mut self.intents);
             }
             for window in &mut self.postoffice_windows {
-                window.show(ctx, &mut self.commands);
+                window.show(ctx, &mut self.intents);
             }
             if let Some(dialog) = &mut self.new_dialog {
-                if !dialog.show(ctx, &open.snapshot, &mut self.commands) {
+                if !dialog.show(ctx, &open.snapshot, &mut self.intents) {
                     self.new_dialog = None;
                 }
             }
         }
         if let Some(dialog) = &mut self.server_dialog {
-            if !dialog.show(ctx, &mut self.commands) {
+            if !dialog.show(ctx, &mut self.intents) {
                 self.server_dialog = None;
             }
         }
         for preview in &mut self.previews {
-            preview.show(ctx, &mut self.commands);
+            preview.show(ctx, &mut self.intents);
         }
         self.previews.retain(LoginPreview::is_open);
         self.mailbox_windows.retain(MailboxProperties::is_open);

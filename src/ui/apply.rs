@@ -1,12 +1,12 @@
-//! Applying the [`Command`]s the frame recorded: one short dispatch per group (windows, mailboxes,
+//! Applying the [`Intent`]s the frame recorded: one short dispatch per group (windows, mailboxes,
 //! post offices, the login preview, providers, settings and API clients, stores), each command one small method
 //! that calls the service and then refreshes the model, the windows and the status bar.
 
 use egui::{LayerId, Order, ViewportCommand};
 
 use super::app::{ConsoleApp, StoreState};
-use super::command::{
-    Command, MailboxCommand, PlatformCommand, PostOfficeCommand, PreviewCommand, StoreCommand, TestTarget, Window,
+use super::intent::{
+    Intent, MailboxIntent, PlatformIntent, PostOfficeIntent, PreviewIntent, StoreIntent, TestTarget, Window,
 };
 use super::jobs::JobOrigin;
 use super::login_preview::{BeginView, LoginPreview};
@@ -17,40 +17,40 @@ use super::postoffice_properties::PostOfficeProperties;
 use super::server_dialog::ServerDialog;
 use super::store_dialogs;
 use crate::domain::{
-    BeginAnswer, Configurer, IpNetwork, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
-    SettingGroup,
+    BeginAnswer, Configurer, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef, SettingGroup,
 };
 use crate::qr::QrError;
 use crate::service::{
-    IfExists, LoginStart, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation, default_store_path,
+    ClientScope, IfExists, LoginStart, MailboxChanges, PostOfficeChanges, Service, ServiceError, StoreLocation,
+    default_store_path,
 };
 
 impl ConsoleApp {
     /// Applies the commands the frame recorded.
     pub(super) fn apply_commands(&mut self) {
-        let commands = std::mem::take(&mut self.commands);
-        if !commands.is_empty() {
+        let intents = std::mem::take(&mut self.intents);
+        if !intents.is_empty() {
             // The frame just drawn shows the state before the commands: draw another.
             self.ctx.request_repaint();
         }
-        for command in commands {
-            self.apply(command);
+        for intent in intents {
+            self.apply(intent);
         }
     }
 
-    fn apply(&mut self, command: Command) {
-        match command {
-            Command::Select(node) => self.select(node),
-            Command::Refresh => self.refresh(),
-            Command::LoadAudit(mailbox) => self.audit.request(mailbox),
-            Command::Confirm(confirmation) => self.confirm = Some(confirmation),
-            Command::Open(window) => self.open_window(window),
-            Command::Mailbox(address, command) => self.apply_mailbox(&address, command),
-            Command::PostOffice(command) => self.apply_postoffice(command),
-            Command::Preview(address, command) => self.apply_preview(&address, command),
-            Command::Platform(command) => self.apply_platform(command),
-            Command::Store(command) => self.apply_store(command),
-            Command::Exit => self.ctx.send_viewport_cmd(ViewportCommand::Close),
+    fn apply(&mut self, intent: Intent) {
+        match intent {
+            Intent::Select(node) => self.select(node),
+            Intent::Refresh => self.refresh(),
+            Intent::LoadAudit(mailbox) => self.audit.request(mailbox),
+            Intent::Confirm(confirmation) => self.confirm = Some(confirmation),
+            Intent::Open(window) => self.open_window(window),
+            Intent::Mailbox(address, intent) => self.apply_mailbox(&address, intent),
+            Intent::PostOffice(intent) => self.apply_postoffice(intent),
+            Intent::Preview(address, intent) => self.apply_preview(&address, intent),
+            Intent::Platform(intent) => self.apply_platform(intent),
+            Intent::Store(intent) => self.apply_store(intent),
+            Intent::Exit => self.ctx.send_viewport_cmd(ViewportCommand::Close),
         }
     }
 
@@ -104,34 +104,48 @@ impl ConsoleApp {
 
     // --- mailboxes ----------------------------------------------------------------------------
 
-    fn apply_mailbox(&mut self, address: &MailboxAddress, command: MailboxCommand) {
-        match command {
-            MailboxCommand::Add => self.add_mailbox(address),
-            MailboxCommand::Save { changes, close } => self.save_mailbox(address, &changes, close),
-            MailboxCommand::ResetCode => {
-                let result = self.service().map(|s| s.reset_two_factor_code(address));
+    fn apply_mailbox(&mut self, address: &MailboxAddress, intent: MailboxIntent) {
+        match intent {
+            MailboxIntent::Add => self.add_mailbox(address),
+            MailboxIntent::Save { changes, close } => self.save_mailbox(address, &changes, close),
+            MailboxIntent::ResetCode => {
+                let result = self.service().map(|s| s.reset_two_factor_code(address).map(drop));
                 self.mailbox_done(address, result, "Reset the two factor code of");
                 self.mailbox_windows.iter_mut().filter(|w| w.address() == address).for_each(|w| w.forget_qr());
             }
-            MailboxCommand::ResetCountries => {
+            MailboxIntent::ResetCountries => {
                 let result = self.service().map(|s| s.reset_country_exceptions(address).map(drop));
                 self.mailbox_done(address, result, "Forgot the known countries and IP addresses of");
             }
-            MailboxCommand::Unlock => {
+            MailboxIntent::Unlock => {
                 let result = self.service().map(|s| s.unlock(address));
                 self.mailbox_done(address, result, "Unlocked");
             }
-            MailboxCommand::IssueAccessPass { minutes, once } => self.issue_access_pass(address, minutes, once),
-            MailboxCommand::NewRecoveryCodes => self.new_recovery_codes(address),
-            MailboxCommand::ForgetDevices => {
+            MailboxIntent::IssueAccessPass { minutes, once } => self.issue_access_pass(address, minutes, once),
+            MailboxIntent::NewRecoveryCodes => self.new_recovery_codes(address),
+            MailboxIntent::ForgetDevices => {
                 let Some(service) = self.service() else { return };
                 let result = service.forget_devices(address).map(drop);
                 self.mailbox_done(address, result.into(), "Forgot the remembered devices of");
             }
-            MailboxCommand::SaveRecoveryCodes(codes) => self.save_recovery_codes(address, &codes),
-            MailboxCommand::Delete => self.delete_mailbox(address),
-            MailboxCommand::RevealQr => self.reveal_qr(address),
-            MailboxCommand::SaveQrPng => self.save_qr_png(address),
+            MailboxIntent::SaveRecoveryCodes(codes) => self.save_recovery_codes(address, &codes),
+            MailboxIntent::AddAppPassword(new) => {
+                let Some(service) = self.service() else { return };
+                let result = service.add_app_password(address, &new);
+                let issued = result.as_ref().ok().cloned();
+                self.mailbox_done(address, result.map(drop).into(), "Made an app password for");
+                if let Some(issued) = issued {
+                    self.in_window(address, |window| window.show_issued_app_password(issued));
+                }
+            }
+            MailboxIntent::RemoveAppPassword(name) => {
+                let Some(service) = self.service() else { return };
+                let result = service.remove_app_password(address, &name);
+                self.mailbox_done(address, result.into(), &format!("Removed the app password \"{name}\" of"));
+            }
+            MailboxIntent::Delete => self.delete_mailbox(address),
+            MailboxIntent::RevealQr => self.reveal_qr(address),
+            MailboxIntent::SaveQrPng => self.save_qr_png(address),
         }
     }
 
@@ -290,11 +304,11 @@ impl ConsoleApp {
 
     // --- post offices -------------------------------------------------------------------------
 
-    fn apply_postoffice(&mut self, command: PostOfficeCommand) {
-        match command {
-            PostOfficeCommand::Add(name) => self.add_postoffice(name),
-            PostOfficeCommand::Save { name, changes, close } => self.save_postoffice(&name, &changes, close),
-            PostOfficeCommand::Delete(name) => self.delete_postoffice(&name),
+    fn apply_postoffice(&mut self, intent: PostOfficeIntent) {
+        match intent {
+            PostOfficeIntent::Add(name) => self.add_postoffice(name),
+            PostOfficeIntent::Save { name, changes, close } => self.save_postoffice(&name, &changes, close),
+            PostOfficeIntent::Delete(name) => self.delete_postoffice(&name),
         }
     }
 
@@ -360,10 +374,10 @@ impl ConsoleApp {
 
     // --- the login preview --------------------------------------------------------------------
 
-    fn apply_preview(&mut self, address: &MailboxAddress, command: PreviewCommand) {
-        match command {
-            PreviewCommand::Begin(ip) => self.preview_begin(address, ip),
-            PreviewCommand::Verify { ip, code } => self.preview_verify(address, ip, &code),
+    fn apply_preview(&mut self, address: &MailboxAddress, intent: PreviewIntent) {
+        match intent {
+            PreviewIntent::Begin(ip) => self.preview_begin(address, ip),
+            PreviewIntent::Verify { ip, code } => self.preview_verify(address, ip, &code),
         }
         self.changed(Some(&address.postoffice));
         self.reload_windows();
@@ -374,7 +388,7 @@ impl ConsoleApp {
     fn preview_begin(&mut self, address: &MailboxAddress, ip: LoginIp) {
         let Some(service) = self.service() else { return };
         let origin = JobOrigin::of(service);
-        let (view, delivery) = match service.start_login(address, ip) {
+        let (view, delivery) = match service.decide_login(address, ip, None) {
             Ok(LoginStart { answer, delivery }) => {
                 let qr = match &answer {
                     BeginAnswer::Enroll { otpauth_uri, .. } => match self.qr_texture(address, otpauth_uri) {
@@ -416,22 +430,22 @@ impl ConsoleApp {
 
     // --- providers and settings ---------------------------------------------------------------
 
-    fn apply_platform(&mut self, command: PlatformCommand) {
-        match command {
-            PlatformCommand::SetProvider { provider, enabled, admin_configurable, user_configurable } => {
+    fn apply_platform(&mut self, intent: PlatformIntent) {
+        match intent {
+            PlatformIntent::SetProvider { provider, enabled, admin_configurable, user_configurable } => {
                 self.set_provider(provider, enabled, admin_configurable, user_configurable);
             }
-            PlatformCommand::SaveSettings(values) => self.save_settings(&values),
-            PlatformCommand::SendTest(target) => self.send_test(target),
-            PlatformCommand::BrowseFile(def) => self.browse_file(def),
-            PlatformCommand::AddClient { name, allow, return_urls } => self.add_client(&name, &allow, &return_urls),
-            PlatformCommand::RemoveClient(name) => self.remove_client(&name),
+            PlatformIntent::SaveSettings(values) => self.save_settings(&values),
+            PlatformIntent::SendTest(target) => self.send_test(target),
+            PlatformIntent::BrowseFile(def) => self.browse_file(def),
+            PlatformIntent::AddClient { name, scope } => self.add_client(&name, &scope),
+            PlatformIntent::RemoveClient(name) => self.remove_client(&name),
         }
     }
 
-    fn add_client(&mut self, name: &str, allow: &[IpNetwork], return_urls: &[String]) {
+    fn add_client(&mut self, name: &str, scope: &ClientScope) {
         let Some(service) = self.service() else { return };
-        let result = service.add_client(name, allow, return_urls);
+        let result = service.add_client(name, scope);
         self.audit.invalidate();
         match result {
             Ok((client, key)) => {
@@ -525,54 +539,54 @@ impl ConsoleApp {
 
     // --- stores, keys and imports -------------------------------------------------------------
 
-    fn apply_store(&mut self, command: StoreCommand) {
+    fn apply_store(&mut self, intent: StoreIntent) {
         let current = self.location();
-        match command {
-            StoreCommand::OpenDialog { shared } => {
+        match intent {
+            StoreIntent::OpenDialog { shared } => {
                 if let Some(location) =
                     store_dialogs::pick_existing(shared, current.as_ref().and_then(StoreLocation::file))
                 {
                     self.open_location(&location);
                 }
             }
-            StoreCommand::NewDialog => self.new_store(current.as_ref()),
-            StoreCommand::OpenRecent(recent) => match recent.location() {
+            StoreIntent::NewDialog => self.new_store(current.as_ref()),
+            StoreIntent::OpenRecent(recent) => match recent.location() {
                 // A server's password is never remembered: ask for it.
                 location if location.database_server().is_some() => {
                     self.server_dialog = Some(ServerDialog::new(Some(location.to_string())));
                 }
                 location => self.open_location(&location),
             },
-            StoreCommand::ServerDialog { url } => self.server_dialog = Some(ServerDialog::new(url)),
-            StoreCommand::OpenServer(address) => self.open_location(&StoreLocation::server(address)),
-            StoreCommand::OpenDefault => self.open_location(&StoreLocation::new(default_store_path(), false)),
-            StoreCommand::Retry => {
+            StoreIntent::ServerDialog { url } => self.server_dialog = Some(ServerDialog::new(url)),
+            StoreIntent::OpenServer(address) => self.open_location(&StoreLocation::server(address)),
+            StoreIntent::OpenDefault => self.open_location(&StoreLocation::new(default_store_path(), false)),
+            StoreIntent::Retry => {
                 if let Some(location) = current {
                     self.open_location(&location);
                 }
             }
-            StoreCommand::ImportKey if current.is_none() => self.error(IMPORT_KEY_IN_MEMORY),
-            StoreCommand::ImportKey => {
+            StoreIntent::ImportKey if current.is_none() => self.error(IMPORT_KEY_IN_MEMORY),
+            StoreIntent::ImportKey => {
                 if let Some(file) = store_dialogs::pick_file("Import Store Key", ("mailmfa key", &["key", "txt"])) {
-                    self.commands.push(Command::Store(StoreCommand::ImportKeyFrom(file)));
+                    self.intents.push(Intent::Store(StoreIntent::ImportKeyFrom(file)));
                 }
             }
-            StoreCommand::ImportKeyFrom(file) => self.import_key(current, &file),
-            StoreCommand::ExportKey => self.export_key(),
-            StoreCommand::ImportCsv => {
+            StoreIntent::ImportKeyFrom(file) => self.import_key(current, &file),
+            StoreIntent::ExportKey => self.export_key(),
+            StoreIntent::ImportCsv => {
                 if let Some(file) = store_dialogs::pick_file("Import CSV", ("CSV file", &["csv"])) {
-                    self.commands.push(Command::Store(StoreCommand::ImportCsvFrom(file)));
+                    self.intents.push(Intent::Store(StoreIntent::ImportCsvFrom(file)));
                 }
             }
-            StoreCommand::ImportCsvFrom(file) => self.import_csv(file),
-            StoreCommand::ExportCoverage => {
+            StoreIntent::ImportCsvFrom(file) => self.import_csv(file),
+            StoreIntent::ExportCoverage => {
                 if let Some(file) =
                     store_dialogs::pick_save("Export Coverage Report", "coverage.csv", ("CSV file", &["csv"]))
                 {
-                    self.commands.push(Command::Store(StoreCommand::ExportCoverageTo(file)));
+                    self.intents.push(Intent::Store(StoreIntent::ExportCoverageTo(file)));
                 }
             }
-            StoreCommand::ExportCoverageTo(file) => self.export_coverage(&file),
+            StoreIntent::ExportCoverageTo(file) => self.export_coverage(&file),
         }
     }
 

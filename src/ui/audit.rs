@@ -3,7 +3,7 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::command::Command;
+use super::intent::Intent;
 use super::model::utc_seconds;
 use crate::domain::{AuditRecord, DomainError, MailboxAddress};
 
@@ -51,7 +51,7 @@ impl AuditPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.heading("Audit Log");
         ui.horizontal(|ui| {
             let label = ui.label("Mailbox");
@@ -62,16 +62,16 @@ impl AuditPane {
             if ui.button("Show entries").clicked() || enter {
                 let trimmed = self.filter.trim();
                 if trimmed.is_empty() {
-                    commands.push(Command::LoadAudit(None));
+                    intents.push(Intent::LoadAudit(None));
                 } else {
                     match trimmed.parse::<MailboxAddress>() {
-                        Ok(address) => commands.push(Command::LoadAudit(Some(address))),
+                        Ok(address) => intents.push(Intent::LoadAudit(Some(address))),
                         Err(e) => self.filter_error = Some(e),
                     }
                 }
             }
             if ui.button("Show all").clicked() {
-                commands.push(Command::LoadAudit(None));
+                intents.push(Intent::LoadAudit(None));
             }
         });
         if let Some(error) = &self.filter_error {
@@ -85,7 +85,11 @@ impl AuditPane {
             if self.entries.len() >= AUDIT_LIMIT { format!(" (the newest {AUDIT_LIMIT})") } else { String::new() };
         ui.label(RichText::new(format!("{} entries {scope}{more}, newest first", self.entries.len())).weak());
         ui.add_space(2.0);
+        self.table_ui(ui);
+    }
 
+    /// The loaded entries; only the visible rows are drawn.
+    fn table_ui(&self, ui: &mut Ui) {
         // Clicks on a cell select the row rather than start a text selection.
         ui.style_mut().interaction.selectable_labels = false;
         let height = egui::TextStyle::Body.resolve(ui.style()).size.max(ui.spacing().interact_size.y);
@@ -111,7 +115,7 @@ impl AuditPane {
             })
             .body(|body| {
                 body.rows(height, self.entries.len(), |mut row| {
-                    let Some(entry) = self.entries.get(row.index()) else { return };
+                    let Some(entry) = self.entries.get(row.index()).map(|record| &record.entry) else { return };
                     row.col(|ui| {
                         ui.label(utc_seconds(entry.at));
                     });
@@ -125,10 +129,11 @@ impl AuditPane {
                         ui.label(&entry.action);
                     });
                     row.col(|ui| {
-                        if entry.is_bad() {
-                            ui.colored_label(ui.visuals().error_fg_color, &entry.outcome);
+                        let outcome = entry.outcome.to_string();
+                        if entry.outcome.is_bad() {
+                            ui.colored_label(ui.visuals().error_fg_color, outcome);
                         } else {
-                            ui.label(&entry.outcome);
+                            ui.label(outcome);
                         }
                     });
                     row.col(|ui| {

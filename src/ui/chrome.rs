@@ -22,28 +22,28 @@ impl ConsoleApp {
         egui::Panel::top("menu-bar").show(ui, |ui| {
             egui::MenuBar::new().ui(ui, |ui| {
                 ui.menu_button("File", |ui| {
-                    let commands = &mut self.commands;
+                    let intents = &mut self.intents;
                     for command in [
                         UiCommand::OpenStore,
                         UiCommand::OpenSharedStore,
                         UiCommand::NewStore,
                         UiCommand::OpenDatabaseServer,
                     ] {
-                        command.menu_item(ui, &target, commands);
+                        command.menu_item(ui, &target, intents);
                     }
                     ui.menu_button("Recent Stores", |ui| {
-                        store_dialogs::recent_menu_ui(ui, &self.persisted.recent, commands);
+                        store_dialogs::recent_menu_ui(ui, &self.persisted.recent, intents);
                     });
                     ui.separator();
                     for command in [UiCommand::ImportCsv, UiCommand::ImportKey, UiCommand::ExportKey] {
-                        command.menu_item(ui, &target, commands);
+                        command.menu_item(ui, &target, intents);
                     }
                     ui.separator();
-                    UiCommand::Exit.menu_item(ui, &target, commands);
+                    UiCommand::Exit.menu_item(ui, &target, intents);
                 });
                 ui.menu_button("Action", |ui| {
                     if has_store {
-                        actions::menu_ui(ui, &target, &mut self.commands);
+                        actions::menu_ui(ui, &target, &mut self.intents);
                     } else {
                         ui.label("Open a store first.");
                     }
@@ -59,9 +59,9 @@ impl ConsoleApp {
                         ui.ctx().set_theme(egui::Theme::Dark);
                     }
                     ui.separator();
-                    UiCommand::Refresh.menu_item(ui, &target, &mut self.commands);
+                    UiCommand::Refresh.menu_item(ui, &target, &mut self.intents);
                 });
-                ui.menu_button("Help", |ui| UiCommand::About.menu_item(ui, &target, &mut self.commands));
+                ui.menu_button("Help", |ui| UiCommand::About.menu_item(ui, &target, &mut self.intents));
             });
         });
     }
@@ -151,7 +151,7 @@ impl ConsoleApp {
         }
         if let Some(yes) = answer {
             if let Some(confirmation) = self.confirm.take().filter(|_| yes) {
-                self.commands.push(*confirmation.command);
+                self.intents.push(*confirmation.intent);
             }
         }
     }

@@ -6,11 +6,11 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::command::{Command, Confirmation, PlatformCommand};
+use super::intent::{Confirmation, Intent, PlatformIntent};
 use super::model::when_short;
 use super::shown_once::shown_once;
 use crate::domain::{DomainError, parse_networks, parse_url_prefixes};
-use crate::service::{ApiClient, ClientKey, ServiceError};
+use crate::service::{ApiClient, ClientKey, ClientScope, ServiceError};
 
 /// The API Clients pane.
 #[derive(Default)]
@@ -20,6 +20,7 @@ pub struct ClientsPane {
     name: String,
     allow: String,
     return_urls: String,
+    postoffices: String,
     problem: Option<Problem>,
     created: Option<Created>,
 }
@@ -79,7 +80,7 @@ impl ClientsPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         egui::ScrollArea::vertical().id_salt("clients-pane").auto_shrink(false).show(ui, |ui| {
             ui.heading("API Clients");
             ui.label(
@@ -91,9 +92,9 @@ impl ClientsPane {
             );
             ui.add_space(6.0);
             self.key_ui(ui);
-            self.table_ui(ui, commands);
+            self.table_ui(ui, intents);
             ui.add_space(12.0);
-            self.form_ui(ui, commands);
+            self.form_ui(ui, intents);
         });
     }
 
@@ -109,7 +110,7 @@ impl ClientsPane {
         ui.add_space(6.0);
     }
 
-    fn table_ui(&self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn table_ui(&self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         if self.clients.is_empty() {
             ui.label("No API clients yet. Create one below, then give its key to the webmail.");
             return;
@@ -124,12 +125,13 @@ impl ClientsPane {
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(Column::initial(130.0).at_least(80.0).clip(true))
                 .column(Column::initial(130.0).at_least(60.0).clip(true))
+                .column(Column::initial(130.0).at_least(60.0).clip(true))
                 .column(Column::initial(140.0).at_least(60.0).clip(true))
                 .column(Column::initial(140.0).at_least(60.0).clip(true))
                 .column(Column::remainder().at_least(100.0).clip(true))
                 .column(Column::auto())
                 .header(height + 4.0, |mut header| {
-                    for title in ["Client", "Allowed from", "Created", "Last used", "Return URLs", ""] {
+                    for title in ["Client", "Allowed from", "Post offices", "Created", "Last used", "Return URLs", ""] {
                         header.col(|ui| {
                             ui.label(RichText::new(title).strong());
                         });
@@ -145,6 +147,10 @@ impl ClientsPane {
                             ui.label(if client.allow.is_empty() { "any".to_owned() } else { client.allow.join(", ") });
                         });
                         row.col(|ui| {
+                            let all = client.postoffices.is_empty();
+                            ui.label(if all { "all".to_owned() } else { client.postoffices.join(", ") });
+                        });
+                        row.col(|ui| {
                             ui.label(when_short(Some(client.created_at)));
                         });
                         row.col(|ui| {
@@ -156,7 +162,7 @@ impl ClientsPane {
                         });
                         row.col(|ui| {
                             if ui.button("Remove…").on_hover_text(format!("Remove {}", client.name)).clicked() {
-                                commands.push(Confirmation::remove_client(&client.name));
+                                intents.push(Confirmation::remove_client(&client.name));
                             }
                         });
                     });
@@ -164,14 +170,15 @@ impl ClientsPane {
         });
     }
 
-    fn form_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn form_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.label(RichText::new("New API client").strong().size(15.0));
         ui.separator();
         let mut enter = false;
         egui::Grid::new("new-client-form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
-            let fields: [(&str, &mut String, &str); 3] = [
+            let fields: [(&str, &mut String, &str); 4] = [
                 ("Name", &mut self.name, "webmail"),
                 ("Allowed from (optional)", &mut self.allow, "192.0.2.10, 10.0.0.0/8"),
+                ("Post offices (optional)", &mut self.postoffices, "example.com, example.org"),
                 ("Return URL prefixes (optional)", &mut self.return_urls, "https://mail.example.com/"),
             ];
             for (label, value, hint) in fields {
@@ -185,8 +192,9 @@ impl ClientsPane {
         });
         ui.label(
             RichText::new(
-                "Allowed from: the addresses or networks the client may call from (empty: any). Return URL prefixes: \
-                 where the hosted sign-in pages may send a user back to.",
+                "Allowed from: the addresses or networks the client may call from (empty: any). Post offices: the \
+                 only ones whose mailboxes it may act for (empty: all; name them when several mail servers share \
+                 this service). Return URL prefixes: where the hosted sign-in pages may send a user back to.",
             )
             .weak(),
         );
@@ -200,24 +208,26 @@ impl ClientsPane {
         ui.add_space(4.0);
         if ui.button("Create API client").clicked() || enter {
             match self.parse() {
-                Ok(command) => {
+                Ok(intent) => {
                     self.problem = None;
-                    commands.push(command);
+                    intents.push(intent);
                 }
                 Err(e) => self.problem = Some(Problem::Invalid(e)),
             }
         }
     }
 
-    fn parse(&self) -> Result<Command, DomainError> {
+    fn parse(&self) -> Result<Intent, DomainError> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err(DomainError::Empty("client name"));
         }
-        Ok(Command::Platform(PlatformCommand::AddClient {
-            name: name.to_owned(),
+        let postoffices = self.postoffices.split(',').map(str::trim).filter(|p| !p.is_empty());
+        let scope = ClientScope {
             allow: parse_networks(&self.allow)?,
             return_urls: parse_url_prefixes(&self.return_urls)?,
-        }))
+            postoffices: postoffices.map(str::parse).collect::<Result<_, _>>()?,
+        };
+        Ok(Intent::Platform(PlatformIntent::AddClient { name: name.to_owned(), scope }))
     }
 }

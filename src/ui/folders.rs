@@ -5,12 +5,12 @@ use egui::{RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 
 use super::actions;
-use super::command::{Command, Window};
+use super::intent::{Intent, Window};
 use super::model::{Node, Snapshot};
 use super::ui_command::Target;
 
 /// Draws the overview of the open store.
-pub fn root_ui(ui: &mut Ui, snapshot: &Snapshot, store_path: &str, mode: &str, commands: &mut Vec<Command>) {
+pub fn root_ui(ui: &mut Ui, snapshot: &Snapshot, store_path: &str, mode: &str, intents: &mut Vec<Intent>) {
     ui.heading("mailmfa");
     ui.label(RichText::new("Multi-factor authentication for the mailboxes of this mail server.").weak());
     ui.add_space(10.0);
@@ -47,12 +47,12 @@ pub fn root_ui(ui: &mut Ui, snapshot: &Snapshot, store_path: &str, mode: &str, c
     ui.label("4. Try a login in Action > Login Preview… before users meet it.");
     ui.add_space(8.0);
     if ui.button("Go to Post Offices").clicked() {
-        commands.push(Command::Select(Node::PostOffices));
+        intents.push(Intent::Select(Node::PostOffices));
     }
 }
 
 /// Draws the list of post offices.
-pub fn postoffices_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
+pub fn postoffices_ui(ui: &mut Ui, snapshot: &Snapshot, intents: &mut Vec<Intent>) {
     ui.heading("Post Offices");
     ui.label(
         RichText::new(format!(
@@ -65,7 +65,7 @@ pub fn postoffices_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Comma
     if snapshot.postoffices.is_empty() {
         ui.add_space(8.0);
         if ui.button("Create the first post office…").clicked() {
-            commands.push(Command::Open(Window::NewPostOffice));
+            intents.push(Intent::Open(Window::NewPostOffice));
         }
         return;
     }
@@ -108,10 +108,10 @@ pub fn postoffices_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Comma
                 });
                 let response = row.response();
                 if response.double_clicked() {
-                    commands.push(Command::Select(Node::PostOffice(po.name.clone())));
+                    intents.push(Intent::Select(Node::PostOffice(po.name.clone())));
                 }
                 response.context_menu(|ui| {
-                    actions::menu_ui(ui, &Target::for_node(&Node::PostOffice(po.name.clone()), snapshot), commands);
+                    actions::menu_ui(ui, &Target::for_node(&Node::PostOffice(po.name.clone()), snapshot), intents);
                 });
             });
         });

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use egui::Context;
 
 use super::app::ConsoleApp;
-use super::command::TestTarget;
+use super::intent::TestTarget;
 use super::providers::test_failure;
 use crate::clock::Clock;
 use crate::delivery::DeliveryError;

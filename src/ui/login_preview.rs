@@ -7,7 +7,7 @@
 
 use egui::{Context, Id, RichText, TextureHandle, Ui};
 
-use super::command::{Command, PreviewCommand};
+use super::intent::{Intent, PreviewIntent};
 use super::mailbox_properties::QR_PREVIEW_SIZE;
 use super::model::duration;
 use crate::domain::{BeginAnswer, DomainError, LetterCode, LoginIp, MailboxAddress, Passcode, Verified, VerifyAnswer};
@@ -128,7 +128,7 @@ impl LoginPreview {
     }
 
     /// Draws the window.
-    pub fn show(&mut self, ctx: &Context, commands: &mut Vec<Command>) {
+    pub fn show(&mut self, ctx: &Context, intents: &mut Vec<Intent>) {
         let mut open = self.open;
         egui::Window::new(format!("Login Preview — {}", self.address))
             .id(self.id())
@@ -138,11 +138,11 @@ impl LoginPreview {
             .collapsible(false)
             .resizable(true)
             .default_width(480.0)
-            .show(ctx, |ui| self.contents_ui(ui, commands));
+            .show(ctx, |ui| self.contents_ui(ui, intents));
         self.open &= open;
     }
 
-    fn contents_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn contents_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.label(
             RichText::new(
                 "What the webmail does after the password was accepted, run by the real engine on this store: \
@@ -163,7 +163,7 @@ impl LoginPreview {
                 match self.ip.parse::<LoginIp>() {
                     Ok(ip) => {
                         self.ip_error = None;
-                        commands.push(Command::Preview(self.address.clone(), PreviewCommand::Begin(ip)));
+                        intents.push(Intent::Preview(self.address.clone(), PreviewIntent::Begin(ip)));
                     }
                     Err(e) => self.ip_error = Some(e),
                 }
@@ -186,6 +186,11 @@ impl LoginPreview {
             return;
         }
         let ip = view.ip;
+        self.code_ui(ui, ip, intents);
+    }
+
+    /// The code field, and what the engine said of the code.
+    fn code_ui(&mut self, ui: &mut Ui, ip: LoginIp, intents: &mut Vec<Intent>) {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             let label = ui.label("Code");
@@ -198,9 +203,9 @@ impl LoginPreview {
                 match self.code.trim().parse::<Passcode>() {
                     Ok(_) => {
                         self.code_error = None;
-                        commands.push(Command::Preview(
+                        intents.push(Intent::Preview(
                             self.address.clone(),
-                            PreviewCommand::Verify { ip, code: self.code.trim().to_owned() },
+                            PreviewIntent::Verify { ip, code: self.code.trim().to_owned() },
                         ));
                     }
                     Err(e) => self.code_error = Some(e),

@@ -1,4 +1,5 @@
-//! A mailbox's Properties window, with the tabs General and Two Factor. The window edits a *draft*
+//! A mailbox's Properties window, with the tabs General, Two Factor and Mail Programs
+//! (`mail_programs_tab.rs`). The window edits a *draft*
 //! of strings that is parsed into domain values on OK or Apply, with each error shown under its
 //! field and nothing saved until everything is valid.
 
@@ -7,15 +8,18 @@ use std::str::FromStr;
 use egui::{Context, Id, RichText, TextureHandle, Ui};
 use zeroize::Zeroizing;
 
-use super::command::{Command, Confirmation, MailboxCommand};
+use super::intent::{Confirmation, Intent, MailboxIntent};
+use super::mail_programs_tab::MailProgramsTab;
 use super::model::{duration, when};
 use super::shown_once::{shown_once, shown_once_saved};
 use crate::clock::UnixTime;
 use crate::domain::{
-    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, LetterCode, MailboxAddress,
+    ChallengeMode, DomainError, EmailAddress, EnrolmentState, KnownLocation, LetterCode, MailPrograms, MailboxAddress,
     MailboxChallenge, PhoneNumber, Provider,
 };
-use crate::service::{ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, ServiceError};
+use crate::service::{
+    ACCESS_PASS_MINUTES, IssuedAccessPass, IssuedAppPassword, MailboxChanges, MailboxDetails, ServiceError,
+};
 
 /// Size of the QR code preview.
 pub const QR_PREVIEW_SIZE: f32 = 220.0;
@@ -24,6 +28,7 @@ pub const QR_PREVIEW_SIZE: f32 = 220.0;
 enum Tab {
     General,
     TwoFactor,
+    MailPrograms,
 }
 
 /// The editable fields of a mailbox, as typed.
@@ -33,6 +38,7 @@ struct MailboxDraft {
     provider: Provider,
     sms_number: String,
     alt_email: String,
+    mail_programs: MailPrograms,
 }
 
 impl MailboxDraft {
@@ -43,6 +49,7 @@ impl MailboxDraft {
             provider: r.provider,
             sms_number: r.sms_number.as_ref().map(ToString::to_string).unwrap_or_default(),
             alt_email: r.alt_email.as_ref().map(ToString::to_string).unwrap_or_default(),
+            mail_programs: r.mail_programs,
         }
     }
 }
@@ -87,6 +94,7 @@ pub struct MailboxProperties {
     pass_once: bool,
     issued_pass: Option<IssuedAccessPass>,
     issued_codes: Option<Vec<LetterCode>>,
+    mail_programs: MailProgramsTab,
     open: bool,
 }
 
@@ -107,6 +115,7 @@ impl MailboxProperties {
             pass_once: true,
             issued_pass: None,
             issued_codes: None,
+            mail_programs: MailProgramsTab::new(),
             open: true,
         }
     }
@@ -159,6 +168,17 @@ impl MailboxProperties {
         }
     }
 
+    /// Shows an app password just made, this once, on the Mail Programs tab.
+    pub fn show_issued_app_password(&mut self, issued: IssuedAppPassword) {
+        self.tab = Tab::MailPrograms;
+        self.mail_programs.show_issued(issued);
+    }
+
+    /// The app password on show, as people read it.
+    pub fn issued_app_password(&self) -> Option<String> {
+        self.mail_programs.issued()
+    }
+
     /// Shows a temporary access pass just issued, once.
     pub fn show_issued_pass(&mut self, issued: IssuedAccessPass) {
         self.issued_pass = Some(issued);
@@ -200,11 +220,12 @@ impl MailboxProperties {
             provider: (self.draft.provider != record.provider).then_some(self.draft.provider),
             sms_number: (sms != record.sms_number).then_some(sms),
             alt_email: (alt != record.alt_email).then_some(alt),
+            mail_programs: (self.draft.mail_programs != record.mail_programs).then_some(self.draft.mail_programs),
         })
     }
 
     /// Draws the window. `offered` are the providers an administrator may assign.
-    pub fn show(&mut self, ctx: &Context, offered: &[Provider], now: UnixTime, commands: &mut Vec<Command>) {
+    pub fn show(&mut self, ctx: &Context, offered: &[Provider], now: UnixTime, intents: &mut Vec<Intent>) {
         let mut open = self.open;
         egui::Window::new(format!("{} Properties", self.address))
             .id(self.id())
@@ -218,11 +239,15 @@ impl MailboxProperties {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut self.tab, Tab::General, "General");
                     ui.selectable_value(&mut self.tab, Tab::TwoFactor, "Two Factor");
+                    ui.selectable_value(&mut self.tab, Tab::MailPrograms, "Mail Programs");
                 });
                 ui.separator();
                 match self.tab {
                     Tab::General => self.general_ui(ui, now),
-                    Tab::TwoFactor => self.two_factor_ui(ui, offered, now, commands),
+                    Tab::TwoFactor => self.two_factor_ui(ui, offered, now, intents),
+                    Tab::MailPrograms => {
+                        self.mail_programs.ui(ui, &self.address, &self.details, &mut self.draft.mail_programs, intents)
+                    }
                 }
                 ui.separator();
                 match &self.save_problem {
@@ -237,12 +262,12 @@ impl MailboxProperties {
                     }
                     None => {}
                 }
-                self.buttons_ui(ui, commands);
+                self.buttons_ui(ui, intents);
             });
         self.open &= open;
     }
 
-    fn buttons_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn buttons_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let apply = ui.button("Apply").clicked();
             let cancel = ui.button("Cancel").clicked();
@@ -254,8 +279,9 @@ impl MailboxProperties {
                 self.save_problem = None;
                 match self.changes() {
                     Some(changes) if changes.is_empty() => self.open &= !ok,
-                    Some(changes) => commands
-                        .push(Command::Mailbox(self.address.clone(), MailboxCommand::Save { changes, close: ok })),
+                    Some(changes) => {
+                        intents.push(Intent::Mailbox(self.address.clone(), MailboxIntent::Save { changes, close: ok }))
+                    }
                     None => {
                         self.tab = Tab::TwoFactor;
                         self.save_problem = Some(SaveProblem::InvalidFields);
@@ -307,157 +333,163 @@ impl MailboxProperties {
         );
     }
 
-    fn two_factor_ui(&mut self, ui: &mut Ui, offered: &[Provider], now: UnixTime, commands: &mut Vec<Command>) {
-        let record = &self.details.mailbox;
-        let po_default = record.postoffice_challenge;
-        let locked_for = record.locked_for(now);
-        let failures = record.failures;
-        let enrolment = record.enrolment;
+    fn two_factor_ui(&mut self, ui: &mut Ui, offered: &[Provider], now: UnixTime, intents: &mut Vec<Intent>) {
         let id = self.address.to_string();
         egui::Grid::new(("mailbox-two-factor", &id)).num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
-            let label = ui.label("Challenge mode");
-            egui::ComboBox::from_id_salt(("challenge", &id))
-                .width(260.0)
-                .selected_text(challenge_label(self.draft.challenge, po_default))
-                .show_ui(ui, |ui| {
-                    let choices = std::iter::once(MailboxChallenge::Inherit)
-                        .chain(ChallengeMode::ALL.into_iter().map(MailboxChallenge::Mode));
-                    for choice in choices {
-                        ui.selectable_value(&mut self.draft.challenge, choice, challenge_label(choice, po_default));
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            ui.end_row();
-
-            let label = ui.label("Provider");
-            let available = offered.contains(&self.draft.provider);
-            let selected = if available {
-                self.draft.provider.label().to_owned()
-            } else {
-                format!("{} (not available)", self.draft.provider.label())
-            };
-            egui::ComboBox::from_id_salt(("provider", &id))
-                .width(260.0)
-                .selected_text(selected)
-                .show_ui(ui, |ui| {
-                    for provider in offered {
-                        ui.selectable_value(&mut self.draft.provider, *provider, provider.label());
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            ui.end_row();
-            if !available {
-                ui.label("");
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    "The platform has disabled this provider or does not let administrators assign it.",
-                );
-                ui.end_row();
-            }
-
-            text_field(ui, "SMS number", "+15551234567", &mut self.draft.sms_number, self.errors.sms_number.as_ref());
-            text_field(
-                ui,
-                "Alternate address",
-                "someone@elsewhere.example",
-                &mut self.draft.alt_email,
-                self.errors.alt_email.as_ref(),
-            );
-
-            ui.label("Enrolment");
-            ui.label(enrolment_text(enrolment));
-            ui.end_row();
-
-            ui.label("Lock");
-            ui.horizontal(|ui| {
-                ui.label(lock_text(locked_for, failures));
-                if ui.add_enabled(locked_for.is_some() || failures > 0, egui::Button::new("Unlock mailbox")).clicked() {
-                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::Unlock));
-                }
-            });
-            ui.end_row();
-
-            ui.label("Access pass");
-            ui.horizontal(|ui| {
-                ui.label(match self.details.access_pass_until {
-                    Some(until) => format!("works until {}", when(Some(until))),
-                    None => "none".to_owned(),
-                });
-                ui.add(
-                    egui::DragValue::new(&mut self.pass_minutes).range(ACCESS_PASS_MINUTES).speed(5.0).suffix(" min"),
-                )
-                .on_hover_text("How long the pass works: 10 minutes to 30 days");
-                ui.checkbox(&mut self.pass_once, "once");
-                if ui
-                    .button("Issue access pass")
-                    .on_hover_text(
-                        "A passcode for a user who lost their device: it works in place of any code, and issuing it \
-                         clears the lock",
-                    )
-                    .clicked()
-                {
-                    let command = MailboxCommand::IssueAccessPass { minutes: self.pass_minutes, once: self.pass_once };
-                    commands.push(Command::Mailbox(self.address.clone(), command));
-                }
-            });
-            ui.end_row();
-
-            ui.label("Recovery codes");
-            ui.horizontal(|ui| {
-                ui.label(match self.details.recovery_codes_left {
-                    0 => "none left".to_owned(),
-                    left => format!("{left} left"),
-                });
-                if ui
-                    .button("New recovery codes")
-                    .on_hover_text(
-                        "Ten new codes, each good for one login in place of a code; the old ones stop working. \
-                         Shown once, for the user",
-                    )
-                    .clicked()
-                {
-                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::NewRecoveryCodes));
-                }
-            });
-            ui.end_row();
-
-            ui.label("Remembered devices");
-            ui.horizontal(|ui| {
-                let devices = self.details.remembered_devices;
-                ui.label(if devices == 0 { "none".to_owned() } else { devices.to_string() });
-                if ui
-                    .add_enabled(devices > 0, egui::Button::new("Forget remembered devices"))
-                    .on_hover_text("Every device the user asked to remember is challenged again at its next login")
-                    .clicked()
-                {
-                    commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::ForgetDevices));
-                }
-            });
-            ui.end_row();
+            self.policy_rows(ui, offered, &id);
+            self.state_rows(ui, now, intents);
         });
         self.issued_pass_ui(ui);
-        self.issued_codes_ui(ui, commands);
+        self.issued_codes_ui(ui, intents);
 
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             if ui.button("Reset code…").on_hover_text("Clear the TOTP secret: the next login enrols again").clicked()
             {
-                commands.push(Confirmation::reset_code(&self.address));
+                intents.push(Confirmation::reset_code(&self.address));
             }
             if ui.button("Reset countries…").on_hover_text("Forget the known countries and IP addresses").clicked() {
-                commands.push(Confirmation::reset_countries(&self.address));
+                intents.push(Confirmation::reset_countries(&self.address));
             }
         });
 
         ui.separator();
-        self.qr_ui(ui, commands);
+        self.qr_ui(ui, intents);
         ui.separator();
         self.known_ui(ui);
     }
 
-    fn qr_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    /// The rows an administrator edits: challenge mode, provider (those the platform lets
+    /// administrators assign), SMS number and alternate address.
+    fn policy_rows(&mut self, ui: &mut Ui, offered: &[Provider], id: &str) {
+        let po_default = self.details.mailbox.postoffice_challenge;
+        let label = ui.label("Challenge mode");
+        egui::ComboBox::from_id_salt(("challenge", &id))
+            .width(260.0)
+            .selected_text(challenge_label(self.draft.challenge, po_default))
+            .show_ui(ui, |ui| {
+                for choice in MailboxChallenge::ALL.into_iter() {
+                    ui.selectable_value(&mut self.draft.challenge, choice, challenge_label(choice, po_default));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        ui.end_row();
+
+        let label = ui.label("Provider");
+        let available = offered.contains(&self.draft.provider);
+        let selected = if available {
+            self.draft.provider.label().to_owned()
+        } else {
+            format!("{} (not available)", self.draft.provider.label())
+        };
+        egui::ComboBox::from_id_salt(("provider", &id))
+            .width(260.0)
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                for provider in offered {
+                    ui.selectable_value(&mut self.draft.provider, *provider, provider.label());
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        ui.end_row();
+        if !available {
+            ui.label("");
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "The platform has disabled this provider or does not let administrators assign it.",
+            );
+            ui.end_row();
+        }
+
+        text_field(ui, "SMS number", "+15551234567", &mut self.draft.sms_number, self.errors.sms_number.as_ref());
+        text_field(
+            ui,
+            "Alternate address",
+            "someone@elsewhere.example",
+            &mut self.draft.alt_email,
+            self.errors.alt_email.as_ref(),
+        );
+    }
+
+    /// The rows of where the mailbox stands, each with its action: enrolment, lock, access pass,
+    /// recovery codes, remembered devices.
+    fn state_rows(&mut self, ui: &mut Ui, now: UnixTime, intents: &mut Vec<Intent>) {
+        let record = &self.details.mailbox;
+        let (locked_for, failures, can_unlock) = (record.locked_for(now), record.failures, record.can_unlock(now));
+        let enrolment = record.enrolment;
+        ui.label("Enrolment");
+        ui.label(enrolment_text(enrolment));
+        ui.end_row();
+
+        ui.label("Lock");
+        ui.horizontal(|ui| {
+            ui.label(lock_text(locked_for, failures));
+            if ui.add_enabled(can_unlock, egui::Button::new("Unlock mailbox")).clicked() {
+                intents.push(Intent::Mailbox(self.address.clone(), MailboxIntent::Unlock));
+            }
+        });
+        ui.end_row();
+
+        ui.label("Access pass");
+        ui.horizontal(|ui| {
+            ui.label(match self.details.access_pass_until {
+                Some(until) => format!("works until {}", when(Some(until))),
+                None => "none".to_owned(),
+            });
+            ui.add(egui::DragValue::new(&mut self.pass_minutes).range(ACCESS_PASS_MINUTES).speed(5.0).suffix(" min"))
+                .on_hover_text("How long the pass works: 10 minutes to 30 days");
+            ui.checkbox(&mut self.pass_once, "once");
+            if ui
+                .button("Issue access pass")
+                .on_hover_text(
+                    "A passcode for a user who lost their device: it works in place of any code, and issuing it \
+                     clears the lock",
+                )
+                .clicked()
+            {
+                let intent = MailboxIntent::IssueAccessPass { minutes: self.pass_minutes, once: self.pass_once };
+                intents.push(Intent::Mailbox(self.address.clone(), intent));
+            }
+        });
+        ui.end_row();
+
+        ui.label("Recovery codes");
+        ui.horizontal(|ui| {
+            ui.label(match self.details.recovery_codes_left {
+                0 => "none left".to_owned(),
+                left => format!("{left} left"),
+            });
+            if ui
+                .button("New recovery codes")
+                .on_hover_text(
+                    "Ten new codes, each good for one login in place of a code; the old ones stop working. \
+                     Shown once, for the user",
+                )
+                .clicked()
+            {
+                intents.push(Intent::Mailbox(self.address.clone(), MailboxIntent::NewRecoveryCodes));
+            }
+        });
+        ui.end_row();
+
+        ui.label("Remembered devices");
+        ui.horizontal(|ui| {
+            let devices = self.details.remembered_devices;
+            ui.label(if devices == 0 { "none".to_owned() } else { devices.to_string() });
+            if ui
+                .add_enabled(devices > 0, egui::Button::new("Forget remembered devices"))
+                .on_hover_text("Every device the user asked to remember is challenged again at its next login")
+                .clicked()
+            {
+                intents.push(Intent::Mailbox(self.address.clone(), MailboxIntent::ForgetDevices));
+            }
+        });
+        ui.end_row();
+    }
+
+    fn qr_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.label(RichText::new("Enrolment QR code").strong());
         let mut hide = false;
         match &self.qr {
@@ -477,7 +509,7 @@ impl MailboxProperties {
                         });
                         ui.add_space(6.0);
                         if ui.button("Save as PNG…").clicked() {
-                            commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::SaveQrPng));
+                            intents.push(Intent::Mailbox(self.address.clone(), MailboxIntent::SaveQrPng));
                         }
                         if ui.button("Copy URI").clicked() {
                             ui.ctx().copy_text(qr.uri.to_string());
@@ -489,7 +521,7 @@ impl MailboxProperties {
             None => {
                 ui.horizontal(|ui| {
                     if ui.button("Show QR code").clicked() {
-                        commands.push(Command::Mailbox(self.address.clone(), MailboxCommand::RevealQr));
+                        intents.push(Intent::Mailbox(self.address.clone(), MailboxIntent::RevealQr));
                     }
                     ui.label(RichText::new("Showing it is recorded in the audit log.").weak());
                 });
@@ -584,7 +616,7 @@ impl MailboxProperties {
 
 impl MailboxProperties {
     /// The recovery codes just issued, with Copy and Save…: shown until hidden, never again.
-    fn issued_codes_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn issued_codes_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         let Some(codes) = &self.issued_codes else { return };
         let note = format!(
             "Recovery codes for {}, shown only now: give them to the user. Each works once; the old ones no \
@@ -593,8 +625,8 @@ impl MailboxProperties {
         );
         let text = LetterCode::table(codes, 2);
         let mut save = || {
-            let command = MailboxCommand::SaveRecoveryCodes(codes.clone());
-            commands.push(Command::Mailbox(self.address.clone(), command));
+            let intent = MailboxIntent::SaveRecoveryCodes(codes.clone());
+            intents.push(Intent::Mailbox(self.address.clone(), intent));
         };
         if shown_once_saved(ui, &note, &text, "codes", &mut save) {
             self.issued_codes = None;

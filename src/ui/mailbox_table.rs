@@ -10,44 +10,22 @@ use egui::{Key, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 
 use super::actions;
-use super::command::{Command, Window};
+use super::intent::{Intent, Window};
 use super::model::{Node, Snapshot, when_short};
 use super::ui_command::Target;
-use crate::domain::{MailboxAddress, MailboxChallenge, MailboxStatus, MailboxSummary, PostOfficeName, natural_order};
-
-/// A column of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortColumn {
-    /// Mailbox name.
-    Mailbox,
-    /// Challenge mode in force.
-    Challenge,
-    /// Provider.
-    Provider,
-    /// Enrolment status.
-    Status,
-    /// Last accepted login.
-    LastLogin,
-    /// Known countries.
-    Countries,
-}
-
-const COLUMNS: [(SortColumn, &str); 6] = [
-    (SortColumn::Mailbox, "Mailbox"),
-    (SortColumn::Challenge, "Challenge"),
-    (SortColumn::Provider, "Provider"),
-    (SortColumn::Status, "Status"),
-    (SortColumn::LastLogin, "Last login"),
-    (SortColumn::Countries, "Known countries"),
-];
+use crate::domain::{
+    Cell, MAILBOX_COLUMNS, MailboxAddress, MailboxColumn, MailboxStatus, MailboxSummary, PostOffice, PostOfficeName,
+    Vocabulary, by_name,
+};
 
 /// The table's state: filter, sort order, the derived row order, and the selected mailbox.
 pub struct MailboxTable {
     filter: String,
-    sort: SortColumn,
+    /// The column sorted by: an index into [`MAILBOX_COLUMNS`].
+    sort: usize,
     ascending: bool,
     order: Vec<usize>,
-    order_key: Option<(u64, PostOfficeName, String, SortColumn, bool)>,
+    order_key: Option<(u64, PostOfficeName, String, usize, bool)>,
     selected: Option<MailboxAddress>,
     scroll_to: Option<usize>,
 }
@@ -56,7 +34,7 @@ impl Default for MailboxTable {
     fn default() -> Self {
         Self {
             filter: String::new(),
-            sort: SortColumn::Mailbox,
+            sort: 0,
             ascending: true,
             order: Vec::new(),
             order_key: None,
@@ -92,7 +70,7 @@ impl MailboxTable {
         postoffice: &PostOfficeName,
         snapshot: &Snapshot,
         active: bool,
-        commands: &mut Vec<Command>,
+        intents: &mut Vec<Intent>,
     ) {
         let Some(record) = snapshot.postoffice(postoffice) else {
             ui.label(format!("The post office {postoffice} no longer exists."));
@@ -102,8 +80,29 @@ impl MailboxTable {
             ui.spinner();
             return;
         };
+        self.header_ui(ui, record);
+        self.rebuild_order(&rows, postoffice, snapshot.generation);
+        ui.label(RichText::new(format!("{} of {} mailboxes shown", self.order.len(), rows.len())).weak());
+        ui.add_space(2.0);
+
+        if active && !ui.ctx().egui_wants_keyboard_input() {
+            self.keyboard(ui, &rows, intents);
+        }
+        let selected_position = self
+            .selected
+            .as_ref()
+            .and_then(|s| self.order.iter().position(|&i| rows.get(i).is_some_and(|r| &r.address == s)));
+        if self.scroll_to == Some(usize::MAX) {
+            self.scroll_to = selected_position;
+        }
+
+        self.table_ui(ui, &rows, snapshot, intents);
+    }
+
+    /// The post office's name and defaults, and the filter.
+    fn header_ui(&mut self, ui: &mut Ui, record: &PostOffice) {
         ui.horizontal(|ui| {
-            ui.heading(postoffice.as_str());
+            ui.heading(record.name.as_str());
             ui.label(
                 RichText::new(format!(
                     "default challenge: {} · users may configure: {} · {} mailboxes",
@@ -118,7 +117,7 @@ impl MailboxTable {
             let label = ui.label("Filter");
             ui.add(
                 egui::TextEdit::singleline(&mut self.filter)
-                    .hint_text("mailbox, mode, provider, status or country")
+                    .hint_text("mailbox, mode, provider, status, country or mail programs")
                     .desired_width(280.0),
             )
             .labelled_by(label.id);
@@ -126,21 +125,10 @@ impl MailboxTable {
                 self.filter.clear();
             }
         });
-        self.rebuild_order(&rows, postoffice, snapshot.generation);
-        ui.label(RichText::new(format!("{} of {} mailboxes shown", self.order.len(), rows.len())).weak());
-        ui.add_space(2.0);
+    }
 
-        if active && !ui.ctx().egui_wants_keyboard_input() {
-            self.keyboard(ui, &rows, commands);
-        }
-        let selected_position = self
-            .selected
-            .as_ref()
-            .and_then(|s| self.order.iter().position(|&i| rows.get(i).is_some_and(|r| &r.address == s)));
-        if self.scroll_to == Some(usize::MAX) {
-            self.scroll_to = selected_position;
-        }
-
+    /// The rows that pass the filter, in order; only the visible ones are drawn.
+    fn table_ui(&mut self, ui: &mut Ui, rows: &[MailboxSummary], snapshot: &Snapshot, intents: &mut Vec<Intent>) {
         // Clicks on a cell select the row rather than start a text selection.
         ui.style_mut().interaction.selectable_labels = false;
         let text_height = egui::TextStyle::Body.resolve(ui.style()).size.max(ui.spacing().interact_size.y);
@@ -150,21 +138,20 @@ impl MailboxTable {
             .resizable(true)
             .sense(Sense::click())
             .auto_shrink(false)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(130.0).at_least(70.0).clip(true))
-            .column(Column::initial(200.0).at_least(80.0).clip(true))
-            .column(Column::initial(100.0).at_least(60.0).clip(true))
-            .column(Column::initial(90.0).at_least(60.0).clip(true))
-            .column(Column::initial(135.0).at_least(60.0).clip(true))
-            .column(Column::remainder().at_least(60.0).clip(true));
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+        for (i, column) in MAILBOX_COLUMNS.iter().enumerate() {
+            let last = i + 1 == MAILBOX_COLUMNS.len();
+            let width = if last { Column::remainder() } else { Column::initial(column.width) };
+            table = table.column(width.at_least(60.0).clip(true));
+        }
         if let Some(position) = self.scroll_to.take() {
             table = table.scroll_to_row(position, None);
         }
         table
             .header(text_height + 4.0, |mut header| {
-                for (column, title) in COLUMNS {
+                for (column, MailboxColumn { title, .. }) in MAILBOX_COLUMNS.iter().enumerate() {
                     header.col(|ui| {
-                        let button = egui::Button::new(RichText::new(title).strong()).frame(false);
+                        let button = egui::Button::new(RichText::new(*title).strong()).frame(false);
                         let response = ui.add(button).on_hover_text(format!("Sort by {title}"));
                         if self.sort == column {
                             paint_sort_arrow(ui, response.rect, self.ascending);
@@ -186,42 +173,31 @@ impl MailboxTable {
                         return;
                     };
                     row.set_selected(self.selected.as_ref() == Some(&mailbox.address));
-                    row.col(|ui| {
-                        ui.label(mailbox.address.mailbox.as_str());
-                    });
-                    row.col(|ui| {
-                        ui.label(challenge_text(mailbox));
-                    });
-                    row.col(|ui| {
-                        ui.label(mailbox.provider.label());
-                    });
-                    row.col(|ui| {
-                        status_label(ui, mailbox.status);
-                    });
-                    row.col(|ui| {
-                        ui.label(when_short(mailbox.last_login));
-                    });
-                    row.col(|ui| {
-                        ui.label(mailbox.known_countries.join(", "));
-                    });
+                    for column in &MAILBOX_COLUMNS {
+                        row.col(|ui| match (column.cell)(mailbox, Vocabulary::Labels) {
+                            Cell::Text(text) => drop(ui.label(text)),
+                            Cell::Time(time) => drop(ui.label(when_short(time))),
+                            Cell::Status(status) => status_label(ui, status),
+                        });
+                    }
                     let response = row.response();
                     if response.clicked() || response.secondary_clicked() {
                         self.selected = Some(mailbox.address.clone());
-                        commands.push(Command::Select(Node::PostOffice(mailbox.address.postoffice.clone())));
+                        intents.push(Intent::Select(Node::PostOffice(mailbox.address.postoffice.clone())));
                     }
                     if response.double_clicked() {
-                        commands.push(Command::Open(Window::MailboxProperties(mailbox.address.clone())));
+                        intents.push(Intent::Open(Window::MailboxProperties(mailbox.address.clone())));
                     }
                     response.context_menu(|ui| {
                         let target = Target::for_node(&Node::PostOffice(mailbox.address.postoffice.clone()), snapshot)
                             .with_mailbox(&mailbox.address, snapshot);
-                        actions::menu_ui(ui, &target, commands);
+                        actions::menu_ui(ui, &target, intents);
                     });
                 });
             });
     }
 
-    fn keyboard(&mut self, ui: &Ui, rows: &[MailboxSummary], commands: &mut Vec<Command>) {
+    fn keyboard(&mut self, ui: &Ui, rows: &[MailboxSummary], intents: &mut Vec<Intent>) {
         let (down, up, home, end) = ui.input(|i| {
             (
                 i.key_pressed(Key::ArrowDown),
@@ -248,7 +224,7 @@ impl MailboxTable {
         if let Some(row) = self.order.get(next).and_then(|&i| rows.get(i)) {
             self.selected = Some(row.address.clone());
             self.scroll_to = Some(next);
-            commands.push(Command::Select(Node::PostOffice(row.address.postoffice.clone())));
+            intents.push(Intent::Select(Node::PostOffice(row.address.postoffice.clone())));
         }
     }
 
@@ -265,9 +241,9 @@ impl MailboxTable {
             .filter(|(_, row)| needle.is_empty() || matches_filter(row, &needle))
             .map(|(i, _)| i)
             .collect();
-        let sort = self.sort;
+        let order = MAILBOX_COLUMNS.get(self.sort).map_or(by_name as fn(&_, &_) -> Ordering, |c| c.order);
         self.order.sort_by(|&a, &b| match (rows.get(a), rows.get(b)) {
-            (Some(x), Some(y)) => compare(x, y, sort).then_with(|| by_name(x, y)),
+            (Some(x), Some(y)) => order(x, y).then_with(|| by_name(x, y)),
             _ => Ordering::Equal,
         });
         if !self.ascending {
@@ -291,13 +267,6 @@ fn paint_sort_arrow(ui: &Ui, title: egui::Rect, ascending: bool) {
     ui.painter().add(egui::Shape::convex_polygon(points, ui.visuals().text_color(), egui::Stroke::NONE));
 }
 
-fn challenge_text(row: &MailboxSummary) -> String {
-    match row.challenge {
-        MailboxChallenge::Inherit => format!("{} (inherited)", row.effective_challenge.label()),
-        MailboxChallenge::Mode(mode) => mode.label().to_owned(),
-    }
-}
-
 fn status_label(ui: &mut Ui, status: MailboxStatus) {
     let color = match status {
         MailboxStatus::Locked => ui.visuals().error_fg_color,
@@ -308,27 +277,11 @@ fn status_label(ui: &mut Ui, status: MailboxStatus) {
     ui.label(RichText::new(status.label()).color(color));
 }
 
+/// Whether any cell of the row but a time holds the filter's text.
 fn matches_filter(row: &MailboxSummary, needle: &str) -> bool {
-    let contains = |text: &str| text.to_lowercase().contains(needle);
-    contains(row.address.mailbox.as_str())
-        || contains(row.effective_challenge.label())
-        || contains(row.provider.label())
-        || contains(row.status.label())
-        || row.known_countries.iter().any(|country| contains(country))
-}
-
-/// Mailbox names in natural order: `user2` before `user10`.
-fn by_name(a: &MailboxSummary, b: &MailboxSummary) -> Ordering {
-    natural_order(a.address.mailbox.as_str(), b.address.mailbox.as_str())
-}
-
-fn compare(a: &MailboxSummary, b: &MailboxSummary, column: SortColumn) -> Ordering {
-    match column {
-        SortColumn::Mailbox => by_name(a, b),
-        SortColumn::Challenge => a.effective_challenge.label().cmp(b.effective_challenge.label()),
-        SortColumn::Provider => a.provider.label().cmp(b.provider.label()),
-        SortColumn::Status => a.status.cmp(&b.status),
-        SortColumn::LastLogin => a.last_login.cmp(&b.last_login),
-        SortColumn::Countries => a.known_countries.cmp(&b.known_countries),
-    }
+    MAILBOX_COLUMNS.iter().any(|column| match (column.cell)(row, Vocabulary::Labels) {
+        Cell::Text(text) => text.to_lowercase().contains(needle),
+        Cell::Status(status) => status.label().contains(needle),
+        Cell::Time(_) => false,
+    })
 }

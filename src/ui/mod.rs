@@ -1,5 +1,5 @@
 //! The console: an MMC-style desktop window (eframe/egui) over the [`crate::service::Service`].
-//! Panes and windows draw from a read model and record [`Command`]s; [`ConsoleApp`] applies them
+//! Panes and windows draw from a read model and record [`Intent`]s; [`ConsoleApp`] applies them
 //! after each frame. The administrator's commands — their labels, shortcuts and tooltips — are
 //! one catalog (`ui_command::UiCommand`) that the menus, the Actions pane, the right-click menus
 //! and the keyboard share. One pane or window per file.
@@ -10,10 +10,11 @@ mod apply;
 mod audit;
 mod chrome;
 mod clients;
-mod command;
 mod folders;
+mod intent;
 mod jobs;
 mod login_preview;
+mod mail_programs_tab;
 mod mailbox_properties;
 mod mailbox_table;
 mod model;
@@ -29,9 +30,9 @@ mod tree;
 mod ui_command;
 
 pub use app::{ConsoleApp, TITLE, icon};
-pub use command::{
-    Command, Confirmation, MailboxCommand, PlatformCommand, PostOfficeCommand, PreviewCommand, StoreCommand,
-    TestTarget, Window,
+pub use intent::{
+    Confirmation, Intent, MailboxIntent, PlatformIntent, PostOfficeIntent, PreviewIntent, StoreIntent, TestTarget,
+    Window,
 };
 pub use model::{Node, RecentStore};
 

@@ -3,7 +3,7 @@
 
 use egui::{Context, Id, Ui};
 
-use super::command::{Command, MailboxCommand, PostOfficeCommand};
+use super::intent::{Intent, MailboxIntent, PostOfficeIntent};
 use super::model::Snapshot;
 use crate::domain::{DomainError, MailboxAddress, MailboxName, PostOfficeName};
 use crate::service::ServiceError;
@@ -53,7 +53,7 @@ impl NewDialog {
     }
 
     /// Draws the dialog; returns false when it was closed.
-    pub fn show(&mut self, ctx: &Context, snapshot: &Snapshot, commands: &mut Vec<Command>) -> bool {
+    pub fn show(&mut self, ctx: &Context, snapshot: &Snapshot, intents: &mut Vec<Intent>) -> bool {
         let mut open = true;
         let title = match self.kind {
             NewKind::PostOffice => "New Post Office",
@@ -82,7 +82,7 @@ impl NewDialog {
                     let create = dialog_buttons(ui, "Create post office", &mut cancelled);
                     if create || enter {
                         match self.name.parse::<PostOfficeName>() {
-                            Ok(name) => commands.push(Command::PostOffice(PostOfficeCommand::Add(name))),
+                            Ok(name) => intents.push(Intent::PostOffice(PostOfficeIntent::Add(name))),
                             Err(e) => self.problem = Some(Problem::Invalid(e)),
                         }
                     }
@@ -110,8 +110,8 @@ impl NewDialog {
                         match (postoffice.as_ref(), self.name.parse::<MailboxName>()) {
                             (None, _) => self.problem = Some(Problem::NoPostOffice),
                             (Some(_), Err(e)) => self.problem = Some(Problem::Invalid(e)),
-                            (Some(po), Ok(mailbox)) => commands
-                                .push(Command::Mailbox(MailboxAddress::new(mailbox, po.clone()), MailboxCommand::Add)),
+                            (Some(po), Ok(mailbox)) => intents
+                                .push(Intent::Mailbox(MailboxAddress::new(mailbox, po.clone()), MailboxIntent::Add)),
                         }
                     }
                 }

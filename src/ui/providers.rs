@@ -5,10 +5,10 @@
 
 use egui::{RichText, Ui};
 
-use super::command::{Command, PlatformCommand, TestTarget};
+use super::intent::{Intent, PlatformIntent, TestTarget};
 use super::model::Snapshot;
 use super::settings::SettingsForm;
-use crate::domain::{DomainError, EmailAddress, PhoneNumber, Provider, SettingGroup};
+use crate::domain::{DomainError, EmailAddress, PhoneNumber, Provider, SettingGroup, SmsPreset};
 use crate::service::ServiceError;
 
 /// The preset of the SMS gateway that uses the custom request settings.
@@ -71,7 +71,7 @@ impl ProvidersPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, intents: &mut Vec<Intent>) {
         self.smtp.load_if_needed(snapshot);
         self.sms.load_if_needed(snapshot);
         egui::ScrollArea::vertical().id_salt("providers-pane").auto_shrink(false).show(ui, |ui| {
@@ -83,39 +83,42 @@ impl ProvidersPane {
                 .weak(),
             );
             ui.add_space(6.0);
-            switches_ui(ui, snapshot, commands);
+            switches_ui(ui, snapshot, intents);
             ui.add_space(12.0);
-            self.smtp_ui(ui, commands);
+            self.smtp_ui(ui, intents);
             ui.add_space(12.0);
-            self.sms_ui(ui, commands);
+            self.sms_ui(ui, intents);
         });
     }
 
-    fn smtp_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn smtp_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.label(RichText::new("SMTP relay (codes for SMTP address)").strong().size(15.0));
         ui.separator();
         self.smtp.group_ui(ui, SettingGroup::SmtpRelay, |_, _, _| {});
         ui.horizontal(|ui| {
             if ui.button("Save SMTP relay settings").clicked() {
                 if let Some(values) = self.smtp.parse().filter(|v| !v.is_empty()) {
-                    commands.push(Command::Platform(PlatformCommand::SaveSettings(values)));
+                    intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
                 }
             }
         });
         let idle = !self.is_testing() && !self.smtp.is_dirty();
         let test = TestRow { label: "Test recipient", hint: "you@example.org", button: "Send test e-mail" };
-        test.ui(ui, idle, &mut self.test_email, &mut self.test_email_error, commands, |to| {
+        test.ui(ui, idle, &mut self.test_email, &mut self.test_email_error, intents, |to| {
             to.parse::<EmailAddress>().map(|to| TestTarget::Email(to.to_string()))
         });
         self.test_status_ui(ui, |t| matches!(t, TestTarget::Email(_)));
     }
 
-    fn sms_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn sms_ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.label(RichText::new("SMS gateway (codes for SMS address)").strong().size(15.0));
         ui.separator();
         self.sms.group_ui(ui, SettingGroup::SmsGateway, |_, _, _| {});
-        ui.label(RichText::new(preset_help(self.sms.value(SMS_PRESET))).weak());
-        if self.sms.value(SMS_PRESET) == "custom" {
+        let preset = self.sms.value(SMS_PRESET).parse::<SmsPreset>().ok();
+        if let Some(preset) = preset {
+            ui.label(RichText::new(preset_help(preset)).weak());
+        }
+        if preset == Some(SmsPreset::Custom) {
             ui.add_space(6.0);
             ui.label(RichText::new(SettingGroup::SmsCustom.title()).strong());
             self.sms.group_ui(ui, SettingGroup::SmsCustom, |_, _, _| {});
@@ -123,13 +126,13 @@ impl ProvidersPane {
         ui.horizontal(|ui| {
             if ui.button("Save SMS gateway settings").clicked() {
                 if let Some(values) = self.sms.parse().filter(|v| !v.is_empty()) {
-                    commands.push(Command::Platform(PlatformCommand::SaveSettings(values)));
+                    intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
                 }
             }
         });
         let idle = !self.is_testing() && !self.sms.is_dirty();
         let test = TestRow { label: "Test phone number", hint: "+15551234567", button: "Send test SMS" };
-        test.ui(ui, idle, &mut self.test_phone, &mut self.test_phone_error, commands, |to| {
+        test.ui(ui, idle, &mut self.test_phone, &mut self.test_phone_error, intents, |to| {
             to.parse::<PhoneNumber>().map(|to| TestTarget::Sms(to.to_string()))
         });
         self.test_status_ui(ui, |t| matches!(t, TestTarget::Sms(_)));
@@ -153,7 +156,7 @@ impl ProvidersPane {
     }
 }
 
-fn switches_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
+fn switches_ui(ui: &mut Ui, snapshot: &Snapshot, intents: &mut Vec<Intent>) {
     egui::Grid::new("provider-switches").num_columns(4).striped(true).spacing([24.0, 8.0]).show(ui, |ui| {
         for title in ["Provider", "Enabled", "Administrators may configure", "Users may configure"] {
             ui.label(RichText::new(title).strong());
@@ -171,29 +174,29 @@ fn switches_ui(ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
             let mut users = switches.user_configurable;
             if ui.add(egui::Checkbox::without_text(&mut enabled)).accessible_name(format!("{name}: Enabled")).changed()
             {
-                commands.push(set(*provider, Some(enabled), None, None));
+                intents.push(set(*provider, Some(enabled), None, None));
             }
             if ui
                 .add_enabled(switches.enabled, egui::Checkbox::without_text(&mut admin))
                 .accessible_name(format!("{name}: Administrators may configure"))
                 .changed()
             {
-                commands.push(set(*provider, None, Some(admin), None));
+                intents.push(set(*provider, None, Some(admin), None));
             }
             if ui
                 .add_enabled(switches.enabled, egui::Checkbox::without_text(&mut users))
                 .accessible_name(format!("{name}: Users may configure"))
                 .changed()
             {
-                commands.push(set(*provider, None, None, Some(users)));
+                intents.push(set(*provider, None, None, Some(users)));
             }
             ui.end_row();
         }
     });
 }
 
-fn set(provider: Provider, enabled: Option<bool>, admin: Option<bool>, users: Option<bool>) -> Command {
-    Command::Platform(PlatformCommand::SetProvider {
+fn set(provider: Provider, enabled: Option<bool>, admin: Option<bool>, users: Option<bool>) -> Intent {
+    Intent::Platform(PlatformIntent::SetProvider {
         provider,
         enabled,
         admin_configurable: admin,
@@ -243,7 +246,7 @@ struct TestRow {
 }
 
 impl TestRow {
-    /// Draws the row; a valid destination becomes a [`Command::SendTest`], an invalid one an error
+    /// Draws the row; a valid destination becomes a [`Intent::SendTest`], an invalid one an error
     /// under the field. `idle` is false while a test runs or the settings have unsaved edits.
     fn ui(
         &self,
@@ -251,7 +254,7 @@ impl TestRow {
         idle: bool,
         destination: &mut String,
         error: &mut Option<DomainError>,
-        commands: &mut Vec<Command>,
+        intents: &mut Vec<Intent>,
         target: impl Fn(&str) -> Result<TestTarget, DomainError>,
     ) {
         ui.add_space(4.0);
@@ -267,7 +270,7 @@ impl TestRow {
                 match target(destination.trim()) {
                     Ok(target) => {
                         *error = None;
-                        commands.push(Command::Platform(PlatformCommand::SendTest(target)));
+                        intents.push(Intent::Platform(PlatformIntent::SendTest(target)));
                     }
                     Err(e) => *error = Some(e),
                 }
@@ -279,14 +282,16 @@ impl TestRow {
     }
 }
 
-fn preset_help(preset: &str) -> &'static str {
+fn preset_help(preset: SmsPreset) -> &'static str {
     match preset {
-        "twilio" => "Twilio: account = Account SID, secret = Auth Token, sender = your Twilio number (E.164).",
-        "vonage" => "Vonage: account = API key, secret = API secret, sender = your number or sender ID.",
-        "clickatell" => "Clickatell: secret = API key (account and sender are not used).",
-        "custom" => {
+        SmsPreset::Twilio => "Twilio: account = Account SID, secret = Auth Token, sender = your Twilio number (E.164).",
+        SmsPreset::Vonage => "Vonage: account = API key, secret = API secret, sender = your number or sender ID.",
+        SmsPreset::Clickatell => "Clickatell: secret = API key (account and sender are not used).",
+        SmsPreset::Custom => {
             "Custom: your own HTTP request, described below; placeholders {to}, {to_digits}, {message}, {sender}, {username}, {password}."
         }
-        _ => "Webhook: POSTs JSON {\"to\": E164, \"message\": TEXT} to the URL; a secret is sent as a Bearer token.",
+        SmsPreset::Webhook => {
+            "Webhook: POSTs JSON {\"to\": E164, \"message\": TEXT} to the URL; a secret is sent as a Bearer token."
+        }
     }
 }

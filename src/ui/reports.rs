@@ -5,7 +5,7 @@
 use egui::{Color32, RichText, Ui, pos2, vec2};
 use egui_extras::{Column, TableBuilder};
 
-use super::command::{Command, StoreCommand};
+use super::intent::{Intent, StoreIntent};
 use crate::domain::{ChallengeMode, CoverageCounts, CoverageReport, MailboxStatus, Provider};
 
 /// How many post offices the chart shows besides the total: the largest ones.
@@ -41,12 +41,12 @@ impl ReportsPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, intents: &mut Vec<Intent>) {
         ui.horizontal(|ui| {
             ui.heading("Reports — Coverage");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Export CSV…").clicked() {
-                    commands.push(Command::Store(StoreCommand::ExportCoverage));
+                    intents.push(Intent::Store(StoreIntent::ExportCoverage));
                 }
             });
         });
@@ -124,9 +124,9 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
     // Where the mailboxes stand first: what an administrator looks for.
     let mut titles = vec!["Post office".to_owned(), "Mailboxes".to_owned()];
     titles.extend(MailboxStatus::ALL.iter().map(|s| capitalised(s.label())));
-    titles.extend(["Never signed in".to_owned(), "No recovery codes".to_owned()]);
-    titles.extend(ChallengeMode::ALL.iter().map(|m| short_mode(*m).to_owned()));
-    titles.extend(Provider::ALL.iter().map(|p| short_provider(*p).to_owned()));
+    titles.extend(["Never signed in", "No recovery codes", "Mail programs with password"].map(str::to_owned));
+    titles.extend(ChallengeMode::ALL.iter().map(|m| m.short_label().to_owned()));
+    titles.extend(Provider::ALL.iter().map(|p| p.short_label().to_owned()));
     let row_count = report.postoffices.len() + 1;
     let height = egui::TextStyle::Body.resolve(ui.style()).size.max(ui.spacing().interact_size.y);
     ui.push_id("coverage-table", |ui| {
@@ -159,7 +159,10 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
                     };
                     let mut cells = vec![name, counts.mailboxes.to_string()];
                     cells.extend(counts.statuses.iter().map(i64::to_string));
-                    cells.extend([counts.never_signed_in.to_string(), counts.no_recovery_codes.to_string()]);
+                    cells.extend(
+                        [counts.never_signed_in, counts.no_recovery_codes, counts.password_in_mail_programs]
+                            .map(|n| n.to_string()),
+                    );
                     cells.extend(counts.modes.iter().chain(&counts.providers).map(i64::to_string));
                     for cell in cells {
                         row.col(|ui| {
@@ -170,25 +173,6 @@ fn table(ui: &mut Ui, report: &CoverageReport) {
                 });
             });
     });
-}
-
-/// A challenge mode in a narrow column's header (the full name is in the Properties windows).
-fn short_mode(mode: ChallengeMode) -> &'static str {
-    match mode {
-        ChallengeMode::Never => "Never",
-        ChallengeMode::Always => "Always",
-        ChallengeMode::NewIp => "By IP",
-        ChallengeMode::NewCountry => "By country",
-    }
-}
-
-/// A provider in a narrow column's header.
-fn short_provider(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Totp => "TOTP",
-        Provider::Sms => "SMS",
-        Provider::Smtp => "E-mail",
-    }
 }
 
 fn capitalised(word: &str) -> String {

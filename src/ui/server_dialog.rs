@@ -4,7 +4,7 @@
 use egui::{Context, Id};
 use zeroize::Zeroizing;
 
-use super::command::{Command, StoreCommand};
+use super::intent::{Intent, StoreIntent};
 use crate::service::ServerAddress;
 
 /// The Open Database Server dialog.
@@ -27,7 +27,7 @@ impl ServerDialog {
     }
 
     /// Draws the dialog; returns false when it was closed (connected or cancelled).
-    pub fn show(&mut self, ctx: &Context, commands: &mut Vec<Command>) -> bool {
+    pub fn show(&mut self, ctx: &Context, intents: &mut Vec<Intent>) -> bool {
         let mut open = true;
         let mut done = false;
         egui::Window::new("Open Database Server")
@@ -86,7 +86,7 @@ impl ServerDialog {
                                 } else {
                                     address.with_password(&self.password)
                                 };
-                                commands.push(Command::Store(StoreCommand::OpenServer(address)));
+                                intents.push(Intent::Store(StoreIntent::OpenServer(address)));
                                 done = true;
                             }
                             Err(e) => self.problem = Some(format!("{e}.")),

@@ -9,7 +9,7 @@
 
 use egui::{RichText, Ui};
 
-use super::command::{Command, PlatformCommand};
+use super::intent::{Intent, PlatformIntent};
 use super::model::Snapshot;
 use crate::domain::{DomainError, SETTINGS, SettingDef, SettingGroup, SettingKind};
 
@@ -183,8 +183,13 @@ fn capitalised(text: &str) -> String {
 }
 
 /// The groups of the Settings pane.
-const GROUPS: [SettingGroup; 4] =
-    [SettingGroup::General, SettingGroup::Security, SettingGroup::Geo, SettingGroup::Notifications];
+const GROUPS: [SettingGroup; 5] = [
+    SettingGroup::General,
+    SettingGroup::Security,
+    SettingGroup::MailPrograms,
+    SettingGroup::Geo,
+    SettingGroup::Notifications,
+];
 
 /// The Settings pane.
 pub struct SettingsPane {
@@ -209,7 +214,7 @@ impl SettingsPane {
     }
 
     /// Draws the pane.
-    pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, commands: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, intents: &mut Vec<Intent>) {
         self.form.load_if_needed(snapshot);
         ui.heading("Settings");
         ui.label(RichText::new("The security policy every server sharing this store applies.").weak());
@@ -219,7 +224,7 @@ impl SettingsPane {
             ui.horizontal(|ui| {
                 if ui.button("Apply settings").clicked() {
                     if let Some(values) = self.form.parse().filter(|v| !v.is_empty()) {
-                        commands.push(Command::Platform(PlatformCommand::SaveSettings(values)));
+                        intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
                     }
                 }
                 if ui.add_enabled(self.form.is_dirty(), egui::Button::new("Revert changes")).clicked() {
@@ -231,14 +236,14 @@ impl SettingsPane {
             for group in GROUPS {
                 ui.add_space(8.0);
                 ui.label(RichText::new(group.title()).strong());
-                self.form.group_ui(ui, group, |ui, def, value| path_buttons(ui, def, value, commands));
+                self.form.group_ui(ui, group, |ui, def, value| path_buttons(ui, def, value, intents));
             }
         });
     }
 }
 
 /// After a path field: Browse… (a native file dialog) and the way back to the built-in file.
-fn path_buttons(ui: &mut Ui, def: &'static SettingDef, value: &mut String, commands: &mut Vec<Command>) {
+fn path_buttons(ui: &mut Ui, def: &'static SettingDef, value: &mut String, intents: &mut Vec<Intent>) {
     if def.kind != SettingKind::Path {
         return;
     }
@@ -246,7 +251,7 @@ fn path_buttons(ui: &mut Ui, def: &'static SettingDef, value: &mut String, comma
     ui.label("");
     ui.horizontal(|ui| {
         if ui.button("Browse…").on_hover_text(format!("Choose the {}", def.label)).clicked() {
-            commands.push(Command::Platform(PlatformCommand::BrowseFile(def)));
+            intents.push(Intent::Platform(PlatformIntent::BrowseFile(def)));
         }
         if ui.button(default).clicked() {
             value.clear();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use egui::{RichText, Ui};
 
-use super::command::{Command, StoreCommand};
+use super::intent::{Intent, StoreIntent};
 use super::model::RecentStore;
 use super::ui_command::{Target, UiCommand};
 use crate::service::{ServiceError, StoreLocation};
@@ -73,21 +73,21 @@ pub fn remember(recent: &mut Vec<RecentStore>, location: &StoreLocation) {
 }
 
 /// Draws File → Recent Stores.
-pub fn recent_menu_ui(ui: &mut Ui, recent: &[RecentStore], commands: &mut Vec<Command>) {
+pub fn recent_menu_ui(ui: &mut Ui, recent: &[RecentStore], intents: &mut Vec<Intent>) {
     if recent.is_empty() {
         ui.add_enabled(false, egui::Button::new("(none yet)"));
     }
     for entry in recent {
         let mode = if entry.shared { " (shared)" } else { "" };
         if ui.button(format!("{}{mode}", entry.path.display())).clicked() {
-            commands.push(Command::Store(StoreCommand::OpenRecent(entry.clone())));
+            intents.push(Intent::Store(StoreIntent::OpenRecent(entry.clone())));
             ui.close();
         }
     }
 }
 
 /// Draws the explanation of a store that could not be opened, with the ways out.
-pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>) {
+pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, intents: &mut Vec<Intent>) {
     ui.add_space(12.0);
     ui.heading("The store could not be opened");
     ui.add_space(6.0);
@@ -128,20 +128,20 @@ pub fn failure_ui(ui: &mut Ui, failed: &FailedStore, commands: &mut Vec<Command>
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         if failed.key_problem() {
-            UiCommand::ImportKey.button(ui, &Target::no_store(), commands);
+            UiCommand::ImportKey.button(ui, &Target::no_store(), intents);
         }
         if ui.add_enabled(failed.location.is_some(), egui::Button::new("Try again")).clicked() {
-            commands.push(Command::Store(StoreCommand::Retry));
+            intents.push(Intent::Store(StoreIntent::Retry));
         }
         if ui.button("Open Another Store…").clicked() {
-            commands.push(Command::Store(StoreCommand::OpenDialog { shared: false }));
+            intents.push(Intent::Store(StoreIntent::OpenDialog { shared: false }));
         }
         let server = failed.location.as_ref().filter(|l| l.database_server().is_some()).map(ToString::to_string);
         if ui.button("Open Database Server…").clicked() {
-            commands.push(Command::Store(StoreCommand::ServerDialog { url: server }));
+            intents.push(Intent::Store(StoreIntent::ServerDialog { url: server }));
         }
         if ui.button("Open the Default Store").clicked() {
-            commands.push(Command::Store(StoreCommand::OpenDefault));
+            intents.push(Intent::Store(StoreIntent::OpenDefault));
         }
     });
 }

@@ -9,7 +9,7 @@ use std::ops::Range;
 use egui::{Align2, FontId, Key, Rect, Role, Sense, Shape, Stroke, Ui, WidgetInfo, pos2, vec2};
 
 use super::actions;
-use super::command::{Command, Window};
+use super::intent::{Intent, Window};
 use super::model::{Node, Snapshot};
 use super::ui_command::Target;
 
@@ -102,13 +102,13 @@ impl Tree {
         root_label: &str,
         selected: &Node,
         active: bool,
-        commands: &mut Vec<Command>,
+        intents: &mut Vec<Intent>,
     ) {
         let items = self.items(snapshot);
         let selected_index = items.iter().position(|&item| is_node(item, selected, snapshot));
 
         if active && !ui.ctx().egui_wants_keyboard_input() {
-            self.keyboard(ui, &items, selected_index, snapshot, commands);
+            self.keyboard(ui, &items, selected_index, snapshot, intents);
         }
 
         let spacing = ui.spacing().item_spacing.y;
@@ -125,7 +125,7 @@ impl Tree {
             self.visible = range.clone();
             for index in range {
                 let Some(&item) = items.get(index) else { continue };
-                self.row_ui(ui, item, snapshot, root_label, selected, commands);
+                self.row_ui(ui, item, snapshot, root_label, selected, intents);
             }
         });
     }
@@ -140,7 +140,7 @@ impl Tree {
         items: &[Item],
         selected: Option<usize>,
         snapshot: &Snapshot,
-        commands: &mut Vec<Command>,
+        intents: &mut Vec<Intent>,
     ) {
         let (down, up, left, right, home, end) = ui.input(|i| {
             (
@@ -154,7 +154,7 @@ impl Tree {
         });
         let Some(current) = selected else {
             if down || up || home || end {
-                commands.push(Command::Select(Node::Root));
+                intents.push(Intent::Select(Node::Root));
             }
             return;
         };
@@ -185,7 +185,7 @@ impl Tree {
             }
         }
         if let Some(item) = target.filter(|t| *t != current).and_then(|t| items.get(t)) {
-            commands.push(Command::Select(node_of(*item, snapshot)));
+            intents.push(Intent::Select(node_of(*item, snapshot)));
             self.scroll_to_selection = true;
         }
     }
@@ -216,7 +216,7 @@ impl Tree {
         snapshot: &Snapshot,
         root_label: &str,
         selected: &Node,
-        commands: &mut Vec<Command>,
+        intents: &mut Vec<Intent>,
     ) {
         let label = label_of(item, snapshot, root_label);
         let is_selected = is_node(item, selected, snapshot);
@@ -265,14 +265,14 @@ impl Tree {
             }
         }
         if response.clicked() || response.secondary_clicked() {
-            commands.push(Command::Select(node.clone()));
+            intents.push(Intent::Select(node.clone()));
         }
         if matches!(item, Item::Mailbox(..)) && response.double_clicked() {
             if let Node::Mailbox(address) = &node {
-                commands.push(Command::Open(Window::MailboxProperties(address.clone())));
+                intents.push(Intent::Open(Window::MailboxProperties(address.clone())));
             }
         }
-        response.context_menu(|ui| actions::menu_ui(ui, &Target::for_node(&node, snapshot), commands));
+        response.context_menu(|ui| actions::menu_ui(ui, &Target::for_node(&node, snapshot), intents));
     }
 }
 

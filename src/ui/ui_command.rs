@@ -1,14 +1,14 @@
 //! The catalog of the administrator's commands, the way rerun's `UICommand` works: each
 //! [`UiCommand`] carries its label, keyboard shortcut and tooltip once, and resolves against the
-//! selection ([`Target`]) into the [`Command`] it records. The menu bar, the Actions pane and the
+//! selection ([`Target`]) into the [`Intent`] it records. The menu bar, the Actions pane and the
 //! right-click menus draw their items from here, and the keyboard shortcuts are handled in one
 //! place ([`UiCommand::shortcuts`]) from the same table, so none of them can drift apart.
 
 use egui::{Button, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 
-use super::command::{Command, Confirmation, MailboxCommand, StoreCommand, Window};
+use super::intent::{Confirmation, Intent, MailboxIntent, StoreIntent, Window};
 use super::model::{Node, Snapshot};
-use crate::domain::{MailboxAddress, MailboxStatus, PostOfficeName};
+use crate::domain::{MailboxAddress, PostOfficeName};
 
 /// What the commands apply to: the selected node, its post office and, under a post office, the
 /// mailbox selected in the table.
@@ -16,6 +16,7 @@ use crate::domain::{MailboxAddress, MailboxStatus, PostOfficeName};
 pub struct Target {
     node: Node,
     postoffice: Option<(PostOfficeName, i64)>,
+    /// The mailbox, and whether *Unlock* has anything to do.
     mailbox: Option<(MailboxAddress, bool)>,
     has_store: bool,
 }
@@ -39,8 +40,8 @@ impl Target {
 
     /// Adds the mailbox selected in the result pane.
     pub fn with_mailbox(mut self, address: &MailboxAddress, snapshot: &Snapshot) -> Self {
-        let locked = snapshot.mailbox_row(address).is_some_and(|row| row.status == MailboxStatus::Locked);
-        self.mailbox = Some((address.clone(), locked));
+        let can_unlock = snapshot.mailbox_row(address).is_some_and(|row| row.can_unlock);
+        self.mailbox = Some((address.clone(), can_unlock));
         self
     }
 
@@ -212,9 +213,9 @@ impl UiCommand {
 
     /// The command it records for `target`, or `None` when it does not apply (its item is then
     /// disabled).
-    pub fn command(self, target: &Target) -> Option<Command> {
+    pub fn intent(self, target: &Target) -> Option<Intent> {
         let mailbox = target.mailbox();
-        let open = |window| Some(Command::Open(window));
+        let open = |window| Some(Intent::Open(window));
         match self {
             Self::Properties => match (mailbox, target.selected_postoffice()) {
                 (Some(address), _) => open(Window::MailboxProperties(address.clone())),
@@ -224,7 +225,7 @@ impl UiCommand {
             Self::ResetCode => mailbox.map(Confirmation::reset_code),
             Self::ResetCountries => mailbox.map(Confirmation::reset_countries),
             Self::Unlock => match &target.mailbox {
-                Some((address, true)) => Some(Command::Mailbox(address.clone(), MailboxCommand::Unlock)),
+                Some((address, true)) => Some(Intent::Mailbox(address.clone(), MailboxIntent::Unlock)),
                 _ => None,
             },
             Self::LoginPreview => mailbox.and_then(|address| open(Window::LoginPreview(address.clone()))),
@@ -234,7 +235,7 @@ impl UiCommand {
                 (None, None) => None,
             },
             Self::NewMailbox => {
-                target.has_store.then(|| Command::Open(Window::NewMailbox(target.postoffice().cloned())))
+                target.has_store.then(|| Intent::Open(Window::NewMailbox(target.postoffice().cloned())))
             }
             Self::PostOfficeProperties => {
                 target.postoffice().and_then(|name| open(Window::PostOfficeProperties(name.clone())))
@@ -242,55 +243,55 @@ impl UiCommand {
             Self::DeletePostOffice => {
                 target.postoffice.as_ref().map(|(name, mailboxes)| Confirmation::delete_postoffice(name, *mailboxes))
             }
-            Self::NewPostOffice => target.has_store.then_some(Command::Open(Window::NewPostOffice)),
-            Self::ImportCsv => target.has_store.then_some(Command::Store(StoreCommand::ImportCsv)),
-            Self::OpenStore => Some(Command::Store(StoreCommand::OpenDialog { shared: false })),
-            Self::OpenSharedStore => Some(Command::Store(StoreCommand::OpenDialog { shared: true })),
-            Self::NewStore => Some(Command::Store(StoreCommand::NewDialog)),
-            Self::OpenDatabaseServer => Some(Command::Store(StoreCommand::ServerDialog { url: None })),
-            Self::ImportKey => Some(Command::Store(StoreCommand::ImportKey)),
-            Self::ExportKey => target.has_store.then_some(Command::Store(StoreCommand::ExportKey)),
-            Self::Refresh => target.has_store.then_some(Command::Refresh),
-            Self::ShowAllAuditEntries => target.has_store.then_some(Command::LoadAudit(None)),
-            Self::Exit => Some(Command::Exit),
+            Self::NewPostOffice => target.has_store.then_some(Intent::Open(Window::NewPostOffice)),
+            Self::ImportCsv => target.has_store.then_some(Intent::Store(StoreIntent::ImportCsv)),
+            Self::OpenStore => Some(Intent::Store(StoreIntent::OpenDialog { shared: false })),
+            Self::OpenSharedStore => Some(Intent::Store(StoreIntent::OpenDialog { shared: true })),
+            Self::NewStore => Some(Intent::Store(StoreIntent::NewDialog)),
+            Self::OpenDatabaseServer => Some(Intent::Store(StoreIntent::ServerDialog { url: None })),
+            Self::ImportKey => Some(Intent::Store(StoreIntent::ImportKey)),
+            Self::ExportKey => target.has_store.then_some(Intent::Store(StoreIntent::ExportKey)),
+            Self::Refresh => target.has_store.then_some(Intent::Refresh),
+            Self::ShowAllAuditEntries => target.has_store.then_some(Intent::LoadAudit(None)),
+            Self::Exit => Some(Intent::Exit),
             Self::About => open(Window::About),
         }
     }
 
     /// Draws it as a menu item with its shortcut; a click records its command and closes the menu.
-    pub fn menu_item(self, ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
-        let command = self.command(target);
+    pub fn menu_item(self, ui: &mut Ui, target: &Target, intents: &mut Vec<Intent>) {
+        let intent = self.intent(target);
         let mut button = Button::new(self.label());
         if let Some(shortcut) = self.shortcut() {
             button = button.shortcut_text(ui.ctx().format_shortcut(&shortcut));
         }
-        let response = ui.add_enabled(command.is_some(), button).on_hover_text(self.tooltip());
+        let response = ui.add_enabled(intent.is_some(), button).on_hover_text(self.tooltip());
         // The shortcut text is part of the button's text; the accessible name is the label alone.
         let response = response.accessible_name(self.label());
         if response.clicked() {
-            commands.extend(command);
+            intents.extend(intent);
             ui.close();
         }
     }
 
     /// Draws it as a button; a click records its command.
-    pub fn button(self, ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
-        let command = self.command(target);
-        if ui.add_enabled(command.is_some(), Button::new(self.label())).on_hover_text(self.tooltip()).clicked() {
-            commands.extend(command);
+    pub fn button(self, ui: &mut Ui, target: &Target, intents: &mut Vec<Intent>) {
+        let intent = self.intent(target);
+        if ui.add_enabled(intent.is_some(), Button::new(self.label())).on_hover_text(self.tooltip()).clicked() {
+            intents.extend(intent);
         }
     }
 
     /// Draws it as a link in the Actions pane; a click records its command.
-    pub fn link(self, ui: &mut Ui, target: &Target, commands: &mut Vec<Command>) {
-        let command = self.command(target);
+    pub fn link(self, ui: &mut Ui, target: &Target, intents: &mut Vec<Intent>) {
+        let intent = self.intent(target);
         let button = Button::new(RichText::new(self.label()).color(ui.visuals().hyperlink_color)).frame(false);
         let tooltip = match self.shortcut() {
             Some(shortcut) => format!("{} ({})", self.tooltip(), ui.ctx().format_shortcut(&shortcut)),
             None => self.tooltip().to_owned(),
         };
-        if ui.add_enabled(command.is_some(), button).on_hover_text(tooltip).clicked() {
-            commands.extend(command);
+        if ui.add_enabled(intent.is_some(), button).on_hover_text(tooltip).clicked() {
+            intents.extend(intent);
         }
     }
 
@@ -298,7 +299,7 @@ impl UiCommand {
     /// resolved for `target`. A key is consumed only when its command applies. Shortcuts that act
     /// on the selection (Enter, Delete) are left alone while `typing` (a text field has the
     /// keyboard, or a dialog is in front).
-    pub fn shortcuts(ctx: &egui::Context, target: &Target, typing: bool) -> Vec<Command> {
+    pub fn shortcuts(ctx: &egui::Context, target: &Target, typing: bool) -> Vec<Intent> {
         let mut bound: Vec<(UiCommand, KeyboardShortcut)> =
             Self::ALL.into_iter().filter_map(|c| Some((c, c.shortcut()?))).collect();
         // egui matches Ctrl+O on Ctrl+Shift+O too: the more specific shortcut goes first.
@@ -310,8 +311,8 @@ impl UiCommand {
                 let pressed = ctx.input(|i| {
                     i.key_pressed(shortcut.logical_key) && i.modifiers.matches_logically(shortcut.modifiers)
                 });
-                let command = pressed.then(|| ui_command.command(target)).flatten()?;
-                ctx.input_mut(|i| i.consume_shortcut(&shortcut)).then_some(command)
+                let intent = pressed.then(|| ui_command.intent(target)).flatten()?;
+                ctx.input_mut(|i| i.consume_shortcut(&shortcut)).then_some(intent)
             })
             .collect()
     }

@@ -1,7 +1,7 @@
 //! The audit log's table: entries appended, and read back newest first.
 
 use super::{StoreResult, Tx};
-use crate::domain::{AuditEntry, AuditRecord};
+use crate::domain::{AuditEntry, AuditOutcome, AuditRecord};
 
 impl Tx<'_> {
     /// Appends an entry.
@@ -9,7 +9,7 @@ impl Tx<'_> {
         self.execute(
             "INSERT INTO audit (at, actor, mailbox, action, ip, country, outcome, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[&e.at, &e.actor, &e.mailbox, &e.action, &e.ip, &e.country, &e.outcome, &e.detail],
+            &[&e.at, &e.actor, &e.mailbox, &e.action, &e.ip, &e.country, &e.outcome.to_string(), &e.detail],
         )?;
         Ok(())
     }
@@ -23,17 +23,17 @@ impl Tx<'_> {
         )?;
         rows.iter()
             .map(|r| {
-                Ok(AuditRecord {
-                    id: r.get("id")?,
+                let entry = AuditEntry {
                     at: r.get("at")?,
                     actor: r.get("actor")?,
                     mailbox: r.get("mailbox")?,
                     action: r.get("action")?,
                     ip: r.get("ip")?,
                     country: r.get("country")?,
-                    outcome: r.get("outcome")?,
+                    outcome: AuditOutcome::from_word(&r.get::<String>("outcome")?),
                     detail: r.get("detail")?,
-                })
+                };
+                Ok(AuditRecord { id: r.get("id")?, entry })
             })
             .collect()
     }

@@ -1,8 +1,9 @@
 //! The login service's rows: API clients (only a keyed hash of each key) and login transactions.
 
 use super::sql::Row;
-use super::{StoreResult, Tx};
+use super::{StoreResult, Tx, parse_stored};
 use crate::clock::UnixTime;
+use crate::domain::Purpose;
 
 /// An API client as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct ClientRow {
     pub allow: String,
     /// Return URL prefixes for the hosted pages, comma-separated.
     pub return_urls: String,
+    /// The post offices it may act for, comma-separated (empty: all).
+    pub postoffices: String,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called.
@@ -34,6 +37,8 @@ pub struct TransactionRow {
     pub mailbox: String,
     /// The login's IP address.
     pub ip: String,
+    /// A sign-in, or a step-up before a sensitive change.
+    pub purpose: Purpose,
     /// When it ends unless a code is accepted first.
     pub expires_at: UnixTime,
 }
@@ -45,20 +50,36 @@ fn client_row(r: &Row) -> StoreResult<ClientRow> {
         key_hash: r.get("key_hash")?,
         allow: r.get("allow")?,
         return_urls: r.get("return_urls")?,
+        postoffices: r.get("postoffices")?,
         created_at: r.get("created_at")?,
         last_used: r.get("last_used")?,
     })
 }
 
-const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, created_at, last_used";
+const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, postoffices, created_at, last_used";
+
+/// A ticket of a completed sign-in, as stored (only its keyed hash).
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    /// The keyed hash of the ticket.
+    pub hash: Vec<u8>,
+    /// The client whose sign-in it completes.
+    pub client_id: String,
+    /// The sign-in it completes.
+    pub signin_id: String,
+    /// The mailbox it vouches for.
+    pub mailbox: String,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+}
 
 impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
         let inserted = self.execute(
-            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
-            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.created_at],
+            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
+            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.postoffices, &row.created_at],
         )?;
         Ok(inserted == 1)
     }
@@ -93,9 +114,9 @@ impl Tx<'_> {
     /// Starts a login transaction.
     pub fn insert_transaction(&self, row: &TransactionRow, now: UnixTime) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO login_transaction (id, client_id, mailbox, ip, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[&row.id, &row.client_id, &row.mailbox, &row.ip, &now, &row.expires_at],
+            "INSERT INTO login_transaction (id, client_id, mailbox, ip, purpose, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[&row.id, &row.client_id, &row.mailbox, &row.ip, &row.purpose.word(), &now, &row.expires_at],
         )?;
         Ok(())
     }
@@ -103,17 +124,39 @@ impl Tx<'_> {
     /// A transaction that has not expired at `now`; expired ones are forgotten on the way.
     pub fn transaction(&self, id: &str, now: UnixTime) -> StoreResult<Option<TransactionRow>> {
         self.execute("DELETE FROM login_transaction WHERE expires_at <= ?1", &[&now])?;
-        self.query_opt("SELECT id, client_id, mailbox, ip, expires_at FROM login_transaction WHERE id = ?1", &[&id])?
+        let sql = "SELECT id, client_id, mailbox, ip, purpose, expires_at FROM login_transaction WHERE id = ?1";
+        self.query_opt(sql, &[&id])?
             .map(|r| {
                 Ok(TransactionRow {
                     id: r.get("id")?,
                     client_id: r.get("client_id")?,
                     mailbox: r.get("mailbox")?,
                     ip: r.get("ip")?,
+                    purpose: parse_stored(&r.get::<String>("purpose")?)?,
                     expires_at: r.get("expires_at")?,
                 })
             })
             .transpose()
+    }
+
+    /// Keeps a step-up token (its keyed hash) for the client and the mailbox until `expires_at`.
+    pub fn insert_step_up(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO step_up (token_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[&hash, &client_id, &mailbox, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a step-up token (its keyed hash) of the client for the mailbox holds at `now`;
+    /// expired ones are forgotten on the way.
+    pub fn step_up_holds(&self, hash: &[u8], client_id: &str, mailbox: &str, now: UnixTime) -> StoreResult<bool> {
+        self.execute("DELETE FROM step_up WHERE expires_at <= ?1", &[&now])?;
+        let found = self.query_opt(
+            "SELECT 1 AS found FROM step_up WHERE token_hash = ?1 AND client_id = ?2 AND mailbox = ?3",
+            &[&hash, &client_id, &mailbox],
+        )?;
+        Ok(found.is_some())
     }
 
     /// Moves a transaction's end (a new code was sent).
@@ -217,22 +260,34 @@ impl Tx<'_> {
     }
 
     /// Keeps the hash of a new ticket.
-    pub fn insert_ticket(&self, hash: &[u8], client_id: &str, mailbox: &str, expires_at: UnixTime) -> StoreResult<()> {
+    pub fn insert_ticket(&self, ticket: &TicketRow) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO signin_ticket (ticket_hash, client_id, mailbox, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            &[&hash, &client_id, &mailbox, &expires_at],
+            "INSERT INTO signin_ticket (ticket_hash, client_id, signin_id, mailbox, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&ticket.hash, &ticket.client_id, &ticket.signin_id, &ticket.mailbox, &ticket.expires_at],
         )?;
         Ok(())
     }
 
-    /// Takes a ticket: the mailbox it names if it is valid for `client_id` at `now`; a ticket is
-    /// removed by its first use, whoever presents it.
-    pub fn take_ticket(&self, hash: &[u8], client_id: &str, now: UnixTime) -> StoreResult<Option<String>> {
-        let row: Option<(String, String, UnixTime)> = self
-            .query_opt("SELECT client_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?
-            .map(|r| -> StoreResult<_> { Ok((r.get("client_id")?, r.get("mailbox")?, r.get("expires_at")?)) })
-            .transpose()?;
+    /// Takes a ticket: the mailbox it names if it completes the sign-in `signin_id` of
+    /// `client_id` and is valid at `now`; a ticket is removed by its first use, whoever presents
+    /// it.
+    pub fn take_ticket(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        signin_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        let row = self.query_opt(
+            "SELECT client_id, signin_id, mailbox, expires_at FROM signin_ticket WHERE ticket_hash = ?1",
+            &[&hash],
+        )?;
         self.execute("DELETE FROM signin_ticket WHERE ticket_hash = ?1", &[&hash])?;
-        Ok(row.filter(|(client, _, expires)| client == client_id && *expires > now).map(|(_, mailbox, _)| mailbox))
+        let Some(row) = row else { return Ok(None) };
+        let valid = row.get::<String>("client_id")? == client_id
+            && row.get::<String>("signin_id")? == signin_id
+            && row.get::<UnixTime>("expires_at")? > now;
+        valid.then(|| row.get("mailbox")).transpose()
     }
 }

@@ -26,6 +26,8 @@ const TABLES: &[&str] = &[
     "recovery_code",
     "remembered_device",
     "notification",
+    "step_up",
+    "app_password",
 ];
 
 /// The tables whose identity column the target numbers on from the copied rows (PostgreSQL).

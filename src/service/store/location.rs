@@ -8,25 +8,18 @@ use zeroize::Zeroizing;
 
 use crate::domain::DomainError;
 
-/// How the database file is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreMode {
-    /// One server uses the file on its own disk: WAL journal.
-    Local,
-    /// Several servers use the file on a network share: rollback journal (WAL does not work across
-    /// machines).
-    Shared,
+crate::domain::words! {
+    /// How the database file is used.
+    pub enum StoreMode ("store mode") {
+        /// One server uses the file on its own disk: WAL journal.
+        Local = "local",
+        /// Several servers use the file on a network share: rollback journal (WAL does not work
+        /// across machines).
+        Shared = "shared",
+    }
 }
 
 impl StoreMode {
-    /// `local` or `shared`.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::Shared => "shared",
-        }
-    }
-
     /// The other mode.
     pub fn other(self) -> Self {
         match self {
@@ -40,24 +33,6 @@ impl StoreMode {
         match self {
             Self::Local => "wal",
             Self::Shared => "delete",
-        }
-    }
-}
-
-impl std::fmt::Display for StoreMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.word())
-    }
-}
-
-impl std::str::FromStr for StoreMode {
-    type Err = crate::domain::DomainError;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "local" => Ok(Self::Local),
-            "shared" => Ok(Self::Shared),
-            _ => Err(crate::domain::DomainError::invalid("store mode", raw, "use local or shared")),
         }
     }
 }

@@ -4,11 +4,11 @@
 use zeroize::Zeroizing;
 
 use super::sql::{Dialect, Row};
-use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
+use super::{StoreError, StoreResult, Tx, parse_mail_programs, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{
-    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, Mailbox, MailboxAddress, MailboxChallenge, MailboxId,
-    MailboxName, MailboxSummary, PhoneNumber, PostOfficeId, Provider,
+    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, MailProgramPolicy, MailPrograms, Mailbox,
+    MailboxAddress, MailboxChallenge, MailboxId, MailboxName, MailboxSummary, PhoneNumber, PostOfficeId, Provider,
 };
 
 /// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
@@ -41,6 +41,8 @@ pub struct TotpSecret {
 /// The columns [`RawMailbox`] reads.
 const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.challenge,
         p.challenge AS postoffice_challenge, p.users_may_configure, p.trusted_networks AS postoffice_trusted_networks,
+        p.remember_in_always AS postoffice_remember_in_always,
+        m.mail_programs, p.mail_programs AS postoffice_mail_programs,
         m.provider, m.sms_number, m.alt_email,
         m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
@@ -55,6 +57,9 @@ struct RawMailbox {
     postoffice_challenge: String,
     users_may_configure: bool,
     postoffice_trusted_networks: String,
+    postoffice_remember_in_always: bool,
+    mail_programs: Option<String>,
+    postoffice_mail_programs: Option<String>,
     provider: String,
     sms_number: Option<String>,
     alt_email: Option<String>,
@@ -75,6 +80,9 @@ fn raw_mailbox(r: &Row) -> StoreResult<RawMailbox> {
         postoffice_challenge: r.get("postoffice_challenge")?,
         users_may_configure: r.get("users_may_configure")?,
         postoffice_trusted_networks: r.get("postoffice_trusted_networks")?,
+        postoffice_remember_in_always: r.get("postoffice_remember_in_always")?,
+        mail_programs: r.get("mail_programs")?,
+        postoffice_mail_programs: r.get("postoffice_mail_programs")?,
         provider: r.get("provider")?,
         sms_number: r.get("sms_number")?,
         alt_email: r.get("alt_email")?,
@@ -96,6 +104,9 @@ impl RawMailbox {
             postoffice_challenge: parse_stored(&self.postoffice_challenge)?,
             users_may_configure: self.users_may_configure,
             postoffice_trusted_networks: parse_stored_networks(&self.postoffice_trusted_networks)?,
+            postoffice_remember_in_always: self.postoffice_remember_in_always,
+            mail_programs: parse_mail_programs(self.mail_programs)?,
+            postoffice_mail_programs: parse_mail_programs(self.postoffice_mail_programs)?,
             provider: parse_stored(&self.provider)?,
             sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
             alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,
@@ -144,11 +155,13 @@ impl Tx<'_> {
         raw.map(RawMailbox::parse).transpose()
     }
 
-    /// The mailbox table of one post office, or of all, sorted by address.
+    /// The mailbox table of one post office, or of all, sorted by address, under the platform's
+    /// mail-program policy `platform`.
     pub fn mailbox_summaries(
         &self,
         postoffice: Option<PostOfficeId>,
         now: UnixTime,
+        platform: MailProgramPolicy,
     ) -> StoreResult<Vec<MailboxSummary>> {
         let rows = self.query(
             &format!(
@@ -164,7 +177,7 @@ impl Tx<'_> {
             let countries: Option<String> = r.get("countries")?;
             let mailbox = raw_mailbox(r)?.parse()?;
             let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
-            out.push(MailboxSummary::of(&mailbox, countries, now));
+            out.push(MailboxSummary::of(&mailbox, countries, now, platform));
         }
         Ok(out)
     }
@@ -188,6 +201,12 @@ impl Tx<'_> {
                 &alt_email.map(EmailAddress::as_str),
             ],
         )?;
+        Ok(())
+    }
+
+    /// Stores a mailbox's own mail-program policy.
+    pub fn update_mailbox_mail_programs(&self, id: MailboxId, mail_programs: MailPrograms) -> StoreResult<()> {
+        self.execute("UPDATE mailbox SET mail_programs = ?2 WHERE id = ?1", &[&id.0, &mail_programs.stored()])?;
         Ok(())
     }
 
@@ -474,20 +493,20 @@ impl Tx<'_> {
 
 impl Tx<'_> {
     /// The mailboxes of one post office (or of all) grouped by what the coverage report counts
-    /// by, each group with its size: one aggregate query, however many mailboxes there are.
-    pub fn coverage_groups(&self, postoffice: Option<PostOfficeId>, now: UnixTime) -> StoreResult<Vec<CoverageGroup>> {
+    /// by, each group with its size: one aggregate query, however many mailboxes there are. The
+    /// groups carry the facts (the lock's end, the recovery codes left); what they mean is the
+    /// domain's to say.
+    pub fn coverage_groups(&self, postoffice: Option<PostOfficeId>) -> StoreResult<Vec<CoverageGroup>> {
         let rows = self.query(
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
-                    (m.locked_until IS NOT NULL AND m.locked_until > ?2) AS locked,
-                    m.last_login IS NULL AS never_signed_in,
-                    m.totp_state = 'active' AND m.recovery_left = 0 AS no_recovery_codes,
-                    count(*) AS n
+                    m.locked_until, m.last_login IS NULL AS never_signed_in, m.recovery_left,
+                    m.mail_programs, p.mail_programs AS postoffice_mail_programs, count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
-             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email, locked,
-                      never_signed_in, no_recovery_codes",
-            &[&postoffice.map(|p| p.0), &now],
+             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email,
+                      m.locked_until, never_signed_in, m.recovery_left, m.mail_programs, p.mail_programs",
+            &[&postoffice.map(|p| p.0)],
         )?;
         let mut groups = Vec::new();
         for r in &rows {
@@ -500,9 +519,11 @@ impl Tx<'_> {
                 enrolment: parse_stored(&word("totp_state")?)?,
                 has_sms: r.get("has_sms")?,
                 has_alt_email: r.get("has_alt_email")?,
-                locked: r.get("locked")?,
+                locked_until: r.get("locked_until")?,
                 never_signed_in: r.get("never_signed_in")?,
-                no_recovery_codes: r.get("no_recovery_codes")?,
+                recovery_codes_left: r.get("recovery_left")?,
+                mail_programs: parse_mail_programs(r.get("mail_programs")?)?,
+                postoffice_mail_programs: parse_mail_programs(r.get("postoffice_mail_programs")?)?,
                 count: r.get("n")?,
             });
         }

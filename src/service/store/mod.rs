@@ -4,6 +4,7 @@
 //! advisory lock on PostgreSQL). The typed queries live on [`Tx`], in the sibling files, written
 //! once for both back ends (`sql.rs`).
 
+mod app_passwords;
 mod audit;
 mod clients;
 mod copy;
@@ -28,7 +29,7 @@ use crate::domain::DomainError;
 use postgres::PgConn;
 use sql::{Conn, Dialect};
 
-pub use clients::{ClientRow, SigninRow, TransactionRow};
+pub use clients::{ClientRow, SigninRow, TicketRow, TransactionRow};
 pub use copy::CopySummary;
 pub use location::{ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
@@ -71,9 +72,7 @@ pub enum StoreError {
         supported: i64,
     },
     /// This machine has no key file for the store.
-    #[error(
-        "this machine has no key for the store {path} (store id {store_id}); import it with `mailmfa key import FILE` using a file made by `mailmfa key export` on a server that opens this store (expected at {key_path})"
-    )]
+    #[error("this machine has no key for the store {path} (store id {store_id}; it was looked for at {key_path})")]
     MissingKey {
         /// The database file.
         path: String,
@@ -84,7 +83,7 @@ pub enum StoreError {
     },
     /// The key file does not open this store.
     #[error(
-        "the key {key_path} does not open the store {path}: it belongs to another store or was replaced; nothing was changed — import the right key with `mailmfa key import FILE`"
+        "the key {key_path} does not open the store {path}: it belongs to another store or was replaced; nothing was changed"
     )]
     WrongKey {
         /// The database file.
@@ -107,9 +106,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The file at the store's path is not a mailmfa store; it was left as it is.
-    #[error(
-        "{path} is not a mailmfa store: {reason}; it was left as it is — point --store at a mailmfa store, or at a path where none exists yet (or an empty database) to create one"
-    )]
+    #[error("{path} is not a mailmfa store: {reason}; it was left as it is")]
     NotAStore {
         /// The file.
         path: String,
@@ -117,7 +114,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The store was asked for in another mode than the one it records.
-    #[error("the store {path} is a {recorded} store, not a {} one; nothing was changed — switch it with `mailmfa store mode {}` on the one server that uses it now, or open it without --shared", recorded.other().word(), recorded.other().word())]
+    #[error("the store {path} is a {recorded} store, not a {} one; nothing was changed", recorded.other().word())]
     ModeMismatch {
         /// The database file.
         path: String,
@@ -125,9 +122,7 @@ pub enum StoreError {
         recorded: StoreMode,
     },
     /// A copy was asked into a store that holds data.
-    #[error(
-        "the target store already holds {rows} rows; nothing was copied — copy into a new file or an empty database, or give --replace to replace what it holds"
-    )]
+    #[error("the target store already holds {rows} rows; nothing was copied")]
     NotEmpty {
         /// How many rows it holds.
         rows: i64,
@@ -546,6 +541,13 @@ fn write_identity_check(conn: Conn<'_>, store_id: &str, check: &[u8]) -> StoreRe
 /// Turns a stored word back into a domain value, or reports the row as corrupt.
 pub(crate) fn parse_stored<T: std::str::FromStr<Err = DomainError>>(raw: &str) -> StoreResult<T> {
     raw.parse::<T>().map_err(StoreError::from)
+}
+
+/// A stored mail-program policy (`NULL`: the level above decides).
+pub(crate) fn parse_mail_programs(raw: Option<String>) -> StoreResult<crate::domain::MailPrograms> {
+    raw.as_deref().map_or(Ok(crate::domain::MailPrograms::Inherit), |word| {
+        parse_stored(word).map(crate::domain::MailPrograms::Policy)
+    })
 }
 
 /// A stored list of networks (comma-separated CIDR).

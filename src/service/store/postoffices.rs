@@ -1,11 +1,13 @@
 //! Post office rows.
 
 use super::sql::Row;
-use super::{StoreError, StoreResult, Tx, parse_stored, parse_stored_networks};
+use super::{StoreError, StoreResult, Tx, parse_mail_programs, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
-use crate::domain::{ChallengeMode, IpNetwork, PostOffice, PostOfficeId, PostOfficeName, join_networks};
+use crate::domain::{PostOffice, PostOfficeId, PostOfficeName, join_networks};
 
-const SELECT: &str = "SELECT p.id, p.name, p.challenge, p.users_may_configure, p.trusted_networks,
+const SELECT: &str =
+    "SELECT p.id, p.name, p.challenge, p.users_may_configure, p.trusted_networks, p.remember_in_always,
+        p.mail_programs,
         (SELECT count(*) FROM mailbox m WHERE m.postoffice_id = p.id) AS mailboxes
     FROM postoffice p";
 
@@ -16,6 +18,8 @@ fn from_row(r: &Row) -> StoreResult<PostOffice> {
         challenge: parse_stored(&r.get::<String>("challenge")?)?,
         users_may_configure: r.get("users_may_configure")?,
         trusted_networks: parse_stored_networks(&r.get::<String>("trusted_networks")?)?,
+        remember_in_always: r.get("remember_in_always")?,
+        mail_programs: parse_mail_programs(r.get("mail_programs")?)?,
         mailboxes: r.get("mailboxes")?,
     })
 }
@@ -40,17 +44,21 @@ impl Tx<'_> {
         self.query(&format!("{SELECT} ORDER BY p.name"), &[])?.iter().map(from_row).collect()
     }
 
-    /// Sets a post office's default challenge mode, self-service switch and trusted networks.
-    pub fn update_postoffice(
-        &self,
-        id: PostOfficeId,
-        challenge: ChallengeMode,
-        users_may_configure: bool,
-        trusted_networks: &[IpNetwork],
-    ) -> StoreResult<()> {
+    /// Sets a post office's policy (its default challenge mode, self-service switch, trusted
+    /// networks, whether remembered devices skip Prompt Always, and its mail programs' policy) as
+    /// `po` has it.
+    pub fn update_postoffice(&self, po: &PostOffice) -> StoreResult<()> {
         self.execute(
-            "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4 WHERE id = ?1",
-            &[&id.0, &challenge.word(), &users_may_configure, &join_networks(trusted_networks)],
+            "UPDATE postoffice SET challenge = ?2, users_may_configure = ?3, trusted_networks = ?4,
+                    remember_in_always = ?5, mail_programs = ?6 WHERE id = ?1",
+            &[
+                &po.id.0,
+                &po.challenge.word(),
+                &po.users_may_configure,
+                &join_networks(&po.trusted_networks),
+                &po.remember_in_always,
+                &po.mail_programs.stored(),
+            ],
         )?;
         Ok(())
     }

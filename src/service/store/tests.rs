@@ -44,7 +44,12 @@ fn a_failed_write_transaction_keeps_nothing() {
     assert!(panicked.is_err());
 
     assert!(store.read(|tx| tx.postoffices()).unwrap().is_empty());
-    assert!(store.read(|tx| tx.mailbox_summaries(None, NOW)).unwrap().is_empty());
+    assert!(
+        store
+            .read(|tx| tx.mailbox_summaries(None, NOW, crate::domain::MailProgramPolicy::Password))
+            .unwrap()
+            .is_empty()
+    );
     assert!(!store.read(|tx| tx.setting_is_set(setting("issuer").unwrap())).unwrap());
     assert_eq!(store.read(|tx| tx.settings_version()).unwrap(), 0, "the settings version went back too");
     assert_eq!(store.integrity_check().unwrap(), "ok");
@@ -78,7 +83,10 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE notification; DROP TABLE remembered_device; DROP TABLE recovery_code;
+        "DROP TABLE app_password; ALTER TABLE postoffice DROP COLUMN mail_programs;
+         ALTER TABLE mailbox DROP COLUMN mail_programs;
+         DROP TABLE step_up; ALTER TABLE postoffice DROP COLUMN remember_in_always;
+         DROP TABLE notification; DROP TABLE remembered_device; DROP TABLE recovery_code;
          DROP TABLE signin_ticket; DROP TABLE signin; DROP TABLE login_transaction; DROP TABLE api_client;
          ALTER TABLE postoffice DROP COLUMN trusted_networks;
          ALTER TABLE mailbox DROP COLUMN tap_hash; ALTER TABLE mailbox DROP COLUMN tap_expires_at;

@@ -1,11 +1,12 @@
 <?php
 
 /**
- * A small client for the mailmfa login service (`mailmfa serve`, DESIGN.md §8).
+ * A small client for the mailmfa login service (`mailmfa serve`, docs/DESIGN.md §8).
  *
  * Every call sends the API key as `Authorization: Bearer …` and JSON; every answer is JSON.
  * A 200 answer is returned as an array; anything else (no connection, a timeout, an HTTP error
- * status, a body that is not JSON) is thrown as a MailmfaError. The key never appears in an
+ * status, a body that is not JSON, a request that cannot be written as JSON) is thrown as a
+ * MailmfaError. The key never appears in an
  * exception, and neither does a code: messages carry only the service's own error text or the
  * transport's.
  *
@@ -50,15 +51,20 @@ class MailmfaClient
      * @param string      $address The mailbox
      * @param string      $ip      The browser's address
      * @param string|null $device  The token of a device the user had remembered (its cookie)
+     * @param string|null $purpose null for a sign-in, `step_up` for a fresh code before a
+     *                             sensitive change (always challenged; no device is sent then)
      *
      * @return array {"decision": "allow"|"challenge"|"enroll"|"locked"|"refused", …}; a
      *               challenge or enrolment also "remember_days" when a device may be remembered
      */
-    public function begin($address, $ip, $device = null)
+    public function begin($address, $ip, $device = null, $purpose = null)
     {
         $body = ['address' => (string) $address, 'ip' => (string) $ip];
         if ($device !== null && $device !== '') {
             $body['device_token'] = (string) $device;
+        }
+        if ($purpose !== null) {
+            $body['purpose'] = (string) $purpose;
         }
 
         return $this->call('POST', '/v1/login/begin', $body);
@@ -71,8 +77,9 @@ class MailmfaClient
      * @param string $code           The code
      * @param bool   $remember       The user asked to remember this device
      *
-     * @return array {"result": "accepted"} (with "recovery_codes" after an enrolment, and
-     *               "device_token" when the device is remembered) or {"result": "rejected", "reason": …}
+     * @return array {"result": "accepted"} (with "recovery_codes" after an enrolment,
+     *               "device_token" when the device is remembered, "step_up_token" after a step-up)
+     *               or {"result": "rejected", "reason": …}
      */
     public function verify($transaction_id, $code, $remember = false)
     {
@@ -96,13 +103,27 @@ class MailmfaClient
     }
 
     /**
+     * `POST /v1/login/enrolment`: the QR code of a transaction that waits for the first code of a
+     * new authenticator app, so that the secret need not be kept between the page and the code.
+     *
+     * @param string $transaction_id The transaction begin answered `enroll` with
+     *
+     * @return array {"otpauth_uri", "qr_png_base64"}
+     */
+    public function enrolment($transaction_id)
+    {
+        return $this->call('POST', '/v1/login/enrolment', ['transaction_id' => (string) $transaction_id]);
+    }
+
+    /**
      * The mailbox's own settings as its user may see them: `GET /v1/users/{address}/settings`.
      *
      * @param string $address The mailbox
      *
      * @return array {"address", "challenge", "effective_challenge", "may_change_challenge",
      *               "provider", "providers", "sms_number", "alt_email", "recovery_codes_left",
-     *               "remembered_devices"}
+     *               "remembered_devices", "choices": {"challenge": [{"value", "label"}, …],
+     *               "provider": [{"value", "label"}, …]}}
      *               (numbers and addresses masked)
      */
     public function show_user_settings($address)
@@ -113,56 +134,110 @@ class MailmfaClient
     /**
      * `PUT /v1/users/{address}/settings`: the user's own change to their settings.
      *
-     * @param string $address  The mailbox
-     * @param array  $settings Any of "challenge", "provider", "sms_number", "alt_email"
+     * @param string      $address  The mailbox
+     * @param array       $settings Any of "challenge", "provider", "sms_number", "alt_email"
+     * @param string|null $step_up  The step-up token a new provider, number or address needs
      *
      * @return array The settings after the change, as show_user_settings() returns them
      */
-    public function user_settings($address, array $settings)
+    public function user_settings($address, array $settings, $step_up = null)
     {
         $known = array_intersect_key($settings, array_flip(['challenge', 'provider', 'sms_number', 'alt_email']));
 
         return $this->call('PUT', '/v1/users/' . rawurlencode((string) $address) . '/settings',
-            array_map('strval', $known));
+            array_map('strval', $known), $step_up);
     }
 
     /**
      * `POST /v1/users/{address}/recovery-codes`: ten new recovery codes for the user, to show
      * once; the ones before stop working.
      *
-     * @param string $address The mailbox
+     * @param string      $address The mailbox
+     * @param string|null $step_up The step-up token it needs
      *
      * @return array {"address", "recovery_codes": ["abcde-fghjk", …]}
      */
-    public function new_recovery_codes($address)
+    public function new_recovery_codes($address, $step_up = null)
     {
-        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes');
+        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/recovery-codes', null, $step_up);
     }
 
     /**
      * `DELETE /v1/users/{address}/devices`: the user forgets every browser remembered for the
      * mailbox; each asks for a code again.
      *
-     * @param string $address The mailbox
+     * @param string      $address The mailbox
+     * @param string|null $step_up The step-up token it needs
      *
      * @return array The settings after it, as show_user_settings() returns them
      */
-    public function forget_devices($address)
+    public function forget_devices($address, $step_up = null)
     {
-        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/devices');
+        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/devices', null, $step_up);
+    }
+
+    /**
+     * `GET /v1/users/{address}/app-passwords`: the user's app passwords for mail programs, with
+     * their last use (never the passwords).
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "app_passwords": [{"name", "protocols", "created_at", "expires_at",
+     *               "last_used": null|{"at", "ip", "protocol"}}, …], "max", "password_in_mail_programs"}
+     */
+    public function app_passwords($address)
+    {
+        return $this->call('GET', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords');
+    }
+
+    /**
+     * `POST /v1/users/{address}/app-passwords`: a new app password for a mail program, to show
+     * once. A name the mailbox has already, or one more than it may have, is refused (409).
+     *
+     * @param string        $address   The mailbox
+     * @param string        $name      What the user calls the mail program
+     * @param string[]|null $protocols Any of imap, pop3, smtp, sieve; null for all of them
+     * @param string|null   $step_up   The step-up token it needs
+     *
+     * @return array {"address", "name", "password", "protocols", "expires_at"}
+     */
+    public function new_app_password($address, $name, $protocols = null, $step_up = null)
+    {
+        $body = ['name' => (string) $name];
+        if ($protocols !== null) {
+            $body['protocols'] = array_values(array_map('strval', (array) $protocols));
+        }
+
+        return $this->call('POST', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords', $body, $step_up);
+    }
+
+    /**
+     * `DELETE /v1/users/{address}/app-passwords/{name}`: the app password stops working at once,
+     * on every mail server (404 for a name the mailbox does not have).
+     *
+     * @param string $address The mailbox
+     * @param string $name    The app password's name
+     *
+     * @return array The app passwords after it, as app_passwords() returns them
+     */
+    public function remove_app_password($address, $name)
+    {
+        return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords/'
+            . rawurlencode((string) $name));
     }
 
     /**
      * One call: the decoded JSON of a 200 answer, or a MailmfaError.
      *
-     * @param string     $method HTTP method
-     * @param string     $path   Path below the service's address
-     * @param array|null $body   JSON body
+     * @param string      $method  HTTP method
+     * @param string      $path    Path below the service's address
+     * @param array|null  $body    JSON body
+     * @param string|null $step_up A step-up token, sent as `Mailmfa-Step-Up`
      *
      * @return array
      * @throws MailmfaError
      */
-    private function call($method, $path, $body = null)
+    private function call($method, $path, $body = null, $step_up = null)
     {
         if ($this->url === '' || !preg_match('!^https?://!i', $this->url)) {
             throw new MailmfaError('the service address (mailmfa_url) is not set or not http(s)');
@@ -171,6 +246,14 @@ class MailmfaClient
         $headers = ['Accept: application/json'];
         if ($this->key !== '') {
             $headers[] = 'Authorization: Bearer ' . $this->key;
+        }
+        if ($step_up !== null) {
+            // The service's tokens are URL-safe base64: anything else (a line break above all,
+            // which would add a header of its own) is not sent.
+            if (!is_string($step_up) || !preg_match('/^[A-Za-z0-9_-]{1,128}$/', $step_up)) {
+                throw new MailmfaError('the step-up token is not one of the service\'s');
+            }
+            $headers[] = 'Mailmfa-Step-Up: ' . $step_up;
         }
 
         $options = [
@@ -186,8 +269,14 @@ class MailmfaClient
         ];
 
         if ($body !== null) {
+            // A value that is not UTF-8 would make the body empty: such a request is not sent.
+            $json = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+            if ($json === false) {
+                throw new MailmfaError('the request cannot be written as JSON: ' . json_last_error_msg());
+            }
+
             $headers[] = 'Content-Type: application/json';
-            $options[CURLOPT_POSTFIELDS] = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+            $options[CURLOPT_POSTFIELDS] = $json;
         }
 
         $options[CURLOPT_HTTPHEADER] = $headers;
@@ -200,7 +289,7 @@ class MailmfaClient
         curl_close($curl);
 
         if ($failed !== null) {
-            throw new MailmfaError("the service at {$this->url} cannot be reached: $failed");
+            throw new MailmfaError("the service at {$this->url} cannot be reached: $failed", 0, null, true);
         }
 
         $json = json_decode((string) $text, true);
@@ -231,26 +320,34 @@ class MailmfaError extends Exception
     /** @var string|null The refusal's reason word (`self_service_off`, …), if the service gave one */
     public $reason;
 
+    /** @var bool The service could not be reached: no connection, or no answer in time */
+    public $unreachable;
+
     /**
-     * @param string      $message What went wrong, for the log
-     * @param int         $status  The HTTP status, 0 when no answer arrived
-     * @param string|null $reason  The refusal's reason word
+     * @param string      $message     What went wrong, for the log
+     * @param int         $status      The HTTP status, 0 when no answer arrived
+     * @param string|null $reason      The refusal's reason word
+     * @param bool        $unreachable The service could not be reached
      */
-    public function __construct($message, $status = 0, $reason = null)
+    public function __construct($message, $status = 0, $reason = null, $unreachable = false)
     {
         parent::__construct($message, $status);
 
-        $this->status = $status;
-        $this->reason = $reason;
+        $this->status      = $status;
+        $this->reason      = $reason;
+        $this->unreachable = $unreachable;
     }
 
     /**
-     * Whether the service did not answer at all, or answered that it cannot work now.
+     * Whether the service is down: it could not be reached, or answered with a server error
+     * (5xx). Any other failure — a 4xx answer, which a user can cause (a malformed request, too
+     * many requests), a missing address, a request that cannot be sent — is not the service being
+     * down.
      *
      * @return bool
      */
     public function unavailable()
     {
-        return $this->status == 0 || $this->status == 429 || $this->status >= 500;
+        return $this->unreachable || $this->status >= 500;
     }
 }

@@ -1,0 +1,186 @@
+//! `POST /v1/mail/auth` (docs/DESIGN.md §11): a mail server asks, while a mail program signs in
+//! over IMAP, POP3 or SMTP, whether its password is an app password, or whether the mailbox
+//! password may be used from there. A mail server's clients reconnect far more often than people
+//! sign in, so this path stays off the writer: each check runs in a read transaction on a reader
+//! of its own (a pool of store connections), and what it would write — the last use of an app
+//! password and the client's last call, at most once a minute each; the failures, counted per
+//! minute — goes to the writer afterwards, without waiting for it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use super::failure::{Failure, Refused};
+use super::http::{AppState, Source, caller};
+use super::tally::{Tally, WINDOW};
+use crate::service::{
+    KeyFolder, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse, Service,
+    ServiceError, ServiceResult, StoreLocation,
+};
+
+/// How many checks run at once, each on a store connection of its own.
+const READERS: usize = 4;
+
+/// The check's readers and what it counts.
+pub struct MailDesk {
+    readers: Mutex<Vec<Service>>,
+    permits: Semaphore,
+    throttle: FailedAppPasswords,
+    failures: Tally<MailAuthFailed>,
+    written: Mutex<HashMap<String, Instant>>,
+}
+
+impl MailDesk {
+    /// Opens the readers on the store the writer serves.
+    pub fn open(location: &StoreLocation, keys: &KeyFolder) -> ServiceResult<Self> {
+        let readers = (0..READERS).map(|_| Service::open(location, keys)).collect::<ServiceResult<Vec<_>>>()?;
+        Ok(Self {
+            readers: Mutex::new(readers),
+            permits: Semaphore::new(READERS),
+            throttle: FailedAppPasswords::default(),
+            failures: Tally::default(),
+            written: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs a check on a free reader, off the async threads.
+    async fn check(
+        self: &Arc<Self>,
+        caller: crate::service::Caller,
+        request: MailAuthRequest,
+    ) -> Result<MailAuthChecked, Failure> {
+        let _permit = self.permits.acquire().await.map_err(|_| Failure::Service(stopped()))?;
+        let desk = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let reader = desk.readers.lock().unwrap_or_else(PoisonError::into_inner).pop().ok_or_else(stopped)?;
+            let checked = reader.check_mail_auth(&caller, &request, &desk.throttle);
+            desk.readers.lock().unwrap_or_else(PoisonError::into_inner).push(reader);
+            checked
+        })
+        .await
+        .map_err(|_| Failure::Internal("the mail sign-in check failed".to_owned()))?
+        .map_err(Failure::from)
+    }
+
+    /// Whether a use was written by this server in the last minute (each key is written once a
+    /// minute; the store holds the same line between servers).
+    fn recently_written(&self, key: String) -> bool {
+        let now = Instant::now();
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if written.get(&key).is_some_and(|at| now.duration_since(*at) < WINDOW) {
+            return true;
+        }
+        if written.len() > 100_000 {
+            written.retain(|_, at| now.duration_since(*at) < WINDOW);
+        }
+        written.insert(key, now);
+        false
+    }
+
+    /// The failures that followed the first of their kind, for the minutes that ended (all of them
+    /// when `all`, at shutdown).
+    pub fn take_failures(&self, all: bool) -> Vec<MailAuthFailures> {
+        self.failures
+            .take(all)
+            .into_iter()
+            .map(|(failed, count)| MailAuthFailures { failed, protocol: None, count, more: true })
+            .collect()
+    }
+}
+
+impl Drop for MailDesk {
+    /// Closes the readers on a thread of their own: a database server's client ends its own
+    /// runtime when dropped, which tokio forbids on the server's async threads.
+    fn drop(&mut self) {
+        let readers = std::mem::take(self.readers.get_mut().unwrap_or_else(PoisonError::into_inner));
+        drop(std::thread::spawn(move || drop(readers)).join());
+    }
+}
+
+/// A reader went missing: the service is shutting down.
+fn stopped() -> ServiceError {
+    ServiceError::Store(crate::service::StoreError::Busy)
+}
+
+/// Failed app passwords per mail program's address in the current minute.
+#[derive(Default)]
+struct FailedAppPasswords {
+    counts: Mutex<HashMap<IpAddr, (Instant, i64)>>,
+}
+
+impl MailThrottle for FailedAppPasswords {
+    fn throttled(&self, ip: IpAddr, limit: i64) -> bool {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.get(&ip).is_some_and(|(opened, n)| opened.elapsed() < WINDOW && *n >= limit)
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if counts.len() > 100_000 {
+            counts.retain(|_, (opened, _)| now.duration_since(*opened) < WINDOW);
+        }
+        let entry = counts.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailAuthBody {
+    address: String,
+    password: Option<String>,
+    #[serde(default)]
+    verified: bool,
+    protocol: String,
+    ip: Option<String>,
+    real_ip: Option<String>,
+}
+
+/// `POST /v1/mail/auth`.
+pub async fn auth(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    super::http::ApiJson(body): super::http::ApiJson<MailAuthBody>,
+) -> Response {
+    let request = MailAuthRequest {
+        address: body.address,
+        password: body.password.map(zeroize::Zeroizing::new),
+        verified: body.verified,
+        protocol: body.protocol,
+        ip: body.ip,
+        real_ip: body.real_ip,
+    };
+    let desk = &state.mail;
+    match desk.check(caller(&state, source, &headers), request).await {
+        Ok(checked) => {
+            let MailAuthChecked { answer, protocol, failure, used } = checked;
+            let failures: Vec<MailAuthFailures> = failure
+                .filter(|failed| desk.failures.note(failed.clone()))
+                .map(|failed| MailAuthFailures { failed, protocol: Some(protocol), count: 1, more: false })
+                .into_iter()
+                .collect();
+            let uses: Vec<MailUse> = used.into_iter().filter(|u| !desk.recently_written(u.key())).collect();
+            state.writer.mail_auth(uses, failures);
+            axum::Json(answer).into_response()
+        }
+        Err(failure) => {
+            // Not answered: counted with the refusals at the door, not a row per request.
+            let mut response = failure.into_response();
+            let refused = Refused { status: response.status(), what: "mail sign-in check not answered" };
+            response.extensions_mut().insert(refused);
+            response
+        }
+    }
+}
