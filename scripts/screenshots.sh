@@ -83,6 +83,9 @@ for _ in 1 2 3 4 5; do "$BIN" login verify judy@example.com --ip 203.0.113.22 --
 mm settings set smtp.host smtp.example.com
 mm settings set smtp.from "mailmfa@example.com"
 mm settings set sms.preset twilio
+mm postoffice set example.com --mail-programs app-passwords
+mm app-password add alice@example.com --name "Thunderbird at home" --protocols imap,smtp
+mm app-password add alice@example.com --name "Phone"
 mm client add roundcube --allow 10.0.0.0/24 --return-url https://mail.example.com/
 mm client add vpn-gateway --allow 192.0.2.7
 
@@ -128,6 +131,13 @@ key Return
 sleep 1
 click "${CODES_X:-617}" "${CODES_Y:-325}"
 shot mailbox-properties-recovery-codes
+key Escape
+
+# Properties again: the Mail Programs tab, alice's app passwords.
+key Return
+sleep 1
+click "${MAILPROG_X:-590}" "${MAILPROG_Y:-111}"
+shot mailbox-properties-mail-programs
 key Escape
 
 tree 5
