@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::CliResult;
 use super::output::{Output, table, when};
-use crate::domain::{AppPassword, AppPasswordName, MailboxAddress, Protocols};
+use crate::domain::{AppPassword, AppPasswordDays, AppPasswordName, MailboxAddress, Protocols};
 use crate::service::{NewAppPassword, Service};
 
 /// `mailmfa app-password …`
@@ -24,7 +24,7 @@ pub enum AppPasswordCommand {
         protocols: Protocols,
         /// It stops working after so many days (1 to 3650); without it, when it is removed.
         #[arg(long, value_name = "N")]
-        days: Option<i64>,
+        days: Option<AppPasswordDays>,
     },
     /// List a mailbox's app passwords with their last use (never the passwords).
     List {

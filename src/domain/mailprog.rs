@@ -147,6 +147,14 @@ impl Protocols {
         Self(MailProtocol::ALL.to_vec())
     }
 
+    /// The set of `protocols`; `None` for none at all.
+    pub fn of(protocols: impl IntoIterator<Item = MailProtocol>) -> Option<Self> {
+        let mut protocols: Vec<MailProtocol> = protocols.into_iter().collect();
+        protocols.sort();
+        protocols.dedup();
+        (!protocols.is_empty()).then_some(Self(protocols))
+    }
+
     /// Whether it includes `protocol`.
     pub fn allows(&self, protocol: MailProtocol) -> bool {
         self.0.contains(&protocol)
@@ -163,14 +171,9 @@ impl FromStr for Protocols {
 
     /// Protocols separated by commas (`imap,smtp`), each once; at least one.
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let mut protocols: Vec<MailProtocol> =
+        let protocols: Vec<MailProtocol> =
             raw.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::parse).collect::<Result<_, _>>()?;
-        if protocols.is_empty() {
-            return Err(DomainError::Empty("list of protocols"));
-        }
-        protocols.sort();
-        protocols.dedup();
-        Ok(Self(protocols))
+        Self::of(protocols).ok_or(DomainError::Empty("list of protocols"))
     }
 }
 
@@ -226,6 +229,30 @@ impl FromStr for AppPasswordSecret {
 impl fmt::Debug for AppPasswordSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AppPasswordSecret(*****-*****-*****-*****)")
+    }
+}
+
+/// How many days an app password works once made: 1 to 3650 (ten years).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppPasswordDays(i64);
+
+impl AppPasswordDays {
+    /// The days, in seconds.
+    pub fn seconds(self) -> i64 {
+        self.0 * 86_400
+    }
+}
+
+impl FromStr for AppPasswordDays {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        raw.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|days| (1..=3650).contains(days))
+            .map(Self)
+            .ok_or_else(|| DomainError::invalid("app password lifetime", raw, "give 1 to 3650 days"))
     }
 }
 

@@ -27,8 +27,8 @@ pub use mailbox::{
     Vocabulary, by_name, known_since, remembered_since,
 };
 pub use mailprog::{
-    APP_PASSWORD_LETTERS, AppPassword, AppPasswordName, AppPasswordSecret, LastUse, MailAuthAnswer, MailAuthFailure,
-    MailAuthRefusal, MailProgramPolicy, MailPrograms, MailProtocol, Protocols, from_webmail,
+    APP_PASSWORD_LETTERS, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, LastUse, MailAuthAnswer,
+    MailAuthFailure, MailAuthRefusal, MailProgramPolicy, MailPrograms, MailProtocol, Protocols, from_webmail,
 };
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};

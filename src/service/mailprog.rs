@@ -18,13 +18,10 @@ use super::store::Tx;
 use super::{Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    APP_PASSWORD_LETTERS, AppPassword, AppPasswordName, AppPasswordSecret, AuditEntry, AuditOutcome, DomainError,
-    LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProtocol, Mailbox, MailboxAddress, MailboxId,
-    Protocols, Settings, from_webmail,
+    APP_PASSWORD_LETTERS, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, AuditEntry, AuditOutcome,
+    DomainError, LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProtocol, Mailbox, MailboxAddress,
+    MailboxId, Protocols, Settings, from_webmail,
 };
-
-/// How long an app password may be made to last, in days.
-pub const APP_PASSWORD_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
 
 /// How often an app password's last use is written, at most, in seconds.
 const LAST_USE_EVERY: i64 = 60;
@@ -37,7 +34,7 @@ pub struct NewAppPassword {
     /// What it is good for.
     pub protocols: Protocols,
     /// How many days it works, if not until it is removed.
-    pub days: Option<i64>,
+    pub days: Option<AppPasswordDays>,
 }
 
 /// An app password just made. It is shown this once; the store keeps only a keyed hash.
@@ -174,9 +171,6 @@ impl Service {
         mailbox: &Mailbox,
         new: &NewAppPassword,
     ) -> ServiceResult<(IssuedAppPassword, String)> {
-        if let Some(days) = new.days.filter(|days| !APP_PASSWORD_DAYS.contains(days)) {
-            return Err(DomainError::invalid("app password lifetime", &days.to_string(), "give 1 to 3650 days").into());
-        }
         let max = self.world.current(tx)?.settings.mailprog_max_app_passwords;
         if tx.count_app_passwords(mailbox.id)? >= max {
             return Err(ServiceError::TooManyAppPasswords { address: mailbox.address.clone(), max });
@@ -186,7 +180,7 @@ impl Service {
         let password = AppPasswordSecret::from_random(&random);
         let hash = tx.key().code_hash(&hash_context(mailbox.id), password.letters());
         let now = self.now();
-        let expires_at = new.days.map(|days| now + days * 86_400);
+        let expires_at = new.days.map(|days| now + days.seconds());
         if !tx.insert_app_password(mailbox.id, &new.name, &hash, &new.protocols, now, expires_at)? {
             return Err(ServiceError::AppPasswordExists { address: mailbox.address.clone(), name: new.name.clone() });
         }

@@ -40,8 +40,8 @@ pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
 pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
 pub use mailprog::{
-    APP_PASSWORD_DAYS, IssuedAppPassword, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest,
-    MailThrottle, MailUse, NewAppPassword,
+    IssuedAppPassword, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse,
+    NewAppPassword,
 };
 pub use signin::{
     PageAnswer, PageFacts, PageNote, PageRequest, RedeemRequest, SigninRequest, SigninStarted, origin_of, path_of,

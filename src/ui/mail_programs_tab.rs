@@ -9,8 +9,10 @@ use super::intent::{Confirmation, Intent, MailboxIntent};
 use super::model::when;
 use super::postoffice_properties::mail_programs_combo;
 use super::shown_once::shown_once;
-use crate::domain::{AppPassword, AppPasswordName, MailPrograms, MailProtocol, MailboxAddress, Protocols};
-use crate::service::{APP_PASSWORD_DAYS, IssuedAppPassword, MailboxDetails, NewAppPassword};
+use crate::domain::{
+    AppPassword, AppPasswordDays, AppPasswordName, MailPrograms, MailProtocol, MailboxAddress, Protocols,
+};
+use crate::service::{IssuedAppPassword, MailboxDetails, NewAppPassword};
 
 /// The tab's own state: the form of a new app password, and the one just made.
 #[derive(Default)]
@@ -121,18 +123,11 @@ impl MailProgramsTab {
 
     fn parse(&self) -> Result<NewAppPassword, String> {
         let name: AppPasswordName = self.name.parse().map_err(|e: crate::domain::DomainError| e.to_string())?;
-        let words: Vec<&str> =
-            MailProtocol::ALL.iter().zip(self.protocols).filter(|(_, on)| *on).map(|(p, _)| p.word()).collect();
-        let protocols: Protocols =
-            words.join(",").parse().map_err(|_| "tick at least one protocol it opens".to_owned())?;
+        let ticked = MailProtocol::ALL.into_iter().zip(self.protocols).filter(|(_, on)| *on).map(|(p, _)| p);
+        let protocols = Protocols::of(ticked).ok_or_else(|| "tick at least one protocol it opens".to_owned())?;
         let days = match self.days.trim() {
             "" => None,
-            text => Some(
-                text.parse::<i64>()
-                    .ok()
-                    .filter(|days| APP_PASSWORD_DAYS.contains(days))
-                    .ok_or_else(|| "give the days as a number from 1 to 3650, or leave it empty".to_owned())?,
-            ),
+            text => Some(text.parse::<AppPasswordDays>().map_err(|e| e.to_string())?),
         };
         Ok(NewAppPassword { name, protocols, days })
     }
