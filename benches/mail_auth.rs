@@ -12,28 +12,19 @@
 //! --benches` runs it) a short version checks that the benchmark still works.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use mailmfa::domain::{MailboxAddress, Protocols};
 use mailmfa::service::{KeyFolder, NewAppPassword, Service, StoreLocation};
+use support::{mailmfa, start_server};
 
 const CALLERS: usize = 64;
-
-fn mailmfa(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
-        .args(["--store", dir.join("bench.sqlite3").to_str().unwrap()])
-        .args(args)
-        .env("MAILMFA_KEY_DIR", dir.join("keys"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "mailmfa {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
 
 /// `postoffices × 100` mailboxes under the `app-passwords` policy, and an app password for each of
 /// the first `with_passwords`; the addresses and passwords.
@@ -57,37 +48,6 @@ fn seed(dir: &std::path::Path, postoffices: usize, with_passwords: usize) -> Vec
             (address, issued.password.shown())
         })
         .collect()
-}
-
-/// A running `mailmfa serve`, stopped when dropped (also when the benchmark panics).
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        drop(self.0.kill());
-        drop(self.0.wait());
-    }
-}
-
-fn start_server(dir: &std::path::Path) -> (ServerProcess, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
-        .args(["--store", dir.join("bench.sqlite3").to_str().unwrap(), "serve", "--listen", &listen])
-        .env("MAILMFA_KEY_DIR", dir.join("keys"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("serve printed nothing").unwrap();
-        if line.contains("listening on ") {
-            break;
-        }
-    }
-    thread::spawn(move || lines.for_each(drop));
-    (ServerProcess(child), listen)
 }
 
 /// One caller's connection: requests written whole, answers read by their `Content-Length` — a
@@ -202,7 +162,8 @@ fn main() {
     // The health check is limited per address like every request without a key: lift it for the
     // floor below.
     mailmfa(dir.path(), &["settings", "set", "serve.ip_rate", "1000000"]);
-    let (_server, listen) = start_server(dir.path());
+    let server = start_server(dir.path(), &[]);
+    let listen = server.listen.clone();
     // Each caller asks about its own mailboxes: an app password, then the mailbox password. Each
     // app password is used once before the clock starts: its first use is written, the next
     // within the minute is not (a mail server's steady state).

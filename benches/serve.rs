@@ -8,8 +8,8 @@
 //! --benches` runs it) a small version checks that the benchmark still works.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,6 +19,7 @@ use mailmfa::clock::FixedClock;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use mailmfa::domain::{BeginAnswer, MailboxAddress, VerifyAnswer};
 use mailmfa::service::{KeyFolder, Service, StoreLocation};
+use support::{mailmfa, start_server};
 
 const CLIENTS: usize = 64;
 
@@ -78,51 +79,6 @@ struct Enrolled {
     address: MailboxAddress,
     secret: Vec<u8>,
     step: i64,
-}
-
-fn mailmfa(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
-        .args(["--store", dir.join("bench.sqlite3").to_str().unwrap()])
-        .args(args)
-        .env("MAILMFA_KEY_DIR", dir.join("keys"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "mailmfa {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-/// A running `mailmfa serve`, stopped when dropped (also when the benchmark panics).
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        drop(self.0.kill());
-        drop(self.0.wait());
-    }
-}
-
-/// Starts `mailmfa serve` on a free port, its hosted pages at that address.
-fn start_server(dir: &std::path::Path, extra: &[&str]) -> (ServerProcess, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    mailmfa(dir, &["settings", "set", "serve.public_url", &format!("http://{listen}/")]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailmfa"))
-        .args(["--store", dir.join("bench.sqlite3").to_str().unwrap(), "serve", "--listen", &listen])
-        .args(extra)
-        .env("MAILMFA_KEY_DIR", dir.join("keys"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed nothing").unwrap();
-        if let Some(url) = line.split("listening on ").nth(1) {
-            break url.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    thread::spawn(move || lines.for_each(drop));
-    (ServerProcess(child), base)
 }
 
 fn client_key(dir: &std::path::Path) -> String {
@@ -311,7 +267,8 @@ fn main() {
     for (label, extra, share) in
         [("group commit", &[][..], half_a), ("no group commit", &["--max-batch", "1"][..], half_b)]
     {
-        let (server, base) = start_server(dir.path(), extra);
+        let server = start_server(dir.path(), extra);
+        let base = server.base.clone();
         if label == "group commit" {
             idle_round_trip(&base, &key, &share[..share.len().min(200)]);
             let total = scale.postoffices * scale.per_postoffice;
@@ -325,7 +282,7 @@ fn main() {
             page_first_byte(&base, &key, &fresh, &share[..share.len().min(200)]);
         }
         let rest = if label == "group commit" { &share[share.len().min(200)..] } else { share };
-        load(server.0.id(), &base, &key, rest, scale.seconds, &format!("{CLIENTS} clients, {label}"));
+        load(server.id(), &base, &key, rest, scale.seconds, &format!("{CLIENTS} clients, {label}"));
         drop(server);
     }
 }
