@@ -34,7 +34,8 @@ pub struct MailDesk {
     permits: Semaphore,
     throttle: FailedAppPasswords,
     failures: Tally<MailAuthFailed>,
-    written: Mutex<HashMap<String, Instant>>,
+    /// The uses written this minute, by [`MailUse::key`]: each is written once a minute.
+    written: Tally<String>,
 }
 
 impl MailDesk {
@@ -46,7 +47,7 @@ impl MailDesk {
             permits: Semaphore::new(READERS),
             throttle: FailedAppPasswords::default(),
             failures: Tally::default(),
-            written: Mutex::new(HashMap::new()),
+            written: Tally::default(),
         })
     }
 
@@ -69,24 +70,10 @@ impl MailDesk {
         .map_err(Failure::from)
     }
 
-    /// Whether a use was written by this server in the last minute (each key is written once a
-    /// minute; the store holds the same line between servers).
-    fn recently_written(&self, key: String) -> bool {
-        let now = Instant::now();
-        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
-        if written.get(&key).is_some_and(|at| now.duration_since(*at) < WINDOW) {
-            return true;
-        }
-        if written.len() > 100_000 {
-            written.retain(|_, at| now.duration_since(*at) < WINDOW);
-        }
-        written.insert(key, now);
-        false
-    }
-
     /// The failures that followed the first of their kind, for the minutes that ended (all of them
-    /// when `all`, at shutdown).
+    /// when `all`, at shutdown). The uses of those minutes are forgotten with them.
     pub fn take_failures(&self, all: bool) -> Vec<MailAuthFailures> {
+        drop(self.written.take(all));
         self.failures
             .take(all)
             .into_iter()
@@ -171,7 +158,9 @@ pub async fn auth(
                 .map(|failed| MailAuthFailures { failed, protocol: Some(protocol), count: 1, more: false })
                 .into_iter()
                 .collect();
-            let uses: Vec<MailUse> = used.into_iter().filter(|u| !desk.recently_written(u.key())).collect();
+            // The first use of a key this minute is written; the store keeps the same once-a-minute
+            // line between servers.
+            let uses: Vec<MailUse> = used.into_iter().filter(|u| desk.written.note(u.key())).collect();
             state.writer.mail_auth(uses, failures);
             axum::Json(answer).into_response()
         }
