@@ -531,9 +531,11 @@ class MailmfaMailPrograms extends MailmfaPages
 
         $table->set_row_attribs(['class' => 'mailmfa-app-password-row']);
         $table->add('name', rcube::Q($entry['name']));
-        $table->add('protocols', rcube::Q(implode(', ', $names)));
-        $table->add('created', rcube::Q($created));
-        $table->add('lastused', rcube::Q($last_used));
+        // On a phone the table is a card per app password, each value under its column's name.
+        $cell = function ($class, $label) { return ['class' => $class, 'data-label' => $this->text($label)]; };
+        $table->add($cell('protocols', 'apppasswordprotocols'), rcube::Q(implode(', ', $names)));
+        $table->add($cell('created', 'apppasswordcreated'), rcube::Q($created));
+        $table->add($cell('lastused', 'apppasswordlastused'), rcube::Q($last_used));
         $table->add('remove', $remove);
     }
 
