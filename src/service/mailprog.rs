@@ -235,13 +235,17 @@ impl Service {
     ) -> ServiceResult<MailAuthChecked> {
         let now = self.now();
         self.store.read(|tx| {
-            let client = self.verified_client(tx, caller);
+            let snapshot = self.world.current(tx)?;
+            let client = self.verified_client(tx, caller, snapshot.clients_version);
             if let (Err(_), Some(budget)) = (&client, &caller.budget) {
                 budget.failed(caller.source);
             }
             let client = client?;
             let asked = Asked::parse(request, caller.source)?;
-            let touch_client = client.last_used.is_none_or(|at| now - at >= LAST_USE_EVERY).then(|| client.id.clone());
+            let touch_client = client.last_used.is_none_or(|at| now - at >= LAST_USE_EVERY).then(|| {
+                self.world.client_called(&client.id, now);
+                client.id.clone()
+            });
             let mut checked = MailAuthChecked {
                 answer: MailAuthAnswer::Password,
                 protocol: asked.protocol,
@@ -255,7 +259,7 @@ impl Service {
             let Some(mailbox) = tx.mailbox(&address)? else {
                 return Ok(checked);
             };
-            let settings = &self.world.current(tx)?.settings;
+            let settings = &snapshot.settings;
             let by_policy = asked.by_policy(&mailbox, settings);
             let (client, mailbox_shown) = (client.name.clone(), address.to_string());
             let failed = |failure| MailAuthFailed {

@@ -2,15 +2,24 @@
 //! typed values, the country database (memory-mapped, opened once) and the senders. They are
 //! rebuilt only when a setting changes — by this process or by any other sharing the store, seen
 //! through the store's settings version, which every login reads in its own transaction.
+//!
+//! Beside them, the API clients whose key was verified: a key sent again is compared with the one
+//! kept instead of hashed and looked up, for as long as the store's clients' version — read in the
+//! same query as the settings' — does not move. A client removed by any process sharing the store
+//! moves it, so its key stops working at once everywhere.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 use super::engine::{OsRandom, RandomSource};
-use super::store::{StoreError, Tx};
+use super::store::{ClientRow, StoreError, Tx, Versions};
+use crate::clock::UnixTime;
 use crate::delivery::{Channels, CodeSender};
-use crate::domain::Settings;
+use crate::domain::{IpNetwork, Settings};
 use crate::geo::{CountryLookup, GeoError, MmdbCountryLookup, NoCountryLookup, bundled_database_path};
 
 /// The outside world of one service: what tests may replace, and the snapshot built from the
@@ -23,12 +32,30 @@ pub(super) struct World {
     /// A sender that replaces the SMTP relay and SMS gateway (tests).
     sender: Option<Arc<dyn CodeSender>>,
     snapshot: RefCell<Option<Snapshot>>,
+    clients: RefCell<KnownClients>,
+}
+
+/// The API clients whose key was verified, as of one clients' version.
+#[derive(Default)]
+struct KnownClients {
+    version: i64,
+    by_id: HashMap<String, KnownClient>,
+}
+
+/// An API client whose key was verified: the client, its key's secret and the networks it may
+/// call from, parsed.
+struct KnownClient {
+    row: ClientRow,
+    secret: Zeroizing<String>,
+    networks: Arc<[IpNetwork]>,
 }
 
 /// The settings and what was built from them, as of one settings version.
 #[derive(Clone)]
 pub(super) struct Snapshot {
     version: i64,
+    /// The API clients' version the transaction saw.
+    pub clients_version: i64,
     /// The settings.
     pub settings: Arc<Settings>,
     /// IP address → country.
@@ -51,7 +78,13 @@ pub(super) struct Refreshed {
 
 impl Default for World {
     fn default() -> Self {
-        Self { random: Arc::new(OsRandom), countries: None, sender: None, snapshot: RefCell::new(None) }
+        Self {
+            random: Arc::new(OsRandom),
+            countries: None,
+            sender: None,
+            snapshot: RefCell::new(None),
+            clients: RefCell::default(),
+        }
     }
 }
 
@@ -64,6 +97,7 @@ impl World {
             countries: other.countries.clone(),
             sender: other.sender.clone(),
             snapshot: RefCell::new(None),
+            clients: RefCell::default(),
         }
     }
 
@@ -100,11 +134,14 @@ impl World {
     /// whether it is new. A country database that cannot be opened fails safe: every country is
     /// unknown (so `new-country` challenges), and the snapshot says why.
     pub fn refresh(&self, tx: &Tx<'_>) -> Result<Refreshed, StoreError> {
-        let version = tx.settings_version()?;
-        let kept = self.snapshot.borrow().clone();
-        if let Some(snapshot) = kept.as_ref().filter(|s| s.version == version) {
-            return Ok(Refreshed { snapshot: snapshot.clone(), is_new: false });
-        }
+        let Versions { settings: version, clients: clients_version } = tx.versions()?;
+        let kept = match self.snapshot.borrow().clone() {
+            Some(mut snapshot) if snapshot.version == version => {
+                snapshot.clients_version = clients_version;
+                return Ok(Refreshed { snapshot, is_new: false });
+            }
+            older => older,
+        };
         let settings = Arc::new(tx.settings()?);
         let wanted = (!settings.geoip_path.is_empty())
             .then(|| PathBuf::from(&settings.geoip_path))
@@ -125,8 +162,46 @@ impl World {
             Some(injected) => Arc::clone(injected),
             None => Arc::new(Channels::new(Settings::clone(&settings))) as Arc<dyn CodeSender>,
         };
-        let snapshot = Snapshot { version, settings, countries, countries_path, geo_problem, sender };
+        let snapshot = Snapshot { version, clients_version, settings, countries, countries_path, geo_problem, sender };
         self.snapshot.replace(Some(snapshot.clone()));
         Ok(Refreshed { snapshot, is_new: true })
     }
+
+    /// The client with key id `id` and the networks it may call from, if its key was verified
+    /// while the clients' version was `version` and `secret` is that key's secret (compared in
+    /// constant time).
+    pub fn known_client(&self, version: i64, id: &str, secret: &str) -> Option<(ClientRow, Arc<[IpNetwork]>)> {
+        let mut known = self.clients.borrow_mut();
+        if known.version != version {
+            *known = KnownClients { version, by_id: HashMap::new() };
+            return None;
+        }
+        known
+            .by_id
+            .get(id)
+            .filter(|client| same_secret(&client.secret, secret))
+            .map(|client| (client.row.clone(), Arc::clone(&client.networks)))
+    }
+
+    /// Keeps a client whose key was just verified, under the clients' version `version`.
+    pub fn remember_client(&self, version: i64, row: ClientRow, secret: &str, networks: Arc<[IpNetwork]>) {
+        let mut known = self.clients.borrow_mut();
+        if known.version != version {
+            *known = KnownClients { version, by_id: HashMap::new() };
+        }
+        let secret = Zeroizing::new(secret.to_owned());
+        known.by_id.insert(row.id.clone(), KnownClient { row, secret, networks });
+    }
+
+    /// Notes a client's last call in the kept copy, as it was written to the store.
+    pub fn client_called(&self, id: &str, at: UnixTime) {
+        if let Some(client) = self.clients.borrow_mut().by_id.get_mut(id) {
+            client.row.last_used = Some(at);
+        }
+    }
+}
+
+/// Whether two secrets are the same, in time that does not depend on where they differ.
+fn same_secret(kept: &str, sent: &str) -> bool {
+    kept.len() == sent.len() && kept.bytes().zip(sent.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }

@@ -1,6 +1,8 @@
 //! API clients: the programs that call the login service, each with a key of which only a keyed
 //! hash is kept, the networks it may call from and the return URLs of its hosted sign-ins.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use serde::Serialize;
 
@@ -120,7 +122,8 @@ impl Service {
     /// refusal audited (by the caller of this, after its savepoint is rolled back). The client's
     /// budget is spent only once its key is verified; a failed key is counted against its source.
     pub(super) fn authenticate(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
-        let client = self.verified_client(tx, caller);
+        let clients_version = self.world.current(tx)?.clients_version;
+        let client = self.verified_client(tx, caller, clients_version);
         if let Some(budget) = &caller.budget {
             match &client {
                 Ok(client) => budget.client(&client.id).map_err(ServiceError::TooManyRequests)?,
@@ -132,25 +135,41 @@ impl Service {
         let now = self.now();
         if client.last_used != Some(now) {
             tx.touch_client(&client.id, now)?;
+            self.world.client_called(&client.id, now);
         }
         Ok(client)
     }
 
     /// The client whose key the caller sent, if the key is right and the caller's address one the
-    /// client may call from.
-    pub(in crate::service) fn verified_client(&self, tx: &Tx<'_>, caller: &Caller) -> ServiceResult<ClientRow> {
+    /// client may call from. A key verified before, while the clients' version (as the caller's
+    /// transaction read it) has not moved since, is compared with the one kept; any other is
+    /// looked up and its keyed hash checked.
+    pub(in crate::service) fn verified_client(
+        &self,
+        tx: &Tx<'_>,
+        caller: &Caller,
+        clients_version: i64,
+    ) -> ServiceResult<ClientRow> {
         let key = caller.key.as_deref().ok_or(ServiceError::NoApiKey)?;
         let (id, secret) = key
             .strip_prefix(KEY_PREFIX)
             .and_then(|rest| rest.split_once('_'))
             .filter(|(id, _)| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
             .ok_or(ServiceError::BadApiKey)?;
-        let client = tx.client(id)?.ok_or(ServiceError::BadApiKey)?;
-        if !tx.key().code_matches(&key_context(id), secret, &client.key_hash) {
-            return Err(ServiceError::BadApiKey);
-        }
-        let allowed = parse_networks(&client.allow).map_err(|e| ServiceError::Store(e.into()))?;
-        if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(caller.source)) {
+        let (client, networks) = match self.world.known_client(clients_version, id, secret) {
+            Some(known) => known,
+            None => {
+                let client = tx.client(id)?.ok_or(ServiceError::BadApiKey)?;
+                if !tx.key().code_matches(&key_context(id), secret, &client.key_hash) {
+                    return Err(ServiceError::BadApiKey);
+                }
+                let networks: Arc<[IpNetwork]> =
+                    parse_networks(&client.allow).map_err(|e| ServiceError::Store(e.into()))?.into();
+                self.world.remember_client(clients_version, client.clone(), secret, Arc::clone(&networks));
+                (client, networks)
+            }
+        };
+        if !networks.is_empty() && !networks.iter().any(|net| net.contains(caller.source)) {
             return Err(ServiceError::SourceNotAllowed(caller.source));
         }
         Ok(client)

@@ -1,5 +1,6 @@
 //! The login service's rows: API clients (only a keyed hash of each key) and login transactions.
 
+use super::platform::Version;
 use super::sql::Row;
 use super::{StoreResult, Tx, parse_stored};
 use crate::clock::UnixTime;
@@ -80,8 +81,11 @@ impl Tx<'_> {
             "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
             &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.postoffices, &row.created_at],
-        )?;
-        Ok(inserted == 1)
+        )? == 1;
+        if inserted {
+            self.bump_version(Version::Clients)?;
+        }
+        Ok(inserted)
     }
 
     /// Every client, by name.
@@ -100,9 +104,14 @@ impl Tx<'_> {
             .transpose()
     }
 
-    /// Removes the client of that name (and its transactions); `false` when there is none.
+    /// Removes the client of that name (and its transactions); `false` when there is none. A
+    /// process that kept the client's key verified sees the clients' version move.
     pub fn delete_client(&self, name: &str) -> StoreResult<bool> {
-        Ok(self.execute("DELETE FROM api_client WHERE name = ?1", &[&name])? == 1)
+        let deleted = self.execute("DELETE FROM api_client WHERE name = ?1", &[&name])? == 1;
+        if deleted {
+            self.bump_version(Version::Clients)?;
+        }
+        Ok(deleted)
     }
 
     /// Notes that a client called.

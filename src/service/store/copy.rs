@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::platform::Version;
 use super::sql::{Arg, Conn, Dialect, Kind, Row, ToArg};
 use super::{Store, StoreError, StoreResult, Tx, read_identity, write_identity_check};
 
@@ -108,6 +109,8 @@ impl Store {
                 "INSERT INTO meta (key, value) VALUES ('settings_version', ?1)",
                 &[&settings_version.to_string()],
             )?;
+            // A process serving the target kept its API clients verified: they changed.
+            tx.bump_version(Version::Clients)?;
             before_commit(tx, &summary)?;
             Ok(summary)
         })

@@ -34,6 +34,7 @@ pub use copy::CopySummary;
 pub use location::{ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
+pub use platform::Versions;
 
 /// What can go wrong with the store. Messages say what to do where there is something to do.
 #[derive(Debug, Error)]

@@ -11,6 +11,33 @@ fn setting_context(key: &str) -> String {
     format!("setting:{key}")
 }
 
+/// A number kept in the store that moves whenever what it versions changes, by any process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// The settings.
+    Settings,
+    /// The API clients (added or removed).
+    Clients,
+}
+
+impl Version {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Settings => "settings_version",
+            Self::Clients => "clients_version",
+        }
+    }
+}
+
+/// The versions of the settings and of the API clients, as one transaction sees them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    /// Moves whenever a setting is stored.
+    pub settings: i64,
+    /// Moves whenever an API client is added or removed.
+    pub clients: i64,
+}
+
 impl Tx<'_> {
     /// The switches of every provider, in the console's order.
     pub fn providers(&self) -> StoreResult<Vec<(Provider, ProviderSwitches)>> {
@@ -89,8 +116,26 @@ impl Tx<'_> {
     /// A number that changes whenever a setting is stored, by any process: a cached
     /// [`Settings`] is current while this number is unchanged.
     pub fn settings_version(&self) -> StoreResult<i64> {
-        self.query_opt("SELECT CAST(value AS BIGINT) AS version FROM meta WHERE key = 'settings_version'", &[])?
-            .map_or(Ok(0), |r| r.get("version"))
+        Ok(self.versions()?.settings)
+    }
+
+    /// The versions of what a process keeps in memory, read together (every login and mail
+    /// sign-in check reads them).
+    pub fn versions(&self) -> StoreResult<Versions> {
+        let mut versions = Versions::default();
+        let rows = self.query(
+            "SELECT key, CAST(value AS BIGINT) AS version FROM meta
+             WHERE key IN ('settings_version', 'clients_version')",
+            &[],
+        )?;
+        for row in &rows {
+            let version = row.get("version")?;
+            match row.get::<String>("key")?.as_str() {
+                "clients_version" => versions.clients = version,
+                _ => versions.settings = version,
+            }
+        }
+        Ok(versions)
     }
 
     /// Whether the setting was ever set (as opposed to showing its default).
@@ -110,10 +155,15 @@ impl Tx<'_> {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, sealed = excluded.sealed",
             &[&def.key, &plain, &sealed],
         )?;
+        self.bump_version(Version::Settings)
+    }
+
+    /// Moves a version on: what a process kept of it is stale.
+    pub(super) fn bump_version(&self, version: Version) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO meta (key, value) VALUES ('settings_version', '1')
+            "INSERT INTO meta (key, value) VALUES (?1, '1')
              ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)",
-            &[],
+            &[&version.key()],
         )?;
         Ok(())
     }

@@ -417,9 +417,34 @@ fn a_remembered_device_over_the_api() {
     assert_eq!(server.stop(), Some(0));
 }
 
+/// The service keeps the API keys it verified, to check them again without a keyed hash: a
+/// client removed by another process is refused at once all the same, by the writer's requests
+/// and by the mail sign-in check's readers, and a client added meanwhile is let in.
+fn a_removed_client_is_refused_at_once_though_its_key_was_verified_before() {
+    let site = Site::new();
+    let doomed = api_key(&site.env, "doomed", &[]);
+    let server = Server::start(&site.env, &[]);
+    let mail = json!({"address": "alice@example.com", "password": null, "verified": true, "protocol": "imap"});
+    for _ in 0..3 {
+        assert_eq!(begin(&server, &doomed, "alice@example.com").status, 200);
+        assert_eq!(post(&server, "/v1/mail/auth", Some(&doomed), mail.clone()).status, 200);
+    }
+    site.env.ok(&["client", "remove", "doomed"]);
+    let removed = begin(&server, &doomed, "alice@example.com");
+    assert_eq!(removed.status, 401, "{:?}", removed.json);
+    for _ in 0..4 {
+        assert_eq!(post(&server, "/v1/mail/auth", Some(&doomed), mail.clone()).status, 401, "a reader kept it");
+    }
+    let newcomer = api_key(&site.env, "newcomer", &[]);
+    assert_eq!(post(&server, "/v1/mail/auth", Some(&newcomer), mail.clone()).status, 200);
+    assert_eq!(begin(&server, &newcomer, "alice@example.com").status, 200);
+    assert_eq!(begin(&server, site.key.as_str(), "alice@example.com").status, 200, "the others' keys still work");
+}
+
 on_each_backend!(
     a_webmail_enrols_logs_in_and_resends_over_http,
     an_access_pass_verifies_over_the_api,
     recovery_codes_over_the_api,
     a_remembered_device_over_the_api,
+    a_removed_client_is_refused_at_once_though_its_key_was_verified_before,
 );
