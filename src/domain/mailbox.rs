@@ -100,7 +100,17 @@ impl Mailbox {
     /// Whether mail programs may still sign in with the mailbox password, under the platform's
     /// policy `platform`.
     pub fn password_in_mail_programs(&self, platform: MailProgramPolicy) -> bool {
-        !self.mail_program_policy(platform).requires_app_password(self.has_second_factor())
+        self.mail_program_standing().password_in_mail_programs(platform)
+    }
+
+    /// What the mail sign-in check needs to know of it.
+    pub fn mail_program_standing(&self) -> MailProgramStanding {
+        MailProgramStanding {
+            id: self.id,
+            mail_programs: self.mail_programs,
+            postoffice_mail_programs: self.postoffice_mail_programs,
+            second_factor: self.has_second_factor(),
+        }
     }
 
     /// Whether a device its user had remembered may skip the challenge of the mode in force:
@@ -158,6 +168,43 @@ pub(crate) fn locked_for(locked_until: Option<UnixTime>, now: UnixTime) -> Optio
 }
 
 /// Whether a mailbox with this provider and these data has its second factor set up.
+/// What the mail sign-in check needs to know of a mailbox, which it reads on every sign-in of a
+/// mail program: its id, its and its post office's mail-program policies, and whether its second
+/// factor is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailProgramStanding {
+    /// Its id.
+    pub id: MailboxId,
+    /// Its own mail-program policy (inherit: its post office's).
+    pub mail_programs: MailPrograms,
+    /// Its post office's mail-program policy (inherit: the platform's).
+    pub postoffice_mail_programs: MailPrograms,
+    /// Whether its second factor is set up (see [`Mailbox::has_second_factor`]).
+    pub second_factor: bool,
+}
+
+impl MailProgramStanding {
+    /// The standing of a mailbox whose second factor is `provider` with its app `enrolment`, an
+    /// SMS number or not, an alternate address or not.
+    pub fn of(
+        id: MailboxId,
+        (mail_programs, postoffice_mail_programs): (MailPrograms, MailPrograms),
+        provider: Provider,
+        enrolment: EnrolmentState,
+        (has_sms, has_alt): (bool, bool),
+    ) -> Self {
+        let second_factor = has_second_factor(provider, enrolment, has_sms, has_alt);
+        Self { id, mail_programs, postoffice_mail_programs, second_factor }
+    }
+
+    /// Whether mail programs may still sign in with the mailbox password, under the platform's
+    /// policy `platform`.
+    pub fn password_in_mail_programs(&self, platform: MailProgramPolicy) -> bool {
+        let policy = self.mail_programs.effective(self.postoffice_mail_programs.effective(platform));
+        !policy.requires_app_password(self.second_factor)
+    }
+}
+
 pub(crate) fn has_second_factor(provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> bool {
     MailboxStatus::of(false, provider, enrolment, has_sms, has_alt) == MailboxStatus::Enrolled
 }

@@ -23,8 +23,8 @@ use thiserror::Error;
 pub use audit::{AuditEntry, AuditOutcome, AuditRecord};
 pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{
-    Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, Mailbox, MailboxColumn, MailboxStatus, MailboxSummary, PostOffice,
-    Vocabulary, by_name, known_since, remembered_since,
+    Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, MailProgramStanding, Mailbox, MailboxColumn, MailboxStatus,
+    MailboxSummary, PostOffice, Vocabulary, by_name, known_since, remembered_since,
 };
 pub use mailprog::{
     APP_PASSWORD_LETTERS, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, LastUse, MailAuthAnswer,

@@ -19,8 +19,8 @@ use super::{Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
     APP_PASSWORD_LETTERS, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, AuditEntry, AuditOutcome,
-    DomainError, LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProtocol, Mailbox, MailboxAddress,
-    MailboxId, Protocols, Settings, from_webmail,
+    DomainError, LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProgramStanding, MailProtocol, Mailbox,
+    MailboxAddress, MailboxId, Protocols, Settings, from_webmail,
 };
 
 /// How often an app password's last use is written, at most, in seconds.
@@ -256,7 +256,7 @@ impl Service {
                 return Ok(checked);
             };
             in_scope(&client, &address)?;
-            let Some(mailbox) = tx.mailbox(&address)? else {
+            let Some(mailbox) = tx.mail_program_standing(&address)? else {
                 return Ok(checked);
             };
             let settings = &snapshot.settings;
@@ -379,7 +379,7 @@ impl<'a> Asked<'a> {
 
     /// What the mail-program policy answers for the mailbox password: `password` from the
     /// webmail's networks or where the policy lets it in, else `app_password_required`.
-    fn by_policy(&self, mailbox: &Mailbox, settings: &Settings) -> MailAuthAnswer {
+    fn by_policy(&self, mailbox: &MailProgramStanding, settings: &Settings) -> MailAuthAnswer {
         let webmail = self.real_ip.is_some_and(|real| from_webmail(&settings.mailprog_webmail_networks, real));
         if webmail || mailbox.password_in_mail_programs(settings.mailprog_policy) {
             MailAuthAnswer::Password

@@ -7,8 +7,9 @@ use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult, Tx, parse_mail_programs, parse_stored, parse_stored_networks};
 use crate::clock::UnixTime;
 use crate::domain::{
-    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, MailProgramPolicy, MailPrograms, Mailbox,
-    MailboxAddress, MailboxChallenge, MailboxId, MailboxName, MailboxSummary, PhoneNumber, PostOfficeId, Provider,
+    CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, MailProgramPolicy, MailProgramStanding, MailPrograms,
+    Mailbox, MailboxAddress, MailboxChallenge, MailboxId, MailboxName, MailboxSummary, PhoneNumber, PostOfficeId,
+    Provider,
 };
 
 /// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
@@ -153,6 +154,27 @@ impl Tx<'_> {
             .map(|r| raw_mailbox(&r))
             .transpose()?;
         raw.map(RawMailbox::parse).transpose()
+    }
+
+    /// What the mail sign-in check needs of the mailbox at that address: fewer columns than
+    /// [`Tx::mailbox`], read on every sign-in of a mail program.
+    pub fn mail_program_standing(&self, address: &MailboxAddress) -> StoreResult<Option<MailProgramStanding>> {
+        let Some(r) = self.query_opt(
+            "SELECT m.id, m.mail_programs, p.mail_programs AS postoffice_mail_programs, m.provider, m.totp_state,
+                    m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt
+             FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id WHERE p.name = ?1 AND m.name = ?2",
+            &[&address.postoffice.as_str(), &address.mailbox.as_str()],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(MailProgramStanding::of(
+            MailboxId(r.get("id")?),
+            (parse_mail_programs(r.get("mail_programs")?)?, parse_mail_programs(r.get("postoffice_mail_programs")?)?),
+            parse_stored(&r.get::<String>("provider")?)?,
+            parse_stored(&r.get::<String>("totp_state")?)?,
+            (r.get("has_sms")?, r.get("has_alt")?),
+        )))
     }
 
     /// The mailbox table of one post office, or of all, sorted by address, under the platform's

@@ -21,7 +21,7 @@ mod sqlite;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use thiserror::Error;
 
 use super::crypto::{CryptoError, KeyRing, StoreKey, from_hex, to_hex};
@@ -303,9 +303,9 @@ impl Store {
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
         match &self.db {
             Db::Sqlite(conn) => {
-                let tx = Transaction::new_unchecked(conn, TransactionBehavior::Deferred).map_err(sqlite::busy_or)?;
+                let tx = sqlite::ReadTransaction::begin(conn)?;
                 let out = f(&Tx { conn: Conn::Sqlite(&tx), key: &self.key })?;
-                tx.commit().map_err(sqlite::busy_or)?;
+                tx.commit()?;
                 Ok(out)
             }
             Db::Postgres(pg) => in_server_transaction(pg, false, |conn| f(&Tx { conn, key: &self.key })),

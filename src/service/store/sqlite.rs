@@ -230,6 +230,43 @@ pub(super) fn begin_immediate(conn: &Connection) -> StoreResult<Transaction<'_>>
     }
 }
 
+/// A read transaction whose `BEGIN` and `COMMIT` come from the statement cache: mail sign-in
+/// checks open thousands a second, and [`Transaction`] would parse both each time. Dropped
+/// without [`ReadTransaction::commit`] (an error, a panic), it rolls back.
+pub(super) struct ReadTransaction<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> ReadTransaction<'c> {
+    pub(super) fn begin(conn: &'c Connection) -> StoreResult<Self> {
+        conn.prepare_cached("BEGIN DEFERRED").and_then(|mut begin| begin.execute([])).map_err(busy_or)?;
+        Ok(Self { conn, open: true })
+    }
+
+    pub(super) fn commit(mut self) -> StoreResult<()> {
+        self.open = false;
+        self.conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([])).map_err(busy_or)?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for ReadTransaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for ReadTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            drop(self.conn.execute_batch("ROLLBACK"));
+        }
+    }
+}
+
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
