@@ -166,12 +166,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if declared.is_some_and(|n| n > MAX_BODY) {
             return Err(Failure::TooLarge);
         }
-        let limited = axum::body::to_bytes(req.into_body(), MAX_BODY);
-        let bytes: Bytes = match tokio::time::timeout(BODY_TIMEOUT, limited).await {
-            Err(_) => return Err(Failure::SlowBody),
-            Ok(Err(_)) => return Err(Failure::TooLarge),
-            Ok(Ok(bytes)) => bytes,
+        let mut limited = std::pin::pin!(axum::body::to_bytes(req.into_body(), MAX_BODY));
+        // A body that came with its headers needs no timer; one still on its way gets the time
+        // it may take.
+        let arrived = std::future::poll_fn(|cx| std::task::Poll::Ready(limited.as_mut().poll(cx))).await;
+        let read = match arrived {
+            std::task::Poll::Ready(read) => read,
+            std::task::Poll::Pending => {
+                tokio::time::timeout(BODY_TIMEOUT, limited).await.map_err(|_| Failure::SlowBody)?
+            }
         };
+        let bytes: Bytes = read.map_err(|_| Failure::TooLarge)?;
         serde_json::from_slice(&bytes)
             .map(ApiJson)
             .map_err(|e| Failure::BadBody(StatusCode::BAD_REQUEST, format!("the body is not the JSON expected: {e}")))

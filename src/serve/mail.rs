@@ -22,7 +22,7 @@ use super::http::{AppState, Source, caller};
 use super::tally::{Tally, WINDOW};
 use crate::service::{
     KeyFolder, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse, Service,
-    ServiceError, ServiceResult, StoreLocation,
+    ServiceError, ServiceResult, StoreLocation, StoreMode,
 };
 
 /// How many checks run at once, each on a store connection of its own.
@@ -32,6 +32,10 @@ const READERS: usize = 4;
 pub struct MailDesk {
     readers: Mutex<Vec<Service>>,
     permits: Semaphore,
+    /// Whether checks run on the request's own thread: on a local store (WAL) a read never waits
+    /// for a writer and takes some microseconds, less than handing it to another thread costs; on
+    /// a shared file or a database server it may wait, and runs on a blocking thread.
+    inline: bool,
     throttle: FailedAppPasswords,
     failures: Tally<MailAuthFailed>,
     /// The uses written this minute, by [`MailUse::key`]: each is written once a minute.
@@ -42,32 +46,43 @@ impl MailDesk {
     /// Opens the readers on the store the writer serves.
     pub fn open(location: &StoreLocation, keys: &KeyFolder) -> ServiceResult<Self> {
         let readers = (0..READERS).map(|_| Service::open(location, keys)).collect::<ServiceResult<Vec<_>>>()?;
+        let inline = readers.iter().all(|reader| reader.mode() == Some(StoreMode::Local));
         Ok(Self {
             readers: Mutex::new(readers),
             permits: Semaphore::new(READERS),
+            inline,
             throttle: FailedAppPasswords::default(),
             failures: Tally::default(),
             written: Tally::default(),
         })
     }
 
-    /// Runs a check on a free reader, off the async threads.
+    /// Runs a check on a free reader: here, or off the async threads where it may wait.
     async fn check(
         self: &Arc<Self>,
         caller: crate::service::Caller,
         request: MailAuthRequest,
     ) -> Result<MailAuthChecked, Failure> {
         let _permit = self.permits.acquire().await.map_err(|_| Failure::Service(stopped()))?;
+        if self.inline {
+            return self.check_on_a_reader(&caller, &request).map_err(Failure::from);
+        }
         let desk = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let reader = desk.readers.lock().unwrap_or_else(PoisonError::into_inner).pop().ok_or_else(stopped)?;
-            let checked = reader.check_mail_auth(&caller, &request, &desk.throttle);
-            desk.readers.lock().unwrap_or_else(PoisonError::into_inner).push(reader);
-            checked
-        })
-        .await
-        .map_err(|_| Failure::Internal("the mail sign-in check failed".to_owned()))?
-        .map_err(Failure::from)
+        tokio::task::spawn_blocking(move || desk.check_on_a_reader(&caller, &request))
+            .await
+            .map_err(|_| Failure::Internal("the mail sign-in check failed".to_owned()))?
+            .map_err(Failure::from)
+    }
+
+    fn check_on_a_reader(
+        &self,
+        caller: &crate::service::Caller,
+        request: &MailAuthRequest,
+    ) -> ServiceResult<MailAuthChecked> {
+        let reader = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop().ok_or_else(stopped)?;
+        let checked = reader.check_mail_auth(caller, request, &self.throttle);
+        self.readers.lock().unwrap_or_else(PoisonError::into_inner).push(reader);
+        checked
     }
 
     /// The failures that followed the first of their kind, for the minutes that ended (all of them

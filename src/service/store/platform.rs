@@ -122,20 +122,17 @@ impl Tx<'_> {
     /// The versions of what a process keeps in memory, read together (every login and mail
     /// sign-in check reads them).
     pub fn versions(&self) -> StoreResult<Versions> {
-        let mut versions = Versions::default();
-        let rows = self.query(
-            "SELECT key, CAST(value AS BIGINT) AS version FROM meta
-             WHERE key IN ('settings_version', 'clients_version')",
+        // Two scalar subqueries rather than `key IN (…)`, for which SQLite builds a temporary
+        // table each time.
+        let row = self.query_one(
+            "SELECT (SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'settings_version') AS settings,
+                    (SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'clients_version') AS clients",
             &[],
         )?;
-        for row in &rows {
-            let version = row.get("version")?;
-            match row.get::<String>("key")?.as_str() {
-                "clients_version" => versions.clients = version,
-                _ => versions.settings = version,
-            }
-        }
-        Ok(versions)
+        Ok(Versions {
+            settings: row.get::<Option<i64>>("settings")?.unwrap_or(0),
+            clients: row.get::<Option<i64>>("clients")?.unwrap_or(0),
+        })
     }
 
     /// Whether the setting was ever set (as opposed to showing its default).
