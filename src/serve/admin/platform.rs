@@ -1,0 +1,266 @@
+//! The audit log and the coverage report (of the administrator's post offices), and the pages
+//! only platform administrators reach: providers, settings, API clients and administrators. The
+//! service refuses the platform pages to anyone else (404 here), whether the link was shown or not.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::signin::query_value;
+use super::views::{csrf, done_note, when};
+use super::{Shown, signed_in};
+use crate::domain::{AdminRole, MailboxStatus, Provider, ProviderSwitches};
+use crate::serve::http::AppState;
+use crate::serve::pages::Form;
+
+/// `GET /admin/audit?filter=…`: the newest 200 entries first.
+pub async fn audit(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let filter: String = query_value(&uri, "filter").unwrap_or_default().chars().take(100).collect();
+    signed_in(&state, &headers, None, move |scoped, _| {
+        let entries = scoped.audit(&filter, 200)?;
+        let body = html! {
+            h1 { "Audit log" }
+            form.filter method="get" action="/admin/audit" {
+                label for="filter" { "Find entries" }
+                input #filter type="search" name="filter" value=(filter) placeholder="mailbox, action, administrator…";
+                button type="submit" { "Find" }
+            }
+            div.scroll { table {
+                thead { tr { th { "When" } th { "Who" } th { "Mailbox" } th { "Action" } th { "Outcome" } th { "IP" } th { "Detail" } } }
+                tbody { @for record in &entries { @let e = &record.entry; tr {
+                    td data-label="When" { (when(Some(e.at))) }
+                    td data-label="Who" { (e.actor) }
+                    td data-label="Mailbox" { (e.mailbox.as_deref().unwrap_or("")) }
+                    td data-label="Action" { (e.action) }
+                    td data-label="Outcome" { (e.outcome) }
+                    td data-label="IP" { (e.ip.as_deref().unwrap_or("")) }
+                    td data-label="Detail" { (e.detail.as_deref().unwrap_or("")) }
+                } } }
+            } }
+        };
+        Ok(Shown::Page("Audit log".to_owned(), body))
+    })
+    .await
+}
+
+/// `GET /admin/coverage`: per post office, the mailboxes by state, with a bar chart.
+pub async fn coverage(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    signed_in(&state, &headers, None, |scoped, _| {
+        let report = scoped.coverage()?;
+        let total = report.total.mailboxes.max(1);
+        let body = html! {
+            h1 { "Coverage" }
+            p { a href="/admin/coverage.csv" { "Download as CSV" } }
+            h2 { "All " (report.total.mailboxes) " mailboxes by state" }
+            div.chart { @for (status, count) in MailboxStatus::ALL.iter().zip(report.total.statuses) {
+                // A meter, not a styled bar: the pages' CSP allows no inline style.
+                label.bar { span.label { (status.label()) " " (count) } meter min="0" max=(total) value=(count) {} }
+            } }
+            div.scroll { table {
+                thead { tr { @for column in crate::domain::CoverageReport::columns() { th { (column.replace('_', " ")) } } } }
+                tbody {
+                    @for row in &report.postoffices { tr { td { (row.postoffice) } @for n in row.counts.numbers() { td.number { (n) } } } }
+                    tr.total { td { "(all)" } @for n in report.total.numbers() { td.number { (n) } } }
+                }
+            } }
+        };
+        Ok(Shown::Page("Coverage".to_owned(), body))
+    })
+    .await
+}
+
+/// `GET /admin/coverage.csv`.
+pub async fn coverage_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    signed_in(&state, &headers, None, |scoped, _| {
+        Ok(Shown::File("text/csv; charset=utf-8", "coverage.csv", scoped.coverage()?.to_csv()))
+    })
+    .await
+}
+
+/// `GET /admin/providers`.
+pub async fn providers(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let done = query_value(&uri, "done");
+    signed_in(&state, &headers, None, move |scoped, session| {
+        let providers = scoped.providers()?;
+        let body = html! {
+            h1 { "Challenge providers" }
+            (done_note(done.as_deref()))
+            @for (provider, switches) in &providers {
+                form.settings method="post" action="/admin/providers" {
+                    (csrf(session))
+                    input type="hidden" name="provider" value=(provider.word());
+                    h2 { (provider.label()) }
+                    (switch("enabled", "Enabled", switches.enabled, *provider))
+                    (switch("admin", "Administrators may configure", switches.admin_configurable, *provider))
+                    (switch("user", "Users may configure", switches.user_configurable, *provider))
+                    button type="submit" { "Save " (provider.label()) }
+                }
+            }
+        };
+        Ok(Shown::Page("Providers".to_owned(), body))
+    })
+    .await
+}
+
+fn switch(name: &str, label: &str, on: bool, provider: Provider) -> Markup {
+    let id = format!("{}-{name}", provider.word());
+    html! { label.remember for=(id) { input #(id) type="checkbox" name=(name) value="1" checked[on]; " " (label) } }
+}
+
+/// `POST /admin/providers`.
+pub async fn set_provider(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Response {
+    let provider = form.get("provider");
+    let switches = ProviderSwitches {
+        enabled: form.get("enabled") == "1",
+        admin_configurable: form.get("admin") == "1",
+        user_configurable: form.get("user") == "1",
+    };
+    signed_in(&state, &headers, Some(form.get("csrf")), move |scoped, _| {
+        scoped.set_provider(provider.parse()?, switches)?;
+        Ok(Shown::Redirect("providers?done=saved".to_owned()))
+    })
+    .await
+}
+
+/// `GET /admin/settings`: every setting (secrets masked), each with its own form.
+pub async fn settings(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let done = query_value(&uri, "done");
+    signed_in(&state, &headers, None, move |scoped, session| {
+        let settings = scoped.settings()?;
+        let body = html! {
+            h1 { "Settings" }
+            (done_note(done.as_deref()))
+            @for view in &settings {
+                form.setting method="post" action="/admin/settings" {
+                    (csrf(session))
+                    input type="hidden" name="key" value=(view.def.key);
+                    label for=(view.def.key) { (view.def.label) " " small { "(" (view.def.key) ")" } }
+                    input id=(view.def.key) type="text" name="value" value=(view.shown) title=(view.def.help);
+                    button type="submit" { "Save" }
+                }
+            }
+        };
+        Ok(Shown::Page("Settings".to_owned(), body))
+    })
+    .await
+}
+
+/// `POST /admin/settings`.
+pub async fn set_setting(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Response {
+    let (key, value) = (form.get("key"), form.get("value"));
+    signed_in(&state, &headers, Some(form.get("csrf")), move |scoped, _| {
+        scoped.set_setting(&key, &value)?;
+        Ok(Shown::Redirect("settings?done=saved".to_owned()))
+    })
+    .await
+}
+
+/// `GET /admin/clients`: the API clients (keys are made with `mailmfa client add`).
+pub async fn clients(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let done = query_value(&uri, "done");
+    signed_in(&state, &headers, None, move |scoped, session| {
+        let clients = scoped.clients()?;
+        let body = html! {
+            h1 { "API clients" }
+            (done_note(done.as_deref()))
+            p { "New clients and their keys are made with " code { "mailmfa client add" } "." }
+            div.scroll { table {
+                thead { tr { th { "Client" } th { "Allowed from" } th { "Post offices" } th { "Last used" } th {} } }
+                tbody { @for client in &clients { tr {
+                    td { (client.name) }
+                    td { (if client.allow.is_empty() { "any".to_owned() } else { client.allow.join(", ") }) }
+                    td { (if client.postoffices.is_empty() { "all".to_owned() } else { client.postoffices.join(", ") }) }
+                    td { (when(client.last_used)) }
+                    td { form.inline method="post" action="/admin/clients" {
+                        (csrf(session))
+                        input type="hidden" name="name" value=(client.name);
+                        button.link type="submit" { "Remove" }
+                    } }
+                } } }
+            } }
+        };
+        Ok(Shown::Page("API clients".to_owned(), body))
+    })
+    .await
+}
+
+/// `POST /admin/clients`: removes one.
+pub async fn remove_client(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Response {
+    let name = form.get("name");
+    signed_in(&state, &headers, Some(form.get("csrf")), move |scoped, _| {
+        scoped.remove_client(&name)?;
+        Ok(Shown::Redirect("clients?done=removed".to_owned()))
+    })
+    .await
+}
+
+/// `GET /admin/administrators`.
+pub async fn administrators(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let done = query_value(&uri, "done");
+    signed_in(&state, &headers, None, move |scoped, session| {
+        let admins = scoped.admins()?;
+        let body = html! {
+            h1 { "Administrators" }
+            (done_note(done.as_deref()))
+            div.scroll { table {
+                thead { tr { th { "Name" } th { "Role" } th { "Post offices" } th { "Set up" } th {} } }
+                tbody { @for admin in &admins { tr {
+                    td { (admin.name) }
+                    td { (admin.role) }
+                    td { (admin.postoffices.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
+                    td { (if admin.set_up { "yes" } else { "not yet" }) }
+                    td { form.inline method="post" action="/admin/administrators" {
+                        (csrf(session))
+                        input type="hidden" name="op" value="remove";
+                        input type="hidden" name="name" value=(admin.name);
+                        button.link type="submit" { "Remove" }
+                    } }
+                } } }
+            } }
+            h2 { "Add an administrator" }
+            form.settings method="post" action="/admin/administrators" {
+                (csrf(session))
+                input type="hidden" name="op" value="add";
+                label for="name" { "Name" }
+                input #name type="text" name="name" required;
+                label for="role" { "Role" }
+                select #role name="role" { @for role in AdminRole::ALL { option value=(role.word()) { (role.word()) } } }
+                label for="postoffices" { "Post offices (comma-separated, for a post-office administrator)" }
+                input #postoffices type="text" name="postoffices";
+                button type="submit" { "Add" }
+            }
+        };
+        Ok(Shown::Page("Administrators".to_owned(), body))
+    })
+    .await
+}
+
+/// `POST /admin/administrators`: adds one (its set-up link shown once) or removes one.
+pub async fn change_administrators(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Response {
+    let fields = (form.get("op"), form.get("name"), form.get("role"), form.get("postoffices"));
+    let base = state.public_url.clone().unwrap_or_default();
+    signed_in(&state, &headers, Some(form.get("csrf")), move |scoped, _| {
+        let (op, name, role, postoffices) = fields;
+        let name = name.parse()?;
+        if op == "remove" {
+            scoped.remove_admin(&name)?;
+            return Ok(Shown::Redirect("administrators?done=removed".to_owned()));
+        }
+        let postoffices = postoffices
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let link = scoped.add_admin(&name, role.parse()?, &postoffices)?;
+        let body = html! {
+            h1 { "Administrator added" }
+            p { "Send " strong { (link.admin.name) } " this set-up link. It works once, for 24 hours, and is shown only now:" }
+            p.key { (link.url(&base)) }
+            a.button href="/admin/administrators" { "Back to the administrators" }
+        };
+        Ok(Shown::Page("Administrator added".to_owned(), body))
+    })
+    .await
+}
