@@ -207,7 +207,7 @@ fn state_list(details: &MailboxDetails, now: crate::clock::UnixTime) -> Markup {
         dl.facts {
             dt { "Status" } dd { (mb.status(now).label()) }
             dt { "Challenge in force" } dd { (mb.effective_challenge().label()) }
-            dt { "Enrolment" } dd { (mb.enrolment.word()) }
+            dt { "TOTP secret" } dd { (mb.enrolment.word()) }
             dt { "Last login" } dd { (when(mb.last_login)) }
             dt { "Failures" } dd { (mb.failures) }
             dt { "Recovery codes left" } dd { (details.recovery_codes_left) }

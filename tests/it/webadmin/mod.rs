@@ -5,6 +5,7 @@
 //! field they forge; sessions, CSRF tokens and the lock hold. Only loopback, only the test's
 //! temporary folder.
 
+mod phone;
 mod scope;
 mod signin;
 
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 
 use crate::common::TestEnv;
-use crate::common::browser::free_port;
+use crate::common::browser::{Browser, free_port};
 use crate::common::fixtures::now;
 use crate::common::serve::Server;
 
@@ -212,4 +213,22 @@ impl Web {
         let done = self.post("/admin/signin/code", &[("csrf", &form.input("csrf")), ("code", code)]);
         if done.location() == "/admin/postoffices" { 303 } else { 401 }
     }
+}
+
+/// Types into a field once the page that has it has loaded.
+pub fn type_into(b: &Browser, css: &str, text: &str) {
+    let field = b.wait_for(css);
+    field.clear();
+    field.type_text(text);
+}
+
+/// Signs in at `/admin/` in the browser with name, password and code; waits for the post offices.
+pub fn browser_sign_in(b: &Browser, site: &Site, name: &str, password: &str, code: &str) {
+    b.goto(&site.server.url("/admin/"));
+    type_into(b, "#name", name);
+    type_into(b, "#password", password);
+    b.find("button[type=submit]").click();
+    type_into(b, "#code", code);
+    b.find("button[type=submit]").click();
+    b.wait_until("the post offices", |b| b.url().ends_with("/admin/postoffices"));
 }

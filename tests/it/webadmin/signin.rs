@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 
-use super::{Site, Web};
+use super::{Site, Web, browser_sign_in, type_into};
 use crate::common::TestEnv;
 use crate::common::browser::{Browser, Screen, decode_qr};
 use crate::common::fixtures::now;
@@ -17,13 +17,6 @@ fn wait_for_step_after(step: i64) {
     while step_of(now()) <= step {
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-/// Types into a field once the page that has it has loaded.
-fn type_into(b: &Browser, css: &str, text: &str) {
-    let field = b.wait_for(css);
-    field.clear();
-    field.type_text(text);
 }
 
 #[test]
@@ -51,12 +44,13 @@ fn a_platform_administrator_sets_up_in_chromium_signs_in_and_adds_a_postoffice_a
     b.goto(&url);
     assert!(b.wait_for("h1").text().contains("Not found"), "the link works once: {}", b.visible_text());
 
-    sign_in_in_browser(&b, &site, "a very long passphrase", &code_at_step(&secret, enrolled_at + 1));
+    browser_sign_in(&b, &site, "root", "a very long passphrase", &code_at_step(&secret, enrolled_at + 1));
+    assert!(b.visible_text().contains("example.com") && b.visible_text().contains("other.org"));
     b.find("nav .signout button").click();
     b.wait_for("#name");
     // The step after the one just used: the app shows it once the clock has moved on.
     wait_for_step_after(enrolled_at);
-    sign_in_in_browser(&b, &site, "a very long passphrase", &code_at_step(&secret, step_of(now()) + 1));
+    browser_sign_in(&b, &site, "root", "a very long passphrase", &code_at_step(&secret, step_of(now()) + 1));
 
     b.goto(&site.server.url("/admin/administrators"));
     type_into(&b, "#name", "postmaster");
@@ -70,17 +64,6 @@ fn a_platform_administrator_sets_up_in_chromium_signs_in_and_adds_a_postoffice_a
     assert_eq!(postmaster["role"], "postoffice");
     assert_eq!(postmaster["postoffices"], serde_json::json!(["example.com"]));
     assert_eq!(site.audited("web:root", "admin.add", "ok"), 1, "the web administrator is the actor");
-}
-
-fn sign_in_in_browser(b: &Browser, site: &Site, password: &str, code: &str) {
-    b.goto(&site.server.url("/admin/"));
-    type_into(b, "#name", "root");
-    type_into(b, "#password", password);
-    b.find("button[type=submit]").click();
-    type_into(b, "#code", code);
-    b.find("button[type=submit]").click();
-    b.wait_until("the post offices", |b| b.url().ends_with("/admin/postoffices"));
-    assert!(b.visible_text().contains("example.com") && b.visible_text().contains("other.org"));
 }
 
 #[test]
