@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use super::signin::query_value;
 use super::views::{csrf, done_note, when};
 use super::{Shown, signed_in};
-use crate::domain::{AdminRole, MailboxStatus, Provider, ProviderSwitches};
+use crate::domain::{AdminRole, MailboxStatus, Provider, ProviderSwitches, SettingKind};
 use crate::serve::http::AppState;
 use crate::serve::pages::Form;
 
@@ -136,7 +136,7 @@ pub async fn settings(State(state): State<AppState>, headers: HeaderMap, uri: Ur
                     (csrf(session))
                     input type="hidden" name="key" value=(view.def.key);
                     label for=(view.def.key) { (view.def.label) " " small { "(" (view.def.key) ")" } }
-                    input id=(view.def.key) type="text" name="value" value=(view.shown) title=(view.def.help);
+                    (setting_field(view))
                     button type="submit" { "Save" }
                 }
             }
@@ -146,11 +146,32 @@ pub async fn settings(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     .await
 }
 
-/// `POST /admin/settings`.
+/// A setting's field: a text area for a multi-line template, and for a secret an empty password
+/// field (the secret is never sent to the browser; left empty, it stays as it is).
+fn setting_field(view: &crate::service::SettingView) -> Markup {
+    let (key, help) = (view.def.key, view.def.help);
+    match view.def.kind {
+        SettingKind::MultilineText => html! { textarea id=(key) name="value" rows="4" title=(help) { (view.shown) } },
+        SettingKind::Secret => {
+            let placeholder =
+                if view.shown.is_empty() { "not set" } else { "set (hidden); type a new one to change it" };
+            html! { input id=(key) type="password" name="value" value="" placeholder=(placeholder) autocomplete="off" title=(help); }
+        }
+        _ => html! { input id=(key) type="text" name="value" value=(view.shown) title=(help); },
+    }
+}
+
+/// `POST /admin/settings`. An empty secret field leaves the secret as it is.
 pub async fn set_setting(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Response {
     let (key, value) = (form.get("key"), form.get("value"));
     signed_in(&state, &headers, Some(form.get("csrf")), move |scoped, _| {
-        scoped.set_setting(&key, &value)?;
+        let unchanged = value.is_empty() && crate::domain::setting(&key).is_ok_and(|def| def.is_secret());
+        if unchanged {
+            // Nothing to write, but only for whoever may read the settings.
+            scoped.settings()?;
+        } else {
+            scoped.set_setting(&key, &value)?;
+        }
         Ok(Shown::Redirect("settings?done=saved".to_owned()))
     })
     .await

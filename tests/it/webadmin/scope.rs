@@ -114,6 +114,7 @@ fn forged_posts(csrf: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> 
     posts.push(("/admin/postoffices/other.org", with(&[("challenge", "never"), ("trusted_networks", "0.0.0.0/0")])));
     posts.push(("/admin/providers", with(&[("provider", "totp"), ("enabled", "1")])));
     posts.push(("/admin/settings", with(&[("key", "serve.admin"), ("value", "false")])));
+    posts.push(("/admin/settings", with(&[("key", "smtp.password"), ("value", "")])));
     posts.push(("/admin/clients", with(&[("name", "webmail")])));
     posts.push(("/admin/administrators", with(&[("op", "add"), ("name", "evil"), ("role", "platform")])));
     posts
@@ -227,3 +228,38 @@ fn every_admin_route_with_a_postoffice_session_shows_nothing_of_another_postoffi
 
 // The pages' own SQL (a page of mailboxes, the audit log of some post offices) on both back ends.
 crate::on_each_backend!(every_admin_route_with_a_postoffice_session_shows_nothing_of_another_postoffice);
+
+/// A platform administrator does on the platform pages what the console does; a secret is never
+/// sent to the browser, and an empty secret field leaves it as it is.
+#[test]
+fn a_platform_administrator_changes_providers_settings_and_api_clients() {
+    let site = Site::with(|env| {
+        env.ok(&["settings", "set", "smtp.password", "hunter2-relay-secret"]);
+    });
+    api_key(&site.env, "webmail", &[]);
+    let (web, _) = site.signed_in("root", "platform", &[]);
+    let settings = web.get("/admin/settings");
+    assert_eq!(settings.status, 200);
+    assert!(!settings.html.contains("hunter2"), "a secret never reaches the browser");
+    assert!(settings.html.contains("<textarea"), "templates keep their lines");
+    let csrf = web.csrf();
+    let set = |key: &str, value: &str| web.post("/admin/settings", &[("csrf", &csrf), ("key", key), ("value", value)]);
+    assert_eq!(set("lockout.threshold", "7").location(), "/admin/settings?done=saved");
+    assert_eq!(set("smtp.password", "").location(), "/admin/settings?done=saved");
+    assert_eq!(set("lockout.threshold", "1000").status, 400, "a value out of range is refused");
+    let shown = site.env.ok(&["settings", "show", "--json"]).json();
+    assert_eq!((shown["lockout.threshold"].as_str(), shown["smtp.password"].as_str()), (Some("7"), Some("***")));
+    let sms = [("csrf", csrf.as_str()), ("provider", "sms"), ("enabled", "1"), ("admin", "1")];
+    assert_eq!(web.post("/admin/providers", &sms).location(), "/admin/providers?done=saved");
+    let providers = site.env.ok(&["provider", "list", "--json"]).json();
+    let sms = providers.as_array().unwrap().iter().find(|p| p["provider"] == "sms").unwrap().clone();
+    assert_eq!((sms["enabled"].as_bool(), sms["user_configurable"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        web.post("/admin/clients", &[("csrf", &csrf), ("name", "webmail")]).location(),
+        "/admin/clients?done=removed"
+    );
+    assert_eq!(site.env.ok(&["client", "list", "--json"]).json().as_array().unwrap().len(), 0);
+    for action in ["settings.set", "provider.set", "client.remove"] {
+        assert!(site.audited("web:root", action, "ok") >= 1, "{action} as web:root");
+    }
+}
