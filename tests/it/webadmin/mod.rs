@@ -64,6 +64,12 @@ impl Site {
 
     /// An administrator added and set up over HTTP: their browser (no session yet) and secret.
     pub fn admin_set_up(&self, name: &str, role: &str, postoffices: &[&str]) -> (Web, Vec<u8>) {
+        let (web, secret, _) = self.admin_set_up_with_codes(name, role, postoffices);
+        (web, secret)
+    }
+
+    /// [`Site::admin_set_up`], and the recovery codes the set-up showed.
+    pub fn admin_set_up_with_codes(&self, name: &str, role: &str, postoffices: &[&str]) -> (Web, Vec<u8>, Vec<String>) {
         let url = self.add_admin(name, role, postoffices);
         let web = Web::new(&self.server.base);
         let page = web.get(&url);
@@ -77,8 +83,10 @@ impl Site {
         let code = code_at_step(&secret, step_of(now()));
         let done = web.post(&format!("{url}/code"), &[("csrf", &page.input("csrf")), ("code", &code)]);
         assert_eq!(done.status, 200, "{}", done.html);
-        assert_eq!(done.html.matches("<li>").count(), 10, "ten recovery codes: {}", done.html);
-        (web, secret)
+        let codes: Vec<String> =
+            done.html.split("<li>").skip(1).map(|rest| rest[..rest.find('<').unwrap()].to_owned()).collect();
+        assert_eq!(codes.len(), 10, "ten recovery codes: {}", done.html);
+        (web, secret, codes)
     }
 
     /// An administrator set up and signed in: their browser, and their secret.

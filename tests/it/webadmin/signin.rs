@@ -197,3 +197,20 @@ fn the_command_line_adds_lists_resets_and_removes_administrators() {
         assert!(n >= 1, "{action} audited");
     }
 }
+
+#[test]
+fn a_recovery_code_signs_in_once_in_place_of_the_code() {
+    let site = Site::new();
+    let (web, _, codes) = site.admin_set_up_with_codes("root", "platform", &[]);
+    let right = "root has a long password";
+    assert_eq!(web.sign_in("root", right, &codes[3].to_uppercase()), 303, "a recovery code, in any case");
+    web.post("/admin/signout", &[("csrf", &web.csrf())]);
+    assert_eq!(web.sign_in("root", right, &codes[3]), 401, "each works once");
+    assert_eq!(web.sign_in("root", right, &codes[4].replace('-', "")), 303, "with or without the dash");
+    let stored = site.env.raw().int("SELECT count(*) FROM admin_recovery_code WHERE used_at IS NOT NULL");
+    assert_eq!(stored, 2);
+    let detail = "recovery code right; signed in";
+    let used =
+        site.env.raw().int(&format!("SELECT count(*) FROM audit WHERE actor = 'web:root' AND detail = '{detail}'"));
+    assert_eq!(used, 2);
+}
