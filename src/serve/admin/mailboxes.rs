@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::signin::query_value;
+use super::texts::ENGLISH;
 use super::views::{csrf, done_note, when};
 use super::{Shown, signed_in};
 use crate::domain::{
@@ -37,11 +38,11 @@ fn postoffice_path(name: &PostOfficeName) -> String {
 /// `GET /admin/postoffices`: the administrator's post offices with their counts.
 pub async fn postoffices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     signed_in(&state, &headers, None, |scoped, _| {
-        let list = scoped.postoffices()?;
+        let (list, t) = (scoped.postoffices()?, &ENGLISH);
         let body = html! {
-            h1 { "Post offices" }
+            h1 { (t.postoffices_title) }
             table {
-                thead { tr { th { "Post office" } th { "Mailboxes" } th { "Default challenge" } } }
+                thead { tr { th { (t.column_postoffice) } th { (t.column_mailboxes) } th { (t.column_default_challenge) } } }
                 tbody {
                     @for po in &list {
                         tr {
@@ -53,7 +54,7 @@ pub async fn postoffices(State(state): State<AppState>, headers: HeaderMap) -> R
                 }
             }
         };
-        Ok(Shown::Page("Post offices".to_owned(), body))
+        Ok(Shown::Page(t.postoffices_title.to_owned(), body))
     })
     .await
 }
@@ -76,13 +77,14 @@ pub async fn postoffice(
         let name: PostOfficeName = name.parse()?;
         let po = scoped.postoffice(&name)?;
         let page = scoped.mailbox_page(&name, &query)?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Post office " (po.name) }
+            h1 { (t.postoffice) " " (po.name) }
             (done_note(done.as_deref()))
             (mailbox_table(&name, &query, &page))
             (postoffice_form(session, &po))
         };
-        Ok(Shown::Page(format!("Post office {name}"), body))
+        Ok(Shown::Page(format!("{} {name}", t.postoffice), body))
     })
     .await
 }
@@ -95,15 +97,16 @@ fn mailbox_table(name: &PostOfficeName, query: &MailboxQuery, page: &crate::serv
         format!("{base}?filter={filter}&sort={sort}&desc={}&page={page}", u8::from(desc))
     };
     let pages = (page.total + page.per_page - 1) / page.per_page;
+    let t = &ENGLISH;
     html! {
         form.filter method="get" action=(base) {
-            label for="filter" { "Find a mailbox" }
-            input #filter type="search" name="filter" value=(query.filter) placeholder="part of the name";
+            label for="filter" { (t.filter_label) }
+            input #filter type="search" name="filter" value=(query.filter) placeholder=(t.filter_placeholder);
             input type="hidden" name="sort" value=(query.sort);
             input type="hidden" name="desc" value=(u8::from(query.descending));
-            button type="submit" { "Find" }
+            button type="submit" { (t.find_button) }
         }
-        p.who { (page.total) " mailboxes" @if !query.filter.is_empty() { " matching “" (query.filter) "”" } }
+        p.who { (page.total) " " (t.mailboxes) @if !query.filter.is_empty() { " " (t.matching) " “" (query.filter) "”" } }
         div.scroll { table.mailboxes {
             thead { tr { @for (i, column) in MAILBOX_COLUMNS.iter().enumerate() {
                 th { a href=(link(i, i == query.sort && !query.descending, 0)) { (column.title)
@@ -119,9 +122,9 @@ fn mailbox_table(name: &PostOfficeName, query: &MailboxQuery, page: &crate::serv
             } } }
         } }
         @if pages > 1 { p.pages {
-            @if query.page > 0 { a href=(link(query.sort, query.descending, query.page - 1)) { "← Previous" } " " }
-            "Page " (query.page + 1) " of " (pages)
-            @if query.page + 1 < pages { " " a href=(link(query.sort, query.descending, query.page + 1)) { "Next →" } }
+            @if query.page > 0 { a href=(link(query.sort, query.descending, query.page - 1)) { (t.previous_page) } " " }
+            (t.page) " " (query.page + 1) " " (t.of) " " (pages)
+            @if query.page + 1 < pages { " " a href=(link(query.sort, query.descending, query.page + 1)) { (t.next_page) } }
         } }
     }
 }
@@ -136,18 +139,18 @@ fn cell_text(cell: Cell) -> String {
 
 /// The post office's default mode and trusted networks.
 fn postoffice_form(session: &AdminSession, po: &crate::domain::PostOffice) -> Markup {
-    let networks = crate::domain::join_networks(&po.trusted_networks);
+    let (networks, t) = (crate::domain::join_networks(&po.trusted_networks), &ENGLISH);
     html! {
-        h2 { "Post office defaults" }
+        h2 { (t.defaults_heading) }
         form.settings method="post" action={ "/admin/" (postoffice_path(&po.name)) } {
             (csrf(session))
-            label for="challenge" { "Default challenge" }
+            label for="challenge" { (t.default_challenge) }
             select #challenge name="challenge" {
                 @for mode in ChallengeMode::ALL { option value=(mode.word()) selected[mode == po.challenge] { (mode.label()) } }
             }
-            label for="trusted" { "Trusted networks (CIDR, comma-separated)" }
+            label for="trusted" { (t.trusted_networks) }
             input #trusted type="text" name="trusted_networks" value=(networks);
-            button type="submit" { "Save" }
+            button type="submit" { (t.save_button) }
         }
     }
 }
@@ -187,7 +190,7 @@ pub async fn mailbox(
         let details = scoped.mailbox(&address)?;
         let offered = scoped.offered_providers(&address)?;
         let body = html! {
-            p.crumbs { a href={ "/admin/" (postoffice_path(&address.postoffice)) } { "Post office " (address.postoffice) } }
+            p.crumbs { a href={ "/admin/" (postoffice_path(&address.postoffice)) } { (ENGLISH.postoffice) " " (address.postoffice) } }
             h1 { (address) }
             (done_note(done.as_deref()))
             (state_list(&details, scoped.now()))
@@ -202,17 +205,17 @@ pub async fn mailbox(
 
 /// What the mailbox's second factor is now.
 fn state_list(details: &MailboxDetails, now: crate::clock::UnixTime) -> Markup {
-    let mb = &details.mailbox;
+    let (mb, t) = (&details.mailbox, &ENGLISH);
     html! {
         dl.facts {
-            dt { "Status" } dd { (mb.status(now).label()) }
-            dt { "Challenge in force" } dd { (mb.effective_challenge().label()) }
-            dt { "TOTP secret" } dd { (mb.enrolment.word()) }
-            dt { "Last login" } dd { (when(mb.last_login)) }
-            dt { "Failures" } dd { (mb.failures) }
-            dt { "Recovery codes left" } dd { (details.recovery_codes_left) }
-            dt { "Remembered devices" } dd { (details.remembered_devices) }
-            dt { "Access pass" } dd { (details.access_pass_until.map_or_else(|| "none".to_owned(), |t| format!("until {}", when(Some(t))))) }
+            dt { (t.fact_status) } dd { (mb.status(now).label()) }
+            dt { (t.fact_challenge) } dd { (mb.effective_challenge().label()) }
+            dt { (t.fact_secret) } dd { (mb.enrolment.word()) }
+            dt { (t.fact_last_login) } dd { (when(mb.last_login)) }
+            dt { (t.fact_failures) } dd { (mb.failures) }
+            dt { (t.fact_recovery_codes) } dd { (details.recovery_codes_left) }
+            dt { (t.fact_devices) } dd { (details.remembered_devices) }
+            dt { (t.fact_access_pass) } dd { (details.access_pass_until.map_or_else(|| t.none.to_owned(), |until| format!("{} {}", t.until, when(Some(until))))) }
         }
     }
 }
@@ -220,67 +223,67 @@ fn state_list(details: &MailboxDetails, now: crate::clock::UnixTime) -> Markup {
 /// Mode, provider (those the providers' switches let administrators give), SMS number and
 /// alternate address.
 fn settings_form(session: &AdminSession, details: &MailboxDetails, offered: &[crate::domain::Provider]) -> Markup {
-    let mb = &details.mailbox;
+    let (mb, t) = (&details.mailbox, &ENGLISH);
     let mut providers = offered.to_vec();
     if !providers.contains(&mb.provider) {
         providers.insert(0, mb.provider);
     }
     html! {
-        h2 { "Two Factor" }
+        h2 { (t.two_factor_heading) }
         form.settings method="post" action="/admin/mailbox/settings" {
             (csrf(session))
             input type="hidden" name="address" value=(mb.address);
-            label for="challenge" { "Challenge" }
+            label for="challenge" { (t.challenge_label) }
             select #challenge name="challenge" {
-                option value="inherit" selected[mb.challenge == MailboxChallenge::Inherit] { "Inherit from the post office (" (mb.postoffice_challenge.label()) ")" }
+                option value="inherit" selected[mb.challenge == MailboxChallenge::Inherit] { (t.inherit) " (" (mb.postoffice_challenge.label()) ")" }
                 @for mode in ChallengeMode::ALL {
                     option value=(mode.word()) selected[mb.challenge == MailboxChallenge::Mode(mode)] { (mode.label()) }
                 }
             }
-            label for="provider" { "Provider" }
+            label for="provider" { (t.provider_label) }
             select #provider name="provider" {
                 @for provider in &providers { option value=(provider.word()) selected[*provider == mb.provider] { (provider.label()) } }
             }
-            label for="sms" { "SMS number (E.164)" }
+            label for="sms" { (t.sms_label) }
             input #sms type="text" name="sms_number" value=(mb.sms_number.as_ref().map(PhoneNumber::as_str).unwrap_or("")) placeholder="+15551234567";
-            label for="alt" { "Alternate e-mail address" }
+            label for="alt" { (t.alt_email_label) }
             input #alt type="text" name="alt_email" value=(mb.alt_email.as_ref().map(EmailAddress::as_str).unwrap_or(""));
-            button type="submit" { "Save" }
+            button type="submit" { (t.save_button) }
         }
     }
 }
 
 /// The actions; the destructive ones go through a confirmation page first.
 fn actions(session: &AdminSession, details: &MailboxDetails) -> Markup {
-    let address = details.mailbox.address.to_string();
+    let (address, t) = (details.mailbox.address.to_string(), &ENGLISH);
     let confirm = |action: &str| {
         format!("/admin/mailbox/confirm?action={action}&address={}", utf8_percent_encode(&address, IN_URLS))
     };
     html! {
-        h2 { "Actions" }
+        h2 { (t.actions_heading) }
         div.actions {
-            (action_button(session, &address, "qr", "Show the QR code"))
-            a.button href=(confirm("reset-code")) { "Reset two factor code…" }
-            a.button href=(confirm("reset-countries")) { "Reset country exceptions…" }
-            (action_button(session, &address, "unlock", "Unlock"))
-            a.button href=(confirm("recovery-codes")) { "New recovery codes…" }
-            a.button href=(confirm("forget-devices")) { "Forget remembered devices…" }
+            (action_button(session, &address, "qr", t.show_qr))
+            a.button href=(confirm("reset-code")) { (t.reset_code) }
+            a.button href=(confirm("reset-countries")) { (t.reset_countries) }
+            (action_button(session, &address, "unlock", t.unlock))
+            a.button href=(confirm("recovery-codes")) { (t.new_recovery_codes) }
+            a.button href=(confirm("forget-devices")) { (t.forget_devices) }
         }
-        h3 { "Temporary access pass" }
+        h3 { (t.access_pass_heading) }
         form.settings method="post" action="/admin/mailbox/action" {
             (csrf(session))
             input type="hidden" name="address" value=(address);
             input type="hidden" name="action" value="access-pass";
-            label for="minutes" { "Valid for (minutes, 10 to 43200)" }
+            label for="minutes" { (t.access_pass_minutes) }
             input #minutes type="number" name="minutes" value="60" min="10" max="43200";
-            label.remember for="once" { input #once type="checkbox" name="once" value="1"; " Works once" }
-            button type="submit" { "Issue an access pass" }
+            label.remember for="once" { input #once type="checkbox" name="once" value="1"; " " (t.access_pass_once) }
+            button type="submit" { (t.access_pass_button) }
         }
-        h3 { "App passwords" }
-        @if details.app_passwords.is_empty() { p { "None." } }
+        h3 { (t.app_passwords_heading) }
+        @if details.app_passwords.is_empty() { p { (t.no_app_passwords) } }
         ul.app-passwords { @for app in &details.app_passwords { li {
             (app.name) " (" (app.protocols) ") "
-            a href={ (confirm("remove-app-password")) "&name=" (utf8_percent_encode(app.name.as_str(), IN_URLS)) } { "Remove…" }
+            a href={ (confirm("remove-app-password")) "&name=" (utf8_percent_encode(app.name.as_str(), IN_URLS)) } { (t.remove_link) }
         } } }
     }
 }
@@ -297,10 +300,11 @@ fn action_button(session: &AdminSession, address: &str, action: &str, label: &st
 }
 
 fn places(details: &MailboxDetails) -> Markup {
+    let t = &ENGLISH;
     html! {
-        h2 { "Known countries and IP addresses" }
+        h2 { (t.places_heading) }
         ul { @for place in details.known_countries.iter().chain(&details.known_ips) {
-            li { (place.value) " — last seen " (when(Some(place.last_seen))) }
+            li { (place.value) " — " (t.last_seen) " " (when(Some(place.last_seen))) }
         } }
     }
 }
@@ -334,22 +338,15 @@ pub async fn set_mailbox(State(state): State<AppState>, headers: HeaderMap, form
     .await
 }
 
-/// What each destructive action asks before it is done.
+/// What each destructive action asks before it is done, and what it does.
 fn question(action: &str) -> Option<(&'static str, &'static str)> {
+    let t = &ENGLISH;
     Some(match action {
-        "reset-code" => (
-            "Reset the two factor code",
-            "The secret is forgotten: the next sign-in shows a new QR code to enrol again, and remembered devices are forgotten.",
-        ),
-        "reset-countries" => (
-            "Reset country exceptions",
-            "The known countries and IP addresses are forgotten: the next sign-in from any of them is challenged.",
-        ),
-        "recovery-codes" => {
-            ("Issue new recovery codes", "Ten new codes are shown once; every earlier code stops working.")
-        }
-        "forget-devices" => ("Forget remembered devices", "Every browser that skipped the code is asked for it again."),
-        "remove-app-password" => ("Remove the app password", "The mail program that uses it can no longer sign in."),
+        "reset-code" => (t.ask_reset_code, t.tell_reset_code),
+        "reset-countries" => (t.ask_reset_countries, t.tell_reset_countries),
+        "recovery-codes" => (t.ask_recovery_codes, t.tell_recovery_codes),
+        "forget-devices" => (t.ask_forget_devices, t.tell_forget_devices),
+        "remove-app-password" => (t.ask_remove_app_password, t.tell_remove_app_password),
         _ => return None,
     })
 }
@@ -375,7 +372,7 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, uri: Uri
                 input type="hidden" name="confirmed" value="1";
                 button type="submit" { (title) }
             }
-            p { a href={ "/admin/" (mailbox_path(&address)) } { "Cancel" } }
+            p { a href={ "/admin/" (mailbox_path(&address)) } { (ENGLISH.cancel) } }
         };
         Ok(Shown::Page(title.to_owned(), body))
     })
@@ -406,6 +403,7 @@ struct ActionFields {
 
 fn run_action(scoped: &Scoped<'_>, fields: &ActionFields) -> ServiceResult<Shown> {
     let address: MailboxAddress = fields.address.parse()?;
+    let t = &ENGLISH;
     let back = |done: &str| Ok(Shown::Redirect(format!("{}?done={done}", mailbox_path(&address))));
     if question(&fields.action).is_some() && !fields.confirmed {
         // Asked without the confirmation page's answer: the mailbox is checked all the same.
@@ -426,8 +424,8 @@ fn run_action(scoped: &Scoped<'_>, fields: &ActionFields) -> ServiceResult<Shown
             let shown: Vec<String> = codes.iter().map(|c| c.shown()).collect();
             Ok(shown_once(
                 &address,
-                "New recovery codes",
-                "Give these to the mailbox's user. They are shown only now.",
+                t.recovery_codes_title,
+                t.recovery_codes_note,
                 html! {
                     ol.codes { @for code in &shown { li { (code) } } }
                 },
@@ -436,26 +434,20 @@ fn run_action(scoped: &Scoped<'_>, fields: &ActionFields) -> ServiceResult<Shown
         "access-pass" => {
             let minutes = fields.minutes.trim().parse::<i64>().unwrap_or(0);
             let pass = scoped.issue_access_pass(&address, minutes, fields.once)?;
-            let note = format!(
-                "It works until {}{}. Shown only now.",
-                when(Some(pass.expires_at)),
-                if pass.once { ", once" } else { "" }
-            );
-            Ok(shown_once(&address, "Temporary access pass", &note, html! { p.key { (pass.pass.shown()) } }))
+            let once = if pass.once { t.works_once } else { "" };
+            let note = format!("{} {}{once}{}", t.works_until, when(Some(pass.expires_at)), t.shown_only_now);
+            Ok(shown_once(&address, t.access_pass_title, &note, html! { p.key { (pass.pass.shown()) } }))
         }
         "qr" => {
             let (uri, state) = scoped.enrolment_uri(&address)?;
             let (png, side) = crate::qr::png_sized(&uri, 200)?;
             let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
-            let note = format!(
-                "The secret is {}. Whoever sees this code can make the mailbox's codes; this showing is in the audit log.",
-                state.word()
-            );
+            let note = format!("{} {}{}", t.secret_is, state.word(), t.qr_warning);
             Ok(shown_once(
                 &address,
-                "QR code",
+                t.qr_title,
                 &note,
-                html! { img.qr src=(qr) alt="The mailbox's enrolment QR code" width=(side) height=(side); },
+                html! { img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side); },
             ))
         }
         _ => {
@@ -473,7 +465,7 @@ fn shown_once(address: &MailboxAddress, title: &str, note: &str, secret: Markup)
         p.who { (address) }
         p { (note) }
         (secret)
-        a.button href={ "/admin/" (mailbox_path(address)) } { "Back to the mailbox" }
+        a.button href={ "/admin/" (mailbox_path(address)) } { (ENGLISH.back_to_mailbox) }
     };
     Shown::Page(title.to_owned(), body)
 }

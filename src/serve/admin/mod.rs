@@ -7,11 +7,13 @@
 //! The pages' calls run on a store connection of their own ([`AdminDesk`]), off the async threads
 //! and beside the login service's writer. `signin.rs` has the set-up and the sign-in,
 //! `mailboxes.rs` the post offices and mailboxes, `platform.rs` the platform administrator's pages
-//! and the audit log and report, `views.rs` the page frame and the words every page shares.
+//! and the audit log and report, `views.rs` the page frame and what every page shares, and
+//! `texts.rs` every word the pages show.
 
 mod mailboxes;
 mod platform;
 mod signin;
+mod texts;
 mod views;
 
 use std::sync::{Arc, Mutex, PoisonError};

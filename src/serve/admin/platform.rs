@@ -8,6 +8,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::signin::query_value;
+use super::texts::ENGLISH;
 use super::views::{csrf, done_note, when};
 use super::{Shown, signed_in};
 use crate::domain::{AdminRole, MailboxStatus, Provider, ProviderSwitches, SettingKind};
@@ -19,15 +20,16 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     let filter: String = query_value(&uri, "filter").unwrap_or_default().chars().take(100).collect();
     signed_in(&state, &headers, None, move |scoped, _| {
         let entries = scoped.audit(&filter, 200)?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Audit log" }
+            h1 { (t.audit_title) }
             form.filter method="get" action="/admin/audit" {
-                label for="filter" { "Find entries" }
-                input #filter type="search" name="filter" value=(filter) placeholder="mailbox, action, administrator…";
-                button type="submit" { "Find" }
+                label for="filter" { (t.audit_filter) }
+                input #filter type="search" name="filter" value=(filter) placeholder=(t.audit_placeholder);
+                button type="submit" { (t.find_button) }
             }
             div.scroll { table {
-                thead { tr { th { "When" } th { "Who" } th { "Mailbox" } th { "Action" } th { "Outcome" } th { "IP" } th { "Detail" } } }
+                thead { tr { th { (t.column_when) } th { (t.column_who) } th { (t.column_mailbox) } th { (t.column_action) } th { (t.column_outcome) } th { (t.column_ip) } th { (t.column_detail) } } }
                 tbody { @for record in &entries { @let e = &record.entry; tr {
                     td data-label="When" { (when(Some(e.at))) }
                     td data-label="Who" { (e.actor) }
@@ -39,7 +41,7 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
                 } } }
             } }
         };
-        Ok(Shown::Page("Audit log".to_owned(), body))
+        Ok(Shown::Page(t.audit_title.to_owned(), body))
     })
     .await
 }
@@ -49,10 +51,11 @@ pub async fn coverage(State(state): State<AppState>, headers: HeaderMap) -> Resp
     signed_in(&state, &headers, None, |scoped, _| {
         let report = scoped.coverage()?;
         let total = report.total.mailboxes.max(1);
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Coverage" }
-            p { a href="/admin/coverage.csv" { "Download as CSV" } }
-            h2 { "All " (report.total.mailboxes) " mailboxes by state" }
+            h1 { (t.coverage_title) }
+            p { a href="/admin/coverage.csv" { (t.coverage_csv) } }
+            h2 { (t.all) " " (report.total.mailboxes) " " (t.by_state) }
             div.chart { @for (status, count) in MailboxStatus::ALL.iter().zip(report.total.statuses) {
                 // A meter, not a styled bar: the pages' CSP allows no inline style.
                 label.bar { span.label { (status.label()) " " (count) } meter min="0" max=(total) value=(count) {} }
@@ -65,7 +68,7 @@ pub async fn coverage(State(state): State<AppState>, headers: HeaderMap) -> Resp
                 }
             } }
         };
-        Ok(Shown::Page("Coverage".to_owned(), body))
+        Ok(Shown::Page(t.coverage_title.to_owned(), body))
     })
     .await
 }
@@ -83,22 +86,23 @@ pub async fn providers(State(state): State<AppState>, headers: HeaderMap, uri: U
     let done = query_value(&uri, "done");
     signed_in(&state, &headers, None, move |scoped, session| {
         let providers = scoped.providers()?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Challenge providers" }
+            h1 { (t.providers_title) }
             (done_note(done.as_deref()))
             @for (provider, switches) in &providers {
                 form.settings method="post" action="/admin/providers" {
                     (csrf(session))
                     input type="hidden" name="provider" value=(provider.word());
                     h2 { (provider.label()) }
-                    (switch("enabled", "Enabled", switches.enabled, *provider))
-                    (switch("admin", "Administrators may configure", switches.admin_configurable, *provider))
-                    (switch("user", "Users may configure", switches.user_configurable, *provider))
-                    button type="submit" { "Save " (provider.label()) }
+                    (switch("enabled", t.switch_enabled, switches.enabled, *provider))
+                    (switch("admin", t.switch_admin, switches.admin_configurable, *provider))
+                    (switch("user", t.switch_user, switches.user_configurable, *provider))
+                    button type="submit" { (t.save_button) " " (provider.label()) }
                 }
             }
         };
-        Ok(Shown::Page("Providers".to_owned(), body))
+        Ok(Shown::Page(t.providers_title.to_owned(), body))
     })
     .await
 }
@@ -128,8 +132,9 @@ pub async fn settings(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     let done = query_value(&uri, "done");
     signed_in(&state, &headers, None, move |scoped, session| {
         let settings = scoped.settings()?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Settings" }
+            h1 { (t.settings_title) }
             (done_note(done.as_deref()))
             @for view in &settings {
                 form.setting method="post" action="/admin/settings" {
@@ -141,7 +146,7 @@ pub async fn settings(State(state): State<AppState>, headers: HeaderMap, uri: Ur
                 }
             }
         };
-        Ok(Shown::Page("Settings".to_owned(), body))
+        Ok(Shown::Page(t.settings_title.to_owned(), body))
     })
     .await
 }
@@ -153,8 +158,7 @@ fn setting_field(view: &crate::service::SettingView) -> Markup {
     match view.def.kind {
         SettingKind::MultilineText => html! { textarea id=(key) name="value" rows="4" title=(help) { (view.shown) } },
         SettingKind::Secret => {
-            let placeholder =
-                if view.shown.is_empty() { "not set" } else { "set (hidden); type a new one to change it" };
+            let placeholder = if view.shown.is_empty() { ENGLISH.secret_not_set } else { ENGLISH.secret_set };
             html! { input id=(key) type="password" name="value" value="" placeholder=(placeholder) autocomplete="off" title=(help); }
         }
         _ => html! { input id=(key) type="text" name="value" value=(view.shown) title=(help); },
@@ -182,26 +186,27 @@ pub async fn clients(State(state): State<AppState>, headers: HeaderMap, uri: Uri
     let done = query_value(&uri, "done");
     signed_in(&state, &headers, None, move |scoped, session| {
         let clients = scoped.clients()?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "API clients" }
+            h1 { (t.clients_title) }
             (done_note(done.as_deref()))
-            p { "New clients and their keys are made with " code { "mailmfa client add" } "." }
+            p { (t.clients_intro) " " code { "mailmfa client add" } "." }
             div.scroll { table {
-                thead { tr { th { "Client" } th { "Allowed from" } th { "Post offices" } th { "Last used" } th {} } }
+                thead { tr { th { (t.column_client) } th { (t.column_allowed_from) } th { (t.column_postoffices) } th { (t.column_last_used) } th {} } }
                 tbody { @for client in &clients { tr {
                     td { (client.name) }
-                    td { (if client.allow.is_empty() { "any".to_owned() } else { client.allow.join(", ") }) }
-                    td { (if client.postoffices.is_empty() { "all".to_owned() } else { client.postoffices.join(", ") }) }
+                    td { (if client.allow.is_empty() { t.any.to_owned() } else { client.allow.join(", ") }) }
+                    td { (if client.postoffices.is_empty() { t.every.to_owned() } else { client.postoffices.join(", ") }) }
                     td { (when(client.last_used)) }
                     td { form.inline method="post" action="/admin/clients" {
                         (csrf(session))
                         input type="hidden" name="name" value=(client.name);
-                        button.link type="submit" { "Remove" }
+                        button.link type="submit" { (t.remove_button) }
                     } }
                 } } }
             } }
         };
-        Ok(Shown::Page("API clients".to_owned(), body))
+        Ok(Shown::Page(t.clients_title.to_owned(), body))
     })
     .await
 }
@@ -221,38 +226,39 @@ pub async fn administrators(State(state): State<AppState>, headers: HeaderMap, u
     let done = query_value(&uri, "done");
     signed_in(&state, &headers, None, move |scoped, session| {
         let admins = scoped.admins()?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Administrators" }
+            h1 { (t.admins_title) }
             (done_note(done.as_deref()))
             div.scroll { table {
-                thead { tr { th { "Name" } th { "Role" } th { "Post offices" } th { "Set up" } th {} } }
+                thead { tr { th { (t.column_name) } th { (t.column_role) } th { (t.column_postoffices) } th { (t.column_set_up) } th {} } }
                 tbody { @for admin in &admins { tr {
                     td { (admin.name) }
                     td { (admin.role) }
                     td { (admin.postoffices.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
-                    td { (if admin.set_up { "yes" } else { "not yet" }) }
+                    td { (if admin.set_up { t.yes } else { t.not_yet }) }
                     td { form.inline method="post" action="/admin/administrators" {
                         (csrf(session))
                         input type="hidden" name="op" value="remove";
                         input type="hidden" name="name" value=(admin.name);
-                        button.link type="submit" { "Remove" }
+                        button.link type="submit" { (t.remove_button) }
                     } }
                 } } }
             } }
-            h2 { "Add an administrator" }
+            h2 { (t.add_admin_heading) }
             form.settings method="post" action="/admin/administrators" {
                 (csrf(session))
                 input type="hidden" name="op" value="add";
-                label for="name" { "Name" }
+                label for="name" { (t.name_label) }
                 input #name type="text" name="name" required;
-                label for="role" { "Role" }
+                label for="role" { (t.role_label) }
                 select #role name="role" { @for role in AdminRole::ALL { option value=(role.word()) { (role.word()) } } }
-                label for="postoffices" { "Post offices (comma-separated, for a post-office administrator)" }
+                label for="postoffices" { (t.admin_postoffices_label) }
                 input #postoffices type="text" name="postoffices";
-                button type="submit" { "Add" }
+                button type="submit" { (t.add_button) }
             }
         };
-        Ok(Shown::Page("Administrators".to_owned(), body))
+        Ok(Shown::Page(t.admins_title.to_owned(), body))
     })
     .await
 }
@@ -275,13 +281,14 @@ pub async fn change_administrators(State(state): State<AppState>, headers: Heade
             .map(str::parse)
             .collect::<Result<Vec<_>, _>>()?;
         let link = scoped.add_admin(&name, role.parse()?, &postoffices)?;
+        let t = &ENGLISH;
         let body = html! {
-            h1 { "Administrator added" }
-            p { "Send " strong { (link.admin.name) } " this set-up link. It works once, for 24 hours, and is shown only now:" }
+            h1 { (t.admin_added_title) }
+            p { (t.send) " " strong { (link.admin.name) } " " (t.setup_link_note) }
             p.key { (link.url(&base)) }
-            a.button href="/admin/administrators" { "Back to the administrators" }
+            a.button href="/admin/administrators" { (t.back_to_admins) }
         };
-        Ok(Shown::Page("Administrator added".to_owned(), body))
+        Ok(Shown::Page(t.admin_added_title.to_owned(), body))
     })
     .await
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use maud::html;
 
+use super::texts::ENGLISH;
 use super::views::{error, page};
 use super::{AdminDesk, FORM_COOKIE, SESSION_COOKIE, cookie, desk, off, redirect};
 use crate::serve::http::{AppState, Source};
@@ -30,19 +31,20 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
 pub async fn form(State(state): State<AppState>, uri: Uri) -> Response {
     let Some(desk) = desk(&state) else { return off() };
     let Some(token) = random_token() else { return error(&desk, &ServiceError::StaleForm) };
+    let t = &ENGLISH;
     let body = html! {
-        h1 { "Sign in to mailmfa administration" }
-        (failed_note(&uri, "The name or password is not right, or signing in is paused after too many attempts. Try again in a few minutes."))
+        h1 { (t.signin_heading) }
+        (failed_note(&uri, t.signin_failed))
         form method="post" action=(desk.path("signin")) {
             input type="hidden" name="csrf" value=(token);
-            label for="name" { "Name" }
+            label for="name" { (t.name_label) }
             input #name type="text" name="name" autocomplete="username" autocapitalize="off" spellcheck="false" required autofocus;
-            label for="password" { "Password" }
+            label for="password" { (t.password_label) }
             input #password type="password" name="password" autocomplete="current-password" required;
-            button type="submit" { "Next" }
+            button type="submit" { (t.next_button) }
         }
     };
-    let mut response = page(&desk, None, "Sign in", body);
+    let mut response = page(&desk, None, t.signin_title, body);
     if let Some(value) = desk.cookie(FORM_COOKIE, &token, None) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -79,18 +81,19 @@ pub async fn code_form(State(state): State<AppState>, headers: HeaderMap, uri: U
         Ok(Ok(_)) => return redirect(&desk.path("postoffices")),
         _ => return redirect(&desk.path("signin")),
     };
+    let t = &ENGLISH;
     let body = html! {
-        h1 { "Enter your sign-in code" }
-        p.who { "Signing in as " strong { (session.admin().name) } }
-        (failed_note(&uri, "That code is not right, or signing in is paused after too many attempts."))
+        h1 { (t.code_heading) }
+        p.who { (t.signing_in_as) " " strong { (session.admin().name) } }
+        (failed_note(&uri, t.code_failed))
         form method="post" action=(desk.path("signin/code")) {
             input type="hidden" name="csrf" value=(session.csrf());
-            label for="code" { "6-digit code from your authenticator app, or a recovery code" }
+            label for="code" { (t.code_label) }
             input #code type="text" name="code" autocomplete="one-time-code" autocapitalize="off" spellcheck="false" maxlength="16" required autofocus;
-            button type="submit" { "Sign in" }
+            button type="submit" { (t.sign_in_button) }
         }
     };
-    page(&desk, None, "Sign-in code", body)
+    page(&desk, None, t.code_title, body)
 }
 
 /// `POST /admin/signin/code`: a right code completes the session (under a new token).
@@ -142,20 +145,21 @@ pub async fn setup(State(state): State<AppState>, Path(token): Path<String>, uri
     match step {
         SetupStep::Password { name, csrf } => {
             let problem = query_value(&uri, "problem");
+            let t = &ENGLISH;
             let body = html! {
-                h1 { "Set up your administrator account" }
-                p.who { "Administrator " strong { (name) } }
+                h1 { (t.setup_heading) }
+                p.who { (t.administrator) " " strong { (name) } }
                 @if let Some(problem) = problem { p.note.bad role="status" { (problem_text(&problem)) } }
                 form method="post" action=(desk.path(&format!("setup/{token}"))) {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="password" { "Choose a password (at least 12 characters)" }
+                    label for="password" { (t.choose_password) }
                     input #password type="password" name="password" autocomplete="new-password" minlength="12" required autofocus;
-                    label for="again" { "The same password again" }
+                    label for="again" { (t.password_again) }
                     input #again type="password" name="again" autocomplete="new-password" minlength="12" required;
-                    button type="submit" { "Next" }
+                    button type="submit" { (t.next_button) }
                 }
             };
-            page(&desk, None, "Set up", body)
+            page(&desk, None, t.setup_title, body)
         }
         SetupStep::Enrol { name, csrf, otpauth_uri, secret_groups } => {
             let uri_text = otpauth_uri.to_string();
@@ -163,22 +167,23 @@ pub async fn setup(State(state): State<AppState>, Path(token): Path<String>, uri
             let Ok(Ok((png, side))) = drawn else { return error(&desk, &ServiceError::StaleForm) };
             let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
             let failed = query_value(&uri, "failed").is_some();
+            let t = &ENGLISH;
             let body = html! {
-                h1 { "Add mailmfa to your authenticator app" }
-                p.who { "Administrator " strong { (name) } }
-                p { "A second step is required for every administrator. Scan this code with an authenticator app, then type the 6-digit code it shows." }
-                img.qr src=(qr) alt="QR code to add this administrator to an authenticator app" width=(side) height=(side);
-                p { "Can't scan it? Add an account by hand with this key:" }
+                h1 { (t.enrol_heading) }
+                p.who { (t.administrator) " " strong { (name) } }
+                p { (t.enrol_intro) }
+                img.qr src=(qr) alt=(t.enrol_qr_alt) width=(side) height=(side);
+                p { (t.manual_entry) }
                 p.key { (secret_groups.as_str()) }
-                @if failed { p.note.bad role="status" { "That code is not right. Check the time on your phone and try the next code." } }
+                @if failed { p.note.bad role="status" { (t.enrol_failed) } }
                 form method="post" action=(desk.path(&format!("setup/{token}/code"))) {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="code" { "6-digit code" }
+                    label for="code" { (t.first_code_label) }
                     input #code type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required;
-                    button type="submit" { "Finish" }
+                    button type="submit" { (t.finish_button) }
                 }
             };
-            page(&desk, None, "Set up", body)
+            page(&desk, None, t.setup_title, body)
         }
     }
 }
@@ -210,13 +215,14 @@ pub async fn setup_code(State(state): State<AppState>, Path(token): Path<String>
         Ok(Err(e)) => return error(&desk, &e),
         Err(failure) => return failure.into_response(),
     };
+    let t = &ENGLISH;
     let body = html! {
-        h1 { "Save your recovery codes" }
-        p { "If you lose your phone, each of these codes signs you in once in place of a code from the app. They are shown only now." }
+        h1 { (t.codes_heading) }
+        p { (t.codes_intro) }
         ol.codes { @for code in &codes { li { (code.shown()) } } }
-        a.button href=(desk.path("signin")) { "I have saved them. Sign in" }
+        a.button href=(desk.path("signin")) { (t.codes_continue) }
     };
-    page(&desk, None, "Recovery codes", body)
+    page(&desk, None, t.codes_title, body)
 }
 
 /// Sets the cookie of a session just begun.
@@ -247,7 +253,7 @@ fn failed_note(uri: &Uri, text: &'static str) -> maud::Markup {
 
 fn problem_text(problem: &str) -> &'static str {
     match problem {
-        "differ" => "The two passwords differ.",
-        _ => "Choose a password of at least 12 characters.",
+        "differ" => ENGLISH.passwords_differ,
+        _ => ENGLISH.password_short,
     }
 }

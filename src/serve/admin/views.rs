@@ -1,26 +1,28 @@
 //! The web administration's page frame: the document (the hosted pages' stylesheet and headers),
 //! the navigation of the signed-in administrator (platform pages only for platform
-//! administrators), the error pages, and small pieces every page shares. The words of the pages
-//! are in their templates, in English.
+//! administrators), the error pages, and small pieces every page shares. Every word is in
+//! [`super::texts`].
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::AdminDesk;
+use super::texts::ENGLISH;
 use crate::clock::UnixTime;
 use crate::service::{AdminSession, ServiceError};
 
 /// A whole page: the frame around `body`, with the security headers of the hosted pages.
 pub fn page(desk: &AdminDesk, session: Option<&AdminSession>, title: &str, body: Markup) -> Response {
+    let t = &ENGLISH;
     let markup = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(t.lang) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
-                title { (title) " · mailmfa administration" }
+                title { (title) (t.title_suffix) }
                 link rel="stylesheet" href="/static/mailmfa.css";
             }
             body.admin {
@@ -34,22 +36,22 @@ pub fn page(desk: &AdminDesk, session: Option<&AdminSession>, title: &str, body:
 
 /// The navigation bar: where a signed-in administrator can go, and *Sign out*.
 fn nav(desk: &AdminDesk, session: &AdminSession) -> Markup {
-    let admin = session.admin();
+    let (admin, t) = (session.admin(), &ENGLISH);
     html! {
         nav {
-            a href=(desk.path("postoffices")) { "Post offices" }
-            a href=(desk.path("audit")) { "Audit log" }
-            a href=(desk.path("coverage")) { "Coverage" }
+            a href=(desk.path("postoffices")) { (t.nav_postoffices) }
+            a href=(desk.path("audit")) { (t.nav_audit) }
+            a href=(desk.path("coverage")) { (t.nav_coverage) }
             @if admin.is_platform() {
-                a href=(desk.path("providers")) { "Providers" }
-                a href=(desk.path("settings")) { "Settings" }
-                a href=(desk.path("clients")) { "API clients" }
-                a href=(desk.path("administrators")) { "Administrators" }
+                a href=(desk.path("providers")) { (t.nav_providers) }
+                a href=(desk.path("settings")) { (t.nav_settings) }
+                a href=(desk.path("clients")) { (t.nav_clients) }
+                a href=(desk.path("administrators")) { (t.nav_admins) }
             }
             form.signout method="post" action=(desk.path("signout")) {
                 input type="hidden" name="csrf" value=(session.csrf());
                 span.who { (admin.name) " (" (admin.role) ")" }
-                button.link type="submit" { "Sign out" }
+                button.link type="submit" { (t.sign_out) }
             }
         }
     }
@@ -58,24 +60,21 @@ fn nav(desk: &AdminDesk, session: &AdminSession) -> Markup {
 /// The page of a refusal or an error. Anything out of the administrator's reach — another post
 /// office's mailbox, a platform page — is "not found", as an address that does not exist.
 pub fn error(desk: &AdminDesk, e: &ServiceError) -> Response {
+    let t = &ENGLISH;
     let (status, title, text) = match e {
         ServiceError::OutOfScope(_)
         | ServiceError::PlatformOnly(_)
         | ServiceError::NoMailbox(_)
         | ServiceError::NoPostOffice(_)
-        | ServiceError::AdminSetupLink => (StatusCode::NOT_FOUND, "Not found", not_found_text(e)),
-        ServiceError::StaleForm => (StatusCode::FORBIDDEN, "Out of date", e.to_string()),
-        ServiceError::Store(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Try again",
-            "The store is busy or unreachable; try again in a moment.".to_owned(),
-        ),
-        _ => (StatusCode::BAD_REQUEST, "Not done", e.to_string()),
+        | ServiceError::AdminSetupLink => (StatusCode::NOT_FOUND, t.not_found_title, not_found_text(e)),
+        ServiceError::StaleForm => (StatusCode::FORBIDDEN, t.stale_title, e.to_string()),
+        ServiceError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, t.busy_title, t.store_busy.to_owned()),
+        _ => (StatusCode::BAD_REQUEST, t.not_done_title, e.to_string()),
     };
     let body = html! {
         h1 { (title) }
         p.note.bad role="status" { (text) }
-        p { a href=(desk.path("postoffices")) { "Back to the post offices" } }
+        p { a href=(desk.path("postoffices")) { (t.back_to_postoffices) } }
     };
     let mut response = page(desk, None, title, body);
     *response.status_mut() = status;
@@ -85,7 +84,7 @@ pub fn error(desk: &AdminDesk, e: &ServiceError) -> Response {
 fn not_found_text(e: &ServiceError) -> String {
     match e {
         ServiceError::AdminSetupLink => e.to_string(),
-        _ => "There is no such page, or it is not yours to see.".to_owned(),
+        _ => ENGLISH.not_found.to_owned(),
     }
 }
 
@@ -107,19 +106,20 @@ pub fn csrf(session: &AdminSession) -> Markup {
 
 /// A time as the pages show it (UTC), or "never".
 pub fn when(time: Option<UnixTime>) -> String {
-    time.map_or_else(|| "never".to_owned(), crate::clock::format_readable)
+    time.map_or_else(|| ENGLISH.never.to_owned(), crate::clock::format_readable)
 }
 
 /// A note that something was done, from the `done` word a redirect carried.
 pub fn done_note(done: Option<&str>) -> Markup {
+    let t = &ENGLISH;
     let text = match done {
-        Some("saved") => "Saved.",
-        Some("reset-code") => "The two factor code was reset: the next sign-in enrols again with a new QR code.",
-        Some("reset-countries") => "The known countries and IP addresses were forgotten.",
-        Some("unlock") => "Unlocked.",
-        Some("forget-devices") => "The remembered devices were forgotten.",
-        Some("remove-app-password") => "The app password was removed.",
-        Some("removed") => "Removed.",
+        Some("saved") => t.done_saved,
+        Some("reset-code") => t.done_reset_code,
+        Some("reset-countries") => t.done_reset_countries,
+        Some("unlock") => t.done_unlock,
+        Some("forget-devices") => t.done_forget_devices,
+        Some("remove-app-password") => t.done_remove_app_password,
+        Some("removed") => t.done_removed,
         _ => return html! {},
     };
     html! { p.note role="status" { (text) } }
