@@ -79,12 +79,8 @@ pub fn run(service: &Service, command: AdminCommand) -> CliResult {
 
 /// The set-up link, absolute under `serve.public_url` (else the listen address), shown once.
 fn link_output(service: &Service, link: &AdminSetupLink, done: &str) -> CliResult {
+    let url = service.admin_setup_url(link)?;
     let settings = service.typed_settings()?;
-    let base = match settings.serve_public_url.trim_end_matches('/') {
-        "" => format!("http://{}", settings.serve_listen),
-        url => url.to_owned(),
-    };
-    let url = link.url(&base);
     let admin = &link.admin;
     let mut text = format!(
         "{done} the web administrator {} ({}). Their set-up link, shown only now and valid for {ADMIN_SETUP_HOURS} hours:\n{url}",

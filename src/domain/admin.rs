@@ -134,12 +134,12 @@ pub fn check_admin_scope(role: AdminRole, postoffices: &[PostOfficeName]) -> Res
         (AdminRole::Postoffice, true) => Err(DomainError::invalid(
             "administrator",
             "postoffice",
-            "a post-office administrator needs --postoffice NAME,…",
+            "a post-office administrator needs at least one post office",
         )),
         (AdminRole::Platform, false) => Err(DomainError::invalid(
             "administrator",
             "platform",
-            "a platform administrator reaches every post office; leave out --postoffice",
+            "a platform administrator reaches every post office; name none",
         )),
         _ => Ok(()),
     }

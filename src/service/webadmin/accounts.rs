@@ -62,6 +62,17 @@ impl Service {
         Ok(AdminSetupLink { admin, token })
     }
 
+    /// The absolute address of a set-up link: under `serve.public_url`, else `http://` and
+    /// `serve.listen` (what a browser reaches the service at, as far as the store knows).
+    pub fn admin_setup_url(&self, link: &AdminSetupLink) -> ServiceResult<String> {
+        let settings = self.typed_settings()?;
+        let base = match settings.serve_public_url.trim_end_matches('/') {
+            "" => format!("http://{}", settings.serve_listen),
+            url => url.to_owned(),
+        };
+        Ok(link.url(&base))
+    }
+
     /// Every web administrator, by name.
     pub fn admins(&self) -> ServiceResult<Vec<Administrator>> {
         Ok(self.store.read(|tx| tx.admins())?.into_iter().map(|row| row.admin).collect())
