@@ -16,7 +16,7 @@ use super::accounts::SETUP_CONTEXT;
 use super::{actor_of, new_token};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, PASS_LETTERS, Passcode,
+    AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, Lockout, PASS_LETTERS, Passcode,
     RECOVERY_CODES, totp,
 };
 use crate::service::crypto::to_hex;
@@ -112,6 +112,12 @@ impl Service {
 
     /// The set-up's first form: the password chosen (twice alike), and a new secret for the app.
     pub fn admin_setup_password(&self, token: &str, csrf: &str, password: &str, again: &str) -> ServiceResult<()> {
+        let now = self.now();
+        // The link and the form's token first: hashing is slow on purpose, and only for the link's holder.
+        let name = self.store.read(|tx| {
+            check_setup_csrf(tx, token, csrf)?;
+            Ok::<_, ServiceError>(setup_row(tx, token, now)?.admin.name)
+        })?;
         let password: AdminPassword = password.parse()?;
         if password.expose() != again {
             return Err(ServiceError::PasswordsDiffer);
@@ -119,11 +125,6 @@ impl Service {
         let hash = hash_password(self, &password)?;
         let mut secret = Zeroizing::new([0u8; totp::SECRET_LEN]);
         self.world.random.fill(secret.as_mut())?;
-        let now = self.now();
-        let name = self.store.read(|tx| {
-            check_setup_csrf(tx, token, csrf)?;
-            Ok::<_, ServiceError>(setup_row(tx, token, now)?.admin.name)
-        })?;
         self.audited_as(&name, "admin.setup_password", None, |tx| {
             let row = setup_row(tx, token, now)?;
             tx.set_admin_credentials(&row.admin.name, &hash, secret.as_ref())?;
@@ -164,42 +165,29 @@ impl Service {
         // Unknown names take as long as known ones: the hash is checked either way.
         let right = verify_password(hash.as_deref().unwrap_or_else(|| dummy_hash()), password) && hash.is_some();
         let Some(name) = parsed.filter(|_| hash.is_some()) else {
-            self.audit_sign_in(None, ip, AuditOutcome::Refused, "no such administrator, or not set up")?;
+            let entry = self.sign_in_entry(None, ip, Err("no such administrator, or not set up"));
+            self.store.write(|tx| tx.insert_audit(&entry))?;
             return Err(ServiceError::AdminSignIn);
         };
         let lockout = self.store.read(|tx| tx.settings())?.lockout();
         let token = new_token(self)?;
         let csrf = new_token(self)?;
         let result = self.store.write(|tx| {
-            let row = tx.admin(&name)?.ok_or(ServiceError::AdminSignIn)?;
-            if row.admin.locked_until.is_some_and(|until| until > now) {
-                return Ok(Err("locked; password not checked"));
+            let decided = password_step(tx, &name, right, lockout, now)?;
+            if decided.is_ok() {
+                let session = AdminSessionRow {
+                    admin: name.clone(),
+                    stage: PASSWORD_ONLY.to_owned(),
+                    csrf: csrf.to_string(),
+                    created_at: now,
+                    last_seen: now,
+                };
+                tx.insert_admin_session(&tx.key().code_hash(SESSION_CONTEXT, &token), &session)?;
             }
-            if !right {
-                let lock = lockout.lock_after(row.failures + 1, row.lock_count, now);
-                tx.record_admin_failure(&name, lock)?;
-                return Ok(Err(if lock.is_some() { "wrong password; locked" } else { "wrong password" }));
-            }
-            let session = AdminSessionRow {
-                admin: name.clone(),
-                stage: PASSWORD_ONLY.to_owned(),
-                csrf: csrf.to_string(),
-                created_at: now,
-                last_seen: now,
-            };
-            tx.insert_admin_session(&tx.key().code_hash(SESSION_CONTEXT, &token), &session)?;
-            Ok::<_, ServiceError>(Ok(()))
+            tx.insert_audit(&self.sign_in_entry(Some(&name), ip, decided))?;
+            Ok::<_, ServiceError>(decided)
         })?;
-        match result {
-            Ok(()) => {
-                self.audit_sign_in(Some(&name), ip, AuditOutcome::Ok, "password right; code next")?;
-                Ok(AdminSignedIn { token })
-            }
-            Err(detail) => {
-                self.audit_sign_in(Some(&name), ip, AuditOutcome::Refused, detail)?;
-                Err(ServiceError::AdminSignIn)
-            }
-        }
+        result.map(|_| AdminSignedIn { token }).map_err(|_| ServiceError::AdminSignIn)
     }
 
     /// Signing in, second step: a code from the app (each step once) or a recovery code (each
@@ -213,42 +201,22 @@ impl Service {
         let lockout = self.store.read(|tx| tx.settings())?.lockout();
         let fresh = new_token(self)?;
         let result = self.store.write(|tx| {
-            let row = tx.admin(&name)?.ok_or(ServiceError::AdminSession)?;
-            if row.admin.locked_until.is_some_and(|until| until > now) {
-                return Ok(Err("locked; code not checked"));
+            let decided = code_step(tx, &name, passcode.as_ref(), lockout, now)?;
+            if decided.is_ok() {
+                tx.end_admin_session(&tx.key().code_hash(SESSION_CONTEXT, token))?;
+                let complete = AdminSessionRow {
+                    admin: name.clone(),
+                    stage: SIGNED_IN.to_owned(),
+                    csrf: session.csrf.clone(),
+                    created_at: now,
+                    last_seen: now,
+                };
+                tx.insert_admin_session(&tx.key().code_hash(SESSION_CONTEXT, &fresh), &complete)?;
             }
-            let accepted = match &passcode {
-                Some(passcode) => check_passcode(tx, &row, passcode, now)?,
-                None => None,
-            };
-            let Some(how) = accepted else {
-                let lock = lockout.lock_after(row.failures + 1, row.lock_count, now);
-                tx.record_admin_failure(&name, lock)?;
-                return Ok(Err(if lock.is_some() { "wrong code; locked" } else { "wrong code" }));
-            };
-            tx.clear_admin_failures(&name)?;
-            let old = tx.key().code_hash(SESSION_CONTEXT, token);
-            tx.end_admin_session(&old)?;
-            let complete = AdminSessionRow {
-                admin: name.clone(),
-                stage: SIGNED_IN.to_owned(),
-                csrf: session.csrf.clone(),
-                created_at: now,
-                last_seen: now,
-            };
-            tx.insert_admin_session(&tx.key().code_hash(SESSION_CONTEXT, &fresh), &complete)?;
-            Ok::<_, ServiceError>(Ok(how))
+            tx.insert_audit(&self.sign_in_entry(Some(&name), ip, decided))?;
+            Ok::<_, ServiceError>(decided)
         })?;
-        match result {
-            Ok(how) => {
-                self.audit_sign_in(Some(&name), ip, AuditOutcome::Ok, how)?;
-                Ok(AdminSignedIn { token: fresh })
-            }
-            Err(detail) => {
-                self.audit_sign_in(Some(&name), ip, AuditOutcome::Refused, detail)?;
-                Err(ServiceError::AdminSignIn)
-            }
-        }
+        result.map(|_| AdminSignedIn { token: fresh }).map_err(|_| ServiceError::AdminSignIn)
     }
 
     /// The session of a browser's token, if it has not ended; its request is noted (the idle time
@@ -306,14 +274,13 @@ impl Service {
         result
     }
 
-    fn audit_sign_in(
-        &self,
-        name: Option<&AdminName>,
-        ip: IpAddr,
-        outcome: AuditOutcome,
-        detail: &str,
-    ) -> ServiceResult<()> {
-        let entry = AuditEntry {
+    /// The `admin.signin` entry of a step: `Ok` with how it went, or `Err` with why it was refused.
+    fn sign_in_entry(&self, name: Option<&AdminName>, ip: IpAddr, decided: Decided) -> AuditEntry {
+        let (outcome, detail) = match decided {
+            Ok(how) => (AuditOutcome::Ok, how),
+            Err(why) => (AuditOutcome::Refused, why),
+        };
+        AuditEntry {
             at: self.now(),
             actor: name.map_or_else(|| "web".to_owned(), actor_of),
             action: "admin.signin".to_owned(),
@@ -321,9 +288,58 @@ impl Service {
             outcome,
             detail: Some(detail.to_owned()),
             ..AuditEntry::default()
-        };
-        Ok(self.store.write(|tx| tx.insert_audit(&entry))?)
+        }
     }
+}
+
+/// How a sign-in step went: `Ok` with how, or `Err` with why it was refused (audit details).
+type Decided = Result<&'static str, &'static str>;
+
+/// The password step inside its transaction: a locked account is refused without a look at the
+/// password; a wrong password counts toward the lock (the mailboxes' rule).
+fn password_step(
+    tx: &Tx<'_>,
+    name: &AdminName,
+    right: bool,
+    lockout: Lockout,
+    now: UnixTime,
+) -> ServiceResult<Decided> {
+    let row = tx.admin(name)?.ok_or(ServiceError::AdminSignIn)?;
+    if row.admin.locked_until.is_some_and(|until| until > now) {
+        return Ok(Err("locked; password not checked"));
+    }
+    if !right {
+        let lock = lockout.lock_after(row.failures + 1, row.lock_count, now);
+        tx.record_admin_failure(name, lock)?;
+        return Ok(Err(if lock.is_some() { "wrong password; locked" } else { "wrong password" }));
+    }
+    Ok(Ok("password right; code next"))
+}
+
+/// The code step inside its transaction: a locked account is refused without a look at the code;
+/// a right code clears the counter, a wrong one counts toward the lock.
+fn code_step(
+    tx: &Tx<'_>,
+    name: &AdminName,
+    passcode: Option<&Passcode>,
+    lockout: Lockout,
+    now: UnixTime,
+) -> ServiceResult<Decided> {
+    let row = tx.admin(name)?.ok_or(ServiceError::AdminSession)?;
+    if row.admin.locked_until.is_some_and(|until| until > now) {
+        return Ok(Err("locked; code not checked"));
+    }
+    let accepted = match passcode {
+        Some(passcode) => check_passcode(tx, &row, passcode, now)?,
+        None => None,
+    };
+    let Some(how) = accepted else {
+        let lock = lockout.lock_after(row.failures + 1, row.lock_count, now);
+        tx.record_admin_failure(name, lock)?;
+        return Ok(Err(if lock.is_some() { "wrong code; locked" } else { "wrong code" }));
+    };
+    tx.clear_admin_failures(name)?;
+    Ok(Ok(how))
 }
 
 /// The administrator whose set-up link this is, while it works.
