@@ -210,8 +210,13 @@ impl Tx<'_> {
         now: UnixTime,
         platform: MailProgramPolicy,
     ) -> StoreResult<(Vec<MailboxSummary>, i64)> {
-        let pattern = format!("%{}%", filter.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let matching = "m.postoffice_id = ?1 AND lower(m.name) LIKE lower(?2) ESCAPE '\\'";
+        // Names are kept in lower case; no filter is no condition (the count comes from the index).
+        let filter = filter.trim().to_lowercase();
+        let pattern = match filter.as_str() {
+            "" => String::new(),
+            text => format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")),
+        };
+        let matching = "m.postoffice_id = ?1 AND (?2 = '' OR m.name LIKE ?2 ESCAPE '\\')";
         let total: i64 = self
             .query_one(&format!("SELECT count(*) AS n FROM mailbox m WHERE {matching}"), &[&postoffice.0, &pattern])?
             .get("n")?;
