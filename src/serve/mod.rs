@@ -125,12 +125,13 @@ pub fn run(
     let connections = Connections::new(per_address, settings.serve_trusted_proxies.clone());
     let refusals = Arc::new(Refusals::default());
     let mail = Arc::new(mail::MailDesk::open(location, keys)?);
-    let admin = match settings.serve_admin {
-        true => {
-            let secure = tls.is_some() || public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
-            Some(Arc::new(admin::AdminDesk::open(location, keys, secure)?))
-        }
-        false => None,
+    // The web administration (serve.admin) gets a store connection of its own; its cookies are
+    // `Secure` where browsers reach it over HTTPS.
+    let admin = if settings.serve_admin {
+        let secure = tls.is_some() || public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
+        Some(Arc::new(admin::AdminDesk::open(location, keys, secure)?))
+    } else {
+        None
     };
     let state = http::AppState {
         writer: writer.clone(),
