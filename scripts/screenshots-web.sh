@@ -2,8 +2,9 @@
 # Screenshots of what a mail user sees, from a real run: `mailmfa serve` on a temporary store,
 # Dovecot and Roundcube with the plugin from integrations/roundcube/mailmfa, and headless Chromium,
 # all on 127.0.0.1 and stopped afterwards. The ignored tests `screenshots_of_the_hosted_pages`
-# (tests/it/signin.rs) and `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) drive the
-# browser; this script runs them and writes into assets/screenshots/:
+# (tests/it/signin.rs), `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) and
+# `screenshots_of_the_web_administration` (tests/it/webadmin/phone.rs) drive the browser; this
+# script runs them and writes into assets/screenshots/:
 #
 #   signin-enrol.png, signin-code.png                                     (1280 px wide)
 #   signin-enrol-phone.png, signin-code-phone.png                        (360 px, 2x pixels)
@@ -12,6 +13,8 @@
 #   roundcube-wrong-code-phone.png                                       (360 px, 2x pixels)
 #   roundcube-settings.png, roundcube-mail-programs.png,
 #   roundcube-locked.png                                                 (1280 px wide)
+#   admin-mailboxes.png, admin-mailbox.png                               (1280 px wide)
+#   admin-mailboxes-phone.png, admin-mailbox-phone.png                   (360 px, 2x pixels)
 #
 # Needs what the Roundcube tests need (scripts/test installs it): chromium chromium-driver php-cli
 # php-sqlite3 php-curl php-mbstring roundcube-core roundcube-sqlite3 dovecot-imapd.

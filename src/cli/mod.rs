@@ -3,6 +3,7 @@
 //! and returns an [`Output`], which prints as a table or sentence or as JSON. Exit status 0 on
 //! success, 1 for a refusal, 2 for bad input or any error (message and hint on stderr).
 
+mod admin;
 mod app_password;
 mod audit;
 mod client;
@@ -107,6 +108,9 @@ pub enum Command {
     Report(report::ReportCommand),
     /// Show the audit log, newest first.
     Audit(audit::AuditArgs),
+    /// The web administration's administrators (mailmfa serve, /admin/, when serve.admin is on).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// What a command returns: its output, or why it failed.
@@ -204,6 +208,7 @@ fn execute(command: Command, location: &StoreLocation) -> CliResult {
         Command::Client(command) => client::run(&service, command),
         Command::Report(command) => report::run(&service, command),
         Command::Audit(args) => audit::run(&service, &args),
+        Command::Admin(command) => admin::run(&service, command),
         Command::Key(_) | Command::Serve(_) | Command::Store(_) => unreachable!("handled before the store is opened"),
     }
 }

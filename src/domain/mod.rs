@@ -2,6 +2,7 @@
 //! the login gate's answers and the TOTP arithmetic. Raw input becomes these types once, through
 //! `FromStr`; no SQL, no I/O, no clock here (time comes in as an argument).
 
+mod admin;
 mod audit;
 mod login;
 mod mailbox;
@@ -20,6 +21,9 @@ use std::fmt;
 use serde::Serialize;
 use thiserror::Error;
 
+pub use admin::{
+    ADMIN_PASSWORD_MAX, ADMIN_PASSWORD_MIN, AdminName, AdminPassword, AdminRole, Administrator, check_admin_scope,
+};
 pub use audit::{AuditEntry, AuditOutcome, AuditRecord};
 pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{

@@ -43,10 +43,15 @@ pub fn decode_secret(text: &str) -> Result<Zeroizing<Vec<u8>>, DomainError> {
 /// The `otpauth://` key URI that the enrolment QR code carries:
 /// `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=ISSUER&algorithm=SHA1&digits=6&period=30`.
 pub fn otpauth_uri(issuer: &str, account: &MailboxAddress, secret: &[u8]) -> Zeroizing<String> {
+    otpauth_uri_for(issuer, &account.to_string(), secret)
+}
+
+/// [`otpauth_uri`] for any account label (a web administrator's is `admin:NAME`).
+pub fn otpauth_uri_for(issuer: &str, account: &str, secret: &[u8]) -> Zeroizing<String> {
     let issuer = encode(issuer);
     Zeroizing::new(format!(
         "otpauth://totp/{issuer}:{}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
-        encode(&account.to_string()),
+        encode(account),
         secret_base32(secret).as_str(),
     ))
 }

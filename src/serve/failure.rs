@@ -114,7 +114,11 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::SelfServiceOff(_)
         | ServiceError::OutOfScope(_)
         | ServiceError::AdministratorsOnly(_)
-        | ServiceError::StepUpRequired => StatusCode::FORBIDDEN,
+        | ServiceError::StepUpRequired
+        | ServiceError::AdminSignIn
+        | ServiceError::StaleForm => StatusCode::FORBIDDEN,
+        ServiceError::AdminSession => StatusCode::UNAUTHORIZED,
+        ServiceError::AdminSetupLink | ServiceError::PlatformOnly(_) => StatusCode::NOT_FOUND,
         ServiceError::ProviderDisabled { .. } | ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => {
             StatusCode::FORBIDDEN
         }
@@ -133,13 +137,16 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::NothingToTest
         | ServiceError::TestSend(_)
         | ServiceError::NoClient(_)
+        | ServiceError::NoAdmin(_)
+        | ServiceError::PasswordsDiffer
         | ServiceError::Import { .. } => StatusCode::BAD_REQUEST,
         ServiceError::PostOfficeExists(_)
         | ServiceError::MailboxExists(_)
         | ServiceError::PostOfficeNotEmpty { .. }
         | ServiceError::ClientExists(_)
         | ServiceError::AppPasswordExists { .. }
-        | ServiceError::TooManyAppPasswords { .. } => StatusCode::CONFLICT,
+        | ServiceError::TooManyAppPasswords { .. }
+        | ServiceError::AdminExists(_) => StatusCode::CONFLICT,
         ServiceError::Store(_) | ServiceError::Delivery(_) | ServiceError::Geo(_) | ServiceError::NoPublicUrl => {
             StatusCode::SERVICE_UNAVAILABLE
         }
@@ -150,7 +157,8 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::SameStore(_)
         | ServiceError::InMemory(_)
         | ServiceError::Io { .. }
-        | ServiceError::Qr(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        | ServiceError::Qr(_)
+        | ServiceError::PasswordHash(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -47,6 +47,8 @@ pub struct AppState {
     pub refusals: Arc<Refusals>,
     /// The mail sign-in check's readers and counts.
     pub mail: Arc<MailDesk>,
+    /// The web administration's store connection, when `serve.admin` is on.
+    pub admin: Option<Arc<super::admin::AdminDesk>>,
 }
 
 /// The connection's peer, put into each request by the listener.
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
         .route("/signin/{id}/resend", post(super::pages::resend))
         .route("/static/mailmfa.css", get(super::pages::stylesheet))
+        .merge(super::admin::routes(state.admin.is_some()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
         .with_state(state)

@@ -4,6 +4,7 @@
 //! and this file the listener — plain HTTP only on a loopback address, HTTPS (rustls) anywhere
 //! else — with its connection cap, read timeouts and graceful shutdown.
 
+mod admin;
 mod api;
 mod connections;
 mod failure;
@@ -124,6 +125,14 @@ pub fn run(
     let connections = Connections::new(per_address, settings.serve_trusted_proxies.clone());
     let refusals = Arc::new(Refusals::default());
     let mail = Arc::new(mail::MailDesk::open(location, keys)?);
+    // The web administration (serve.admin) gets a store connection of its own; its cookies are
+    // `Secure` where browsers reach it over HTTPS.
+    let admin = if settings.serve_admin {
+        let secure = tls.is_some() || public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
+        Some(Arc::new(admin::AdminDesk::open(location, keys, secure)?))
+    } else {
+        None
+    };
     let state = http::AppState {
         writer: writer.clone(),
         limits,
@@ -132,6 +141,7 @@ pub fn run(
         trusted_proxies,
         refusals: Arc::clone(&refusals),
         mail: Arc::clone(&mail),
+        admin,
     };
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;

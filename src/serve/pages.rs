@@ -311,7 +311,7 @@ fn wait(seconds: i64) -> String {
 
 /// The pages' security headers. A form's CSP lets it go to this service and, once the code is
 /// accepted, back to the webmail (browsers check a form's redirect too).
-fn secure(mut response: Response, return_origin: Option<&str>) -> Response {
+pub(super) fn secure(mut response: Response, return_origin: Option<&str>) -> Response {
     let form_action = match return_origin {
         Some(origin) if !origin.is_empty() => format!("'self' {origin}"),
         _ => "'self'".to_owned(),
@@ -334,7 +334,8 @@ fn secure(mut response: Response, return_origin: Option<&str>) -> Response {
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn get(&self, name: &str) -> String {
+    /// The value of the field `name` (empty when it was not sent).
+    pub(super) fn get(&self, name: &str) -> String {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 }

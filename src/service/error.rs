@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use super::engine::EngineError;
 use crate::delivery::DeliveryError;
-use crate::domain::{AppPasswordName, Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
+use crate::domain::{AdminName, AppPasswordName, Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
 use crate::geo::GeoError;
 use crate::qr::QrError;
 
@@ -210,6 +210,35 @@ pub enum ServiceError {
     /// Only an administrator may change this.
     #[error("only an administrator may change {0}")]
     AdministratorsOnly(&'static str),
+    /// A web administrator of that name exists.
+    #[error("a web administrator named {0} already exists")]
+    AdminExists(AdminName),
+    /// No web administrator has that name.
+    #[error("there is no web administrator named {0}")]
+    NoAdmin(AdminName),
+    /// A set-up link is unknown, used or expired.
+    #[error(
+        "this set-up link does not work: it is unknown, was used, or is more than 24 hours old; ask for a new one (mailmfa admin reset NAME)"
+    )]
+    AdminSetupLink,
+    /// A web administrator's name, password or code was not right, or the account is locked.
+    #[error("the name, password or code is not right, or signing in is paused after too many attempts")]
+    AdminSignIn,
+    /// A web administrator's session ended (signed out, idle too long, or older than 8 hours).
+    #[error("the session has ended; sign in again")]
+    AdminSession,
+    /// A form came without its token or with another page's.
+    #[error("this form is out of date or did not come from this site; open the page again")]
+    StaleForm,
+    /// The two passwords typed differ.
+    #[error("the two passwords differ")]
+    PasswordsDiffer,
+    /// A password could not be hashed.
+    #[error("the password could not be hashed: {0}")]
+    PasswordHash(String),
+    /// Only a platform administrator may do this.
+    #[error("only a platform administrator may do this ({0})")]
+    PlatformOnly(&'static str),
     /// A QR code could not be made or written.
     #[error(transparent)]
     Qr(#[from] QrError),

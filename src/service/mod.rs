@@ -19,6 +19,7 @@ mod mailprog;
 mod notify;
 mod signin;
 mod store;
+mod webadmin;
 mod world;
 
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub use signin::{
 };
 pub use store::{
     CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path, display_path,
+};
+pub use webadmin::{
+    ADMIN_SETUP_HOURS, AdminSession, AdminSetupLink, AdminSignedIn, MailboxPage, MailboxQuery, Scoped, SetupStep,
 };
 
 use self::store::{Store, Tx};

@@ -50,7 +50,7 @@ fn sections(target: &Target) -> Vec<Section> {
             commands: &[UiCommand::NewPostOffice, UiCommand::ImportCsv],
         }),
         Node::Audit => Some(Section { title: "Audit Log".to_owned(), commands: &[UiCommand::ShowAllAuditEntries] }),
-        Node::Providers | Node::Clients | Node::Settings | Node::Reports => None,
+        Node::Providers | Node::Clients | Node::Admins | Node::Settings | Node::Reports => None,
     };
     out.extend(folder);
     out.push(Section { title: "View".to_owned(), commands: &[UiCommand::Refresh] });

@@ -9,6 +9,7 @@ use std::sync::{Arc, mpsc};
 use egui::{Context, Id, Key, LayerId, Modifiers, Order, Ui, ViewportCommand};
 
 use super::actions;
+use super::admins::AdminsPane;
 use super::audit::{AUDIT_LIMIT, AuditPane};
 use super::clients::ClientsPane;
 use super::folders;
@@ -86,6 +87,7 @@ pub struct ConsoleApp {
     pub(super) settings: SettingsPane,
     pub(super) audit: AuditPane,
     pub(super) clients: ClientsPane,
+    pub(super) admins: AdminsPane,
     pub(super) reports: ReportsPane,
     pub(super) mailbox_windows: Vec<MailboxProperties>,
     pub(super) postoffice_windows: Vec<PostOfficeProperties>,
@@ -142,6 +144,7 @@ impl ConsoleApp {
             settings: SettingsPane::default(),
             audit: AuditPane::default(),
             clients: ClientsPane::default(),
+            admins: AdminsPane::default(),
             reports: ReportsPane::default(),
             mailbox_windows: Vec::new(),
             postoffice_windows: Vec::new(),
@@ -198,6 +201,11 @@ impl ConsoleApp {
     /// The key of the API client just created, while the API Clients pane shows it.
     pub fn shown_client_key(&self) -> Option<&str> {
         self.clients.shown_key()
+    }
+
+    /// The set-up link the Administrators pane shows, just after an administrator was added.
+    pub fn shown_admin_link(&self) -> Option<&str> {
+        self.admins.shown_link()
     }
 
     /// How many API clients the API Clients pane lists.
@@ -292,6 +300,15 @@ impl ConsoleApp {
                 Ok(clients) => self.clients.set_clients(clients),
                 Err(e) => {
                     self.clients.set_clients(Vec::new());
+                    failure = Some(e);
+                }
+            }
+        }
+        if self.selected == Node::Admins && self.admins.needs_load() {
+            match open.service.admins() {
+                Ok(admins) => self.admins.set_admins(admins),
+                Err(e) => {
+                    self.admins.set_admins(Vec::new());
                     failure = Some(e);
                 }
             }
@@ -421,6 +438,7 @@ impl ConsoleApp {
             }
             Node::Providers => self.providers.ui(ui, snapshot, &mut self.intents),
             Node::Clients => self.clients.ui(ui, &mut self.intents),
+            Node::Admins => self.admins.ui(ui, &mut self.intents),
             Node::Settings => self.settings.ui(ui, snapshot, &mut self.intents),
             Node::Reports => self.reports.ui(ui, &mut self.intents),
             Node::Audit => self.audit.ui(ui, &mut self.intents),
@@ -585,6 +603,7 @@ impl ConsoleApp {
         self.settings = SettingsPane::default();
         self.audit = AuditPane::default();
         self.clients = ClientsPane::default();
+        self.admins = AdminsPane::default();
         self.reports = ReportsPane::default();
         self.store = store;
     }

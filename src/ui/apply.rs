@@ -17,7 +17,8 @@ use super::postoffice_properties::PostOfficeProperties;
 use super::server_dialog::ServerDialog;
 use super::store_dialogs;
 use crate::domain::{
-    BeginAnswer, Configurer, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef, SettingGroup,
+    AdminName, AdminRole, BeginAnswer, Configurer, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider,
+    SettingDef, SettingGroup,
 };
 use crate::qr::QrError;
 use crate::service::{
@@ -440,6 +441,52 @@ impl ConsoleApp {
             PlatformIntent::BrowseFile(def) => self.browse_file(def),
             PlatformIntent::AddClient { name, scope } => self.add_client(&name, &scope),
             PlatformIntent::RemoveClient(name) => self.remove_client(&name),
+            PlatformIntent::AddAdmin { name, role, postoffices } => self.add_admin(&name, role, &postoffices),
+            PlatformIntent::ResetAdmin(name) => self.reset_admin(&name),
+            PlatformIntent::RemoveAdmin(name) => self.remove_admin(&name),
+        }
+    }
+
+    fn add_admin(&mut self, name: &AdminName, role: AdminRole, postoffices: &[PostOfficeName]) {
+        let Some(service) = self.service() else { return };
+        let result = service.add_admin(name, role, postoffices).and_then(|link| service.admin_setup_url(&link));
+        self.audit.invalidate();
+        match result {
+            Ok(url) => {
+                self.info(format!(
+                    "Added the web administrator {name}. Send them the set-up link: it is not shown again."
+                ));
+                self.admins.link(name.clone(), url);
+            }
+            Err(e) => {
+                self.error(format!("The administrator was not added: {e}"));
+                self.admins.refused(&e);
+            }
+        }
+    }
+
+    fn reset_admin(&mut self, name: &AdminName) {
+        let Some(service) = self.service() else { return };
+        let result = service.reset_admin(name).and_then(|link| service.admin_setup_url(&link));
+        self.audit.invalidate();
+        self.admins.invalidate();
+        match result {
+            Ok(url) => {
+                self.info(format!("Reset the web administrator {name}: their old password and app no longer work."));
+                self.admins.link(name.clone(), url);
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn remove_admin(&mut self, name: &AdminName) {
+        let Some(service) = self.service() else { return };
+        let result = service.remove_admin(name);
+        self.audit.invalidate();
+        self.admins.invalidate();
+        match result {
+            Ok(()) => self.info(format!("Removed the web administrator {name}.")),
+            Err(e) => self.error(e.to_string()),
         }
     }
 

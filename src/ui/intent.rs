@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{AppPasswordName, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef};
+use crate::domain::{
+    AdminName, AdminRole, AppPasswordName, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
+};
 use crate::service::{ClientScope, MailboxChanges, NewAppPassword, PostOfficeChanges, ServerAddress};
 
 use super::model::{Node, RecentStore};
@@ -159,6 +161,19 @@ pub enum PlatformIntent {
     },
     /// Remove an API client: its key stops working at once.
     RemoveClient(String),
+    /// Add a web administrator (their set-up link is shown once).
+    AddAdmin {
+        /// Their name.
+        name: AdminName,
+        /// What they may do.
+        role: AdminRole,
+        /// Their post offices (a post-office administrator's).
+        postoffices: Vec<PostOfficeName>,
+    },
+    /// Start a web administrator's set-up again (a new link; the old credentials stop working).
+    ResetAdmin(AdminName),
+    /// Remove a web administrator: their sessions end at once.
+    RemoveAdmin(AdminName),
 }
 
 /// Stores, keys and imports.
@@ -323,6 +338,31 @@ impl Confirmation {
             ),
             confirm_label: "Yes, remove the client".to_owned(),
             intent: Box::new(Intent::Platform(PlatformIntent::RemoveClient(name.to_owned()))),
+        })
+    }
+
+    /// Asks before starting a web administrator's set-up again.
+    pub fn reset_admin(name: &AdminName) -> Intent {
+        Intent::Confirm(Self {
+            title: "Reset administrator".to_owned(),
+            message: format!(
+                "Start the set-up of {name} again?\n\nTheir password, authenticator app, recovery codes and sessions \
+                 stop working at once; a new set-up link is shown once."
+            ),
+            confirm_label: "Yes, reset the administrator".to_owned(),
+            intent: Box::new(Intent::Platform(PlatformIntent::ResetAdmin(name.clone()))),
+        })
+    }
+
+    /// Asks before removing a web administrator.
+    pub fn remove_admin(name: &AdminName) -> Intent {
+        Intent::Confirm(Self {
+            title: "Remove administrator".to_owned(),
+            message: format!(
+                "Remove the web administrator {name}?\n\nTheir sessions end at once. Their audit entries stay."
+            ),
+            confirm_label: "Yes, remove the administrator".to_owned(),
+            intent: Box::new(Intent::Platform(PlatformIntent::RemoveAdmin(name.clone()))),
         })
     }
 }

@@ -5,6 +5,7 @@
 //! and the keyboard share. One pane or window per file.
 
 mod actions;
+mod admins;
 mod app;
 mod apply;
 mod audit;

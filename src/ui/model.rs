@@ -27,6 +27,8 @@ pub enum Node {
     Providers,
     /// `API Clients`.
     Clients,
+    /// `Administrators` (of the web administration).
+    Admins,
     /// `Settings`.
     Settings,
     /// `Reports`.

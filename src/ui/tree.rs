@@ -28,6 +28,7 @@ enum Item {
     Mailbox(usize, usize),
     Providers,
     Clients,
+    Admins,
     Settings,
     Reports,
     Audit,
@@ -37,7 +38,13 @@ impl Item {
     fn depth(self) -> usize {
         match self {
             Self::Root => 0,
-            Self::PostOffices | Self::Providers | Self::Clients | Self::Settings | Self::Reports | Self::Audit => 1,
+            Self::PostOffices
+            | Self::Providers
+            | Self::Clients
+            | Self::Admins
+            | Self::Settings
+            | Self::Reports
+            | Self::Audit => 1,
             Self::PostOffice(_) => 2,
             Self::Mailbox(..) => 3,
         }
@@ -205,7 +212,7 @@ impl Tree {
                 }
             }
         }
-        items.extend([Item::Providers, Item::Clients, Item::Settings, Item::Reports, Item::Audit]);
+        items.extend([Item::Providers, Item::Clients, Item::Admins, Item::Settings, Item::Reports, Item::Audit]);
         items
     }
 
@@ -291,6 +298,7 @@ fn node_of(item: Item, snapshot: &Snapshot) -> Node {
             .map_or(Node::PostOffices, |row| Node::Mailbox(row.address.clone())),
         Item::Providers => Node::Providers,
         Item::Clients => Node::Clients,
+        Item::Admins => Node::Admins,
         Item::Settings => Node::Settings,
         Item::Reports => Node::Reports,
         Item::Audit => Node::Audit,
@@ -303,6 +311,7 @@ fn is_node(item: Item, node: &Node, snapshot: &Snapshot) -> bool {
         | (Item::PostOffices, Node::PostOffices)
         | (Item::Providers, Node::Providers)
         | (Item::Clients, Node::Clients)
+        | (Item::Admins, Node::Admins)
         | (Item::Settings, Node::Settings)
         | (Item::Reports, Node::Reports)
         | (Item::Audit, Node::Audit) => true,
@@ -340,6 +349,7 @@ fn label_of(item: Item, snapshot: &Snapshot, root_label: &str) -> String {
             .unwrap_or_default(),
         Item::Providers => "Challenge Providers".to_owned(),
         Item::Clients => "API Clients".to_owned(),
+        Item::Admins => "Administrators".to_owned(),
         Item::Settings => "Settings".to_owned(),
         Item::Reports => "Reports".to_owned(),
         Item::Audit => "Audit Log".to_owned(),
@@ -389,6 +399,15 @@ fn paint_icon(ui: &Ui, item: Item, center: egui::Pos2) {
             painter.line_segment(
                 [pos2(center.x + 4.5, center.y), pos2(center.x + 4.5, center.y + 3.0)],
                 Stroke::new(1.6, color),
+            );
+        }
+        Item::Admins => {
+            // A person: a head over shoulders.
+            let color = egui::Color32::from_rgb(90, 110, 170);
+            painter.circle_filled(pos2(center.x, center.y - 2.5), 2.5, color);
+            painter.line_segment(
+                [pos2(center.x - 4.5, center.y + 4.5), pos2(center.x + 4.5, center.y + 4.5)],
+                Stroke::new(3.0, color),
             );
         }
         Item::Settings => {

@@ -678,3 +678,35 @@ fn access_passes_read_as_people_type_them() {
     assert!(" 123456".parse::<Passcode>().is_err(), "a code is exactly six digits");
     assert_eq!(format!("{:?}", ok::<LetterCode>("abcde-fghjk")), "LetterCode(*****-*****)");
 }
+
+#[test]
+fn web_administration_settings() {
+    assert_eq!(setting("serve.admin").unwrap().default, "false", "off unless turned on");
+    assert_eq!(set_ok("serve.admin", "yes"), "true");
+    set_err("serve.admin", "maybe", "true or false");
+    assert_eq!(setting("admin.idle_minutes").unwrap().default, "15");
+    assert_eq!(set_ok("admin.idle_minutes", "1"), "1");
+    assert_eq!(set_ok("admin.idle_minutes", "480"), "480");
+    set_err("admin.idle_minutes", "0", "from 1 to 480");
+    set_err("admin.idle_minutes", "481", "from 1 to 480");
+}
+
+#[test]
+fn administrator_names_roles_and_passwords_parse_once() {
+    use mailmfa::domain::{AdminName, AdminPassword, AdminRole, check_admin_scope};
+    assert_eq!(" Post.Master@Example.com ".parse::<AdminName>().unwrap().as_str(), "post.master@example.com");
+    for bad in ["", "a b", "x/y", "<script>", &"a".repeat(65)] {
+        assert!(bad.parse::<AdminName>().is_err(), "{bad:?}");
+    }
+    assert_eq!("PostOffice".parse::<AdminRole>().unwrap(), AdminRole::Postoffice);
+    assert!("root".parse::<AdminRole>().is_err());
+    assert!("eleven char".parse::<AdminPassword>().is_err());
+    assert!("twelve chars".parse::<AdminPassword>().is_ok());
+    assert!("x".repeat(257).parse::<AdminPassword>().is_err());
+    let err = "short one".parse::<AdminPassword>().unwrap_err().to_string();
+    assert!(!err.contains("short one"), "a password is never echoed: {err}");
+    let example: PostOfficeName = "example.com".parse().unwrap();
+    assert!(check_admin_scope(AdminRole::Postoffice, &[]).is_err());
+    assert!(check_admin_scope(AdminRole::Platform, std::slice::from_ref(&example)).is_err());
+    assert!(check_admin_scope(AdminRole::Postoffice, &[example]).is_ok());
+}

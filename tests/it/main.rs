@@ -35,3 +35,4 @@ mod serve;
 mod signin;
 mod store;
 mod totp_vectors;
+mod webadmin;

@@ -318,6 +318,20 @@ settings! {
         label: "Access pass issued",
         help: "text template ({mailbox}, {until}, {time}, {issuer})",
     }
+    serve_admin: bool = "serve.admin" {
+        default: "false",
+        kind: SettingKind::Bool,
+        group: LoginService,
+        label: "Web administration",
+        help: "serve the web administration under /admin/ (administrators are added with mailmfa admin add)",
+    }
+    admin_idle_minutes: i64 = "admin.idle_minutes" {
+        default: "15",
+        kind: SettingKind::Int { min: 1, max: 480 },
+        group: LoginService,
+        label: "Web administration idle time (minutes)",
+        help: "a web administrator's session ends after this many minutes without a request (and after 8 hours in any case)",
+    }
     serve_listen: SocketAddr = "serve.listen" {
         default: "127.0.0.1:8750",
         kind: SettingKind::Text,

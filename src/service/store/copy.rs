@@ -29,6 +29,9 @@ const TABLES: &[&str] = &[
     "notification",
     "step_up",
     "app_password",
+    "administrator",
+    "admin_recovery_code",
+    "admin_session",
 ];
 
 /// The tables whose identity column the target numbers on from the copied rows (PostgreSQL).

@@ -50,6 +50,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0012_words_unchecked"),
     migration!("0013_hardening"),
     migration!("0014_mail_programs"),
+    migration!("0015_administrators"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the

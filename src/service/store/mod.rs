@@ -4,6 +4,7 @@
 //! advisory lock on PostgreSQL). The typed queries live on [`Tx`], in the sibling files, written
 //! once for both back ends (`sql.rs`).
 
+mod administrators;
 mod app_passwords;
 mod audit;
 mod clients;
@@ -29,6 +30,7 @@ use crate::domain::DomainError;
 use postgres::PgConn;
 use sql::{Conn, Dialect};
 
+pub use administrators::{AdminRow, AdminSessionRow};
 pub use clients::{ClientRow, SigninRow, TicketRow, TransactionRow};
 pub use copy::CopySummary;
 pub use location::{ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path};

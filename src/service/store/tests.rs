@@ -83,7 +83,8 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE app_password; ALTER TABLE postoffice DROP COLUMN mail_programs;
+        "DROP TABLE admin_session; DROP TABLE admin_recovery_code; DROP TABLE administrator;
+         DROP TABLE app_password; ALTER TABLE postoffice DROP COLUMN mail_programs;
          ALTER TABLE mailbox DROP COLUMN mail_programs;
          DROP TABLE step_up; ALTER TABLE postoffice DROP COLUMN remember_in_always;
          DROP TABLE notification; DROP TABLE remembered_device; DROP TABLE recovery_code;
@@ -104,7 +105,7 @@ fn a_schema_1_store_migrates() {
     let mode: String = sqlite(&store).query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "local");
     sqlite(&store).prepare("SELECT totp_created_at FROM mailbox LIMIT 1").unwrap();
-    for table in ["recovery_code", "remembered_device", "notification"] {
+    for table in ["recovery_code", "remembered_device", "notification", "administrator", "admin_session"] {
         let rows: i64 = sqlite(&store).query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 0, "{table} was made by the migration");
     }

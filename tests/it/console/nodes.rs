@@ -1,4 +1,5 @@
-//! The panes of the other nodes of the tree: Challenge Providers, Settings, API Clients and Reports.
+//! The panes of the other nodes of the tree: Challenge Providers, Settings, API Clients,
+//! Administrators and Reports.
 
 use super::{Console, Steps, address, challenge_always, select_mailbox};
 use egui::accesskit::Role;
@@ -112,4 +113,40 @@ fn the_reports_node_shows_and_exports_the_coverage_report() {
     harness.command(Intent::Store(StoreIntent::ExportCoverageTo(file.clone())));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), service.coverage(None).unwrap().to_csv());
     assert!(harness.state().message().is_some_and(|(text, error)| !error && text.contains("coverage.csv")));
+}
+
+/// The Administrators node: a post-office administrator of the web administration is added with
+/// the set-up link shown once; Reset asks, then shows a new link; Remove asks, then they are gone.
+#[test]
+fn web_administrators_are_added_with_a_setup_link_shown_once_reset_and_removed_after_asking() {
+    let console = Console::new();
+    let mut harness = console.harness();
+    harness.click_role(Role::TreeItem, "Administrators");
+    harness.get_by_label_contains("No administrators yet");
+    harness.type_into("Name", "postmaster");
+    harness.click("Add administrator");
+    harness.get_by_label_contains("needs at least one post office");
+    assert!(console.service().admins().unwrap().is_empty(), "a refused form added an administrator");
+
+    harness.type_into("Their post offices", "example.com");
+    harness.click("Add administrator");
+    let link = harness.state().shown_admin_link().expect("the link is shown").to_owned();
+    assert!(link.starts_with("http://127.0.0.1:8750/admin/setup/"), "{link}");
+    harness.get_by_label("Copy link");
+    let admins = console.service().admins().unwrap();
+    assert_eq!((admins[0].name.as_str(), admins[0].postoffices[0].as_str()), ("postmaster", "example.com"));
+
+    harness.click("Hide link");
+    harness.click("Reset…");
+    harness.click("Yes, reset the administrator");
+    let again = harness.state().shown_admin_link().expect("a new link").to_owned();
+    assert_ne!(again, link);
+    harness.click("Hide link");
+    harness.click("Remove…");
+    harness.click("Yes, remove the administrator");
+    assert!(console.service().admins().unwrap().is_empty());
+    let actions: Vec<String> = console.service().audit(None, 10).unwrap().into_iter().map(|e| e.entry.action).collect();
+    for action in ["admin.add", "admin.reset", "admin.remove"] {
+        assert!(actions.contains(&action.to_owned()), "{action}: {actions:?}");
+    }
 }
