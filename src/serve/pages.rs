@@ -43,14 +43,19 @@ pub async fn view(
     page(&state, source.0, PageRequest::View { signin: id, device: device_tokens(&headers) }, Vec::new()).await
 }
 
-/// The remembered-device tokens in the request's cookie (dot-separated, base64url each).
-fn device_tokens(headers: &HeaderMap) -> Vec<String> {
+/// The request's cookies, as `(name, value)` pairs.
+pub(super) fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
+}
+
+/// The remembered-device tokens in the request's cookie (dot-separated, base64url each).
+fn device_tokens(headers: &HeaderMap) -> Vec<String> {
+    cookies(headers)
         .filter(|(name, _)| *name == DEVICE_COOKIE)
         .flat_map(|(_, tokens)| tokens.split('.'))
         .filter(|token| !token.is_empty() && token.len() <= 128)

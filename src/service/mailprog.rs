@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::admin::existing_mailbox;
 use super::api::{Caller, in_scope};
-use super::store::Tx;
+use super::store::{ClientRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
@@ -242,15 +242,11 @@ impl Service {
             }
             let client = client?;
             let asked = Asked::parse(request, caller.source)?;
-            let touch_client = client.last_used.is_none_or(|at| now - at >= LAST_USE_EVERY).then(|| {
-                self.world.client_called(&client.id, now);
-                client.id.clone()
-            });
             let mut checked = MailAuthChecked {
                 answer: MailAuthAnswer::Password,
                 protocol: asked.protocol,
                 failure: None,
-                used: touch_client.map(|client| MailUse { client: Some(client), app_password: None }),
+                used: self.client_call_to_write(&client, now),
             };
             let Ok(address) = request.address.parse::<MailboxAddress>() else {
                 return Ok(checked);
@@ -306,6 +302,15 @@ impl Service {
             checked.answer = MailAuthAnswer::Reject { reason: refusal };
             checked.failure = Some(failed(MailAuthFailure::Refused(refusal)));
             Ok(checked)
+        })
+    }
+
+    /// The client's call to write, if its last one written is a minute old (noted in the
+    /// client kept in memory, so that this reader asks again only a minute later).
+    fn client_call_to_write(&self, client: &ClientRow, now: UnixTime) -> Option<MailUse> {
+        client.last_used.is_none_or(|at| now - at >= LAST_USE_EVERY).then(|| {
+            self.world.client_called(&client.id, now);
+            MailUse { client: Some(client.id.clone()), app_password: None }
         })
     }
 

@@ -114,12 +114,7 @@ fn off() -> Response {
 
 /// A cookie's value in the request.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
+    super::pages::cookies(headers)
         .find(|(n, value)| *n == name && !value.is_empty() && value.len() <= 128)
         .map(|(_, value)| value.to_owned())
 }

@@ -21,21 +21,7 @@ impl Tx<'_> {
              WHERE ?1 IS NULL OR mailbox = ?1 ORDER BY id DESC LIMIT ?2",
             &[&mailbox, &i64::try_from(limit).unwrap_or(i64::MAX)],
         )?;
-        rows.iter()
-            .map(|r| {
-                let entry = AuditEntry {
-                    at: r.get("at")?,
-                    actor: r.get("actor")?,
-                    mailbox: r.get("mailbox")?,
-                    action: r.get("action")?,
-                    ip: r.get("ip")?,
-                    country: r.get("country")?,
-                    outcome: AuditOutcome::from_word(&r.get::<String>("outcome")?),
-                    detail: r.get("detail")?,
-                };
-                Ok(AuditRecord { id: r.get("id")?, entry })
-            })
-            .collect()
+        rows.iter().map(audit_record).collect()
     }
 
     /// The newest entries first, at most `limit`, whose action, actor, mailbox or detail contains
