@@ -38,7 +38,7 @@ pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
-pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
+pub use login::{CodeDelivery, CountryDatabase, LoginStart, SentCode, TestSend};
 pub use mailprog::{
     IssuedAppPassword, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse,
     NewAppPassword,
