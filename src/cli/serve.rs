@@ -34,7 +34,7 @@ pub fn run(location: &StoreLocation, args: &ServeArgs) -> CliResult {
     let options = ServeOptions { listen: args.listen, max_batch: args.max_batch };
     let keys = KeyFolder::default_location();
     if args.windows_service {
-        return windows_service(location, keys, options);
+        return windows_service(location, keys, options, args.log_format);
     }
     log::to_stderr(args.log_format);
     let announce = |addr: SocketAddr, https: bool| {
@@ -46,13 +46,13 @@ pub fn run(location: &StoreLocation, args: &ServeArgs) -> CliResult {
 }
 
 #[cfg(windows)]
-fn windows_service(location: &StoreLocation, keys: KeyFolder, options: ServeOptions) -> CliResult {
-    crate::serve::windows::run(location.clone(), keys, options)?;
+fn windows_service(location: &StoreLocation, keys: KeyFolder, options: ServeOptions, format: LogFormat) -> CliResult {
+    crate::serve::windows::run(location.clone(), keys, options, format)?;
     Ok(Output::done("Stopped.".to_owned(), json!({"stopped": true})))
 }
 
 #[cfg(not(windows))]
-fn windows_service(_: &StoreLocation, _: KeyFolder, _: ServeOptions) -> CliResult {
+fn windows_service(_: &StoreLocation, _: KeyFolder, _: ServeOptions, _: LogFormat) -> CliResult {
     Err(CliError::usage(
         "--windows-service runs only on Windows, under the service manager; on Linux use a systemd unit",
     ))

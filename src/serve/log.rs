@@ -82,3 +82,38 @@ pub fn to_stderr(format: LogFormat) {
         tracing::warn!("{problem}");
     }
 }
+
+/// The Windows service's log: everything (at the levels asked for) in daily files under `folder`,
+/// the last 14 kept, and warnings, errors and the start and stop lines in the Windows Event Log.
+#[cfg(windows)]
+pub fn for_windows_service(format: LogFormat, folder: &std::path::Path) {
+    use tracing_appender::rolling::{Builder, Rotation};
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let (levels, problem) = levels();
+    let files = Builder::new()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("mailmfa")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(folder);
+    let (files, files_problem) = match files {
+        Ok(files) => (Some(files), None),
+        Err(e) => (None, Some(format!("cannot write the log files in {}: {e}", folder.display()))),
+    };
+    let lines = files.map(|files| {
+        let lines = tracing_subscriber::fmt::layer().with_writer(files).with_ansi(false);
+        match format {
+            LogFormat::Text => lines.with_filter(levels).boxed(),
+            LogFormat::Json => lines.json().flatten_event(true).with_current_span(false).with_filter(levels).boxed(),
+        }
+    });
+    let important = Targets::new().with_default(LevelFilter::WARN).with_target(LIFECYCLE, LevelFilter::INFO);
+    let events = super::eventlog::EventLog::open().map(|events| events.with_filter(important));
+    if tracing_subscriber::registry().with(lines).with(events).try_init().is_ok() {
+        for problem in [problem, files_problem].into_iter().flatten() {
+            tracing::warn!("{problem}");
+        }
+    }
+}

@@ -7,6 +7,9 @@
 
 mod api;
 mod connections;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod eventlog;
 mod failure;
 mod http;
 mod limits;

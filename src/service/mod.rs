@@ -12,6 +12,7 @@ mod crypto;
 mod engine;
 mod error;
 mod files;
+pub mod folders;
 mod import;
 mod keys;
 mod login;
