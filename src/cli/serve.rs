@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::output::{self, Output};
 use super::{CliError, CliResult};
+use crate::serve::log::{self, LogFormat};
 use crate::serve::{ServeError, ServeOptions};
 use crate::service::{KeyFolder, StoreLocation};
 
@@ -19,6 +20,10 @@ pub struct ServeArgs {
     /// The most requests one commit takes (1 turns group commit off; for benchmarks).
     #[arg(long, value_name = "N", hide = true, default_value_t = crate::serve::MAX_BATCH)]
     max_batch: usize,
+    /// How log lines are written: text or json (one object a line). The level comes from
+    /// MAILMFA_LOG: info (default), warn or debug.
+    #[arg(long, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Run under the Windows service manager (as the MSI installs it).
     #[arg(long, hide = true)]
     windows_service: bool,
@@ -29,8 +34,9 @@ pub fn run(location: &StoreLocation, args: &ServeArgs) -> CliResult {
     let options = ServeOptions { listen: args.listen, max_batch: args.max_batch };
     let keys = KeyFolder::default_location();
     if args.windows_service {
-        return windows_service(location, keys, options);
+        return windows_service(location, keys, options, args.log_format);
     }
+    log::to_stderr(args.log_format);
     let announce = |addr: SocketAddr, https: bool| {
         let scheme = if https { "https" } else { "http" };
         output::print_note(&format!("listening on {scheme}://{addr} (Ctrl-C stops)"));
@@ -40,13 +46,13 @@ pub fn run(location: &StoreLocation, args: &ServeArgs) -> CliResult {
 }
 
 #[cfg(windows)]
-fn windows_service(location: &StoreLocation, keys: KeyFolder, options: ServeOptions) -> CliResult {
-    crate::serve::windows::run(location.clone(), keys, options)?;
+fn windows_service(location: &StoreLocation, keys: KeyFolder, options: ServeOptions, format: LogFormat) -> CliResult {
+    crate::serve::windows::run(location.clone(), keys, options, format)?;
     Ok(Output::done("Stopped.".to_owned(), json!({"stopped": true})))
 }
 
 #[cfg(not(windows))]
-fn windows_service(_: &StoreLocation, _: KeyFolder, _: ServeOptions) -> CliResult {
+fn windows_service(_: &StoreLocation, _: KeyFolder, _: ServeOptions, _: LogFormat) -> CliResult {
     Err(CliError::usage(
         "--windows-service runs only on Windows, under the service manager; on Linux use a systemd unit",
     ))

@@ -381,6 +381,17 @@ pub enum MailAuthAnswer {
     },
 }
 
+impl MailAuthAnswer {
+    /// The answer in a word: `accept`, `password` or `reject`.
+    pub fn result(&self) -> &'static str {
+        match self {
+            Self::Accept { .. } => "accept",
+            Self::Password => "password",
+            Self::Reject { .. } => "reject",
+        }
+    }
+}
+
 /// Whether the connection comes from the webmail's own networks, which always sign in to IMAP with
 /// the mailbox password. Decided on the connecting address (Dovecot's `real_rip`), never on an
 /// address a client claims.

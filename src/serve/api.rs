@@ -3,17 +3,19 @@
 //! is the request's own type, so a handler cannot get another request's answer.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::http::{ApiJson, AppState, Failure, Source, caller, run};
-use crate::domain::{BeginAnswer, MailboxAddress, Purpose};
+use super::metrics::Gauges;
+use super::observe::Outcome;
+use crate::domain::{BeginAnswer, MailboxAddress, Purpose, Reason, Verified, VerifyAnswer};
 use crate::service::{
-    AddAppPasswordRequest, BeginRequest, Begun, EnrolmentRequest, ForgetDevicesRequest, ListAppPasswordsRequest,
-    NewRecoveryCodesRequest, RedeemRequest, RemoveAppPasswordRequest, ResendRequest, ServiceError,
-    ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
+    AddAppPasswordRequest, BeginRequest, Begun, CountryDatabase, EnrolmentRequest, ForgetDevicesRequest,
+    ListAppPasswordsRequest, NewRecoveryCodesRequest, RedeemRequest, RemoveAppPasswordRequest, ResendRequest,
+    ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
 };
 
 /// `GET /v1/health`.
@@ -22,10 +24,43 @@ struct Health {
     status: &'static str,
     version: &'static str,
     store: &'static str,
+    country_database: CountryState,
 }
 
-pub async fn health(State(state): State<AppState>) -> Response {
-    axum::Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), store: state.store_kind }).into_response()
+/// Whether logins can tell countries apart: `loaded`, `not_configured` or `failed` (and why).
+#[derive(Serialize)]
+struct CountryState {
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+/// `GET /v1/health`: reads the store (in the writer's turn, so a stuck writer shows here too);
+/// 503 when it cannot.
+pub async fn health(State(state): State<AppState>) -> Result<Response, Failure> {
+    let countries = state.writer.status().await?;
+    let problem = match &countries {
+        CountryDatabase::Failed(problem) => Some(problem.clone()),
+        _ => None,
+    };
+    let country_database = CountryState { state: countries.word(), problem };
+    let health = Health { status: "ok", version: env!("CARGO_PKG_VERSION"), store: state.store_kind, country_database };
+    Ok(axum::Json(health).into_response())
+}
+
+/// `GET /v1/metrics`, in the Prometheus text format; from this machine only (a scraper elsewhere
+/// reaches it through a reverse proxy on this machine, or an SSH tunnel).
+pub async fn metrics(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+) -> Result<Response, Failure> {
+    if !source.0.is_loopback() {
+        return Err(ServiceError::SourceNotAllowed(source.0).into());
+    }
+    let waiting = state.writer.waiting();
+    let country_database = state.writer.status().await.ok().map(|countries| countries == CountryDatabase::Loaded);
+    let text = state.observer.metrics.render(&Gauges { waiting, country_database });
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 
 #[derive(Deserialize)]
@@ -64,18 +99,22 @@ pub async fn begin(
     let purpose = purpose.unwrap_or_default();
     let request = BeginRequest { address: body.address, ip: body.ip, device_token: body.device_token, purpose };
     let Begun { answer, transaction } = run(&state, caller(&state, source, &headers), request).await?;
+    let decided = Outcome(answer.decision(), answer.reason().map_or("none", Reason::word));
+    state.observer.metrics.decision(decided.0, decided.1);
     let qr_png_base64 = match &answer {
         BeginAnswer::Enroll { otpauth_uri, .. } => Some(qr_png_base64(otpauth_uri.clone()).await?),
         _ => None,
     };
-    Ok(axum::Json(BeginReply {
+    let mut response = axum::Json(BeginReply {
         transaction_id: transaction.as_ref().map(|t| t.transaction_id.clone()),
         expires_in: transaction.as_ref().map(|t| t.expires_in),
         remember_days: transaction.as_ref().map(|t| t.remember_days).filter(|days| *days > 0),
         answer,
         qr_png_base64,
     })
-    .into_response())
+    .into_response();
+    response.extensions_mut().insert(decided);
+    Ok(response)
 }
 
 /// The QR code of an `otpauth://` URI, as base64 of a PNG (drawn off the async threads).
@@ -104,7 +143,15 @@ pub async fn verify(
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Response, Failure> {
     let request = VerifyRequest { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
-    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+    let verified: Verified = run(&state, caller(&state, source, &headers), request).await?;
+    let result = match verified.answer {
+        VerifyAnswer::Accepted => Outcome("accepted", "none"),
+        VerifyAnswer::Rejected { reason } => Outcome("rejected", reason.word()),
+    };
+    state.observer.metrics.verification(result.0, result.1);
+    let mut response = axum::Json(verified).into_response();
+    response.extensions_mut().insert(result);
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ pub use super::failure::Failure;
 use super::failure::Refused;
 use super::limits::RateLimits;
 use super::mail::MailDesk;
+use super::observe::{Observer, observe};
 use super::tally::{Refusals, refusals_entry};
 use super::writer::Writer;
 use crate::domain::IpNetwork;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub mail: Arc<MailDesk>,
     /// The web administration's store connection, when `serve.admin` is on.
     pub admin: Option<Arc<super::admin::AdminDesk>>,
+    /// Request ids and the metrics.
+    pub observer: Observer,
 }
 
 /// The connection's peer, put into each request by the listener.
@@ -60,10 +63,11 @@ pub struct Peer(pub SocketAddr);
 #[derive(Debug, Clone, Copy)]
 pub struct Source(pub IpAddr);
 
-/// The routes of the API, behind the request rates.
+/// The routes of the API, behind the request rates, each request logged and counted.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(api::health))
+        .route("/v1/metrics", get(api::metrics))
         .route("/v1/login/begin", post(api::begin))
         .route("/v1/login/verify", post(api::verify))
         .route("/v1/login/resend", post(api::resend))
@@ -82,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::admin::routes(state.admin.is_some()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
+        .layer(axum::middleware::from_fn_with_state(state.observer.clone(), observe))
         .with_state(state)
 }
 
@@ -199,6 +204,7 @@ pub async fn run<R: ApiRequest>(state: &AppState, caller: Caller, request: R) ->
         let sent = tokio::task::spawn_blocking(move || delivery.send())
             .await
             .map_err(|_| Failure::Internal("the code could not be sent: its worker stopped".to_owned()))?;
+        state.observer.metrics.delivery(sent.channel(), sent.was_sent());
         state.writer.delivered(sent).await?;
     }
     Ok(answer)

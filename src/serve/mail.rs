@@ -177,6 +177,7 @@ pub async fn auth(
             // line between servers.
             let uses: Vec<MailUse> = used.into_iter().filter(|u| desk.written.note(u.key())).collect();
             state.writer.mail_auth(uses, failures);
+            state.observer.metrics.mail_check(answer.result());
             axum::Json(answer).into_response()
         }
         Err(failure) => {

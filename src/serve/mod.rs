@@ -1,16 +1,23 @@
 //! `mailmfa serve`: the login engine as a long-running HTTP service (docs/DESIGN.md §8). This face
 //! parses HTTP and calls the service, as the command line parses arguments: [`http`] has the
 //! routes, [`writer`] the group commit (one thread owns the store), [`limits`] the request rates,
-//! and this file the listener — plain HTTP only on a loopback address, HTTPS (rustls) anywhere
-//! else — with its connection cap, read timeouts and graceful shutdown.
+//! [`observe`] the request ids, request lines and metrics ([`log`] where the lines go), and this
+//! file the listener — plain HTTP only on a loopback address, HTTPS (rustls) anywhere else — with
+//! its connection cap, read timeouts and graceful shutdown, and the start and stop lines.
 
 mod admin;
 mod api;
 mod connections;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod eventlog;
 mod failure;
 mod http;
 mod limits;
+pub mod log;
 mod mail;
+mod metrics;
+mod observe;
 mod pages;
 mod tally;
 mod texts;
@@ -101,7 +108,24 @@ pub enum ServeError {
 
 /// Runs the service until `shutdown` completes, then lets in-flight requests finish. Calls
 /// `listening` with the bound address (and whether it speaks HTTPS) once it accepts connections.
+/// The log has a line when it starts, and one when it stops — with why, if it failed.
 pub fn run(
+    location: &StoreLocation,
+    keys: &KeyFolder,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    listening: impl FnOnce(SocketAddr, bool),
+) -> Result<(), ServeError> {
+    let served = serve(location, keys, options, shutdown, listening);
+    match &served {
+        Ok(()) => tracing::info!(target: log::LIFECYCLE, "mailmfa serve stopped"),
+        Err(e) => tracing::error!(target: log::LIFECYCLE, "mailmfa serve stopped: {e}"),
+    }
+    served
+}
+
+/// [`run`], before its stop line.
+fn serve(
     location: &StoreLocation,
     keys: &KeyFolder,
     options: &ServeOptions,
@@ -116,9 +140,11 @@ pub fn run(
         return Err(ServeError::NeedsTls(listen));
     }
     let store_kind = service.mode_word();
+    let observer = observe::Observer::default();
     let limits = Arc::new(limits::RateLimits::new(settings.serve_ip_rate, settings.serve_client_rate));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Start)?;
-    let (writer, writer_thread) = writer::Writer::start(service, options.max_batch).map_err(ServeError::Start)?;
+    let (writer, writer_thread) =
+        writer::Writer::start(service, options.max_batch, Arc::clone(&observer.metrics)).map_err(ServeError::Start)?;
     let public_url = Some(settings.serve_public_url.trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
     let trusted_proxies = Arc::new(settings.serve_trusted_proxies.clone());
     let per_address = usize::try_from(settings.serve_connections_per_address).unwrap_or(MAX_CONNECTIONS);
@@ -142,10 +168,20 @@ pub fn run(
         refusals: Arc::clone(&refusals),
         mail: Arc::clone(&mail),
         admin,
+        observer,
     };
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
         let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
+        tracing::info!(
+            target: log::LIFECYCLE,
+            version = env!("CARGO_PKG_VERSION"),
+            store = %store_kind,
+            location = %location,
+            listen = %bound,
+            tls = tls.is_some(),
+            "mailmfa serve started"
+        );
         listening(bound, tls.is_some());
         let counting = tokio::spawn(record_counts(writer.clone(), Arc::clone(&refusals), Arc::clone(&mail)));
         accept_loop(listener, http::router(state), tls, connections, shutdown).await;
@@ -219,7 +255,8 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 // Out of file descriptors and the like: wait a moment rather than spin.
-                Err(_) => {
+                Err(e) => {
+                    tracing::warn!("cannot accept a connection: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -227,6 +264,7 @@ async fn accept_loop(
             () = &mut shutdown => break,
         };
         let Some(slot) = connections.admit(peer.ip().to_canonical()) else {
+            tracing::debug!(%peer, "connection refused: too many open");
             drop(stream);
             continue;
         };

@@ -11,6 +11,7 @@ use maud::{DOCTYPE, Markup, html};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::http::{AppState, Failure, MAX_BODY, Source, run};
+use super::observe::ErrorDetail;
 use super::texts::{ENGLISH, Texts};
 use crate::domain::Provider;
 use crate::service::{Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError, path_of};
@@ -93,8 +94,11 @@ async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Ve
     let caller = Caller::new(None, source.0);
     let answer = match run(state, caller, request).await {
         Ok(answer) => answer,
-        Err(Failure::Service(ServiceError::Delivery(_))) => {
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "The code could not be sent. Try again in a moment.");
+        Err(Failure::Service(ServiceError::Delivery(e))) => {
+            let mut response =
+                error_page(StatusCode::SERVICE_UNAVAILABLE, "The code could not be sent. Try again in a moment.");
+            response.extensions_mut().insert(ErrorDetail(e.to_string()));
+            return response;
         }
         Err(failure) => return failure.into_response(),
     };

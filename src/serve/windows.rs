@@ -15,6 +15,7 @@ use windows_service::service_control_handler::{self, ServiceControlHandlerResult
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
+use super::log::LogFormat;
 use super::{ServeError, ServeOptions};
 use crate::service::{KeyFolder, StoreLocation};
 
@@ -28,8 +29,18 @@ static OUTCOME: Mutex<Option<ServeError>> = Mutex::new(None);
 
 define_windows_service!(ffi_service_main, service_main);
 
-/// Hands the process to the service manager; returns when the service has stopped.
-pub fn run(location: StoreLocation, keys: KeyFolder, options: ServeOptions) -> Result<(), ServeError> {
+/// Hands the process to the service manager; returns when the service has stopped. The log goes
+/// to daily files in `ProgramData\mailmfa\logs` and, its warnings, errors, start and stop, to the
+/// Event Log.
+pub fn run(
+    location: StoreLocation,
+    keys: KeyFolder,
+    options: ServeOptions,
+    format: LogFormat,
+) -> Result<(), ServeError> {
+    if let Some(machine) = crate::service::folders::machine_folder() {
+        super::log::for_windows_service(format, &machine.join("logs"));
+    }
     drop(STARTED.set((location, keys, options)));
     service_dispatcher::start(SERVICE_NAME, ffi_service_main)
         .map_err(|e| ServeError::Start(std::io::Error::other(format!("the service manager: {e}"))))?;

@@ -3,13 +3,17 @@
 //! transaction (a savepoint each, [`Service::api_batch`]), commits once, and only then answers them
 //! all. The engine stays synchronous; the HTTP side never touches the store.
 
+use std::sync::Arc;
 use std::thread;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::metrics::Metrics;
+
 use crate::service::{
-    ApiJob, ApiOutcome, ApiRequest, Caller, HttpRefusals, MailAuthFailures, MailUse, SentCode, Service, ServiceError,
-    ServiceResult,
+    ApiJob, ApiOutcome, ApiRequest, Caller, CountryDatabase, HttpRefusals, MailAuthFailures, MailUse, SentCode,
+    Service, ServiceError, ServiceResult,
 };
 
 /// The most requests one commit takes.
@@ -20,6 +24,7 @@ enum Job {
     Delivered(Box<SentCode>, oneshot::Sender<ServiceResult<()>>),
     Refusals(Vec<HttpRefusals>),
     Mail(Vec<MailUse>, Vec<MailAuthFailures>),
+    Status(oneshot::Sender<ServiceResult<CountryDatabase>>),
 }
 
 /// The handle handlers send jobs through.
@@ -36,12 +41,32 @@ fn stopped() -> ServiceError {
 impl Writer {
     /// Starts the writer thread over `service`; `max_batch` 1 turns group commit off. The thread
     /// ends when every handle is dropped and the waiting jobs are done.
-    pub fn start(service: Service, max_batch: usize) -> std::io::Result<(Self, thread::JoinHandle<()>)> {
+    /// Each commit's size and time go to `metrics`.
+    pub fn start(
+        service: Service,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, thread::JoinHandle<()>)> {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
         let handle = thread::Builder::new()
             .name("mailmfa-writer".to_owned())
-            .spawn(move || run(service, queue, max_batch.clamp(1, MAX_BATCH)))?;
+            .spawn(move || run(&service, queue, max_batch.clamp(1, MAX_BATCH), &metrics))?;
         Ok((Self { jobs }, handle))
+    }
+
+    /// How many jobs wait for the writer.
+    pub fn waiting(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
+    /// Reads the store, in the writer's turn: the country database's state, or why the store
+    /// could not be read.
+    pub async fn status(&self) -> ServiceResult<CountryDatabase> {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job::Status(reply)).await.is_err() {
+            return Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Runs one API request; the answer comes after its commit.
@@ -81,7 +106,7 @@ impl Writer {
     }
 }
 
-fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+fn run(service: &Service, mut queue: mpsc::Receiver<Job>, max_batch: usize, metrics: &Metrics) {
     while let Some(first) = queue.blocking_recv() {
         let mut calls = Vec::new();
         let (mut uses, mut failures) = (Vec::new(), Vec::new());
@@ -95,6 +120,8 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 }
                 // A trace that cannot be written is not worth failing anything for.
                 Job::Refusals(refusals) => drop(service.record_http_refusals(&refusals)),
+                // A receiver that went away (the client hung up) needs no answer.
+                Job::Status(reply) => drop(reply.send(service.country_database())),
                 // Written together below: one transaction for all that waited.
                 Job::Mail(more_uses, more_failures) => {
                     uses.extend(more_uses);
@@ -106,7 +133,9 @@ fn run(service: Service, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
             }
         }
         if !calls.is_empty() {
+            let (size, started) = (calls.len(), Instant::now());
             service.api_batch(calls);
+            metrics.commit(size, started.elapsed());
         }
         if !uses.is_empty() || !failures.is_empty() {
             // A last use or a count that cannot be written is not worth failing anything for.

@@ -46,10 +46,44 @@ pub(super) fn parse_held(text: &str) -> Option<PendingCode> {
     Some(PendingCode { provider, destination, code, attempt, mailbox, issued_at })
 }
 
+/// Whether logins can tell countries apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CountryDatabase {
+    /// A country database is open.
+    Loaded,
+    /// None is set (`geoip.path`) or installed: every country is unknown.
+    NotConfigured,
+    /// The one set could not be opened, and why: every country is unknown until it is fixed.
+    Failed(String),
+}
+
+impl CountryDatabase {
+    /// The state in a word: `loaded`, `not_configured` or `failed`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Self::Loaded => "loaded",
+            Self::NotConfigured => "not_configured",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
 /// A delivery that was attempted, for [`Service::finish_delivery`].
 pub struct SentCode {
     delivery: CodeDelivery,
     result: Result<(), DeliveryError>,
+}
+
+impl SentCode {
+    /// The channel it went through: `sms` or `email`.
+    pub fn channel(&self) -> &'static str {
+        self.delivery.pending.provider.word()
+    }
+
+    /// Whether the relay or gateway took it.
+    pub fn was_sent(&self) -> bool {
+        self.result.is_ok()
+    }
 }
 
 impl CodeDelivery {
@@ -238,6 +272,13 @@ impl Service {
     /// The engine's context for a step now, under `snapshot`'s settings.
     pub(super) fn context<'a>(&'a self, snapshot: &'a Snapshot) -> Context<'a> {
         Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() }
+    }
+
+    /// Whether the login gate has a country database: read from the store's settings (so a store
+    /// that cannot be read fails here).
+    pub fn country_database(&self) -> ServiceResult<CountryDatabase> {
+        let snapshot = self.store.read(|tx| self.world.current(tx))?;
+        Ok(snapshot.country_database())
     }
 
     /// Why the country database cannot be used, if it cannot (every country is unknown meanwhile).

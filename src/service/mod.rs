@@ -12,6 +12,7 @@ mod crypto;
 mod engine;
 mod error;
 mod files;
+pub mod folders;
 mod import;
 mod keys;
 mod login;
@@ -39,7 +40,7 @@ pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;
 pub use import::{COLUMNS as IMPORT_COLUMNS, ImportSummary};
 pub use keys::KeyFolder;
-pub use login::{CodeDelivery, LoginStart, SentCode, TestSend};
+pub use login::{CodeDelivery, CountryDatabase, LoginStart, SentCode, TestSend};
 pub use mailprog::{
     IssuedAppPassword, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse,
     NewAppPassword,

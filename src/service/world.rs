@@ -68,6 +68,18 @@ pub(super) struct Snapshot {
     pub sender: Arc<dyn CodeSender>,
 }
 
+impl Snapshot {
+    /// Whether a country database is open, none is set, or the one set failed.
+    pub fn country_database(&self) -> super::login::CountryDatabase {
+        use super::login::CountryDatabase;
+        match (&self.geo_problem, &self.countries_path) {
+            (Some(problem), _) => CountryDatabase::Failed(problem.to_string()),
+            (None, Some(_)) => CountryDatabase::Loaded,
+            (None, None) => CountryDatabase::NotConfigured,
+        }
+    }
+}
+
 /// A snapshot, and whether it was built just now (not kept from before).
 pub(super) struct Refreshed {
     /// The snapshot.

@@ -170,9 +170,8 @@ fn bad(path: &Path, reason: impl Into<String>) -> CryptoError {
 }
 
 fn platform_dir() -> PathBuf {
-    if cfg!(windows) {
-        let program_data = std::env::var_os("ProgramData").unwrap_or_else(|| r"C:\ProgramData".into());
-        return PathBuf::from(program_data).join("mailmfa").join("keys");
+    if let Some(machine) = crate::service::folders::machine_folder() {
+        return machine.join("keys");
     }
     directories::ProjectDirs::from("", "", "mailmfa")
         .map(|d| d.config_dir().join("keys"))

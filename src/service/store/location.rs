@@ -271,7 +271,12 @@ fn decode(raw: &str) -> Option<String> {
     percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(|s| s.into_owned())
 }
 
+/// The store used when none is named: on Windows the machine's, in `ProgramData\mailmfa` (where the
+/// MSI's service keeps it); elsewhere the user's data folder.
 pub fn default_store_path() -> PathBuf {
+    if let Some(machine) = crate::service::folders::machine_folder() {
+        return machine.join("mailmfa.sqlite3");
+    }
     directories::BaseDirs::new()
         .map(|d| d.data_dir().join("mailmfa"))
         .unwrap_or_else(|| PathBuf::from("."))

@@ -193,7 +193,10 @@ impl TestEnv {
     /// The binary with this environment's store and key folder.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailmfa"));
-        cmd.env("MAILMFA_STORE", self.store_arg()).env("MAILMFA_KEY_DIR", self.key_dir()).env_remove("MAILMFA_CLOCK");
+        cmd.env("MAILMFA_STORE", self.store_arg())
+            .env("MAILMFA_KEY_DIR", self.key_dir())
+            .env_remove("MAILMFA_CLOCK")
+            .env_remove("MAILMFA_LOG");
         cmd
     }
 

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,6 +16,8 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT` (or https).
     pub base: String,
+    /// What it wrote to stderr (its log), line by line.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -25,11 +27,21 @@ impl Server {
         Self::try_start(env, args).unwrap_or_else(|stderr| panic!("serve did not start: {stderr}"))
     }
 
+    /// [`Server::start`] with these environment variables set too.
+    pub fn start_with(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Self {
+        Self::try_start_with(env, args, vars).unwrap_or_else(|stderr| panic!("serve did not start: {stderr}"))
+    }
+
     /// Starts the server, or returns what it printed when it did not listen.
     pub fn try_start(env: &TestEnv, args: &[&str]) -> Result<Self, String> {
+        Self::try_start_with(env, args, &[])
+    }
+
+    fn try_start_with(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Result<Self, String> {
         let listen = if args.contains(&"--listen") { vec![] } else { vec!["--listen", "127.0.0.1:0"] };
         let mut child = env
             .command()
+            .envs(vars.iter().copied())
             .arg("serve")
             .args(listen)
             .args(args)
@@ -52,9 +64,15 @@ impl Server {
                 Ok(line) => {
                     if let Some(url) = line.split("listening on ").nth(1) {
                         let base = url.split_whitespace().next().unwrap_or_default().to_owned();
+                        let log = Arc::new(Mutex::new(seen.lines().map(str::to_owned).collect::<Vec<_>>()));
                         // Keep draining stderr so the server never blocks on a full pipe.
-                        std::thread::spawn(move || while arrived.recv().is_ok() {});
-                        return Ok(Self { child, base });
+                        let kept = Arc::clone(&log);
+                        std::thread::spawn(move || {
+                            while let Ok(line) = arrived.recv() {
+                                kept.lock().unwrap().push(line);
+                            }
+                        });
+                        return Ok(Self { child, base, log });
                     }
                     seen.push_str(&line);
                     seen.push('\n');
@@ -71,6 +89,19 @@ impl Server {
     /// The URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Its log so far (stderr), waiting until it holds `wanted` (at most ten seconds): the line
+    /// of a request is written just after its answer.
+    pub fn log_once_it_has(&self, wanted: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log.lock().unwrap().join("\n");
+            if log.contains(wanted) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The server's process id.
@@ -110,13 +141,16 @@ pub fn agent() -> ureq::Agent {
     )
 }
 
-/// An answer: its status, its JSON body (Null if none) and its `Retry-After`.
+/// An answer: its status, its JSON body (Null if none), its `Retry-After` and `X-Request-Id`, and
+/// the body as text.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub json: Value,
     pub retry_after: Option<String>,
     pub content_type: Option<String>,
+    pub request_id: Option<String>,
+    pub text: String,
 }
 
 /// Calls `method url` with an optional bearer key and JSON body.
@@ -154,9 +188,10 @@ pub fn answer(response: ureq::http::Response<ureq::Body>) -> Answer {
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let retry_after = header("retry-after");
     let content_type = header("content-type");
+    let request_id = header("x-request-id");
     let text = response.into_body().read_to_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer { status, json, retry_after, content_type }
+    Answer { status, json, retry_after, content_type, request_id, text }
 }
 
 /// A TCP connection to the server from `source`, another loopback address than 127.0.0.1 (as a
@@ -202,5 +237,12 @@ pub fn call_from(
             .map(|(_, v)| v.trim().to_owned())
     };
     let json = serde_json::from_str(text).unwrap_or(Value::Null);
-    Answer { status, json, retry_after: header("retry-after"), content_type: header("content-type") }
+    Answer {
+        status,
+        json,
+        retry_after: header("retry-after"),
+        content_type: header("content-type"),
+        request_id: header("x-request-id"),
+        text: text.to_owned(),
+    }
 }

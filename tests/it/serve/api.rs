@@ -37,6 +37,9 @@ fn a_webmail_enrols_logs_in_and_resends_over_http() {
     }
     let text = serde_json::to_string(&entries).unwrap();
     assert!(!text.contains(&second) && !text.contains(&b32) && !text.contains(key), "a secret in the audit log");
+    let log = server.log_once_it_has(dead.request_id.as_deref().unwrap());
+    assert!(log.contains("not_sent") || log.contains("could not be sent"), "the failed delivery is in the log: {log}");
+    assert!(!log.contains(&second) && !log.contains(&b32) && !log.contains(key), "a secret in the log: {log}");
     assert_eq!(server.stop(), Some(0), "a clean stop");
 }
 
