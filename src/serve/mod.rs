@@ -35,6 +35,7 @@ use tower::ServiceExt as _;
 use self::connections::{Connections, MAX_CONNECTIONS};
 use self::tally::Refusals;
 pub use self::writer::MAX_BATCH;
+use crate::domain::Actor;
 use crate::service::{KeyFolder, Service, ServiceError, StoreLocation};
 
 /// How long a client may take to send a request's head (and how long an idle connection stays).
@@ -108,7 +109,9 @@ pub fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     listening: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
-    let service = Service::open(location, keys)?;
+    // What the login service does on its own (a country database that failed) names it; each
+    // request names its client or user.
+    let service = Service::open(location, keys)?.with_actor(Actor::Service("serve"));
     let settings = service.typed_settings()?;
     let listen = options.listen.unwrap_or(settings.serve_listen);
     let tls = tls_acceptor(&settings.serve_tls_cert, &settings.serve_tls_key)?;
