@@ -55,7 +55,9 @@ pub enum Actor {
     /// A mailbox's user on their own behalf (a webmail's settings page, the hosted sign-in
     /// pages), by address.
     User(String),
-    /// The login service itself, with no person or client behind it (`notify`, `http`).
+    /// The login service itself, with no person or client behind it: its notifications
+    /// (`service:notify`), requests turned away whose caller is not known (`service:http`), what
+    /// it finds on its own (`service:serve`).
     Service(&'static str),
 }
 

@@ -100,6 +100,11 @@ pub enum ServeError {
     Start(std::io::Error),
 }
 
+/// Who the login service's connections act as when nothing else is said: what it finds on its
+/// own (a country database it cannot read) names it; each request names its client or user, and
+/// the web administration its administrator.
+const ACTOR: Actor = Actor::Service("serve");
+
 /// Runs the service until `shutdown` completes, then lets in-flight requests finish. Calls
 /// `listening` with the bound address (and whether it speaks HTTPS) once it accepts connections.
 pub fn run(
@@ -109,9 +114,7 @@ pub fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     listening: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
-    // What the login service does on its own (a country database that failed) names it; each
-    // request names its client or user.
-    let service = Service::open(location, keys)?.with_actor(Actor::Service("serve"));
+    let service = Service::open(location, keys)?.with_actor(ACTOR);
     let settings = service.typed_settings()?;
     let listen = options.listen.unwrap_or(settings.serve_listen);
     let tls = tls_acceptor(&settings.serve_tls_cert, &settings.serve_tls_key)?;
