@@ -38,7 +38,7 @@ fn seeded_store(location: &StoreLocation, keys: &KeyFolder) -> (Service, Arc<Fix
     let clock = Arc::new(FixedClock::new(T0));
     let service = Service::open(location, keys)
         .unwrap()
-        .with_actor("bench")
+        .with_actor(mailmfa::domain::Actor::Cli("bench".to_owned()))
         .with_clock(clock.clone())
         .with_countries(Arc::new(NoCountryLookup))
         .with_sender(Arc::new(NoSend));

@@ -49,7 +49,8 @@ pub fn run(location: &StoreLocation, command: KeyCommand) -> CliResult {
 /// Installs the key in `args.file` for the store at `location`, which it must open (the store
 /// cannot be opened as usual before: this machine has no key for it yet).
 fn import(location: &StoreLocation, args: &ImportArgs) -> CliResult {
-    let (service, written) = Service::import_key(location, &KeyFolder::default_location(), &args.file)?;
+    let (service, written) =
+        Service::import_key(location, &KeyFolder::default_location(), &args.file, super::cli_actor())?;
     Ok(Output::done(
         format!("Installed the store key at {}. Delete {} now.", written.display(), args.file.display()),
         json!({"imported": true, "key_file": written.display().to_string(), "store_id": service.store_id()}),

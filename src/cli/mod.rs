@@ -30,7 +30,8 @@ use clap::{Parser, Subcommand};
 pub use error::CliError;
 use output::Output;
 
-use crate::service::{KeyFolder, Service, StoreLocation};
+use crate::domain::Actor;
+use crate::service::{KeyFolder, Service, StoreLocation, os_user};
 
 /// mailmfa — multi-factor authentication for the mailboxes of a mail server.
 ///
@@ -182,9 +183,15 @@ fn shorten_quoted(line: &str) -> String {
     out
 }
 
-/// Opens the store at `location` with this machine's key folder.
+/// Opens the store at `location` with this machine's key folder, acting as the command line's
+/// user.
 fn open_service(location: &StoreLocation) -> Result<Service, CliError> {
-    Ok(Service::open(location, &KeyFolder::default_location())?)
+    Ok(Service::open(location, &KeyFolder::default_location())?.with_actor(cli_actor()))
+}
+
+/// Who the command line's audit entries name: `cli:<OS user>`.
+fn cli_actor() -> Actor {
+    Actor::Cli(os_user())
 }
 
 fn execute(command: Command, location: &StoreLocation) -> CliResult {

@@ -13,7 +13,8 @@ pub struct AuditEntry {
     /// When.
     #[serde(serialize_with = "crate::clock::serialize_utc_time")]
     pub at: UnixTime,
-    /// Who: the operating-system user of an administrator, or `login` for the engine.
+    /// Who, as an [`Actor`] writes itself (`cli:alice`); entries from before actors had kinds
+    /// read `local:<user>` or `service:login`.
     pub actor: String,
     /// Which mailbox (`mailbox@postoffice`), if any.
     pub mailbox: Option<String>,
@@ -37,6 +38,55 @@ pub struct AuditRecord {
     /// The entry.
     #[serde(flatten)]
     pub entry: AuditEntry,
+}
+
+/// Who did something the audit log records: the face it came through and the person or program
+/// behind it, written `kind:name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An administrator in the console, by operating-system user.
+    Console(String),
+    /// An administrator on the command line, by operating-system user.
+    Cli(String),
+    /// A web administrator, by name.
+    Web(String),
+    /// An API client (a webmail, a mail server) acting on its own behalf, by name.
+    Api(String),
+    /// A mailbox's user on their own behalf (a webmail's settings page, the hosted sign-in
+    /// pages), by address.
+    User(String),
+    /// The login service itself, with no person or client behind it: its notifications
+    /// (`service:notify`), requests turned away whose caller is not known (`service:http`), what
+    /// it finds on its own (`service:serve`).
+    Service(&'static str),
+}
+
+impl Actor {
+    /// The face it came through (`cli`), the part before the colon.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Console(_) => "console",
+            Self::Cli(_) => "cli",
+            Self::Web(_) => "web",
+            Self::Api(_) => "api",
+            Self::User(_) => "user",
+            Self::Service(_) => "service",
+        }
+    }
+
+    /// Who, within its kind, the part after the colon.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Console(name) | Self::Cli(name) | Self::Web(name) | Self::Api(name) | Self::User(name) => name,
+            Self::Service(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind(), self.name())
+    }
 }
 
 /// How an audited action or login step ended, stored as its word (`ok`, `rejected:invalid_code`).
@@ -151,6 +201,16 @@ impl Serialize for AuditOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_actor_is_written_kind_colon_name() {
+        assert_eq!(Actor::Console("alice".to_owned()).to_string(), "console:alice");
+        assert_eq!(Actor::Cli("root".to_owned()).to_string(), "cli:root");
+        assert_eq!(Actor::Web("carol".to_owned()).to_string(), "web:carol");
+        assert_eq!(Actor::Api("roundcube".to_owned()).to_string(), "api:roundcube");
+        assert_eq!(Actor::User("bob@example.com".to_owned()).to_string(), "user:bob@example.com");
+        assert_eq!(Actor::Service("notify").to_string(), "service:notify");
+    }
 
     #[test]
     fn every_outcome_reads_back_as_written() {

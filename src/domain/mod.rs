@@ -24,7 +24,7 @@ use thiserror::Error;
 pub use admin::{
     ADMIN_PASSWORD_MAX, ADMIN_PASSWORD_MIN, AdminName, AdminPassword, AdminRole, Administrator, check_admin_scope,
 };
-pub use audit::{AuditEntry, AuditOutcome, AuditRecord};
+pub use audit::{Actor, AuditEntry, AuditOutcome, AuditRecord};
 pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{
     Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, MailProgramStanding, Mailbox, MailboxColumn, MailboxStatus,

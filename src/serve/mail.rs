@@ -45,7 +45,9 @@ pub struct MailDesk {
 impl MailDesk {
     /// Opens the readers on the store the writer serves.
     pub fn open(location: &StoreLocation, keys: &KeyFolder) -> ServiceResult<Self> {
-        let readers = (0..READERS).map(|_| Service::open(location, keys)).collect::<ServiceResult<Vec<_>>>()?;
+        let readers = (0..READERS)
+            .map(|_| Ok(Service::open(location, keys)?.with_actor(super::ACTOR)))
+            .collect::<ServiceResult<Vec<_>>>()?;
         let inline = readers.iter().all(|reader| reader.mode() == Some(StoreMode::Local));
         Ok(Self {
             readers: Mutex::new(readers),

@@ -42,6 +42,7 @@ use tower::ServiceExt as _;
 use self::connections::{Connections, MAX_CONNECTIONS};
 use self::tally::Refusals;
 pub use self::writer::MAX_BATCH;
+use crate::domain::Actor;
 use crate::service::{KeyFolder, Service, ServiceError, StoreLocation};
 
 /// How long a client may take to send a request's head (and how long an idle connection stays).
@@ -106,6 +107,11 @@ pub enum ServeError {
     Start(std::io::Error),
 }
 
+/// Who the login service's connections act as when nothing else is said: what it finds on its
+/// own (a country database it cannot read) names it; each request names its client or user, and
+/// the web administration its administrator.
+const ACTOR: Actor = Actor::Service("serve");
+
 /// Runs the service until `shutdown` completes, then lets in-flight requests finish. Calls
 /// `listening` with the bound address (and whether it speaks HTTPS) once it accepts connections.
 /// The log has a line when it starts, and one when it stops — with why, if it failed.
@@ -132,7 +138,7 @@ fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     listening: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
-    let service = Service::open(location, keys)?;
+    let service = Service::open(location, keys)?.with_actor(ACTOR);
     let settings = service.typed_settings()?;
     let listen = options.listen.unwrap_or(settings.serve_listen);
     let tls = tls_acceptor(&settings.serve_tls_cert, &settings.serve_tls_key)?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::crypto::{KeyRing, keyring};
 use super::store::{CopySummary, Store, StoreLocation};
 use super::{IfExists, Service, ServiceError, ServiceResult};
-use crate::domain::{AuditEntry, AuditOutcome};
+use crate::domain::{Actor, AuditEntry, AuditOutcome};
 
 /// The folder of this machine's store keys: `$MAILMFA_KEY_DIR`, else `%ProgramData%\mailmfa\keys`
 /// on Windows (keys wrapped with DPAPI), else `~/.config/mailmfa/keys`.
@@ -51,12 +51,13 @@ impl Service {
     }
 
     /// Installs the key in `export_file` on this machine for the store at `location`, after
-    /// checking that it opens that store; then opens the store and records the import. Returns the
-    /// open service and where the key file was written.
+    /// checking that it opens that store; then opens the store acting as `actor` and records the
+    /// import. Returns the open service and where the key file was written.
     pub fn import_key(
         location: &StoreLocation,
         keys: &KeyFolder,
         export_file: &Path,
+        actor: Actor,
     ) -> ServiceResult<(Service, PathBuf)> {
         let (store_id, key) = keyring::read_export(export_file)?;
         match Store::peek_store_id(location)? {
@@ -75,7 +76,7 @@ impl Service {
             return Err(ServiceError::KeyDoesNotOpen { file: export_file.to_path_buf(), store: location.to_string() });
         }
         let written = keys.ring().save(&store_id, &key)?;
-        let service = Service::open(location, keys)?;
+        let service = Service::open(location, keys)?.with_actor(actor);
         service.audited("key.import", None, |_| Ok(((), format!("from {}", export_file.display()))))?;
         Ok((service, written))
     }
@@ -92,7 +93,7 @@ impl Service {
         let from = self.location().map_or_else(|| "(memory)".to_owned(), ToString::to_string);
         let entry = |summary: &CopySummary| AuditEntry {
             at: self.now(),
-            actor: self.actor().to_owned(),
+            actor: self.actor().to_string(),
             action: "store.copy".to_owned(),
             outcome: AuditOutcome::Ok,
             detail: Some(format!("from {from}: {}", summary.describe())),

@@ -12,8 +12,8 @@ use super::world::Snapshot;
 use super::{Service, ServiceError, ServiceResult};
 use crate::delivery::{Channels, CodeMessage, CodeSender, DeliveryError};
 use crate::domain::{
-    AuditEntry, AuditOutcome, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode, PhoneNumber,
-    Provider, Purpose, Verified,
+    Actor, AuditEntry, AuditOutcome, BeginAnswer, EmailAddress, LoginIp, MailboxAddress, MailboxId, Passcode,
+    PhoneNumber, Provider, Purpose, Verified,
 };
 
 /// What `begin` decided, and the code still to send if it sent one.
@@ -32,6 +32,7 @@ pub struct CodeDelivery {
     pending: PendingCode,
     address: MailboxAddress,
     origin: Origin,
+    actor: Actor,
 }
 
 /// A code held by a sign-in ([`CodeDelivery::held`]), read back; `None` if it does not read.
@@ -87,13 +88,14 @@ impl SentCode {
 }
 
 impl CodeDelivery {
-    fn of(snapshot: &Snapshot, address: &MailboxAddress, origin: Origin, pending: PendingCode) -> Self {
+    fn of(snapshot: &Snapshot, actor: &Actor, address: &MailboxAddress, origin: Origin, pending: PendingCode) -> Self {
         Self {
             message: CodeMessage::for_code(&snapshot.settings, pending.provider, &pending.code, &address.to_string()),
             sender: Arc::clone(&snapshot.sender),
             pending,
             address: address.clone(),
             origin,
+            actor: actor.clone(),
         }
     }
 
@@ -130,37 +132,41 @@ impl Service {
         ip: LoginIp,
         device: Option<&str>,
     ) -> ServiceResult<LoginStart> {
-        let attempt = self.store.write(|tx| self.decide_login_in(tx, address, ip, device, Purpose::Login));
+        let attempt = self.store.write(|tx| self.decide_login_in(tx, &self.actor, address, ip, device, Purpose::Login));
         self.audit_failed_attempt("login.begin", address, ip, attempt)
     }
 
-    /// [`Service::decide_login`] inside the caller's transaction, for a sign-in or a step-up.
+    /// [`Service::decide_login`] inside the caller's transaction, for a sign-in or a step-up, asked
+    /// by `actor` (the API client, the user on the hosted pages).
     pub(super) fn decide_login_in(
         &self,
         tx: &Tx<'_>,
+        actor: &Actor,
         address: &MailboxAddress,
         ip: LoginIp,
         device: Option<&str>,
         purpose: Purpose,
     ) -> ServiceResult<LoginStart> {
         let (snapshot, origin) = self.login_world(tx, ip)?;
-        let cx = self.context(&snapshot);
+        let cx = self.context(&snapshot, actor);
         let (answer, pending) = engine::begin(tx, &cx, address, &origin, device, purpose)?;
-        let delivery = pending.map(|pending| CodeDelivery::of(&snapshot, address, origin, pending));
+        let delivery = pending.map(|pending| CodeDelivery::of(&snapshot, actor, address, origin, pending));
         Ok(LoginStart { answer, delivery })
     }
 
-    /// The delivery of a code a hosted sign-in held back (see [`CodeDelivery::held`]), to send now.
+    /// The delivery of a code a hosted sign-in held back (see [`CodeDelivery::held`]), to send now
+    /// for `actor`.
     pub(super) fn held_delivery(
         &self,
         tx: &Tx<'_>,
+        actor: &Actor,
         address: &MailboxAddress,
         ip: LoginIp,
         held: &str,
     ) -> ServiceResult<Option<CodeDelivery>> {
         let Some(pending) = parse_held(held) else { return Ok(None) };
         let (snapshot, origin) = self.login_world(tx, ip)?;
-        Ok(Some(CodeDelivery::of(&snapshot, address, origin, pending)))
+        Ok(Some(CodeDelivery::of(&snapshot, actor, address, origin, pending)))
     }
 
     /// Records how a delivery went. A code that could not be sent is voided — it neither stays
@@ -171,7 +177,15 @@ impl Service {
         let Err(e) = result else { return Ok(()) };
         let now = self.now();
         self.store.write(|tx| {
-            engine::void_unsent(tx, now, &delivery.address, &delivery.origin, &delivery.pending, &e.to_string())
+            engine::void_unsent(
+                tx,
+                now,
+                &delivery.actor,
+                &delivery.address,
+                &delivery.origin,
+                &delivery.pending,
+                &e.to_string(),
+            )
         })?;
         Err(ServiceError::Delivery(e))
     }
@@ -205,25 +219,25 @@ impl Service {
         code: &str,
         remember: bool,
     ) -> ServiceResult<Verified> {
-        let attempt = code
-            .parse::<Passcode>()
-            .map_err(ServiceError::from)
-            .and_then(|code| self.store.write(|tx| self.verify_login_in(tx, address, ip, &code, remember)));
+        let attempt = code.parse::<Passcode>().map_err(ServiceError::from).and_then(|code| {
+            self.store.write(|tx| self.verify_login_in(tx, &self.actor, address, ip, &code, remember))
+        });
         self.send_notices_later();
         self.audit_failed_attempt("login.verify", address, ip, attempt)
     }
 
-    /// [`Service::verify_login_remembering`] inside the caller's transaction.
+    /// [`Service::verify_login_remembering`] inside the caller's transaction, asked by `actor`.
     pub(super) fn verify_login_in(
         &self,
         tx: &Tx<'_>,
+        actor: &Actor,
         address: &MailboxAddress,
         ip: LoginIp,
         code: &Passcode,
         remember: bool,
     ) -> ServiceResult<Verified> {
         let (snapshot, origin) = self.login_world(tx, ip)?;
-        let cx = self.context(&snapshot);
+        let cx = self.context(&snapshot, actor);
         Ok(engine::verify(tx, &cx, address, &origin, code, remember)?)
     }
 
@@ -232,12 +246,13 @@ impl Service {
     pub(super) fn remembered_device_in(
         &self,
         tx: &Tx<'_>,
+        actor: &Actor,
         address: &MailboxAddress,
         ip: LoginIp,
         token: &str,
     ) -> ServiceResult<bool> {
         let (snapshot, origin) = self.login_world(tx, ip)?;
-        let cx = self.context(&snapshot);
+        let cx = self.context(&snapshot, actor);
         Ok(engine::verify_remembered_device(tx, &cx, address, &origin, token)?)
     }
 
@@ -269,9 +284,9 @@ impl Service {
         Ok((snapshot, origin))
     }
 
-    /// The engine's context for a step now, under `snapshot`'s settings.
-    pub(super) fn context<'a>(&'a self, snapshot: &'a Snapshot) -> Context<'a> {
-        Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref() }
+    /// The engine's context for a step now, under `snapshot`'s settings, asked by `actor`.
+    pub(super) fn context<'a>(&'a self, snapshot: &'a Snapshot, actor: &'a Actor) -> Context<'a> {
+        Context { now: self.now(), settings: &snapshot.settings, random: self.world.random.as_ref(), actor }
     }
 
     /// Whether the login gate has a country database: read from the store's settings (so a store
@@ -294,7 +309,7 @@ impl Service {
         if let Some(problem) = snapshot.geo_problem.as_ref().filter(|_| is_new) {
             tx.insert_audit(&AuditEntry {
                 at: self.now(),
-                actor: self.actor.clone(),
+                actor: self.actor.to_string(),
                 action: "geoip.unavailable".to_owned(),
                 outcome: AuditOutcome::Failed,
                 detail: Some(format!("{problem}; every country is unknown until it is fixed")),
@@ -307,8 +322,15 @@ impl Service {
     /// Parses a login's address and IP, auditing input that does not parse.
     fn login_input(&self, action: &str, address: &str, ip: &str) -> ServiceResult<(MailboxAddress, LoginIp)> {
         parse_login(address, ip).inspect_err(|e| {
-            let entry =
-                attempt_entry(self.now(), action, Some(shown(address)), Some(shown(ip)), AuditOutcome::InvalidInput, e);
+            let entry = attempt_entry(
+                self.now(),
+                &self.actor,
+                action,
+                Some(shown(address)),
+                Some(shown(ip)),
+                AuditOutcome::InvalidInput,
+                e,
+            );
             self.record(&entry);
         })
     }
@@ -324,7 +346,15 @@ impl Service {
         if let Err(e) = &attempt {
             let outcome =
                 if matches!(e, ServiceError::Domain(_)) { AuditOutcome::InvalidInput } else { AuditOutcome::Error };
-            let entry = attempt_entry(self.now(), action, Some(address.to_string()), Some(ip.to_string()), outcome, e);
+            let entry = attempt_entry(
+                self.now(),
+                &self.actor,
+                action,
+                Some(address.to_string()),
+                Some(ip.to_string()),
+                outcome,
+                e,
+            );
             self.record(&entry);
         }
         attempt
@@ -357,7 +387,7 @@ impl Service {
         let TestSend { provider, destination, .. } = test;
         let entry = AuditEntry {
             at: self.now(),
-            actor: self.actor.clone(),
+            actor: self.actor.to_string(),
             action: "provider.send_test".to_owned(),
             outcome: AuditOutcome::of_result(&result),
             detail: Some(match &result {
@@ -421,6 +451,7 @@ pub(super) fn parse_login(address: &str, ip: &str) -> ServiceResult<(MailboxAddr
 /// The audit entry of a login attempt that did not reach a decision.
 pub(super) fn attempt_entry(
     at: crate::clock::UnixTime,
+    actor: &Actor,
     action: &str,
     mailbox: Option<String>,
     ip: Option<String>,
@@ -429,7 +460,7 @@ pub(super) fn attempt_entry(
 ) -> AuditEntry {
     AuditEntry {
         at,
-        actor: engine::ACTOR.to_owned(),
+        actor: actor.to_string(),
         mailbox,
         action: action.to_owned(),
         ip,

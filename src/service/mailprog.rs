@@ -18,9 +18,9 @@ use super::store::{ClientRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::clock::UnixTime;
 use crate::domain::{
-    APP_PASSWORD_LETTERS, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, AuditEntry, AuditOutcome,
-    DomainError, LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProgramStanding, MailProtocol, Mailbox,
-    MailboxAddress, MailboxId, Protocols, Settings, from_webmail,
+    APP_PASSWORD_LETTERS, Actor, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, AuditEntry,
+    AuditOutcome, DomainError, LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProgramStanding,
+    MailProtocol, Mailbox, MailboxAddress, MailboxId, Protocols, Settings, from_webmail,
 };
 
 /// How often an app password's last use is written, at most, in seconds.
@@ -443,7 +443,7 @@ fn failure_entry(now: UnixTime, f: &MailAuthFailures) -> AuditEntry {
     let what = f.failed.failure.word();
     AuditEntry {
         at: now,
-        actor: format!("client:{}", f.failed.client),
+        actor: Actor::Api(f.failed.client.clone()).to_string(),
         mailbox: Some(f.failed.mailbox.clone()),
         action: "mail.auth".to_owned(),
         ip: Some(f.failed.ip.to_string()),

@@ -60,7 +60,7 @@ use self::store::{Store, Tx};
 use self::world::World;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::delivery::CodeSender;
-use crate::domain::{AuditEntry, AuditOutcome};
+use crate::domain::{Actor, AuditEntry, AuditOutcome};
 use crate::geo::CountryLookup;
 
 /// Result of service calls.
@@ -69,7 +69,7 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 /// Everything mailmfa does, over one open store, acting as one named administrator.
 pub struct Service {
     store: Store,
-    actor: String,
+    actor: Actor,
     clock: Arc<dyn Clock>,
     world: World,
     notifier: notify::Notifier,
@@ -77,7 +77,8 @@ pub struct Service {
 
 impl Service {
     /// Opens (creating if needed) the store at `location` with its key from `keys`, acting as the
-    /// operating-system user on the system clock.
+    /// operating-system user on the command line (`cli:<user>`; each other face says who it is
+    /// with [`Service::with_actor`]) on the system clock.
     pub fn open(location: &StoreLocation, keys: &KeyFolder) -> ServiceResult<Self> {
         Ok(Self::over(Store::open(location, keys.ring())?))
     }
@@ -90,7 +91,7 @@ impl Service {
     fn over(store: Store) -> Self {
         Self {
             store,
-            actor: os_user(),
+            actor: Actor::Cli(os_user()),
             clock: Arc::new(SystemClock),
             world: World::default(),
             notifier: notify::Notifier::default(),
@@ -99,8 +100,8 @@ impl Service {
 
     /// The same service acting as `actor` in the audit log.
     #[must_use]
-    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
-        self.actor = actor.into();
+    pub fn with_actor(mut self, actor: Actor) -> Self {
+        self.actor = actor;
         self
     }
 
@@ -157,7 +158,7 @@ impl Service {
         };
         let entry = AuditEntry {
             at: self.now(),
-            actor: self.actor.clone(),
+            actor: self.actor.to_string(),
             action: "store.mode".to_owned(),
             outcome: AuditOutcome::of_result(&result),
             detail: Some(detail),
@@ -188,7 +189,7 @@ impl Service {
     }
 
     /// Who the audit log names.
-    pub fn actor(&self) -> &str {
+    pub fn actor(&self) -> &Actor {
         &self.actor
     }
 
@@ -208,7 +209,7 @@ impl Service {
         let now = self.now();
         let entry = |outcome: AuditOutcome, detail: String| AuditEntry {
             at: now,
-            actor: self.actor.clone(),
+            actor: self.actor.to_string(),
             mailbox: mailbox.map(str::to_owned),
             action: action.to_owned(),
             outcome,

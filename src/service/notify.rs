@@ -17,7 +17,7 @@ use super::store::Tx;
 use super::world::World;
 use super::{Service, ServiceResult};
 use crate::delivery::CodeMessage;
-use crate::domain::{AuditEntry, AuditOutcome, Mailbox, NoticeEvent, Provider};
+use crate::domain::{Actor, AuditEntry, AuditOutcome, Mailbox, NoticeEvent, Provider};
 
 /// How many notices one claim takes.
 const BATCH: i64 = 20;
@@ -29,7 +29,7 @@ const ATTEMPTS: i64 = 3;
 const RETRY_LOOK: Duration = Duration::from_secs(60);
 
 /// The actor the audit log names for notifications.
-const ACTOR: &str = "notify";
+const ACTOR: Actor = Actor::Service("notify");
 
 /// The background sender of one service, started at its first notice.
 #[derive(Default)]
@@ -63,7 +63,7 @@ impl Service {
         detail: Option<String>,
     ) -> ServiceResult<()> {
         let snapshot = self.world.current(tx)?;
-        Ok(engine::notify(tx, &self.context(&snapshot), mailbox, event, None, detail)?)
+        Ok(engine::notify(tx, &self.context(&snapshot, &self.actor), mailbox, event, None, detail)?)
     }
 
     /// Has the notices that wait sent in the background. A store in memory has no second
@@ -78,7 +78,7 @@ impl Service {
                 Ok(Some(store)) => {
                     let sender = Service {
                         store,
-                        actor: ACTOR.to_owned(),
+                        actor: ACTOR,
                         clock: self.clock.clone(),
                         world: World::like(&self.world),
                         notifier: Notifier::default(),
@@ -147,7 +147,7 @@ impl Service {
                 };
                 let entry = AuditEntry {
                     at: self.now(),
-                    actor: ACTOR.to_owned(),
+                    actor: ACTOR.to_string(),
                     mailbox: Some(notice.mailbox.clone()),
                     action: "notify.send".to_owned(),
                     outcome,

@@ -12,8 +12,8 @@ use super::login::{CodeDelivery, LoginStart, parse_held, parse_login, shown};
 use super::store::{ClientRow, SigninRow, TicketRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider, Purpose,
-    Reason, RejectReason, VerifyAnswer, totp,
+    Actor, BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider,
+    Purpose, Reason, RejectReason, VerifyAnswer, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -222,7 +222,8 @@ impl Service {
         }
         let (address, ip) = parse_login(address, ip)?;
         super::api::in_scope(client, &address)?;
-        let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None, Purpose::Login)?;
+        let LoginStart { answer, delivery } =
+            self.decide_login_in(tx, &user(&address), &address, ip, None, Purpose::Login)?;
         let Some(transaction) = self.open_transaction(tx, client, (&address, ip), &answer, Purpose::Login)? else {
             return Ok((answer, None, delivery));
         };
@@ -256,7 +257,7 @@ impl Service {
         tokens: &[String],
     ) -> ServiceResult<bool> {
         for token in tokens {
-            if self.remembered_device_in(tx, address, ip, token)? {
+            if self.remembered_device_in(tx, &user(address), address, ip, token)? {
                 return Ok(true);
             }
         }
@@ -317,7 +318,7 @@ impl Service {
             }
             PageRequest::View { .. } => {
                 let delivery = match self.take_held_code(tx, &signin)? {
-                    Some(held) => self.held_delivery(tx, &address, ip, &held)?,
+                    Some(held) => self.held_delivery(tx, &user(&address), &address, ip, &held)?,
                     None => None,
                 };
                 Ok((self.page_of(tx, &signin, None)?, delivery))
@@ -326,7 +327,8 @@ impl Service {
                 Ok((self.code_typed(tx, &signin, &transaction.id, (&address, ip), code, *remember)?, None))
             }
             PageRequest::Resend { .. } => {
-                let LoginStart { answer, delivery } = self.decide_login_in(tx, &address, ip, None, Purpose::Login)?;
+                let LoginStart { answer, delivery } =
+                    self.decide_login_in(tx, &user(&address), &address, ip, None, Purpose::Login)?;
                 let note = match answer {
                     BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                         let until = now + self.login_lifetime(tx)?;
@@ -355,7 +357,7 @@ impl Service {
         let Ok(code) = code.trim().parse::<Passcode>() else {
             return self.page_of(tx, signin, Some(PageNote::BadCode));
         };
-        let verified = self.verify_login_in(tx, address, ip, &code, remember)?;
+        let verified = self.verify_login_in(tx, &user(address), address, ip, &code, remember)?;
         match verified.answer {
             VerifyAnswer::Accepted => {
                 let lifetime =
@@ -493,6 +495,11 @@ fn with_ticket(url: &str, ticket: &str) -> String {
 /// Compares two tokens in constant time.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Who a hosted sign-in's steps are audited as: the mailbox's user signing in.
+fn user(address: &MailboxAddress) -> Actor {
+    Actor::User(address.to_string())
 }
 
 #[cfg(test)]

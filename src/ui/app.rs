@@ -28,8 +28,8 @@ use super::settings::SettingsPane;
 use super::store_dialogs::{self, FailedStore};
 use super::tree::Tree;
 use super::ui_command::{Target, UiCommand};
-use crate::domain::{CoverageReport, MailboxAddress, PostOfficeName};
-use crate::service::{KeyFolder, Service, ServiceError, StoreLocation, default_store_path, display_path};
+use crate::domain::{Actor, CoverageReport, MailboxAddress, PostOfficeName};
+use crate::service::{KeyFolder, Service, ServiceError, StoreLocation, default_store_path, display_path, os_user};
 
 /// The window title.
 pub const TITLE: &str = "mailmfa console";
@@ -105,10 +105,10 @@ pub struct ConsoleApp {
 }
 
 impl ConsoleApp {
-    /// The console over an open service (tests, benchmarks, previews): nothing is read from or
-    /// written to the user's settings.
+    /// The console over an open service (tests, benchmarks, previews), acting as the console's
+    /// user: nothing is read from or written to the user's settings.
     pub fn new(cc: &eframe::CreationContext<'_>, service: Service) -> Self {
-        let store = load(service, None);
+        let store = load(service.with_actor(console_actor()), None);
         Self::with_store(cc.egui_ctx.clone(), KeyFolder::default_location(), store, Persisted::default())
     }
 
@@ -669,9 +669,14 @@ impl eframe::App for ConsoleApp {
 /// Opens the store at `location` and loads its model.
 fn open_store(location: &StoreLocation, keys: &KeyFolder) -> StoreState {
     match Service::open(location, keys) {
-        Ok(service) => load(service, Some(location.clone())),
+        Ok(service) => load(service.with_actor(console_actor()), Some(location.clone())),
         Err(error) => StoreState::Failed(FailedStore { location: Some(location.clone()), error }),
     }
+}
+
+/// Who the console's audit entries name: `console:<OS user>`.
+pub(super) fn console_actor() -> Actor {
+    Actor::Console(os_user())
 }
 
 /// Loads the model of an open service.

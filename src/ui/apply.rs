@@ -662,7 +662,7 @@ impl ConsoleApp {
             self.error(IMPORT_KEY_IN_MEMORY);
             return;
         };
-        match Service::import_key(&location, &self.keys, file) {
+        match Service::import_key(&location, &self.keys, file, super::app::console_actor()) {
             Ok((service, written)) => {
                 self.install(service);
                 self.info(format!("Installed the store key at {}. Delete {} now.", written.display(), file.display()));

@@ -100,7 +100,8 @@ impl AuditPane {
             .auto_shrink(false)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(128.0).at_least(80.0).clip(true))
-            .column(Column::initial(60.0).at_least(40.0).clip(true))
+            // Who: `kind:name`, up to a user's whole address (`user:alice@example.com`).
+            .column(Column::initial(150.0).at_least(80.0).clip(true))
             .column(Column::initial(145.0).at_least(60.0).clip(true))
             .column(Column::initial(125.0).at_least(60.0).clip(true))
             .column(Column::initial(72.0).at_least(40.0).clip(true))
@@ -120,7 +121,7 @@ impl AuditPane {
                         ui.label(utc_seconds(entry.at));
                     });
                     row.col(|ui| {
-                        ui.label(&entry.actor);
+                        ui.label(&entry.actor).on_hover_text(&entry.actor);
                     });
                     row.col(|ui| {
                         ui.label(entry.mailbox.as_deref().unwrap_or("—"));

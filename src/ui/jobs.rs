@@ -19,7 +19,7 @@ use super::intent::TestTarget;
 use super::providers::test_failure;
 use crate::clock::Clock;
 use crate::delivery::DeliveryError;
-use crate::domain::MailboxAddress;
+use crate::domain::{Actor, MailboxAddress};
 use crate::service::{
     CodeDelivery, ImportSummary, KeyFolder, SentCode, Service, ServiceResult, StoreLocation, TestSend,
 };
@@ -29,7 +29,7 @@ use crate::service::{
 pub struct JobOrigin {
     store_id: String,
     location: Option<StoreLocation>,
-    actor: String,
+    actor: Actor,
     clock: Arc<dyn Clock>,
 }
 
@@ -39,7 +39,7 @@ impl JobOrigin {
         Self {
             store_id: service.store_id().to_owned(),
             location: service.location().cloned(),
-            actor: service.actor().to_owned(),
+            actor: service.actor().clone(),
             clock: Arc::clone(service.clock()),
         }
     }

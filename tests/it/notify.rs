@@ -139,7 +139,7 @@ fn a_hanging_or_dead_relay_delays_no_login() {
         }
     });
     let env = notifying_through_relay(port);
-    let service = env.service(SystemClock.now()).with_actor("admin");
+    let service = env.service(SystemClock.now()).with_actor(mailmfa::domain::Actor::Cli("admin".to_owned()));
     let alice = "alice@example.com".parse().unwrap();
     let ip = "81.2.69.160".parse().unwrap();
     service.begin_login(&alice, ip).unwrap();
@@ -181,7 +181,7 @@ fn a_failed_notification_is_tried_again_then_given_up() {
     use mailmfa::clock::FixedClock;
     let env = notifying_through_relay(9);
     let clock = std::sync::Arc::new(FixedClock::new(SystemClock.now()));
-    let service = env.service_on(clock.clone()).with_actor("admin");
+    let service = env.service_on(clock.clone()).with_actor(mailmfa::domain::Actor::Cli("admin".to_owned()));
     let alice = "alice@example.com".parse().unwrap();
     let failures = |env: &TestEnv, what: &str| {
         audit(env)

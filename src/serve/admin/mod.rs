@@ -42,7 +42,7 @@ pub struct AdminDesk {
 impl AdminDesk {
     /// Opens the desk's own connection to the store the writer serves.
     pub fn open(location: &StoreLocation, keys: &KeyFolder, secure: bool) -> ServiceResult<Self> {
-        Ok(Self { service: Mutex::new(Service::open(location, keys)?), secure })
+        Ok(Self { service: Mutex::new(Service::open(location, keys)?.with_actor(super::ACTOR)), secure })
     }
 
     /// Runs `f` on the desk's service, off the async threads.

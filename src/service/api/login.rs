@@ -70,7 +70,8 @@ impl ApiRequest for BeginRequest {
         let (address, ip) = parse_login(&self.address, &self.ip)?;
         super::clients::in_scope(cx.client()?, &address)?;
         let device = self.device_token.as_deref().filter(|_| self.purpose == Purpose::Login);
-        let LoginStart { answer, delivery } = cx.service.decide_login_in(cx.tx, &address, ip, device, self.purpose)?;
+        let LoginStart { answer, delivery } =
+            cx.service.decide_login_in(cx.tx, &cx.client_actor()?, &address, ip, device, self.purpose)?;
         let transaction = cx.service.open_transaction(cx.tx, cx.client()?, (&address, ip), &answer, self.purpose)?;
         Ok(Done { answer: Begun { answer, transaction }, delivery })
     }
@@ -99,7 +100,7 @@ impl ApiRequest for VerifyRequest {
         let code: Passcode = self.code.parse()?;
         // A step-up proves a fresh second step; it does not vouch for the device.
         let remember = self.remember && row.purpose == Purpose::Login;
-        let mut verified = cx.service.verify_login_in(cx.tx, &address, ip, &code, remember)?;
+        let mut verified = cx.service.verify_login_in(cx.tx, &cx.client_actor()?, &address, ip, &code, remember)?;
         if verified.answer == VerifyAnswer::Accepted {
             cx.tx.end_transaction(&row.id)?;
             if row.purpose == Purpose::StepUp {
@@ -126,7 +127,8 @@ impl ApiRequest for ResendRequest {
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<BeginAnswer>> {
         let (row, address, ip) = cx.service.transaction_of(cx.tx, cx.client()?, &self.transaction_id)?;
-        let LoginStart { answer, delivery } = cx.service.decide_login_in(cx.tx, &address, ip, None, row.purpose)?;
+        let LoginStart { answer, delivery } =
+            cx.service.decide_login_in(cx.tx, &cx.client_actor()?, &address, ip, None, row.purpose)?;
         match &answer {
             BeginAnswer::Challenge { sent_to: Some(_), .. } => {
                 let until = cx.service.now() + cx.service.login_lifetime(cx.tx)?;

@@ -27,7 +27,7 @@ pub use users::{
 use super::login::{CodeDelivery, attempt_entry};
 use super::store::{ClientRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::{AuditEntry, AuditOutcome, MailboxAddress};
+use crate::domain::{Actor, AuditEntry, AuditOutcome, MailboxAddress};
 
 /// Who calls: the bearer key as sent (if any), the address the connection comes from, and the
 /// budget its requests are counted against.
@@ -105,6 +105,12 @@ impl CallContext<'_> {
         self.client.ok_or(ServiceError::NoApiKey)
     }
 
+    /// The checked client as the audit log names it (`api:<name>`): the actor of what it asks on
+    /// its own behalf.
+    pub(in crate::service) fn client_actor(&self) -> ServiceResult<Actor> {
+        Ok(Actor::Api(self.client()?.name.clone()))
+    }
+
     /// Whether the client brought a step-up token for the mailbox: what a sensitive change needs.
     pub(in crate::service) fn step_up(&self, address: &MailboxAddress, token: Option<&str>) -> ServiceResult<()> {
         self.service.check_step_up(self.tx, &self.client()?.id, address, token)
@@ -180,6 +186,12 @@ impl<R: ApiRequest> Job for Pending<R> {
         tx.savepoint(CALL)?;
         let client =
             if self.request.needs_client() { service.authenticate(tx, &self.caller).map(Some) } else { Ok(None) };
+        // A refusal names the client whose key was checked; one whose caller is not known yet
+        // (no key, a wrong one, a sign-in page) names the login service's door.
+        let actor = match &client {
+            Ok(Some(client)) => Actor::Api(client.name.clone()),
+            _ => Actor::Service("http"),
+        };
         let result = client.and_then(|client| {
             let cx = CallContext { service, tx, caller: &self.caller, client: client.as_ref() };
             self.request.run(&cx)
@@ -194,7 +206,7 @@ impl<R: ApiRequest> Job for Pending<R> {
                 // A client over its rate is counted with the other refusals at the door (one entry
                 // a minute), not a row per request.
                 if !matches!(e, ServiceError::TooManyRequests(_)) {
-                    tx.insert_audit(&service.api_failure(&self.caller, &self.request, &e))?;
+                    tx.insert_audit(&service.api_failure(&actor, &self.caller, &self.request, &e))?;
                 }
                 ApiOutcome { result: Err(e), delivery: None }
             }
@@ -243,7 +255,7 @@ impl Service {
     }
 
     /// The audit entry of a request that failed.
-    fn api_failure<R: ApiRequest>(&self, caller: &Caller, request: &R, e: &ServiceError) -> AuditEntry {
+    fn api_failure<R: ApiRequest>(&self, actor: &Actor, caller: &Caller, request: &R, e: &ServiceError) -> AuditEntry {
         let (mailbox, ip) = request.subject();
         let (action, outcome) = match e {
             ServiceError::NoApiKey | ServiceError::BadApiKey | ServiceError::SourceNotAllowed(_) => {
@@ -254,7 +266,7 @@ impl Service {
             _ if e.is_refusal() => (request.action(), AuditOutcome::Refused),
             _ => (request.action(), AuditOutcome::Error),
         };
-        let mut entry = attempt_entry(self.now(), action, mailbox, ip, outcome, e);
+        let mut entry = attempt_entry(self.now(), actor, action, mailbox, ip, outcome, e);
         entry.detail = Some(format!("{e} (from {})", caller.source));
         entry
     }
@@ -285,7 +297,7 @@ impl Service {
             .iter()
             .map(|r| AuditEntry {
                 at: now,
-                actor: "http".to_owned(),
+                actor: Actor::Service("http").to_string(),
                 action: "http.refused".to_owned(),
                 ip: Some(r.source.to_string()),
                 outcome: AuditOutcome::Refused,

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{ApiRequest, CallContext, Done};
 use crate::domain::{
-    AuditEntry, AuditOutcome, ChallengeMode, Clearable, Configurer, EmailAddress, LetterCode, Mailbox, MailboxAddress,
-    MailboxChallenge, PhoneNumber, Provider, offered_providers,
+    Actor, AuditEntry, AuditOutcome, ChallengeMode, Clearable, Configurer, EmailAddress, LetterCode, Mailbox,
+    MailboxAddress, MailboxChallenge, PhoneNumber, Provider, offered_providers,
 };
 use crate::service::admin::{existing_mailbox, set_mailbox_in};
 use crate::service::store::Tx;
@@ -237,7 +237,8 @@ impl ApiRequest for ForgetDevicesRequest {
     }
 }
 
-/// The audit entry of what a mailbox's user did through a client (the webmail's settings page).
+/// The audit entry of what a mailbox's user did through a client (the webmail's settings page):
+/// the user is the actor.
 pub(super) fn user_entry(
     cx: &CallContext<'_>,
     mailbox: &MailboxAddress,
@@ -246,7 +247,7 @@ pub(super) fn user_entry(
 ) -> ServiceResult<AuditEntry> {
     Ok(AuditEntry {
         at: cx.service.now(),
-        actor: format!("client:{}", cx.client()?.name),
+        actor: Actor::User(mailbox.to_string()).to_string(),
         mailbox: Some(mailbox.to_string()),
         action: action.to_owned(),
         ip: Some(cx.caller.source.to_string()),

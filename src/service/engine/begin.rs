@@ -5,11 +5,11 @@
 use zeroize::Zeroizing;
 
 use super::devices::is_remembered_device;
-use super::{ACTOR, Context, EngineError, Origin, PendingCode, RandomSource};
+use super::{Context, EngineError, Origin, PendingCode, RandomSource};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AuditEntry, AuditOutcome, BeginAnswer, ChallengeMode, EnrolmentState, Mailbox, MailboxAddress, MailboxId, Provider,
-    Purpose, Reason, known_since, totp,
+    Actor, AuditEntry, AuditOutcome, BeginAnswer, ChallengeMode, EnrolmentState, Mailbox, MailboxAddress, MailboxId,
+    Provider, Purpose, Reason, known_since, totp,
 };
 use crate::service::crypto::to_hex;
 use crate::service::store::{StoreError, TotpSecret, Tx};
@@ -29,7 +29,7 @@ pub fn begin(
         Some(mb) => (mb, false),
         None => {
             tx.savepoint(NEW_MAILBOX)?;
-            (create_mailbox(tx, address, cx.now)?, true)
+            (create_mailbox(tx, cx, address)?, true)
         }
     };
     let (answer, pending) = decide(tx, cx, &mb, origin, device, purpose)?;
@@ -44,7 +44,7 @@ pub fn begin(
     }
     tx.insert_audit(&AuditEntry {
         at: cx.now,
-        actor: ACTOR.to_owned(),
+        actor: cx.actor.to_string(),
         mailbox: Some(address.to_string()),
         action: "login.begin".to_owned(),
         ip: Some(origin.ip_text()),
@@ -185,6 +185,7 @@ fn challenge(
 pub fn void_unsent(
     tx: &Tx<'_>,
     now: UnixTime,
+    actor: &Actor,
     address: &MailboxAddress,
     origin: &Origin,
     pending: &PendingCode,
@@ -193,7 +194,7 @@ pub fn void_unsent(
     withdraw_code(tx, pending)?;
     tx.insert_audit(&AuditEntry {
         at: now,
-        actor: ACTOR.to_owned(),
+        actor: actor.to_string(),
         mailbox: Some(address.to_string()),
         action: "login.send_code".to_owned(),
         ip: Some(origin.ip_text()),
@@ -240,14 +241,15 @@ const NEW_MAILBOX: &str = "new_mailbox";
 
 /// Makes a mailbox the store does not know yet with its post office's defaults (a mailbox added
 /// on the mail server after the last import).
-fn create_mailbox(tx: &Tx<'_>, address: &MailboxAddress, now: UnixTime) -> Result<Mailbox, EngineError> {
+fn create_mailbox(tx: &Tx<'_>, cx: &Context<'_>, address: &MailboxAddress) -> Result<Mailbox, EngineError> {
+    let now = cx.now;
     let po = tx
         .postoffice(&address.postoffice)?
         .ok_or_else(|| EngineError::UnknownPostOffice(address.postoffice.clone()))?;
     tx.insert_mailbox(po.id, &address.mailbox, now)?;
     tx.insert_audit(&AuditEntry {
         at: now,
-        actor: ACTOR.to_owned(),
+        actor: cx.actor.to_string(),
         mailbox: Some(address.to_string()),
         action: "mailbox.add".to_owned(),
         outcome: AuditOutcome::Ok,

@@ -23,7 +23,7 @@ pub use verify::verify;
 use super::crypto::CryptoError;
 use super::store::{StoreError, Tx};
 use crate::clock::UnixTime;
-use crate::domain::{LoginIp, Mailbox, MailboxId, Notice, NoticeEvent, PostOfficeName, Provider, Settings};
+use crate::domain::{Actor, LoginIp, Mailbox, MailboxId, Notice, NoticeEvent, PostOfficeName, Provider, Settings};
 
 /// Why the engine could not answer at all.
 #[derive(Debug, Error)]
@@ -42,9 +42,6 @@ impl From<CryptoError> for EngineError {
     }
 }
 
-/// The actor the audit log names for login decisions.
-pub const ACTOR: &str = "login";
-
 /// A source of cryptographically secure random bytes.
 pub trait RandomSource: Send + Sync {
     /// Fills `buf`.
@@ -61,7 +58,8 @@ impl RandomSource for OsRandom {
     }
 }
 
-/// What one login step knows besides its input: the time, the settings and the random source.
+/// What one login step knows besides its input: the time, the settings, the random source, and
+/// who asked (the actor its audit entries name).
 pub struct Context<'a> {
     /// The time of the step.
     pub now: UnixTime,
@@ -69,6 +67,8 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// Random bytes for secrets, codes and attempt ids.
     pub random: &'a dyn RandomSource,
+    /// Who asked: the API client, the user on the hosted pages, the administrator previewing.
+    pub actor: &'a Actor,
 }
 
 /// Where a login comes from.

@@ -6,7 +6,7 @@
 use super::begin::{code_context, enrolment_expired};
 use super::devices::remember_device;
 use super::passes::{access_pass_context, issue_recovery_codes, recovery_code_context};
-use super::{ACTOR, Context, EngineError, Origin, notify};
+use super::{Context, EngineError, Origin, notify};
 use crate::domain::{
     AuditEntry, AuditOutcome, Code, EnrolmentState, LetterCode, Mailbox, MailboxAddress, NoticeEvent, Passcode,
     Provider, RejectReason, Verified, VerifyAnswer, known_since, totp,
@@ -43,7 +43,7 @@ pub(super) fn audit_verify(
 ) -> Result<(), StoreError> {
     tx.insert_audit(&AuditEntry {
         at: cx.now,
-        actor: ACTOR.to_owned(),
+        actor: cx.actor.to_string(),
         mailbox: Some(address.to_string()),
         action: "login.verify".to_owned(),
         ip: Some(origin.ip_text()),

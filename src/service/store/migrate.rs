@@ -51,6 +51,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0013_hardening"),
     migration!("0014_mail_programs"),
     migration!("0015_administrators"),
+    migration!("0016_actor_kinds"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the

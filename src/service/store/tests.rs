@@ -110,3 +110,28 @@ fn a_schema_1_store_migrates() {
         assert_eq!(rows, 0, "{table} was made by the migration");
     }
 }
+
+/// A store written by schema 15 (before actors had kinds) reads back its audit entries with the
+/// kind of each actor where it is known: an API client's, the login service's own, and an
+/// operating-system user's from the console or the command line, which were not told apart.
+#[test]
+fn a_schema_15_stores_actors_read_back_with_their_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(&dir));
+    let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
+    let old = ["client:roundcube", "login", "notify", "http", "web", "alice", "web:root"];
+    for actor in old {
+        conn.execute("INSERT INTO audit (at, actor, action, outcome) VALUES (?1, ?2, 'test.old', 'ok')", (NOW, actor))
+            .unwrap();
+    }
+    conn.pragma_update(None, "user_version", 15).unwrap();
+    drop(conn);
+    let store = open(&dir);
+    let mut actors: Vec<String> =
+        store.read(|tx| tx.audit(None, 20)).unwrap().into_iter().map(|r| r.entry.actor).collect();
+    actors.reverse();
+    assert_eq!(
+        actors,
+        ["api:roundcube", "service:login", "service:notify", "service:http", "service:web", "local:alice", "web:root"]
+    );
+}

@@ -25,6 +25,6 @@ fn new_token(service: &Service) -> ServiceResult<Zeroizing<String>> {
 }
 
 /// The actor of an administrator's actions in the audit log.
-fn actor_of(name: &crate::domain::AdminName) -> String {
-    format!("web:{name}")
+fn actor_of(name: &crate::domain::AdminName) -> crate::domain::Actor {
+    crate::domain::Actor::Web(name.to_string())
 }

@@ -83,7 +83,7 @@ impl Scoped<'_> {
     fn refused(&self, action: &str, mailbox: Option<&MailboxAddress>, detail: &str) -> ServiceResult<()> {
         let entry = AuditEntry {
             at: self.service.now(),
-            actor: actor_of(&self.session.admin().name),
+            actor: actor_of(&self.session.admin().name).to_string(),
             mailbox: mailbox.map(ToString::to_string),
             action: action.to_owned(),
             outcome: AuditOutcome::Refused,
@@ -215,7 +215,10 @@ impl Scoped<'_> {
     pub fn audit(&self, filter: &str, limit: usize) -> ServiceResult<Vec<AuditRecord>> {
         let admin = self.session.admin();
         let scope = (!admin.is_platform()).then(|| {
-            (admin.postoffices.iter().map(|po| po.as_str().to_owned()).collect::<Vec<_>>(), actor_of(&admin.name))
+            (
+                admin.postoffices.iter().map(|po| po.as_str().to_owned()).collect::<Vec<_>>(),
+                actor_of(&admin.name).to_string(),
+            )
         });
         Ok(self.service.store.read(|tx| tx.audit_scoped(scope.as_ref(), filter, limit))?)
     }

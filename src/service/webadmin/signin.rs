@@ -16,8 +16,8 @@ use super::accounts::SETUP_CONTEXT;
 use super::{actor_of, new_token};
 use crate::clock::UnixTime;
 use crate::domain::{
-    AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, Lockout, PASS_LETTERS, Passcode,
-    RECOVERY_CODES, totp,
+    Actor, AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, Lockout, PASS_LETTERS,
+    Passcode, RECOVERY_CODES, totp,
 };
 use crate::service::crypto::to_hex;
 use crate::service::store::{AdminRow, AdminSessionRow, Tx};
@@ -253,7 +253,7 @@ impl Service {
     ) -> ServiceResult<T> {
         let entry = |outcome: AuditOutcome, detail: String| AuditEntry {
             at: self.now(),
-            actor: actor_of(name),
+            actor: actor_of(name).to_string(),
             mailbox: mailbox.map(str::to_owned),
             action: action.to_owned(),
             outcome,
@@ -282,7 +282,7 @@ impl Service {
         };
         AuditEntry {
             at: self.now(),
-            actor: name.map_or_else(|| "web".to_owned(), actor_of),
+            actor: name.map_or(Actor::Service("web"), actor_of).to_string(),
             action: "admin.signin".to_owned(),
             ip: Some(ip.to_canonical().to_string()),
             outcome,

@@ -187,7 +187,10 @@ impl TestEnv {
 
     /// Opens the store in-process, as an administrator named `test` on `clock`.
     pub fn service_on(&self, clock: Arc<FixedClock>) -> Service {
-        Service::open(&self.location(), &self.keys()).expect("open store").with_actor("test").with_clock(clock)
+        Service::open(&self.location(), &self.keys())
+            .expect("open store")
+            .with_actor(mailmfa::domain::Actor::Cli("test".to_owned()))
+            .with_clock(clock)
     }
 
     /// The binary with this environment's store and key folder.

@@ -103,6 +103,9 @@ fn login_preview_sends_the_code_in_the_background_and_shows_a_failure() {
     let audit = console.service().audit(Some(&alice), 10).unwrap();
     let failed = audit.iter().find(|e| e.entry.action == "login.send_code").expect("the failed delivery is audited");
     assert_eq!(failed.entry.outcome.to_string(), "failed");
+    let begun = audit.iter().find(|e| e.entry.action == "login.begin").expect("the decision is audited");
+    let console_user = format!("console:{}", mailmfa::service::os_user());
+    assert_eq!((&begun.entry.actor, &failed.entry.actor), (&console_user, &console_user), "the console's preview");
     assert_eq!(harness.state().running_jobs(), 0);
 }
 

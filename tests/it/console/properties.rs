@@ -75,8 +75,9 @@ fn reset_two_factor_code_asks_first_then_clears_the_secret_and_audits() {
 
     assert_eq!(service.mailbox(&alice).unwrap().mailbox.enrolment, EnrolmentState::None);
     let audit = service.audit(Some(&alice), 10).unwrap();
-    let first = audit.first().map(|e| (e.entry.action.clone(), e.entry.outcome.to_string()));
-    assert_eq!(first, Some(("mailbox.reset_code".to_owned(), "ok".to_owned())));
+    let first = audit.first().map(|e| (e.entry.actor.clone(), e.entry.action.clone(), e.entry.outcome.to_string()));
+    let console_user = format!("console:{}", mailmfa::service::os_user());
+    assert_eq!(first, Some((console_user, "mailbox.reset_code".to_owned(), "ok".to_owned())));
     assert!(
         matches!(service.enrolment_uri(&alice), Err(ServiceError::NoTotpSecret(_))),
         "the secret itself is gone, not only marked"

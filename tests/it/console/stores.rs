@@ -58,7 +58,7 @@ fn import_key_in_the_console_is_audited_like_the_cli() {
     let (cli_entry, console_entry) = (imports[0], imports[1]);
     let shape = |e: &mailmfa::domain::AuditRecord| {
         (
-            e.entry.actor.clone(),
+            e.entry.actor.split_once(':').map(|(_, user)| user.to_owned()),
             e.entry.mailbox.clone(),
             e.entry.action.clone(),
             e.entry.ip.clone(),
@@ -67,6 +67,9 @@ fn import_key_in_the_console_is_audited_like_the_cli() {
         )
     };
     assert_eq!(shape(console_entry), shape(cli_entry), "the console's entry reads as the CLI's");
+    let user = mailmfa::service::os_user();
+    assert_eq!(console_entry.entry.actor, format!("console:{user}"), "the console names itself");
+    assert_eq!(cli_entry.entry.actor, format!("cli:{user}"), "the command line names itself");
     assert_eq!(console_entry.entry.detail.as_deref(), Some(format!("from {}", export.display()).as_str()));
 }
 

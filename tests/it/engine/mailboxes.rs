@@ -100,7 +100,7 @@ fn a_mailbox_made_at_login_is_marked_and_removing_it_leaves_nothing() {
     let made = rig.service.audit(Some(&carol), 10).unwrap();
     assert!(
         made.iter().any(|e| e.entry.action == "mailbox.add"
-            && e.entry.actor == "login"
+            && e.entry.actor == "cli:admin"
             && e.entry.detail.as_deref().is_some_and(|d| d.contains("first login"))),
         "{made:?}"
     );

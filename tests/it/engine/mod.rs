@@ -69,7 +69,10 @@ impl Rig {
         let env = TestEnv::new();
         let clock = Arc::new(FixedClock::new(T0));
         let outbox = Arc::new(Outbox::default());
-        let service = env.service_on(clock.clone()).with_actor("admin").with_sender(outbox.clone());
+        let service = env
+            .service_on(clock.clone())
+            .with_actor(mailmfa::domain::Actor::Cli("admin".to_owned()))
+            .with_sender(outbox.clone());
         service.add_postoffice(&"example.com".parse().unwrap()).unwrap();
         service.add_mailbox(&addr()).unwrap();
         Rig { env, service, clock, outbox }

@@ -444,7 +444,49 @@ fn a_removed_client_is_refused_at_once_though_its_key_was_verified_before() {
     assert_eq!(begin(&server, site.key.as_str(), "alice@example.com").status, 200, "the others' keys still work");
 }
 
+/// Every audit entry names who did it (DESIGN §12), as `kind:name`: the command line that set the
+/// site up, the API client's own logins and the refusal of its request, the user's own change on
+/// the webmail's settings page, and a request whose caller is not known.
+fn every_audit_entry_names_its_actor() {
+    let site = Site::new();
+    let server = Server::start(&site.env, &[]);
+    let key = site.key.as_str();
+    let enrol = begin(&server, key, "alice@example.com");
+    assert_eq!(enrol.json["decision"], "enroll", "{:?}", enrol.json);
+    let bad = post(&server, "/v1/login/begin", Some(key), json!({"address": "not an address", "ip": "203.0.113.9"}));
+    assert_eq!(bad.status, 400, "{:?}", bad.json);
+    let settings = server.url("/v1/users/bob@example.com/settings");
+    let changed = call(&agent(), "PUT", &settings, Some(key), Some(&json!({"challenge": "new-ip"}).to_string()));
+    assert_eq!(changed.status, 200, "{:?}", changed.json);
+    let stranger = begin(&server, "not-a-key", "alice@example.com");
+    assert_eq!(stranger.status, 401, "{:?}", stranger.json);
+    assert_eq!(server.stop(), Some(0));
+
+    let entries = audit(&site.env);
+    let actors = |action: &str, outcome: &str| -> Vec<String> {
+        let mut found: Vec<String> = entries
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .map(|e| e["actor"].as_str().unwrap().to_owned())
+            .collect();
+        found.dedup();
+        found
+    };
+    let cli = format!("cli:{}", mailmfa::service::os_user());
+    assert_eq!(actors("postoffice.set", "ok"), [cli.as_str()], "the command line");
+    assert_eq!(actors("login.begin", "enroll"), ["api:webmail"], "the client's login");
+    assert_eq!(actors("login.begin", "invalid_input"), ["api:webmail"], "the client's refused request");
+    assert_eq!(actors("user.set", "ok"), ["user:bob@example.com"], "the user's own change");
+    assert_eq!(actors("api.auth", "refused"), ["service:http"], "a caller not known");
+    let kinds = ["cli:", "console:", "web:", "api:", "user:", "service:"];
+    for entry in &entries {
+        let actor = entry["actor"].as_str().unwrap();
+        assert!(kinds.iter().any(|kind| actor.starts_with(kind)), "an actor of no kind: {entry}");
+    }
+}
+
 on_each_backend!(
+    every_audit_entry_names_its_actor,
     a_webmail_enrols_logs_in_and_resends_over_http,
     an_access_pass_verifies_over_the_api,
     recovery_codes_over_the_api,

@@ -35,7 +35,9 @@ fn location(env: &TestEnv, shared: bool) -> StoreLocation {
 
 fn try_open_with(env: &TestEnv, shared: bool, keys: &KeyFolder) -> Result<Service, StoreError> {
     match Service::open(&location(env, shared), keys) {
-        Ok(service) => Ok(service.with_actor("test").with_clock(Arc::new(FixedClock::new(NOW)))),
+        Ok(service) => Ok(service
+            .with_actor(mailmfa::domain::Actor::Cli("test".to_owned()))
+            .with_clock(Arc::new(FixedClock::new(NOW)))),
         Err(ServiceError::Store(e)) => Err(e),
         Err(other) => panic!("expected a store error, got {other:?}"),
     }

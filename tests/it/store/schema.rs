@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::fs;
 
 use super::{NOW, file_store_id, open, postoffice, sidecar, try_open, user_version};
-use crate::common::TestEnv;
 use crate::common::fixtures::alice_enrolling_and_bob;
+use crate::common::{RawStore, TestEnv};
+use crate::on_each_backend;
 use mailmfa::service::{SCHEMA_VERSION, Service, StoreError, StoreLocation};
 use rusqlite::Connection;
 
@@ -189,3 +190,37 @@ fn a_newer_schema_in_a_bare_file_is_refused() {
     assert_eq!(fs::read(env.store_path()).unwrap(), before);
     assert!(!env.key_dir().exists() || fs::read_dir(env.key_dir()).unwrap().next().is_none(), "a key was made");
 }
+
+/// A store of schema 15 (before audit actors had kinds), on either back end, reads back its old
+/// entries with the kind of each actor where it is known (DESIGN §12): an API client's, the login
+/// service's own, and an operating-system user's from before the console and the command line
+/// were told apart; a web administrator's stays as it was.
+fn old_audit_actors_read_back_with_their_kinds() {
+    let env = TestEnv::new();
+    env.ok(&["postoffice", "add", "example.com"]);
+    let raw = env.raw();
+    for actor in ["client:roundcube", "login", "notify", "http", "alice", "web:root"] {
+        raw.execute(&format!(
+            "INSERT INTO audit (at, actor, action, outcome) VALUES ({NOW}, '{actor}', 'test.old', 'ok')"
+        ));
+    }
+    match &raw {
+        RawStore::Sqlite(conn) => conn.pragma_update(None, "user_version", 15).unwrap(),
+        RawStore::Postgres(_) => raw.execute("UPDATE meta SET value = '15' WHERE key = 'schema_version'"),
+    }
+    drop(raw);
+
+    let entries = env.ok(&["audit", "--json"]).json();
+    let actors_of = |action: &str| -> Vec<String> {
+        let found = entries.as_array().unwrap().iter().filter(|e| e["action"] == action);
+        found.map(|e| e["actor"].as_str().unwrap().to_owned()).rev().collect()
+    };
+    assert_eq!(
+        actors_of("test.old"),
+        ["api:roundcube", "service:login", "service:notify", "service:http", "local:alice", "web:root"]
+    );
+    let cli = format!("cli:{}", mailmfa::service::os_user());
+    assert_eq!(actors_of("postoffice.add"), [cli], "an entry with its kind stays as it is");
+}
+
+on_each_backend!(old_audit_actors_read_back_with_their_kinds);
