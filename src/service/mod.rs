@@ -206,10 +206,21 @@ impl Service {
         mailbox: Option<&str>,
         f: impl FnOnce(&Tx<'_>) -> ServiceResult<(T, String)>,
     ) -> ServiceResult<T> {
+        self.audited_by(&self.actor, action, mailbox, f)
+    }
+
+    /// [`Service::audited`], naming `actor` rather than the service's own.
+    fn audited_by<T>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        mailbox: Option<&str>,
+        f: impl FnOnce(&Tx<'_>) -> ServiceResult<(T, String)>,
+    ) -> ServiceResult<T> {
         let now = self.now();
         let entry = |outcome: AuditOutcome, detail: String| AuditEntry {
             at: now,
-            actor: self.actor.to_string(),
+            actor: actor.to_string(),
             mailbox: mailbox.map(str::to_owned),
             action: action.to_owned(),
             outcome,

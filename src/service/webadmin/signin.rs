@@ -251,27 +251,7 @@ impl Service {
         mailbox: Option<&str>,
         f: impl FnOnce(&Tx<'_>) -> ServiceResult<(T, String)>,
     ) -> ServiceResult<T> {
-        let entry = |outcome: AuditOutcome, detail: String| AuditEntry {
-            at: self.now(),
-            actor: actor_of(name).to_string(),
-            mailbox: mailbox.map(str::to_owned),
-            action: action.to_owned(),
-            outcome,
-            detail: (!detail.is_empty()).then_some(detail),
-            ..AuditEntry::default()
-        };
-        let result: ServiceResult<T> = self.store.write(|tx| {
-            let (value, detail) = f(tx)?;
-            tx.insert_audit(&entry(AuditOutcome::Ok, detail))?;
-            Ok(value)
-        });
-        if let Err(e) = &result {
-            // The action's own error matters more than a failure to record it.
-            let recorded: ServiceResult<()> =
-                self.store.write(|tx| Ok(tx.insert_audit(&entry(AuditOutcome::Failed, e.to_string()))?));
-            drop(recorded);
-        }
-        result
+        self.audited_by(&actor_of(name), action, mailbox, f)
     }
 
     /// The `admin.signin` entry of a step: `Ok` with how it went, or `Err` with why it was refused.
