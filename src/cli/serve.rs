@@ -36,7 +36,7 @@ pub fn run(location: &StoreLocation, args: &ServeArgs) -> CliResult {
     if args.windows_service {
         return windows_service(location, keys, options, args.log_format);
     }
-    log::to_stderr(args.log_format);
+    let _log = log::to_stderr(args.log_format);
     let announce = |addr: SocketAddr, https: bool| {
         let scheme = if https { "https" } else { "http" };
         output::print_note(&format!("listening on {scheme}://{addr} (Ctrl-C stops)"));

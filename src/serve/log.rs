@@ -62,14 +62,18 @@ pub fn levels() -> (Targets, Option<String>) {
     }
 }
 
-/// Sends the process's log to stderr in `format`. A second call changes nothing (the first
-/// subscriber stays).
-pub fn to_stderr(format: LogFormat) {
+/// Sends the process's log to stderr in `format`. The lines are written by a thread of their own,
+/// as many at a time as have come (a request line per request would otherwise cost each request a
+/// system call); what is still queued is written when the returned guard is dropped, so keep it
+/// until the process ends. A second call changes nothing (the first subscriber stays).
+#[must_use = "dropping the guard stops the log's writer"]
+pub fn to_stderr(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let (levels, problem) = levels();
-    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(false);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stderr()));
+    let lines = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false);
     let installed = match format {
         LogFormat::Text => tracing_subscriber::registry().with(lines.with_filter(levels)).try_init(),
         LogFormat::Json => tracing_subscriber::registry()
@@ -81,6 +85,7 @@ pub fn to_stderr(format: LogFormat) {
     {
         tracing::warn!("{problem}");
     }
+    guard
 }
 
 /// The Windows service's log: everything (at the levels asked for) in daily files under `folder`,
