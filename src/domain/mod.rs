@@ -14,6 +14,8 @@ mod policy;
 mod report;
 mod settings;
 pub mod totp;
+
+pub use totp::constant_time_eq;
 mod words;
 
 use std::fmt;

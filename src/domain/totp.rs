@@ -107,6 +107,8 @@ pub fn matching_step(secret: &[u8], code: &Code, now: UnixTime, last_step: Optio
     found
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether two byte strings are equal, in a time that does not depend on where they differ: for
+/// codes, tokens and keys compared with what was sent.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

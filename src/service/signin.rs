@@ -13,7 +13,7 @@ use super::store::{ClientRow, SigninRow, TicketRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
     Actor, BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider,
-    Purpose, Reason, RejectReason, VerifyAnswer, totp,
+    Purpose, Reason, RejectReason, VerifyAnswer, constant_time_eq, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -296,7 +296,9 @@ impl Service {
         let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired, None)) };
         let forged = match request {
             PageRequest::View { .. } => false,
-            PageRequest::Code { csrf, .. } | PageRequest::Resend { csrf, .. } => !same(csrf, &signin.csrf),
+            PageRequest::Code { csrf, .. } | PageRequest::Resend { csrf, .. } => {
+                !constant_time_eq(csrf.as_bytes(), signin.csrf.as_bytes())
+            }
         };
         if forged {
             return Ok((self.page_of(tx, &signin, Some(PageNote::StaleForm))?, None));
@@ -490,11 +492,6 @@ fn with_ticket(url: &str, ticket: &str) -> String {
         out.push_str(fragment);
     }
     out
-}
-
-/// Compares two tokens in constant time.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Who a hosted sign-in's steps are audited as: the mailbox's user signing in.

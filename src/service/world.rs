@@ -19,7 +19,7 @@ use super::engine::{OsRandom, RandomSource};
 use super::store::{ClientRow, StoreError, Tx, Versions};
 use crate::clock::UnixTime;
 use crate::delivery::{Channels, CodeSender};
-use crate::domain::{IpNetwork, Settings};
+use crate::domain::{IpNetwork, Settings, constant_time_eq};
 use crate::geo::{CountryLookup, GeoError, MmdbCountryLookup, NoCountryLookup, bundled_database_path};
 
 /// The outside world of one service: what tests may replace, and the snapshot built from the
@@ -191,7 +191,7 @@ impl World {
         known
             .by_id
             .get(id)
-            .filter(|client| same_secret(&client.secret, secret))
+            .filter(|client| constant_time_eq(client.secret.as_bytes(), secret.as_bytes()))
             .map(|client| (client.row.clone(), Arc::clone(&client.networks)))
     }
 
@@ -211,9 +211,4 @@ impl World {
             client.row.last_used = Some(at);
         }
     }
-}
-
-/// Whether two secrets are the same, in time that does not depend on where they differ.
-fn same_secret(kept: &str, sent: &str) -> bool {
-    kept.len() == sent.len() && kept.bytes().zip(sent.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }

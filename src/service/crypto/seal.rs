@@ -90,7 +90,7 @@ impl StoreKey {
     /// Checks a code against a stored hash in constant time.
     pub fn code_matches(&self, context: &str, code: &str, stored: &[u8]) -> bool {
         let candidate = self.code_hash(context, code);
-        candidate.len() == stored.len() && candidate.iter().zip(stored).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        crate::domain::constant_time_eq(&candidate, stored)
     }
 }
 

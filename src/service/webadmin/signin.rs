@@ -17,7 +17,7 @@ use super::{actor_of, new_token};
 use crate::clock::UnixTime;
 use crate::domain::{
     Actor, AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, Lockout, PASS_LETTERS,
-    Passcode, RECOVERY_CODES, totp,
+    Passcode, RECOVERY_CODES, constant_time_eq, totp,
 };
 use crate::service::crypto::to_hex;
 use crate::service::store::{AdminRow, AdminSessionRow, Tx};
@@ -420,8 +420,4 @@ fn dummy_hash() -> &'static str {
         let hashed = Argon2::default().hash_password(b"no administrator has this password", &salt);
         hashed.map(|hash| hash.to_string()).unwrap_or_default()
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
