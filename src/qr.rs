@@ -40,14 +40,25 @@ pub fn png(text: &str, min_size: u32) -> Result<Vec<u8>, QrError> {
     Ok(bytes.into_inner())
 }
 
-/// `text` as a QR code PNG with whole pixels per module, at least `min_size` pixels square, and
-/// its side in pixels (so a page can show it at exactly that size, sharp).
-pub fn png_sized(text: &str, min_size: u32) -> Result<(Vec<u8>, u32), QrError> {
+/// A QR code for a web page: `text` as a PNG in a `data:` URI (the pages' CSP allows images only
+/// so), with whole pixels per module, at least `min_size` pixels square.
+#[derive(Debug, Clone)]
+pub struct PageImage {
+    /// The `src` of its `img`.
+    pub src: String,
+    /// Its width and height in pixels.
+    pub side: u32,
+}
+
+/// `text` as a [`PageImage`].
+pub fn page_image(text: &str, min_size: u32) -> Result<PageImage, QrError> {
+    use base64::Engine as _;
     let image = render(text, min_size)?;
     let side = image.width();
     let mut bytes = Cursor::new(Vec::new());
     image.write_to(&mut bytes, ImageFormat::Png).map_err(QrError::Png)?;
-    Ok((bytes.into_inner(), side))
+    let src = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes.into_inner()));
+    Ok(PageImage { src, side })
 }
 
 /// Writes `text` as a QR code PNG to `path`.

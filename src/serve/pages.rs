@@ -6,7 +6,6 @@
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use maud::{DOCTYPE, Markup, html};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -147,20 +146,23 @@ async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Ve
     }
 }
 
+/// An enrolment URI's QR code for a page, drawn off the async threads.
+pub(super) async fn drawn_qr(otpauth_uri: &str) -> Option<crate::qr::PageImage> {
+    let uri = otpauth_uri.to_owned();
+    tokio::task::spawn_blocking(move || crate::qr::page_image(&uri, 200)).await.ok()?.ok()
+}
+
 /// The enrolment page: the QR code (drawn off the async threads), the key to type by hand, and the
 /// form for the first code.
 async fn enrol_page(t: &Texts, base: &str, page: &PageFacts, otpauth_uri: &str, secret_groups: &str) -> Response {
-    let uri = otpauth_uri.to_owned();
-    let (png, side) = match tokio::task::spawn_blocking(move || crate::qr::png_sized(&uri, 200)).await {
-        Ok(Ok(drawn)) => drawn,
-        _ => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The QR code could not be drawn."),
+    let Some(qr) = drawn_qr(otpauth_uri).await else {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, "The QR code could not be drawn.");
     };
-    let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
     let body = html! {
         h1 { (t.enrol_title) }
         (who(t, page))
         p { (t.enrol_intro) }
-        img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side);
+        img.qr src=(qr.src) alt=(t.qr_alt) width=(qr.side) height=(qr.side);
         // A phone cannot scan its own screen: it can open the URI in its app instead.
         p.on-phone { a href=(otpauth_uri) { (t.add_on_this_device) } }
         p { (t.manual_entry) }

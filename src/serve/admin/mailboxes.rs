@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use base64::Engine as _;
 use maud::{Markup, html};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -440,14 +439,13 @@ fn run_action(scoped: &Scoped<'_>, fields: &ActionFields) -> ServiceResult<Shown
         }
         "qr" => {
             let (uri, state) = scoped.enrolment_uri(&address)?;
-            let (png, side) = crate::qr::png_sized(&uri, 200)?;
-            let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+            let qr = crate::qr::page_image(&uri, 200)?;
             let note = format!("{} {}{}", t.secret_is, state.word(), t.qr_warning);
             Ok(shown_once(
                 &address,
                 t.qr_title,
                 &note,
-                html! { img.qr src=(qr) alt=(t.qr_alt) width=(side) height=(side); },
+                html! { img.qr src=(qr.src) alt=(t.qr_alt) width=(qr.side) height=(qr.side); },
             ))
         }
         _ => {

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use maud::html;
 
 use super::texts::ENGLISH;
 use super::views::{error, page};
 use super::{AdminDesk, FORM_COOKIE, SESSION_COOKIE, cookie, desk, off, redirect};
-use crate::serve::http::{AppState, Source};
+use crate::serve::http::{AppState, Failure, Source};
 use crate::serve::pages::Form;
 use crate::service::{AdminSignedIn, ServiceError, SetupStep};
 
@@ -162,17 +161,16 @@ pub async fn setup(State(state): State<AppState>, Path(token): Path<String>, uri
             page(&desk, None, t.setup_title, body)
         }
         SetupStep::Enrol { name, csrf, otpauth_uri, secret_groups } => {
-            let uri_text = otpauth_uri.to_string();
-            let drawn = tokio::task::spawn_blocking(move || crate::qr::png_sized(&uri_text, 200)).await;
-            let Ok(Ok((png, side))) = drawn else { return error(&desk, &ServiceError::StaleForm) };
-            let qr = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+            let Some(qr) = crate::serve::pages::drawn_qr(&otpauth_uri).await else {
+                return Failure::Internal("the QR code could not be drawn".to_owned()).into_response();
+            };
             let failed = query_value(&uri, "failed").is_some();
             let t = &ENGLISH;
             let body = html! {
                 h1 { (t.enrol_heading) }
                 p.who { (t.administrator) " " strong { (name) } }
                 p { (t.enrol_intro) }
-                img.qr src=(qr) alt=(t.enrol_qr_alt) width=(side) height=(side);
+                img.qr src=(qr.src) alt=(t.enrol_qr_alt) width=(qr.side) height=(qr.side);
                 p { (t.manual_entry) }
                 p.key { (secret_groups.as_str()) }
                 @if failed { p.note.bad role="status" { (t.enrol_failed) } }
