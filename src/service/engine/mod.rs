@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 pub use begin::{begin, void_unsent, withdraw_code};
 pub use devices::{remembered_devices, verify_remembered_device};
-pub use passes::{issue_access_pass, issue_recovery_codes};
+pub use passes::{issue_access_pass, issue_recovery_codes, new_recovery_codes};
 pub use verify::verify;
 
 use super::crypto::CryptoError;

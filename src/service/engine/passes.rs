@@ -16,6 +16,15 @@ pub fn issue_recovery_codes(
     mailbox: MailboxId,
     now: UnixTime,
 ) -> Result<Vec<LetterCode>, EngineError> {
+    let codes = new_recovery_codes(random)?;
+    let context = recovery_code_context(mailbox);
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|code| tx.key().code_hash(&context, code.letters())).collect();
+    tx.replace_recovery_codes(mailbox, &hashes, now)?;
+    Ok(codes)
+}
+
+/// [`RECOVERY_CODES`] new recovery codes, all different: a mailbox's or a web administrator's.
+pub fn new_recovery_codes(random: &dyn RandomSource) -> Result<Vec<LetterCode>, EngineError> {
     let mut codes: Vec<LetterCode> = Vec::with_capacity(RECOVERY_CODES);
     while codes.len() < RECOVERY_CODES {
         let mut bytes = Zeroizing::new([0u8; PASS_LETTERS]);
@@ -25,9 +34,6 @@ pub fn issue_recovery_codes(
             codes.push(code);
         }
     }
-    let context = recovery_code_context(mailbox);
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|code| tx.key().code_hash(&context, code.letters())).collect();
-    tx.replace_recovery_codes(mailbox, &hashes, now)?;
     Ok(codes)
 }
 

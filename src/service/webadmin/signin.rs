@@ -16,8 +16,8 @@ use super::accounts::SETUP_CONTEXT;
 use super::{actor_of, new_token};
 use crate::clock::UnixTime;
 use crate::domain::{
-    Actor, AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, Lockout, PASS_LETTERS,
-    Passcode, RECOVERY_CODES, constant_time_eq, totp,
+    Actor, AdminName, AdminPassword, Administrator, AuditEntry, AuditOutcome, LetterCode, Lockout, Passcode,
+    constant_time_eq, totp,
 };
 use crate::service::crypto::to_hex;
 use crate::service::store::{AdminRow, AdminSessionRow, Tx};
@@ -377,15 +377,7 @@ fn check_passcode(
 
 /// Ten new recovery codes for the administrator (only their keyed hashes kept).
 fn issue_codes(service: &Service, tx: &Tx<'_>, name: &AdminName, now: UnixTime) -> ServiceResult<Vec<LetterCode>> {
-    let mut codes: Vec<LetterCode> = Vec::with_capacity(RECOVERY_CODES);
-    while codes.len() < RECOVERY_CODES {
-        let mut bytes = Zeroizing::new([0u8; PASS_LETTERS]);
-        service.world.random.fill(bytes.as_mut())?;
-        let code = LetterCode::from_random(&bytes);
-        if !codes.contains(&code) {
-            codes.push(code);
-        }
-    }
+    let codes = crate::service::engine::new_recovery_codes(service.world.random.as_ref())?;
     let context = recovery_context(name);
     let hashes: Vec<Vec<u8>> = codes.iter().map(|code| tx.key().code_hash(&context, code.letters())).collect();
     tx.replace_admin_recovery_codes(name, &hashes, now)?;
