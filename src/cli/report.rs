@@ -26,7 +26,7 @@ pub enum ReportCommand {
 /// Runs a `report` command.
 pub fn run(service: &Service, command: ReportCommand) -> CliResult {
     let ReportCommand::Coverage { postoffice, csv } = command;
-    let report = service.coverage(postoffice.as_ref())?;
+    let report = service.coverage(postoffice.as_ref().map(std::slice::from_ref))?;
     let json = Output::json_of(&report)?;
     if csv {
         return Ok(Output::data(report.to_csv(), json));

@@ -26,8 +26,8 @@ mod world;
 use std::sync::Arc;
 
 pub use admin::{
-    ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, ResetDone, ResetParts,
-    SettingView,
+    ACCESS_PASS_MINUTES, IssuedAccessPass, MailboxChanges, MailboxDetails, MailboxPage, MailboxQuery,
+    PostOfficeChanges, ResetDone, ResetParts, SettingView,
 };
 pub use api::{
     AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginRequest, Begun,
@@ -52,9 +52,7 @@ pub use signin::{
 pub use store::{
     CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path, display_path,
 };
-pub use webadmin::{
-    ADMIN_SETUP_HOURS, AdminSession, AdminSetupLink, AdminSignedIn, MailboxPage, MailboxQuery, Scoped, SetupStep,
-};
+pub use webadmin::{ADMIN_SETUP_HOURS, AdminSession, AdminSetupLink, AdminSignedIn, Scoped, SetupStep};
 
 use self::store::{Store, Tx};
 use self::world::World;

@@ -9,7 +9,7 @@ mod scoped;
 mod signin;
 
 pub use accounts::{ADMIN_SETUP_HOURS, AdminSetupLink};
-pub use scoped::{MailboxPage, MailboxQuery, Scoped};
+pub use scoped::Scoped;
 pub use signin::{AdminSession, AdminSignedIn, SetupStep};
 
 use zeroize::Zeroizing;

@@ -11,40 +11,12 @@ use super::actor_of;
 use super::signin::AdminSession;
 use crate::domain::{
     AppPasswordName, AuditEntry, AuditOutcome, AuditRecord, Configurer, EnrolmentState, LetterCode, MailboxAddress,
-    MailboxSummary, PostOffice, PostOfficeName, Provider, ProviderSwitches,
+    PostOffice, PostOfficeName, Provider, ProviderSwitches,
 };
-use crate::service::admin::existing_postoffice;
 use crate::service::{
-    IssuedAccessPass, MailboxChanges, MailboxDetails, PostOfficeChanges, Service, ServiceError, ServiceResult,
+    IssuedAccessPass, MailboxChanges, MailboxDetails, MailboxPage, MailboxQuery, PostOfficeChanges, Service,
+    ServiceError, ServiceResult,
 };
-
-/// Mailboxes a page.
-pub const PAGE_ROWS: i64 = 100;
-
-/// Which mailboxes of a post office to show: a filter on the name, a column of
-/// [`crate::domain::MAILBOX_COLUMNS`] to sort by, and the page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MailboxQuery {
-    /// Part of the mailbox name (empty: all).
-    pub filter: String,
-    /// The column to sort by (its index).
-    pub sort: usize,
-    /// Sorted from the end.
-    pub descending: bool,
-    /// The page, from 0.
-    pub page: i64,
-}
-
-/// A page of a post office's mailboxes.
-#[derive(Debug, Clone)]
-pub struct MailboxPage {
-    /// The rows.
-    pub rows: Vec<MailboxSummary>,
-    /// How many mailboxes the filter matches.
-    pub total: i64,
-    /// Rows a page.
-    pub per_page: i64,
-}
 
 /// The service acting for one signed-in web administrator.
 pub struct Scoped<'a> {
@@ -126,15 +98,7 @@ impl Scoped<'_> {
     /// A page of a post office's mailboxes, filtered, sorted and cut in SQL.
     pub fn mailbox_page(&self, name: &PostOfficeName, query: &MailboxQuery) -> ServiceResult<MailboxPage> {
         self.reach(name, "postoffice.mailboxes", None)?;
-        let now = self.service.now();
-        self.service.store.read(|tx| {
-            let po = existing_postoffice(tx, name)?;
-            let platform = self.service.world.current(tx)?.settings.mailprog_policy;
-            let window = (query.page.max(0) * PAGE_ROWS, PAGE_ROWS);
-            let (rows, total) =
-                tx.mailbox_page(po.id, &query.filter, query.sort, query.descending, window, now, platform)?;
-            Ok(MailboxPage { rows, total, per_page: PAGE_ROWS })
-        })
+        self.service.mailbox_page(name, query)
     }
 
     /// A mailbox's Two Factor properties.
@@ -227,19 +191,7 @@ impl Scoped<'_> {
     /// administrator), with their total.
     pub fn coverage(&self) -> ServiceResult<crate::domain::CoverageReport> {
         let admin = self.session.admin();
-        if admin.is_platform() {
-            return self.service.coverage(None);
-        }
-        let now = self.service.now();
-        self.service.store.read(|tx| {
-            let mut groups = Vec::new();
-            for name in &admin.postoffices {
-                groups.extend(tx.coverage_groups(Some(existing_postoffice(tx, name)?.id))?);
-            }
-            let platform = self.service.world.current(tx)?.settings.mailprog_policy;
-            let names = admin.postoffices.iter().cloned();
-            Ok(crate::domain::CoverageReport::from_groups(names, &groups, now, platform))
-        })
+        self.service.coverage((!admin.is_platform()).then_some(admin.postoffices.as_slice()))
     }
 
     /// The providers and their switches (platform administrators).
