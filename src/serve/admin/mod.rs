@@ -144,13 +144,11 @@ async fn signed_in(
     };
     let answer = desk
         .call(move |service| {
-            let session = service
-                .admin_session(&token)
-                .and_then(|s| if s.complete() { Ok(s) } else { Err(ServiceError::AdminSession) })?;
+            let session = service.admin_session(&token)?;
             if let Some(sent) = csrf {
                 session.check_csrf(&sent)?;
             }
-            let scoped = service.as_admin(&session);
+            let scoped = service.as_admin(&session)?;
             work(&scoped, &session).map(|shown| (shown, session))
         })
         .await;

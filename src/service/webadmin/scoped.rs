@@ -26,10 +26,14 @@ pub struct Scoped<'a> {
 
 impl Service {
     /// The service acting for the administrator of `session`: its audit entries name
-    /// `web:<name>`, and every call is checked against their role and post offices.
-    pub fn as_admin<'a>(&'a mut self, session: &'a AdminSession) -> Scoped<'a> {
+    /// `web:<name>`, and every call is checked against their role and post offices. A session
+    /// that has only had the password (not yet the code) acts for no one.
+    pub fn as_admin<'a>(&'a mut self, session: &'a AdminSession) -> ServiceResult<Scoped<'a>> {
+        if !session.complete() {
+            return Err(ServiceError::AdminSession);
+        }
         self.actor = actor_of(&session.admin().name);
-        Scoped { service: self, session }
+        Ok(Scoped { service: self, session })
     }
 }
 
