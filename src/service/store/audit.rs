@@ -33,7 +33,7 @@ impl Tx<'_> {
         filter: &str,
         limit: usize,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let pattern = format!("%{}%", filter.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = super::sql::containing(filter);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut args: Vec<String> = vec![pattern];
         let mut sql = "SELECT id, at, actor, mailbox, action, ip, country, outcome, detail FROM audit

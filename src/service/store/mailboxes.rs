@@ -48,10 +48,14 @@ const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.ch
         m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
 
+/// Beside [`COLUMNS`] in a row of the mailbox table: the mailbox's known countries.
+const COUNTRIES: &str =
+    "(SELECT string_agg(country, ',' ORDER BY country) FROM known_country k WHERE k.mailbox_id = m.id) AS countries";
+
 /// How SQL sorts each column of [`crate::domain::MAILBOX_COLUMNS`], in its order: Mailbox,
 /// Challenge, Provider, Status (locked, then by enrolment), Last login, Known countries, Mail
 /// programs.
-const PAGE_ORDER: [&str; 7] = [
+const PAGE_ORDER: [&str; crate::domain::MAILBOX_COLUMNS.len()] = [
     "m.name",
     "m.challenge",
     "m.provider",
@@ -133,6 +137,18 @@ impl RawMailbox {
     }
 }
 
+/// The mailbox table's rows ([`COLUMNS`] and [`COUNTRIES`]) under the platform's mail-program policy.
+fn summaries(rows: &[Row], now: UnixTime, platform: MailProgramPolicy) -> StoreResult<Vec<MailboxSummary>> {
+    rows.iter()
+        .map(|r| {
+            let countries: Option<String> = r.get("countries")?;
+            let mailbox = raw_mailbox(r)?.parse()?;
+            let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
+            Ok(MailboxSummary::of(&mailbox, countries, now, platform))
+        })
+        .collect()
+}
+
 fn known_location(r: &Row) -> StoreResult<KnownLocation> {
     Ok(KnownLocation { value: r.get("value")?, first_seen: r.get("first_seen")?, last_seen: r.get("last_seen")? })
 }
@@ -200,21 +216,12 @@ impl Tx<'_> {
     ) -> StoreResult<Vec<MailboxSummary>> {
         let rows = self.query(
             &format!(
-                "SELECT {COLUMNS}, (SELECT string_agg(country, ',' ORDER BY country) FROM known_country k
-                                    WHERE k.mailbox_id = m.id) AS countries
-                 {FROM} WHERE ?1 IS NULL OR m.postoffice_id = ?1
+                "SELECT {COLUMNS}, {COUNTRIES} {FROM} WHERE ?1 IS NULL OR m.postoffice_id = ?1
                  ORDER BY p.name, m.name"
             ),
             &[&postoffice.map(|p| p.0)],
         )?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let countries: Option<String> = r.get("countries")?;
-            let mailbox = raw_mailbox(r)?.parse()?;
-            let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
-            out.push(MailboxSummary::of(&mailbox, countries, now, platform));
-        }
-        Ok(out)
+        summaries(&rows, now, platform)
     }
 
     /// One page of a post office's mailbox table, sorted, filtered and cut in SQL (so a post
@@ -236,7 +243,7 @@ impl Tx<'_> {
         let filter = filter.trim().to_lowercase();
         let pattern = match filter.as_str() {
             "" => String::new(),
-            text => format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")),
+            text => super::sql::containing(text),
         };
         let matching = "m.postoffice_id = ?1 AND (?2 = '' OR m.name LIKE ?2 ESCAPE '\\')";
         let total: i64 = self
@@ -246,21 +253,12 @@ impl Tx<'_> {
         let direction = if descending { "DESC" } else { "ASC" };
         let rows = self.query(
             &format!(
-                "SELECT {COLUMNS}, (SELECT string_agg(country, ',' ORDER BY country) FROM known_country k
-                                    WHERE k.mailbox_id = m.id) AS countries
-                 {FROM} WHERE {matching}
+                "SELECT {COLUMNS}, {COUNTRIES} {FROM} WHERE {matching}
                  ORDER BY {order} {direction}, m.name {direction} LIMIT ?3 OFFSET ?4"
             ),
             &[&postoffice.0, &pattern, &limit, &offset],
         )?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let countries: Option<String> = r.get("countries")?;
-            let mailbox = raw_mailbox(r)?.parse()?;
-            let countries = countries.map(|c| c.split(',').map(str::to_owned).collect()).unwrap_or_default();
-            out.push(MailboxSummary::of(&mailbox, countries, now, platform));
-        }
-        Ok((out, total))
+        Ok((summaries(&rows, now, platform)?, total))
     }
 
     /// Stores a mailbox's challenge mode, provider, SMS number and alternate address.

@@ -373,6 +373,12 @@ impl Conn<'_> {
     }
 }
 
+/// A `LIKE … ESCAPE '\\'` pattern that matches text containing `text`, its own `%`, `_` and `\\`
+/// taken as they are rather than as wildcards.
+pub(crate) fn containing(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// The start of a statement, for an error message.
 fn first_words(sql: &str) -> String {
     sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")
