@@ -13,8 +13,8 @@ use super::texts::ENGLISH;
 use super::views::{csrf, done_note, when};
 use super::{Shown, signed_in};
 use crate::domain::{
-    Cell, ChallengeMode, EmailAddress, IpNetwork, MAILBOX_COLUMNS, MailboxAddress, MailboxChallenge, PhoneNumber,
-    PostOfficeName, Vocabulary, parse_networks,
+    Cell, ChallengeMode, DomainError, EmailAddress, IpNetwork, MAILBOX_COLUMNS, MailboxAddress, MailboxChallenge,
+    PhoneNumber, PostOfficeName, Vocabulary, parse_networks,
 };
 use crate::serve::http::AppState;
 use crate::serve::pages::Form;
@@ -431,7 +431,10 @@ fn run_action(scoped: &Scoped<'_>, fields: &ActionFields) -> ServiceResult<Shown
             ))
         }
         "access-pass" => {
-            let minutes = fields.minutes.trim().parse::<i64>().unwrap_or(0);
+            let raw = fields.minutes.trim();
+            let minutes = raw
+                .parse::<i64>()
+                .map_err(|_| DomainError::invalid("access pass lifetime", raw, "give a whole number of minutes"))?;
             let pass = scoped.issue_access_pass(&address, minutes, fields.once)?;
             let once = if pass.once { t.works_once } else { "" };
             let note = format!("{} {}{once}{}", t.works_until, when(Some(pass.expires_at)), t.shown_only_now);

@@ -65,6 +65,12 @@ fn a_postoffice_administrator_finds_a_mailbox_among_ten_thousand_resets_it_and_i
     assert_eq!(reset.location(), "/admin/mailboxes/user04242@example.com?done=reset-code");
     assert_eq!(site.audited("web:postmaster", "mailbox.reset_code", "ok"), 1);
 
+    let typo =
+        [("csrf", csrf.as_str()), ("address", "user04242@example.com"), ("action", "access-pass"), ("minutes", "6o")];
+    let refused = web.post("/admin/mailbox/action", &typo);
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.html.contains("6o") && refused.html.contains("whole number of minutes"), "{}", refused.html);
+    assert_eq!(site.audited("web:postmaster", "mailbox.access_pass", "ok"), 0);
     let fields =
         [("csrf", csrf.as_str()), ("address", "user04242@example.com"), ("action", "access-pass"), ("minutes", "60")];
     let pass_page = web.post("/admin/mailbox/action", &fields);
