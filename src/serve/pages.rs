@@ -283,17 +283,25 @@ fn remember_box(t: &Texts, page: &PageFacts, id: &str) -> Markup {
     }
 }
 
+/// A page's `head`: its title, the one stylesheet (under `base`), a phone's width, and no search
+/// engine. The hosted pages and the web administration share it.
+pub(super) fn head(title: &str, base: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="robots" content="noindex";
+            title { (title) }
+            link rel="stylesheet" href={ (base) "/static/mailmfa.css" };
+        }
+    }
+}
+
 fn document(t: &Texts, base: &str, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(t.lang) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) }
-                link rel="stylesheet" href={ (base) "/static/mailmfa.css" };
-            }
+            (head(title, base))
             body {
                 main {
                     (body)

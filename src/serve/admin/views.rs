@@ -18,13 +18,7 @@ pub fn page(desk: &AdminDesk, session: Option<&AdminSession>, title: &str, body:
     let markup = html! {
         (DOCTYPE)
         html lang=(t.lang) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) (t.title_suffix) }
-                link rel="stylesheet" href="/static/mailmfa.css";
-            }
+            (super::super::pages::head(&format!("{title}{}", t.title_suffix), ""))
             body.admin {
                 @if let Some(session) = session { (nav(desk, session)) }
                 main { (body) }
