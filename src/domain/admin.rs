@@ -125,6 +125,11 @@ impl Administrator {
     pub fn is_platform(&self) -> bool {
         self.role == AdminRole::Platform
     }
+
+    /// Seconds until their sign-in lock ends, if locked at `now` (the mailboxes' rule).
+    pub fn locked_for(&self, now: UnixTime) -> Option<i64> {
+        super::mailbox::locked_for(self.locked_until, now)
+    }
 }
 
 /// Checks that a role and its post offices fit: a post-office administrator needs at least one,

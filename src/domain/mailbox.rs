@@ -88,7 +88,7 @@ impl Mailbox {
 
     /// The mail-program policy in force, given the platform's.
     pub fn mail_program_policy(&self, platform: MailProgramPolicy) -> MailProgramPolicy {
-        self.mail_programs.effective(self.postoffice_mail_programs.effective(platform))
+        self.mail_program_standing().policy(platform)
     }
 
     /// Whether its second factor is set up: an authenticator app enrolled, or a number or address
@@ -167,7 +167,6 @@ pub(crate) fn locked_for(locked_until: Option<UnixTime>, now: UnixTime) -> Optio
     locked_until.filter(|&until| until > now).map(|until| until - now)
 }
 
-/// Whether a mailbox with this provider and these data has its second factor set up.
 /// What the mail sign-in check needs to know of a mailbox, which it reads on every sign-in of a
 /// mail program: its id, its and its post office's mail-program policies, and whether its second
 /// factor is set up.
@@ -200,11 +199,16 @@ impl MailProgramStanding {
     /// Whether mail programs may still sign in with the mailbox password, under the platform's
     /// policy `platform`.
     pub fn password_in_mail_programs(&self, platform: MailProgramPolicy) -> bool {
-        let policy = self.mail_programs.effective(self.postoffice_mail_programs.effective(platform));
-        !policy.requires_app_password(self.second_factor)
+        !self.policy(platform).requires_app_password(self.second_factor)
+    }
+
+    /// The mail-program policy in force, given the platform's.
+    pub fn policy(&self, platform: MailProgramPolicy) -> MailProgramPolicy {
+        self.mail_programs.effective(self.postoffice_mail_programs.effective(platform))
     }
 }
 
+/// Whether a mailbox with this provider and these data has its second factor set up.
 pub(crate) fn has_second_factor(provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> bool {
     MailboxStatus::of(false, provider, enrolment, has_sms, has_alt) == MailboxStatus::Enrolled
 }

@@ -285,7 +285,7 @@ fn password_step(
     now: UnixTime,
 ) -> ServiceResult<Decided> {
     let row = tx.admin(name)?.ok_or(ServiceError::AdminSignIn)?;
-    if row.admin.locked_until.is_some_and(|until| until > now) {
+    if row.admin.locked_for(now).is_some() {
         return Ok(Err("locked; password not checked"));
     }
     if !right {
@@ -306,7 +306,7 @@ fn code_step(
     now: UnixTime,
 ) -> ServiceResult<Decided> {
     let row = tx.admin(name)?.ok_or(ServiceError::AdminSession)?;
-    if row.admin.locked_until.is_some_and(|until| until > now) {
+    if row.admin.locked_for(now).is_some() {
         return Ok(Err("locked; code not checked"));
     }
     let accepted = match passcode {
