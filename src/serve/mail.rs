@@ -6,10 +6,8 @@
 //! password and the client's last call, at most once a minute each; the failures, counted per
 //! minute — goes to the writer afterwards, without waiting for it.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -19,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::failure::{Failure, Refused};
 use super::http::{AppState, Source, caller};
-use super::tally::{Tally, WINDOW};
+use super::tally::Tally;
 use crate::service::{
     KeyFolder, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse, Service,
     ServiceError, ServiceResult, StoreLocation, StoreMode,
@@ -36,7 +34,8 @@ pub struct MailDesk {
     /// for a writer and takes some microseconds, less than handing it to another thread costs; on
     /// a shared file or a database server it may wait, and runs on a blocking thread.
     inline: bool,
-    throttle: FailedAppPasswords,
+    /// Failed app passwords per mail program's address.
+    throttle: Tally<IpAddr>,
     failures: Tally<MailAuthFailed>,
     /// The uses written this minute, by [`MailUse::key`]: each is written once a minute.
     written: Tally<String>,
@@ -53,7 +52,7 @@ impl MailDesk {
             readers: Mutex::new(readers),
             permits: Semaphore::new(READERS),
             inline,
-            throttle: FailedAppPasswords::default(),
+            throttle: Tally::default(),
             failures: Tally::default(),
             written: Tally::default(),
         })
@@ -88,9 +87,11 @@ impl MailDesk {
     }
 
     /// The failures that followed the first of their kind, for the minutes that ended (all of them
-    /// when `all`, at shutdown). The uses of those minutes are forgotten with them.
+    /// when `all`, at shutdown). The uses and the throttle's counts of those minutes are forgotten
+    /// with them.
     pub fn take_failures(&self, all: bool) -> Vec<MailAuthFailures> {
         drop(self.written.take(all));
+        drop(self.throttle.take(all));
         self.failures
             .take(all)
             .into_iter()
@@ -113,29 +114,14 @@ fn stopped() -> ServiceError {
     ServiceError::Store(crate::service::StoreError::Busy)
 }
 
-/// Failed app passwords per mail program's address in the current minute.
-#[derive(Default)]
-struct FailedAppPasswords {
-    counts: Mutex<HashMap<IpAddr, (Instant, i64)>>,
-}
-
-impl MailThrottle for FailedAppPasswords {
+/// Failed app passwords per mail program's address, this minute.
+impl MailThrottle for Tally<IpAddr> {
     fn throttled(&self, ip: IpAddr, limit: i64) -> bool {
-        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        counts.get(&ip).is_some_and(|(opened, n)| opened.elapsed() < WINDOW && *n >= limit)
+        i64::try_from(self.count(&ip)).unwrap_or(i64::MAX) >= limit
     }
 
     fn failed(&self, ip: IpAddr) {
-        let now = Instant::now();
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if counts.len() > 100_000 {
-            counts.retain(|_, (opened, _)| now.duration_since(*opened) < WINDOW);
-        }
-        let entry = counts.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
+        self.note(ip);
     }
 }
 

@@ -1,5 +1,6 @@
 //! What the login service counts rather than records one by one: requests turned away at its door
-//! (a body too large or not JSON, a rate passed, no such route), and mail programs' failed sign-ins.
+//! (a body too large or not JSON, a rate passed, no such route), and mail programs' failed sign-ins
+//! (recorded, and counted per address for the throttle).
 //! A flood leaves a readable trace in the audit log and cannot fill it: the first of a kind is
 //! recorded at once, and how many more followed in the minute after it, once a minute.
 
@@ -47,6 +48,12 @@ impl<K: Eq + Hash + Clone> Tally<K> {
                 true
             }
         }
+    }
+
+    /// How many events of `kind` were counted this minute (the first and the more after it).
+    pub fn count(&self, kind: &K) -> u64 {
+        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        windows.get(kind).filter(|window| window.opened.elapsed() < WINDOW).map_or(0, |window| window.more + 1)
     }
 
     /// How many more followed each first one, for the windows that ended (all of them when
