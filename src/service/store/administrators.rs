@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use super::sql::Row;
 use super::{StoreResult, Tx, parse_stored};
 use crate::clock::UnixTime;
-use crate::domain::{AdminName, AdminRole, Administrator, PostOfficeName};
+use crate::domain::{AdminName, AdminRole, Administrator, EnrolmentState, PostOfficeName};
 
 /// An administrator as stored, secrets still sealed or hashed.
 #[derive(Debug, Clone)]
@@ -49,13 +49,13 @@ fn admin_row(r: &Row) -> StoreResult<AdminRow> {
         .filter(|name| !name.is_empty())
         .map(parse_stored::<PostOfficeName>)
         .collect::<StoreResult<Vec<_>>>()?;
-    let totp_state: String = r.get("totp_state")?;
+    let enrolment: EnrolmentState = parse_stored(&r.get::<String>("totp_state")?)?;
     Ok(AdminRow {
         admin: Administrator {
             name: parse_stored(&r.get::<String>("name")?)?,
             role: parse_stored::<AdminRole>(&r.get::<String>("role")?)?,
             postoffices,
-            set_up: totp_state == "active",
+            set_up: enrolment == EnrolmentState::Active,
             created_at: r.get("created_at")?,
             locked_until: r.get("locked_until")?,
         },
