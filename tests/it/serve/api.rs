@@ -273,6 +273,7 @@ fn https_with_a_certificate_and_no_plain_http_beyond_loopback() {
     std::fs::write(site.env.path("key.pem"), cert.signing_key.serialize_pem()).unwrap();
     site.env.ok(&["settings", "set", "serve.tls_cert", site.env.path("cert.pem").to_str().unwrap()]);
     site.env.ok(&["settings", "set", "serve.tls_key", site.env.path("key.pem").to_str().unwrap()]);
+    site.env.ok(&["settings", "set", "serve.admin", "true"]);
     let server = Server::start(&site.env, &["--listen", "0.0.0.0:0"]);
     assert!(server.base.starts_with("https://"), "{}", server.base);
     let port = server.base.rsplit(':').next().unwrap();
@@ -292,6 +293,13 @@ fn https_with_a_certificate_and_no_plain_http_beyond_loopback() {
             .unwrap(),
     );
     assert_eq!(begun.json["decision"], "enroll");
+    // The web administration's cookies go over HTTPS only, when it is served so.
+    let signin = agent.get(format!("https://127.0.0.1:{port}/admin/signin")).call().unwrap();
+    let cookie = signin.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let plain = TcpStream::connect(format!("127.0.0.1:{port}")).and_then(|mut s| {
         s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
