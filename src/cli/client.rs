@@ -26,6 +26,11 @@ pub enum ClientCommand {
         /// Name them when several mail servers share one login service.
         #[arg(long = "postoffice", value_name = "NAME,…", value_delimiter = ',')]
         postoffices: Vec<PostOfficeName>,
+        /// It may read the metrics (`GET /v1/metrics`, the Prometheus text format) from wherever
+        /// it may call from: for a Prometheus server on another machine. Without a key, only
+        /// this machine may read them.
+        #[arg(long)]
+        metrics: bool,
     },
     /// List the API clients.
     List,
@@ -39,11 +44,12 @@ pub enum ClientCommand {
 /// Runs a `client` command.
 pub fn run(service: &Service, command: ClientCommand) -> CliResult {
     match command {
-        ClientCommand::Add { name, allow, return_url, postoffices } => {
+        ClientCommand::Add { name, allow, return_url, postoffices, metrics } => {
             let scope = ClientScope {
                 allow: allow.map(|n| n.0).unwrap_or_default(),
                 return_urls: return_url.map(|u| u.0).unwrap_or_default(),
                 postoffices,
+                metrics,
             };
             let (client, key) = service.add_client(&name, &scope)?;
             Ok(Output::done(
@@ -53,7 +59,7 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
                     key.0.as_str()
                 ),
                 json!({"name": client.name, "key": key.0.as_str(), "allow": client.allow, "return_urls": client.return_urls,
-                       "postoffices": client.postoffices}),
+                       "postoffices": client.postoffices, "metrics": client.metrics}),
             ))
         }
         ClientCommand::List => {
@@ -65,6 +71,7 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
                         c.name.clone(),
                         if c.allow.is_empty() { "any".to_owned() } else { c.allow.join(", ") },
                         if c.postoffices.is_empty() { "all".to_owned() } else { c.postoffices.join(", ") },
+                        if c.metrics { "yes" } else { "no" }.to_owned(),
                         c.return_urls.join(", "),
                         when(c.created_at),
                         c.last_used.map(when).unwrap_or_else(|| "never".to_owned()),
@@ -74,12 +81,15 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
             let value = list
                 .iter()
                 .map(|c| {
-                    json!({"name": c.name, "allow": c.allow, "postoffices": c.postoffices, "return_urls": c.return_urls,
-                           "created": when(c.created_at), "last_used": c.last_used.map(when)})
+                    json!({"name": c.name, "allow": c.allow, "postoffices": c.postoffices, "metrics": c.metrics,
+                           "return_urls": c.return_urls, "created": when(c.created_at), "last_used": c.last_used.map(when)})
                 })
                 .collect::<Vec<_>>();
             Ok(Output::data(
-                table(&["CLIENT", "ALLOWED FROM", "POST OFFICES", "RETURN URLS", "CREATED", "LAST USED"], &rows),
+                table(
+                    &["CLIENT", "ALLOWED FROM", "POST OFFICES", "METRICS", "RETURN URLS", "CREATED", "LAST USED"],
+                    &rows,
+                ),
                 value.into(),
             ))
         }

@@ -14,8 +14,9 @@ use super::observe::Outcome;
 use crate::domain::{BeginAnswer, MailboxAddress, Purpose, Reason, Verified, VerifyAnswer};
 use crate::service::{
     AddAppPasswordRequest, BeginRequest, Begun, CountryDatabase, EnrolmentRequest, ForgetDevicesRequest,
-    ListAppPasswordsRequest, NewRecoveryCodesRequest, RedeemRequest, RemoveAppPasswordRequest, ResendRequest,
-    ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest, VerifyRequest,
+    ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodesRequest, RedeemRequest, RemoveAppPasswordRequest,
+    ResendRequest, ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest,
+    VerifyRequest,
 };
 
 /// `GET /v1/health`.
@@ -48,13 +49,16 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, Failure> 
     Ok(axum::Json(health).into_response())
 }
 
-/// `GET /v1/metrics`, in the Prometheus text format; from this machine only (a scraper elsewhere
-/// reaches it through a reverse proxy on this machine, or an SSH tunnel).
+/// `GET /v1/metrics`, in the Prometheus text format: for an API client given the metrics (`client
+/// add --metrics`) that sends its key, or for a caller on this machine without one.
 pub async fn metrics(
     State(state): State<AppState>,
     axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    if !source.0.is_loopback() {
+    if headers.contains_key(header::AUTHORIZATION) {
+        run(&state, caller(&state, source, &headers), MetricsRequest).await?;
+    } else if !source.0.is_loopback() {
         return Err(ServiceError::SourceNotAllowed(source.0).into());
     }
     let waiting = state.writer.waiting();
@@ -99,8 +103,7 @@ pub async fn begin(
     let purpose = purpose.unwrap_or_default();
     let request = BeginRequest { address: body.address, ip: body.ip, device_token: body.device_token, purpose };
     let Begun { answer, transaction } = run(&state, caller(&state, source, &headers), request).await?;
-    let decided = Outcome(answer.decision(), answer.reason().map_or("none", Reason::word));
-    state.observer.metrics.decision(decided.0, decided.1);
+    let decided = decided(&state, &answer);
     let qr_png_base64 = match &answer {
         BeginAnswer::Enroll { otpauth_uri, .. } => Some(qr_png_base64(otpauth_uri.clone()).await?),
         _ => None,
@@ -115,6 +118,23 @@ pub async fn begin(
     .into_response();
     response.extensions_mut().insert(decided);
     Ok(response)
+}
+
+/// A login's decision (through the API or the hosted pages), counted, for the request's log line.
+pub(super) fn decided(state: &AppState, answer: &BeginAnswer) -> Outcome {
+    let decided = Outcome(answer.decision(), answer.reason().map_or("none", Reason::word));
+    state.observer.metrics.decision(decided.0, decided.1);
+    decided
+}
+
+/// A code's check (through the API or the hosted pages), counted, for the request's log line.
+pub(super) fn checked(state: &AppState, answer: VerifyAnswer) -> Outcome {
+    let result = match answer {
+        VerifyAnswer::Accepted => Outcome("accepted", "none"),
+        VerifyAnswer::Rejected { reason } => Outcome("rejected", reason.word()),
+    };
+    state.observer.metrics.verification(result.0, result.1);
+    result
 }
 
 /// The QR code of an `otpauth://` URI, as base64 of a PNG (drawn off the async threads).
@@ -144,11 +164,7 @@ pub async fn verify(
 ) -> Result<Response, Failure> {
     let request = VerifyRequest { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
     let verified: Verified = run(&state, caller(&state, source, &headers), request).await?;
-    let result = match verified.answer {
-        VerifyAnswer::Accepted => Outcome("accepted", "none"),
-        VerifyAnswer::Rejected { reason } => Outcome("rejected", reason.word()),
-    };
-    state.observer.metrics.verification(result.0, result.1);
+    let result = checked(&state, verified.answer);
     let mut response = axum::Json(verified).into_response();
     response.extensions_mut().insert(result);
     Ok(response)
@@ -338,6 +354,7 @@ pub async fn signin(
     let base = state.public_url.clone().ok_or(ServiceError::NoPublicUrl)?;
     let request = SigninRequest { address: body.address, ip: body.ip, return_url: body.return_url };
     let started = run(&state, caller(&state, source, &headers), request).await?;
+    let decided = decided(&state, &started.answer);
     let signin_url = started.signin.as_ref().map(|id| format!("{base}/signin/{id}"));
     let answer = match started.answer {
         BeginAnswer::Enroll { provider, reason, .. } if signin_url.is_some() => {
@@ -345,7 +362,9 @@ pub async fn signin(
         }
         answer => answer,
     };
-    Ok(axum::Json(SigninReply { answer, signin_id: started.signin, signin_url }).into_response())
+    let mut response = axum::Json(SigninReply { answer, signin_id: started.signin, signin_url }).into_response();
+    response.extensions_mut().insert(decided);
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -170,6 +170,7 @@ fn error_word(e: &ServiceError) -> &'static str {
         ServiceError::BadApiKey => "bad_api_key",
         ServiceError::SourceNotAllowed(_) => "source_not_allowed",
         ServiceError::OutOfScope(_) => "out_of_scope",
+        ServiceError::MetricsNotAllowed => "metrics_not_allowed",
         ServiceError::TooManyRequests(_) => "too_many_requests",
         ServiceError::UnknownTransaction => "unknown_transaction",
         ServiceError::Domain(_) => "invalid_input",
@@ -187,6 +188,7 @@ fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::SourceNotAllowed(_)
         | ServiceError::SelfServiceOff(_)
         | ServiceError::OutOfScope(_)
+        | ServiceError::MetricsNotAllowed
         | ServiceError::AdministratorsOnly(_)
         | ServiceError::StepUpRequired
         | ServiceError::AdminSignIn

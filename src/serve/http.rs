@@ -198,7 +198,8 @@ pub fn caller(state: &AppState, source: Source, headers: &HeaderMap) -> Caller {
 
 /// Runs a request through the writer, and delivers its code (if any) before answering.
 pub async fn run<R: ApiRequest>(state: &AppState, caller: Caller, request: R) -> Result<R::Answer, Failure> {
-    let ApiOutcome { result, delivery } = state.writer.call(caller, request).await;
+    let ApiOutcome { result, delivery, client } = state.writer.call(caller, request).await;
+    super::observe::called_by(client);
     let answer = result?;
     if let Some(delivery) = delivery {
         let sent = tokio::task::spawn_blocking(move || delivery.send())

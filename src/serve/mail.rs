@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::failure::{Failure, Refused};
 use super::http::{AppState, Source, caller};
+use super::observe::Outcome;
 use super::tally::Tally;
 use crate::service::{
     KeyFolder, MailAuthChecked, MailAuthFailed, MailAuthFailures, MailAuthRequest, MailThrottle, MailUse, Service,
@@ -155,7 +156,11 @@ pub async fn auth(
     let desk = &state.mail;
     match desk.check(caller(&state, source, &headers), request).await {
         Ok(checked) => {
-            let MailAuthChecked { answer, protocol, failure, used } = checked;
+            let MailAuthChecked { answer, protocol, failure, used, client } = checked;
+            super::observe::called_by(Some(client));
+            // `reject throttled`, `password wrong_app_password`, `accept none`.
+            let why = failure.as_ref().map_or("none", |failed| failed.failure.word());
+            let outcome = Outcome(answer.result(), why);
             let failures: Vec<MailAuthFailures> = failure
                 .filter(|failed| desk.failures.note(failed.clone()))
                 .map(|failed| MailAuthFailures { failed, protocol: Some(protocol), count: 1, more: false })
@@ -166,7 +171,9 @@ pub async fn auth(
             let uses: Vec<MailUse> = used.into_iter().filter(|u| desk.written.note(u.key())).collect();
             state.writer.mail_auth(uses, failures);
             state.observer.metrics.mail_check(answer.result());
-            axum::Json(answer).into_response()
+            let mut response = axum::Json(answer).into_response();
+            response.extensions_mut().insert(outcome);
+            response
         }
         Err(failure) => {
             // Not answered: counted with the refusals at the door, not a row per request.

@@ -1,6 +1,6 @@
 //! What the login service says about each request (docs/DESIGN.md §13): a request id for every
 //! request (in the `X-Request-Id` header, every error body, and every log line about it), one log
-//! line when it is answered — route template, status, what was decided, how long it took — and
+//! line when it is answered — the API client, route template, status, what was decided, how long it took — and
 //! the error's detail under the same id, and the request's place in the metrics.
 
 use std::fmt;
@@ -31,13 +31,28 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// What the task answering a request knows of it beyond the request itself.
+struct Scope {
+    id: RequestId,
+    /// The API client whose key was verified, once it is.
+    client: std::cell::OnceCell<String>,
+}
+
 tokio::task_local! {
-    static CURRENT: RequestId;
+    static CURRENT: Scope;
 }
 
 /// The id of the request this task answers, if it answers one.
 pub fn current() -> Option<RequestId> {
-    CURRENT.try_with(|id| *id).ok()
+    CURRENT.try_with(|scope| scope.id).ok()
+}
+
+/// Notes, for the request's log line, the API client the request this task answers comes from.
+pub fn called_by(client: Option<String>) {
+    if let Some(client) = client {
+        // The first client named stays: a request is one client's.
+        let _ = CURRENT.try_with(|scope| scope.client.set(client));
+    }
 }
 
 /// What a request led to, in two words (`challenge new_ip`, `rejected invalid_code`, `refused
@@ -87,7 +102,10 @@ pub async fn observe(State(observer): State<Observer>, request: Request, next: N
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = CURRENT.scope(id, next.run(request)).await;
+    let mut answering = std::pin::pin!(CURRENT.scope(Scope { id, client: Default::default() }, next.run(request)));
+    let mut response = answering.as_mut().await;
+    let client = answering.as_mut().take_value().and_then(|scope| scope.client.into_inner());
+    let client = client.as_deref().unwrap_or("-");
     let took = started.elapsed();
     let status = response.status();
     let route = route.as_ref().map(MatchedPath::as_str);
@@ -103,9 +121,11 @@ pub async fn observe(State(observer): State<Observer>, request: Request, next: N
     let result = result.as_deref().unwrap_or("-");
     match response.extensions_mut().remove::<ErrorDetail>() {
         Some(ErrorDetail(detail)) => {
-            tracing::error!(request_id = %id, %method, %route, status, latency_ms, %result, %detail, "request failed");
+            tracing::error!(request_id = %id, client = %client, %method, %route, status, latency_ms, %result, %detail, "request failed");
         }
-        None => tracing::info!(request_id = %id, %method, %route, status, latency_ms, %result, "request"),
+        None => {
+            tracing::info!(request_id = %id, client = %client, %method, %route, status, latency_ms, %result, "request")
+        }
     }
     response
 }
@@ -113,5 +133,5 @@ pub async fn observe(State(observer): State<Observer>, request: Request, next: N
 /// Runs `work` as the request with the id `00000abc-000001` (tests of what answers carry).
 #[cfg(test)]
 pub async fn as_a_request<F: std::future::Future>(work: F) -> F::Output {
-    CURRENT.scope(RequestId { process: 0xabc, count: 1 }, work).await
+    CURRENT.scope(Scope { id: RequestId { process: 0xabc, count: 1 }, client: Default::default() }, work).await
 }

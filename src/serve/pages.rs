@@ -13,7 +13,7 @@ use super::http::{AppState, Failure, MAX_BODY, Source, run};
 use super::observe::ErrorDetail;
 use super::texts::{ENGLISH, Texts};
 use crate::domain::Provider;
-use crate::service::{Caller, PageAnswer, PageFacts, PageNote, PageRequest, ServiceError, path_of};
+use crate::service::{Caller, PageAnswer, PageFacts, PageNote, PageRequest, PageShown, ServiceError, path_of};
 
 /// The stylesheet of the pages.
 const STYLESHEET: &str = include_str!("mailmfa.css");
@@ -91,8 +91,8 @@ pub async fn resend(
 /// `tokens` are the browser's remembered-device tokens, kept beside a new one.
 async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Vec<String>) -> Response {
     let caller = Caller::new(None, source.0);
-    let answer = match run(state, caller, request).await {
-        Ok(answer) => answer,
+    let PageShown { answer, verified } = match run(state, caller, request).await {
+        Ok(shown) => shown,
         Err(Failure::Service(ServiceError::Delivery(e))) => {
             let mut response =
                 error_page(StatusCode::SERVICE_UNAVAILABLE, "The code could not be sent. Try again in a moment.");
@@ -101,6 +101,16 @@ async fn page(state: &AppState, source: Source, request: PageRequest, tokens: Ve
         }
         Err(failure) => return failure.into_response(),
     };
+    let checked = verified.map(|answer| super::api::checked(state, answer));
+    let mut response = shown(state, answer, tokens).await;
+    if let Some(checked) = checked {
+        response.extensions_mut().insert(checked);
+    }
+    response
+}
+
+/// A page's answer as the browser gets it.
+async fn shown(state: &AppState, answer: PageAnswer, tokens: Vec<String>) -> Response {
     let base = state.public_url.as_deref().unwrap_or("");
     let t = &ENGLISH;
     match answer {

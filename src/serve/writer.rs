@@ -75,9 +75,9 @@ impl Writer {
         // A receiver that went away (the client hung up) needs no answer.
         let job = ApiJob::new(caller, request, move |outcome| drop(reply.send(outcome)));
         if self.jobs.send(Job::Api(job)).await.is_err() {
-            return ApiOutcome { result: Err(stopped()), delivery: None };
+            return ApiOutcome::failed(stopped());
         }
-        answer.await.unwrap_or(ApiOutcome { result: Err(stopped()), delivery: None })
+        answer.await.unwrap_or_else(|_| ApiOutcome::failed(stopped()))
     }
 
     /// Records requests turned away at the door in the audit log (a trace: should the writer have

@@ -165,6 +165,9 @@ pub enum ServiceError {
     /// The API client may not act for the mailboxes of this post office.
     #[error("this API client may not act for the mailboxes of post office {0}")]
     OutOfScope(PostOfficeName),
+    /// The API client may not read the metrics.
+    #[error("this API client may not read the metrics (an administrator gives them with client add NAME --metrics)")]
+    MetricsNotAllowed,
     /// The API client made more requests than its rate allows: come back in so many seconds.
     #[error("this API client made too many requests; try again in {0} s")]
     TooManyRequests(u64),

@@ -107,6 +107,8 @@ pub struct MailAuthChecked {
     pub failure: Option<MailAuthFailed>,
     /// A use to write later.
     pub used: Option<MailUse>,
+    /// The API client that asked.
+    pub client: String,
 }
 
 /// A mail program's failed sign-in, for the audit log.
@@ -247,6 +249,7 @@ impl Service {
                 protocol: asked.protocol,
                 failure: None,
                 used: self.client_call_to_write(&client, now),
+                client: client.name.clone(),
             };
             let Ok(address) = request.address.parse::<MailboxAddress>() else {
                 return Ok(checked);
@@ -257,7 +260,7 @@ impl Service {
             };
             let settings = &snapshot.settings;
             let by_policy = asked.by_policy(&mailbox, settings);
-            let (client, mailbox_shown) = (client.name.clone(), address.to_string());
+            let (client, mailbox_shown) = (checked.client.clone(), address.to_string());
             let failed = |failure| MailAuthFailed {
                 client: client.clone(),
                 mailbox: mailbox_shown.clone(),

@@ -32,9 +32,9 @@ pub use admin::{
 pub use api::{
     AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginRequest, Begun,
     CallBudget, CallContext, Caller, Choice, ClientKey, ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest,
-    HttpRefusals, ListAppPasswordsRequest, NewRecoveryCodes, NewRecoveryCodesRequest, RemoveAppPasswordRequest,
-    ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices, UserSettings,
-    UserSettingsRequest, UserSettingsView, VerifyRequest,
+    HttpRefusals, ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodes, NewRecoveryCodesRequest,
+    RemoveAppPasswordRequest, ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices,
+    UserSettings, UserSettingsRequest, UserSettingsView, VerifyRequest,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;
@@ -46,8 +46,8 @@ pub use mailprog::{
     NewAppPassword,
 };
 pub use signin::{
-    PageAnswer, PageFacts, PageNote, PageRequest, RedeemRequest, SigninRequest, SigninStarted, origin_of, path_of,
-    url_within,
+    PageAnswer, PageFacts, PageNote, PageRequest, PageShown, RedeemRequest, SigninRequest, SigninStarted, origin_of,
+    path_of, url_within,
 };
 pub use store::{
     CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path, display_path,

@@ -111,6 +111,21 @@ pub enum PageAnswer {
     },
 }
 
+/// A page to show, and what the engine said of the code typed into it, if one was checked.
+#[derive(Debug)]
+pub struct PageShown {
+    /// The page.
+    pub answer: PageAnswer,
+    /// The code's check, when the request was a code form with a code of the right shape.
+    pub verified: Option<VerifyAnswer>,
+}
+
+impl From<PageAnswer> for PageShown {
+    fn from(answer: PageAnswer) -> Self {
+        Self { answer, verified: None }
+    }
+}
+
 /// What every form page knows.
 #[derive(Debug, Clone)]
 pub struct PageFacts {
@@ -190,7 +205,7 @@ impl ApiRequest for RedeemRequest {
 }
 
 impl ApiRequest for PageRequest {
-    type Answer = PageAnswer;
+    type Answer = PageShown;
 
     fn action(&self) -> &'static str {
         "signin.page"
@@ -200,7 +215,7 @@ impl ApiRequest for PageRequest {
         false
     }
 
-    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<PageAnswer>> {
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<PageShown>> {
         let (answer, delivery) = cx.service.signin_page(cx.tx, self)?;
         Ok(Done { answer, delivery })
     }
@@ -286,14 +301,14 @@ impl Service {
     }
 
     /// A sign-in page, or one of its forms.
-    fn signin_page(&self, tx: &Tx<'_>, request: &PageRequest) -> ServiceResult<(PageAnswer, Option<CodeDelivery>)> {
+    fn signin_page(&self, tx: &Tx<'_>, request: &PageRequest) -> ServiceResult<(PageShown, Option<CodeDelivery>)> {
         let now = self.now();
         let id = match request {
             PageRequest::View { signin, .. }
             | PageRequest::Code { signin, .. }
             | PageRequest::Resend { signin, .. } => signin,
         };
-        let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired, None)) };
+        let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired.into(), None)) };
         let forged = match request {
             PageRequest::View { .. } => false,
             PageRequest::Code { csrf, .. } | PageRequest::Resend { csrf, .. } => {
@@ -301,11 +316,11 @@ impl Service {
             }
         };
         if forged {
-            return Ok((self.page_of(tx, &signin, Some(PageNote::StaleForm))?, None));
+            return Ok((self.page_of(tx, &signin, Some(PageNote::StaleForm))?.into(), None));
         }
         let Some(transaction) = tx.transaction(&signin.transaction_id, now)? else {
             tx.end_signin(&signin.id)?;
-            return Ok((PageAnswer::Expired, None));
+            return Ok((PageAnswer::Expired.into(), None));
         };
         let (address, ip) = parse_login(&transaction.mailbox, &transaction.ip)?;
         match request {
@@ -316,14 +331,14 @@ impl Service {
                     engine::withdraw_code(tx, &pending)?;
                 }
                 let redirect = self.complete_signin(tx, &signin, &transaction.id, TICKET_SECONDS)?;
-                Ok((PageAnswer::Done { redirect, recovery_codes: None, remember: None }, None))
+                Ok((PageAnswer::Done { redirect, recovery_codes: None, remember: None }.into(), None))
             }
             PageRequest::View { .. } => {
                 let delivery = match self.take_held_code(tx, &signin)? {
                     Some(held) => self.held_delivery(tx, &user(&address), &address, ip, &held)?,
                     None => None,
                 };
-                Ok((self.page_of(tx, &signin, None)?, delivery))
+                Ok((self.page_of(tx, &signin, None)?.into(), delivery))
             }
             PageRequest::Code { code, remember, .. } => {
                 Ok((self.code_typed(tx, &signin, &transaction.id, (&address, ip), code, *remember)?, None))
@@ -340,7 +355,7 @@ impl Service {
                     BeginAnswer::Locked { reason: Some(Reason::SendLimit), .. } => Some(PageNote::SendLimit),
                     _ => None,
                 };
-                Ok((self.page_of(tx, &signin, note)?, delivery))
+                Ok((self.page_of(tx, &signin, note)?.into(), delivery))
             }
         }
     }
@@ -355,28 +370,29 @@ impl Service {
         (address, ip): (&MailboxAddress, LoginIp),
         code: &str,
         remember: bool,
-    ) -> ServiceResult<PageAnswer> {
+    ) -> ServiceResult<PageShown> {
         let Ok(code) = code.trim().parse::<Passcode>() else {
-            return self.page_of(tx, signin, Some(PageNote::BadCode));
+            return Ok(self.page_of(tx, signin, Some(PageNote::BadCode))?.into());
         };
         let verified = self.verify_login_in(tx, &user(address), address, ip, &code, remember)?;
-        match verified.answer {
+        let answer = match verified.answer {
             VerifyAnswer::Accepted => {
                 let lifetime =
                     if verified.recovery_codes.is_some() { TICKET_SECONDS_WITH_CODES } else { TICKET_SECONDS };
                 let redirect = self.complete_signin(tx, signin, transaction, lifetime)?;
                 let days = self.world.current(tx)?.settings.remember_days;
                 let remember = verified.device_token.map(|token| (token, days));
-                Ok(PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember })
+                PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember }
             }
             VerifyAnswer::Rejected { reason } => {
                 let note = match reason {
                     RejectReason::Expired => PageNote::ExpiredCode,
                     RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => PageNote::WrongCode,
                 };
-                self.page_of(tx, signin, Some(note))
+                self.page_of(tx, signin, Some(note))?
             }
-        }
+        };
+        Ok(PageShown { answer, verified: Some(verified.answer) })
     }
 
     /// Ends an accepted sign-in: its transaction and pages end, and the return URL gets a ticket

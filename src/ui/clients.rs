@@ -21,6 +21,7 @@ pub struct ClientsPane {
     allow: String,
     return_urls: String,
     postoffices: String,
+    metrics: bool,
     problem: Option<Problem>,
     created: Option<Created>,
 }
@@ -60,6 +61,7 @@ impl ClientsPane {
         self.name.clear();
         self.allow.clear();
         self.return_urls.clear();
+        self.metrics = false;
         self.problem = None;
         self.loaded = false;
     }
@@ -126,12 +128,15 @@ impl ClientsPane {
                 .column(Column::initial(130.0).at_least(80.0).clip(true))
                 .column(Column::initial(130.0).at_least(60.0).clip(true))
                 .column(Column::initial(130.0).at_least(60.0).clip(true))
+                .column(Column::auto().at_least(60.0))
                 .column(Column::initial(140.0).at_least(60.0).clip(true))
                 .column(Column::initial(140.0).at_least(60.0).clip(true))
                 .column(Column::remainder().at_least(100.0).clip(true))
                 .column(Column::auto())
                 .header(height + 4.0, |mut header| {
-                    for title in ["Client", "Allowed from", "Post offices", "Created", "Last used", "Return URLs", ""] {
+                    for title in
+                        ["Client", "Allowed from", "Post offices", "Metrics", "Created", "Last used", "Return URLs", ""]
+                    {
                         header.col(|ui| {
                             ui.label(RichText::new(title).strong());
                         });
@@ -149,6 +154,9 @@ impl ClientsPane {
                         row.col(|ui| {
                             let all = client.postoffices.is_empty();
                             ui.label(if all { "all".to_owned() } else { client.postoffices.join(", ") });
+                        });
+                        row.col(|ui| {
+                            ui.label(if client.metrics { "yes" } else { "—" });
                         });
                         row.col(|ui| {
                             ui.label(when_short(Some(client.created_at)));
@@ -189,12 +197,16 @@ impl ClientsPane {
                 enter |= field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 ui.end_row();
             }
+            ui.label("");
+            ui.checkbox(&mut self.metrics, "May read the metrics (GET /v1/metrics)");
+            ui.end_row();
         });
         ui.label(
             RichText::new(
                 "Allowed from: the addresses or networks the client may call from (empty: any). Post offices: the \
                  only ones whose mailboxes it may act for (empty: all; name them when several mail servers share \
-                 this service). Return URL prefixes: where the hosted sign-in pages may send a user back to.",
+                 this service). Return URL prefixes: where the hosted sign-in pages may send a user back to. \
+                 Metrics: for a Prometheus server on another machine (this machine reads them without a key).",
             )
             .weak(),
         );
@@ -227,6 +239,7 @@ impl ClientsPane {
             allow: parse_networks(&self.allow)?,
             return_urls: parse_url_prefixes(&self.return_urls)?,
             postoffices: postoffices.map(str::parse).collect::<Result<_, _>>()?,
+            metrics: self.metrics,
         };
         Ok(Intent::Platform(PlatformIntent::AddClient { name: name.to_owned(), scope }))
     }

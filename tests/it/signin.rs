@@ -227,6 +227,16 @@ fn the_enrol_page_over_http_and_the_webmail_redeems_its_ticket_once() {
     let over = get(&url);
     assert_eq!(over.status, 404);
     assert!(over.html.contains("has ended"));
+
+    // The hosted pages' decisions and checks are counted with the API's (§13).
+    let metrics = call(&agent(), "GET", &site.server.url("/v1/metrics"), None, None).text;
+    for counted in [
+        r#"mailmfa_login_decisions_total{decision="enroll",reason="always"} 1"#,
+        r#"mailmfa_login_verifications_total{result="rejected",reason="invalid_code"} 1"#,
+        r#"mailmfa_login_verifications_total{result="accepted",reason="none"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|line| line == counted), "{counted} is not in\n{metrics}");
+    }
 }
 
 #[test]

@@ -192,11 +192,12 @@ pub async fn clients(State(state): State<AppState>, headers: HeaderMap, uri: Uri
             (done_note(done.as_deref()))
             p { (t.clients_intro) " " code { "mailmfa client add" } "." }
             div.scroll { table {
-                thead { tr { th { (t.column_client) } th { (t.column_allowed_from) } th { (t.column_postoffices) } th { (t.column_last_used) } th {} } }
+                thead { tr { th { (t.column_client) } th { (t.column_allowed_from) } th { (t.column_postoffices) } th { (t.column_metrics) } th { (t.column_last_used) } th {} } }
                 tbody { @for client in &clients { tr {
                     td { (client.name) }
                     td { (if client.allow.is_empty() { t.any.to_owned() } else { client.allow.join(", ") }) }
                     td { (if client.postoffices.is_empty() { t.every.to_owned() } else { client.postoffices.join(", ") }) }
+                    td { (if client.metrics { t.yes } else { "—" }) }
                     td { (when(client.last_used)) }
                     td { form.inline method="post" action="/admin/clients" {
                         (csrf(session))

@@ -309,6 +309,8 @@ pub struct AdminTexts {
     pub column_allowed_from: &'static str,
     /// The post offices column.
     pub column_postoffices: &'static str,
+    /// Whether a client may read the metrics.
+    pub column_metrics: &'static str,
     /// The last use column.
     pub column_last_used: &'static str,
     /// Any network.
@@ -502,6 +504,7 @@ pub const ENGLISH: AdminTexts = AdminTexts {
     column_client: "Client",
     column_allowed_from: "Allowed from",
     column_postoffices: "Post offices",
+    column_metrics: "Metrics",
     column_last_used: "Last used",
     any: "any",
     every: "all",

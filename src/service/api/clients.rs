@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::Caller;
+use super::{ApiRequest, CallContext, Caller, Done};
 use crate::clock::UnixTime;
 use crate::domain::{IpNetwork, MailboxAddress, PostOfficeName, parse_networks};
 use crate::service::crypto::to_hex;
@@ -27,6 +27,8 @@ pub struct ApiClient {
     pub return_urls: Vec<String>,
     /// The post offices it may act for (none: all).
     pub postoffices: Vec<String>,
+    /// Whether it may read the metrics (`GET /v1/metrics`) from wherever it may call from.
+    pub metrics: bool,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called, if ever.
@@ -41,6 +43,7 @@ impl ApiClient {
             allow: list(&row.allow),
             return_urls: list(&row.return_urls),
             postoffices: list(&row.postoffices),
+            metrics: row.metrics,
             created_at: row.created_at,
             last_used: row.last_used,
         }
@@ -48,7 +51,8 @@ impl ApiClient {
 }
 
 /// What an API client may do, as its administrator sets it: where it may call from, where its
-/// hosted sign-ins may return to, and which post offices' mailboxes it may act for.
+/// hosted sign-ins may return to, which post offices' mailboxes it may act for, and whether it may
+/// read the metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientScope {
     /// The source networks it may call from (none: any).
@@ -57,10 +61,28 @@ pub struct ClientScope {
     pub return_urls: Vec<String>,
     /// The post offices it may act for (none: all).
     pub postoffices: Vec<PostOfficeName>,
+    /// Whether it may read the metrics (`GET /v1/metrics`).
+    pub metrics: bool,
 }
 
 /// A new client's key, shown once: `mmfa_<id>_<secret>`.
 pub struct ClientKey(pub zeroize::Zeroizing<String>);
+
+/// `GET /v1/metrics` with a key: the metrics are for a client given them (`client add --metrics`).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsRequest;
+
+impl ApiRequest for MetricsRequest {
+    type Answer = ();
+
+    fn action(&self) -> &'static str {
+        "metrics.read"
+    }
+
+    fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<()>> {
+        if cx.client()?.metrics { Ok(Done::only(())) } else { Err(ServiceError::MetricsNotAllowed) }
+    }
+}
 
 impl Service {
     /// Creates an API client and returns its key, which is never shown again: the store keeps only
@@ -90,6 +112,7 @@ impl Service {
                 allow: allow_text.clone(),
                 return_urls: scope.return_urls.join(","),
                 postoffices: postoffices.clone(),
+                metrics: scope.metrics,
                 created_at: self.now(),
                 last_used: None,
             };
@@ -97,7 +120,10 @@ impl Service {
                 return Err(ServiceError::ClientExists(name.clone()));
             }
             let shown = |list: &str| if list.is_empty() { "any".to_owned() } else { list.to_owned() };
-            Ok((row, format!("client={name} allow={} postoffices={}", shown(&allow_text), shown(&postoffices))))
+            let metrics = if scope.metrics { " metrics=yes" } else { "" };
+            let detail =
+                format!("client={name} allow={} postoffices={}{metrics}", shown(&allow_text), shown(&postoffices));
+            Ok((row, detail))
         })?;
         Ok((ApiClient::of(&row), key))
     }

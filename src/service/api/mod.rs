@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub use app_passwords::{AddAppPasswordRequest, AppPasswordsView, ListAppPasswordsRequest, RemoveAppPasswordRequest};
 pub(in crate::service) use clients::in_scope;
-pub use clients::{ApiClient, ClientKey, ClientScope};
+pub use clients::{ApiClient, ClientKey, ClientScope, MetricsRequest};
 pub use login::{BeginRequest, Begun, EnrolmentRequest, ResendRequest, STEP_UP_SECONDS, Transaction, VerifyRequest};
 pub use users::{
     Choice, ForgetDevicesRequest, NewRecoveryCodes, NewRecoveryCodesRequest, ShowUserSettingsRequest, UserChoices,
@@ -145,6 +145,15 @@ pub struct ApiOutcome<T> {
     pub result: ServiceResult<T>,
     /// A code to deliver before the answer is sent.
     pub delivery: Option<CodeDelivery>,
+    /// The name of the API client whose key was verified, for the request's log line.
+    pub client: Option<String>,
+}
+
+impl<T> ApiOutcome<T> {
+    /// No answer, for `error`, and no client verified.
+    pub fn failed(error: ServiceError) -> Self {
+        Self { result: Err(error), delivery: None, client: None }
+    }
 }
 
 /// A request on its way through a batch, with where its answer goes.
@@ -188,10 +197,11 @@ impl<R: ApiRequest> Job for Pending<R> {
             if self.request.needs_client() { service.authenticate(tx, &self.caller).map(Some) } else { Ok(None) };
         // A refusal names the client whose key was checked; one whose caller is not known yet
         // (no key, a wrong one, a sign-in page) names the login service's door.
-        let actor = match &client {
-            Ok(Some(client)) => Actor::Api(client.name.clone()),
-            _ => Actor::Service("http"),
+        let name = match &client {
+            Ok(Some(client)) => Some(client.name.clone()),
+            _ => None,
         };
+        let actor = name.clone().map_or(Actor::Service("http"), Actor::Api);
         let result = client.and_then(|client| {
             let cx = CallContext { service, tx, caller: &self.caller, client: client.as_ref() };
             self.request.run(&cx)
@@ -199,7 +209,7 @@ impl<R: ApiRequest> Job for Pending<R> {
         self.outcome = Some(match result {
             Ok(Done { answer, delivery }) => {
                 tx.release(CALL)?;
-                ApiOutcome { result: Ok(answer), delivery }
+                ApiOutcome { result: Ok(answer), delivery, client: name }
             }
             Err(e) => {
                 tx.rollback_to(CALL)?;
@@ -208,7 +218,7 @@ impl<R: ApiRequest> Job for Pending<R> {
                 if !matches!(e, ServiceError::TooManyRequests(_)) {
                     tx.insert_audit(&service.api_failure(&actor, &self.caller, &self.request, &e))?;
                 }
-                ApiOutcome { result: Err(e), delivery: None }
+                ApiOutcome { result: Err(e), delivery: None, client: name }
             }
         });
         Ok(())
@@ -216,9 +226,9 @@ impl<R: ApiRequest> Job for Pending<R> {
 
     fn answer(mut self: Box<Self>, failure: Option<ServiceError>) {
         let outcome = match (failure, self.outcome.take()) {
-            (Some(e), _) => ApiOutcome { result: Err(e), delivery: None },
+            (Some(e), _) => ApiOutcome::failed(e),
             (None, Some(outcome)) => outcome,
-            (None, None) => ApiOutcome { result: Err(super::StoreError::Busy.into()), delivery: None },
+            (None, None) => ApiOutcome::failed(super::StoreError::Busy.into()),
         };
         if let Some(reply) = self.reply.take() {
             reply(outcome);
@@ -251,7 +261,7 @@ impl Service {
     pub fn api_call<R: ApiRequest>(&self, caller: Caller, request: R) -> ApiOutcome<R::Answer> {
         let (send, receive) = std::sync::mpsc::channel();
         self.api_batch(vec![ApiJob::new(caller, request, move |outcome| drop(send.send(outcome)))]);
-        receive.recv().unwrap_or(ApiOutcome { result: Err(super::StoreError::Busy.into()), delivery: None })
+        receive.recv().unwrap_or_else(|_| ApiOutcome::failed(super::StoreError::Busy.into()))
     }
 
     /// The audit entry of a request that failed.
@@ -261,7 +271,7 @@ impl Service {
             ServiceError::NoApiKey | ServiceError::BadApiKey | ServiceError::SourceNotAllowed(_) => {
                 ("api.auth", AuditOutcome::Refused)
             }
-            ServiceError::OutOfScope(_) => (request.action(), AuditOutcome::Refused),
+            ServiceError::OutOfScope(_) | ServiceError::MetricsNotAllowed => (request.action(), AuditOutcome::Refused),
             ServiceError::Domain(_) => (request.action(), AuditOutcome::InvalidInput),
             _ if e.is_refusal() => (request.action(), AuditOutcome::Refused),
             _ => (request.action(), AuditOutcome::Error),

@@ -21,6 +21,8 @@ pub struct ClientRow {
     pub return_urls: String,
     /// The post offices it may act for, comma-separated (empty: all).
     pub postoffices: String,
+    /// Whether it may read the metrics.
+    pub metrics: bool,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called.
@@ -52,12 +54,13 @@ fn client_row(r: &Row) -> StoreResult<ClientRow> {
         allow: r.get("allow")?,
         return_urls: r.get("return_urls")?,
         postoffices: r.get("postoffices")?,
+        metrics: r.get("metrics")?,
         created_at: r.get("created_at")?,
         last_used: r.get("last_used")?,
     })
 }
 
-const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, postoffices, created_at, last_used";
+const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, postoffices, metrics, created_at, last_used";
 
 /// A ticket of a completed sign-in, as stored (only its keyed hash).
 #[derive(Debug, Clone)]
@@ -78,9 +81,18 @@ impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
         let inserted = self.execute(
-            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
-            &[&row.id, &row.name, &row.key_hash, &row.allow, &row.return_urls, &row.postoffices, &row.created_at],
+            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, metrics, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (name) DO NOTHING",
+            &[
+                &row.id,
+                &row.name,
+                &row.key_hash,
+                &row.allow,
+                &row.return_urls,
+                &row.postoffices,
+                &row.metrics,
+                &row.created_at,
+            ],
         )? == 1;
         if inserted {
             self.bump_version(Version::Clients)?;

@@ -52,6 +52,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0014_mail_programs"),
     migration!("0015_administrators"),
     migration!("0016_actor_kinds"),
+    migration!("0017_metrics_clients"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the

@@ -266,6 +266,14 @@ impl RawStore {
         assert!(changed > 0, "{sql} changed nothing");
     }
 
+    /// Changes the schema behind mailmfa's back (a statement that changes no rows).
+    pub fn change_schema(&self, sql: &str) {
+        match self {
+            Self::Sqlite(conn) => conn.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Self::Postgres(client) => client.borrow_mut().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
     /// Every row of a query, each column as text (bytes as lowercase hex), `None` for NULL.
     pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         match self {

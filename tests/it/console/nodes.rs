@@ -42,8 +42,9 @@ fn settings_are_checked_before_they_are_saved() {
     assert_eq!(console.service().typed_settings().unwrap().lockout_threshold, 7);
 }
 
-/// The API Clients node: a bad network is refused in the form; a client made there gets a key
-/// shown once that the login service accepts; Remove asks, then the key stops working.
+/// The API Clients node: a bad network is refused in the form; a client made there (here with the
+/// metrics) gets a key shown once that the login service accepts; Remove asks, then the key stops
+/// working.
 #[test]
 fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     use mailmfa::service::{BeginRequest, Caller};
@@ -60,6 +61,7 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     assert!(console.service().clients().unwrap().is_empty(), "a refused form created a client");
 
     harness.replace_text("Allowed from (optional)", "127.0.0.0/8");
+    harness.click("May read the metrics (GET /v1/metrics)");
     harness.click("Create API client");
     let key = harness.state().shown_client_key().expect("the key is shown").to_owned();
     assert!(key.starts_with("mmfa_"), "{key}");
@@ -67,6 +69,7 @@ fn api_clients_are_created_with_a_key_shown_once_and_removed_after_asking() {
     assert_eq!(harness.state().listed_clients(), 1);
     let listed = console.service().clients().unwrap();
     assert_eq!((listed[0].name.as_str(), listed[0].allow.clone()), ("roundcube", vec!["127.0.0.0/8".to_owned()]));
+    assert!(listed[0].metrics, "the box ticked gave the client the metrics");
 
     let begin = |service: &Service| {
         let caller = Caller::new(Some(key.clone()), "127.0.0.1".parse().unwrap());

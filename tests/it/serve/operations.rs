@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::{Site, audit, begin, bob_code, post, verify};
+use crate::common::fixtures::api_key;
 use crate::common::serve::{Answer, Server, agent, call, call_with};
 use serde_json::{Value, json};
 
@@ -42,7 +43,9 @@ fn a_flood_of_refusals_leaves_a_readable_trace_without_secrets() {
         refused.push(rejected);
     }
     let mail = json!({"address": "alice@example.com", "password": password, "protocol": "imap", "ip": "203.0.113.9"});
-    refused.push(post(&server, "/v1/mail/auth", Some(forged), mail));
+    refused.push(post(&server, "/v1/mail/auth", Some(forged), mail.clone()));
+    let checked = post(&server, "/v1/mail/auth", Some(&site.key), mail);
+    assert_eq!(checked.json["result"], "password", "{:?}", checked.json);
     let not_json = format!("{{\"address\": \"alice@example.com\", \"password\": \"{password}\"");
     refused.push(call(&agent(), "POST", &server.url("/v1/login/begin"), Some(&site.key), Some(&not_json)));
     refused.push(post(&server, "/v1/login/begin", Some(&site.key), json!({"pad": "x".repeat(20 * 1024)})));
@@ -50,6 +53,8 @@ fn a_flood_of_refusals_leaves_a_readable_trace_without_secrets() {
 
     let last = id_of(refused.last().unwrap());
     let log = server.log_once_it_has(&last);
+    let mail_check = lines_of(&log, &id_of(&checked));
+    assert!(mail_check[0].contains("client=webmail") && mail_check[0].contains("password none"), "{mail_check:?}");
     for answer in &refused {
         let lines = lines_of(&log, &id_of(answer));
         assert_eq!(lines.len(), 1, "one line for {answer:?}:\n{log}");
@@ -57,8 +62,10 @@ fn a_flood_of_refusals_leaves_a_readable_trace_without_secrets() {
     }
     let keyless = lines_of(&log, &id_of(&refused[0]))[0];
     assert!(keyless.contains("route=/v1/login/begin") && keyless.contains("refused bad_api_key"), "{keyless}");
+    assert!(keyless.contains("client=-"), "no client is named for a key that is not one: {keyless}");
     let wrong_code = lines_of(&log, &id_of(&refused[20]))[0];
     assert!(wrong_code.contains("rejected invalid_code"), "{wrong_code}");
+    assert!(wrong_code.contains("client=webmail"), "the line names the API client: {wrong_code}");
     assert!(log.contains("mailmfa serve started"), "the start line:\n{log}");
     // Each line without its timestamp, whose microseconds could spell a six-digit code by chance.
     let said: Vec<&str> = log.lines().map(|line| line.split_once(' ').map_or(line, |(_, rest)| rest)).collect();
@@ -182,12 +189,33 @@ fn the_metrics_count_the_requests_made() {
     assert!(histogram("mailmfa_commit_batch_size").is_some_and(|n| n >= 5.0), "{}", scraped.text);
     assert!(histogram("mailmfa_commit_duration_seconds").is_some_and(|n| n >= 5.0));
 
-    // From another machine (here: through a trusted proxy), the metrics are not for it.
+    // From another machine (here: through a trusted proxy), the metrics are for an API client
+    // given them, and for no other caller.
     site.env.ok(&["settings", "set", "serve.trusted_proxies", "127.0.0.1/32"]);
+    let prometheus = api_key(&site.env, "prometheus", &["--metrics"]);
     let proxied = Server::start(&site.env, &[]);
     let forwarded = [("X-Forwarded-For", "203.0.113.50")];
     let refused = call_with(&agent(), "GET", &proxied.url("/v1/metrics"), None, &forwarded, None);
     assert_eq!(refused.status, 403, "{:?}", refused.json);
+    let not_given = call_with(&agent(), "GET", &proxied.url("/v1/metrics"), Some(&site.key), &forwarded, None);
+    assert_eq!(not_given.status, 403, "{:?}", not_given.json);
+    assert!(not_given.json["error"].as_str().unwrap().contains("--metrics"), "{:?}", not_given.json);
+    let given = call_with(&agent(), "GET", &proxied.url("/v1/metrics"), Some(&prometheus), &forwarded, None);
+    assert_eq!(given.status, 200, "{}", given.text);
+    let lines = given.text.lines().map(|line| Ok(line.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("the Prometheus text format");
+    assert!(scrape.samples.iter().any(|s| s.metric == "mailmfa_http_requests_total"), "{}", given.text);
+    let log = proxied.log_once_it_has(&id_of(&given));
+    assert!(lines_of(&log, &id_of(&given))[0].contains("client=prometheus"), "{log}");
+    let listed = site.env.ok(&["client", "list", "--json"]).json();
+    let metrics_of =
+        |name: &str| listed.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["metrics"].clone();
+    assert_eq!((metrics_of("prometheus"), metrics_of("webmail")), (json!(true), json!(false)));
+    assert_eq!(proxied.stop(), Some(0));
+    let refusals: Vec<Value> = audit(&site.env).into_iter().filter(|e| e["action"] == "metrics.read").collect();
+    assert_eq!(refusals.len(), 1, "the refused read is audited, the scrapes are not: {refusals:?}");
+    assert_eq!(refusals[0]["actor"], "api:webmail");
+    assert_eq!(refusals[0]["outcome"], "refused");
 }
 
 /// `/v1/health` reads the store and says whether the country database is loaded.
