@@ -31,9 +31,28 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// How long a request's body may take to arrive.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What every handler shares.
+/// What every handler shares: one reference counted once per request, however many extractors
+/// ask for it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state the handlers share.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// The group-commit writer.
     pub writer: Writer,
     /// Request rates per client and per source address.

@@ -165,7 +165,7 @@ fn serve(
     } else {
         None
     };
-    let state = http::AppState {
+    let state = http::AppState::new(http::Shared {
         writer: writer.clone(),
         limits,
         store_kind,
@@ -175,7 +175,7 @@ fn serve(
         mail: Arc::clone(&mail),
         admin,
         observer,
-    };
+    });
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
         let bound = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
