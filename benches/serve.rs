@@ -253,10 +253,9 @@ fn main() {
     let started = Instant::now();
     let mailboxes = seed(dir.path(), &scale);
     let key = client_key(dir.path());
-    // One client and one address make all the load: lift the per-client and per-address limits.
-    for limit in ["serve.client_rate", "serve.ip_rate"] {
-        mailmfa(dir.path(), &["settings", "set", limit, "1000000"]);
-    }
+    // One address makes all the load: lift its limit. The client's own rate counts only failed
+    // requests, and these logins go well.
+    mailmfa(dir.path(), &["settings", "set", "serve.ip_rate", "1000000"]);
     println!(
         "store: {} mailboxes, {} enrolled (seeded in {:.0} s)",
         scale.postoffices * scale.per_postoffice,

@@ -91,7 +91,10 @@ pub enum Command {
     ///
     /// It keeps at most 4096 connections open, and at most serve.connections_per_address (256)
     /// from one address (a reverse proxy of serve.trusted_proxies is held only by the total). An
-    /// API client may make serve.client_rate requests a second once its key is verified; an
+    /// API client's requests that go well are never held back; its failed requests (refused, or a
+    /// wrong code or ticket) may come serve.client_rate a second (default 100, bursts of twice as
+    /// many), after which all its requests are turned away until the rate allows again — so a
+    /// stolen key used for guessing is soon stopped while no default caps a big webmail. An
     /// address may make serve.ip_rate requests a second without a key, and send as many failing
     /// keys. Requests over a limit are answered 429 and counted in the audit log. A mail server's
     /// sign-in checks (POST /v1/mail/auth) are not held to the client's rate: an address is

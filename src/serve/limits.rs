@@ -3,8 +3,11 @@
 //!
 //! * a bucket per source address for requests without a key (`/v1/health`, the hosted pages),
 //!   taken when the request arrives;
-//! * a bucket per API client, taken only once the client's key was verified (by the service, in
-//!   the writer): a wrong key naming a real client's id costs that client nothing;
+//! * a bucket per API client of failed requests (refused, or a wrong code or ticket), taken by
+//!   the service once the client's key was verified and the request failed; a client whose bucket
+//!   is empty is turned away until it fills. A webmail's logins that go well never take from it,
+//!   so no default caps a big site, while a stolen key used for guessing is soon stopped; a wrong
+//!   key naming a real client's id costs that client nothing;
 //! * a bucket per source address for requests whose key failed (missing, wrong, or from an address
 //!   the client may not call from), taken when the key fails; a source that emptied it is turned
 //!   away at once, before its body is read.
@@ -92,7 +95,12 @@ impl RateLimits {
 
 impl CallBudget for RateLimits {
     fn client(&self, client_id: &str) -> Result<(), u64> {
-        self.clients.take(&client_id.to_owned(), Instant::now())
+        self.clients.peek(&client_id.to_owned(), Instant::now())
+    }
+
+    fn client_failed(&self, client_id: &str) {
+        // An emptied bucket is the point: the client is turned away at its next request.
+        self.clients.take(&client_id.to_owned(), Instant::now()).unwrap_or_default();
     }
 
     fn failed(&self, source: IpAddr) {
@@ -108,10 +116,15 @@ mod tests {
     const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
     #[test]
-    fn a_client_is_held_back_only_by_its_own_verified_requests() {
+    fn a_client_is_held_back_only_by_its_own_failed_requests() {
         let limits = RateLimits::new(1000, 5);
-        let admitted = (0..50).filter(|_| limits.client("aaaaaaaaaaaa").is_ok()).count();
-        assert_eq!(admitted, 10, "a burst of twice the rate");
+        assert!((0..1000).all(|_| limits.client("aaaaaaaaaaaa").is_ok()), "requests that go well spend nothing");
+        let mut admitted = 0;
+        while limits.client("aaaaaaaaaaaa").is_ok() && admitted < 50 {
+            limits.client_failed("aaaaaaaaaaaa");
+            admitted += 1;
+        }
+        assert_eq!(admitted, 10, "a burst of twice the rate of failures");
         assert!(limits.client("bbbbbbbbbbbb").is_ok(), "another client still passes");
         assert_eq!(limits.client("aaaaaaaaaaaa").unwrap_err(), 1);
     }

@@ -308,6 +308,13 @@ impl ServiceError {
         }
     }
 
+    /// Whether the error is the caller's doing (a request refused or not valid) rather than
+    /// mailmfa's (a store, a delivery or the country database failing) or a rate already spent:
+    /// what an API client's budget of failed requests counts.
+    pub fn is_callers_failure(&self) -> bool {
+        !matches!(self, Self::Store(_) | Self::Delivery(_) | Self::Geo(_) | Self::TooManyRequests(_))
+    }
+
     /// Whether the store's key is missing or wrong, so importing a key may help.
     pub fn is_key_problem(&self) -> bool {
         matches!(self, Self::Store(StoreError::MissingKey { .. } | StoreError::WrongKey { .. }))

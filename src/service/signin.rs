@@ -202,6 +202,10 @@ impl ApiRequest for RedeemRequest {
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Option<MailboxAddress>>> {
         Ok(Done::only(cx.service.redeem_ticket(cx.tx, cx.client()?, &self.signin_id, &self.ticket)?))
     }
+
+    fn guessed_wrong(answer: &Option<MailboxAddress>) -> bool {
+        answer.is_none()
+    }
 }
 
 impl ApiRequest for PageRequest {

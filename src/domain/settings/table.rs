@@ -368,11 +368,11 @@ settings! {
         help: "networks (CIDR, comma-separated) of reverse proxies in front of mailmfa serve, whose X-Forwarded-For names the caller's address",
     }
     serve_client_rate: i64 = "serve.client_rate" {
-        default: "500",
+        default: "100",
         kind: SettingKind::Int { min: 1, max: 1000000 },
         group: LoginService,
-        label: "Requests per second per client",
-        help: "requests one API client may make per second once its key is verified (bursts of twice as many); a wrong key naming it costs it nothing",
+        label: "Failed requests per second per client",
+        help: "failed requests (refused, or a wrong code or ticket) one API client may make per second, bursts of twice as many, before all its requests are turned away until the rate allows again; requests that go well are never held back, and a wrong key naming it costs it nothing",
     }
     serve_connections_per_address: i64 = "serve.connections_per_address" {
         default: "256",

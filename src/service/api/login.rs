@@ -109,6 +109,10 @@ impl ApiRequest for VerifyRequest {
         }
         Ok(Done::only(verified))
     }
+
+    fn guessed_wrong(answer: &Verified) -> bool {
+        answer.answer != VerifyAnswer::Accepted
+    }
 }
 
 /// `POST /v1/login/resend`: a new SMS or e-mailed code for a transaction (the old one void).

@@ -55,12 +55,16 @@ impl std::fmt::Debug for Caller {
     }
 }
 
-/// The budget of a caller's requests: a client's is spent only once its key was verified, so a
-/// wrong key naming its id costs it nothing; a failed key is counted against its source.
+/// The budget of a caller's requests. A verified client's is spent only by its failed requests
+/// (refused, or a wrong code or ticket), so a webmail's own logins never hold it back while a
+/// stolen key used for guessing soon turns the client away; a wrong key naming its id costs it
+/// nothing. A failed key is counted against its source.
 pub trait CallBudget: Send + Sync {
-    /// Takes one request from the verified client's budget, or says in how many seconds one is
-    /// back.
+    /// Whether the verified client's budget of failed requests is not spent, or in how many
+    /// seconds it is back.
     fn client(&self, client_id: &str) -> Result<(), u64>;
+    /// Counts a failed request of the verified client.
+    fn client_failed(&self, client_id: &str);
     /// Counts a request whose key was missing, wrong, or sent from an address its client may not
     /// call from.
     fn failed(&self, source: IpAddr);
@@ -88,6 +92,12 @@ pub trait ApiRequest: Send + 'static {
 
     /// Answers it inside the caller's transaction.
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Self::Answer>>;
+
+    /// Whether an answer says the caller guessed wrong (a code or ticket that is not right):
+    /// counted against the client's budget like a refusal.
+    fn guessed_wrong(_answer: &Self::Answer) -> bool {
+        false
+    }
 }
 
 /// What a request runs with: the service, the batch's transaction, who called, and the API client
@@ -197,15 +207,22 @@ impl<R: ApiRequest> Job for Pending<R> {
             if self.request.needs_client() { service.authenticate(tx, &self.caller).map(Some) } else { Ok(None) };
         // A refusal names the client whose key was checked; one whose caller is not known yet
         // (no key, a wrong one, a sign-in page) names the login service's door.
-        let name = match &client {
-            Ok(Some(client)) => Some(client.name.clone()),
-            _ => None,
+        let (name, id) = match &client {
+            Ok(Some(client)) => (Some(client.name.clone()), Some(client.id.clone())),
+            _ => (None, None),
         };
         let actor = name.clone().map_or(Actor::Service("http"), Actor::Api);
         let result = client.and_then(|client| {
             let cx = CallContext { service, tx, caller: &self.caller, client: client.as_ref() };
             self.request.run(&cx)
         });
+        let failed = match &result {
+            Ok(done) => R::guessed_wrong(&done.answer),
+            Err(e) => e.is_callers_failure(),
+        };
+        if let (true, Some(id), Some(budget)) = (failed, &id, &self.caller.budget) {
+            budget.client_failed(id);
+        }
         self.outcome = Some(match result {
             Ok(Done { answer, delivery }) => {
                 tx.release(CALL)?;

@@ -23,11 +23,13 @@ fn id_of(key: &str) -> &str {
 }
 
 /// Wrong keys that name a real client's id, sent from an address the client may not call from,
-/// cost the client nothing; a flood of keyless requests from the client's own address neither.
+/// cost the client nothing; a flood of keyless requests from the client's own address neither; its
+/// own logins that go well, however many, neither. Its failed requests do: once they spent its
+/// rate, all its requests are turned away, and another client's are not.
 #[test]
-fn a_clients_rate_is_spent_only_by_its_own_verified_requests() {
+fn a_clients_rate_is_spent_only_by_its_own_failed_requests() {
     let site = Site::new();
-    // One request a second, two as a burst: slow enough that a busy test machine cannot refill
+    // One failure a second, two as a burst: slow enough that a busy test machine cannot refill
     // the client's bucket between the requests below.
     site.env.ok(&["settings", "set", "serve.client_rate", "1"]);
     site.env.ok(&["settings", "set", "serve.ip_rate", "5"]);
@@ -47,13 +49,17 @@ fn a_clients_rate_is_spent_only_by_its_own_verified_requests() {
         (0..30).map(|_| call(&agent(), "GET", &server.url("/v1/health"), None, None).status).collect();
     assert!(health.contains(&429), "keyless requests have a rate of their own: {health:?}");
 
-    let real = begin(&server, &key, "alice@example.com");
-    assert_eq!(real.status, 200, "the real client is not starved: {:?}", real.json);
-    // Its own budget still holds it: twice the rate as a burst, of which the forged requests took
-    // nothing (the real one and the next fit in it).
-    let own: Vec<u16> = (0..4).map(|_| begin(&server, &key, "alice@example.com").status).collect();
-    assert_eq!(own[0], 200, "the client's own requests spent its budget, no one else's: {own:?}");
-    assert!(own.contains(&429), "{own:?}");
+    let good: Vec<u16> = (0..30).map(|_| begin(&server, &key, "alice@example.com").status).collect();
+    assert!(good.iter().all(|s| *s == 200), "logins that go well are never held back: {good:?}");
+    // Guessing: a wrong code for a transaction that is not there, again and again.
+    let guessed: Vec<u16> = (0..4).map(|_| verify(&server, &key, "no-such-transaction", "123456").status).collect();
+    assert_eq!(guessed[0], 404, "{guessed:?}");
+    assert!(guessed.contains(&429), "failed requests spend the client's rate: {guessed:?}");
+    let after = begin(&server, &key, "alice@example.com");
+    assert_eq!(after.status, 429, "a client whose failures spent its rate is turned away: {:?}", after.json);
+    assert!(after.retry_after.is_some(), "{after:?}");
+    let other = begin(&server, &site.key, "alice@example.com");
+    assert_eq!(other.status, 200, "another client is not: {:?}", other.json);
 }
 
 /// `Authorization: bearer …` is the same scheme as `Bearer` (RFC 9110 §11.1).
