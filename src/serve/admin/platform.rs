@@ -238,12 +238,17 @@ pub async fn administrators(State(state): State<AppState>, headers: HeaderMap, u
                     td { (admin.role) }
                     td { (admin.postoffices.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
                     td { (if admin.set_up { t.yes } else { t.not_yet }) }
-                    td { form.inline method="post" action="/admin/administrators" {
-                        (csrf(session))
-                        input type="hidden" name="op" value="remove";
-                        input type="hidden" name="name" value=(admin.name);
-                        button.link type="submit" { (t.remove_button) }
-                    } }
+                    td {
+                        @for (op, button) in [("reset", t.reset_button), ("remove", t.remove_button)] {
+                            form.inline method="post" action="/admin/administrators" {
+                                (csrf(session))
+                                input type="hidden" name="op" value=(op);
+                                input type="hidden" name="name" value=(admin.name);
+                                button.link type="submit" { (button) }
+                            }
+                            " "
+                        }
+                    }
                 } } }
             } }
             h2 { (t.add_admin_heading) }
@@ -264,32 +269,39 @@ pub async fn administrators(State(state): State<AppState>, headers: HeaderMap, u
     .await
 }
 
-/// `POST /admin/administrators`: adds one (its set-up link shown once) or removes one.
+/// `POST /admin/administrators`: adds one or starts one's set-up again (the set-up link shown
+/// once), or removes one.
 pub async fn change_administrators(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Response {
     let fields = (form.get("op"), form.get("name"), form.get("role"), form.get("postoffices"));
     let base = state.public_url.clone().unwrap_or_default();
     signed_in(&state, &headers, Some(form.get("csrf")), move |scoped, _| {
         let (op, name, role, postoffices) = fields;
         let name = name.parse()?;
-        if op == "remove" {
-            scoped.remove_admin(&name)?;
-            return Ok(Shown::Redirect("administrators?done=removed".to_owned()));
-        }
-        let postoffices = postoffices
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        let link = scoped.add_admin(&name, role.parse()?, &postoffices)?;
         let t = &ENGLISH;
+        let (link, title, note) = match op.as_str() {
+            "remove" => {
+                scoped.remove_admin(&name)?;
+                return Ok(Shown::Redirect("administrators?done=removed".to_owned()));
+            }
+            "reset" => (scoped.reset_admin(&name)?, t.admin_reset_title, Some(t.admin_reset_note)),
+            _ => {
+                let postoffices = postoffices
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<Vec<_>, _>>()?;
+                (scoped.add_admin(&name, role.parse()?, &postoffices)?, t.admin_added_title, None)
+            }
+        };
         let body = html! {
-            h1 { (t.admin_added_title) }
+            h1 { (title) }
+            @if let Some(note) = note { p { (note) } }
             p { (t.send) " " strong { (link.admin.name) } " " (t.setup_link_note) }
             p.key { (link.url(&base)) }
             a.button href="/admin/administrators" { (t.back_to_admins) }
         };
-        Ok(Shown::Page(t.admin_added_title.to_owned(), body))
+        Ok(Shown::Page(title.to_owned(), body))
     })
     .await
 }

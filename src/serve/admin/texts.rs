@@ -341,6 +341,12 @@ pub struct AdminTexts {
     pub add_button: &'static str,
     /// An administrator added.
     pub admin_added_title: &'static str,
+    /// An administrator's set-up started again.
+    pub admin_reset_title: &'static str,
+    /// What a reset did, before the link.
+    pub admin_reset_note: &'static str,
+    /// The button that starts an administrator's set-up again.
+    pub reset_button: &'static str,
     /// Before the new administrator's name.
     pub send: &'static str,
     /// After it.
@@ -520,6 +526,9 @@ pub const ENGLISH: AdminTexts = AdminTexts {
     admin_postoffices_label: "Post offices (comma-separated, for a post-office administrator)",
     add_button: "Add",
     admin_added_title: "Administrator added",
+    admin_reset_title: "Administrator reset",
+    admin_reset_note: "Their password, authenticator app, recovery codes and sessions no longer work.",
+    reset_button: "Reset",
     send: "Send",
     setup_link_note: "this set-up link. It works once, for 24 hours, and is shown only now:",
     back_to_admins: "Back to the administrators",

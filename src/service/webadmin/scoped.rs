@@ -257,4 +257,11 @@ impl Scoped<'_> {
         self.platform("admin.remove")?;
         self.service.remove_admin(name)
     }
+
+    /// Starts a web administrator's set-up again (platform administrators): their credentials
+    /// and sessions stop working at once, and the new set-up link is shown once.
+    pub fn reset_admin(&self, name: &crate::domain::AdminName) -> ServiceResult<super::AdminSetupLink> {
+        self.platform("admin.reset")?;
+        self.service.reset_admin(name)
+    }
 }

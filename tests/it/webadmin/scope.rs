@@ -6,7 +6,7 @@
 use mailmfa::domain::totp::{code_at_step, step_of};
 use serde_json::json;
 
-use super::{Page, Site};
+use super::{Page, Site, Web};
 use crate::common::fixtures::{api_key, now, secret_of};
 use crate::common::serve::{agent, call};
 
@@ -123,6 +123,7 @@ fn forged_posts(csrf: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> 
     posts.push(("/admin/settings", with(&[("key", "smtp.password"), ("value", "")])));
     posts.push(("/admin/clients", with(&[("name", "webmail")])));
     posts.push(("/admin/administrators", with(&[("op", "add"), ("name", "evil"), ("role", "platform")])));
+    posts.push(("/admin/administrators", with(&[("op", "reset"), ("name", "postmaster")])));
     posts
 }
 
@@ -294,4 +295,26 @@ fn a_platform_administrator_changes_providers_settings_and_api_clients() {
     for action in ["settings.set", "provider.set", "client.remove"] {
         assert!(site.audited("web:root", action, "ok") >= 1, "{action} as web:root");
     }
+}
+
+/// A platform administrator resets another who lost their phone: the old password and session
+/// stop working at once, the new set-up link is shown once and sets the account up again.
+#[test]
+fn a_platform_administrator_resets_another_on_the_web() {
+    let site = Site::new();
+    let (root, _) = site.signed_in("root", "platform", &[]);
+    let (pat, pat_secret) = site.signed_in("pat", "postoffice", &["example.com"]);
+    let listed = root.get("/admin/administrators");
+    assert!(listed.html.contains(">Reset</button>"), "{}", listed.html);
+    let reset = root.post("/admin/administrators", &[("csrf", &root.csrf()), ("op", "reset"), ("name", "pat")]);
+    assert_eq!(reset.status, 200, "{}", reset.html);
+    assert!(reset.html.contains("Administrator reset") && reset.html.contains("no longer work"), "{}", reset.html);
+    let link = reset.text_of("<p class=\"key\">");
+    assert!(link.starts_with(&format!("{}/admin/setup/", site.server.base)), "{link}");
+    assert_ne!(pat.get("/admin/postoffices").status, 200, "pat's session ended with the reset");
+    let code = code_at_step(&pat_secret, step_of(now()) + 2);
+    assert_ne!(pat.sign_in("pat", "pat has a long password", &code), 303, "the old password and app are void");
+    let setup = Web::new(&site.server.base).get(&link);
+    assert_eq!(setup.status, 200, "the new link sets pat up again: {}", setup.html);
+    assert_eq!(site.audited("web:root", "admin.reset", "ok"), 1);
 }
