@@ -29,7 +29,7 @@ impl EventLog {
         // SAFETY: `name` is a NUL-terminated UTF-16 string that outlives the call; a null server
         // name means this machine.
         let handle = unsafe { RegisterEventSourceW(std::ptr::null(), name.as_ptr()) };
-        (!handle.is_null()).then(|| Self { source: handle as usize })
+        (!handle.is_null()).then_some(Self { source: handle as usize })
     }
 
     fn report(&self, level: Level, text: &str) {
