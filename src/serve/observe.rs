@@ -1,7 +1,7 @@
 //! What the login service says about each request (docs/DESIGN.md §13): a request id for every
 //! request (in the `X-Request-Id` header, every error body, and every log line about it), one log
-//! line when it is answered — the API client, route template, status, what was decided, how long it took — and
-//! the error's detail under the same id, and the request's place in the metrics.
+//! line when it is answered — the API client, route template, status, what was decided, how long
+//! it took — and the error's detail under the same id, and the request's place in the metrics.
 
 use std::fmt;
 use std::sync::Arc;
