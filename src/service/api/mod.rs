@@ -176,7 +176,7 @@ impl ApiJob {
         request: R,
         reply: impl FnOnce(ApiOutcome<R::Answer>) + Send + 'static,
     ) -> Self {
-        Self(Box::new(Pending { caller, request, reply: Some(Box::new(reply)), outcome: None }))
+        Self(Box::new(Pending { caller, request, reply: Some(Box::new(reply)), outcome: None, client_id: None }))
     }
 }
 
@@ -197,6 +197,8 @@ struct Pending<R: ApiRequest> {
     request: R,
     reply: Option<Reply<R::Answer>>,
     outcome: Option<ApiOutcome<R::Answer>>,
+    /// The id of the client whose key was verified, whose budget a failed outcome spends.
+    client_id: Option<String>,
 }
 
 impl<R: ApiRequest> Job for Pending<R> {
@@ -211,18 +213,12 @@ impl<R: ApiRequest> Job for Pending<R> {
             Ok(Some(client)) => (Some(client.name.clone()), Some(client.id.clone())),
             _ => (None, None),
         };
+        self.client_id = id;
         let actor = name.clone().map_or(Actor::Service("http"), Actor::Api);
         let result = client.and_then(|client| {
             let cx = CallContext { service, tx, caller: &self.caller, client: client.as_ref() };
             self.request.run(&cx)
         });
-        let failed = match &result {
-            Ok(done) => R::guessed_wrong(&done.answer),
-            Err(e) => e.is_callers_failure(),
-        };
-        if let (true, Some(id), Some(budget)) = (failed, &id, &self.caller.budget) {
-            budget.client_failed(id);
-        }
         self.outcome = Some(match result {
             Ok(Done { answer, delivery }) => {
                 tx.release(CALL)?;
@@ -247,6 +243,15 @@ impl<R: ApiRequest> Job for Pending<R> {
             (None, Some(outcome)) => outcome,
             (None, None) => ApiOutcome::failed(super::StoreError::Busy.into()),
         };
+        // Counted once, on the outcome the caller gets (a batch whose commit failed runs its
+        // requests again one by one).
+        let failed = match &outcome.result {
+            Ok(answer) => R::guessed_wrong(answer),
+            Err(e) => e.is_callers_failure(),
+        };
+        if let (true, Some(id), Some(budget)) = (failed, &self.client_id, &self.caller.budget) {
+            budget.client_failed(id);
+        }
         if let Some(reply) = self.reply.take() {
             reply(outcome);
         }
