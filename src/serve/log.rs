@@ -10,6 +10,10 @@ use std::str::FromStr;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
+mod batch;
+
+pub use batch::BatchGuard;
+
 /// The target of the start and stop lines, which the Windows Event Log takes besides warnings and
 /// errors.
 pub const LIFECYCLE: &str = "mailmfa::lifecycle";
@@ -63,16 +67,14 @@ pub fn levels() -> (Targets, Option<String>) {
 }
 
 /// Sends the process's log to stderr in `format`. The lines are written by a thread of their own,
-/// as many at a time as have come (a request line per request would otherwise cost each request a
-/// system call); what is still queued is written when the returned guard is dropped, so keep it
-/// until the process ends. A second call changes nothing (the first subscriber stays).
-#[must_use = "dropping the guard stops the log's writer"]
-pub fn to_stderr(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// in batches (`batch.rs`); what is still gathered is written when the returned guard is dropped,
+/// so keep it until the process ends. A second call changes nothing (the first subscriber stays).
+pub fn to_stderr(format: LogFormat) -> BatchGuard {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let (levels, problem) = levels();
-    let (writer, guard) = tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) = batch::batched(std::io::stderr());
     let lines = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false);
     let installed = match format {
         LogFormat::Text => tracing_subscriber::registry().with(lines.with_filter(levels)).try_init(),
@@ -89,9 +91,10 @@ pub fn to_stderr(format: LogFormat) -> tracing_appender::non_blocking::WorkerGua
 }
 
 /// The Windows service's log: everything (at the levels asked for) in daily files under `folder`,
-/// the last 14 kept, and warnings, errors and the start and stop lines in the Windows Event Log.
+/// the last 14 kept, written in batches as on stderr (keep the guard until the service ends), and
+/// warnings, errors and the start and stop lines in the Windows Event Log.
 #[cfg(windows)]
-pub fn for_windows_service(format: LogFormat, folder: &std::path::Path) {
+pub fn for_windows_service(format: LogFormat, folder: &std::path::Path) -> Option<BatchGuard> {
     use tracing_appender::rolling::{Builder, Rotation};
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -107,6 +110,7 @@ pub fn for_windows_service(format: LogFormat, folder: &std::path::Path) {
         Ok(files) => (Some(files), None),
         Err(e) => (None, Some(format!("cannot write the log files in {}: {e}", folder.display()))),
     };
+    let (files, guard) = files.map(batch::batched).unzip();
     let lines = files.map(|files| {
         let lines = tracing_subscriber::fmt::layer().with_writer(files).with_ansi(false);
         match format {
@@ -121,4 +125,5 @@ pub fn for_windows_service(format: LogFormat, folder: &std::path::Path) {
             tracing::warn!("{problem}");
         }
     }
+    guard
 }

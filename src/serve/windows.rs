@@ -38,9 +38,8 @@ pub fn run(
     options: ServeOptions,
     format: LogFormat,
 ) -> Result<(), ServeError> {
-    if let Some(machine) = crate::service::folders::machine_folder() {
-        super::log::for_windows_service(format, &machine.join("logs"));
-    }
+    let _log = crate::service::folders::machine_folder()
+        .and_then(|machine| super::log::for_windows_service(format, &machine.join("logs")));
     drop(STARTED.set((location, keys, options)));
     service_dispatcher::start(SERVICE_NAME, ffi_service_main)
         .map_err(|e| ServeError::Start(std::io::Error::other(format!("the service manager: {e}"))))?;
