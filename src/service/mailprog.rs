@@ -8,7 +8,10 @@
 //! counter or lock: a mail program retrying an old password must not lock its owner out of the
 //! webmail.
 
+mod kept;
+
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -22,6 +25,8 @@ use crate::domain::{
     AuditOutcome, DomainError, LastUse, MailAuthAnswer, MailAuthFailure, MailAuthRefusal, MailProgramStanding,
     MailProtocol, Mailbox, MailboxAddress, MailboxId, Protocols, Settings, from_webmail,
 };
+pub(super) use kept::KeptReads;
+use kept::{FromKeep, InTransaction, MailReads, Missed};
 
 /// How often an app password's last use is written, at most, in seconds.
 const LAST_USE_EVERY: i64 = 60;
@@ -226,9 +231,11 @@ impl Service {
         })
     }
 
-    /// Answers a mail server's question about a mail program's sign-in (docs/DESIGN.md §11) in a
-    /// read transaction. A mailbox mailmfa does not know answers `password`: adopting mailmfa
-    /// locks nobody out.
+    /// Answers a mail server's question about a mail program's sign-in (docs/DESIGN.md §11). A
+    /// mailbox mailmfa does not know answers `password`: adopting mailmfa locks nobody out.
+    ///
+    /// While the store has not changed since this connection's last checks, the answer comes from
+    /// what they read (`kept.rs`); otherwise from a read transaction. Nothing is written here.
     pub fn check_mail_auth(
         &self,
         caller: &Caller,
@@ -236,76 +243,112 @@ impl Service {
         throttle: &dyn MailThrottle,
     ) -> ServiceResult<MailAuthChecked> {
         let now = self.now();
-        self.store.read(|tx| {
-            let snapshot = self.world.current(tx)?;
-            let client = self.verified_client(tx, caller, snapshot.clients_version);
-            if let (Err(_), Some(budget)) = (&client, &caller.budget) {
-                budget.failed(caller.source);
+        if let Some(stamp) = self.store.stamp()? {
+            match self.mail_check(&FromKeep { service: self, stamp }, caller, request, throttle, now) {
+                Ok(checked) => return Ok(self.with_client_call(checked, now)),
+                Err(Missed::Failed(e)) => return Err(e),
+                Err(Missed::NotKept) => {}
             }
-            let client = client?;
-            let asked = Asked::parse(request, caller.source)?;
-            let mut checked = MailAuthChecked {
-                answer: MailAuthAnswer::Password,
-                protocol: asked.protocol,
-                failure: None,
-                used: self.client_call_to_write(&client, now),
-                client: client.name.clone(),
-            };
-            let Ok(address) = request.address.parse::<MailboxAddress>() else {
-                return Ok(checked);
-            };
-            in_scope(&client, &address)?;
-            let Some(mailbox) = tx.mail_program_standing(&address)? else {
-                return Ok(checked);
-            };
-            let settings = &snapshot.settings;
-            let by_policy = asked.by_policy(&mailbox, settings);
-            let (client, mailbox_shown) = (checked.client.clone(), address.to_string());
-            let failed = |failure| MailAuthFailed {
-                client: client.clone(),
-                mailbox: mailbox_shown.clone(),
-                ip: asked.ip,
-                failure,
-            };
-            // Not shaped like an app password: the mailbox password, right or wrong, which the mail
-            // server checks itself (and says `verified` once it has).
-            let Some(secret) = asked.app_password_sent() else {
-                if let (Check::Verified, MailAuthAnswer::Reject { reason }) = (&asked.check, &by_policy) {
-                    checked.failure = Some(failed(MailAuthFailure::Refused(*reason)));
-                }
+        }
+        let checked = self.store.read(|tx| {
+            let reads = InTransaction::new(self, tx)?;
+            self.mail_check(&reads, caller, request, throttle, now)
+        })?;
+        Ok(self.with_client_call(checked, now))
+    }
+
+    /// The check itself, reading through `reads`. It counts a failure (the throttle, the
+    /// caller's budget) only after its last read, so a check that ran out of kept reads and runs
+    /// again in a transaction counts once.
+    fn mail_check<R: MailReads>(
+        &self,
+        reads: &R,
+        caller: &Caller,
+        request: &MailAuthRequest,
+        throttle: &dyn MailThrottle,
+        now: UnixTime,
+    ) -> Result<(MailAuthChecked, Arc<ClientRow>), R::Error> {
+        let (settings, clients_version) = reads.settings()?;
+        let client = reads.client(caller, clients_version);
+        if let (Err(e), Some(budget)) = (&client, &caller.budget)
+            && R::is_refusal(e)
+        {
+            budget.failed(caller.source);
+        }
+        let client = client?;
+        let asked = Asked::parse(request, caller.source)?;
+        let mut checked = MailAuthChecked {
+            answer: MailAuthAnswer::Password,
+            protocol: asked.protocol,
+            failure: None,
+            used: None,
+            client: client.name.clone(),
+        };
+        let Ok(address) = request.address.parse::<MailboxAddress>() else {
+            return Ok((checked, client));
+        };
+        in_scope(&client, &address)?;
+        let Some(mailbox) = reads.standing(&address)? else {
+            return Ok((checked, client));
+        };
+        let by_policy = asked.by_policy(&mailbox, &settings);
+        let failed = |failure| MailAuthFailed {
+            client: client.name.clone(),
+            mailbox: address.to_string(),
+            ip: asked.ip,
+            failure,
+        };
+        // Not shaped like an app password: the mailbox password, right or wrong, which the mail
+        // server checks itself (and says `verified` once it has).
+        let Some(secret) = asked.app_password_sent() else {
+            if let (Check::Verified, MailAuthAnswer::Reject { reason }) = (&asked.check, &by_policy) {
+                checked.failure = Some(failed(MailAuthFailure::Refused(*reason)));
+            }
+            checked.answer = by_policy;
+            return Ok((checked, client));
+        };
+        if throttle.throttled(asked.ip, settings.mailprog_ip_failures) {
+            let reason = MailAuthRefusal::Throttled;
+            checked.answer = MailAuthAnswer::Reject { reason };
+            checked.failure = Some(failed(MailAuthFailure::Refused(reason)));
+            return Ok((checked, client));
+        }
+        let hash = self.store.key().code_hash(&hash_context(mailbox.id), secret.letters());
+        let found = reads.app_password(mailbox.id, hash)?;
+        let refusal = match found.map(|found| asked.app_password(found, now)) {
+            None => {
+                throttle.failed(asked.ip);
+                checked.failure = Some(failed(MailAuthFailure::WrongAppPassword));
                 checked.answer = by_policy;
-                return Ok(checked);
-            };
-            if throttle.throttled(asked.ip, settings.mailprog_ip_failures) {
-                let reason = MailAuthRefusal::Throttled;
-                checked.answer = MailAuthAnswer::Reject { reason };
-                checked.failure = Some(failed(MailAuthFailure::Refused(reason)));
-                return Ok(checked);
+                return Ok((checked, client));
             }
-            let hash = tx.key().code_hash(&hash_context(mailbox.id), secret.letters());
-            let found = tx.app_password_by_hash(mailbox.id, &hash)?;
-            let refusal = match found.map(|found| asked.app_password(found, now)) {
-                None => {
-                    throttle.failed(asked.ip);
-                    checked.failure = Some(failed(MailAuthFailure::WrongAppPassword));
-                    checked.answer = by_policy;
-                    return Ok(checked);
-                }
-                Some(Err(refusal)) => refusal,
-                Some(Ok((name, used))) => {
-                    if let Some(used) = used {
-                        let client = checked.used.take().and_then(|u| u.client);
-                        checked.used = Some(MailUse { client, app_password: Some((mailbox.id, name.clone(), used)) });
-                    }
-                    checked.answer = MailAuthAnswer::Accept { app_password: name };
-                    return Ok(checked);
-                }
-            };
-            throttle.failed(asked.ip);
-            checked.answer = MailAuthAnswer::Reject { reason: refusal };
-            checked.failure = Some(failed(MailAuthFailure::Refused(refusal)));
-            Ok(checked)
-        })
+            Some(Err(refusal)) => refusal,
+            Some(Ok((name, used))) => {
+                checked.used =
+                    used.map(|used| MailUse { client: None, app_password: Some((mailbox.id, name.clone(), used)) });
+                checked.answer = MailAuthAnswer::Accept { app_password: name };
+                return Ok((checked, client));
+            }
+        };
+        throttle.failed(asked.ip);
+        checked.answer = MailAuthAnswer::Reject { reason: refusal };
+        checked.failure = Some(failed(MailAuthFailure::Refused(refusal)));
+        Ok((checked, client))
+    }
+
+    /// Adds the client's call to what the check would write, if it is due.
+    fn with_client_call(
+        &self,
+        (mut checked, client): (MailAuthChecked, Arc<ClientRow>),
+        now: UnixTime,
+    ) -> MailAuthChecked {
+        if let Some(call) = self.client_call_to_write(&client, now) {
+            match &mut checked.used {
+                Some(used) => used.client = call.client,
+                None => checked.used = Some(call),
+            }
+        }
+        checked
     }
 
     /// The client's call to write, if its last one written is a minute old (noted in the

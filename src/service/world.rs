@@ -16,6 +16,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::engine::{OsRandom, RandomSource};
+use super::mailprog::KeptReads;
 use super::store::{ClientRow, StoreError, Tx, Versions};
 use crate::clock::UnixTime;
 use crate::delivery::{Channels, CodeSender};
@@ -33,6 +34,8 @@ pub(super) struct World {
     sender: Option<Arc<dyn CodeSender>>,
     snapshot: RefCell<Option<Snapshot>>,
     clients: RefCell<KnownClients>,
+    /// What mail sign-in checks read, kept while the store is unchanged.
+    pub mail: RefCell<KeptReads>,
 }
 
 /// The API clients whose key was verified, as of one clients' version.
@@ -45,7 +48,7 @@ struct KnownClients {
 /// An API client whose key was verified: the client, its key's secret and the networks it may
 /// call from, parsed.
 struct KnownClient {
-    row: ClientRow,
+    row: Arc<ClientRow>,
     secret: Zeroizing<String>,
     networks: Arc<[IpNetwork]>,
 }
@@ -96,6 +99,7 @@ impl Default for World {
             sender: None,
             snapshot: RefCell::new(None),
             clients: RefCell::default(),
+            mail: RefCell::default(),
         }
     }
 }
@@ -110,6 +114,7 @@ impl World {
             sender: other.sender.clone(),
             snapshot: RefCell::new(None),
             clients: RefCell::default(),
+            mail: RefCell::default(),
         }
     }
 
@@ -134,6 +139,7 @@ impl World {
     /// Drops the snapshot, so the next use builds it again.
     pub fn forget(&self) {
         self.snapshot.replace(None);
+        self.mail.borrow_mut().forget();
     }
 
     /// The snapshot for the settings as `tx` sees them (see [`World::refresh`]).
@@ -182,7 +188,7 @@ impl World {
     /// The client with key id `id` and the networks it may call from, if its key was verified
     /// while the clients' version was `version` and `secret` is that key's secret (compared in
     /// constant time).
-    pub fn known_client(&self, version: i64, id: &str, secret: &str) -> Option<(ClientRow, Arc<[IpNetwork]>)> {
+    pub fn known_client(&self, version: i64, id: &str, secret: &str) -> Option<(Arc<ClientRow>, Arc<[IpNetwork]>)> {
         let mut known = self.clients.borrow_mut();
         if known.version != version {
             *known = KnownClients { version, by_id: HashMap::new() };
@@ -192,11 +198,11 @@ impl World {
             .by_id
             .get(id)
             .filter(|client| constant_time_eq(client.secret.as_bytes(), secret.as_bytes()))
-            .map(|client| (client.row.clone(), Arc::clone(&client.networks)))
+            .map(|client| (Arc::clone(&client.row), Arc::clone(&client.networks)))
     }
 
     /// Keeps a client whose key was just verified, under the clients' version `version`.
-    pub fn remember_client(&self, version: i64, row: ClientRow, secret: &str, networks: Arc<[IpNetwork]>) {
+    pub fn remember_client(&self, version: i64, row: Arc<ClientRow>, secret: &str, networks: Arc<[IpNetwork]>) {
         let mut known = self.clients.borrow_mut();
         if known.version != version {
             *known = KnownClients { version, by_id: HashMap::new() };
@@ -208,7 +214,7 @@ impl World {
     /// Notes a client's last call in the kept copy, as it was written to the store.
     pub fn client_called(&self, id: &str, at: UnixTime) {
         if let Some(client) = self.clients.borrow_mut().by_id.get_mut(id) {
-            client.row.last_used = Some(at);
+            Arc::make_mut(&mut client.row).last_used = Some(at);
         }
     }
 }

@@ -3,11 +3,20 @@
 //! without the password; the policy for the platform, a post office and a mailbox, as `mailbox
 //! list`, `mailbox show` and the coverage report show it.
 
+use std::net::IpAddr;
+
+use mailmfa::domain::{MailAuthAnswer, MailAuthRefusal, MailboxAddress, Protocols};
+use mailmfa::service::{Caller, ClientScope, MailAuthRequest, NewAppPassword, Service};
+
 use crate::common::TestEnv;
-use crate::common::fixtures::{alice_on_totp_and_bob_on_sms, strings};
+use crate::common::fixtures::{NoThrottle, alice_on_totp_and_bob_on_sms, strings};
 use crate::on_each_backend;
 
-on_each_backend!(app_passwords_are_made_once_listed_and_removed, the_policy_is_inherited_and_shown_where_it_applies);
+on_each_backend!(
+    app_passwords_are_made_once_listed_and_removed,
+    the_policy_is_inherited_and_shown_where_it_applies,
+    a_check_never_answers_from_rows_that_changed
+);
 
 /// The shape people read: four groups of five of the recovery codes' letters.
 fn is_app_password(text: &str) -> bool {
@@ -140,4 +149,60 @@ fn the_policy_is_inherited_and_shown_where_it_applies() {
         "{}",
         bad.stderr
     );
+}
+
+/// The mail sign-in check keeps what it read while the store is unchanged (on SQLite): a change
+/// by any connection — another process, another connection of this one, or the checking
+/// connection itself — is answered at once.
+fn a_check_never_answers_from_rows_that_changed() {
+    let env = TestEnv::new();
+    alice_on_totp_and_bob_on_sms(&env);
+    let checker = env.service(1_800_000_000);
+    let other = env.service(1_800_000_000);
+    let alice: MailboxAddress = "alice@example.com".parse().unwrap();
+    let (_, key) = checker.add_client("dovecot", &ClientScope::default()).unwrap();
+    let ask = |password: Option<&str>| {
+        let request = MailAuthRequest {
+            address: alice.to_string(),
+            password: password.map(|p| zeroize::Zeroizing::new(p.to_owned())),
+            verified: password.is_none(),
+            protocol: "imap".to_owned(),
+            ip: Some("198.51.100.7".to_owned()),
+            real_ip: Some("198.51.100.7".to_owned()),
+        };
+        let caller = Caller::new(Some(key.0.to_string()), IpAddr::from([127, 0, 0, 1]));
+        checker.check_mail_auth(&caller, &request, &NoThrottle).unwrap().answer
+    };
+    let make = |service: &Service, name: &str| {
+        let new = NewAppPassword { name: name.parse().unwrap(), protocols: Protocols::all(), days: None };
+        service.add_app_password(&alice, &new).unwrap().password.shown()
+    };
+    let accepted = |name: &str| MailAuthAnswer::Accept { app_password: name.parse().unwrap() };
+    let required = MailAuthAnswer::Reject { reason: MailAuthRefusal::AppPasswordRequired };
+
+    // Another process changes the policy, then the answers the checker gave twice.
+    assert_eq!(ask(None), MailAuthAnswer::Password);
+    assert_eq!(ask(None), MailAuthAnswer::Password);
+    env.ok(&["settings", "set", "mailprog.policy", "app-passwords"]);
+    assert_eq!(ask(None), required);
+
+    // Another connection removes an app password the checker accepted twice.
+    let phone = make(&other, "Phone");
+    assert_eq!(ask(Some(&phone)), accepted("Phone"));
+    assert_eq!(ask(Some(&phone)), accepted("Phone"));
+    other.remove_app_password(&alice, &"Phone".parse().unwrap()).unwrap();
+    assert_eq!(ask(Some(&phone)), required, "removed by another connection");
+
+    // The checking connection removes one itself: its own commit moves no data version.
+    let laptop = make(&checker, "Laptop");
+    assert_eq!(ask(Some(&laptop)), accepted("Laptop"));
+    assert_eq!(ask(Some(&laptop)), accepted("Laptop"));
+    checker.remove_app_password(&alice, &"Laptop".parse().unwrap()).unwrap();
+    assert_eq!(ask(Some(&laptop)), required, "removed by the checking connection");
+
+    // A password refused before is accepted once it exists: a refusal is not kept past a change.
+    let unknown = "abcde-fghjk-mnpqr-stvwx";
+    assert_eq!(ask(Some(unknown)), required);
+    env.ok(&["mailbox", "set", "alice@example.com", "--mail-programs", "password"]);
+    assert_eq!(ask(Some(unknown)), MailAuthAnswer::Password, "the mailbox's own policy, changed by another process");
 }

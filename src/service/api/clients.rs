@@ -163,7 +163,7 @@ impl Service {
             tx.touch_client(&client.id, now)?;
             self.world.client_called(&client.id, now);
         }
-        Ok(client)
+        Ok(Arc::unwrap_or_clone(client))
     }
 
     /// The client whose key the caller sent, if the key is right and the caller's address one the
@@ -175,31 +175,56 @@ impl Service {
         tx: &Tx<'_>,
         caller: &Caller,
         clients_version: i64,
-    ) -> ServiceResult<ClientRow> {
-        let key = caller.key.as_deref().ok_or(ServiceError::NoApiKey)?;
-        let (id, secret) = key
-            .strip_prefix(KEY_PREFIX)
-            .and_then(|rest| rest.split_once('_'))
-            .filter(|(id, _)| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or(ServiceError::BadApiKey)?;
-        let (client, networks) = match self.world.known_client(clients_version, id, secret) {
-            Some(known) => known,
-            None => {
-                let client = tx.client(id)?.ok_or(ServiceError::BadApiKey)?;
-                if !tx.key().code_matches(&key_context(id), secret, &client.key_hash) {
-                    return Err(ServiceError::BadApiKey);
-                }
-                let networks: Arc<[IpNetwork]> =
-                    parse_networks(&client.allow).map_err(|e| ServiceError::Store(e.into()))?.into();
-                self.world.remember_client(clients_version, client.clone(), secret, Arc::clone(&networks));
-                (client, networks)
-            }
-        };
-        if !networks.is_empty() && !networks.iter().any(|net| net.contains(caller.source)) {
-            return Err(ServiceError::SourceNotAllowed(caller.source));
+    ) -> ServiceResult<Arc<ClientRow>> {
+        if let Some(known) = self.verified_kept_client(caller, clients_version)? {
+            return Ok(known);
         }
-        Ok(client)
+        let (id, secret) = sent_key(caller)?;
+        let client = Arc::new(tx.client(id)?.ok_or(ServiceError::BadApiKey)?);
+        if !tx.key().code_matches(&key_context(id), secret, &client.key_hash) {
+            return Err(ServiceError::BadApiKey);
+        }
+        let networks: Arc<[IpNetwork]> =
+            parse_networks(&client.allow).map_err(|e| ServiceError::Store(e.into()))?.into();
+        self.world.remember_client(clients_version, Arc::clone(&client), secret, Arc::clone(&networks));
+        from_where_allowed(client, &networks, caller)
     }
+
+    /// The client whose key the caller sent, if that key was verified before at `clients_version`
+    /// (`None` if it was not); refused if the key is malformed or the caller's address is not one
+    /// the client may call from.
+    pub(in crate::service) fn verified_kept_client(
+        &self,
+        caller: &Caller,
+        clients_version: i64,
+    ) -> ServiceResult<Option<Arc<ClientRow>>> {
+        let (id, secret) = sent_key(caller)?;
+        self.world
+            .known_client(clients_version, id, secret)
+            .map(|(client, networks)| from_where_allowed(client, &networks, caller))
+            .transpose()
+    }
+}
+
+/// The id and secret of the key the caller sent.
+fn sent_key(caller: &Caller) -> ServiceResult<(&str, &str)> {
+    let key = caller.key.as_deref().ok_or(ServiceError::NoApiKey)?;
+    key.strip_prefix(KEY_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .filter(|(id, _)| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or(ServiceError::BadApiKey)
+}
+
+/// `client`, if the caller's address is on its networks (or it has none).
+fn from_where_allowed(
+    client: Arc<ClientRow>,
+    networks: &[IpNetwork],
+    caller: &Caller,
+) -> ServiceResult<Arc<ClientRow>> {
+    if !networks.is_empty() && !networks.iter().any(|net| net.contains(caller.source)) {
+        return Err(ServiceError::SourceNotAllowed(caller.source));
+    }
+    Ok(client)
 }
 
 fn key_context(id: &str) -> String {

@@ -314,6 +314,15 @@ impl Store {
         }
     }
 
+    /// Where the store stands now, read outside a transaction (see [`Stamp`]); `None` on
+    /// PostgreSQL, which keeps no such number.
+    pub fn stamp(&self) -> StoreResult<Option<Stamp>> {
+        match &self.db {
+            Db::Sqlite(conn) => sqlite::stamp(conn).map(Some),
+            Db::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Runs `f` in one write transaction: the write lock is taken before anything is read, so a
     /// read-check-write cannot interleave with another process's. An error from `f` rolls
     /// everything back.
@@ -429,6 +438,15 @@ impl ServerStore {
     }
 }
 
+/// Where a SQLite store stands, for what a connection keeps from its reads: a commit by any other
+/// connection (any process) moves the file's data version, and a change made through this
+/// connection its count of changes. While both stay the same, reading again reads the same rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    data_version: i64,
+    own_changes: u64,
+}
+
 /// A transaction on the store with its key at hand; the typed queries are its methods.
 pub struct Tx<'a> {
     conn: Conn<'a>,
@@ -447,6 +465,14 @@ impl Tx<'_> {
     /// The store key, for sealing and code hashes.
     pub fn key(&self) -> &StoreKey {
         self.key
+    }
+
+    /// Where the store stands as this transaction reads it (see [`Stamp`]); `None` on PostgreSQL.
+    pub fn stamp(&self) -> StoreResult<Option<Stamp>> {
+        match self.conn {
+            Conn::Sqlite(conn) => sqlite::stamp(conn).map(Some),
+            Conn::Postgres(_) => Ok(None),
+        }
     }
 
     /// Marks a point inside the transaction that [`Tx::rollback_to`] can return to.

@@ -230,6 +230,13 @@ pub(super) fn begin_immediate(conn: &Connection) -> StoreResult<Transaction<'_>>
     }
 }
 
+/// The connection's [`Stamp`]: in a transaction, as the transaction reads the file (the data
+/// version is read from the snapshot it began, and begins it if nothing was read yet).
+pub(super) fn stamp(conn: &Connection) -> StoreResult<super::Stamp> {
+    let data_version = conn.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0)).map_err(busy_or)?;
+    Ok(super::Stamp { data_version, own_changes: conn.total_changes() })
+}
+
 /// A read transaction whose `BEGIN` and `COMMIT` come from the statement cache: mail sign-in
 /// checks open thousands a second, and [`Transaction`] would parse both each time. Dropped
 /// without [`ReadTransaction::commit`] (an error, a panic), it rolls back.

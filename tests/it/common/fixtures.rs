@@ -161,3 +161,16 @@ pub fn assert_discreet(err: &DeliveryError, secrets: &[&str]) -> String {
     assert!(!text.contains('\n'), "one line: {text}");
     text
 }
+
+// --- mail programs ---------------------------------------------------------------------------------
+
+/// A throttle that never holds anyone back (for tests that ask a few times in-process).
+pub struct NoThrottle;
+
+impl mailmfa::service::MailThrottle for NoThrottle {
+    fn throttled(&self, _ip: std::net::IpAddr, _limit: i64) -> bool {
+        false
+    }
+
+    fn failed(&self, _ip: std::net::IpAddr) {}
+}

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{Console, NOW, Steps, address, enrol_by_login, ip, properties_of, select_mailbox};
+use crate::common::fixtures::NoThrottle;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mailmfa::domain::{
@@ -13,7 +14,7 @@ use mailmfa::domain::{
 };
 use mailmfa::geo::CountryLookup;
 use mailmfa::service::{
-    Caller, ClientScope, IfExists, MailAuthRequest, MailThrottle, MailboxChanges, PostOfficeChanges, ServiceError,
+    Caller, ClientScope, IfExists, MailAuthRequest, MailboxChanges, PostOfficeChanges, ServiceError,
 };
 
 #[test]
@@ -369,15 +370,4 @@ fn properties_make_an_app_password_shown_once_and_remove_it_after_asking() {
     for action in ["app_password.add", "app_password.remove"] {
         assert!(audit.iter().any(|e| e.entry.action == action), "{action}");
     }
-}
-
-/// A throttle that never holds anyone back (the console test asks once or twice).
-struct NoThrottle;
-
-impl MailThrottle for NoThrottle {
-    fn throttled(&self, _ip: IpAddr, _limit: i64) -> bool {
-        false
-    }
-
-    fn failed(&self, _ip: IpAddr) {}
 }
