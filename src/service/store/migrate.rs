@@ -53,6 +53,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0015_administrators"),
     migration!("0016_actor_kinds"),
     migration!("0017_metrics_clients"),
+    migration!("0018_passkeys"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the
