@@ -1,9 +1,9 @@
--- mailmfa store, schema 18: passkeys and security keys (DESIGN §14). A mailbox's WebAuthn
--- credentials: the credential id (base64url, unique across the store: one credential belongs to
--- one mailbox), the WebAuthn library's stored credential (public key, signature counter, flags;
--- public data, JSON), the counter beside it for reading, the AAGUID, a name unique per mailbox,
--- created and last used. A login transaction holds the sealed state of its one ceremony, and an
--- API client the web origins it runs ceremonies on (comma-separated).
+-- mailmfa store, schema 18: passkeys and security keys (DESIGN §14). The WebAuthn credentials of
+-- a mailbox: the credential id (base64url, unique across the store: a credential belongs to one
+-- mailbox), the credential as the WebAuthn library stores it (public key, signature counter and
+-- flags, all public, as JSON), the counter beside it for reading, the AAGUID, a name unique per
+-- mailbox, created and last used. A login transaction holds the sealed state of its one
+-- ceremony, and an API client the web origins it runs ceremonies on (comma-separated).
 CREATE TABLE passkey (
     mailbox_id    INTEGER NOT NULL REFERENCES mailbox (id) ON DELETE CASCADE,
     credential_id TEXT NOT NULL UNIQUE,
