@@ -19,4 +19,6 @@ CREATE TABLE passkey (
 ALTER TABLE login_transaction ADD COLUMN webauthn_state BLOB;
 ALTER TABLE api_client ADD COLUMN origins TEXT NOT NULL DEFAULT '';
 
-INSERT INTO provider (name, enabled, admin_configurable, user_configurable) VALUES ('passkey', 1, 1, 1);
+-- Users may not choose passkeys for themselves until their webmail can run the ceremony: the
+-- platform administrator turns that switch on.
+INSERT INTO provider (name, enabled, admin_configurable, user_configurable) VALUES ('passkey', 1, 1, 0);
