@@ -6,7 +6,7 @@ use serde_json::json;
 use super::CliResult;
 use super::output::{Output, table, when};
 use super::values::{Networks, UrlPrefixes};
-use crate::domain::PostOfficeName;
+use crate::domain::{PostOfficeName, WebOrigin};
 use crate::service::{ClientScope, Service};
 
 /// `mailmfa client …`
@@ -31,6 +31,11 @@ pub enum ClientCommand {
         /// this machine may read them.
         #[arg(long)]
         metrics: bool,
+        /// A web origin on which the webmail runs the passkey ceremony on its own pages
+        /// (https://host[:port]; http:// only for localhost), repeated or comma-separated; the
+        /// first one's host is the RP ID, and the others must be on it.
+        #[arg(long = "origin", value_name = "ORIGIN", value_delimiter = ',')]
+        origins: Vec<WebOrigin>,
     },
     /// List the API clients.
     List,
@@ -44,12 +49,13 @@ pub enum ClientCommand {
 /// Runs a `client` command.
 pub fn run(service: &Service, command: ClientCommand) -> CliResult {
     match command {
-        ClientCommand::Add { name, allow, return_url, postoffices, metrics } => {
+        ClientCommand::Add { name, allow, return_url, postoffices, metrics, origins } => {
             let scope = ClientScope {
                 allow: allow.map(|n| n.0).unwrap_or_default(),
                 return_urls: return_url.map(|u| u.0).unwrap_or_default(),
                 postoffices,
                 metrics,
+                origins,
             };
             let (client, key) = service.add_client(&name, &scope)?;
             Ok(Output::done(
@@ -59,7 +65,7 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
                     key.0.as_str()
                 ),
                 json!({"name": client.name, "key": key.0.as_str(), "allow": client.allow, "return_urls": client.return_urls,
-                       "postoffices": client.postoffices, "metrics": client.metrics}),
+                       "postoffices": client.postoffices, "metrics": client.metrics, "origins": client.origins}),
             ))
         }
         ClientCommand::List => {
@@ -73,6 +79,7 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
                         if c.postoffices.is_empty() { "all".to_owned() } else { c.postoffices.join(", ") },
                         if c.metrics { "yes" } else { "no" }.to_owned(),
                         c.return_urls.join(", "),
+                        if c.origins.is_empty() { "-".to_owned() } else { c.origins.join(", ") },
                         when(c.created_at),
                         c.last_used.map(when).unwrap_or_else(|| "never".to_owned()),
                     ]
@@ -82,12 +89,22 @@ pub fn run(service: &Service, command: ClientCommand) -> CliResult {
                 .iter()
                 .map(|c| {
                     json!({"name": c.name, "allow": c.allow, "postoffices": c.postoffices, "metrics": c.metrics,
-                           "return_urls": c.return_urls, "created": when(c.created_at), "last_used": c.last_used.map(when)})
+                           "return_urls": c.return_urls, "origins": c.origins, "created": when(c.created_at),
+                           "last_used": c.last_used.map(when)})
                 })
                 .collect::<Vec<_>>();
             Ok(Output::data(
                 table(
-                    &["CLIENT", "ALLOWED FROM", "POST OFFICES", "METRICS", "RETURN URLS", "CREATED", "LAST USED"],
+                    &[
+                        "CLIENT",
+                        "ALLOWED FROM",
+                        "POST OFFICES",
+                        "METRICS",
+                        "RETURN URLS",
+                        "PASSKEY ORIGINS",
+                        "CREATED",
+                        "LAST USED",
+                    ],
                     &rows,
                 ),
                 value.into(),

@@ -1,4 +1,4 @@
-//! `mailmfa mailbox add|remove|list|show|set|reset|unlock|tap|recovery-codes|qr`.
+//! `mailmfa mailbox add|remove|list|show|set|reset|unlock|tap|recovery-codes|qr|passkeys|passkey-remove`.
 
 use std::path::PathBuf;
 
@@ -10,7 +10,7 @@ use super::values::words;
 use super::{CliError, CliResult};
 use crate::domain::{
     Cell, Clearable, Configurer, EmailAddress, KnownLocation, LetterCode, MAILBOX_COLUMNS, MailProgramPolicy,
-    MailPrograms, MailboxAddress, MailboxChallenge, PhoneNumber, PostOfficeName, Provider, Vocabulary,
+    MailPrograms, MailboxAddress, MailboxChallenge, PasskeyName, PhoneNumber, PostOfficeName, Provider, Vocabulary,
 };
 use crate::service::{IfExists, MailboxChanges, ResetParts, Service};
 
@@ -54,8 +54,8 @@ pub enum MailboxCommand {
     Reset {
         /// mailbox@postoffice
         address: MailboxAddress,
-        /// Forget the TOTP secret (and the remembered devices): the next login enrols again with a
-        /// new QR code.
+        /// Forget the TOTP secret and the passkeys (and the remembered devices): the next login
+        /// enrols again, with a new QR code or a new passkey.
         #[arg(long)]
         code: bool,
         /// Forget the known countries and IP addresses.
@@ -101,6 +101,18 @@ pub enum MailboxCommand {
         /// The PNG file to write.
         #[arg(long, value_name = "FILE.png")]
         out: PathBuf,
+    },
+    /// List the mailbox's passkeys and security keys (name, created, last used).
+    Passkeys {
+        /// mailbox@postoffice
+        address: MailboxAddress,
+    },
+    /// Remove one of the mailbox's passkeys: signing in with it is refused from now on.
+    PasskeyRemove {
+        /// mailbox@postoffice
+        address: MailboxAddress,
+        /// The passkey's name, as `mailbox passkeys` lists it.
+        name: PasskeyName,
     },
 }
 
@@ -165,7 +177,35 @@ pub fn run(service: &Service, command: MailboxCommand) -> CliResult {
                 json!({"mailbox": address, "state": state, "file": out.display().to_string()}),
             ))
         }
+        MailboxCommand::Passkeys { address } => passkeys(service, &address),
+        MailboxCommand::PasskeyRemove { address, name } => {
+            service.remove_passkey(&address, &name)?;
+            Ok(Output::done(
+                format!("Removed the passkey \"{name}\" of {address}."),
+                json!({"address": address, "name": name, "removed": true}),
+            ))
+        }
     }
+}
+
+/// `mailbox passkeys`: one line per passkey, or all of them as JSON (never a key).
+fn passkeys(service: &Service, address: &MailboxAddress) -> CliResult {
+    let list = service.passkeys(address)?;
+    let rows = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.to_string(),
+                when(p.created_at),
+                p.last_used_at.map(when).unwrap_or_else(|| "never".to_owned()),
+                p.aaguid.clone().unwrap_or_default(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    Ok(Output::data(
+        table(&["NAME", "CREATED", "LAST USED", "AAGUID"], &rows),
+        json!({"address": address, "passkeys": list}),
+    ))
 }
 
 /// `mailbox list`: the console's columns, with the words a script types.
@@ -266,6 +306,7 @@ fn show(service: &Service, address: &MailboxAddress) -> CliResult {
         ("Remembered devices", d.remembered_devices.to_string()),
         ("Mail programs", mail_programs_cell(r.mail_programs, d.mail_program_policy, d.password_in_mail_programs)),
         ("App passwords", d.app_passwords.len().to_string()),
+        ("Passkeys", r.passkeys.to_string()),
         ("Last login", r.last_login.map(when).unwrap_or_default()),
         ("Known countries", values(&d.known_countries)),
         ("Known IP addresses", values(&d.known_ips)),
@@ -285,7 +326,7 @@ fn show(service: &Service, address: &MailboxAddress) -> CliResult {
         "recovery_codes_left": d.recovery_codes_left,
         "remembered_devices": d.remembered_devices,
         "mail_programs": r.mail_programs, "effective_mail_programs": d.mail_program_policy,
-        "password_in_mail_programs": d.password_in_mail_programs, "app_passwords": d.app_passwords.len(),
+        "password_in_mail_programs": d.password_in_mail_programs, "app_passwords": d.app_passwords.len(), "passkeys": r.passkeys,
         "known_countries": seen(&d.known_countries, "country"), "known_ips": seen(&d.known_ips, "ip"),
     });
     Ok(Output::data(text, value))

@@ -27,7 +27,7 @@ impl CodeMessage {
             [("code", code), ("mailbox", mailbox), ("minutes", minutes.as_str()), ("issuer", settings.issuer.as_str())];
         let (subject, body) = match provider {
             Provider::Smtp => (settings.smtp_subject.as_str(), settings.smtp_body.as_str()),
-            Provider::Sms | Provider::Totp => ("", settings.sms_message.as_str()),
+            Provider::Sms | Provider::Totp | Provider::Passkey => ("", settings.sms_message.as_str()),
         };
         Self { subject: render_template(subject, &values), body: Zeroizing::new(render_template(body, &values)) }
     }
@@ -90,7 +90,7 @@ impl Channels {
         match provider {
             Provider::Smtp => smtp_relay(&self.settings).map(drop),
             Provider::Sms => sms_gateway(&self.settings).map(drop),
-            Provider::Totp => Err(totp_is_not_sent()),
+            Provider::Totp | Provider::Passkey => Err(totp_is_not_sent()),
         }
     }
 }
@@ -104,7 +104,7 @@ impl CodeSender for Channels {
                     destination.parse().map_err(|_| DeliveryError::InvalidPhoneNumber(destination.to_owned()))?;
                 sms_gateway(&self.settings)?.send(&to, &message.body)
             }
-            Provider::Totp => Err(totp_is_not_sent()),
+            Provider::Totp | Provider::Passkey => Err(totp_is_not_sent()),
         }
     }
 }
@@ -112,7 +112,7 @@ impl CodeSender for Channels {
 fn totp_is_not_sent() -> DeliveryError {
     DeliveryError::Config {
         channel: Channel::SmtpRelay,
-        detail: "TOTP codes come from the user's app and are never sent".to_owned(),
+        detail: "TOTP codes and passkeys are the user's own; nothing is sent".to_owned(),
     }
 }
 

@@ -132,6 +132,14 @@ impl BeginAnswer {
         }
     }
 
+    /// The provider a challenge or an enrolment is for.
+    pub fn provider(&self) -> Option<Provider> {
+        match self {
+            Self::Challenge { provider, .. } | Self::Enroll { provider, .. } => Some(*provider),
+            Self::Allow { .. } | Self::Locked { .. } | Self::Refused { .. } => None,
+        }
+    }
+
     /// The reason, if any.
     pub fn reason(&self) -> Option<Reason> {
         match self {

@@ -65,6 +65,8 @@ pub struct Mailbox {
     pub alt_email: Option<EmailAddress>,
     /// Where its TOTP secret stands.
     pub enrolment: EnrolmentState,
+    /// How many passkeys it has.
+    pub passkeys: i64,
     /// Consecutive failed verifications.
     pub failures: i64,
     /// How many times it was locked since the last success (each lock doubles the next).
@@ -91,10 +93,15 @@ impl Mailbox {
         self.mail_program_standing().policy(platform)
     }
 
-    /// Whether its second factor is set up: an authenticator app enrolled, or a number or address
-    /// for its codes (what the `enrolled` mail-program policy waits for).
+    /// Whether its second factor is set up: an authenticator app enrolled, a number or address
+    /// for its codes, or a passkey (what the `enrolled` mail-program policy waits for).
     pub fn has_second_factor(&self) -> bool {
-        has_second_factor(self.provider, self.enrolment, self.sms_number.is_some(), self.alt_email.is_some())
+        has_second_factor(self.provider, self.enrolment, self.reach())
+    }
+
+    /// What its codes can reach besides an authenticator app.
+    fn reach(&self) -> Reach {
+        Reach { sms: self.sms_number.is_some(), alt_email: self.alt_email.is_some(), passkey: self.passkeys > 0 }
     }
 
     /// Whether mail programs may still sign in with the mailbox password, under the platform's
@@ -130,23 +137,19 @@ impl Mailbox {
 
     /// The Status column.
     pub fn status(&self, now: UnixTime) -> MailboxStatus {
-        MailboxStatus::of(
-            self.locked_for(now).is_some(),
-            self.provider,
-            self.enrolment,
-            self.sms_number.is_some(),
-            self.alt_email.is_some(),
-        )
+        MailboxStatus::of(self.locked_for(now).is_some(), self.provider, self.enrolment, self.reach())
     }
 
     /// Whether the mailbox can be challenged with `provider`: a number for SMS, an alternate
-    /// address for SMTP; for TOTP any state when it is the mailbox's own provider (it enrols),
-    /// but only an active secret when TOTP stands in for a disabled provider.
+    /// address for SMTP; for TOTP and passkeys any state when it is the mailbox's own provider
+    /// (it enrols), but only an active secret or a registered passkey when it stands in for a
+    /// disabled provider.
     fn reachable_by(&self, provider: Provider, as_fallback: bool) -> bool {
         match provider {
             Provider::Totp => !as_fallback || self.enrolment == EnrolmentState::Active,
             Provider::Sms => self.sms_number.is_some(),
             Provider::Smtp => self.alt_email.is_some(),
+            Provider::Passkey => !as_fallback || self.passkeys > 0,
         }
     }
 
@@ -183,16 +186,16 @@ pub struct MailProgramStanding {
 }
 
 impl MailProgramStanding {
-    /// The standing of a mailbox whose second factor is `provider` with its app `enrolment`, an
-    /// SMS number or not, an alternate address or not.
+    /// The standing of a mailbox whose second factor is `provider` with its app `enrolment` and
+    /// what else it can be reached by.
     pub fn of(
         id: MailboxId,
         (mail_programs, postoffice_mail_programs): (MailPrograms, MailPrograms),
         provider: Provider,
         enrolment: EnrolmentState,
-        (has_sms, has_alt): (bool, bool),
+        reach: Reach,
     ) -> Self {
-        let second_factor = has_second_factor(provider, enrolment, has_sms, has_alt);
+        let second_factor = has_second_factor(provider, enrolment, reach);
         Self { id, mail_programs, postoffice_mail_programs, second_factor }
     }
 
@@ -208,26 +211,38 @@ impl MailProgramStanding {
     }
 }
 
-/// Whether a mailbox with this provider and these data has its second factor set up.
-pub(crate) fn has_second_factor(provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> bool {
-    MailboxStatus::of(false, provider, enrolment, has_sms, has_alt) == MailboxStatus::Enrolled
+/// What a mailbox's second factor can reach besides an authenticator app: an SMS number, an
+/// alternate address, a registered passkey.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// It has an SMS number.
+    pub sms: bool,
+    /// It has an alternate address.
+    pub alt_email: bool,
+    /// It has at least one passkey.
+    pub passkey: bool,
 }
 
-/// Whether a mailbox enrolled in an authenticator app has no recovery code left: a lost phone
-/// would lock its user out.
-pub(crate) fn lacks_recovery_codes(enrolment: EnrolmentState, recovery_codes_left: i64) -> bool {
-    enrolment == EnrolmentState::Active && recovery_codes_left == 0
+/// Whether a mailbox with this provider and these data has its second factor set up.
+pub(crate) fn has_second_factor(provider: Provider, enrolment: EnrolmentState, reach: Reach) -> bool {
+    MailboxStatus::of(false, provider, enrolment, reach) == MailboxStatus::Enrolled
+}
+
+/// Whether a mailbox enrolled in an authenticator app or with a passkey has no recovery code
+/// left: a lost phone or key would lock its user out.
+pub(crate) fn lacks_recovery_codes(enrolment: EnrolmentState, has_passkey: bool, recovery_codes_left: i64) -> bool {
+    (enrolment == EnrolmentState::Active || has_passkey) && recovery_codes_left == 0
 }
 
 /// A mailbox's Status column: locked, or how far its provider is set up. It serialises as the
 /// words the console shows (`"not enrolled"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MailboxStatus {
-    /// TOTP without a secret, or SMS/SMTP without a destination.
+    /// TOTP without a secret, SMS/SMTP without a destination, or a passkey mailbox without one.
     NotEnrolled,
     /// A TOTP secret was shown and waits for its first code.
     Pending,
-    /// Ready: an active TOTP secret, or a destination for the code.
+    /// Ready: an active TOTP secret, a destination for the code, or a passkey.
     Enrolled,
     /// Too many wrong codes: locked for now.
     Locked,
@@ -238,7 +253,7 @@ impl MailboxStatus {
     pub const ALL: [MailboxStatus; 4] = [Self::NotEnrolled, Self::Pending, Self::Enrolled, Self::Locked];
 
     /// The status of a mailbox in this situation.
-    pub fn of(locked: bool, provider: Provider, enrolment: EnrolmentState, has_sms: bool, has_alt: bool) -> Self {
+    pub fn of(locked: bool, provider: Provider, enrolment: EnrolmentState, reach: Reach) -> Self {
         if locked {
             return Self::Locked;
         }
@@ -248,8 +263,9 @@ impl MailboxStatus {
                 EnrolmentState::Pending => return Self::Pending,
                 EnrolmentState::Active => true,
             },
-            Provider::Sms => has_sms,
-            Provider::Smtp => has_alt,
+            Provider::Sms => reach.sms,
+            Provider::Smtp => reach.alt_email,
+            Provider::Passkey => reach.passkey,
         };
         if ready { Self::Enrolled } else { Self::NotEnrolled }
     }

@@ -10,6 +10,7 @@ mod mailprog;
 mod names;
 mod network;
 mod notice;
+mod passkey;
 mod policy;
 mod report;
 mod settings;
@@ -30,7 +31,7 @@ pub use audit::{Actor, AuditEntry, AuditOutcome, AuditRecord};
 pub use login::{BeginAnswer, Purpose, Reason, RejectReason, Verified, VerifyAnswer};
 pub use mailbox::{
     Cell, KnownLocation, Lockout, MAILBOX_COLUMNS, MailProgramStanding, Mailbox, MailboxColumn, MailboxStatus,
-    MailboxSummary, PostOffice, Vocabulary, by_name, known_since, remembered_since,
+    MailboxSummary, PostOffice, Reach, Vocabulary, by_name, known_since, remembered_since,
 };
 pub use mailprog::{
     APP_PASSWORD_LETTERS, AppPassword, AppPasswordDays, AppPasswordName, AppPasswordSecret, LastUse, MailAuthAnswer,
@@ -39,6 +40,7 @@ pub use mailprog::{
 pub use names::{CountryCode, EmailAddress, MailboxAddress, MailboxName, PhoneNumber, PostOfficeName, natural_order};
 pub use network::{IpNetwork, check_url_prefix, join_networks, parse_networks, parse_url_prefixes};
 pub use notice::{Notice, NoticeEvent};
+pub use passkey::{Passkey, PasskeyName, WebOrigin, parse_origins};
 pub use policy::{
     ChallengeMode, Clearable, Code, Configurer, EnrolmentState, LetterCode, LoginIp, MailboxChallenge, PASS_LETTERS,
     Passcode, Provider, ProviderSwitches, RECOVERY_CODES, Switch, offered_providers,

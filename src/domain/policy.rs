@@ -141,6 +141,8 @@ words! {
         Sms = "sms",
         /// A one-time code e-mailed to an alternate address through the SMTP relay.
         Smtp = "smtp",
+        /// A WebAuthn credential: a passkey (a phone, Windows Hello) or a security key.
+        Passkey = "passkey",
     }
 }
 
@@ -151,6 +153,7 @@ impl Provider {
             Self::Totp => "TOTP client",
             Self::Sms => "SMS address",
             Self::Smtp => "SMTP address",
+            Self::Passkey => "Passkey or security key",
         }
     }
 
@@ -160,6 +163,7 @@ impl Provider {
             Self::Totp => "TOTP",
             Self::Sms => "SMS",
             Self::Smtp => "E-mail",
+            Self::Passkey => "Passkey",
         }
     }
 
@@ -169,6 +173,7 @@ impl Provider {
             Self::Totp => "Authenticator app",
             Self::Sms => "Text message (SMS)",
             Self::Smtp => "E-mail to another address",
+            Self::Passkey => "Passkey or security key",
         }
     }
 }

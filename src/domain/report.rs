@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::mailbox::{has_second_factor, lacks_recovery_codes, locked_for};
+use super::mailbox::{Reach, has_second_factor, lacks_recovery_codes, locked_for};
 use super::{
     ChallengeMode, EnrolmentState, MailProgramPolicy, MailPrograms, MailboxChallenge, MailboxStatus, PostOfficeName,
     Provider,
@@ -32,6 +32,8 @@ pub struct CoverageGroup {
     pub has_sms: bool,
     /// They have an alternate address.
     pub has_alt_email: bool,
+    /// How many passkeys each has.
+    pub passkeys: i64,
     /// Until when they are locked (a time past: no longer).
     pub locked_until: Option<UnixTime>,
     /// No login of theirs was ever accepted.
@@ -59,8 +61,12 @@ pub struct CoverageCounts {
     pub statuses: [i64; MailboxStatus::ALL.len()],
     /// No login ever accepted.
     pub never_signed_in: i64,
-    /// Enrolled in a TOTP app, without an unused recovery code.
+    /// Enrolled in a TOTP app or with a passkey, without an unused recovery code.
     pub no_recovery_codes: i64,
+    /// Mailboxes with at least one passkey.
+    pub with_passkeys: i64,
+    /// Passkeys registered, all mailboxes together.
+    pub passkeys: i64,
     /// Mail programs (IMAP, POP3, SMTP) still sign in with the mailbox password alone.
     pub password_in_mail_programs: i64,
 }
@@ -68,11 +74,17 @@ pub struct CoverageCounts {
 impl CoverageCounts {
     /// Every number in the order of the CSV columns and `report coverage`'s table: mailboxes, the
     /// modes, the providers, the states, never signed in, no recovery codes left, open to the
-    /// password in mail programs.
+    /// password in mail programs, with passkeys, passkeys.
     pub fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
         std::iter::once(self.mailboxes)
             .chain(self.modes.iter().chain(&self.providers).chain(&self.statuses).copied())
-            .chain([self.never_signed_in, self.no_recovery_codes, self.password_in_mail_programs])
+            .chain([
+                self.never_signed_in,
+                self.no_recovery_codes,
+                self.password_in_mail_programs,
+                self.with_passkeys,
+                self.passkeys,
+            ])
     }
 
     /// Mailboxes under this mode.
@@ -94,7 +106,8 @@ impl CoverageCounts {
         let n = group.count;
         let mode = group.challenge.effective(group.postoffice_challenge);
         let locked = locked_for(group.locked_until, now).is_some();
-        let status = MailboxStatus::of(locked, group.provider, group.enrolment, group.has_sms, group.has_alt_email);
+        let reach = Reach { sms: group.has_sms, alt_email: group.has_alt_email, passkey: group.passkeys > 0 };
+        let status = MailboxStatus::of(locked, group.provider, group.enrolment, reach);
         self.mailboxes += n;
         bump(&mut self.modes, ChallengeMode::ALL.iter().position(|m| *m == mode), n);
         bump(&mut self.providers, Provider::ALL.iter().position(|p| *p == group.provider), n);
@@ -102,11 +115,15 @@ impl CoverageCounts {
         if group.never_signed_in {
             self.never_signed_in += n;
         }
-        if lacks_recovery_codes(group.enrolment, group.recovery_codes_left) {
+        if lacks_recovery_codes(group.enrolment, reach.passkey, group.recovery_codes_left) {
             self.no_recovery_codes += n;
         }
+        if reach.passkey {
+            self.with_passkeys += n;
+        }
+        self.passkeys += n * group.passkeys;
         let policy = group.mail_programs.effective(group.postoffice_mail_programs.effective(platform));
-        let enrolled = has_second_factor(group.provider, group.enrolment, group.has_sms, group.has_alt_email);
+        let enrolled = has_second_factor(group.provider, group.enrolment, reach);
         if !policy.requires_app_password(enrolled) {
             self.password_in_mail_programs += n;
         }
@@ -122,7 +139,7 @@ fn bump<const N: usize>(counts: &mut [i64; N], at: Option<usize>, n: i64) {
 impl Serialize for CoverageCounts {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let words = |pairs: Vec<(&'static str, i64)>| pairs.into_iter().collect::<std::collections::BTreeMap<_, _>>();
-        let mut map = serializer.serialize_map(Some(7))?;
+        let mut map = serializer.serialize_map(Some(9))?;
         map.serialize_entry("mailboxes", &self.mailboxes)?;
         map.serialize_entry("modes", &words(ChallengeMode::ALL.iter().map(|m| (m.word(), self.mode(*m))).collect()))?;
         map.serialize_entry(
@@ -136,6 +153,8 @@ impl Serialize for CoverageCounts {
         map.serialize_entry("never_signed_in", &self.never_signed_in)?;
         map.serialize_entry("no_recovery_codes", &self.no_recovery_codes)?;
         map.serialize_entry("password_in_mail_programs", &self.password_in_mail_programs)?;
+        map.serialize_entry("with_passkeys", &self.with_passkeys)?;
+        map.serialize_entry("passkeys", &self.passkeys)?;
         map.end()
     }
 }
@@ -192,7 +211,10 @@ impl CoverageReport {
         header.extend(ChallengeMode::ALL.iter().map(|m| m.word().to_owned()));
         header.extend(Provider::ALL.iter().map(|p| p.word().to_owned()));
         header.extend(MailboxStatus::ALL.iter().map(|s| s.label().replace(' ', "_")));
-        header.extend(["never_signed_in", "no_recovery_codes", "password_in_mail_programs"].map(str::to_owned));
+        header.extend(
+            ["never_signed_in", "no_recovery_codes", "password_in_mail_programs", "with_passkeys", "passkeys"]
+                .map(str::to_owned),
+        );
         header
     }
 

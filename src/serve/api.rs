@@ -14,7 +14,7 @@ use super::observe::Outcome;
 use crate::domain::{BeginAnswer, MailboxAddress, Purpose, Reason, Verified, VerifyAnswer};
 use crate::service::{
     AddAppPasswordRequest, BeginRequest, Begun, CountryDatabase, EnrolmentRequest, ForgetDevicesRequest,
-    ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodesRequest, RedeemRequest, RemoveAppPasswordRequest,
+    ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodesRequest, Proof, RedeemRequest, RemoveAppPasswordRequest,
     ResendRequest, ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest,
     VerifyRequest,
 };
@@ -90,6 +90,8 @@ struct BeginReply {
     remember_days: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     qr_png_base64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webauthn: Option<serde_json::Value>,
 }
 
 /// `POST /v1/login/begin`.
@@ -105,13 +107,16 @@ pub async fn begin(
     let Begun { answer, transaction } = run(&state, caller(&state, source, &headers), request).await?;
     let decided = decided(&state, &answer);
     let qr_png_base64 = match &answer {
-        BeginAnswer::Enroll { otpauth_uri, .. } => Some(qr_png_base64(otpauth_uri.clone()).await?),
+        BeginAnswer::Enroll { otpauth_uri, .. } if !otpauth_uri.is_empty() => {
+            Some(qr_png_base64(otpauth_uri.clone()).await?)
+        }
         _ => None,
     };
     let mut response = axum::Json(BeginReply {
         transaction_id: transaction.as_ref().map(|t| t.transaction_id.clone()),
         expires_in: transaction.as_ref().map(|t| t.expires_in),
         remember_days: transaction.as_ref().map(|t| t.remember_days).filter(|days| *days > 0),
+        webauthn: transaction.and_then(|t| t.webauthn),
         answer,
         qr_png_base64,
     })
@@ -150,7 +155,8 @@ async fn qr_png_base64(uri: String) -> Result<String, Failure> {
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     transaction_id: String,
-    code: String,
+    code: Option<String>,
+    webauthn: Option<serde_json::Value>,
     #[serde(default)]
     remember: bool,
 }
@@ -162,7 +168,8 @@ pub async fn verify(
     headers: HeaderMap,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Response, Failure> {
-    let request = VerifyRequest { transaction_id: body.transaction_id, code: body.code, remember: body.remember };
+    let proof = Proof::of(body.code, body.webauthn).map_err(ServiceError::from)?;
+    let request = VerifyRequest { transaction_id: body.transaction_id, proof, remember: body.remember };
     let verified: Verified = run(&state, caller(&state, source, &headers), request).await?;
     let result = checked(&state, verified.answer);
     let mut response = axum::Json(verified).into_response();

@@ -198,7 +198,9 @@ fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::ProviderDisabled { .. } | ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => {
             StatusCode::FORBIDDEN
         }
-        ServiceError::UnknownTransaction | ServiceError::NoAppPassword { .. } => StatusCode::NOT_FOUND,
+        ServiceError::UnknownTransaction | ServiceError::NoAppPassword { .. } | ServiceError::NoPasskey { .. } => {
+            StatusCode::NOT_FOUND
+        }
         ServiceError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Domain(_)
         | ServiceError::NoPostOffice(_)
@@ -223,9 +225,11 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::AppPasswordExists { .. }
         | ServiceError::TooManyAppPasswords { .. }
         | ServiceError::AdminExists(_) => StatusCode::CONFLICT,
-        ServiceError::Store(_) | ServiceError::Delivery(_) | ServiceError::Geo(_) | ServiceError::NoPublicUrl => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        ServiceError::Store(_)
+        | ServiceError::Delivery(_)
+        | ServiceError::Geo(_)
+        | ServiceError::NoPublicUrl
+        | ServiceError::NoPasskeyOrigin => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::FileMissing { .. }
         | ServiceError::NotAStore(_)
         | ServiceError::KeyForAnotherStore { .. }
@@ -234,6 +238,7 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::InMemory(_)
         | ServiceError::Io { .. }
         | ServiceError::Qr(_)
+        | ServiceError::Passkey(_)
         | ServiceError::PasswordHash(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

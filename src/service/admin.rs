@@ -709,7 +709,7 @@ pub(super) fn check_destination(
     let reachable = match provider {
         Provider::Sms => sms.is_some(),
         Provider::Smtp => alt.is_some(),
-        Provider::Totp => true,
+        Provider::Totp | Provider::Passkey => true,
     };
     if reachable { Ok(()) } else { Err(ServiceError::NoDestination { address: address.clone(), provider }) }
 }

@@ -7,7 +7,9 @@ use thiserror::Error;
 
 use super::engine::EngineError;
 use crate::delivery::DeliveryError;
-use crate::domain::{AdminName, AppPasswordName, Configurer, DomainError, MailboxAddress, PostOfficeName, Provider};
+use crate::domain::{
+    AdminName, AppPasswordName, Configurer, DomainError, MailboxAddress, PasskeyName, PostOfficeName, Provider,
+};
 use crate::geo::GeoError;
 use crate::qr::QrError;
 
@@ -183,6 +185,23 @@ pub enum ServiceError {
     /// A sign-in's return URL is not one the client may send browsers back to.
     #[error("the return URL {0:?} is not within a return URL prefix of this API client")]
     ReturnUrlRefused(String),
+    /// A passkey ceremony could not be made or read (its relying party is not valid).
+    #[error("passkeys: {0}")]
+    Passkey(String),
+    /// A passkey ceremony needs an origin: the API client's (`client add --origin`), or the hosted
+    /// pages' (`serve.public_url`).
+    #[error(
+        "this mailbox signs in with a passkey, which needs the web origin of the page that asks for it: give the API client one (mailmfa client add … --origin https://mail.example.com) or set serve.public_url"
+    )]
+    NoPasskeyOrigin,
+    /// The mailbox has no passkey of that name.
+    #[error("{address} has no passkey named \"{name}\"")]
+    NoPasskey {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The name.
+        name: PasskeyName,
+    },
     /// The hosted pages need the address browsers reach them at.
     #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
     NoPublicUrl,
@@ -326,6 +345,7 @@ impl From<EngineError> for ServiceError {
         match e {
             EngineError::Store(e) => Self::Store(e),
             EngineError::UnknownPostOffice(name) => Self::UnknownPostOffice(name),
+            EngineError::Passkey(detail) => Self::Passkey(detail),
         }
     }
 }
@@ -349,6 +369,6 @@ fn no_destination(address: &MailboxAddress, provider: Provider) -> String {
             format!("{address} has no SMS number; give one (E.164, as in +15551234567) to use the SMS provider")
         }
         Provider::Smtp => format!("{address} has no alternate e-mail address; give one to use the SMTP provider"),
-        Provider::Totp => format!("{address} needs no destination for TOTP"),
+        Provider::Totp | Provider::Passkey => format!("{address} needs no destination for {}", provider.label()),
     }
 }

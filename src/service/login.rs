@@ -241,6 +241,38 @@ impl Service {
         Ok(engine::verify(tx, &cx, address, &origin, code, remember)?)
     }
 
+    /// Begins the passkey ceremony that login transaction `transaction` of `address` waits for,
+    /// for `relying_party`, and keeps its state in the transaction: the options for the browser.
+    pub(super) fn start_passkey_ceremony(
+        &self,
+        tx: &Tx<'_>,
+        actor: &Actor,
+        (address, transaction): (&MailboxAddress, &str),
+        relying_party: &engine::RelyingParty,
+    ) -> ServiceResult<serde_json::Value> {
+        let snapshot = self.world.current(tx)?;
+        let cx = self.context(&snapshot, actor);
+        let mailbox = tx.mailbox(address)?.ok_or_else(|| ServiceError::NoMailbox(address.clone()))?;
+        let start = engine::start_ceremony(tx, &cx, &mailbox, relying_party)?;
+        tx.hold_ceremony(transaction, &start.state)?;
+        Ok(start.options)
+    }
+
+    /// Checks the browser's answer to the passkey ceremony of login transaction `transaction`.
+    pub(super) fn verify_passkey_in(
+        &self,
+        tx: &Tx<'_>,
+        actor: &Actor,
+        (address, ip): (&MailboxAddress, LoginIp),
+        transaction: &str,
+        response: &serde_json::Value,
+        remember: bool,
+    ) -> ServiceResult<Verified> {
+        let (snapshot, origin) = self.login_world(tx, ip)?;
+        let cx = self.context(&snapshot, actor);
+        Ok(engine::verify_passkey(tx, &cx, (address, &origin), transaction, response, remember)?)
+    }
+
     /// Whether a sign-in page opened in a browser remembered for the mailbox (`token`, its cookie)
     /// may go on without a code; if so the login is recorded and audited as accepted.
     pub(super) fn remembered_device_in(
@@ -374,7 +406,7 @@ impl Service {
         let destination = match provider {
             Provider::Sms => destination.parse::<PhoneNumber>()?.to_string(),
             Provider::Smtp => destination.parse::<EmailAddress>()?.to_string(),
-            Provider::Totp => return Err(ServiceError::NothingToTest),
+            Provider::Totp | Provider::Passkey => return Err(ServiceError::NothingToTest),
         };
         let snapshot = self.store.read(|tx| self.world.current(tx))?;
         Channels::new((*snapshot.settings).clone()).check(provider).map_err(ServiceError::TestSend)?;

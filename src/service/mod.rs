@@ -18,6 +18,7 @@ mod keys;
 mod login;
 mod mailprog;
 mod notify;
+mod passkeys;
 mod signin;
 mod store;
 mod webadmin;
@@ -32,7 +33,7 @@ pub use admin::{
 pub use api::{
     AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginRequest, Begun,
     CallBudget, CallContext, Caller, Choice, ClientKey, ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest,
-    HttpRefusals, ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodes, NewRecoveryCodesRequest,
+    HttpRefusals, ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodes, NewRecoveryCodesRequest, Proof,
     RemoveAppPasswordRequest, ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices,
     UserSettings, UserSettingsRequest, UserSettingsView, VerifyRequest,
 };

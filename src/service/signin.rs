@@ -449,7 +449,7 @@ impl Service {
             }
         }
         let sent_to = match provider {
-            Provider::Totp => None,
+            Provider::Totp | Provider::Passkey => None,
             Provider::Sms => mailbox.sms_number.as_ref().map(|n| n.masked()),
             Provider::Smtp => mailbox.alt_email.as_ref().map(|e| e.masked()),
         };

@@ -240,6 +240,7 @@ impl ClientsPane {
             return_urls: parse_url_prefixes(&self.return_urls)?,
             postoffices: postoffices.map(str::parse).collect::<Result<_, _>>()?,
             metrics: self.metrics,
+            origins: Vec::new(),
         };
         Ok(Intent::Platform(PlatformIntent::AddClient { name: name.to_owned(), scope }))
     }

@@ -214,9 +214,16 @@ pub fn test_failure(target: &TestTarget, error: &ServiceError) -> String {
 
 fn strength_ui(ui: &mut Ui, provider: Provider) {
     match provider {
+        Provider::Passkey => {
+            ui.label(
+                RichText::new("Strongest: phishing-resistant, bound to the site by the browser")
+                    .small()
+                    .color(egui::Color32::from_rgb(46, 140, 67)),
+            );
+        }
         Provider::Totp => {
             ui.label(
-                RichText::new("Strongest: the code comes from an app; nothing is sent")
+                RichText::new("Strong: the code comes from an app; nothing is sent")
                     .small()
                     .color(egui::Color32::from_rgb(46, 140, 67)),
             );

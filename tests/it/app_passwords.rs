@@ -136,8 +136,8 @@ fn the_policy_is_inherited_and_shown_where_it_applies() {
     assert_eq!(show("alice@example.com")["password_in_mail_programs"], true);
     assert_eq!(show("bob@example.com")["password_in_mail_programs"], false);
     let csv = env.ok(&["report", "coverage", "--csv"]).stdout;
-    assert!(csv.lines().next().unwrap().ends_with(",password_in_mail_programs"), "{csv}");
-    assert!(csv.lines().last().unwrap().ends_with(",1"), "{csv}");
+    assert!(csv.lines().next().unwrap().ends_with(",password_in_mail_programs,with_passkeys,passkeys"), "{csv}");
+    assert!(csv.lines().last().unwrap().ends_with(",1,0,0"), "{csv}");
 
     // Only an administrator sets the policy; a user's own settings have no such option.
     let user = env.run(&["user", "set", "alice@example.com", "--mail-programs", "password"]);

@@ -140,7 +140,7 @@ fn provider_and_settings_commands() {
     let env = TestEnv::new();
     alice_and_bob_in_mixed_case(&env);
     let list = env.ok(&["provider", "list", "--json"]).json();
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
     assert_eq!(
         list[1],
         json!({"provider": "sms", "label": "SMS address", "enabled": true, "admin_configurable": true, "user_configurable": true})
@@ -471,12 +471,12 @@ fn the_csv_says_the_same(env: &TestEnv, report: &serde_json::Value) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,not_enrolled,pending,enrolled,locked,never_signed_in,no_recovery_codes,password_in_mail_programs"
+        "postoffice,mailboxes,never,always,new-ip,new-country,totp,sms,smtp,passkey,not_enrolled,pending,enrolled,locked,never_signed_in,no_recovery_codes,password_in_mail_programs,with_passkeys,passkeys"
     );
     let all: Vec<i64> = lines.last().unwrap().split(',').skip(1).map(|n| n.parse().unwrap()).collect();
     assert_eq!(all[0], report["total"]["mailboxes"].as_i64().unwrap());
-    assert_eq!(all[11], 1, "the locked column of (all)");
-    assert_eq!(all[13], 1, "the no_recovery_codes column of (all)");
+    assert_eq!(all[12], 1, "the locked column of (all)");
+    assert_eq!(all[14], 1, "the no_recovery_codes column of (all)");
 }
 
 /// Remembering a device from the command line: `login verify --remember` prints its token once,

@@ -356,12 +356,13 @@ fn providers() {
     assert_eq!(ok::<Provider>("totp"), Provider::Totp);
     assert_eq!(ok::<Provider>("SMS"), Provider::Sms);
     assert_eq!(ok::<Provider>(" smtp "), Provider::Smtp);
+    assert_eq!(ok::<Provider>("Passkey"), Provider::Passkey);
     for p in Provider::ALL {
         assert_eq!(ok::<Provider>(p.word()), p);
         assert!(!p.label().is_empty());
     }
     for raw in ["fax", "email", "e-mail", "hotp", "carrier-pigeon", "sms,totp"] {
-        refused_short::<Provider>(raw, "use totp, sms or smtp");
+        refused_short::<Provider>(raw, "use totp, sms, smtp or passkey");
     }
     for raw in hostile_inputs() {
         refused_short::<Provider>(&raw, "provider");
@@ -677,6 +678,13 @@ fn access_passes_read_as_people_type_them() {
     assert!(matches!(ok::<Passcode>("abcde-fghjk"), Passcode::Letters(_)));
     assert!(" 123456".parse::<Passcode>().is_err(), "a code is exactly six digits");
     assert_eq!(format!("{:?}", ok::<LetterCode>("abcde-fghjk")), "LetterCode(*****-*****)");
+}
+
+#[test]
+fn passkey_settings() {
+    assert_eq!(setting("passkey.require_uv").unwrap().default, "false", "a touch is enough unless required");
+    assert_eq!(set_ok("passkey.require_uv", "on"), "true");
+    set_err("passkey.require_uv", "always", "true or false");
 }
 
 #[test]

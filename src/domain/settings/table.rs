@@ -76,6 +76,13 @@ settings! {
         label: "Remembered devices per mailbox",
         help: "when a mailbox remembers one more device, the oldest is forgotten",
     }
+    passkey_require_uv: bool = "passkey.require_uv" {
+        default: "false",
+        kind: SettingKind::Bool,
+        group: Security,
+        label: "Passkeys must verify the user",
+        help: "a passkey or security key is accepted only when it verified its user (PIN, fingerprint, face), not on a touch alone",
+    }
     known_max_age_days: i64 = "known.max_age_days" {
         default: "90",
         kind: SettingKind::Int { min: 0, max: 3650 },

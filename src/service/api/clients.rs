@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::{ApiRequest, CallContext, Caller, Done};
 use crate::clock::UnixTime;
-use crate::domain::{IpNetwork, MailboxAddress, PostOfficeName, parse_networks};
+use crate::domain::{IpNetwork, MailboxAddress, PostOfficeName, WebOrigin, parse_networks};
 use crate::service::crypto::to_hex;
+use crate::service::engine::RelyingParty;
 use crate::service::store::{ClientRow, Tx};
 use crate::service::{Service, ServiceError, ServiceResult};
 
@@ -29,6 +30,8 @@ pub struct ApiClient {
     pub postoffices: Vec<String>,
     /// Whether it may read the metrics (`GET /v1/metrics`) from wherever it may call from.
     pub metrics: bool,
+    /// The web origins it runs passkey ceremonies on (none: only the hosted pages').
+    pub origins: Vec<String>,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called, if ever.
@@ -44,6 +47,7 @@ impl ApiClient {
             return_urls: list(&row.return_urls),
             postoffices: list(&row.postoffices),
             metrics: row.metrics,
+            origins: list(&row.origins),
             created_at: row.created_at,
             last_used: row.last_used,
         }
@@ -63,6 +67,8 @@ pub struct ClientScope {
     pub postoffices: Vec<PostOfficeName>,
     /// Whether it may read the metrics (`GET /v1/metrics`).
     pub metrics: bool,
+    /// The web origins it runs passkey ceremonies on; the first one's host is their RP ID.
+    pub origins: Vec<WebOrigin>,
 }
 
 /// A new client's key, shown once: `mmfa_<id>_<secret>`.
@@ -92,6 +98,14 @@ impl Service {
         for url in &scope.return_urls {
             crate::domain::check_url_prefix(url)?;
         }
+        let mut origins: Vec<&str> = Vec::new();
+        for origin in scope.origins.iter().map(WebOrigin::as_str) {
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+        RelyingParty::of(&scope.origins)?;
+        let origins = origins.join(",");
         let mut id = [0u8; 6];
         let mut secret = zeroize::Zeroizing::new([0u8; 24]);
         self.world.random.fill(&mut id)?;
@@ -113,6 +127,7 @@ impl Service {
                 return_urls: scope.return_urls.join(","),
                 postoffices: postoffices.clone(),
                 metrics: scope.metrics,
+                origins: origins.clone(),
                 created_at: self.now(),
                 last_used: None,
             };
@@ -121,8 +136,12 @@ impl Service {
             }
             let shown = |list: &str| if list.is_empty() { "any".to_owned() } else { list.to_owned() };
             let metrics = if scope.metrics { " metrics=yes" } else { "" };
-            let detail =
-                format!("client={name} allow={} postoffices={}{metrics}", shown(&allow_text), shown(&postoffices));
+            let origins = if origins.is_empty() { String::new() } else { format!(" origins={origins}") };
+            let detail = format!(
+                "client={name} allow={} postoffices={}{metrics}{origins}",
+                shown(&allow_text),
+                shown(&postoffices)
+            );
             Ok((row, detail))
         })?;
         Ok((ApiClient::of(&row), key))

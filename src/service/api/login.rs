@@ -8,8 +8,12 @@ use serde::Serialize;
 use super::{ApiRequest, CallContext, Done};
 use zeroize::Zeroizing;
 
-use crate::domain::{BeginAnswer, EnrolmentState, LoginIp, MailboxAddress, Passcode, Purpose, Verified, VerifyAnswer};
+use crate::domain::{
+    BeginAnswer, DomainError, EnrolmentState, LoginIp, MailboxAddress, Passcode, Provider, Purpose, Verified,
+    VerifyAnswer, WebOrigin, parse_origins,
+};
 use crate::service::crypto::to_hex;
+use crate::service::engine::RelyingParty;
 use crate::service::login::{LoginStart, parse_login, shown};
 use crate::service::store::{ClientRow, TransactionRow, Tx};
 use crate::service::{Service, ServiceError, ServiceResult};
@@ -47,6 +51,9 @@ pub struct Transaction {
     pub expires_in: i64,
     /// For how many days a device may be remembered at the accepted code (0: it may not).
     pub remember_days: i64,
+    /// The options of the passkey ceremony it waits for (`parseCreationOptionsFromJSON` or
+    /// `parseRequestOptionsFromJSON`), for a passkey mailbox.
+    pub webauthn: Option<serde_json::Value>,
 }
 
 /// How long a step-up token lets its client make sensitive changes.
@@ -72,20 +79,53 @@ impl ApiRequest for BeginRequest {
         let device = self.device_token.as_deref().filter(|_| self.purpose == Purpose::Login);
         let LoginStart { answer, delivery } =
             cx.service.decide_login_in(cx.tx, &cx.client_actor()?, &address, ip, device, self.purpose)?;
-        let transaction = cx.service.open_transaction(cx.tx, cx.client()?, (&address, ip), &answer, self.purpose)?;
+        let actor = cx.client_actor()?;
+        let mut transaction =
+            cx.service.open_transaction(cx.tx, cx.client()?, (&address, ip), &answer, self.purpose)?;
+        if let Some(transaction) = transaction.as_mut().filter(|_| answer.provider() == Some(Provider::Passkey)) {
+            let relying_party = cx.service.relying_party(cx.tx, cx.client()?)?;
+            let ceremony = (&address, transaction.transaction_id.as_str());
+            transaction.webauthn = Some(cx.service.start_passkey_ceremony(cx.tx, &actor, ceremony, &relying_party)?);
+        }
         Ok(Done { answer: Begun { answer, transaction }, delivery })
     }
 }
 
-/// `POST /v1/login/verify`: the code typed within a transaction.
+/// `POST /v1/login/verify`: the code typed within a transaction, or the browser's answer to its
+/// passkey ceremony.
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
     /// The transaction `begin` answered with.
     pub transaction_id: String,
-    /// The code the user typed.
-    pub code: String,
+    /// What proves the second factor.
+    pub proof: Proof,
     /// The user ticked "remember this device".
     pub remember: bool,
+}
+
+/// What a verify brings: a typed code, or a passkey's answer.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// The code the user typed (six digits, a recovery code or an access pass).
+    Code(String),
+    /// The browser's `credential.toJSON()` of the transaction's passkey ceremony.
+    Webauthn(serde_json::Value),
+}
+
+impl Proof {
+    /// The proof of a verify body: its `code` or its `webauthn`, exactly one of them.
+    pub fn of(code: Option<String>, webauthn: Option<serde_json::Value>) -> Result<Self, DomainError> {
+        match (code, webauthn) {
+            (Some(code), None) => Ok(Self::Code(code)),
+            (None, Some(response)) => Ok(Self::Webauthn(response)),
+            (None, None) => Err(DomainError::Empty("code")),
+            (Some(_), Some(_)) => Err(DomainError::invalid(
+                "verify request",
+                "code and webauthn",
+                "send the code or the passkey's answer",
+            )),
+        }
+    }
 }
 
 impl ApiRequest for VerifyRequest {
@@ -97,10 +137,18 @@ impl ApiRequest for VerifyRequest {
 
     fn run(&self, cx: &CallContext<'_>) -> ServiceResult<Done<Verified>> {
         let (row, address, ip) = cx.service.transaction_of(cx.tx, cx.client()?, &self.transaction_id)?;
-        let code: Passcode = self.code.parse()?;
         // A step-up proves a fresh second step; it does not vouch for the device.
         let remember = self.remember && row.purpose == Purpose::Login;
-        let mut verified = cx.service.verify_login_in(cx.tx, &cx.client_actor()?, &address, ip, &code, remember)?;
+        let actor = cx.client_actor()?;
+        let mut verified = match &self.proof {
+            Proof::Code(code) => {
+                let code: Passcode = code.parse()?;
+                cx.service.verify_login_in(cx.tx, &actor, &address, ip, &code, remember)?
+            }
+            Proof::Webauthn(response) => {
+                cx.service.verify_passkey_in(cx.tx, &actor, (&address, ip), &row.id, response, remember)?
+            }
+        };
         if verified.answer == VerifyAnswer::Accepted {
             cx.tx.end_transaction(&row.id)?;
             if row.purpose == Purpose::StepUp {
@@ -213,7 +261,19 @@ impl Service {
         };
         tx.insert_transaction(&row, now)?;
         let remember_days = self.world.current(tx)?.settings.remember_days;
-        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime, remember_days }))
+        Ok(Some(Transaction { transaction_id: row.id, expires_in: lifetime, remember_days, webauthn: None }))
+    }
+
+    /// Who the passkey ceremonies of `client`'s logins are for: its own origins (`client add
+    /// --origin`), where the webmail runs the ceremony on its own pages; else the hosted pages'
+    /// origin (`serve.public_url`).
+    pub(in crate::service) fn relying_party(&self, tx: &Tx<'_>, client: &ClientRow) -> ServiceResult<RelyingParty> {
+        let mut origins = parse_origins(&client.origins).map_err(|e| ServiceError::Store(e.into()))?;
+        if origins.is_empty() {
+            let public_url = self.world.current(tx)?.settings.serve_public_url.clone();
+            origins = hosted_pages_origin(&public_url).into_iter().collect();
+        }
+        RelyingParty::of(&origins)?.ok_or(ServiceError::NoPasskeyOrigin)
     }
 
     /// Gives the client a step-up token for the mailbox, good for [`STEP_UP_SECONDS`]; only its
@@ -261,4 +321,11 @@ impl Service {
     pub(in crate::service) fn login_lifetime(&self, tx: &Tx<'_>) -> ServiceResult<i64> {
         Ok(self.world.current(tx)?.settings.code_lifetime_seconds)
     }
+}
+
+/// The origin of the hosted pages (`serve.public_url`'s scheme, host and port), if it is one a
+/// passkey ceremony may run on.
+fn hosted_pages_origin(public_url: &str) -> Option<WebOrigin> {
+    let url = url::Url::parse(public_url).ok()?;
+    url.origin().ascii_serialization().parse().ok()
 }

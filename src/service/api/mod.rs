@@ -18,7 +18,9 @@ use std::sync::Arc;
 pub use app_passwords::{AddAppPasswordRequest, AppPasswordsView, ListAppPasswordsRequest, RemoveAppPasswordRequest};
 pub(in crate::service) use clients::in_scope;
 pub use clients::{ApiClient, ClientKey, ClientScope, MetricsRequest};
-pub use login::{BeginRequest, Begun, EnrolmentRequest, ResendRequest, STEP_UP_SECONDS, Transaction, VerifyRequest};
+pub use login::{
+    BeginRequest, Begun, EnrolmentRequest, Proof, ResendRequest, STEP_UP_SECONDS, Transaction, VerifyRequest,
+};
 pub use users::{
     Choice, ForgetDevicesRequest, NewRecoveryCodes, NewRecoveryCodesRequest, ShowUserSettingsRequest, UserChoices,
     UserSettings, UserSettingsRequest, UserSettingsView,

@@ -153,6 +153,13 @@ fn challenge(
             let uri = totp::otpauth_uri(&cx.settings.issuer, &mb.address, &secret);
             Ok((BeginAnswer::Enroll { provider, otpauth_uri: uri.to_string(), reason: Some(reason) }, None))
         }
+        // The ceremony itself is begun with the login transaction that waits for its answer.
+        Provider::Passkey if mb.passkeys > 0 => {
+            Ok((BeginAnswer::Challenge { provider, sent_to: None, reason: Some(reason) }, None))
+        }
+        Provider::Passkey => {
+            Ok((BeginAnswer::Enroll { provider, otpauth_uri: String::new(), reason: Some(reason) }, None))
+        }
         Provider::Sms | Provider::Smtp => {
             let sent = tx.code_sends_since(mb.id, now - 3600)?;
             if sent.len() as i64 >= cx.settings.code_sends_per_hour {
@@ -162,7 +169,9 @@ fn challenge(
             }
             let (destination, masked) = match provider {
                 Provider::Sms => mb.sms_number.as_ref().map(|n| (n.to_string(), n.masked())),
-                Provider::Smtp | Provider::Totp => mb.alt_email.as_ref().map(|e| (e.to_string(), e.masked())),
+                Provider::Smtp | Provider::Totp | Provider::Passkey => {
+                    mb.alt_email.as_ref().map(|e| (e.to_string(), e.masked()))
+                }
             }
             .ok_or_else(|| StoreError::Corrupt(format!("{} lost its {provider} destination", mb.address)))?;
             let code = one_time_code(cx.random)?;
@@ -268,6 +277,9 @@ fn begin_detail(answer: &BeginAnswer) -> Option<String> {
             sent_to.as_ref().map(|s| format!(" sent to {s}")).unwrap_or_default(),
             why(reason)
         )),
+        BeginAnswer::Enroll { provider: Provider::Passkey, reason, .. } => {
+            Some(format!("passkey registration asked{}", why(reason)))
+        }
         BeginAnswer::Enroll { reason, .. } => Some(format!("totp enrolment QR shown{}", why(reason))),
         BeginAnswer::Locked { retry_after_s, reason } => Some(format!("retry after {retry_after_s} s{}", why(reason))),
         BeginAnswer::Refused { reason } => Some(reason.word().to_owned()),

@@ -10,6 +10,7 @@
 mod begin;
 mod devices;
 mod passes;
+mod passkeys;
 mod verify;
 
 use thiserror::Error;
@@ -18,7 +19,8 @@ use zeroize::Zeroizing;
 pub use begin::{begin, void_unsent, withdraw_code};
 pub use devices::{remembered_devices, verify_remembered_device};
 pub use passes::{issue_access_pass, issue_recovery_codes, new_recovery_codes};
-pub use verify::verify;
+pub use passkeys::{RelyingParty, start_ceremony};
+pub use verify::{verify, verify_passkey};
 
 use super::crypto::CryptoError;
 use super::store::{StoreError, Tx};
@@ -34,6 +36,9 @@ pub enum EngineError {
     /// The post office is not in the store.
     #[error("there is no post office {0} in the mailmfa store")]
     UnknownPostOffice(PostOfficeName),
+    /// A passkey ceremony could not be made or read (its relying party is not valid).
+    #[error("passkeys: {0}")]
+    Passkey(String),
 }
 
 impl From<CryptoError> for EngineError {

@@ -6,6 +6,7 @@
 use super::begin::{code_context, enrolment_expired};
 use super::devices::remember_device;
 use super::passes::{access_pass_context, issue_recovery_codes, recovery_code_context};
+use super::passkeys::check_ceremony;
 use super::{Context, EngineError, Origin, notify};
 use crate::domain::{
     AuditEntry, AuditOutcome, Code, EnrolmentState, LetterCode, Mailbox, MailboxAddress, NoticeEvent, Passcode,
@@ -61,11 +62,9 @@ fn check(
     origin: &Origin,
     remember: bool,
 ) -> Result<(Verified, Option<String>), EngineError> {
-    let now = cx.now;
-    let ip = origin.ip_text();
-    let rejected = |reason| Verified::only(VerifyAnswer::Rejected { reason });
-    if mb.locked_for(now).is_some() {
-        return Ok((rejected(RejectReason::Locked), Some("mailbox locked; code not checked".to_owned())));
+    if mb.locked_for(cx.now).is_some() {
+        let locked = Verified::only(VerifyAnswer::Rejected { reason: RejectReason::Locked });
+        return Ok((locked, Some("mailbox locked; code not checked".to_owned())));
     }
     let outcome = match passcode {
         Passcode::Letters(letters) => check_letters(tx, cx, mb, letters, origin)?,
@@ -74,6 +73,52 @@ fn check(
             Checked::Answer(answer, detail) => return Ok((Verified::only(answer), Some(detail))),
         },
     };
+    settle(tx, cx, mb, origin, remember, outcome)
+}
+
+/// Checks the browser's answer to the passkey ceremony of login transaction `transaction`, as
+/// [`verify`] checks a code: the same failure counter, lock and audit entry. The ceremony is
+/// answered once, whatever the answer — even while the mailbox is locked.
+pub fn verify_passkey(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    (address, origin): (&MailboxAddress, &Origin),
+    transaction: &str,
+    response: &serde_json::Value,
+    remember: bool,
+) -> Result<Verified, EngineError> {
+    let (verified, detail) = match tx.mailbox(address)? {
+        None => {
+            tx.take_ceremony(transaction)?;
+            (Verified::only(VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }), None)
+        }
+        Some(mb) if mb.locked_for(cx.now).is_some() => {
+            tx.take_ceremony(transaction)?;
+            let locked = Verified::only(VerifyAnswer::Rejected { reason: RejectReason::Locked });
+            (locked, Some("mailbox locked; passkey not checked".to_owned()))
+        }
+        Some(mb) => match check_ceremony(tx, cx, &mb, transaction, response)? {
+            Checked::Outcome(outcome) => settle(tx, cx, &mb, origin, remember, outcome)?,
+            Checked::Answer(answer, detail) => (Verified::only(answer), Some(detail)),
+        },
+    };
+    audit_verify(tx, cx, address, origin, AuditOutcome::of_verify(verified.answer), detail)?;
+    Ok(verified)
+}
+
+/// What a checked passkey or code comes to: accepted (the known places, the recovery codes of an
+/// enrolment, a remembered device), or a failure counted towards the lock.
+fn settle(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    origin: &Origin,
+    remember: bool,
+    outcome: CheckOutcome,
+) -> Result<(Verified, Option<String>), EngineError> {
+    let now = cx.now;
+    let ip = origin.ip_text();
+    let rejected = |reason| Verified::only(VerifyAnswer::Rejected { reason });
     match outcome {
         Ok(Accepted { mut detail, enrolled, access_pass }) => {
             let forget_before = known_since(now, cx.settings.known_max_age_days);
@@ -93,7 +138,8 @@ fn check(
             let mut verified = Verified::only(VerifyAnswer::Accepted);
             if enrolled {
                 let codes = issue_recovery_codes(tx, cx.random, mb.id, now)?;
-                detail = Some(format!("totp enrolment completed; {} recovery codes issued", codes.len()));
+                let enrolment = detail.unwrap_or_else(|| "totp enrolment completed".to_owned());
+                detail = Some(format!("{enrolment}; {} recovery codes issued", codes.len()));
                 verified.recovery_codes = Some(codes);
             }
             // An administrator's access pass lets the user in; it does not vouch for the device.
@@ -125,21 +171,21 @@ fn check(
 
 /// What checking a code came to: an outcome that counts (accepted, or a failure towards the
 /// lockout), or an answer that ends the check without counting (nothing asked, expired).
-enum Checked {
+pub(super) enum Checked {
     Outcome(CheckOutcome),
     Answer(VerifyAnswer, String),
 }
 
 /// An accepted passcode, or why it was refused.
-type CheckOutcome = Result<Accepted, (RejectReason, String)>;
+pub(super) type CheckOutcome = Result<Accepted, (RejectReason, String)>;
 
 /// What an accepted passcode adds to the audit entry, whether it completed a TOTP enrolment, and
 /// whether it was an administrator's access pass.
 #[derive(Default)]
-struct Accepted {
-    detail: Option<String>,
-    enrolled: bool,
-    access_pass: bool,
+pub(super) struct Accepted {
+    pub(super) detail: Option<String>,
+    pub(super) enrolled: bool,
+    pub(super) access_pass: bool,
 }
 
 /// A six-digit code against the mailbox's TOTP secret or its outstanding one-time code.
@@ -175,6 +221,10 @@ fn check_code(
                 None => Err((RejectReason::InvalidCode, "wrong TOTP code".to_owned())),
             },
         },
+        Provider::Passkey => {
+            let detail = "six digits for a passkey mailbox: it answers with its passkey or a recovery code".to_owned();
+            return Ok(Checked::Answer(rejected(RejectReason::NoChallenge), detail));
+        }
         Provider::Sms | Provider::Smtp => match tx.one_time_code(mb.id)? {
             None => return Ok(Checked::Answer(rejected(RejectReason::NoChallenge), "no code outstanding".to_owned())),
             Some(pending) if pending.provider != provider => {

@@ -23,6 +23,8 @@ pub struct ClientRow {
     pub postoffices: String,
     /// Whether it may read the metrics.
     pub metrics: bool,
+    /// The web origins it runs passkey ceremonies on, comma-separated (empty: none).
+    pub origins: String,
     /// When it was made.
     pub created_at: UnixTime,
     /// When it last called.
@@ -55,12 +57,14 @@ fn client_row(r: &Row) -> StoreResult<ClientRow> {
         return_urls: r.get("return_urls")?,
         postoffices: r.get("postoffices")?,
         metrics: r.get("metrics")?,
+        origins: r.get("origins")?,
         created_at: r.get("created_at")?,
         last_used: r.get("last_used")?,
     })
 }
 
-const CLIENT_COLUMNS: &str = "id, name, key_hash, allow, return_urls, postoffices, metrics, created_at, last_used";
+const CLIENT_COLUMNS: &str =
+    "id, name, key_hash, allow, return_urls, postoffices, metrics, origins, created_at, last_used";
 
 /// A ticket of a completed sign-in, as stored (only its keyed hash).
 #[derive(Debug, Clone)]
@@ -81,8 +85,8 @@ impl Tx<'_> {
     /// Adds a client; `false` when one of that name exists.
     pub fn insert_client(&self, row: &ClientRow) -> StoreResult<bool> {
         let inserted = self.execute(
-            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, metrics, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO api_client (id, name, key_hash, allow, return_urls, postoffices, metrics, origins, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (name) DO NOTHING",
             &[
                 &row.id,
                 &row.name,
@@ -91,6 +95,7 @@ impl Tx<'_> {
                 &row.return_urls,
                 &row.postoffices,
                 &row.metrics,
+                &row.origins,
                 &row.created_at,
             ],
         )? == 1;

@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "notification",
     "step_up",
     "app_password",
+    "passkey",
     "administrator",
     "admin_recovery_code",
     "admin_session",

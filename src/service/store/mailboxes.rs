@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::domain::{
     CoverageGroup, EmailAddress, EnrolmentState, KnownLocation, MailProgramPolicy, MailProgramStanding, MailPrograms,
     Mailbox, MailboxAddress, MailboxChallenge, MailboxId, MailboxName, MailboxSummary, PhoneNumber, PostOfficeId,
-    Provider,
+    Provider, Reach,
 };
 
 /// The outstanding SMS or e-mailed code of a mailbox (only its keyed hash).
@@ -45,7 +45,8 @@ const COLUMNS: &str = "m.id, m.postoffice_id, m.name, p.name AS postoffice, m.ch
         p.remember_in_always AS postoffice_remember_in_always,
         m.mail_programs, p.mail_programs AS postoffice_mail_programs,
         m.provider, m.sms_number, m.alt_email,
-        m.totp_state, m.failures, m.lock_count, m.locked_until, m.last_login";
+        m.totp_state, (SELECT count(*) FROM passkey k WHERE k.mailbox_id = m.id) AS passkeys,
+        m.failures, m.lock_count, m.locked_until, m.last_login";
 const FROM: &str = "FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id";
 
 /// Beside [`COLUMNS`] in a row of the mailbox table: the mailbox's known countries.
@@ -82,6 +83,7 @@ struct RawMailbox {
     sms_number: Option<String>,
     alt_email: Option<String>,
     totp_state: String,
+    passkeys: i64,
     failures: i64,
     lock_count: i64,
     locked_until: Option<i64>,
@@ -105,6 +107,7 @@ fn raw_mailbox(r: &Row) -> StoreResult<RawMailbox> {
         sms_number: r.get("sms_number")?,
         alt_email: r.get("alt_email")?,
         totp_state: r.get("totp_state")?,
+        passkeys: r.get("passkeys")?,
         failures: r.get("failures")?,
         lock_count: r.get("lock_count")?,
         locked_until: r.get("locked_until")?,
@@ -129,6 +132,7 @@ impl RawMailbox {
             sms_number: self.sms_number.as_deref().map(parse_stored).transpose()?,
             alt_email: self.alt_email.as_deref().map(parse_stored).transpose()?,
             enrolment: parse_stored(&self.totp_state)?,
+            passkeys: self.passkeys,
             failures: self.failures,
             lock_count: self.lock_count,
             locked_until: self.locked_until,
@@ -190,7 +194,8 @@ impl Tx<'_> {
     pub fn mail_program_standing(&self, address: &MailboxAddress) -> StoreResult<Option<MailProgramStanding>> {
         let Some(r) = self.query_opt(
             "SELECT m.id, m.mail_programs, p.mail_programs AS postoffice_mail_programs, m.provider, m.totp_state,
-                    m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt
+                    m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt,
+                    EXISTS (SELECT 1 FROM passkey k WHERE k.mailbox_id = m.id) AS has_passkey
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id WHERE p.name = ?1 AND m.name = ?2",
             &[&address.postoffice.as_str(), &address.mailbox.as_str()],
         )?
@@ -202,7 +207,7 @@ impl Tx<'_> {
             (parse_mail_programs(r.get("mail_programs")?)?, parse_mail_programs(r.get("postoffice_mail_programs")?)?),
             parse_stored(&r.get::<String>("provider")?)?,
             parse_stored(&r.get::<String>("totp_state")?)?,
-            (r.get("has_sms")?, r.get("has_alt")?),
+            Reach { sms: r.get("has_sms")?, alt_email: r.get("has_alt")?, passkey: r.get("has_passkey")? },
         )))
     }
 
@@ -298,8 +303,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Forgets the TOTP secret, its replay state, the failure counter and any outstanding code: the
-    /// next login enrols again.
+    /// Forgets the TOTP secret, its replay state, the failure counter, any outstanding code and
+    /// the passkeys: the next login enrols again.
     pub fn reset_two_factor_code(&self, id: MailboxId) -> StoreResult<()> {
         self.execute(
             "UPDATE mailbox SET totp_secret = NULL, totp_state = 'none', totp_last_step = NULL, totp_created_at = NULL,
@@ -307,6 +312,8 @@ impl Tx<'_> {
             &[&id.0],
         )?;
         self.execute("DELETE FROM otp_code WHERE mailbox_id = ?1", &[&id.0])?;
+        // Passkeys are the second factor as much as the secret: the next login enrols again.
+        self.execute("DELETE FROM passkey WHERE mailbox_id = ?1", &[&id.0])?;
         Ok(())
     }
 
@@ -579,11 +586,11 @@ impl Tx<'_> {
         let rows = self.query(
             "SELECT p.name AS postoffice, m.challenge, p.challenge AS postoffice_challenge, m.provider, m.totp_state,
                     m.sms_number IS NOT NULL AS has_sms, m.alt_email IS NOT NULL AS has_alt_email,
-                    m.locked_until, m.last_login IS NULL AS never_signed_in, m.recovery_left,
+                    (SELECT count(*) FROM passkey k WHERE k.mailbox_id = m.id) AS passkeys, m.locked_until, m.last_login IS NULL AS never_signed_in, m.recovery_left,
                     m.mail_programs, p.mail_programs AS postoffice_mail_programs, count(*) AS n
              FROM mailbox m JOIN postoffice p ON p.id = m.postoffice_id
              WHERE ?1 IS NULL OR m.postoffice_id = ?1
-             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email,
+             GROUP BY p.name, m.challenge, p.challenge, m.provider, m.totp_state, has_sms, has_alt_email, passkeys,
                       m.locked_until, never_signed_in, m.recovery_left, m.mail_programs, p.mail_programs",
             &[&postoffice.map(|p| p.0)],
         )?;
@@ -598,6 +605,7 @@ impl Tx<'_> {
                 enrolment: parse_stored(&word("totp_state")?)?,
                 has_sms: r.get("has_sms")?,
                 has_alt_email: r.get("has_alt_email")?,
+                passkeys: r.get("passkeys")?,
                 locked_until: r.get("locked_until")?,
                 never_signed_in: r.get("never_signed_in")?,
                 recovery_codes_left: r.get("recovery_left")?,

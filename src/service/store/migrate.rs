@@ -53,6 +53,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0015_administrators"),
     migration!("0016_actor_kinds"),
     migration!("0017_metrics_clients"),
+    migration!("0018_passkeys"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the
@@ -143,7 +144,7 @@ mod tests {
         assert!(fk.is_empty());
         migrate(&conn, MIGRATIONS).unwrap();
         let providers: i64 = conn.query_row("SELECT count(*) FROM provider", [], |r| r.get(0)).unwrap();
-        assert_eq!(providers, 3);
+        assert_eq!(providers, 4);
     }
 
     #[test]
@@ -176,7 +177,7 @@ mod tests {
         assert!(conn.execute(new_word, []).is_err(), "before 0012 the table lists the words");
         migrate(&conn, MIGRATIONS).unwrap();
         conn.execute(new_word, []).unwrap();
-        conn.execute("UPDATE provider SET name = 'passkey' WHERE name = 'smtp'", []).unwrap();
+        conn.execute("UPDATE provider SET name = 'security-key' WHERE name = 'smtp'", []).unwrap();
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok");
     }

@@ -13,6 +13,7 @@ mod location;
 mod mailboxes;
 mod migrate;
 mod notices;
+mod passkeys;
 mod platform;
 mod postgres;
 mod postoffices;
@@ -36,6 +37,7 @@ pub use copy::CopySummary;
 pub use location::{ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path};
 pub use mailboxes::{StoredAccessPass, TotpSecret};
 pub use migrate::SCHEMA_VERSION;
+pub use passkeys::PasskeyRow;
 pub use platform::Versions;
 
 /// What can go wrong with the store. Messages say what to do where there is something to do.

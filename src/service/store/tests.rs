@@ -83,7 +83,8 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE admin_session; DROP TABLE admin_recovery_code; DROP TABLE administrator;
+        "DROP TABLE passkey; DELETE FROM provider WHERE name = 'passkey';
+         DROP TABLE admin_session; DROP TABLE admin_recovery_code; DROP TABLE administrator;
          DROP TABLE app_password; ALTER TABLE postoffice DROP COLUMN mail_programs;
          ALTER TABLE mailbox DROP COLUMN mail_programs;
          DROP TABLE step_up; ALTER TABLE postoffice DROP COLUMN remember_in_always;
@@ -125,7 +126,12 @@ fn a_schema_15_stores_actors_read_back_with_their_kinds() {
             .unwrap();
     }
     // Back to schema 15: what later migrations added goes.
-    conn.execute_batch("ALTER TABLE api_client DROP COLUMN metrics").unwrap();
+    conn.execute_batch(
+        "DROP TABLE passkey; ALTER TABLE login_transaction DROP COLUMN webauthn_state;
+         ALTER TABLE api_client DROP COLUMN origins; DELETE FROM provider WHERE name = 'passkey';
+         ALTER TABLE api_client DROP COLUMN metrics",
+    )
+    .unwrap();
     conn.pragma_update(None, "user_version", 15).unwrap();
     drop(conn);
     let store = open(&dir);

@@ -4,6 +4,7 @@
 //! and the mail programs' sign-ins in the other modules.
 #![allow(dead_code)]
 
+pub mod authenticator;
 pub mod browser;
 pub mod dovecot;
 pub mod fixtures;

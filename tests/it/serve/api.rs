@@ -123,7 +123,8 @@ fn self_service_follows_the_post_office_and_the_platform(site: &Site, server: &S
                    "provider": [
                        {"value": "totp", "label": "Authenticator app"},
                        {"value": "sms", "label": "Text message (SMS)"},
-                       {"value": "smtp", "label": "E-mail to another address"}]}}),
+                       {"value": "smtp", "label": "E-mail to another address"},
+                       {"value": "passkey", "label": "Passkey or security key"}]}}),
         "the settings page shows what applies, and the number only masked"
     );
     let changed = settings(json!({"challenge": "new-ip"}));

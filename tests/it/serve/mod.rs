@@ -9,6 +9,7 @@ mod hardening;
 mod load;
 mod mail_auth;
 pub mod operations;
+mod passkeys;
 
 use crate::common::TestEnv;
 use crate::common::fixtures::{alice_on_totp_and_bob_on_sms, api_key, six_digits, sms_gateway};

@@ -205,7 +205,11 @@ fn old_audit_actors_read_back_with_their_kinds() {
         ));
     }
     // Back to schema 15: what later migrations added goes.
-    raw.change_schema("ALTER TABLE api_client DROP COLUMN metrics");
+    raw.change_schema(
+        "DROP TABLE passkey; ALTER TABLE login_transaction DROP COLUMN webauthn_state;
+         ALTER TABLE api_client DROP COLUMN origins; DELETE FROM provider WHERE name = 'passkey';
+         ALTER TABLE api_client DROP COLUMN metrics",
+    );
     match &raw {
         RawStore::Sqlite(conn) => conn.pragma_update(None, "user_version", 15).unwrap(),
         RawStore::Postgres(_) => raw.execute("UPDATE meta SET value = '15' WHERE key = 'schema_version'"),

@@ -1,0 +1,281 @@
+//! Passkeys and security keys: the WebAuthn ceremony a login transaction waits for — a
+//! registration when the mailbox has no passkey yet, else an assertion with its passkeys — and its
+//! check. Every check of the response (the single-use challenge, the origin, the RP ID hash, user
+//! presence and verification, the signature, the counter) is the `webauthn-rs` crate's; this file
+//! chooses its policy, keeps its state and records what came of it.
+//!
+//! The ceremony's state lives in its login transaction's row, sealed to it (`Tx::hold_ceremony`),
+//! and is taken out by the first verify that reads it, whatever that verify answers: a challenge
+//! is answered once.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::{
+    Credential, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
+    SecurityKeyRegistration, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+};
+use webauthn_rs_core::internals::AuthenticatorData;
+use webauthn_rs_core::proto::Registration;
+
+use super::verify::{Accepted, CheckOutcome, Checked};
+use super::{Context, EngineError};
+use crate::domain::{Mailbox, MailboxId, Passkey, PasskeyName, RejectReason, VerifyAnswer, WebOrigin};
+use crate::service::store::{PasskeyRow, Tx};
+
+/// Who a ceremony is for: the RP ID (a domain the origins are on) and the origins whose responses
+/// are accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelyingParty {
+    /// The RP ID: the host of the first origin.
+    pub id: String,
+    /// The origins, as browsers write them.
+    pub origins: Vec<String>,
+}
+
+impl RelyingParty {
+    /// The relying party of these origins: the first one's host is the RP ID; every other origin
+    /// must be on it (the host itself or a subdomain), as WebAuthn requires. `None` without origins.
+    pub fn of(origins: &[WebOrigin]) -> Result<Option<Self>, EngineError> {
+        let Some(first) = origins.first() else { return Ok(None) };
+        let id = first.host().to_owned();
+        for origin in origins {
+            let host = origin.host();
+            if host != id && !host.ends_with(&format!(".{id}")) {
+                return Err(EngineError::Passkey(format!("the origin {origin} is not on the RP ID {id}")));
+            }
+        }
+        Ok(Some(Self { id, origins: origins.iter().map(|o| o.as_str().to_owned()).collect() }))
+    }
+
+    /// The `webauthn-rs` instance that checks responses for this relying party.
+    fn webauthn(&self, name: &str) -> Result<Webauthn, EngineError> {
+        let bad = |e: &dyn std::fmt::Display| EngineError::Passkey(format!("relying party {}: {e}", self.id));
+        let urls = self.origins.iter().map(|o| Url::parse(o).map_err(|e| bad(&e))).collect::<Result<Vec<_>, _>>()?;
+        let (first, rest) = urls.split_first().ok_or_else(|| bad(&"no origin"))?;
+        let mut builder = WebauthnBuilder::new(&self.id, first).map_err(|e| bad(&e))?.rp_name(name);
+        for url in rest {
+            builder = builder.append_allowed_origin(url);
+        }
+        builder.build().map_err(|e| bad(&e))
+    }
+}
+
+/// What a login transaction keeps of its ceremony until the response comes.
+#[derive(Serialize, Deserialize)]
+struct Ceremony {
+    mailbox: i64,
+    relying_party: RelyingParty,
+    step: Step,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Step {
+    Register(SecurityKeyRegistration),
+    Authenticate(SecurityKeyAuthentication),
+}
+
+/// A ceremony begun: the options for the browser (`parseCreationOptionsFromJSON` or
+/// `parseRequestOptionsFromJSON`) and the state its transaction keeps.
+pub struct CeremonyStart {
+    /// The `publicKey` options, as JSON.
+    pub options: serde_json::Value,
+    /// The state, to be kept sealed in the transaction.
+    pub state: Vec<u8>,
+}
+
+/// Begins the ceremony of a login of `mb`: a registration when it has no passkey yet, else an
+/// assertion with its passkeys.
+///
+/// `webauthn-rs`'s security-key ceremonies are used: mailmfa is a second factor after the mailbox
+/// password, which is what they are for, and they ask for user verification without insisting
+/// on it. With `passkey.require_uv` the options ask for it and the check insists.
+pub fn start_ceremony(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    relying_party: &RelyingParty,
+) -> Result<CeremonyStart, EngineError> {
+    let webauthn = relying_party.webauthn(&cx.settings.issuer)?;
+    let failed = |e: WebauthnError| EngineError::Passkey(format!("the passkey challenge could not be made: {e}"));
+    let passkeys = stored_keys(tx, mb.id)?;
+    let (options, step) = if passkeys.is_empty() {
+        let user = user_handle(tx, mb.id);
+        let address = mb.address.to_string();
+        let (options, state) =
+            webauthn.start_securitykey_registration(user, &address, &address, None, None, None).map_err(failed)?;
+        (serde_json::to_value(options), Step::Register(state))
+    } else {
+        let keys: Vec<SecurityKey> = passkeys.into_iter().map(|(_, key)| key).collect();
+        let (options, state) = webauthn.start_securitykey_authentication(&keys).map_err(failed)?;
+        (serde_json::to_value(options), Step::Authenticate(state))
+    };
+    let mut options = options.map_err(|e| EngineError::Passkey(e.to_string()))?;
+    let mut public_key = options.get_mut("publicKey").map(serde_json::Value::take).unwrap_or_default();
+    shape_options(&mut public_key, cx.settings.passkey_require_uv);
+    let ceremony = Ceremony { mailbox: mb.id.0, relying_party: relying_party.clone(), step };
+    let state = serde_json::to_vec(&ceremony).map_err(|e| EngineError::Passkey(e.to_string()))?;
+    Ok(CeremonyStart { options: public_key, state })
+}
+
+/// The options as this login asks them: any kind of passkey (the security-key ceremony hints at
+/// a security key, which would hide a phone or Windows Hello), and user verification required
+/// where the platform requires it.
+fn shape_options(public_key: &mut serde_json::Value, require_uv: bool) {
+    let Some(options) = public_key.as_object_mut() else { return };
+    options.remove("hints");
+    if require_uv {
+        let selection = options.get_mut("authenticatorSelection").and_then(serde_json::Value::as_object_mut);
+        match selection {
+            Some(selection) => selection.insert("userVerification".to_owned(), "required".into()),
+            None => options.insert("userVerification".to_owned(), "required".into()),
+        };
+    }
+}
+
+/// The WebAuthn user handle of a mailbox: stable, and telling nothing of the address (a keyed
+/// hash of its id).
+fn user_handle(tx: &Tx<'_>, mailbox: MailboxId) -> Uuid {
+    let hash = tx.key().code_hash(&format!("webauthn_user:{}", mailbox.0), "");
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().zip(&hash).for_each(|(b, h)| *b = *h);
+    Uuid::from_bytes(bytes)
+}
+
+/// The mailbox's passkeys as the library reads them, each with its stored row.
+fn stored_keys(tx: &Tx<'_>, mailbox: MailboxId) -> Result<Vec<(PasskeyRow, SecurityKey)>, EngineError> {
+    tx.passkeys(mailbox)?
+        .into_iter()
+        .map(|row| {
+            let credential: Credential = serde_json::from_str(&row.credential).map_err(|e| {
+                EngineError::Store(crate::service::store::StoreError::Corrupt(format!("a stored passkey: {e}")))
+            })?;
+            Ok((row, SecurityKey::from(credential)))
+        })
+        .collect()
+}
+
+/// Checks the browser's answer to the ceremony of transaction `transaction`: the state is taken
+/// out first, so it answers once, whatever comes of it. A registration adds the passkey (and is
+/// the enrolment that brings recovery codes); an assertion updates the counter and last use.
+pub(super) fn check_ceremony(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    transaction: &str,
+    response: &serde_json::Value,
+) -> Result<Checked, EngineError> {
+    let no_challenge =
+        |detail: &str| Checked::Answer(VerifyAnswer::Rejected { reason: RejectReason::NoChallenge }, detail.to_owned());
+    let Some(state) = tx.take_ceremony(transaction)? else {
+        return Ok(no_challenge("no passkey challenge outstanding (already answered, or never asked)"));
+    };
+    let ceremony: Ceremony = serde_json::from_slice(&state)
+        .map_err(|e| EngineError::Store(crate::service::store::StoreError::Corrupt(format!("a passkey state: {e}"))))?;
+    if ceremony.mailbox != mb.id.0 {
+        return Ok(no_challenge("the passkey challenge was for another mailbox"));
+    }
+    let webauthn = ceremony.relying_party.webauthn(&cx.settings.issuer)?;
+    let outcome = match &ceremony.step {
+        Step::Register(state) => register(tx, cx, mb, &webauthn, state, response)?,
+        Step::Authenticate(state) => authenticate(tx, cx, mb, &webauthn, state, response)?,
+    };
+    Ok(Checked::Outcome(outcome))
+}
+
+fn refused(detail: String) -> CheckOutcome {
+    Err((RejectReason::InvalidCode, detail))
+}
+
+fn register(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    webauthn: &Webauthn,
+    state: &SecurityKeyRegistration,
+    response: &serde_json::Value,
+) -> Result<CheckOutcome, EngineError> {
+    let Ok(credential) = serde_json::from_value::<RegisterPublicKeyCredential>(response.clone()) else {
+        return Ok(refused("malformed passkey registration".to_owned()));
+    };
+    let key = match webauthn.finish_securitykey_registration(&credential, state) {
+        Ok(key) => key,
+        Err(e) => return Ok(refused(format!("passkey registration refused: {e}"))),
+    };
+    let stored = Credential::from(key);
+    if cx.settings.passkey_require_uv && !stored.user_verified {
+        return Ok(refused("passkey registration refused: user verification required".to_owned()));
+    }
+    let credential_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&stored.cred_id);
+    if tx.passkey_owner(&credential_id)?.is_some() {
+        return Ok(refused("passkey registration refused: the credential is already registered".to_owned()));
+    }
+    let taken: Vec<PasskeyName> = tx.passkeys(mb.id)?.into_iter().map(|row| row.shown.name).collect();
+    let name = PasskeyName::first_free(&taken);
+    let row = PasskeyRow {
+        credential_id,
+        credential: serde_json::to_string(&stored).map_err(|e| EngineError::Passkey(e.to_string()))?,
+        shown: Passkey {
+            name: name.clone(),
+            aaguid: reported_aaguid(response, &stored.cred_id),
+            counter: stored.counter,
+            created_at: cx.now,
+            last_used_at: Some(cx.now),
+        },
+    };
+    tx.insert_passkey(mb.id, &row)?;
+    Ok(Ok(Accepted { detail: Some(format!("passkey \"{name}\" registered")), enrolled: true, access_pass: false }))
+}
+
+/// The AAGUID (the authenticator's model) in the authenticator data the browser reports beside the
+/// attestation (`response.authenticatorData` of `toJSON()`), read with the library's parser and
+/// taken only when it describes the credential just registered. Informational: attestation is not
+/// asked for, so nothing vouches for it.
+fn reported_aaguid(response: &serde_json::Value, credential_id: &[u8]) -> Option<String> {
+    let encoded = response.get("response")?.get("authenticatorData")?.as_str()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).ok()?;
+    let data = AuthenticatorData::<Registration>::try_from(bytes.as_slice()).ok()?;
+    let acd = data.acd.filter(|acd| acd.credential_id == credential_id)?;
+    Some(Uuid::from_bytes(acd.aaguid).to_string())
+}
+
+fn authenticate(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    webauthn: &Webauthn,
+    state: &SecurityKeyAuthentication,
+    response: &serde_json::Value,
+) -> Result<CheckOutcome, EngineError> {
+    let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(response.clone()) else {
+        return Ok(refused("malformed passkey assertion".to_owned()));
+    };
+    let result = match webauthn.finish_securitykey_authentication(&credential, state) {
+        Ok(result) => result,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            return Ok(refused(
+                "passkey signature counter went back: possible clone of the authenticator; refused".to_owned(),
+            ));
+        }
+        Err(WebauthnError::CredentialNotFound) => {
+            return Ok(refused("passkey assertion refused: not a credential of this mailbox".to_owned()));
+        }
+        Err(e) => return Ok(refused(format!("passkey assertion refused: {e}"))),
+    };
+    if cx.settings.passkey_require_uv && !result.user_verified() {
+        return Ok(refused("passkey assertion refused: user verification required".to_owned()));
+    }
+    let used = stored_keys(tx, mb.id)?.into_iter().find(|(_, key)| key.cred_id() == result.cred_id());
+    let Some((row, mut key)) = used else {
+        return Ok(refused("passkey assertion refused: the passkey was removed meanwhile".to_owned()));
+    };
+    key.update_credential(&result);
+    let stored = Credential::from(key);
+    let credential = serde_json::to_string(&stored).map_err(|e| EngineError::Passkey(e.to_string()))?;
+    tx.record_passkey_use(mb.id, &row.credential_id, &credential, stored.counter, cx.now)?;
+    let verified = if result.user_verified() { "user verified" } else { "user present" };
+    Ok(Ok(Accepted {
+        detail: Some(format!("passkey \"{}\"; {verified}", row.shown.name)),
+        enrolled: false,
+        access_pass: false,
+    }))
+}
