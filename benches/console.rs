@@ -166,7 +166,7 @@ fn console(c: &mut Criterion) {
         let mut step = 0u32;
         b.iter(|| {
             step += 1;
-            let down = if (step / 200) % 2 == 0 { -1.0 } else { 1.0 };
+            let down = if (step / 200).is_multiple_of(2) { -1.0 } else { 1.0 };
             wheel(&harness, table_point, 3.0 * down);
             frame(&mut harness);
         });
@@ -186,7 +186,7 @@ fn console(c: &mut Criterion) {
         let mut step = 0u32;
         b.iter(|| {
             step += 1;
-            let key = if (step / 500) % 2 == 0 { egui::Key::ArrowDown } else { egui::Key::ArrowUp };
+            let key = if (step / 500).is_multiple_of(2) { egui::Key::ArrowDown } else { egui::Key::ArrowUp };
             harness.key_press(key);
             frame(&mut harness);
         });

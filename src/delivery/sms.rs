@@ -415,13 +415,13 @@ fn check_answer(rule: &SuccessRule, answer: &str, secrets: &[&str]) -> Result<()
             }
         }
     }
-    if let Some(needle) = &rule.body_contains {
-        if !answer.contains(needle.as_str()) {
-            return Err(DeliveryError::NotConfirmed(format!(
-                "expected the answer to contain \"{}\"",
-                redact(needle, secrets)
-            )));
-        }
+    if let Some(needle) = &rule.body_contains
+        && !answer.contains(needle.as_str())
+    {
+        return Err(DeliveryError::NotConfirmed(format!(
+            "expected the answer to contain \"{}\"",
+            redact(needle, secrets)
+        )));
     }
     Ok(())
 }

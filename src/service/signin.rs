@@ -439,14 +439,15 @@ impl Service {
             remember_days: self.world.current(tx)?.settings.remember_days,
         };
         let provider = mailbox.challenge_provider(&tx.providers()?).unwrap_or(mailbox.provider);
-        if provider == Provider::Totp && mailbox.status(now) == MailboxStatus::Pending {
-            if let Some(secret) = tx.totp_secret(mailbox.id)?.filter(|s| s.state == EnrolmentState::Pending) {
-                let snapshot = self.world.current(tx)?;
-                let otpauth_uri = totp::otpauth_uri(&snapshot.settings.issuer, &address, &secret.secret);
-                let b32 = totp::secret_base32(&secret.secret);
-                let groups: Vec<&str> = b32.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-                return Ok(PageAnswer::Enrol { page, otpauth_uri, secret_groups: Zeroizing::new(groups.join(" ")) });
-            }
+        if provider == Provider::Totp
+            && mailbox.status(now) == MailboxStatus::Pending
+            && let Some(secret) = tx.totp_secret(mailbox.id)?.filter(|s| s.state == EnrolmentState::Pending)
+        {
+            let snapshot = self.world.current(tx)?;
+            let otpauth_uri = totp::otpauth_uri(&snapshot.settings.issuer, &address, &secret.secret);
+            let b32 = totp::secret_base32(&secret.secret);
+            let groups: Vec<&str> = b32.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+            return Ok(PageAnswer::Enrol { page, otpauth_uri, secret_groups: Zeroizing::new(groups.join(" ")) });
         }
         let sent_to = match provider {
             Provider::Totp | Provider::Passkey => None,

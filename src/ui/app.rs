@@ -459,16 +459,16 @@ impl ConsoleApp {
             for window in &mut self.postoffice_windows {
                 window.show(ctx, &mut self.intents);
             }
-            if let Some(dialog) = &mut self.new_dialog {
-                if !dialog.show(ctx, &open.snapshot, &mut self.intents) {
-                    self.new_dialog = None;
-                }
+            if let Some(dialog) = &mut self.new_dialog
+                && !dialog.show(ctx, &open.snapshot, &mut self.intents)
+            {
+                self.new_dialog = None;
             }
         }
-        if let Some(dialog) = &mut self.server_dialog {
-            if !dialog.show(ctx, &mut self.intents) {
-                self.server_dialog = None;
-            }
+        if let Some(dialog) = &mut self.server_dialog
+            && !dialog.show(ctx, &mut self.intents)
+        {
+            self.server_dialog = None;
         }
         for preview in &mut self.previews {
             preview.show(ctx, &mut self.intents);

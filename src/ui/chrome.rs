@@ -149,10 +149,10 @@ impl ConsoleApp {
         if modal.should_close() && answer.is_none() {
             answer = Some(false);
         }
-        if let Some(yes) = answer {
-            if let Some(confirmation) = self.confirm.take().filter(|_| yes) {
-                self.intents.push(*confirmation.intent);
-            }
+        if let Some(yes) = answer
+            && let Some(confirmation) = self.confirm.take().filter(|_| yes)
+        {
+            self.intents.push(*confirmation.intent);
         }
     }
 }

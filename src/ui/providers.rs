@@ -96,10 +96,10 @@ impl ProvidersPane {
         ui.separator();
         self.smtp.group_ui(ui, SettingGroup::SmtpRelay, |_, _, _| {});
         ui.horizontal(|ui| {
-            if ui.button("Save SMTP relay settings").clicked() {
-                if let Some(values) = self.smtp.parse().filter(|v| !v.is_empty()) {
-                    intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
-                }
+            if ui.button("Save SMTP relay settings").clicked()
+                && let Some(values) = self.smtp.parse().filter(|v| !v.is_empty())
+            {
+                intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
             }
         });
         let idle = !self.is_testing() && !self.smtp.is_dirty();
@@ -124,10 +124,10 @@ impl ProvidersPane {
             self.sms.group_ui(ui, SettingGroup::SmsCustom, |_, _, _| {});
         }
         ui.horizontal(|ui| {
-            if ui.button("Save SMS gateway settings").clicked() {
-                if let Some(values) = self.sms.parse().filter(|v| !v.is_empty()) {
-                    intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
-                }
+            if ui.button("Save SMS gateway settings").clicked()
+                && let Some(values) = self.sms.parse().filter(|v| !v.is_empty())
+            {
+                intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
             }
         });
         let idle = !self.is_testing() && !self.sms.is_dirty();

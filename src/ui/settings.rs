@@ -222,10 +222,10 @@ impl SettingsPane {
         egui::Panel::bottom("settings-buttons").show(ui, |ui| {
             ui.add_space(4.0);
             ui.horizontal(|ui| {
-                if ui.button("Apply settings").clicked() {
-                    if let Some(values) = self.form.parse().filter(|v| !v.is_empty()) {
-                        intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
-                    }
+                if ui.button("Apply settings").clicked()
+                    && let Some(values) = self.form.parse().filter(|v| !v.is_empty())
+                {
+                    intents.push(Intent::Platform(PlatformIntent::SaveSettings(values)));
                 }
                 if ui.add_enabled(self.form.is_dirty(), egui::Button::new("Revert changes")).clicked() {
                     self.form.load(snapshot);

@@ -274,10 +274,11 @@ impl Tree {
         if response.clicked() || response.secondary_clicked() {
             intents.push(Intent::Select(node.clone()));
         }
-        if matches!(item, Item::Mailbox(..)) && response.double_clicked() {
-            if let Node::Mailbox(address) = &node {
-                intents.push(Intent::Open(Window::MailboxProperties(address.clone())));
-            }
+        if matches!(item, Item::Mailbox(..))
+            && response.double_clicked()
+            && let Node::Mailbox(address) = &node
+        {
+            intents.push(Intent::Open(Window::MailboxProperties(address.clone())));
         }
         response.context_menu(|ui| actions::menu_ui(ui, &Target::for_node(&node, snapshot), intents));
     }

@@ -68,7 +68,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Decodes hexadecimal (either case); `None` for anything else.
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
