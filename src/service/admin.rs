@@ -12,8 +12,9 @@ use crate::clock::UnixTime;
 use crate::domain::{
     AppPassword, AuditRecord, ChallengeMode, Configurer, CoverageReport, DomainError, EmailAddress, EnrolmentState,
     IpNetwork, KnownLocation, LetterCode, MailProgramPolicy, MailPrograms, Mailbox, MailboxAddress, MailboxChallenge,
-    MailboxSummary, NoticeEvent, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches, RECOVERY_CODES,
-    SETTINGS, SettingDef, SettingKind, Settings, join_networks, known_since, natural_order, setting, totp,
+    MailboxSummary, NoticeEvent, Passkey, PhoneNumber, PostOffice, PostOfficeName, Provider, ProviderSwitches,
+    RECOVERY_CODES, SETTINGS, SettingDef, SettingKind, Settings, join_networks, known_since, natural_order, setting,
+    totp,
 };
 
 /// What `mailbox reset` forgets.
@@ -144,6 +145,8 @@ pub struct MailboxDetails {
     pub password_in_mail_programs: bool,
     /// Its app passwords, by name (never the passwords).
     pub app_passwords: Vec<AppPassword>,
+    /// Its passkeys, by name (never the keys).
+    pub passkeys: Vec<Passkey>,
 }
 
 /// A temporary access pass just issued. It is shown this once; the store keeps only a keyed hash.
@@ -313,10 +316,12 @@ impl Service {
             let recovery_codes_left = tx.recovery_codes_left(mailbox.id)?;
             let remembered_devices = engine::remembered_devices(tx, &settings, now, mailbox.id)?;
             let app_passwords = tx.app_passwords(mailbox.id)?;
+            let passkeys = tx.passkeys(mailbox.id)?.into_iter().map(|row| row.shown).collect();
             Ok(MailboxDetails {
                 mail_program_policy: mailbox.mail_program_policy(settings.mailprog_policy),
                 password_in_mail_programs: mailbox.password_in_mail_programs(settings.mailprog_policy),
                 app_passwords,
+                passkeys,
                 mailbox,
                 known_ips,
                 known_countries,

@@ -144,6 +144,11 @@ impl ConsoleApp {
                 let result = service.remove_app_password(address, &name);
                 self.mailbox_done(address, result.into(), &format!("Removed the app password \"{name}\" of"));
             }
+            MailboxIntent::RemovePasskey(name) => {
+                let Some(service) = self.service() else { return };
+                let result = service.remove_passkey(address, &name);
+                self.mailbox_done(address, result.into(), &format!("Removed the passkey \"{name}\" of"));
+            }
             MailboxIntent::Delete => self.delete_mailbox(address),
             MailboxIntent::RevealQr => self.reveal_qr(address),
             MailboxIntent::SaveQrPng => self.save_qr_png(address),

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use crate::domain::{
-    AdminName, AdminRole, AppPasswordName, LetterCode, LoginIp, MailboxAddress, PostOfficeName, Provider, SettingDef,
+    AdminName, AdminRole, AppPasswordName, LetterCode, LoginIp, MailboxAddress, PasskeyName, PostOfficeName, Provider,
+    SettingDef,
 };
 use crate::service::{ClientScope, MailboxChanges, NewAppPassword, PostOfficeChanges, ServerAddress};
 
@@ -91,6 +92,8 @@ pub enum MailboxIntent {
     AddAppPassword(NewAppPassword),
     /// Remove an app password.
     RemoveAppPassword(AppPasswordName),
+    /// Remove one of its passkeys.
+    RemovePasskey(PasskeyName),
     /// Remove it.
     Delete,
     /// Reveal (audited) the enrolment QR code in its Properties window.
@@ -270,14 +273,27 @@ impl Confirmation {
         })
     }
 
+    /// Asks before removing a passkey of `address`.
+    pub fn remove_passkey(address: &MailboxAddress, name: &PasskeyName) -> Intent {
+        Intent::Confirm(Self {
+            title: "Remove passkey".to_owned(),
+            message: format!(
+                "Remove the passkey \"{name}\" of {address}?\n\nIts next sign-in with it is refused, on every \
+                 server. A mailbox left without a passkey registers a new one at its next login."
+            ),
+            confirm_label: "Yes, remove it".to_owned(),
+            intent: Box::new(Intent::Mailbox(address.clone(), MailboxIntent::RemovePasskey(name.clone()))),
+        })
+    }
+
     /// Asks before resetting the two factor code of `address`.
     pub fn reset_code(address: &MailboxAddress) -> Intent {
         Intent::Confirm(Self {
             title: "Reset two factor code".to_owned(),
             message: format!(
-                "Reset the two factor code of {address}?\n\nIts TOTP secret, replay state and failure counter are \
-                 cleared. At its next login that needs TOTP it is shown a new QR code and enrols again; the old \
-                 authenticator entry stops working."
+                "Reset the two factor code of {address}?\n\nIts TOTP secret, replay state, failure counter and \
+                 passkeys are cleared. At its next login that needs them it is shown a new QR code (or asked for a \
+                 new passkey) and enrols again; the old authenticator entry and passkeys stop working."
             ),
             confirm_label: "Yes, reset the code".to_owned(),
             intent: Box::new(Intent::Mailbox(address.clone(), MailboxIntent::ResetCode)),

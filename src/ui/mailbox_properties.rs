@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::intent::{Confirmation, Intent, MailboxIntent};
 use super::mail_programs_tab::MailProgramsTab;
 use super::model::{duration, when};
+use super::passkeys::passkeys_ui;
 use super::shown_once::{shown_once, shown_once_saved};
 use crate::clock::UnixTime;
 use crate::domain::{
@@ -344,14 +345,18 @@ impl MailboxProperties {
 
         ui.add_space(6.0);
         ui.horizontal(|ui| {
-            if ui.button("Reset code…").on_hover_text("Clear the TOTP secret: the next login enrols again").clicked()
-            {
+            let reset = "Clear the TOTP secret and the passkeys: the next login enrols again";
+            if ui.button("Reset code…").on_hover_text(reset).clicked() {
                 intents.push(Confirmation::reset_code(&self.address));
             }
             if ui.button("Reset countries…").on_hover_text("Forget the known countries and IP addresses").clicked() {
                 intents.push(Confirmation::reset_countries(&self.address));
             }
         });
+        if self.details.mailbox.provider == Provider::Passkey || !self.details.passkeys.is_empty() {
+            ui.separator();
+            passkeys_ui(ui, &self.address, &self.details.passkeys, intents);
+        }
 
         ui.separator();
         self.qr_ui(ui, intents);

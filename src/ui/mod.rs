@@ -21,6 +21,7 @@ mod mailbox_properties;
 mod mailbox_table;
 mod model;
 mod new_dialog;
+mod passkeys;
 mod postoffice_properties;
 mod providers;
 mod reports;

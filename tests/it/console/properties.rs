@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{Console, NOW, Steps, address, enrol_by_login, ip, properties_of, select_mailbox};
-use crate::common::fixtures::NoThrottle;
+use crate::common::authenticator::SoftKey;
+use crate::common::fixtures::{NoThrottle, api_key};
+use crate::common::serve::{Server, agent, call};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mailmfa::domain::{
@@ -370,4 +372,44 @@ fn properties_make_an_app_password_shown_once_and_remove_it_after_asking() {
     for action in ["app_password.add", "app_password.remove"] {
         assert!(audit.iter().any(|e| e.entry.action == action), "{action}");
     }
+}
+
+/// Properties → Two Factor of a passkey mailbox: the passkey its user registered at a login, with
+/// when; *Remove…* asks first, then the passkey is gone, audited.
+#[test]
+fn properties_list_a_mailboxs_passkeys_and_remove_one_after_asking() {
+    let console = Console::new();
+    let env = &console.env;
+    let alice = address("alice@example.com");
+    env.ok(&["mailbox", "set", "alice@example.com", "--challenge", "always", "--provider", "passkey"]);
+    let origin = "http://localhost:8443";
+    let key = api_key(env, "webmail", &["--origin", origin]);
+    {
+        let server = Server::start(env, &[]);
+        let post = |path: &str, body: serde_json::Value| {
+            call(&agent(), "POST", &server.url(path), Some(&key), Some(&body.to_string())).json
+        };
+        let begun = post("/v1/login/begin", serde_json::json!({"address": "alice@example.com", "ip": "203.0.113.9"}));
+        assert_eq!(begun["decision"], "enroll", "{begun}");
+        let credential = SoftKey::new("localhost", origin).register(&begun["webauthn"]);
+        let verified = post(
+            "/v1/login/verify",
+            serde_json::json!({"transaction_id": begun["transaction_id"], "webauthn": credential}),
+        );
+        assert_eq!(verified["result"], "accepted", "{verified}");
+    }
+
+    let mut harness = properties_of(&console, "example.com", "alice");
+    harness.get_by_label("Passkeys");
+    harness.get_by_label("Registered");
+    harness.click("Remove Passkey…");
+    harness.click("No");
+    assert_eq!(console.service().passkeys(&alice).unwrap().len(), 1, "No keeps it");
+    harness.click("Remove Passkey…");
+    harness.get_by_label_contains("Remove the passkey \"Passkey\" of alice@example.com?");
+    harness.click("Yes, remove it");
+    assert!(console.service().passkeys(&alice).unwrap().is_empty());
+    harness.get_by_label_contains("None yet: the next login that needs one registers it.");
+    let audit = console.service().audit(Some(&alice), 5).unwrap();
+    assert!(audit.iter().any(|e| e.entry.action == "mailbox.passkey_remove"), "{audit:?}");
 }
