@@ -310,6 +310,32 @@ impl Browser {
         self.set_window_size(width + frame(0, width), height + frame(1, height));
     }
 
+    /// Adds a virtual authenticator (WebDriver's WebAuthn extension): a platform authenticator
+    /// that keeps passkeys and verifies its user, as a phone or Windows Hello does. Its id.
+    pub fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        let added = self.session_call("POST", "/webauthn/authenticator", Some(options));
+        added.as_str().unwrap_or_else(|| panic!("no authenticator id: {added}")).to_owned()
+    }
+
+    /// Removes a virtual authenticator, with the passkeys it holds.
+    pub fn remove_virtual_authenticator(&self, id: &str) {
+        self.session_call("DELETE", &format!("/webauthn/authenticator/{id}"), None);
+    }
+
+    /// The credentials a virtual authenticator holds (each with its `credentialId`, `rpId`,
+    /// `signCount`).
+    pub fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let held = self.session_call("GET", &format!("/webauthn/authenticator/{authenticator}/credentials"), None);
+        held.as_array().cloned().unwrap_or_default()
+    }
+
     /// The browser's cookies of the current page, as `name` → `value`.
     pub fn cookies(&self) -> Vec<(String, String)> {
         let cookies = self.session_call("GET", "/cookie", None);
