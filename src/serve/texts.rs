@@ -142,9 +142,9 @@ pub const ENGLISH: Texts = Texts {
     expired_title: "This sign-in has ended",
     expired_text: "Sign-in pages work for a few minutes only. Go back to your webmail and sign in again.",
     passkey_create_title: "Create a passkey",
-    passkey_create_intro: "A passkey signs you in with your screen lock, fingerprint or face, or with a security key: \
-                           nothing to type, and nothing a fake website could steal. Create one on this device, or \
-                           choose your phone or a security key when your browser asks.",
+    passkey_create_intro: "A passkey signs you in with your screen lock, fingerprint, face or a security key: nothing \
+                           to type, and nothing a fake website could steal. Your browser asks where to keep it: this \
+                           device, your phone or a security key.",
     passkey_create_button: "Create a passkey",
     passkey_title: "Sign in with your passkey",
     passkey_intro: "Use the passkey you created for this mailbox: unlock it with your screen lock, fingerprint or \
