@@ -30,8 +30,8 @@
   button.addEventListener("click", async function () {
     button.disabled = true;
     say(null);
-    const options = JSON.parse(form.dataset.options);
     try {
+      const options = JSON.parse(form.dataset.options);
       const credential = form.dataset.ceremony === "create"
         ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
         : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });

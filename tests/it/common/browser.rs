@@ -97,6 +97,16 @@ pub struct Element<'a> {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session showing `screen`.
     pub fn start(screen: Screen) -> Self {
+        Self::start_with(screen, true)
+    }
+
+    /// [`Browser::start`] with JavaScript turned off for every page (the browser's content
+    /// setting), as a user may have it.
+    pub fn start_without_javascript(screen: Screen) -> Self {
+        Self::start_with(screen, false)
+    }
+
+    fn start_with(screen: Screen, javascript: bool) -> Self {
         let chromedriver = require_program("chromedriver", "chromium chromium-driver");
         let chromium = ["chromium", "chromium-browser", "google-chrome"]
             .iter()
@@ -148,6 +158,9 @@ impl Browser {
             args.push("--force-device-scale-factor=1".to_owned());
         }
         options["args"] = json!(args);
+        if !javascript {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": options,

@@ -1,8 +1,9 @@
 //! The hosted pages of a passkey mailbox (DESIGN §14): headless Chromium with a virtual
 //! authenticator (WebDriver's WebAuthn extension) creates a passkey at the first sign-in and signs
 //! in with it, the service refuses an answer to a challenge no longer outstanding, a browser
-//! without the passkey says so, and a recovery code still signs in; over HTTP, the page without
-//! JavaScript, its CSP and script, and a `serve.public_url` a passkey cannot use. The pages run on
+//! without the passkey says so, and a recovery code still signs in; with JavaScript off the page
+//! says what to do and its recovery code form works; over HTTP, its CSP and script, and a
+//! `serve.public_url` a passkey cannot use. The pages run on
 //! `http://localhost:PORT`: a secure context, and a valid RP ID (127.0.0.1 is not one).
 
 use std::path::{Path, PathBuf};
@@ -166,12 +167,12 @@ fn the_passkey_pages_fit_a_phone() {
     assert_eq!(redeemed(&site, &webmail, &b)["address"], CAROL);
 }
 
-/// Over plain HTTP, as a browser without JavaScript sees it: the page says what to do, runs
-/// only mailmfa's own script under a strict CSP, carries the ceremony for `localhost`, refuses a
-/// made-up answer with a new challenge, and takes a recovery code in its form. A
+/// Over plain HTTP: the page carries a noscript note, runs only mailmfa's own script under a
+/// strict CSP, carries the ceremony for `localhost`, refuses a made-up answer with a new
+/// challenge, refuses a form without its token, and takes a recovery code in its form. A
 /// `serve.public_url` without a domain name is refused to the webmail, saying what to set.
 #[test]
-fn the_passkey_page_without_javascript_takes_a_recovery_code() {
+fn over_http_the_passkey_page_has_its_script_csp_and_recovery_code_form() {
     let site = passkey_site();
     let codes = site.env.ok(&["mailbox", "recovery-codes", CAROL, "--new", "--json"]).json();
     let started = site.signin(CAROL, RETURN);
@@ -238,6 +239,25 @@ fn the_passkey_page_without_javascript_takes_a_recovery_code() {
     let refused = site.signin(CAROL, RETURN);
     assert_eq!(refused.status, 503, "{:?}", refused.json);
     assert!(refused.json["error"].as_str().unwrap().contains("serve.public_url"), "{:?}", refused.json);
+}
+
+/// A browser with JavaScript turned off: the page says what to do instead, shows no passkey
+/// button, and its recovery code form signs in.
+#[test]
+fn without_javascript_the_passkey_page_takes_a_recovery_code() {
+    let site = passkey_site();
+    let webmail = Webmail::on(&site);
+    let codes = site.env.ok(&["mailbox", "recovery-codes", CAROL, "--new", "--json"]).json();
+    let b = Browser::start_without_javascript(Screen::desktop(1280, 900));
+    b.goto(&webmail.signin(&site, CAROL));
+    wait_for_title(&b, "Create a passkey");
+    let text = b.visible_text();
+    assert!(text.contains("A passkey needs JavaScript, which is turned off"), "{text}");
+    assert!(!b.find("button.passkey-go").is_displayed(), "no button that could not work");
+    b.find("details.access-pass summary").click();
+    b.find("#pass").type_text(codes["recovery_codes"][0].as_str().unwrap());
+    b.find("details.access-pass button[type=submit]").click();
+    assert_eq!(redeemed(&site, &webmail, &b)["address"], CAROL);
 }
 
 /// The README's pictures of the passkey pages, from a real run: creating a passkey, signing in
