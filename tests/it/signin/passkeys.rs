@@ -142,10 +142,13 @@ fn wait_for_title(b: &Browser, title: &str) {
     b.wait_until(title, |b| b.try_find("h1").is_some_and(|h| h.text() == title));
 }
 
-/// On a 360 px phone the passkey pages fit the screen, and a passkey made on the phone signs in.
+/// On a 360 px phone the passkey pages fit the screen, a passkey made on the phone signs in, and
+/// with "Remember this device" ticked the next sign-in goes straight back to the webmail.
 #[test]
 fn the_passkey_pages_fit_a_phone() {
     let site = passkey_site();
+    site.env.ok(&["settings", "set", "remember.days", "30"]);
+    site.env.ok(&["postoffice", "set", "example.com", "--remember-in-always", "true"]);
     let webmail = Webmail::on(&site);
     let b = Browser::start(Screen::phone(360, 780, 2.0));
     b.add_virtual_authenticator();
@@ -163,8 +166,11 @@ fn the_passkey_pages_fit_a_phone() {
     b.goto(&webmail.signin(&site, CAROL));
     wait_for_title(&b, "Sign in with your passkey");
     assert!(!scrolls_sideways(&b));
+    b.find("#remember").click();
     use_passkey(&b);
     assert_eq!(redeemed(&site, &webmail, &b)["address"], CAROL);
+    b.goto(&webmail.signin(&site, CAROL));
+    assert_eq!(redeemed(&site, &webmail, &b)["address"], CAROL, "the remembered phone is not asked again");
 }
 
 /// Over plain HTTP: the page carries a noscript note, runs only mailmfa's own script under a
