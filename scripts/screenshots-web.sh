@@ -2,12 +2,17 @@
 # Screenshots of what a mail user sees, from a real run: `mailmfa serve` on a temporary store,
 # Dovecot and Roundcube with the plugin from integrations/roundcube/mailmfa, and headless Chromium,
 # all on 127.0.0.1 and stopped afterwards. The ignored tests `screenshots_of_the_hosted_pages`
-# (tests/it/signin.rs), `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) and
-# `screenshots_of_the_web_administration` (tests/it/webadmin/phone.rs) drive the browser; this
+# (tests/it/signin/mod.rs), `screenshots_of_the_passkey_pages` (tests/it/signin/passkeys.rs, with
+# Chromium's virtual authenticator), `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs)
+# and `screenshots_of_the_web_administration` (tests/it/webadmin/phone.rs) drive the browser; this
 # script runs them and writes into assets/screenshots/:
 #
-#   signin-enrol.png, signin-code.png                                     (1280 px wide)
-#   signin-enrol-phone.png, signin-code-phone.png                        (360 px, 2x pixels)
+#   signin-enrol.png, signin-code.png, signin-recovery-codes.png         (1280 px wide)
+#   signin-enrol-phone.png, signin-code-phone.png,
+#   signin-recovery-codes-phone.png                                      (360 px, 2x pixels)
+#   signin-passkey-create.png, signin-passkey.png, signin-passkey-none.png (1280 px wide)
+#   signin-passkey-create-phone.png, signin-passkey-phone.png,
+#   signin-passkey-none-phone.png                                        (360 px, 2x pixels)
 #   roundcube-enrol.png, roundcube-code.png, roundcube-wrong-code.png     (1280 px wide)
 #   roundcube-enrol-phone.png, roundcube-code-phone.png,
 #   roundcube-wrong-code-phone.png                                       (360 px, 2x pixels)

@@ -156,7 +156,9 @@ fn caller_words(status: StatusCode, failure: &Failure, detail: String) -> (Strin
         Failure::Service(ServiceError::Delivery(_)) => NOT_SENT,
         Failure::Service(ServiceError::Geo(_)) => NO_COUNTRIES,
         // The operator's own setting, named so the webmail's administrator can fix it.
-        Failure::Service(ServiceError::NoPublicUrl) => return (detail, None),
+        Failure::Service(
+            ServiceError::NoPublicUrl | ServiceError::NoPasskeyOrigin | ServiceError::NoSigninPasskeyOrigin,
+        ) => return (detail, None),
         _ if status == StatusCode::SERVICE_UNAVAILABLE => STORE_UNAVAILABLE,
         _ => INTERNAL,
     };
@@ -229,7 +231,8 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::Delivery(_)
         | ServiceError::Geo(_)
         | ServiceError::NoPublicUrl
-        | ServiceError::NoPasskeyOrigin => StatusCode::SERVICE_UNAVAILABLE,
+        | ServiceError::NoPasskeyOrigin
+        | ServiceError::NoSigninPasskeyOrigin => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::FileMissing { .. }
         | ServiceError::NotAStore(_)
         | ServiceError::KeyForAnotherStore { .. }

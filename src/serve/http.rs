@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signin/{id}", get(super::pages::view).post(super::pages::code))
         .route("/signin/{id}/resend", post(super::pages::resend))
         .route("/static/mailmfa.css", get(super::pages::stylesheet))
+        .route("/static/passkey.js", get(super::pages::passkey_script))
         .merge(super::admin::routes(state.admin.is_some()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), admit))

@@ -1,6 +1,7 @@
 //! The hosted sign-in pages (docs/DESIGN.md §9): server-rendered HTML (maud: checked at compile time,
-//! escaped by default), no JavaScript, one small stylesheet, every word from [`super::texts`].
-//! Pages send a strict CSP, `frame-ancestors 'none'`, `Cache-Control: no-store` and
+//! escaped by default), one small stylesheet, every word from [`super::texts`]. Only the passkey
+//! page runs a script: one small file of mailmfa's own (`passkey.js`), no inline script. Pages
+//! send a strict CSP, `frame-ancestors 'none'`, `Cache-Control: no-store` and
 //! `Referrer-Policy: no-referrer`; every form carries the sign-in's CSRF token.
 
 use axum::extract::{FromRequest, Path, Request, State};
@@ -13,16 +14,32 @@ use super::http::{AppState, Failure, MAX_BODY, Source, run};
 use super::observe::ErrorDetail;
 use super::texts::{ENGLISH, Texts};
 use crate::domain::Provider;
-use crate::service::{Caller, PageAnswer, PageFacts, PageNote, PageRequest, PageShown, ServiceError, path_of};
+use crate::service::{
+    Caller, IssuedRecoveryCodes, PageAnswer, PageFacts, PageNote, PageRequest, PageShown, SecondStep, ServiceError,
+    path_of,
+};
 
 /// The stylesheet of the pages.
 const STYLESHEET: &str = include_str!("mailmfa.css");
 
+/// The passkey page's script.
+const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
+
 /// `GET /static/mailmfa.css`.
 pub async fn stylesheet() -> Response {
-    let mut response = STYLESHEET.into_response();
+    static_file(STYLESHEET, "text/css; charset=utf-8")
+}
+
+/// `GET /static/passkey.js`.
+pub async fn passkey_script() -> Response {
+    static_file(PASSKEY_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// A file built into the program, which browsers may keep for a day.
+fn static_file(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
@@ -64,7 +81,8 @@ fn device_tokens(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// `POST /signin/{id}`: the code form.
+/// `POST /signin/{id}`: the code form, or the passkey form (its `webauthn` field, the browser's
+/// answer to the page's ceremony).
 pub async fn code(
     State(state): State<AppState>,
     source: axum::Extension<Source>,
@@ -72,8 +90,11 @@ pub async fn code(
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
-    let remember = form.get("remember") == "1";
-    let request = PageRequest::Code { signin: id, csrf: form.get("csrf"), code: form.get("code"), remember };
+    let (signin, csrf, remember) = (id, form.get("csrf"), form.get("remember") == "1");
+    let request = match form.get("webauthn") {
+        webauthn if webauthn.is_empty() => PageRequest::Code { signin, csrf, code: form.get("code"), remember },
+        webauthn => PageRequest::Passkey { signin, csrf, webauthn, remember },
+    };
     page(&state, source.0, request, device_tokens(&headers)).await
 }
 
@@ -114,13 +135,17 @@ async fn shown(state: &AppState, answer: PageAnswer, tokens: Vec<String>) -> Res
     let base = state.public_url.as_deref().unwrap_or("");
     let t = &ENGLISH;
     match answer {
-        PageAnswer::Done { redirect, recovery_codes: Some(codes), remember } => {
+        PageAnswer::Done { redirect, recovery_codes: Some(IssuedRecoveryCodes { codes, after }), remember } => {
             let shown: Vec<String> = codes.iter().map(|c| c.shown()).collect();
             let file = format!("{}\r\n{}\r\n", t.codes_file_heading, shown.join("\r\n"));
             let download = format!("data:text/plain;charset=utf-8,{}", utf8_percent_encode(&file, NON_ALPHANUMERIC));
+            let intro = match after {
+                SecondStep::Code => t.codes_intro,
+                SecondStep::Passkey => t.codes_intro_passkey,
+            };
             let body = html! {
                 h1 { (t.codes_title) }
-                p { (t.codes_intro) }
+                p { (intro) }
                 ol.codes { @for code in &shown { li { (code) } } }
                 p.save { a download="recovery-codes.txt" href=(download) { (t.codes_download) } }
                 a.button href=(redirect) { (t.codes_continue) }
@@ -139,6 +164,7 @@ async fn shown(state: &AppState, answer: PageAnswer, tokens: Vec<String>) -> Res
             enrol_page(t, base, &page, &otpauth_uri, &secret_groups).await
         }
         PageAnswer::Code { page, provider, sent_to } => code_page(t, base, &page, provider, sent_to.as_deref()),
+        PageAnswer::Passkey { page, options, create } => passkey_page(t, base, &page, &options, create),
         PageAnswer::Locked { address, retry_after_s } => {
             let body = html! {
                 h1 { (t.locked_title) }
@@ -210,6 +236,42 @@ fn code_page(t: &Texts, base: &str, page: &PageFacts, provider: Provider, sent_t
     secure(document(t, base, t.code_title, body).into_response(), Some(&page.return_origin))
 }
 
+/// The passkey page: the form whose script runs the ceremony (its options in `data-options`) and
+/// posts the browser's answer; the words the script may show, hidden until it shows one; without
+/// JavaScript, what to do instead; and the recovery code form, folded away.
+fn passkey_page(t: &Texts, base: &str, page: &PageFacts, options: &serde_json::Value, create: bool) -> Response {
+    let (title, intro, button, summary) = if create {
+        (t.passkey_create_title, t.passkey_create_intro, t.passkey_create_button, t.passkey_create_recovery_summary)
+    } else {
+        (t.passkey_title, t.passkey_intro, t.passkey_button, t.passkey_recovery_summary)
+    };
+    let action = format!("{base}/signin/{}", page.signin);
+    let body = html! {
+        h1 { (title) }
+        (who(t, page))
+        p { (intro) }
+        (note(t, page.note))
+        @for (which, text) in [
+            ("unsupported", t.passkey_unsupported),
+            ("cancelled", t.passkey_cancelled),
+            ("failed", t.passkey_failed),
+        ] {
+            p.note.bad role="status" data-passkey-note=(which) hidden { (text) }
+        }
+        noscript { p.note { (t.passkey_no_script) } }
+        form #passkey method="post" action=(action) data-options=(options.to_string())
+            data-ceremony=(if create { "create" } else { "get" }) {
+            input type="hidden" name="csrf" value=(page.csrf);
+            input type="hidden" name="webauthn" value="";
+            (remember_box(t, page, "remember"))
+            button.passkey-go type="button" hidden { (button) }
+        }
+        (access_pass_form(t, &action, page, summary))
+    };
+    let response = document_with_script(t, base, title, body).into_response();
+    secure_scripted(response, Some(&page.return_origin))
+}
+
 /// Sets the cookie of a browser just remembered, its new token beside those it had (for other
 /// mailboxes; the oldest beyond [`TOKENS_PER_BROWSER`] go): the sign-in pages' path only,
 /// script-proof, sent along when the webmail sends the browser to a sign-in page, and over HTTPS
@@ -248,6 +310,7 @@ fn note(t: &Texts, note: Option<PageNote>) -> Markup {
         Some(PageNote::ExpiredCode) => (t.expired_code, true),
         Some(PageNote::SendLimit) => (t.send_limit, true),
         Some(PageNote::StaleForm) => (t.stale_form, true),
+        Some(PageNote::PasskeyRefused) => (t.passkey_refused, true),
         Some(PageNote::Resent) => (t.resent, false),
     };
     html! { p.note.bad[bad] role="status" { (text) } }
@@ -267,8 +330,15 @@ fn code_form(t: &Texts, base: &str, page: &PageFacts, focus: bool) -> Markup {
             (remember_box(t, page, "remember"))
             button type="submit" { (t.verify_button) }
         }
+        (access_pass_form(t, &action, page, t.access_pass_summary))
+    }
+}
+
+/// The form for a recovery code or a temporary access pass, folded away under `summary`.
+fn access_pass_form(t: &Texts, action: &str, page: &PageFacts, summary: &str) -> Markup {
+    html! {
         details.access-pass {
-            summary { (t.access_pass_summary) }
+            summary { (summary) }
             form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(page.csrf);
                 label for="pass" { (t.access_pass_label) }
@@ -322,6 +392,11 @@ fn document(t: &Texts, base: &str, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// [`document`] with the passkey script, run once the page is parsed.
+fn document_with_script(t: &Texts, base: &str, title: &str, body: Markup) -> Markup {
+    document(t, base, title, html! { (body) script src={ (base) "/static/passkey.js" } defer {} })
+}
+
 fn error_page(status: StatusCode, message: &str) -> Response {
     let t = &ENGLISH;
     let body = html! { h1 { (t.expired_title) } p.note.bad { (message) } };
@@ -339,14 +414,24 @@ fn wait(seconds: i64) -> String {
 }
 
 /// The pages' security headers. A form's CSP lets it go to this service and, once the code is
-/// accepted, back to the webmail (browsers check a form's redirect too).
-pub(super) fn secure(mut response: Response, return_origin: Option<&str>) -> Response {
+/// accepted, back to the webmail (browsers check a form's redirect too). No script runs.
+pub(super) fn secure(response: Response, return_origin: Option<&str>) -> Response {
+    secure_with(response, return_origin, "")
+}
+
+/// [`secure`] for the passkey page: its one script, a file of this service's own (no inline
+/// script, no `eval`), which writes to no HTML sink (Trusted Types are required).
+fn secure_scripted(response: Response, return_origin: Option<&str>) -> Response {
+    secure_with(response, return_origin, "; script-src 'self'; require-trusted-types-for 'script'")
+}
+
+fn secure_with(mut response: Response, return_origin: Option<&str>, script: &str) -> Response {
     let form_action = match return_origin {
         Some(origin) if !origin.is_empty() => format!("'self' {origin}"),
         _ => "'self'".to_owned(),
     };
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'{script}"
     );
     let headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&csp) {

@@ -37,6 +37,8 @@ pub struct Texts {
     pub codes_title: &'static str,
     /// What recovery codes are for, above them.
     pub codes_intro: &'static str,
+    /// What recovery codes are for, above them, after a passkey was created.
+    pub codes_intro_passkey: &'static str,
     /// The link that saves them as a text file.
     pub codes_download: &'static str,
     /// The text file's first line.
@@ -69,6 +71,32 @@ pub struct Texts {
     pub expired_title: &'static str,
     /// The expired page's text.
     pub expired_text: &'static str,
+    /// The title of the page that creates a mailbox's first passkey.
+    pub passkey_create_title: &'static str,
+    /// What a passkey is, on that page.
+    pub passkey_create_intro: &'static str,
+    /// The button that creates it.
+    pub passkey_create_button: &'static str,
+    /// The title of the page that signs in with a passkey.
+    pub passkey_title: &'static str,
+    /// What to do, on that page.
+    pub passkey_intro: &'static str,
+    /// The button that uses it.
+    pub passkey_button: &'static str,
+    /// Without JavaScript: what to do instead.
+    pub passkey_no_script: &'static str,
+    /// The browser cannot run the ceremony.
+    pub passkey_unsupported: &'static str,
+    /// The user cancelled, or the browser's dialog timed out (or found no passkey).
+    pub passkey_cancelled: &'static str,
+    /// The authenticator could not do it (another error of the browser).
+    pub passkey_failed: &'static str,
+    /// The service refused the passkey's answer.
+    pub passkey_refused: &'static str,
+    /// The folded-away way in on the passkey sign-in page.
+    pub passkey_recovery_summary: &'static str,
+    /// The folded-away way in on the page that creates a passkey.
+    pub passkey_create_recovery_summary: &'static str,
     /// "Signing in as".
     pub signing_in_as: &'static str,
     /// The footer.
@@ -95,6 +123,8 @@ pub const ENGLISH: Texts = Texts {
     codes_title: "Save your recovery codes",
     codes_intro: "If you lose your phone, each of these codes signs you in once in place of a code from the app. \
                   Write them down or save them somewhere safe: they are shown only now.",
+    codes_intro_passkey: "If you lose the device or security key that holds your passkey, each of these codes signs you in \
+                          once in its place. Write them down or save them somewhere safe: they are shown only now.",
     codes_download: "Save as a text file",
     codes_file_heading: "Recovery codes: each works once in place of a sign-in code.",
     codes_continue: "I have saved them. Continue",
@@ -111,6 +141,25 @@ pub const ENGLISH: Texts = Texts {
     locked_text: "Too many wrong codes. For your safety, signing in is paused. Try again in",
     expired_title: "This sign-in has ended",
     expired_text: "Sign-in pages work for a few minutes only. Go back to your webmail and sign in again.",
+    passkey_create_title: "Create a passkey",
+    passkey_create_intro: "A passkey signs you in with your screen lock, fingerprint, face or a security key: nothing \
+                           to type, and nothing a fake website could steal. Your browser asks where to keep it: this \
+                           device, your phone or a security key.",
+    passkey_create_button: "Create a passkey",
+    passkey_title: "Sign in with your passkey",
+    passkey_intro: "Use the passkey you created for this mailbox: unlock it with your screen lock, fingerprint or \
+                    face, or touch your security key.",
+    passkey_button: "Use my passkey",
+    passkey_no_script: "A passkey needs JavaScript, which is turned off for this page. Turn it on and reload the page, \
+                        or use a recovery code or an access pass from your administrator below.",
+    passkey_unsupported: "This browser cannot use passkeys. Open this page in an up-to-date browser, or use a \
+                          recovery code below.",
+    passkey_cancelled: "No passkey was used: the request was cancelled, timed out, or found no passkey for this \
+                        mailbox on this device. Try again, or choose another device or security key.",
+    passkey_failed: "Your device could not use a passkey here. Try again, or choose another device or security key.",
+    passkey_refused: "That passkey was not accepted. Try again with the passkey you created for this mailbox.",
+    passkey_recovery_summary: "Can't use your passkey? Use a recovery code",
+    passkey_create_recovery_summary: "Can't create one now? Use a recovery code or access pass",
     signing_in_as: "Signing in as",
     footer: "Two-step sign-in protects your mailbox even if your password is stolen.",
 };

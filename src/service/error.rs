@@ -194,6 +194,12 @@ pub enum ServiceError {
         "this mailbox signs in with a passkey, which needs the web origin of the page that asks for it: give the API client one (mailmfa client add … --origin https://mail.example.com) or set serve.public_url"
     )]
     NoPasskeyOrigin,
+    /// A passkey ceremony on the hosted pages runs on their origin, `serve.public_url`, which
+    /// must be a web origin with a domain name.
+    #[error(
+        "this mailbox signs in with a passkey, which the hosted pages can offer only on an address with a domain name: set serve.public_url to one (https://mfa.example.com, or http://localhost:PORT on this machine)"
+    )]
+    NoSigninPasskeyOrigin,
     /// The mailbox has no passkey of that name.
     #[error("{address} has no passkey named \"{name}\"")]
     NoPasskey {

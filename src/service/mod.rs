@@ -47,8 +47,8 @@ pub use mailprog::{
     NewAppPassword,
 };
 pub use signin::{
-    PageAnswer, PageFacts, PageNote, PageRequest, PageShown, RedeemRequest, SigninRequest, SigninStarted, origin_of,
-    path_of, url_within,
+    IssuedRecoveryCodes, PageAnswer, PageFacts, PageNote, PageRequest, PageShown, RedeemRequest, SecondStep,
+    SigninRequest, SigninStarted, origin_of, path_of, url_within,
 };
 pub use store::{
     CopySummary, SCHEMA_VERSION, ServerAddress, StoreLocation, StoreMode, StorePlace, default_store_path, display_path,

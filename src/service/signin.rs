@@ -1,7 +1,11 @@
 //! The hosted sign-in pages' side of the front door (docs/DESIGN.md §9): a webmail starts a sign-in
 //! with a return URL its client may use; the browser completes it on mailmfa's pages (enrol, code,
-//! resend, locked, expired); the webmail redeems the ticket the browser brings back — once, within a
-//! minute, and only the client that asked for it.
+//! resend, passkey, locked, expired); the webmail redeems the ticket the browser brings back — once,
+//! within a minute, and only the client that asked for it.
+//!
+//! A passkey mailbox's page runs the WebAuthn ceremony of its login transaction for the hosted
+//! pages' own origin (`serve.public_url`): each page shown begins a new one (a new challenge, the
+//! one before void), and the form answers it once.
 
 use base64::Engine as _;
 use zeroize::Zeroizing;
@@ -13,7 +17,7 @@ use super::store::{ClientRow, SigninRow, TicketRow, Tx};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
     Actor, BeginAnswer, EnrolmentState, LetterCode, LoginIp, MailboxAddress, MailboxStatus, Passcode, Provider,
-    Purpose, Reason, RejectReason, VerifyAnswer, constant_time_eq, totp,
+    Purpose, Reason, RejectReason, Verified, VerifyAnswer, constant_time_eq, totp,
 };
 
 /// How long a ticket may wait to be redeemed.
@@ -43,6 +47,17 @@ pub enum PageRequest {
         /// "Remember this device" was ticked.
         remember: bool,
     },
+    /// The passkey form: the browser's answer to the page's ceremony.
+    Passkey {
+        /// The sign-in.
+        signin: String,
+        /// The form's token.
+        csrf: String,
+        /// The browser's `credential.toJSON()`, as JSON text.
+        webauthn: String,
+        /// "Remember this device" was ticked.
+        remember: bool,
+    },
     /// The "send a new code" form.
     Resend {
         /// The sign-in.
@@ -67,6 +82,8 @@ pub enum PageNote {
     SendLimit,
     /// The form was not this page's (a stale page or a forged request).
     StaleForm,
+    /// The passkey's answer was refused (another passkey, an old challenge, a failed check).
+    PasskeyRefused,
 }
 
 /// What a sign-in page shows, or where it sends the browser.
@@ -90,6 +107,15 @@ pub enum PageAnswer {
         /// Where a sent code went (masked).
         sent_to: Option<String>,
     },
+    /// Create a passkey (`create`), or sign in with one: the page's script runs the ceremony.
+    Passkey {
+        /// The page's details.
+        page: PageFacts,
+        /// The options for `parseCreationOptionsFromJSON` or `parseRequestOptionsFromJSON`.
+        options: serde_json::Value,
+        /// Whether the ceremony creates the mailbox's first passkey (else it signs in with one).
+        create: bool,
+    },
     /// Too many wrong codes: come back later.
     Locked {
         /// The mailbox.
@@ -105,10 +131,29 @@ pub enum PageAnswer {
         /// The return URL with `mailmfa_ticket` added.
         redirect: String,
         /// New recovery codes to show before going on.
-        recovery_codes: Option<Vec<LetterCode>>,
+        recovery_codes: Option<IssuedRecoveryCodes>,
         /// A device to remember in the browser (its token), and for how many days.
         remember: Option<(String, i64)>,
     },
+}
+
+/// What a sign-in page's form answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondStep {
+    /// A code: from an app, sent, a recovery code or an access pass.
+    Code,
+    /// A passkey.
+    Passkey,
+}
+
+/// Recovery codes issued by the enrolment a sign-in completed, and what enrolled.
+#[derive(Debug)]
+pub struct IssuedRecoveryCodes {
+    /// The codes, shown once.
+    pub codes: Vec<LetterCode>,
+    /// What the mailbox enrolled with (an authenticator app's code, or a passkey): the codes
+    /// stand in for it.
+    pub after: SecondStep,
 }
 
 /// A page to show, and what the engine said of the code typed into it, if one was checked.
@@ -243,6 +288,10 @@ impl Service {
         super::api::in_scope(client, &address)?;
         let LoginStart { answer, delivery } =
             self.decide_login_in(tx, &user(&address), &address, ip, None, Purpose::Login)?;
+        if answer.provider() == Some(Provider::Passkey) {
+            // The page could not run the ceremony: say so to the webmail now, not to the user.
+            self.hosted_relying_party(tx)?;
+        }
         let Some(transaction) = self.open_transaction(tx, client, (&address, ip), &answer, Purpose::Login)? else {
             return Ok((answer, None, delivery));
         };
@@ -310,12 +359,13 @@ impl Service {
         let id = match request {
             PageRequest::View { signin, .. }
             | PageRequest::Code { signin, .. }
+            | PageRequest::Passkey { signin, .. }
             | PageRequest::Resend { signin, .. } => signin,
         };
         let Some(signin) = tx.signin(id, now)? else { return Ok((PageAnswer::Expired.into(), None)) };
         let forged = match request {
             PageRequest::View { .. } => false,
-            PageRequest::Code { csrf, .. } | PageRequest::Resend { csrf, .. } => {
+            PageRequest::Code { csrf, .. } | PageRequest::Passkey { csrf, .. } | PageRequest::Resend { csrf, .. } => {
                 !constant_time_eq(csrf.as_bytes(), signin.csrf.as_bytes())
             }
         };
@@ -345,7 +395,19 @@ impl Service {
                 Ok((self.page_of(tx, &signin, None)?.into(), delivery))
             }
             PageRequest::Code { code, remember, .. } => {
-                Ok((self.code_typed(tx, &signin, &transaction.id, (&address, ip), code, *remember)?, None))
+                let Ok(code) = code.trim().parse::<Passcode>() else {
+                    return Ok((self.page_of(tx, &signin, Some(PageNote::BadCode))?.into(), None));
+                };
+                let verified = self.verify_login_in(tx, &user(&address), &address, ip, &code, *remember)?;
+                Ok((self.checked_on_page(tx, &signin, &transaction.id, verified, SecondStep::Code)?, None))
+            }
+            PageRequest::Passkey { webauthn, remember, .. } => {
+                // Text that is not JSON is answered as a malformed response: refused and counted.
+                let response = serde_json::from_str(webauthn).unwrap_or(serde_json::Value::Null);
+                let login = (&address, ip);
+                let verified =
+                    self.verify_passkey_in(tx, &user(&address), login, &transaction.id, &response, *remember)?;
+                Ok((self.checked_on_page(tx, &signin, &transaction.id, verified, SecondStep::Passkey)?, None))
             }
             PageRequest::Resend { .. } => {
                 let LoginStart { answer, delivery } =
@@ -364,21 +426,17 @@ impl Service {
         }
     }
 
-    /// The code form of a sign-in: an accepted code completes it, anything else shows the form
-    /// again with what was wrong.
-    fn code_typed(
+    /// What a checked form comes to: accepted, the sign-in is complete (with the recovery codes
+    /// an enrolment brought: an app's first code, or a first passkey); else the page again, saying
+    /// what was wrong.
+    fn checked_on_page(
         &self,
         tx: &Tx<'_>,
         signin: &SigninRow,
         transaction: &str,
-        (address, ip): (&MailboxAddress, LoginIp),
-        code: &str,
-        remember: bool,
+        verified: Verified,
+        answered: SecondStep,
     ) -> ServiceResult<PageShown> {
-        let Ok(code) = code.trim().parse::<Passcode>() else {
-            return Ok(self.page_of(tx, signin, Some(PageNote::BadCode))?.into());
-        };
-        let verified = self.verify_login_in(tx, &user(address), address, ip, &code, remember)?;
         let answer = match verified.answer {
             VerifyAnswer::Accepted => {
                 let lifetime =
@@ -386,10 +444,13 @@ impl Service {
                 let redirect = self.complete_signin(tx, signin, transaction, lifetime)?;
                 let days = self.world.current(tx)?.settings.remember_days;
                 let remember = verified.device_token.map(|token| (token, days));
-                PageAnswer::Done { redirect, recovery_codes: verified.recovery_codes, remember }
+                let recovery_codes =
+                    verified.recovery_codes.map(|codes| IssuedRecoveryCodes { codes, after: answered });
+                PageAnswer::Done { redirect, recovery_codes, remember }
             }
             VerifyAnswer::Rejected { reason } => {
                 let note = match reason {
+                    _ if answered == SecondStep::Passkey => PageNote::PasskeyRefused,
                     RejectReason::Expired => PageNote::ExpiredCode,
                     RejectReason::InvalidCode | RejectReason::Locked | RejectReason::NoChallenge => PageNote::WrongCode,
                 };
@@ -422,7 +483,7 @@ impl Service {
         Ok(with_ticket(&signin.return_url, &ticket))
     }
 
-    /// What the page of a live sign-in shows now.
+    /// What the page of a live sign-in shows now; for a passkey, with a new ceremony.
     fn page_of(&self, tx: &Tx<'_>, signin: &SigninRow, note: Option<PageNote>) -> ServiceResult<PageAnswer> {
         let now = self.now();
         let address: MailboxAddress = signin.mailbox.parse()?;
@@ -439,6 +500,13 @@ impl Service {
             remember_days: self.world.current(tx)?.settings.remember_days,
         };
         let provider = mailbox.challenge_provider(&tx.providers()?).unwrap_or(mailbox.provider);
+        if provider == Provider::Passkey {
+            let relying_party = self.hosted_relying_party(tx)?;
+            let ceremony = (&address, signin.transaction_id.as_str());
+            let options = self.start_passkey_ceremony(tx, &user(&address), ceremony, &relying_party)?;
+            // The ceremony registers a first passkey, else asks for one of the mailbox's.
+            return Ok(PageAnswer::Passkey { page, options, create: mailbox.passkeys == 0 });
+        }
         if provider == Provider::Totp
             && mailbox.status(now) == MailboxStatus::Pending
             && let Some(secret) = tx.totp_secret(mailbox.id)?.filter(|s| s.state == EnrolmentState::Pending)

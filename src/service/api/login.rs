@@ -268,12 +268,22 @@ impl Service {
     /// --origin`), where the webmail runs the ceremony on its own pages; else the hosted pages'
     /// origin (`serve.public_url`).
     pub(in crate::service) fn relying_party(&self, tx: &Tx<'_>, client: &ClientRow) -> ServiceResult<RelyingParty> {
-        let mut origins = parse_origins(&client.origins).map_err(|e| ServiceError::Store(e.into()))?;
-        if origins.is_empty() {
-            let public_url = self.world.current(tx)?.settings.serve_public_url.clone();
-            origins = hosted_pages_origin(&public_url).into_iter().collect();
+        let origins = parse_origins(&client.origins).map_err(|e| ServiceError::Store(e.into()))?;
+        match RelyingParty::of(&origins)? {
+            Some(relying_party) => Ok(relying_party),
+            None => match self.hosted_relying_party(tx) {
+                Err(ServiceError::NoSigninPasskeyOrigin) => Err(ServiceError::NoPasskeyOrigin),
+                hosted => hosted,
+            },
         }
-        RelyingParty::of(&origins)?.ok_or(ServiceError::NoPasskeyOrigin)
+    }
+
+    /// Who the passkey ceremonies of the hosted pages are for: their origin, `serve.public_url`
+    /// (its host is the RP ID), whatever origins the client that started the sign-in declared.
+    pub(in crate::service) fn hosted_relying_party(&self, tx: &Tx<'_>) -> ServiceResult<RelyingParty> {
+        let public_url = self.world.current(tx)?.settings.serve_public_url.clone();
+        let origins: Vec<WebOrigin> = hosted_pages_origin(&public_url).into_iter().collect();
+        RelyingParty::of(&origins)?.ok_or(ServiceError::NoSigninPasskeyOrigin)
     }
 
     /// Gives the client a step-up token for the mailbox, good for [`STEP_UP_SECONDS`]; only its

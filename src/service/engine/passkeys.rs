@@ -119,10 +119,17 @@ pub fn start_ceremony(
 
 /// The options as this login asks them: any kind of passkey (the security-key ceremony hints at
 /// a security key, which would hide a phone or Windows Hello), and user verification required
-/// where the platform requires it.
+/// where the platform requires it. Unless it is required, a registration does not ask the
+/// authenticator to insist on it either (the security-key ceremony's `credProtect` extension
+/// asks for `userVerificationRequired`): browsers refuse that request while user verification is
+/// only preferred (Chromium: "Requested protection policy is inconsistent…", `NotSupportedError`).
 fn shape_options(public_key: &mut serde_json::Value, require_uv: bool) {
     let Some(options) = public_key.as_object_mut() else { return };
     options.remove("hints");
+    if !require_uv && let Some(extensions) = options.get_mut("extensions").and_then(serde_json::Value::as_object_mut) {
+        extensions.remove("credentialProtectionPolicy");
+        extensions.remove("enforceCredentialProtectionPolicy");
+    }
     if require_uv {
         let selection = options.get_mut("authenticatorSelection").and_then(serde_json::Value::as_object_mut);
         match selection {
@@ -278,4 +285,40 @@ fn authenticate(
         enrolled: false,
         access_pass: false,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::shape_options;
+
+    /// What `webauthn-rs` 0.6 asks for in a security key's registration.
+    fn registration() -> serde_json::Value {
+        json!({
+            "challenge": "AAAA",
+            "authenticatorSelection": {"residentKey": "discouraged", "userVerification": "preferred"},
+            "extensions": {
+                "credentialProtectionPolicy": "userVerificationRequired",
+                "enforceCredentialProtectionPolicy": false,
+                "uvm": true,
+                "credProps": true,
+            },
+            "hints": ["security-key"],
+        })
+    }
+
+    #[test]
+    fn options_ask_only_for_what_browsers_accept_together() {
+        let mut preferred = registration();
+        shape_options(&mut preferred, false);
+        assert!(preferred.get("hints").is_none(), "{preferred}");
+        assert_eq!(preferred["extensions"], json!({"uvm": true, "credProps": true}), "no credProtect without UV");
+        assert_eq!(preferred["authenticatorSelection"]["userVerification"], "preferred");
+
+        let mut required = registration();
+        shape_options(&mut required, true);
+        assert_eq!(required["authenticatorSelection"]["userVerification"], "required");
+        assert_eq!(required["extensions"]["credentialProtectionPolicy"], "userVerificationRequired", "{required}");
+    }
 }

@@ -97,6 +97,16 @@ pub struct Element<'a> {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session showing `screen`.
     pub fn start(screen: Screen) -> Self {
+        Self::start_with(screen, true)
+    }
+
+    /// [`Browser::start`] with JavaScript turned off for every page (the browser's content
+    /// setting), as a user may have it.
+    pub fn start_without_javascript(screen: Screen) -> Self {
+        Self::start_with(screen, false)
+    }
+
+    fn start_with(screen: Screen, javascript: bool) -> Self {
         let chromedriver = require_program("chromedriver", "chromium chromium-driver");
         let chromium = ["chromium", "chromium-browser", "google-chrome"]
             .iter()
@@ -148,6 +158,9 @@ impl Browser {
             args.push("--force-device-scale-factor=1".to_owned());
         }
         options["args"] = json!(args);
+        if !javascript {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": options,
@@ -308,6 +321,32 @@ impl Browser {
         let inner = self.execute("return [window.innerWidth, window.innerHeight];", json!([]));
         let frame = |i: usize, wanted: u32| wanted.saturating_sub(inner[i].as_u64().unwrap_or(wanted.into()) as u32);
         self.set_window_size(width + frame(0, width), height + frame(1, height));
+    }
+
+    /// Adds a virtual authenticator (WebDriver's WebAuthn extension): a platform authenticator
+    /// that keeps passkeys and verifies its user, as a phone or Windows Hello does. Its id.
+    pub fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        let added = self.session_call("POST", "/webauthn/authenticator", Some(options));
+        added.as_str().unwrap_or_else(|| panic!("no authenticator id: {added}")).to_owned()
+    }
+
+    /// Removes a virtual authenticator, with the passkeys it holds.
+    pub fn remove_virtual_authenticator(&self, id: &str) {
+        self.session_call("DELETE", &format!("/webauthn/authenticator/{id}"), None);
+    }
+
+    /// The credentials a virtual authenticator holds (each with its `credentialId`, `rpId`,
+    /// `signCount`).
+    pub fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let held = self.session_call("GET", &format!("/webauthn/authenticator/{authenticator}/credentials"), None);
+        held.as_array().cloned().unwrap_or_default()
     }
 
     /// The browser's cookies of the current page, as `name` → `value`.

@@ -1,7 +1,10 @@
 //! The hosted sign-in pages as a webmail and a browser use them: `/v1/signin`, the enrol and code
 //! pages with their security headers and CSRF tokens, the redirect with a ticket, redeeming it
 //! once, return URLs held to their prefixes, resend, locked and expired pages — over HTTP, and in
-//! headless Chromium (Debian's `chromium` and `chromium-driver`) at desktop and phone width.
+//! headless Chromium (Debian's `chromium` and `chromium-driver`) at desktop and phone width. The
+//! passkey pages are in `passkeys.rs`.
+
+mod passkeys;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -31,12 +34,18 @@ struct Site {
 
 impl Site {
     fn new() -> Self {
+        Self::at("127.0.0.1")
+    }
+
+    /// The site with the pages at `http://HOST:PORT/` (`serve.public_url`); the service listens
+    /// on 127.0.0.1 (`localhost` for a passkey, which needs a domain name).
+    fn at(host: &str) -> Self {
         let env = TestEnv::new();
         alice_on_totp_and_bob_on_sms(&env);
         let gateway = sms_gateway(&env);
         let key = api_key(&env, "webmail", &["--return-url", "https://mail.example.test/"]);
         let port = free_port();
-        env.ok(&["settings", "set", "serve.public_url", &format!("http://127.0.0.1:{port}/")]);
+        env.ok(&["settings", "set", "serve.public_url", &format!("http://{host}:{port}/")]);
         let server = Server::start(&env, &["--listen", &format!("127.0.0.1:{port}")]);
         Site { env, gateway, key, server, last_signin: RefCell::new(None) }
     }
