@@ -226,7 +226,7 @@ fn bad_cases() -> Vec<BadCase> {
         bad("phone with letters", csv(&["example.com,erin,,sms,+1555CALLNOW,"]), 2, "only digits"),
         bad("unknown mode", csv(&[good, "example.com,dave,sometimes,,,"]), 3, "challenge mode"),
         bad("inherit for a post office", csv(&["example.com,,inherit,,,"]), 2, "challenge mode"),
-        bad("unknown provider", csv(&[good, good, "example.com,dave,,fax,,"]), 4, "use totp, sms or smtp"),
+        bad("unknown provider", csv(&[good, good, "example.com,dave,,fax,,"]), 4, "use totp, sms, smtp or passkey"),
         bad("sms without number", csv(&[good, "example.com,dave,,sms,,"]), 3, "no SMS number"),
         bad("smtp without address", csv(&["example.com,dave,,smtp,,"]), 2, "no alternate e-mail address"),
         bad("alt email is own address", csv(&[good, "example.com,carol,,smtp,,Carol@Example.COM"]), 3, "own address"),
