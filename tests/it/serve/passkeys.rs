@@ -1,7 +1,7 @@
 //! Passkeys over the real `mailmfa serve` (DESIGN §14), with a software authenticator standing in
 //! for the browser on the webmail's own page (`http://localhost:8443`, RP ID `localhost`): the
 //! enrolment and sign-in, each way an answer is refused (and audited), user verification, recovery
-//! codes, and the administrators' commands.
+//! codes, the access pass, and the administrators' commands.
 
 use serde_json::{Value, json};
 
@@ -193,6 +193,14 @@ fn administrators_list_remove_and_reset_passkeys() {
         let registered = answer(&server, &api, &transaction(&enrol), &key.register(&enrol.json["webauthn"]));
         assert_eq!(registered.json["result"], "accepted", "{name}: {:?}", registered.json);
     }
+    // A lost passkey: the administrator's temporary access pass signs the mailbox in instead.
+    let pass =
+        env.ok(&["mailbox", "tap", "carol@example.com", "--once", "--json"]).json()["tap"].as_str().unwrap().to_owned();
+    let begun = begin(&server, &api, "carol@example.com");
+    assert_eq!(begun.json["decision"], "challenge", "{:?}", begun.json);
+    let verify = json!({"transaction_id": transaction(&begun), "code": pass});
+    let passed = post(&server, "/v1/login/verify", Some(&api), verify);
+    assert_eq!(passed.json["result"], "accepted", "the access pass works for a passkey mailbox: {:?}", passed.json);
     env.ok(&["mailbox", "passkey-remove", "carol@example.com", "Passkey"]);
     let listed = env.ok(&["mailbox", "passkeys", "carol@example.com", "--json"]).json();
     assert_eq!(listed["passkeys"], json!([]), "{listed}");
