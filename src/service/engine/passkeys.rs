@@ -173,10 +173,17 @@ pub fn finish_registration(
 
 /// The options as this login asks them: any kind of passkey (the security-key ceremony hints at
 /// a security key, which would hide a phone or Windows Hello), and user verification required
-/// where the platform requires it.
+/// where the platform requires it. The security-key registration also asks for the `credProtect`
+/// extension's `userVerificationRequired` without requiring user verification, which Chromium
+/// refuses outright (`NotSupportedError`: "Requested protection policy is inconsistent"): the
+/// request is left out (its answer was never enforced, and the credentials are not discoverable).
 fn shape_options(public_key: &mut serde_json::Value, require_uv: bool) {
     let Some(options) = public_key.as_object_mut() else { return };
     options.remove("hints");
+    if let Some(extensions) = options.get_mut("extensions").and_then(serde_json::Value::as_object_mut) {
+        extensions.remove("credentialProtectionPolicy");
+        extensions.remove("enforceCredentialProtectionPolicy");
+    }
     if require_uv {
         let selection = options.get_mut("authenticatorSelection").and_then(serde_json::Value::as_object_mut);
         match selection {
