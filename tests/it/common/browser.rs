@@ -407,3 +407,23 @@ impl Element<'_> {
 fn decode_png(value: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(value.as_str().unwrap_or_default()).expect("screenshot base64")
 }
+
+// virtual_authenticator: WebDriver's WebAuthn extension, which gives the browser authenticators
+// that need no person (a passkey created and used at a click).
+impl Browser {
+    /// Adds a virtual authenticator to the browser, as a phone's or a laptop's built-in one that
+    /// keeps passkeys and verifies its user, and returns its id.
+    pub fn virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserVerified": true,
+        });
+        let id = self.session_call("POST", "/webauthn/authenticator", Some(options));
+        id.as_str().unwrap_or_else(|| panic!("no virtual authenticator: {id}")).to_owned()
+    }
+
+    /// Removes a virtual authenticator, and the passkeys it holds with it.
+    pub fn remove_virtual_authenticator(&self, id: &str) {
+        self.session_call("DELETE", &format!("/webauthn/authenticator/{id}"), None);
+    }
+}
