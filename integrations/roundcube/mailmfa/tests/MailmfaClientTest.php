@@ -119,7 +119,7 @@ class MailmfaClientTest extends PHPUnit\Framework\TestCase
             $shown['choices']['challenge'][3], 'each choice with the name a user reads');
         $this->assertSame(['inherit', 'never', 'always', 'new-ip', 'new-country'],
             array_column($shown['choices']['challenge'], 'value'));
-        $this->assertSame(['totp', 'sms', 'smtp'], array_column($shown['choices']['provider'], 'value'));
+        $this->assertSame(['totp', 'sms', 'smtp', 'passkey'], array_column($shown['choices']['provider'], 'value'));
 
         $changed = $client->user_settings($address, ['challenge' => 'new-ip']);
         $this->assertSame([$address, 'new-ip', 'new-ip', 'sms'],
