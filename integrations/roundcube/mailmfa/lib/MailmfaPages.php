@@ -430,7 +430,8 @@ abstract class MailmfaPages
             rcube::Q($this->text($label)));
         $nojs   = html::p(['id' => 'mailmfa-passkey-nojs', 'class' => 'mailmfa-passkey-nojs'],
             rcube::Q($this->text('passkeynojs')));
-        $failed = html::div(['id' => 'mailmfa-passkey-failed', 'class' => 'boxerror mailmfa-note mailmfa-passkey-failed',
+        // html::div would drop `hidden`, which the script takes away when there is something to say.
+        $failed = html::tag('div', ['id' => 'mailmfa-passkey-failed', 'class' => 'boxerror mailmfa-note mailmfa-passkey-failed',
                 'role' => 'alert', 'hidden' => 'hidden'], '');
         $field  = html::tag('input', ['type' => 'hidden', 'name' => '_webauthn', 'value' => '']);
 
