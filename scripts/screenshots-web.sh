@@ -2,7 +2,8 @@
 # Screenshots of what a mail user sees, from a real run: `mailmfa serve` on a temporary store,
 # Dovecot and Roundcube with the plugin from integrations/roundcube/mailmfa, and headless Chromium,
 # all on 127.0.0.1 and stopped afterwards. The ignored tests `screenshots_of_the_hosted_pages`
-# (tests/it/signin.rs), `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) and
+# (tests/it/signin.rs), `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs),
+# `screenshots_of_the_passkey_pages` (tests/it/roundcube/passkeys.rs) and
 # `screenshots_of_the_web_administration` (tests/it/webadmin/phone.rs) drive the browser; this
 # script runs them and writes into assets/screenshots/:
 #
@@ -13,6 +14,10 @@
 #   roundcube-wrong-code-phone.png                                       (360 px, 2x pixels)
 #   roundcube-settings.png, roundcube-mail-programs.png,
 #   roundcube-locked.png                                                 (1280 px wide)
+#   roundcube-passkey-create.png, roundcube-passkey-use.png,
+#   roundcube-passkeys.png                                               (1280 px wide)
+#   roundcube-passkey-create-phone.png, roundcube-passkey-use-phone.png,
+#   roundcube-passkey-failed-phone.png                                   (360 px, 2x pixels)
 #   admin-mailboxes.png, admin-mailbox.png                               (1280 px wide)
 #   admin-mailboxes-phone.png, admin-mailbox-phone.png                   (360 px, 2x pixels)
 #

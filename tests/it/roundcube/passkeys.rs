@@ -163,3 +163,69 @@ fn a_mail_user_signs_in_with_a_passkey_and_manages_passkeys_in_the_settings() {
     let left: Value = site.env.ok(&["mailbox", "recovery-codes", &site.alice.address, "--json"]).json();
     assert_eq!(left["recovery_codes_left"], 9, "{left}");
 }
+
+/// The README's pictures of the passkey pages, from a real run: *Create a passkey* and *Use your
+/// passkey* at desktop width (1280 px) and on a phone (360 px), and at desktop width Settings →
+/// Passkeys with two passkeys. Writes to `$MAILMFA_SCREENSHOT_DIR`, else to `assets/screenshots/`.
+#[test]
+#[ignore = "makes the README's screenshots; run by scripts/screenshots-web.sh"]
+fn screenshots_of_the_passkey_pages() {
+    use crate::common::browser::Screen;
+    let folder = std::env::var_os("MAILMFA_SCREENSHOT_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots")
+    });
+    std::fs::create_dir_all(&folder).unwrap();
+    let save = |name: &str, png: Vec<u8>| {
+        let path = folder.join(name);
+        std::fs::write(&path, png).unwrap();
+        eprintln!("wrote {}", path.display());
+    };
+
+    for (suffix, screen) in [("", Screen::desktop(1280, 800)), ("-phone", Screen::phone(360, 780, 2.0))] {
+        let desktop = screen.phone_pixel_ratio.is_none();
+        let site = Site::on(screen);
+        site.env.ok(&["mailbox", "set", &site.alice.address, "--provider", "passkey"]);
+        let origin = site.webmail.localhost();
+        let added = site.env.ok(&["client", "add", "roundcube-passkeys", "--origin", &origin, "--json"]).json();
+        site.webmail.configure(&site.plugin(added["key"].as_str().unwrap(), false));
+        let first = site.browser.virtual_authenticator();
+        let b = &site.browser;
+        if desktop {
+            b.set_viewport_size(1280, 800);
+        }
+        site.sign_in_on_localhost();
+        b.wait_until("the passkey button", |b| b.try_find("#mailmfa-passkey").is_some_and(|e| e.is_displayed()));
+        save(&format!("roundcube-passkey-create{suffix}.png"), b.screenshot());
+        press_passkey(b, "Create a passkey");
+        b.wait_for("#mailmfa-continue").click();
+        site.expect_inbox();
+        site.sign_out();
+        site.sign_in_on_localhost();
+        b.wait_until("the passkey button", |b| b.try_find("#mailmfa-passkey").is_some_and(|e| e.is_displayed()));
+        save(&format!("roundcube-passkey-use{suffix}.png"), b.screenshot());
+        if desktop {
+            // Settings → Passkeys with a second passkey, made on another authenticator.
+            press_passkey(b, "Use your passkey");
+            site.expect_inbox();
+            site.open_passkeys();
+            b.find("#mailmfa-passkey-name").type_text("Laptop");
+            b.find("#mailmfa-passkey-add").click();
+            site.expect_step_up();
+            press_passkey(b, "Use your passkey");
+            b.wait_for("#mailmfa-passkey-add-title");
+            b.remove_virtual_authenticator(&first);
+            b.virtual_authenticator();
+            press_passkey(b, "Create the passkey");
+            b.wait_for("#mailmfa-passkeys-note");
+            save("roundcube-passkeys.png", b.screenshot());
+        } else {
+            // What the page says when the browser made no passkey.
+            b.remove_virtual_authenticator(&first);
+            let empty = b.virtual_authenticator();
+            press_passkey(b, "Use your passkey");
+            b.wait_until("the failure", |b| b.find("#mailmfa-passkey-failed").is_displayed());
+            save("roundcube-passkey-failed-phone.png", b.screenshot());
+            b.remove_virtual_authenticator(&empty);
+        }
+    }
+}
