@@ -2,9 +2,10 @@
 # Screenshots of what a mail user sees, from a real run: `mailmfa serve` on a temporary store,
 # Dovecot and Roundcube with the plugin from integrations/roundcube/mailmfa, and headless Chromium,
 # all on 127.0.0.1 and stopped afterwards. The ignored tests `screenshots_of_the_hosted_pages`
-# (tests/it/signin/mod.rs), `screenshots_of_the_passkey_pages` (tests/it/signin/passkeys.rs, with
-# Chromium's virtual authenticator), `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs)
-# and `screenshots_of_the_web_administration` (tests/it/webadmin/phone.rs) drive the browser; this
+# (tests/it/signin/mod.rs), `screenshots_of_the_passkey_pages` (tests/it/signin/passkeys.rs and
+# tests/it/roundcube/passkeys.rs, with Chromium's virtual authenticator),
+# `screenshots_of_the_sign_in_pages` (tests/it/roundcube.rs) and
+# `screenshots_of_the_web_administration` (tests/it/webadmin/phone.rs) drive the browser; this
 # script runs them and writes into assets/screenshots/:
 #
 #   signin-enrol.png, signin-code.png, signin-recovery-codes.png         (1280 px wide)
@@ -18,6 +19,10 @@
 #   roundcube-wrong-code-phone.png                                       (360 px, 2x pixels)
 #   roundcube-settings.png, roundcube-mail-programs.png,
 #   roundcube-locked.png                                                 (1280 px wide)
+#   roundcube-passkey-create.png, roundcube-passkey-use.png,
+#   roundcube-passkeys.png                                               (1280 px wide)
+#   roundcube-passkey-create-phone.png, roundcube-passkey-use-phone.png,
+#   roundcube-passkey-failed-phone.png                                   (360 px, 2x pixels)
 #   admin-mailboxes.png, admin-mailbox.png                               (1280 px wide)
 #   admin-mailboxes-phone.png, admin-mailbox-phone.png                   (360 px, 2x pixels)
 #

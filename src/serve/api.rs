@@ -13,10 +13,11 @@ use super::metrics::Gauges;
 use super::observe::Outcome;
 use crate::domain::{BeginAnswer, MailboxAddress, Purpose, Reason, Verified, VerifyAnswer};
 use crate::service::{
-    AddAppPasswordRequest, BeginRequest, Begun, CountryDatabase, EnrolmentRequest, ForgetDevicesRequest,
-    ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodesRequest, Proof, RedeemRequest, RemoveAppPasswordRequest,
-    ResendRequest, ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings, UserSettingsRequest,
-    VerifyRequest,
+    AddAppPasswordRequest, BeginPasskeyRequest, BeginRequest, Begun, CountryDatabase, EnrolmentRequest,
+    FinishPasskeyRequest, ForgetDevicesRequest, ListAppPasswordsRequest, ListPasskeysRequest, MetricsRequest,
+    NewRecoveryCodesRequest, Proof, RedeemRequest, RemoveAppPasswordRequest, RemovePasskeyRequest,
+    RenamePasskeyRequest, ResendRequest, ServiceError, ShowUserSettingsRequest, SigninRequest, UserSettings,
+    UserSettingsRequest, VerifyRequest,
 };
 
 /// `GET /v1/health`.
@@ -294,6 +295,79 @@ pub async fn remove_app_password(
     Path((address, name)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
     let request = RemoveAppPasswordRequest { address, name };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+/// `GET /v1/users/{address}/passkeys`.
+pub async fn passkeys(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let request = ListPasskeysRequest { address };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+/// `POST /v1/users/{address}/passkeys/begin` (needs a step-up): the creation options of another
+/// passkey, and the ceremony its answer goes back to.
+pub async fn begin_passkey(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Result<Response, Failure> {
+    let request = BeginPasskeyRequest { address, step_up_token: step_up(&headers) };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskeyBody {
+    ceremony_id: String,
+    name: Option<String>,
+    webauthn: serde_json::Value,
+}
+
+/// `POST /v1/users/{address}/passkeys/finish`.
+pub async fn finish_passkey(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+    ApiJson(body): ApiJson<FinishPasskeyBody>,
+) -> Result<Response, Failure> {
+    let request =
+        FinishPasskeyRequest { address, ceremony_id: body.ceremony_id, name: body.name, webauthn: body.webauthn };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskeyBody {
+    name: String,
+}
+
+/// `PUT /v1/users/{address}/passkeys/{name}`: a new name.
+pub async fn rename_passkey(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path((address, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RenamePasskeyBody>,
+) -> Result<Response, Failure> {
+    let request = RenamePasskeyRequest { address, name, new_name: body.name };
+    Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
+}
+
+/// `DELETE /v1/users/{address}/passkeys/{name}` (needs a step-up).
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    axum::Extension(source): axum::Extension<Source>,
+    headers: HeaderMap,
+    Path((address, name)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let request = RemovePasskeyRequest { address, name, step_up_token: step_up(&headers) };
     Ok(axum::Json(run(&state, caller(&state, source, &headers), request).await?).into_response())
 }
 

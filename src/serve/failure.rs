@@ -200,9 +200,10 @@ fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::ProviderDisabled { .. } | ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => {
             StatusCode::FORBIDDEN
         }
-        ServiceError::UnknownTransaction | ServiceError::NoAppPassword { .. } | ServiceError::NoPasskey { .. } => {
-            StatusCode::NOT_FOUND
-        }
+        ServiceError::UnknownTransaction
+        | ServiceError::UnknownCeremony
+        | ServiceError::NoAppPassword { .. }
+        | ServiceError::NoPasskey { .. } => StatusCode::NOT_FOUND,
         ServiceError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Domain(_)
         | ServiceError::NoPostOffice(_)
@@ -225,6 +226,9 @@ fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::PostOfficeNotEmpty { .. }
         | ServiceError::ClientExists(_)
         | ServiceError::AppPasswordExists { .. }
+        | ServiceError::PasskeyExists { .. }
+        | ServiceError::LastPasskey(_)
+        | ServiceError::NotPasskeyMailbox(_)
         | ServiceError::TooManyAppPasswords { .. }
         | ServiceError::AdminExists(_) => StatusCode::CONFLICT,
         ServiceError::Store(_)
@@ -251,6 +255,9 @@ fn refusal_reason(e: &ServiceError) -> Option<&'static str> {
     match e {
         ServiceError::SelfServiceOff(_) => Some("self_service_off"),
         ServiceError::StepUpRequired => Some("step_up_required"),
+        ServiceError::PasskeyExists { .. } => Some("passkey_exists"),
+        ServiceError::LastPasskey(_) => Some("last_passkey"),
+        ServiceError::NotPasskeyMailbox(_) => Some("not_passkey_mailbox"),
         ServiceError::ProviderDisabled { .. } if e.is_refusal() => Some("provider_disabled"),
         ServiceError::ProviderNotConfigurable { .. } if e.is_refusal() => Some("provider_not_user_configurable"),
         _ => None,

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::api;
@@ -96,6 +96,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{address}/devices", delete(api::forget_devices))
         .route("/v1/users/{address}/app-passwords", get(api::app_passwords).post(api::add_app_password))
         .route("/v1/users/{address}/app-passwords/{name}", delete(api::remove_app_password))
+        .route("/v1/users/{address}/passkeys", get(api::passkeys))
+        .route("/v1/users/{address}/passkeys/begin", post(api::begin_passkey))
+        .route("/v1/users/{address}/passkeys/finish", post(api::finish_passkey))
+        .route("/v1/users/{address}/passkeys/{name}", put(api::rename_passkey).delete(api::remove_passkey))
         .route("/v1/mail/auth", post(super::mail::auth))
         .route("/v1/signin", post(api::signin))
         .route("/v1/signin/redeem", post(api::redeem))

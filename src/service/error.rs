@@ -208,6 +208,25 @@ pub enum ServiceError {
         /// The name.
         name: PasskeyName,
     },
+    /// The mailbox has a passkey of that name.
+    #[error("{address} already has a passkey named \"{name}\"")]
+    PasskeyExists {
+        /// The mailbox.
+        address: MailboxAddress,
+        /// The name.
+        name: PasskeyName,
+    },
+    /// The last passkey of a mailbox that signs in with one stays: without it the next login would
+    /// register a new passkey after the password alone.
+    #[error("{0} signs in with a passkey and this is its last one; add another before removing it")]
+    LastPasskey(MailboxAddress),
+    /// Passkeys are added only to a mailbox that signs in with one.
+    #[error("{0} does not sign in with a passkey")]
+    NotPasskeyMailbox(MailboxAddress),
+    /// The passkey registration does not exist, was answered, has expired, or belongs to another
+    /// client or mailbox.
+    #[error("there is no such passkey registration: it is unknown, was answered, or has expired")]
+    UnknownCeremony,
     /// The hosted pages need the address browsers reach them at.
     #[error("the hosted sign-in pages need the setting serve.public_url (the address browsers reach mailmfa at)")]
     NoPublicUrl,

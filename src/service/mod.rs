@@ -31,11 +31,13 @@ pub use admin::{
     PostOfficeChanges, ResetDone, ResetParts, SettingView,
 };
 pub use api::{
-    AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginRequest, Begun,
-    CallBudget, CallContext, Caller, Choice, ClientKey, ClientScope, Done, EnrolmentRequest, ForgetDevicesRequest,
-    HttpRefusals, ListAppPasswordsRequest, MetricsRequest, NewRecoveryCodes, NewRecoveryCodesRequest, Proof,
-    RemoveAppPasswordRequest, ResendRequest, STEP_UP_SECONDS, ShowUserSettingsRequest, Transaction, UserChoices,
-    UserSettings, UserSettingsRequest, UserSettingsView, VerifyRequest,
+    AddAppPasswordRequest, ApiClient, ApiJob, ApiOutcome, ApiRequest, AppPasswordsView, BeginPasskeyRequest,
+    BeginRequest, Begun, CallBudget, CallContext, Caller, Choice, ClientKey, ClientScope, Done, EnrolmentRequest,
+    FinishPasskeyRequest, ForgetDevicesRequest, HttpRefusals, ListAppPasswordsRequest, ListPasskeysRequest,
+    MetricsRequest, NewRecoveryCodes, NewRecoveryCodesRequest, PasskeyFinished, PasskeyRegistration, PasskeysView,
+    Proof, RemoveAppPasswordRequest, RemovePasskeyRequest, RenamePasskeyRequest, ResendRequest, STEP_UP_SECONDS,
+    ShowUserSettingsRequest, Transaction, UserChoices, UserSettings, UserSettingsRequest, UserSettingsView,
+    VerifyRequest,
 };
 pub use error::{CryptoError, ImportProblem, ServiceError, StoreError};
 pub use files::IfExists;

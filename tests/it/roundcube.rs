@@ -26,6 +26,8 @@ use mailmfa::domain::totp::{code_at_step, decode_secret, step_of};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+mod passkeys;
+
 /// The subject of the one message in alice's inbox: seeing it means seeing her mail.
 const SUBJECT: &str = "Quarterly report 7731";
 
@@ -1214,7 +1216,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
         .expect("run phpunit");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "phpunit failed:\n{report}");
-    assert!(report.contains("OK (40 tests"), "every test ran, none skipped: {report}");
+    assert!(report.contains("OK (42 tests"), "every test ran, none skipped: {report}");
     assert_eq!(gateway.requests().len(), 2, "the SMS test sent a code and a new one");
 }
 

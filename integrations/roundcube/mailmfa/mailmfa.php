@@ -16,6 +16,11 @@
  * Settings → Mail programs (lib/MailmfaMailPrograms.php) lists the user's app passwords for mail
  * programs, makes one after the same step-up (shown once, with the server settings) and removes one.
  *
+ * A mailbox that signs in with a passkey runs the WebAuthn ceremony on the plugin's own pages (this
+ * webmail's origin, declared on its API client with `--origin`), through mailmfa-passkey.js; Settings
+ * → Passkeys (lib/MailmfaPasskeys.php) lists the user's passkeys, adds one after the step-up,
+ * renames and removes one.
+ *
  * This class only registers hooks, actions and template objects; the plugin's state lives in the
  * Roundcube session under the key `mailmfa`; the code the user types and the API key never go
  * into a URL, a log or a page.
@@ -28,6 +33,7 @@ require_once __DIR__ . '/lib/MailmfaPages.php';
 require_once __DIR__ . '/lib/MailmfaGate.php';
 require_once __DIR__ . '/lib/MailmfaSettings.php';
 require_once __DIR__ . '/lib/MailmfaMailPrograms.php';
+require_once __DIR__ . '/lib/MailmfaPasskeys.php';
 
 class mailmfa extends rcube_plugin
 {
@@ -45,9 +51,12 @@ class mailmfa extends rcube_plugin
         if ($rc->task == 'settings') {
             $settings = new MailmfaSettings($this, $rc);
             $programs = new MailmfaMailPrograms($this, $rc, $settings);
+            $passkeys = new MailmfaPasskeys($this, $rc, $settings);
             $settings->set_mail_programs($programs);
+            $settings->set_passkeys($passkeys);
             $this->init_settings($settings);
             $this->init_mail_programs($programs);
+            $this->init_passkeys($passkeys);
         }
 
         // The sign-in pages are a task of their own, so that Roundcube's session checks apply to
@@ -66,6 +75,8 @@ class mailmfa extends rcube_plugin
                 'plugin.mailmfa-secret'        => 'secret_object',
                 'plugin.mailmfa-applink'       => 'applink_object',
                 'plugin.mailmfa-codeform'      => 'code_form_object',
+                'plugin.mailmfa-passkey-title' => 'passkey_title_object',
+                'plugin.mailmfa-passkeyform'   => 'passkey_form_object',
                 'plugin.mailmfa-resendform'    => 'resend_form_object',
                 'plugin.mailmfa-signout'       => 'signout_object',
                 'plugin.mailmfa-codes'         => 'codes_object',
@@ -119,6 +130,28 @@ class mailmfa extends rcube_plugin
             'plugin.mailmfa-mailprograms-made' => 'made_object',
             'plugin.mailmfa-mailprograms-list' => 'list_object',
             'plugin.mailmfa-mailprograms-form' => 'form_object',
+        ]);
+    }
+
+    /**
+     * The section Settings → Passkeys, listed after Mail programs: its entry, actions and
+     * template objects.
+     */
+    private function init_passkeys(MailmfaPasskeys $passkeys)
+    {
+        $this->add_hook('settings_actions', [$passkeys, 'settings_actions']);
+        $this->register_action('plugin.mailmfa-passkeys', [$passkeys, 'page']);
+        $this->register_action('plugin.mailmfa-passkey-add', [$passkeys, 'add']);
+        $this->register_action('plugin.mailmfa-passkey-create', [$passkeys, 'create_page']);
+        $this->register_action('plugin.mailmfa-passkey-finish', [$passkeys, 'finish']);
+        $this->register_action('plugin.mailmfa-passkey-rename', [$passkeys, 'rename']);
+        $this->register_action('plugin.mailmfa-passkey-remove', [$passkeys, 'remove']);
+        $this->register_handlers($passkeys, [
+            'plugin.mailmfa-passkeys-note'     => 'note_object',
+            'plugin.mailmfa-passkeys-list'     => 'list_object',
+            'plugin.mailmfa-passkeys-form'     => 'form_object',
+            'plugin.mailmfa-passkey-add-title' => 'add_title_object',
+            'plugin.mailmfa-passkey-add-form'  => 'add_form_object',
         ]);
     }
 

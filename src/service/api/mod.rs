@@ -5,11 +5,13 @@
 //! request's failure spoils no other — and hands each its answer only after the commit.
 //!
 //! The requests live by what they serve: `login.rs` (begin, verify, resend), `users.rs` (a
-//! webmail's settings page), `app_passwords.rs` (its *Mail programs* page), and the hosted sign-in pages in `../signin.rs`.
+//! webmail's settings page), `app_passwords.rs` (its *Mail programs* page), `passkeys.rs` (its
+//! *Passkeys* page), and the hosted sign-in pages in `../signin.rs`.
 
 mod app_passwords;
 mod clients;
 mod login;
+mod passkeys;
 mod users;
 
 use std::net::IpAddr;
@@ -20,6 +22,10 @@ pub(in crate::service) use clients::in_scope;
 pub use clients::{ApiClient, ClientKey, ClientScope, MetricsRequest};
 pub use login::{
     BeginRequest, Begun, EnrolmentRequest, Proof, ResendRequest, STEP_UP_SECONDS, Transaction, VerifyRequest,
+};
+pub use passkeys::{
+    BeginPasskeyRequest, FinishPasskeyRequest, ListPasskeysRequest, PasskeyFinished, PasskeyRegistration, PasskeysView,
+    RemovePasskeyRequest, RenamePasskeyRequest,
 };
 pub use users::{
     Choice, ForgetDevicesRequest, NewRecoveryCodes, NewRecoveryCodesRequest, ShowUserSettingsRequest, UserChoices,

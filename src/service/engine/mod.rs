@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 pub use begin::{begin, void_unsent, withdraw_code};
 pub use devices::{remembered_devices, verify_remembered_device};
 pub use passes::{issue_access_pass, issue_recovery_codes, new_recovery_codes};
-pub use passkeys::{RelyingParty, start_ceremony};
+pub use passkeys::{RelyingParty, finish_registration, start_ceremony, start_registration};
 pub use verify::{verify, verify_passkey};
 
 use super::crypto::CryptoError;

@@ -6,7 +6,9 @@
 //!
 //! The ceremony's state lives in its login transaction's row, sealed to it (`Tx::hold_ceremony`),
 //! and is taken out by the first verify that reads it, whatever that verify answers: a challenge
-//! is answered once.
+//! is answered once. A passkey added outside a login (a webmail's settings page) registers through
+//! the same checks: [`start_registration`] and [`finish_registration`], whose state its caller
+//! keeps sealed in a ceremony of its own (`Tx::hold_registration`).
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -109,12 +111,64 @@ pub fn start_ceremony(
         let (options, state) = webauthn.start_securitykey_authentication(&keys).map_err(failed)?;
         (serde_json::to_value(options), Step::Authenticate(state))
     };
+    ceremony_start(cx, mb, relying_party, options, step)
+}
+
+/// The options for the browser and the state to keep, of a ceremony just begun.
+fn ceremony_start(
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    relying_party: &RelyingParty,
+    options: serde_json::Result<serde_json::Value>,
+    step: Step,
+) -> Result<CeremonyStart, EngineError> {
     let mut options = options.map_err(|e| EngineError::Passkey(e.to_string()))?;
     let mut public_key = options.get_mut("publicKey").map(serde_json::Value::take).unwrap_or_default();
     shape_options(&mut public_key, cx.settings.passkey_require_uv);
     let ceremony = Ceremony { mailbox: mb.id.0, relying_party: relying_party.clone(), step };
     let state = serde_json::to_vec(&ceremony).map_err(|e| EngineError::Passkey(e.to_string()))?;
     Ok(CeremonyStart { options: public_key, state })
+}
+
+/// Begins the registration of another passkey of `mb`, outside a login: creation options that
+/// exclude the passkeys it has (an authenticator holds one of the mailbox's credentials at most).
+pub fn start_registration(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    relying_party: &RelyingParty,
+) -> Result<CeremonyStart, EngineError> {
+    let webauthn = relying_party.webauthn(&cx.settings.issuer)?;
+    let held: Vec<_> = stored_keys(tx, mb.id)?.into_iter().map(|(_, key)| key.cred_id().clone()).collect();
+    let exclude = (!held.is_empty()).then_some(held);
+    let address = mb.address.to_string();
+    let (options, state) = webauthn
+        .start_securitykey_registration(user_handle(tx, mb.id), &address, &address, exclude, None, None)
+        .map_err(|e| EngineError::Passkey(format!("the passkey registration could not be made: {e}")))?;
+    ceremony_start(cx, mb, relying_party, serde_json::to_value(options), Step::Register(state))
+}
+
+/// Checks the browser's answer to a registration begun by [`start_registration`] (its `state`,
+/// which the caller has already taken out) and adds the passkey as `name`: the name, or why the
+/// answer was refused (for the audit log).
+pub fn finish_registration(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    state: &[u8],
+    response: &serde_json::Value,
+    name: &PasskeyName,
+) -> Result<Result<PasskeyName, String>, EngineError> {
+    let ceremony: Ceremony = serde_json::from_slice(state)
+        .map_err(|e| EngineError::Store(crate::service::store::StoreError::Corrupt(format!("a passkey state: {e}"))))?;
+    let Step::Register(registration) = &ceremony.step else {
+        return Ok(Err("the passkey ceremony was not a registration".to_owned()));
+    };
+    if ceremony.mailbox != mb.id.0 {
+        return Ok(Err("the passkey registration was for another mailbox".to_owned()));
+    }
+    let webauthn = ceremony.relying_party.webauthn(&cx.settings.issuer)?;
+    add_passkey(tx, cx, mb, (&webauthn, registration), response, Some(name.clone()))
 }
 
 /// The options as this login asks them: any kind of passkey (the security-key ceremony hints at
@@ -183,7 +237,14 @@ pub(super) fn check_ceremony(
     }
     let webauthn = ceremony.relying_party.webauthn(&cx.settings.issuer)?;
     let outcome = match &ceremony.step {
-        Step::Register(state) => register(tx, cx, mb, &webauthn, state, response)?,
+        Step::Register(state) => match add_passkey(tx, cx, mb, (&webauthn, state), response, None)? {
+            Ok(name) => Ok(Accepted {
+                detail: Some(format!("passkey \"{name}\" registered")),
+                enrolled: true,
+                access_pass: false,
+            }),
+            Err(detail) => refused(detail),
+        },
         Step::Authenticate(state) => authenticate(tx, cx, mb, &webauthn, state, response)?,
     };
     Ok(Checked::Outcome(outcome))
@@ -193,31 +254,33 @@ fn refused(detail: String) -> CheckOutcome {
     Err((RejectReason::InvalidCode, detail))
 }
 
-fn register(
+/// Checks a registration and adds its passkey to `mb` as `name` (else as the first free
+/// `Passkey N`): the name it got, or why the registration was refused.
+fn add_passkey(
     tx: &Tx<'_>,
     cx: &Context<'_>,
     mb: &Mailbox,
-    webauthn: &Webauthn,
-    state: &SecurityKeyRegistration,
+    (webauthn, state): (&Webauthn, &SecurityKeyRegistration),
     response: &serde_json::Value,
-) -> Result<CheckOutcome, EngineError> {
+    name: Option<PasskeyName>,
+) -> Result<Result<PasskeyName, String>, EngineError> {
     let Ok(credential) = serde_json::from_value::<RegisterPublicKeyCredential>(response.clone()) else {
-        return Ok(refused("malformed passkey registration".to_owned()));
+        return Ok(Err("malformed passkey registration".to_owned()));
     };
     let key = match webauthn.finish_securitykey_registration(&credential, state) {
         Ok(key) => key,
-        Err(e) => return Ok(refused(format!("passkey registration refused: {e}"))),
+        Err(e) => return Ok(Err(format!("passkey registration refused: {e}"))),
     };
     let stored = Credential::from(key);
     if cx.settings.passkey_require_uv && !stored.user_verified {
-        return Ok(refused("passkey registration refused: user verification required".to_owned()));
+        return Ok(Err("passkey registration refused: user verification required".to_owned()));
     }
     let credential_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&stored.cred_id);
     if tx.passkey_owner(&credential_id)?.is_some() {
-        return Ok(refused("passkey registration refused: the credential is already registered".to_owned()));
+        return Ok(Err("passkey registration refused: the credential is already registered".to_owned()));
     }
     let taken: Vec<PasskeyName> = tx.passkeys(mb.id)?.into_iter().map(|row| row.shown.name).collect();
-    let name = PasskeyName::first_free(&taken);
+    let name = name.filter(|n| !taken.contains(n)).unwrap_or_else(|| PasskeyName::first_free(&taken));
     let row = PasskeyRow {
         credential_id,
         credential: serde_json::to_string(&stored).map_err(|e| EngineError::Passkey(e.to_string()))?,
@@ -230,7 +293,7 @@ fn register(
         },
     };
     tx.insert_passkey(mb.id, &row)?;
-    Ok(Ok(Accepted { detail: Some(format!("passkey \"{name}\" registered")), enrolled: true, access_pass: false }))
+    Ok(Ok(name))
 }
 
 /// The AAGUID (the authenticator's model) in the authenticator data the browser reports beside the

@@ -30,6 +30,7 @@ const TABLES: &[&str] = &[
     "step_up",
     "app_password",
     "passkey",
+    "passkey_ceremony",
     "administrator",
     "admin_recovery_code",
     "admin_session",

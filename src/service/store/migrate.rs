@@ -54,6 +54,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!("0016_actor_kinds"),
     migration!("0017_metrics_clients"),
     migration!("0018_passkeys"),
+    migration!("0019_passkey_ceremonies"),
 ];
 
 /// Whether the database on a server has the store's `meta` table. Read from the catalog in the

@@ -1,6 +1,7 @@
 //! Passkey rows: a mailbox's WebAuthn credentials (the WebAuthn library's stored credential, which
-//! holds only public data, with its counter, AAGUID, name and uses), and the sealed state of the
-//! one ceremony a login transaction waits for.
+//! holds only public data, with its counter, AAGUID, name and uses), the sealed state of the one
+//! ceremony a login transaction waits for, and the sealed state of a registration begun outside a
+//! login (a webmail's settings page: `passkey_ceremony`).
 
 use zeroize::Zeroizing;
 
@@ -39,6 +40,10 @@ fn from_row(r: &Row) -> StoreResult<PasskeyRow> {
 
 fn ceremony_context(transaction: &str) -> String {
     format!("login_transaction:{transaction}:webauthn_state")
+}
+
+fn registration_context(ceremony: &str) -> String {
+    format!("passkey_ceremony:{ceremony}:state")
 }
 
 impl Tx<'_> {
@@ -92,6 +97,74 @@ impl Tx<'_> {
             &[&mailbox.0, &credential_id, &credential, &i64::from(counter), &now],
         )?;
         Ok(())
+    }
+
+    /// Renames a passkey: `Some(true)` when renamed, `Some(false)` when the mailbox has another
+    /// of the new name, `None` when it has none of the old name.
+    pub fn rename_passkey(
+        &self,
+        mailbox: MailboxId,
+        from: &PasskeyName,
+        to: &PasskeyName,
+    ) -> StoreResult<Option<bool>> {
+        let names: Vec<String> = self
+            .query("SELECT name FROM passkey WHERE mailbox_id = ?1", &[&mailbox.0])?
+            .iter()
+            .map(|r| r.get("name"))
+            .collect::<StoreResult<_>>()?;
+        if !names.iter().any(|n| n == from.as_str()) {
+            return Ok(None);
+        }
+        if from != to && names.iter().any(|n| n == to.as_str()) {
+            return Ok(Some(false));
+        }
+        self.execute(
+            "UPDATE passkey SET name = ?3 WHERE mailbox_id = ?1 AND name = ?2",
+            &[&mailbox.0, &from.as_str(), &to.as_str()],
+        )?;
+        Ok(Some(true))
+    }
+
+    /// Keeps the state of a registration begun outside a login, sealed to its id, for the client
+    /// and the mailbox, until `expires_at`; ceremonies that have ended are dropped.
+    pub fn hold_registration(
+        &self,
+        (id, client_id): (&str, &str),
+        mailbox: MailboxId,
+        state: &[u8],
+        (now, expires_at): (UnixTime, UnixTime),
+    ) -> StoreResult<()> {
+        self.execute("DELETE FROM passkey_ceremony WHERE expires_at <= ?1", &[&now])?;
+        let sealed = self.key.seal(&registration_context(id), state)?;
+        self.execute(
+            "INSERT INTO passkey_ceremony (id, client_id, mailbox_id, state, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&id, &client_id, &mailbox.0, &sealed, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Takes the state of a registration the client began for the mailbox, if it is still open:
+    /// it is answered once, whatever the answer.
+    pub fn take_registration(
+        &self,
+        (id, client_id): (&str, &str),
+        mailbox: MailboxId,
+        now: UnixTime,
+    ) -> StoreResult<Option<Zeroizing<Vec<u8>>>> {
+        let held: Option<Vec<u8>> = self
+            .query_opt(
+                "SELECT state FROM passkey_ceremony
+                 WHERE id = ?1 AND client_id = ?2 AND mailbox_id = ?3 AND expires_at > ?4",
+                &[&id, &client_id, &mailbox.0, &now],
+            )?
+            .map(|r| r.get("state"))
+            .transpose()?;
+        self.execute(
+            "DELETE FROM passkey_ceremony WHERE (id = ?1 AND client_id = ?2 AND mailbox_id = ?3) OR expires_at <= ?4",
+            &[&id, &client_id, &mailbox.0, &now],
+        )?;
+        let Some(sealed) = held else { return Ok(None) };
+        Ok(Some(self.key.open(&registration_context(id), &sealed)?))
     }
 
     /// Removes a passkey; `false` when the mailbox has none of that name.

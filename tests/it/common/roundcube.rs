@@ -193,6 +193,12 @@ impl Webmail {
         format!("{}/{query}", self.base)
     }
 
+    /// Roundcube's origin under the name `localhost`: a secure context over plain HTTP and a valid
+    /// WebAuthn RP ID, which `127.0.0.1` is not (passkey tests).
+    pub fn localhost(&self) -> String {
+        self.base.replace("127.0.0.1", "localhost")
+    }
+
     /// Puts a message into `user`'s inbox through Dovecot.
     pub fn deliver(&self, user: &MailUser, subject: &str, body: &str) {
         self.dovecot.deliver(user, subject, body);

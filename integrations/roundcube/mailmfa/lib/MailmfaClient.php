@@ -91,6 +91,24 @@ class MailmfaClient
     }
 
     /**
+     * `POST /v1/login/verify` with the browser's answer to the transaction's passkey ceremony.
+     *
+     * @param string $transaction_id The transaction begin answered with
+     * @param object $credential     `credential.toJSON()`, decoded with its objects as objects
+     * @param bool   $remember       The user asked to remember this device
+     *
+     * @return array As verify() returns it
+     */
+    public function verify_passkey($transaction_id, $credential, $remember = false)
+    {
+        return $this->call('POST', '/v1/login/verify', [
+                'transaction_id' => (string) $transaction_id,
+                'webauthn'       => $credential,
+                'remember'       => (bool) $remember,
+        ]);
+    }
+
+    /**
      * `POST /v1/login/resend`: sends a new SMS or e-mail code (the old one stops working).
      *
      * @param string $transaction_id The transaction begin answered with
@@ -224,6 +242,83 @@ class MailmfaClient
     {
         return $this->call('DELETE', '/v1/users/' . rawurlencode((string) $address) . '/app-passwords/'
             . rawurlencode((string) $name));
+    }
+
+    /**
+     * `GET /v1/users/{address}/passkeys`: the user's passkeys (never the keys).
+     *
+     * @param string $address The mailbox
+     *
+     * @return array {"address", "signs_in_with_passkey", "passkeys": [{"name", "aaguid", "counter",
+     *               "created_at", "last_used_at"}, …]}
+     */
+    public function passkeys($address)
+    {
+        return $this->call('GET', self::passkeys_path($address));
+    }
+
+    /**
+     * `POST /v1/users/{address}/passkeys/begin`: the creation options of another passkey, after a
+     * step-up (403 `step_up_required` without; 409 `not_passkey_mailbox` for a mailbox that does
+     * not sign in with a passkey).
+     *
+     * @param string      $address The mailbox
+     * @param string|null $step_up The step-up token it needs
+     *
+     * @return array {"ceremony_id", "expires_in", "webauthn"}
+     */
+    public function begin_passkey($address, $step_up = null)
+    {
+        return $this->call('POST', self::passkeys_path($address) . '/begin', null, $step_up);
+    }
+
+    /**
+     * `POST /v1/users/{address}/passkeys/finish`: the browser's answer to the registration, and
+     * the passkey's name (409 `passkey_exists` for a name in use; 404 for a ceremony that ended).
+     *
+     * @param string      $address    The mailbox
+     * @param string      $ceremony   The ceremony begin_passkey() answered with
+     * @param object      $credential `credential.toJSON()`, decoded with its objects as objects
+     * @param string|null $name       Its name (null: the service names it)
+     *
+     * @return array {"result": "accepted", "name", …the passkeys} or {"result": "rejected", "reason"}
+     */
+    public function finish_passkey($address, $ceremony, $credential, $name = null)
+    {
+        $body = ['ceremony_id' => (string) $ceremony, 'webauthn' => $credential];
+        if ($name !== null) {
+            $body['name'] = (string) $name;
+        }
+
+        return $this->call('POST', self::passkeys_path($address) . '/finish', $body);
+    }
+
+    /**
+     * `PUT /v1/users/{address}/passkeys/{name}`: a new name (404 for a name the mailbox does not
+     * have, 409 `passkey_exists` for one in use).
+     *
+     * @return array The passkeys after it, as passkeys() returns them
+     */
+    public function rename_passkey($address, $name, $new_name)
+    {
+        return $this->call('PUT', self::passkeys_path($address) . '/' . rawurlencode((string) $name),
+            ['name' => (string) $new_name]);
+    }
+
+    /**
+     * `DELETE /v1/users/{address}/passkeys/{name}`, after a step-up: it signs in no more (409
+     * `last_passkey` for the last one of a passkey mailbox).
+     *
+     * @return array The passkeys after it, as passkeys() returns them
+     */
+    public function remove_passkey($address, $name, $step_up = null)
+    {
+        return $this->call('DELETE', self::passkeys_path($address) . '/' . rawurlencode((string) $name), null, $step_up);
+    }
+
+    private static function passkeys_path($address)
+    {
+        return '/v1/users/' . rawurlencode((string) $address) . '/passkeys';
     }
 
     /**

@@ -3,9 +3,12 @@
 /**
  * The sign-in gate: after Roundcube has checked the IMAP password (`login_after`), it asks the
  * service (`POST /v1/login/begin`) whether this sign-in needs a second factor. If it does, the
- * user sees the plugin's own page — a QR code to enrol an authenticator app, or a field for the
- * code — and `ready` turns every other request of the session away (pages, frames and AJAX alike)
- * until the service accepts a code. Then the recovery codes of a new enrolment are shown once.
+ * user sees the plugin's own page — a QR code to enrol an authenticator app, a field for the code,
+ * or for a passkey mailbox *Create a passkey* / *Use your passkey* (the ceremony runs on this
+ * page's origin, which the API client declares with `--origin`) — and `ready` turns every other
+ * request of the session away (pages, frames and AJAX alike) until the service accepts a code or
+ * a passkey. Then the recovery codes of a new enrolment are shown once. A passkey's answer that
+ * the service refuses spends its challenge: the page begins a new one for the next try.
  *
  * The sign-in's state lives in the Roundcube session under MailmfaPages::SESSION: the
  * transaction, the provider, where to go afterwards, or why the sign-in stopped. An enrolment's
@@ -91,6 +94,12 @@ class MailmfaGate extends MailmfaPages
             $this->stopped_page($state);
         }
 
+        if ($state['provider'] == 'passkey') {
+            $this->page_setup();
+            $this->plugin->include_script('mailmfa-passkey.js');
+            $this->rc->output->send('mailmfa.passkey');
+        }
+
         if ($state['decision'] == 'enroll') {
             try {
                 $this->fetch_enrolment($state['transaction']);
@@ -124,16 +133,19 @@ class MailmfaGate extends MailmfaPages
             $this->note('invalidrequest', 'error');
         }
 
-        $code = $this->posted_code();
+        $passkey = $state['provider'] == 'passkey' ? $this->posted_webauthn() : null;
+        $code    = $passkey === null ? $this->posted_code() : null;
 
-        if ($code === null) {
-            $this->note('codemissing', 'error');
+        if ($passkey === null && $code === null) {
+            $this->note($state['provider'] == 'passkey' ? 'passkeymissing' : 'codemissing', 'error');
         }
 
-        $remember = !empty(rcube_utils::get_input_string('_remember', rcube_utils::INPUT_POST));
+        $remember = !empty(rcube_utils::get_input_string('_remember', rcube_utils::INPUT_POST)) && !empty($state['remember']);
 
         try {
-            $answer = $this->client()->verify($state['transaction'], $code, $remember && !empty($state['remember']));
+            $answer = $passkey !== null
+                ? $this->client()->verify_passkey($state['transaction'], $passkey, $remember)
+                : $this->client()->verify($state['transaction'], $code, $remember);
         }
         catch (MailmfaError $e) {
             if ($e->status == 404) {
@@ -151,8 +163,12 @@ class MailmfaGate extends MailmfaPages
         // Each of these ends the request.
         $reason = $answer['reason'] ?? '';
 
+        if ($passkey !== null && in_array($reason, ['invalid_code', 'no_challenge'], true)) {
+            $this->new_challenge($state, 'passkeyrefused');
+        }
+
         if ($reason == 'invalid_code') {
-            $this->note($state['provider'] == 'totp' ? 'wrongcode' : 'wrongsentcode', 'error');
+            $this->note(self::wrong_code_label($state['provider']), 'error');
         }
 
         if ($reason == 'expired') {
@@ -167,13 +183,29 @@ class MailmfaGate extends MailmfaPages
     }
 
     /**
+     * The service refused a passkey's answer, which spent the challenge: a new sign-in
+     * transaction with a new challenge for the next try, and the note (ends the request). A begin
+     * that now answers otherwise (a lock) ends the sign-in as it says.
+     */
+    private function new_challenge(array $state, $label)
+    {
+        $this->begin($state['return'] ?? ['_task' => 'mail']);
+
+        if (!empty($_SESSION[self::SESSION]['stopped']) || $this->passed()) {
+            $this->rc->output->redirect(['_task' => 'mailmfa']);
+        }
+
+        $this->note($label, 'error');
+    }
+
+    /**
      * Action `resend` (POST, with Roundcube's request token): a new SMS or e-mail code.
      */
     public function resend()
     {
         $state = $_SESSION[self::SESSION] ?? [];
 
-        if (empty($state['transaction']) || !empty($state['stopped']) || $state['provider'] == 'totp') {
+        if (empty($state['transaction']) || !empty($state['stopped']) || in_array($state['provider'], ['totp', 'passkey'], true)) {
             $this->rc->output->redirect(['_task' => 'mailmfa']);
         }
 
@@ -481,7 +513,8 @@ class MailmfaGate extends MailmfaPages
     public function prompt_object($attrib)
     {
         $state = $_SESSION[self::SESSION];
-        $label = $state['decision'] == 'enroll' ? 'enrolintro' : 'codeintro' . $state['provider'];
+        $label = $state['decision'] == 'enroll' ? 'enrolintro' . ($state['provider'] == 'passkey' ? 'passkey' : '')
+            : 'codeintro' . $state['provider'];
         $text  = $this->text($label, [
             'address' => $this->rc->get_user_name(),
             'sentto'  => $state['sent_to'] ?? '',
@@ -526,6 +559,28 @@ class MailmfaGate extends MailmfaPages
 
         return $this->code_form_html($attrib['id'] ?? 'mailmfa-code-form', ['_task' => 'mailmfa', '_action' => 'verify'],
             $enroll ? 'enrolstep2' : 'codelabel', $enroll, $state['remember'] ?? 0);
+    }
+
+    /**
+     * Template object: the title of the passkey page.
+     */
+    public function passkey_title_object()
+    {
+        return rcube::Q($this->text($_SESSION[self::SESSION]['decision'] == 'enroll' ? 'passkeyenroltitle' : 'passkeytitle'));
+    }
+
+    /**
+     * Template object: the passkey button (its ceremony run by `mailmfa-passkey.js`), and folded
+     * away below it the field for a recovery code or an access pass.
+     */
+    public function passkey_form_object($attrib)
+    {
+        $state  = $_SESSION[self::SESSION];
+        $action = ['_task' => 'mailmfa', '_action' => 'verify'];
+
+        return $this->passkey_form_html($attrib['id'] ?? 'mailmfa-passkey-form', $action, $state['decision'] == 'enroll',
+                (array) ($state['webauthn'] ?? []), $state['remember'] ?? 0)
+            . $this->pass_details_html($action, $state['remember'] ?? 0, true);
     }
 
     /**

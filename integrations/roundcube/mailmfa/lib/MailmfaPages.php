@@ -5,7 +5,8 @@
  * plugin's state in the Roundcube session, the client of the login service, the remembered-browser
  * cookie, and the pieces of HTML both show: notes, lists of recovery codes, and the pieces of a
  * code page (the code form with the recovery-code field folded under it, *Send a new code*, and
- * the QR code of an enrolment) — the gate's at sign-in, the settings' at a step-up.
+ * the QR code of an enrolment) — the gate's at sign-in, the settings' at a step-up — and the
+ * passkey form, whose ceremony `mailmfa-passkey.js` runs in the browser.
  *
  * An enrolment's QR code and key are fetched from the service for the page being drawn
  * (`POST /v1/login/enrolment`) and never kept in the session, which Roundcube writes to its
@@ -22,7 +23,13 @@ abstract class MailmfaPages
     const DEVICE_COOKIE = 'mailmfa_device_';
 
     /** The providers the code pages have words for (`codeintro<provider>`). */
-    const PROVIDERS = ['totp', 'sms', 'smtp'];
+    const PROVIDERS = ['totp', 'sms', 'smtp', 'passkey'];
+
+    /** The providers whose enrolment a page of the plugin runs: a QR code, or a new passkey. */
+    const ENROLLED_HERE = ['totp', 'passkey'];
+
+    /** The longest `credential.toJSON()` taken from a form (the service takes 16 kB bodies). */
+    const MAX_WEBAUTHN = 12000;
 
     /** @var rcube_plugin The plugin, for its texts and its skin */
     protected $plugin;
@@ -172,7 +179,8 @@ abstract class MailmfaPages
     /**
      * What a code page needs of a begin's answer that waits for a code (`challenge` or
      * `enroll`): the transaction, the provider, where a code went, how long a browser may be
-     * remembered. Never the enrolment's secret or QR code, which the session must not hold.
+     * remembered; for a passkey the options of its ceremony (public: the browser gets them). Never
+     * the enrolment's secret or QR code, which the session must not hold.
      *
      * @param array $answer The service's answer to `POST /v1/login/begin`
      *
@@ -185,18 +193,66 @@ abstract class MailmfaPages
         if (!in_array($decision, ['challenge', 'enroll'], true)
             || !is_string($answer['transaction_id'] ?? null) || $answer['transaction_id'] === ''
             || !in_array($answer['provider'] ?? '', self::PROVIDERS, true)
-            || ($decision == 'enroll' && $answer['provider'] != 'totp')
+            || ($decision == 'enroll' && !in_array($answer['provider'], self::ENROLLED_HERE, true))
+            || ($answer['provider'] == 'passkey' && !self::usable_webauthn_options($answer['webauthn'] ?? null))
         ) {
             return null;
         }
 
-        return [
+        $waiting = [
             'decision'    => $decision,
             'transaction' => $answer['transaction_id'],
             'provider'    => $answer['provider'],
             'sent_to'     => isset($answer['sent_to']) ? (string) $answer['sent_to'] : null,
             'remember'    => (int) ($answer['remember_days'] ?? 0),
         ];
+
+        if ($answer['provider'] == 'passkey') {
+            $waiting['webauthn'] = $answer['webauthn'];
+        }
+
+        return $waiting;
+    }
+
+    /**
+     * Whether `$options` can be the `publicKey` options of a passkey ceremony: an object with a
+     * challenge.
+     */
+    public static function usable_webauthn_options($options)
+    {
+        return is_array($options) && is_string($options['challenge'] ?? null) && $options['challenge'] !== '';
+    }
+
+    /**
+     * The browser's answer to a passkey ceremony, as the passkey form posted it (`_webauthn`,
+     * the JSON of `credential.toJSON()`): decoded with its objects kept as objects, so that it
+     * goes to the service as the browser wrote it; null when there is none or it cannot be one.
+     *
+     * @param mixed $raw The posted value
+     *
+     * @return object|null
+     */
+    public static function usable_webauthn_answer($raw)
+    {
+        if (!is_string($raw) || $raw === '' || strlen($raw) > self::MAX_WEBAUTHN) {
+            return null;
+        }
+
+        $answer = json_decode($raw, false, 16);
+
+        if (!is_object($answer) || !is_string($answer->id ?? null) || !is_object($answer->response ?? null)) {
+            return null;
+        }
+
+        return $answer;
+    }
+
+    /**
+     * The passkey answer posted by the passkey form of this request, or null.
+     */
+    protected function posted_webauthn()
+    {
+        return $_SERVER['REQUEST_METHOD'] === 'POST' ? self::usable_webauthn_answer($_POST['_webauthn'] ?? null) : null;
     }
 
     /**
@@ -227,6 +283,17 @@ abstract class MailmfaPages
         $secret = strtoupper(preg_replace('/[^A-Za-z2-7]/', '', (string) ($query['secret'] ?? '')));
 
         return $secret === '' ? [] : str_split($secret, 4);
+    }
+
+    /**
+     * The note after a wrong code: of the app, of a message, or (on a passkey page) the recovery
+     * code.
+     */
+    public static function wrong_code_label($provider)
+    {
+        $labels = ['totp' => 'wrongcode', 'passkey' => 'wrongrecoverycode'];
+
+        return $labels[$provider] ?? 'wrongsentcode';
     }
 
     /**
@@ -339,8 +406,63 @@ abstract class MailmfaPages
             . $this->remember_box($remember, 'mailmfa-remember')
         );
 
-        return $form . html::tag('details', ['class' => 'mailmfa-access-pass'],
-            html::tag('summary', null, rcube::Q($this->text('accesspasssummary'))) . $this->pass_form($action, $remember));
+        return $form . $this->pass_details_html($action, $remember, false);
+    }
+
+    /**
+     * The passkey form: the button that runs the ceremony (`mailmfa-passkey.js`, which the page
+     * must include), the hidden field its answer goes into, and what to do without JavaScript;
+     * below it the field for a recovery code or an access pass, open when there is no script.
+     *
+     * @param string $id       The form's id
+     * @param array  $action   Where the forms post to (`_task`, `_action`)
+     * @param bool   $create   A new passkey (`navigator.credentials.create`), else the one the
+     *                         mailbox has (`get`)
+     * @param array  $options  The ceremony's `publicKey` options, as the service made them
+     * @param int    $remember Days a browser may be remembered (0: no box to tick)
+     * @param string $label    The button's label (a label of this plugin)
+     */
+    protected function passkey_form_html($id, array $action, $create, array $options, $remember, $label = null)
+    {
+        $label  = $label ?? ($create ? 'passkeycreate' : 'passkeyuse');
+        $button = html::tag('button', ['type' => 'button', 'class' => 'btn btn-primary mainaction mailmfa-passkey-button',
+                'id' => 'mailmfa-passkey', 'hidden' => 'hidden'],
+            rcube::Q($this->text($label)));
+        $nojs   = html::p(['id' => 'mailmfa-passkey-nojs', 'class' => 'mailmfa-passkey-nojs'],
+            rcube::Q($this->text('passkeynojs')));
+        // html::div would drop `hidden`, which the script takes away when there is something to say.
+        $failed = html::tag('div', ['id' => 'mailmfa-passkey-failed', 'class' => 'boxerror mailmfa-note mailmfa-passkey-failed',
+                'role' => 'alert', 'hidden' => 'hidden'], '');
+        $field  = html::tag('input', ['type' => 'hidden', 'name' => '_webauthn', 'value' => '']);
+
+        $form = $this->rc->output->form_tag([
+                'id'               => $id,
+                'method'           => 'post',
+                'action'           => $this->rc->url($action),
+                'class'            => 'mailmfa-passkey-form',
+                'data-ceremony'    => $create ? 'create' : 'get',
+                'data-options'     => json_encode($options, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
+                'data-failed'      => $this->text($create ? 'passkeycreatefailed' : 'passkeyfailed'),
+                'data-unsupported' => $this->text('passkeyunsupported'),
+            ],
+            $nojs . $failed . $field . html::p(['class' => 'formbuttons'], $button) . $this->remember_box($remember, 'mailmfa-remember')
+        );
+
+        return $form;
+    }
+
+    /**
+     * The field for a recovery code or an access pass, folded away under its summary.
+     *
+     * @param array $action   Where the form posts to (`_task`, `_action`)
+     * @param int   $remember Days a browser may be remembered (0: no box to tick)
+     * @param bool  $passkey  It stands under a passkey form: a recovery code is the way without one
+     */
+    protected function pass_details_html(array $action, $remember, $passkey)
+    {
+        return html::tag('details', ['class' => 'mailmfa-access-pass', 'id' => 'mailmfa-access-pass'],
+            html::tag('summary', null, rcube::Q($this->text($passkey ? 'passkeypasssummary' : 'accesspasssummary')))
+            . $this->pass_form($action, $remember));
     }
 
     /**
@@ -395,7 +517,7 @@ abstract class MailmfaPages
      */
     protected function resend_form_html($id, array $action, $provider)
     {
-        if ($provider == 'totp') {
+        if ($provider == 'totp' || $provider == 'passkey') {
             return '';
         }
 

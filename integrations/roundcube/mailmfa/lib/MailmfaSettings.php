@@ -13,8 +13,9 @@
  * `step_up` while the code page of the settings asks for the code, and is carried out with the
  * token the accepted code brings (`Mailmfa-Step-Up`); it is dropped when the step-up ends, however
  * it ends. Changing only the challenge mode needs no step-up. A new app password for a mail program
- * (Settings → Mail programs, MailmfaMailPrograms) runs the same step-up, and goes back to its own
- * page.
+ * (Settings → Mail programs, MailmfaMailPrograms) and adding or removing a passkey (Settings →
+ * Passkeys, MailmfaPasskeys) run the same step-up, and go back to their own page. For a mailbox
+ * that signs in with a passkey the step-up is a passkey ceremony on the code page.
  *
  * The modes and providers, and their names, are the service's (`choices` in its answer); a
  * translation may name one itself as `challenge_<value>` or `provider_<value>`.
@@ -29,22 +30,40 @@ class MailmfaSettings extends MailmfaPages
     /** The step-up of a new app password: Settings → Mail programs runs this section's step-up. */
     const APP_PASSWORD = 'app_password';
 
+    /** The step-ups of Settings → Passkeys: adding one, removing one. */
+    const PASSKEY_ADD    = 'passkey_add';
+    const PASSKEY_REMOVE = 'passkey_remove';
+
     /** What a step-up can be run for, and the label of the note when it is done. */
     const STEP_UP_ACTIONS = [
-        'save'             => 'saved',
-        'codes'            => 'newcodesshown',
-        'browsers'         => 'browsersforgotten',
-        self::APP_PASSWORD => 'apppasswordmade',
+        'save'               => 'saved',
+        'codes'              => 'newcodesshown',
+        'browsers'           => 'browsersforgotten',
+        self::APP_PASSWORD   => 'apppasswordmade',
+        self::PASSKEY_ADD    => 'passkeyadded',
+        self::PASSKEY_REMOVE => 'passkeyremoved',
     ];
 
     /** The step-ups that carry a change to send once the code is accepted. */
-    const STEP_UP_CHANGES = ['save', self::APP_PASSWORD];
+    const STEP_UP_CHANGES = ['save', self::APP_PASSWORD, self::PASSKEY_ADD, self::PASSKEY_REMOVE];
 
     /** Where the code page of a step-up is. */
     const STEP_UP_PAGE = ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up'];
 
     /** @var MailmfaMailPrograms|null Settings → Mail programs, whose new app passwords wait for a step-up here */
     private $mail_programs;
+
+    /** @var MailmfaPasskeys|null Settings → Passkeys, whose additions and removals wait for a step-up here */
+    private $passkeys;
+
+    /**
+     * Settings → Passkeys: adding or removing a passkey runs this section's step-up, and the
+     * accepted step-up hands it back.
+     */
+    public function set_passkeys(MailmfaPasskeys $passkeys)
+    {
+        $this->passkeys = $passkeys;
+    }
 
     /**
      * Settings → Mail programs: a new app password runs this section's step-up, and the accepted
@@ -172,6 +191,10 @@ class MailmfaSettings extends MailmfaPages
             }
         }
 
+        if ($pending['provider'] == 'passkey') {
+            $this->plugin->include_script('mailmfa-passkey.js');
+        }
+
         $this->rc->output->set_pagetitle($this->text('stepuptitle'));
         $this->rc->output->send('mailmfa.stepup');
     }
@@ -188,14 +211,17 @@ class MailmfaSettings extends MailmfaPages
             $this->step_up_note('invalidrequest', 'error');
         }
 
-        $code = $this->posted_code();
+        $passkey = $pending['provider'] == 'passkey' ? $this->posted_webauthn() : null;
+        $code    = $passkey === null ? $this->posted_code() : null;
 
-        if ($code === null) {
-            $this->step_up_note('codemissing', 'error');
+        if ($passkey === null && $code === null) {
+            $this->step_up_note($pending['provider'] == 'passkey' ? 'passkeymissing' : 'codemissing', 'error');
         }
 
         try {
-            $answer = $this->client()->verify($pending['transaction'], $code);
+            $answer = $passkey !== null
+                ? $this->client()->verify_passkey($pending['transaction'], $passkey)
+                : $this->client()->verify($pending['transaction'], $code);
         }
         catch (MailmfaError $e) {
             if ($e->status == 404) {
@@ -213,8 +239,13 @@ class MailmfaSettings extends MailmfaPages
         // Each of these ends the request.
         $reason = $answer['reason'] ?? '';
 
+        if ($passkey !== null && in_array($reason, ['invalid_code', 'no_challenge'], true)) {
+            // The refused answer spent the challenge: a new step-up for the next try.
+            $this->begin_step_up($pending['action'], $pending['settings'] ?? [], 'passkeyrefused');
+        }
+
         if ($reason == 'invalid_code') {
-            $this->step_up_note($pending['provider'] == 'totp' ? 'wrongcode' : 'wrongsentcode', 'error');
+            $this->step_up_note(self::wrong_code_label($pending['provider']), 'error');
         }
 
         if ($reason == 'expired') {
@@ -415,10 +446,11 @@ class MailmfaSettings extends MailmfaPages
      * Starts a step-up for `$action`: the code page of the settings when the service asks for a
      * code, else back to the page it was run from with why nothing changed (ends the request).
      *
-     * @param string $action   A key of STEP_UP_ACTIONS
-     * @param array  $settings The change a `save` or a new app password waits to send
+     * @param string      $action   A key of STEP_UP_ACTIONS
+     * @param array       $settings The change a `save`, a new app password or a passkey waits to send
+     * @param string|null $note     A note for the code page (a new try after a refused passkey)
      */
-    public function begin_step_up($action, array $settings = [])
+    public function begin_step_up($action, array $settings = [], $note = null)
     {
         try {
             $answer = $this->client()->begin($this->rc->get_user_name(), rcube_utils::remote_addr(), null, 'step_up');
@@ -432,6 +464,9 @@ class MailmfaSettings extends MailmfaPages
 
         if (isset($after['pending'])) {
             $_SESSION[self::SESSION]['step_up'] = $after['pending'];
+            if ($note !== null) {
+                $this->keep_note('step_up_note', $note, 'error');
+            }
             $this->rc->output->redirect(self::STEP_UP_PAGE);
         }
 
@@ -484,6 +519,10 @@ class MailmfaSettings extends MailmfaPages
 
         if ($pending['action'] == self::APP_PASSWORD) {
             $this->mail_programs->issue($pending['settings'], $token, $codes);
+        }
+
+        if ($this->passkeys !== null && in_array($pending['action'], [self::PASSKEY_ADD, self::PASSKEY_REMOVE], true)) {
+            $this->passkeys->after_step_up($pending['action'], $pending['settings'], $token, $codes);
         }
 
         if (!empty($codes)) {
@@ -550,6 +589,10 @@ class MailmfaSettings extends MailmfaPages
 
         if ($action == self::APP_PASSWORD) {
             $this->mail_programs->back_to_page($label, $type, $vars);
+        }
+
+        if ($this->passkeys !== null && in_array($action, [self::PASSKEY_ADD, self::PASSKEY_REMOVE], true)) {
+            $this->passkeys->back_to_page($label, $type, $vars);
         }
 
         $this->back_to_page($label, $type, $vars);
@@ -852,7 +895,9 @@ class MailmfaSettings extends MailmfaPages
     public function step_up_prompt_object($attrib)
     {
         $pending = $_SESSION[self::SESSION]['step_up'];
-        $how     = $pending['decision'] == 'enroll' ? 'stepupcodeenroll' : 'stepupcode' . $pending['provider'];
+        $how     = $pending['decision'] == 'enroll'
+            ? ($pending['provider'] == 'passkey' ? 'stepuppasskeyenroll' : 'stepupcodeenroll')
+            : 'stepupcode' . $pending['provider'];
         $vars    = ['address' => $this->rc->get_user_name(), 'sentto' => $pending['sent_to'] ?? ''];
 
         return html::div(['id' => $attrib['id'] ?? null, 'class' => 'mailmfa-prompt'],
@@ -866,7 +911,9 @@ class MailmfaSettings extends MailmfaPages
      */
     public function step_up_enrolment_object($attrib)
     {
-        if ($_SESSION[self::SESSION]['step_up']['decision'] != 'enroll') {
+        $pending = $_SESSION[self::SESSION]['step_up'];
+
+        if ($pending['decision'] != 'enroll' || $pending['provider'] != 'totp') {
             return '';
         }
 
@@ -880,7 +927,16 @@ class MailmfaSettings extends MailmfaPages
      */
     public function step_up_code_form_object($attrib)
     {
-        $enroll = $_SESSION[self::SESSION]['step_up']['decision'] == 'enroll';
+        $pending = $_SESSION[self::SESSION]['step_up'];
+        $enroll  = $pending['decision'] == 'enroll';
+
+        if ($pending['provider'] == 'passkey') {
+            $action = ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up-verify'];
+
+            return $this->passkey_form_html($attrib['id'] ?? 'mailmfa-code-form', $action, $enroll,
+                    (array) ($pending['webauthn'] ?? []), 0)
+                . $this->pass_details_html($action, 0, true);
+        }
 
         return $this->code_form_html($attrib['id'] ?? 'mailmfa-code-form',
             ['_task' => 'settings', '_action' => 'plugin.mailmfa-step-up-verify'], $enroll ? 'enrolstep2' : 'codelabel', $enroll, 0);
@@ -902,7 +958,7 @@ class MailmfaSettings extends MailmfaPages
     public function step_up_cancel_object($attrib)
     {
         $page = $this->step_up_of_app_password() ? MailmfaMailPrograms::PAGE
-            : ['_task' => 'settings', '_action' => 'plugin.mailmfa-settings'];
+            : ($this->step_up_of_passkeys() ? MailmfaPasskeys::PAGE : ['_task' => 'settings', '_action' => 'plugin.mailmfa-settings']);
 
         return html::a([
                 'href'  => $this->rc->url($page),
@@ -918,7 +974,16 @@ class MailmfaSettings extends MailmfaPages
      */
     public function step_up_section_object($attrib)
     {
-        return rcube::Q($this->text($this->step_up_of_app_password() ? 'mailprogramstitle' : 'settingstitle'));
+        return rcube::Q($this->text($this->step_up_of_app_password() ? 'mailprogramstitle'
+            : ($this->step_up_of_passkeys() ? 'passkeystitle' : 'settingstitle')));
+    }
+
+    /**
+     * Whether the step-up that waits for its code is for adding or removing a passkey.
+     */
+    private function step_up_of_passkeys()
+    {
+        return in_array($_SESSION[self::SESSION]['step_up']['action'] ?? '', [self::PASSKEY_ADD, self::PASSKEY_REMOVE], true);
     }
 
     /**

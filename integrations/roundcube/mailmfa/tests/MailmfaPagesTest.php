@@ -3,7 +3,8 @@
 /**
  * What the gate and the settings section share that needs no Roundcube: which requests count as
  * the plugin's own forms, what a code page keeps of a begin's answer, the enrolment the service
- * draws for a page, the enrolment key for typing by hand, and minutes for the user.
+ * draws for a page, the enrolment key for typing by hand, minutes for the user, and what a
+ * passkey page keeps and takes.
  *
  *   phpunit --do-not-cache-result integrations/roundcube/mailmfa/tests/MailmfaPagesTest.php
  */
@@ -92,5 +93,47 @@ class MailmfaPagesTest extends PHPUnit\Framework\TestCase
     public function test_minutes_round_up_and_are_never_zero()
     {
         $this->assertSame([1, 1, 1, 2, 10], array_map([MailmfaPages::class, 'minutes'], [-5, 0, 60, 61, 600]));
+    }
+
+    public function test_a_passkey_page_keeps_its_options_and_needs_them()
+    {
+        $options = ['challenge' => 'q1w2e3', 'rpId' => 'localhost', 'allowCredentials' => []];
+        $kept    = MailmfaPages::waiting_for_code(['decision' => 'challenge', 'transaction_id' => 't1',
+            'provider' => 'passkey', 'webauthn' => $options]);
+        $this->assertSame(['t1', 'passkey', $options], [$kept['transaction'], $kept['provider'], $kept['webauthn']]);
+
+        $enrol = MailmfaPages::waiting_for_code(['decision' => 'enroll', 'transaction_id' => 't2',
+            'provider' => 'passkey', 'webauthn' => ['challenge' => 'x']]);
+        $this->assertSame('enroll', $enrol['decision']);
+
+        foreach ([null, [], ['challenge' => ''], 'challenge'] as $unusable) {
+            $this->assertNull(MailmfaPages::waiting_for_code(['decision' => 'challenge', 'transaction_id' => 't',
+                'provider' => 'passkey', 'webauthn' => $unusable]), json_encode($unusable));
+        }
+
+        $sms = MailmfaPages::waiting_for_code(['decision' => 'challenge', 'transaction_id' => 't', 'provider' => 'sms']);
+        $this->assertArrayNotHasKey('webauthn', $sms, 'a code page keeps no options');
+    }
+
+    public function test_a_passkey_answer_is_taken_as_the_browser_wrote_it()
+    {
+        $json   = '{"id":"abc","rawId":"abc","type":"public-key","response":{"clientDataJSON":"e30"},"clientExtensionResults":{}}';
+        $answer = MailmfaPages::usable_webauthn_answer($json);
+        $this->assertSame($json, json_encode($answer, JSON_UNESCAPED_SLASHES), 'an empty object stays an object');
+
+        $refused = [
+            'nothing'           => null,
+            'empty'             => '',
+            'an array'          => ['id' => 'abc'],
+            'not JSON'          => '{id:',
+            'no id'             => '{"response":{}}',
+            'no response'       => '{"id":"abc"}',
+            'a list'            => '[1,2]',
+            'too long'          => '{"id":"' . str_repeat('a', MailmfaPages::MAX_WEBAUTHN) . '","response":{}}',
+            'too deep'          => '{"id":"a","response":' . str_repeat('[', 20) . str_repeat(']', 20) . '}',
+        ];
+        foreach ($refused as $what => $raw) {
+            $this->assertNull(MailmfaPages::usable_webauthn_answer($raw), $what);
+        }
     }
 }
