@@ -83,7 +83,7 @@ fn a_schema_1_store_migrates() {
     drop(store);
     let conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE passkey; DELETE FROM provider WHERE name = 'passkey';
+        "DROP TABLE passkey_ceremony; DROP TABLE passkey; DELETE FROM provider WHERE name = 'passkey';
          DROP TABLE admin_session; DROP TABLE admin_recovery_code; DROP TABLE administrator;
          DROP TABLE app_password; ALTER TABLE postoffice DROP COLUMN mail_programs;
          ALTER TABLE mailbox DROP COLUMN mail_programs;
@@ -127,7 +127,7 @@ fn a_schema_15_stores_actors_read_back_with_their_kinds() {
     }
     // Back to schema 15: what later migrations added goes.
     conn.execute_batch(
-        "DROP TABLE passkey; ALTER TABLE login_transaction DROP COLUMN webauthn_state;
+        "DROP TABLE passkey_ceremony; DROP TABLE passkey; ALTER TABLE login_transaction DROP COLUMN webauthn_state;
          ALTER TABLE api_client DROP COLUMN origins; DELETE FROM provider WHERE name = 'passkey';
          ALTER TABLE api_client DROP COLUMN metrics",
     )

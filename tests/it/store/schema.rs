@@ -206,7 +206,7 @@ fn old_audit_actors_read_back_with_their_kinds() {
     }
     // Back to schema 15: what later migrations added goes.
     raw.change_schema(
-        "DROP TABLE passkey; ALTER TABLE login_transaction DROP COLUMN webauthn_state;
+        "DROP TABLE passkey_ceremony; DROP TABLE passkey; ALTER TABLE login_transaction DROP COLUMN webauthn_state;
          ALTER TABLE api_client DROP COLUMN origins; DELETE FROM provider WHERE name = 'passkey';
          ALTER TABLE api_client DROP COLUMN metrics",
     );
