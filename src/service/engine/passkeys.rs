@@ -70,6 +70,18 @@ struct Ceremony {
     step: Step,
 }
 
+impl Ceremony {
+    /// A state kept sealed, read back.
+    fn read(state: &[u8]) -> Result<Self, EngineError> {
+        serde_json::from_slice(state).map_err(|e| corrupt(&format!("a passkey state: {e}")))
+    }
+}
+
+/// The store gave back what mailmfa could not have written.
+fn corrupt(what: &str) -> EngineError {
+    EngineError::Store(crate::service::store::StoreError::Corrupt(what.to_owned()))
+}
+
 #[derive(Serialize, Deserialize)]
 enum Step {
     Register(SecurityKeyRegistration),
@@ -97,21 +109,15 @@ pub fn start_ceremony(
     mb: &Mailbox,
     relying_party: &RelyingParty,
 ) -> Result<CeremonyStart, EngineError> {
+    let keys: Vec<SecurityKey> = stored_keys(tx, mb.id)?.into_iter().map(|(_, key)| key).collect();
+    if keys.is_empty() {
+        return registration(tx, cx, mb, relying_party, &keys);
+    }
     let webauthn = relying_party.webauthn(&cx.settings.issuer)?;
-    let failed = |e: WebauthnError| EngineError::Passkey(format!("the passkey challenge could not be made: {e}"));
-    let passkeys = stored_keys(tx, mb.id)?;
-    let (options, step) = if passkeys.is_empty() {
-        let user = user_handle(tx, mb.id);
-        let address = mb.address.to_string();
-        let (options, state) =
-            webauthn.start_securitykey_registration(user, &address, &address, None, None, None).map_err(failed)?;
-        (serde_json::to_value(options), Step::Register(state))
-    } else {
-        let keys: Vec<SecurityKey> = passkeys.into_iter().map(|(_, key)| key).collect();
-        let (options, state) = webauthn.start_securitykey_authentication(&keys).map_err(failed)?;
-        (serde_json::to_value(options), Step::Authenticate(state))
-    };
-    ceremony_start(cx, mb, relying_party, options, step)
+    let (options, state) = webauthn
+        .start_securitykey_authentication(&keys)
+        .map_err(|e| EngineError::Passkey(format!("the passkey challenge could not be made: {e}")))?;
+    ceremony_start(cx, mb, relying_party, serde_json::to_value(options), Step::Authenticate(state))
 }
 
 /// The options for the browser and the state to keep, of a ceremony just begun.
@@ -138,9 +144,20 @@ pub fn start_registration(
     mb: &Mailbox,
     relying_party: &RelyingParty,
 ) -> Result<CeremonyStart, EngineError> {
+    let held: Vec<SecurityKey> = stored_keys(tx, mb.id)?.into_iter().map(|(_, key)| key).collect();
+    registration(tx, cx, mb, relying_party, &held)
+}
+
+/// A registration of a passkey of `mb` that none of the `held` ones' authenticators may make.
+fn registration(
+    tx: &Tx<'_>,
+    cx: &Context<'_>,
+    mb: &Mailbox,
+    relying_party: &RelyingParty,
+    held: &[SecurityKey],
+) -> Result<CeremonyStart, EngineError> {
     let webauthn = relying_party.webauthn(&cx.settings.issuer)?;
-    let held: Vec<_> = stored_keys(tx, mb.id)?.into_iter().map(|(_, key)| key.cred_id().clone()).collect();
-    let exclude = (!held.is_empty()).then_some(held);
+    let exclude = (!held.is_empty()).then(|| held.iter().map(|key| key.cred_id().clone()).collect());
     let address = mb.address.to_string();
     let (options, state) = webauthn
         .start_securitykey_registration(user_handle(tx, mb.id), &address, &address, exclude, None, None)
@@ -159,8 +176,7 @@ pub fn finish_registration(
     response: &serde_json::Value,
     name: &PasskeyName,
 ) -> Result<Result<PasskeyName, String>, EngineError> {
-    let ceremony: Ceremony = serde_json::from_slice(state)
-        .map_err(|e| EngineError::Store(crate::service::store::StoreError::Corrupt(format!("a passkey state: {e}"))))?;
+    let ceremony = Ceremony::read(state)?;
     let Step::Register(registration) = &ceremony.step else {
         return Ok(Err("the passkey ceremony was not a registration".to_owned()));
     };
@@ -207,9 +223,8 @@ fn stored_keys(tx: &Tx<'_>, mailbox: MailboxId) -> Result<Vec<(PasskeyRow, Secur
     tx.passkeys(mailbox)?
         .into_iter()
         .map(|row| {
-            let credential: Credential = serde_json::from_str(&row.credential).map_err(|e| {
-                EngineError::Store(crate::service::store::StoreError::Corrupt(format!("a stored passkey: {e}")))
-            })?;
+            let credential: Credential =
+                serde_json::from_str(&row.credential).map_err(|e| corrupt(&format!("a stored passkey: {e}")))?;
             Ok((row, SecurityKey::from(credential)))
         })
         .collect()
@@ -230,8 +245,7 @@ pub(super) fn check_ceremony(
     let Some(state) = tx.take_ceremony(transaction)? else {
         return Ok(no_challenge("no passkey challenge outstanding (already answered, or never asked)"));
     };
-    let ceremony: Ceremony = serde_json::from_slice(&state)
-        .map_err(|e| EngineError::Store(crate::service::store::StoreError::Corrupt(format!("a passkey state: {e}"))))?;
+    let ceremony = Ceremony::read(&state)?;
     if ceremony.mailbox != mb.id.0 {
         return Ok(no_challenge("the passkey challenge was for another mailbox"));
     }
