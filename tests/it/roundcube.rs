@@ -12,7 +12,6 @@
 //! roundcube-core roundcube-sqlite3 dovecot-imapd phpunit`; a missing one fails the test and is
 //! named. `scripts/screenshots-web.sh` runs the ignored test that makes the README's pictures.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::TestEnv;
@@ -1228,15 +1227,7 @@ fn the_plugin_client_passes_its_phpunit_tests_against_the_service() {
 #[test]
 #[ignore = "makes the README's screenshots; run by scripts/screenshots-web.sh"]
 fn screenshots_of_the_sign_in_pages() {
-    let folder = std::env::var_os("MAILMFA_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots"));
-    std::fs::create_dir_all(&folder).unwrap();
-    let save = |name: &str, png: Vec<u8>| {
-        let path = folder.join(name);
-        std::fs::write(&path, png).unwrap();
-        eprintln!("wrote {}", path.display());
-    };
+    let save = crate::common::browser::screenshot_saver();
 
     for (suffix, screen) in [("", Screen::desktop(1280, 800)), ("-phone", Screen::phone(360, 780, 2.0))] {
         let desktop = screen.phone_pixel_ratio.is_none();

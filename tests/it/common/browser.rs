@@ -29,6 +29,20 @@ pub fn require_program(program: &str, packages: &str) -> PathBuf {
     })
 }
 
+/// Where the screenshot makers write: `$MAILMFA_SCREENSHOT_DIR`, else the README's
+/// `assets/screenshots/`. Saves a PNG under `name` and says so on stderr.
+pub fn screenshot_saver() -> impl Fn(&str, Vec<u8>) {
+    let folder = std::env::var_os("MAILMFA_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots"));
+    std::fs::create_dir_all(&folder).unwrap();
+    move |name: &str, png: Vec<u8>| {
+        let path = folder.join(name);
+        std::fs::write(&path, png).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
+}
+
 /// The program on `PATH`, if there is one.
 pub fn find_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {

@@ -171,15 +171,7 @@ fn a_mail_user_signs_in_with_a_passkey_and_manages_passkeys_in_the_settings() {
 #[ignore = "makes the README's screenshots; run by scripts/screenshots-web.sh"]
 fn screenshots_of_the_passkey_pages() {
     use crate::common::browser::Screen;
-    let folder = std::env::var_os("MAILMFA_SCREENSHOT_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots"));
-    std::fs::create_dir_all(&folder).unwrap();
-    let save = |name: &str, png: Vec<u8>| {
-        let path = folder.join(name);
-        std::fs::write(&path, png).unwrap();
-        eprintln!("wrote {}", path.display());
-    };
+    let save = crate::common::browser::screenshot_saver();
 
     for (suffix, screen) in [("", Screen::desktop(1280, 800)), ("-phone", Screen::phone(360, 780, 2.0))] {
         let desktop = screen.phone_pixel_ratio.is_none();
